@@ -1,0 +1,278 @@
+//! The trained ALS model: fitting, scoring and fold-in of new users.
+
+use ndarray::Array2;
+
+use super::params::AlsParams;
+use super::solver::least_squares_cg;
+use crate::error::{InferenceError, Result};
+use crate::linalg::{cholesky, cholesky_solve, dot};
+use crate::matrix::{Interactions, Row};
+use crate::rank::Scorer;
+use crate::rng::SplitMix64;
+
+/// `implicit` initialises factors uniformly in [0, 1) times this.
+const INIT_SCALE: f32 = 0.01;
+
+/// A fitted implicit-feedback ALS model over dense user and item indices.
+#[derive(Debug, Clone)]
+pub struct AlsModel {
+    user_factors: Array2<f32>,
+    item_factors: Array2<f32>,
+    params: AlsParams,
+    /// `Y^T Y` in f64, cached because fold-in and explanations need it on every call.
+    yty: Vec<f64>,
+}
+
+impl AlsModel {
+    /// Fits the model on `data` (users x items weights).
+    ///
+    /// `progress` is called after each iteration with the fraction done (0, 1]; returning
+    /// `false` stops training with [`InferenceError::Cancelled`]. Uses a private pool of
+    /// `params.threads` threads; the same seed gives bit-identical factors.
+    pub fn fit(
+        data: &Interactions,
+        params: &AlsParams,
+        mut progress: impl FnMut(f32) -> bool,
+    ) -> Result<Self> {
+        params.validate()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(params.threads)
+            .thread_name(|i| format!("als-{i}"))
+            .build()
+            .map_err(|e| InferenceError::ThreadPool { threads: params.threads, reason: e.to_string() })?;
+        let f = params.factors;
+        let cui = if params.alpha == 1.0 { data.clone() } else { data.scaled(params.alpha) };
+        let ciu = cui.transpose();
+
+        let mut rng = SplitMix64::new(params.seed);
+        let mut init = |n: usize| -> Vec<f32> { (0..n * f).map(|_| rng.next_f32() * INIT_SCALE).collect() };
+        let mut x = init(data.n_rows());
+        let mut y = init(data.n_cols());
+
+        for it in 0..params.iterations {
+            pool.install(|| {
+                least_squares_cg(&cui, &mut x, &y, f, params.regularization, params.cg_steps);
+                least_squares_cg(&ciu, &mut y, &x, f, params.regularization, params.cg_steps);
+            });
+            if !progress((it + 1) as f32 / params.iterations as f32) {
+                return Err(InferenceError::Cancelled);
+            }
+        }
+        let user_factors = to_array(x, data.n_rows(), f)?;
+        let item_factors = to_array(y, data.n_cols(), f)?;
+        Self::from_parts(user_factors, item_factors, params.clone())
+    }
+
+    /// Rebuilds a model from stored factors (e.g. loaded from the model store).
+    pub fn from_parts(user_factors: Array2<f32>, item_factors: Array2<f32>, params: AlsParams) -> Result<Self> {
+        params.validate()?;
+        for (what, m) in [("user factor columns", &user_factors), ("item factor columns", &item_factors)] {
+            if m.ncols() != params.factors {
+                return Err(InferenceError::DimensionMismatch { what, expected: params.factors, actual: m.ncols() });
+            }
+        }
+        let item_factors = item_factors.as_standard_layout().into_owned();
+        let user_factors = user_factors.as_standard_layout().into_owned();
+        let yty = gram_f64(&item_factors, params.factors);
+        Ok(Self { user_factors, item_factors, params, yty })
+    }
+
+    /// Users x factors.
+    pub fn user_factors(&self) -> &Array2<f32> {
+        &self.user_factors
+    }
+
+    /// Items x factors.
+    pub fn item_factors(&self) -> &Array2<f32> {
+        &self.item_factors
+    }
+
+    /// The parameters the model was trained with.
+    pub fn params(&self) -> &AlsParams {
+        &self.params
+    }
+
+    /// Number of users.
+    pub fn n_users(&self) -> usize {
+        self.user_factors.nrows()
+    }
+
+    /// Number of catalog items.
+    pub fn n_items(&self) -> usize {
+        self.item_factors.nrows()
+    }
+
+    /// Latent dimensions.
+    pub fn factors(&self) -> usize {
+        self.params.factors
+    }
+
+    /// One user's factor vector.
+    pub fn user_vector(&self, user: u32) -> Result<&[f32]> {
+        if user as usize >= self.n_users() {
+            return Err(InferenceError::UserOutOfRange { index: user, count: self.n_users() });
+        }
+        self.user_factors
+            .row(user as usize)
+            .to_slice()
+            .ok_or(InferenceError::invalid("user_factors", "not contiguous"))
+    }
+
+    /// Scores of every item for a trained user.
+    pub fn score_user(&self, user: u32) -> Result<Vec<f32>> {
+        let v = self.user_vector(user)?.to_vec();
+        self.score_vector(&v)
+    }
+
+    /// Scores of every item for an arbitrary user vector (e.g. from [`Self::fold_in`]).
+    pub fn score_vector(&self, user_vector: &[f32]) -> Result<Vec<f32>> {
+        let mut out = vec![0f32; self.n_items()];
+        self.score_vector_into(user_vector, &mut out)?;
+        Ok(out)
+    }
+
+    fn score_vector_into(&self, user_vector: &[f32], out: &mut [f32]) -> Result<()> {
+        let f = self.factors();
+        if user_vector.len() != f {
+            return Err(InferenceError::DimensionMismatch { what: "user vector length", expected: f, actual: user_vector.len() });
+        }
+        let items = self.item_slice()?;
+        for (o, yi) in out.iter_mut().zip(items.chunks_exact(f)) {
+            *o = dot(yi, user_vector);
+        }
+        Ok(())
+    }
+
+    pub(super) fn item_slice(&self) -> Result<&[f32]> {
+        self.item_factors.as_slice().ok_or(InferenceError::invalid("item_factors", "not contiguous"))
+    }
+
+    pub(super) fn item_vector(&self, item: u32) -> Result<&[f32]> {
+        let f = self.factors();
+        if item as usize >= self.n_items() {
+            return Err(InferenceError::ItemOutOfRange { index: item, count: self.n_items() });
+        }
+        let all = self.item_slice()?;
+        Ok(&all[item as usize * f..(item as usize + 1) * f])
+    }
+
+    /// A user vector computed from a history, as `implicit`'s `recalculate_user`: the exact
+    /// least-squares solution against the fixed item factors (Cholesky, not CG), for users
+    /// newer than the model or whose history changed. An empty history gives zeros.
+    pub fn fold_in(&self, history: &[(u32, f32)]) -> Result<Vec<f32>> {
+        let system = self.user_system(history)?;
+        if system.confidences.is_empty() {
+            return Ok(vec![0.0; self.factors()]);
+        }
+        let l = system.factor()?;
+        let x = cholesky_solve(&l, self.factors(), &system.b);
+        Ok(x.into_iter().map(|v| v as f32).collect())
+    }
+
+    /// Builds `A = Y^T C_u Y + reg I` and `b = Y^T C_u p_u` for a history (section 5 of the
+    /// paper calls `A^-1` the user's weight matrix `W^u`).
+    pub(super) fn user_system(&self, history: &[(u32, f32)]) -> Result<UserSystem> {
+        let f = self.factors();
+        let merged = merge_history(history, self.n_items())?;
+        let mut a = self.yty.clone();
+        for j in 0..f {
+            a[j * f + j] += f64::from(self.params.regularization);
+        }
+        let mut b = vec![0f64; f];
+        let mut confidences = Vec::with_capacity(merged.len());
+        for (item, weight) in merged {
+            let conf = f64::from(self.params.alpha) * f64::from(weight);
+            let y = self.item_vector(item)?;
+            let (pref, c) = if conf > 0.0 { (conf, conf) } else { (0.0, -conf) };
+            if pref != 0.0 {
+                for (bj, &yj) in b.iter_mut().zip(y) {
+                    *bj += pref * f64::from(yj);
+                }
+            }
+            if c != 1.0 {
+                for j in 0..f {
+                    let s = (c - 1.0) * f64::from(y[j]);
+                    for k in 0..f {
+                        a[j * f + k] += s * f64::from(y[k]);
+                    }
+                }
+            }
+            confidences.push((item, conf));
+        }
+        Ok(UserSystem { a, b, f, confidences })
+    }
+}
+
+/// The normal equations of one user; see [`AlsModel::user_system`].
+pub(super) struct UserSystem {
+    pub(super) a: Vec<f64>,
+    pub(super) b: Vec<f64>,
+    pub(super) f: usize,
+    /// (item, alpha * weight) after merging duplicates.
+    pub(super) confidences: Vec<(u32, f64)>,
+}
+
+impl UserSystem {
+    pub(super) fn factor(&self) -> Result<Vec<f64>> {
+        cholesky(&self.a, self.f).ok_or(InferenceError::NotPositiveDefinite)
+    }
+}
+
+/// Sorts a history by item and sums repeated items, as the CSR matrix does in training.
+fn merge_history(history: &[(u32, f32)], n_items: usize) -> Result<Vec<(u32, f32)>> {
+    let mut h = history.to_vec();
+    for &(item, w) in &h {
+        if item as usize >= n_items {
+            return Err(InferenceError::ItemOutOfRange { index: item, count: n_items });
+        }
+        if !w.is_finite() {
+            return Err(InferenceError::NonFiniteWeight { user: u32::MAX, item });
+        }
+    }
+    h.sort_by_key(|&(i, _)| i);
+    h.dedup_by(|next, kept| {
+        if next.0 == kept.0 {
+            kept.1 += next.1;
+            true
+        } else {
+            false
+        }
+    });
+    Ok(h)
+}
+
+fn to_array(v: Vec<f32>, rows: usize, cols: usize) -> Result<Array2<f32>> {
+    Array2::from_shape_vec((rows, cols), v)
+        .map_err(|e| InferenceError::invalid("factors", format!("shape error: {e}")))
+}
+
+/// `Y^T Y` accumulated in f64: fold-in and explanations solve exact systems and deserve
+/// the extra precision.
+fn gram_f64(items: &Array2<f32>, f: usize) -> Vec<f64> {
+    let mut g = vec![0f64; f * f];
+    for row in items.rows() {
+        for j in 0..f {
+            let yj = f64::from(row[j]);
+            for k in j..f {
+                g[j * f + k] += yj * f64::from(row[k]);
+            }
+        }
+    }
+    for j in 0..f {
+        for k in 0..j {
+            g[j * f + k] = g[k * f + j];
+        }
+    }
+    g
+}
+
+impl Scorer for AlsModel {
+    fn n_items(&self) -> usize {
+        self.item_factors.nrows()
+    }
+
+    fn score_into(&self, user: u32, _history: Row<'_>, out: &mut [f32]) -> Result<()> {
+        let v = self.user_vector(user)?;
+        self.score_vector_into(v, out)
+    }
+}
