@@ -16,10 +16,16 @@
 pub mod als;
 pub mod error;
 pub mod eval;
+pub mod explain;
+pub mod knn;
 mod linalg;
 pub mod matrix;
 pub mod movielens;
+pub mod onnx;
+pub mod popular;
 pub mod rank;
 pub mod rng;
+pub mod runtime;
+pub mod tune;
 
 pub use error::{InferenceError, Result};

@@ -211,6 +211,7 @@ fn check_dimension(what: &'static str, n: usize) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

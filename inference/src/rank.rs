@@ -53,6 +53,7 @@ pub fn top_k_of(scores: &[f32], k: usize, mut candidates: Vec<u32>) -> Vec<u32> 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -5,31 +5,10 @@
 //! so the score of item i is `y_i^T x_u = sum_j c_uj (y_i^T W^u y_j)`: one term per
 //! liked item j, and the terms add up to the score exactly.
 
-use serde::{Deserialize, Serialize};
-
 use super::model::AlsModel;
 use crate::error::Result;
+use crate::explain::{Contribution, Explanation};
 use crate::linalg::cholesky_solve;
-
-/// How much one history item adds to a recommendation's score.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Contribution {
-    /// History item index.
-    pub item: u32,
-    /// Its additive share of the score (may be negative).
-    pub value: f32,
-}
-
-/// A score and the history items it comes from, largest contribution first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Explanation {
-    /// The explained item.
-    pub item: u32,
-    /// The score; equals the sum of `contributions`.
-    pub score: f32,
-    /// Every contributing history item, sorted by value descending (then item index).
-    pub contributions: Vec<Contribution>,
-}
 
 /// A user's factorised weight matrix, reusable to explain many items of one list.
 #[derive(Debug, Clone)]
@@ -78,7 +57,6 @@ impl UserExplainer<'_> {
             total += s;
             contributions.push(Contribution { item: j, value: s as f32 });
         }
-        contributions.sort_by(|a, b| b.value.total_cmp(&a.value).then(a.item.cmp(&b.item)));
-        Ok(Explanation { item, score: total as f32, contributions })
+        Ok(Explanation::new(item, total as f32, contributions))
     }
 }

@@ -8,6 +8,8 @@ mod model;
 mod params;
 mod solver;
 
-pub use explain::{Contribution, Explanation, UserExplainer};
+pub use explain::UserExplainer;
+pub use crate::explain::{Contribution, Explanation};
 pub use model::AlsModel;
+pub(crate) use model::train;
 pub use params::AlsParams;

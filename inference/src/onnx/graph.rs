@@ -1,0 +1,98 @@
+//! Helpers that build ONNX protobuf messages.
+
+use prost::Message;
+
+use super::proto::tensor_proto::DataType;
+use super::proto::tensor_shape_proto::{Dimension, dimension};
+use super::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto, TensorProto,
+    TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto, type_proto,
+};
+use super::OPSET;
+
+/// IR version 8 is the one that goes with opset 17.
+const IR_VERSION: i64 = 8;
+
+/// A dimension of a graph input or output.
+pub(crate) enum Dim {
+    Fixed(usize),
+    Symbolic(&'static str),
+}
+
+pub(crate) fn float_value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| Dimension {
+            denotation: None,
+            value: Some(match d {
+                Dim::Fixed(n) => dimension::Value::DimValue(*n as i64),
+                Dim::Symbolic(s) => dimension::Value::DimParam((*s).to_string()),
+            }),
+        })
+        .collect();
+    ValueInfoProto {
+        name: Some(name.to_string()),
+        r#type: Some(TypeProto {
+            denotation: None,
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(DataType::Float as i32),
+                shape: Some(TensorShapeProto { dim }),
+            })),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A float32 initializer stored as little-endian `raw_data` (compact, fast to load).
+pub(crate) fn float_tensor(name: &str, dims: &[usize], values: impl Iterator<Item = f32>) -> TensorProto {
+    let mut raw = Vec::with_capacity(dims.iter().product::<usize>() * 4);
+    for v in values {
+        raw.extend_from_slice(&v.to_le_bytes());
+    }
+    TensorProto {
+        name: Some(name.to_string()),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: Some(DataType::Float as i32),
+        raw_data: Some(raw),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        name: Some(name.to_string()),
+        op_type: Some(op.to_string()),
+        domain: Some(String::new()),
+        attribute: attributes,
+        ..Default::default()
+    }
+}
+
+pub(crate) fn ints_attribute(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.to_string()),
+        r#type: Some(attribute_proto::AttributeType::Ints as i32),
+        ints: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// Wraps a graph in a model with the default opset and metadata, and serialises it.
+pub(crate) fn encode_model(graph: GraphProto, doc: &str, metadata: &[(&str, String)]) -> Vec<u8> {
+    let model = ModelProto {
+        ir_version: Some(IR_VERSION),
+        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(OPSET) }],
+        producer_name: Some("marquee".to_string()),
+        producer_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        doc_string: Some(doc.to_string()),
+        graph: Some(graph),
+        metadata_props: metadata
+            .iter()
+            .map(|(k, v)| StringStringEntryProto { key: Some((*k).to_string()), value: Some(v.clone()) })
+            .collect(),
+        ..Default::default()
+    };
+    model.encode_to_vec()
+}

@@ -1,0 +1,98 @@
+//! ONNX Runtime, loaded at run time from a shared library (`ort` with `load-dynamic`).
+//!
+//! The library comes from the `onnxruntime` wheel on PyPI (`scripts/setup-onnxruntime.sh`)
+//! and its location is a setting: `ORT_DYLIB_PATH`, else
+//! `<repo>/.tools/onnxruntime/libonnxruntime.so.1.31.1`.
+
+mod scorer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use ort::environment::Environment;
+use ort::session::Session;
+
+use crate::error::{InferenceError, Result};
+
+pub use scorer::OnnxScorer;
+
+/// File name of the supported ONNX Runtime release (ort `api-31`).
+pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+/// Environment variable that overrides the library location.
+pub const ORT_DYLIB_ENV: &str = "ORT_DYLIB_PATH";
+
+/// Where the project installs the library: `<repo_root>/.tools/onnxruntime/<file>`.
+pub fn default_dylib_path(repo_root: &Path) -> PathBuf {
+    repo_root.join(".tools").join("onnxruntime").join(ORT_LIBRARY_FILE)
+}
+
+/// The library path for tests and tools of this repository: `ORT_DYLIB_PATH` if set,
+/// else the default install location relative to this crate's manifest directory.
+pub fn locate_dylib() -> PathBuf {
+    match std::env::var_os(ORT_DYLIB_ENV) {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => default_dylib_path(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..")),
+    }
+}
+
+/// The process-wide ONNX Runtime environment.
+#[derive(Debug)]
+pub struct OrtRuntime {
+    env: Environment,
+    library: PathBuf,
+}
+
+static RUNTIME: OnceLock<OrtRuntime> = OnceLock::new();
+static INIT_LOCK: Mutex<()> = Mutex::new(());
+
+impl OrtRuntime {
+    /// Loads the library at `dylib_path` and creates the environment, once per process.
+    /// Later calls return the first runtime, whatever path they pass (ONNX Runtime allows
+    /// one environment per process).
+    pub fn init(dylib_path: &Path) -> Result<&'static OrtRuntime> {
+        if let Some(rt) = RUNTIME.get() {
+            return Ok(rt);
+        }
+        let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(rt) = RUNTIME.get() {
+            return Ok(rt);
+        }
+        if !dylib_path.is_file() {
+            return Err(InferenceError::RuntimeLibraryMissing { path: dylib_path.to_path_buf() });
+        }
+        // ort resolves relative paths against the executable's folder; make it absolute.
+        let library = std::path::absolute(dylib_path).unwrap_or_else(|_| dylib_path.to_path_buf());
+        let init_err = |reason: String| InferenceError::RuntimeInit { path: library.clone(), reason };
+        let env = ort::init_from(&library)
+            .map_err(|e| init_err(e.to_string()))?
+            .with_name("marquee")
+            .with_telemetry(false)
+            .build()
+            .map_err(|e| init_err(e.to_string()))?;
+        let _ = RUNTIME.set(OrtRuntime { env, library });
+        RUNTIME.get().ok_or(InferenceError::RuntimeNotInitialised)
+    }
+
+    /// The runtime, if [`Self::init`] succeeded earlier.
+    pub fn get() -> Result<&'static OrtRuntime> {
+        RUNTIME.get().ok_or(InferenceError::RuntimeNotInitialised)
+    }
+
+    /// The loaded library's path.
+    pub fn library_path(&self) -> &Path {
+        &self.library
+    }
+
+    /// A session on `model` with `intra_threads` threads inside each operator.
+    pub(crate) fn session(&self, model: &[u8], intra_threads: usize) -> Result<Session> {
+        let load_err = |e: String| InferenceError::ModelLoad { reason: e };
+        Session::builder(&self.env)
+            .map_err(|e| load_err(e.to_string()))?
+            .with_intra_threads(intra_threads)
+            .map_err(|e| load_err(e.to_string()))?
+            .with_inter_threads(1)
+            .map_err(|e| load_err(e.to_string()))?
+            .commit_from_memory(model)
+            .map_err(|e| load_err(e.to_string()))
+    }
+}

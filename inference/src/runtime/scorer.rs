@@ -1,0 +1,143 @@
+//! A thread-safe scorer over a small pool of ONNX Runtime sessions.
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use ndarray::{Array2, ArrayView2, Ix2};
+use ort::session::Session;
+use ort::value::{TensorRef, ValueType};
+
+use super::OrtRuntime;
+use crate::error::{InferenceError, Result};
+use crate::onnx::SCORES_OUTPUT;
+
+/// Runs one ONNX model from many threads.
+///
+/// `Session::run` needs `&mut Session`, so the scorer keeps `sessions` of them and lends
+/// one per call, waiting when all are busy. Each session uses a single intra-op thread:
+/// serving parallelism comes from concurrent requests, not from inside one matmul.
+/// Calls block, so async callers run them on a blocking thread.
+#[derive(Debug)]
+pub struct OnnxScorer {
+    idle: Mutex<Vec<Session>>,
+    returned: Condvar,
+    input_name: String,
+    output_name: String,
+    input_width: Option<usize>,
+    n_outputs: Option<usize>,
+}
+
+impl OnnxScorer {
+    /// Loads `model` into `sessions` sessions (at least one).
+    pub fn new(runtime: &OrtRuntime, model: &[u8], sessions: usize) -> Result<Self> {
+        let sessions = sessions.max(1);
+        let mut pool = Vec::with_capacity(sessions);
+        for _ in 0..sessions {
+            pool.push(runtime.session(model, 1)?);
+        }
+        let first = &pool[0];
+        let input = match first.inputs() {
+            [one] => one,
+            other => {
+                return Err(InferenceError::ModelLoad {
+                    reason: format!("a scoring model takes exactly one input, this one takes {}", other.len()),
+                });
+            }
+        };
+        let output = first
+            .outputs()
+            .iter()
+            .find(|o| o.name() == SCORES_OUTPUT)
+            .or_else(|| first.outputs().first())
+            .ok_or(InferenceError::ModelLoad { reason: "the model has no output".to_string() })?;
+        let input_name = input.name().to_string();
+        let output_name = output.name().to_string();
+        let input_width = fixed_dim(input.dtype(), 1);
+        let n_outputs = fixed_dim(output.dtype(), 1);
+        Ok(Self { idle: Mutex::new(pool), returned: Condvar::new(), input_name, output_name, input_width, n_outputs })
+    }
+
+    /// The model's input name.
+    pub fn input_name(&self) -> &str {
+        &self.input_name
+    }
+
+    /// Columns the input must have, when the model fixes it.
+    pub fn input_width(&self) -> Option<usize> {
+        self.input_width
+    }
+
+    /// Scores per row, when the model declares it.
+    pub fn n_outputs(&self) -> Option<usize> {
+        self.n_outputs
+    }
+
+    /// Scores a batch: one input row per user, one output row of scores per user.
+    pub fn score(&self, input: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        if let Some(w) = self.input_width
+            && input.ncols() != w
+        {
+            return Err(InferenceError::DimensionMismatch { what: "model input columns", expected: w, actual: input.ncols() });
+        }
+        let input = input.as_standard_layout();
+        let mut lease = self.lease();
+        let session = lease.session()?;
+        let run_err = |context: &'static str| move |e: ort::Error| InferenceError::Runtime { context, reason: e.to_string() };
+        let tensor = TensorRef::from_array_view(&input).map_err(run_err("preparing the input"))?;
+        let outputs = session
+            .run(ort::inputs![self.input_name.as_str() => tensor])
+            .map_err(run_err("running the model"))?;
+        let value = outputs.get(&self.output_name).ok_or(InferenceError::Runtime {
+            context: "reading the output",
+            reason: format!("no output named `{}`", self.output_name),
+        })?;
+        let scores = value.try_extract_array::<f32>().map_err(run_err("reading the output"))?;
+        let scores = scores.into_dimensionality::<Ix2>().map_err(|e| InferenceError::Runtime {
+            context: "reading the output",
+            reason: format!("expected a matrix of scores: {e}"),
+        })?;
+        Ok(scores.to_owned())
+    }
+
+    fn lease(&self) -> Lease<'_> {
+        let mut idle = lock(&self.idle);
+        loop {
+            if let Some(session) = idle.pop() {
+                return Lease { owner: self, session: Some(session) };
+            }
+            idle = self.returned.wait(idle).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// A borrowed session that goes back to the pool when dropped, even on error.
+struct Lease<'a> {
+    owner: &'a OnnxScorer,
+    session: Option<Session>,
+}
+
+impl Lease<'_> {
+    fn session(&mut self) -> Result<&mut Session> {
+        self.session.as_mut().ok_or(InferenceError::Runtime { context: "leasing a session", reason: "empty lease".into() })
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.session.take() {
+            lock(&self.owner.idle).push(s);
+            self.owner.returned.notify_one();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the Vec half-updated; keep serving.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn fixed_dim(dtype: &ValueType, axis: usize) -> Option<usize> {
+    match dtype {
+        ValueType::Tensor { shape, .. } => shape.get(axis).copied().filter(|&d| d >= 0).map(|d| d as usize),
+        _ => None,
+    }
+}
