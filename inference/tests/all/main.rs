@@ -1,0 +1,13 @@
+//! Integration tests of the inference crate: one binary, one module per concern.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod als;
+mod common;
+mod eval;
+mod explain;
+mod fold_in;
+mod knn_popular;
+mod onnx;
+mod tune;
+mod validate;
