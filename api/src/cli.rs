@@ -1,0 +1,93 @@
+//! The `marquee` command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Parser, Debug)]
+#[command(name = "marquee", version, about = "Recommendations and analysis as a service")]
+pub struct Cli {
+    /// Settings file (TOML). Default: ./marquee.toml when present.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonFlags,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct CommonFlags {
+    /// Database URL (overrides DATABASE_URL and the settings).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Data directory for the embedded database and model files.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Print the GraphQL schema (SDL) or write it to a file.
+    ExportSchema {
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Do not run migrations at start-up.
+    #[arg(long)]
+    pub no_migrate: bool,
+    /// Make sure a demo tenant exists and print a key and a query to try.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantCommand {
+    /// Create a tenant with an owner and a first API key (shown once).
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// The owner's e-mail; default owner@<slug>.example.
+        #[arg(long)]
+        owner_email: Option<String>,
+        /// Print the credentials as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    pub fn overrides(&self) -> Overrides {
+        let mut overrides = Overrides {
+            database_url: self.common.database_url.clone(),
+            data_dir: self.common.data_dir.clone(),
+            ..Default::default()
+        };
+        if let Command::Serve(args) = &self.command {
+            overrides.port = args.port;
+            overrides.host = args.host.clone();
+            overrides.no_migrate = args.no_migrate;
+        }
+        overrides
+    }
+}

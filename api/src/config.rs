@@ -1,0 +1,198 @@
+//! Settings, loaded once at start-up and passed down: defaults < config file <
+//! `MARQUEE_*` environment (nested with `__`, e.g. `MARQUEE_SERVER__PORT`) <
+//! `DATABASE_URL` < command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where embedded data lives: the SQLite file, model files, generated secrets.
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub graphql: GraphqlSettings,
+    pub onnxruntime: OnnxRuntimeSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    /// 0 binds a free port; the bound address is logged.
+    pub port: u16,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://...` or `sqlite://...`; empty means SQLite in the data directory.
+    pub url: String,
+    pub migrate_on_start: bool,
+    pub max_connections: u32,
+    /// PostgreSQL role the service runs as, so row-level security applies to it.
+    /// Empty keeps the connecting user (not recommended: superusers bypass RLS).
+    pub app_role: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC secret for access tokens. Empty: generated once and kept in the data dir.
+    pub jwt_secret: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub key_cache_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphqlSettings {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_body_bytes: usize,
+    pub max_batch_operations: usize,
+    pub introspection: bool,
+    pub graphiql: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnnxRuntimeSettings {
+    /// Path of libonnxruntime; empty means `ORT_DYLIB_PATH` or `.tools/onnxruntime/`.
+    pub dylib_path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` for terminals, `json` for log pipelines.
+    pub format: String,
+    /// An `EnvFilter` directive, e.g. `info,sqlx=warn`.
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            server: ServerSettings { host: "127.0.0.1".into(), port: 8080, workers: 0 },
+            database: DatabaseSettings {
+                url: String::new(),
+                migrate_on_start: true,
+                max_connections: 16,
+                app_role: migrations::APP_ROLE.into(),
+            },
+            auth: AuthSettings {
+                jwt_secret: String::new(),
+                access_token_ttl_secs: 15 * 60,
+                refresh_token_ttl_secs: 30 * 24 * 3600,
+                key_cache_ttl_secs: 60,
+            },
+            graphql: GraphqlSettings {
+                max_depth: 12,
+                max_complexity: 2_000,
+                max_aliases: 30,
+                max_body_bytes: 2 * 1024 * 1024,
+                max_batch_operations: 10,
+                introspection: true,
+                graphiql: true,
+            },
+            onnxruntime: OnnxRuntimeSettings { dylib_path: String::new() },
+            log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
+        }
+    }
+}
+
+/// Flags that override everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub port: Option<u16>,
+    pub host: Option<String>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub no_migrate: bool,
+}
+
+impl Settings {
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match config_file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("marquee.toml")),
+        }
+        figment = figment.merge(Env::prefixed("MARQUEE_").split("__"));
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            figment = figment.merge(Serialized::default("database.url", url));
+        }
+        let mut settings: Settings = figment.extract()?;
+        settings.apply(overrides);
+        Ok(settings)
+    }
+
+    pub fn apply(&mut self, overrides: &Overrides) {
+        if let Some(port) = overrides.port {
+            self.server.port = port;
+        }
+        if let Some(host) = &overrides.host {
+            self.server.host = host.clone();
+        }
+        if let Some(url) = &overrides.database_url {
+            self.database.url = url.clone();
+        }
+        if let Some(dir) = &overrides.data_dir {
+            self.data_dir = dir.clone();
+        }
+        if overrides.no_migrate {
+            self.database.migrate_on_start = false;
+        }
+    }
+
+    /// The database URL to use: the setting, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.trim().is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("marquee.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    pub fn onnxruntime_path(&self) -> PathBuf {
+        if !self.onnxruntime.dylib_path.is_empty() {
+            return PathBuf::from(&self.onnxruntime.dylib_path);
+        }
+        if let Ok(path) = std::env::var("ORT_DYLIB_PATH") {
+            return PathBuf::from(path);
+        }
+        PathBuf::from(".tools/onnxruntime/libonnxruntime.so.1.31.1")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_defaults_and_sqlite_is_the_default() {
+        let mut settings = Settings::default();
+        assert!(settings.database_url().starts_with("sqlite://"));
+        settings.apply(&Overrides { port: Some(0), database_url: Some("postgres://x/y".into()), ..Default::default() });
+        assert_eq!(settings.server.port, 0);
+        assert_eq!(settings.database_url(), "postgres://x/y");
+    }
+
+    #[test]
+    fn unknown_keys_in_a_config_file_are_refused() {
+        let figment = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string("[server]\nportt = 1"));
+        assert!(figment.extract::<Settings>().is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! Per-request data the resolvers read: who is asking (if anyone) and the request id.
+
+use async_graphql::Context;
+use domain::{Services, TenantCtx};
+use domain::tenants::RequestId;
+
+use crate::graphql::error::{ApiError, ApiResult};
+
+pub struct RequestData {
+    pub request_id: RequestId,
+    pub tenant: Option<TenantCtx>,
+}
+
+pub fn services<'a>(ctx: &Context<'a>) -> ApiResult<&'a Services> {
+    ctx.data::<Services>()
+        .map_err(|_| ApiError::new(domain::ErrorCode::Internal, "service not configured"))
+}
+
+/// The caller's tenant context, or UNAUTHENTICATED.
+pub fn tenant<'a>(ctx: &Context<'a>) -> ApiResult<&'a TenantCtx> {
+    ctx.data::<RequestData>()
+        .ok()
+        .and_then(|r| r.tenant.as_ref())
+        .ok_or_else(ApiError::unauthenticated)
+}

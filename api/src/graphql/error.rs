@@ -1,0 +1,53 @@
+//! The one way errors leave a resolver: a public code from [`ErrorCode`], a message
+//! safe to show, and the input field at fault. Internal causes are logged here and
+//! dropped.
+
+use async_graphql::ErrorExtensions;
+use domain::{DomainError, ErrorCode};
+use domain::tenants::TenantsError;
+
+/// Deliberately not `Display`, so `?` cannot turn it into an untyped GraphQL error.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: None }
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(ErrorCode::Unauthenticated, "sign in or send an API key: Authorization: Bearer <token>")
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let code = e.code();
+        if code == ErrorCode::Internal {
+            tracing::error!(error = ?e, "internal error");
+        }
+        Self { code, message: e.public_message(), field: e.field() }
+    }
+}
+
+impl From<TenantsError> for ApiError {
+    fn from(e: TenantsError) -> Self {
+        DomainError::from(e).into()
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(e: ApiError) -> Self {
+        async_graphql::Error::new(e.message).extend_with(|_, ext| {
+            ext.set("code", e.code.as_str());
+            if let Some(field) = &e.field {
+                ext.set("field", field.as_str());
+            }
+        })
+    }
+}

@@ -1,0 +1,38 @@
+//! The GraphQL schema: resolvers parse input into domain types, call one domain
+//! function and map the result. No business rules live here.
+
+pub mod connection;
+pub mod context;
+pub mod error;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
+use async_graphql::{EmptySubscription, Schema};
+
+use crate::config::GraphqlSettings;
+
+pub type MarqueeSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+pub fn build_schema(services: Option<domain::Services>, limits: &GraphqlSettings) -> MarqueeSchema {
+    let mut builder = Schema::build(query::Query::default(), mutation::Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_aliases(limits.max_aliases)
+        .limit_recursive_depth(32)
+        .limit_directives(20)
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)));
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    if let Some(services) = services {
+        builder = builder.data(services);
+    }
+    builder.finish()
+}
+
+/// The schema as SDL, the contract checked in as `schema.graphql`.
+pub fn export_sdl() -> String {
+    build_schema(None, &crate::config::Settings::default().graphql).sdl()
+}

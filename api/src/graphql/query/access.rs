@@ -1,0 +1,29 @@
+use async_graphql::{Context, Object};
+use domain::access::PageRequest;
+
+use crate::graphql::connection::{Conn, from_page};
+use crate::graphql::context::{services, tenant};
+use crate::graphql::error::ApiResult;
+use crate::graphql::types::{ApiKeyGql, MemberGql};
+
+#[derive(Default)]
+pub struct AccessQuery;
+
+#[Object]
+impl AccessQuery {
+    /// The tenant's API keys (needs `apikeys:manage`). Secrets are never shown.
+    async fn api_keys(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<ApiKeyGql>> {
+        let tenant_ctx = tenant(ctx)?;
+        let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
+        let keys = domain::access::list_api_keys(tenant_ctx, services(ctx)?, page).await?;
+        Ok(from_page(keys, ApiKeyGql::from))
+    }
+
+    /// The tenant's console members.
+    async fn members(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<MemberGql>> {
+        let tenant_ctx = tenant(ctx)?;
+        let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
+        let members = domain::access::list_members(tenant_ctx, services(ctx)?, page).await?;
+        Ok(from_page(members, MemberGql::from))
+    }
+}

@@ -1,0 +1,265 @@
+//! `/graphql`: POST for queries and mutations (single or batched), GET for queries,
+//! GraphiQL for browsers.
+
+use std::panic::AssertUnwindSafe;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use domain::tenants::RequestId;
+use domain::{ErrorCode, Services, TenantCtx};
+use futures::{FutureExt, StreamExt};
+use tracing::Instrument;
+
+use super::query_guard::count_aliases;
+use super::response::{GRAPHQL_RESPONSE_JSON, annotate, error_response, status_for};
+use crate::config::GraphqlSettings;
+use crate::graphql::MarqueeSchema;
+use crate::graphql::context::RequestData;
+
+pub struct GraphqlState {
+    pub schema: MarqueeSchema,
+    pub services: Services,
+    pub limits: GraphqlSettings,
+}
+
+/// Why a request was refused before any GraphQL ran.
+struct Refusal(ErrorCode, String);
+
+fn request_id(req: &HttpRequest) -> RequestId {
+    RequestId::from_header(req.headers().get("x-request-id").and_then(|v| v.to_str().ok()))
+}
+
+pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<GraphqlState>) -> HttpResponse {
+    let request_id = request_id(&req);
+    let span = tracing::info_span!("graphql", request_id = %request_id, tenant_id = tracing::field::Empty);
+    async move {
+        let requests = match read_requests(&req, payload, &state.limits).await {
+            Ok(r) => r,
+            Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
+        };
+        let tenant = match authenticate(&req, &state.services, &request_id).await {
+            Ok(t) => t,
+            Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
+        };
+        if let Some(ctx) = &tenant {
+            tracing::Span::current().record("tenant_id", ctx.tenant_id().get());
+        }
+        let batched = requests.len() > 1 || req_is_batch(&requests);
+        let mut responses = Vec::with_capacity(requests.len());
+        for request in requests.into_iter().map(|r| r.request) {
+            responses.push(execute(&state, request, &request_id, tenant.clone(), false).await);
+        }
+        respond(responses, batched, &request_id)
+    }
+    .instrument(span)
+    .await
+}
+
+fn req_is_batch(requests: &[ParsedRequest]) -> bool {
+    requests.first().is_some_and(|r| r.from_array)
+}
+
+/// GET runs queries only (GraphQL over HTTP forbids mutations over GET); without a
+/// query it serves GraphiQL.
+pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpResponse {
+    let request_id = request_id(&req);
+    let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    let Some(source) = query.get("query").cloned() else {
+        if state.limits.graphiql {
+            return HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(GraphiQLSource::build().endpoint("/graphql").finish());
+        }
+        return error_response(ErrorCode::BadRequest, "send a query", request_id.as_str());
+    };
+    let span = tracing::info_span!("graphql", request_id = %request_id, tenant_id = tracing::field::Empty);
+    async move {
+        let mut request = async_graphql::Request::new(source);
+        if let Some(name) = query.get("operationName") {
+            request = request.operation_name(name.clone());
+        }
+        if let Some(vars) = query.get("variables") {
+            match serde_json::from_str::<serde_json::Value>(vars) {
+                Ok(v) => request.variables = async_graphql::Variables::from_json(v),
+                Err(e) => {
+                    return error_response(ErrorCode::BadRequest, &format!("variables are not valid JSON: {e}"), request_id.as_str());
+                }
+            }
+        }
+        if let Err(Refusal(code, message)) = pre_check(&request, &state.limits) {
+            return error_response(code, &message, request_id.as_str());
+        }
+        let tenant = match authenticate(&req, &state.services, &request_id).await {
+            Ok(t) => t,
+            Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
+        };
+        let response = execute(&state, request, &request_id, tenant, true).await;
+        respond(vec![response], false, &request_id)
+    }
+    .instrument(span)
+    .await
+}
+
+struct ParsedRequest {
+    request: async_graphql::Request,
+    from_array: bool,
+}
+
+async fn read_requests(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limits: &GraphqlSettings,
+) -> Result<Vec<ParsedRequest>, Refusal> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !(content_type.starts_with("application/json") || content_type.starts_with("application/graphql+json")) {
+        return Err(Refusal(ErrorCode::BadRequest, "send Content-Type: application/json".into()));
+    }
+    let too_large = || Refusal(ErrorCode::PayloadTooLarge, format!("request body exceeds {} bytes", limits.max_body_bytes));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| Refusal(ErrorCode::BadRequest, "could not read the request body".into()))?;
+        if body.len() + chunk.len() > limits.max_body_bytes {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let json: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| Refusal(ErrorCode::BadRequest, format!("request body is not valid JSON: {e}")))?;
+    let (items, from_array) = match json {
+        serde_json::Value::Array(items) => (items, true),
+        single @ serde_json::Value::Object(_) => (vec![single], false),
+        _ => return Err(Refusal(ErrorCode::BadRequest, "request body must be a JSON object or array".into())),
+    };
+    if items.is_empty() {
+        return Err(Refusal(ErrorCode::BadRequest, "empty batch".into()));
+    }
+    if items.len() > limits.max_batch_operations {
+        return Err(Refusal(
+            ErrorCode::BadRequest,
+            format!("a batch may hold at most {} operations", limits.max_batch_operations),
+        ));
+    }
+    items
+        .into_iter()
+        .map(|item| {
+            let request: async_graphql::Request = serde_json::from_value(item)
+                .map_err(|e| Refusal(ErrorCode::BadRequest, format!("not a GraphQL request: {e}")))?;
+            pre_check(&request, limits)?;
+            Ok(ParsedRequest { request, from_array })
+        })
+        .collect()
+}
+
+fn pre_check(request: &async_graphql::Request, limits: &GraphqlSettings) -> Result<(), Refusal> {
+    if request.query.is_empty() {
+        // An automatic persisted query sends only the hash; the APQ extension resolves it.
+        return Ok(());
+    }
+    let doc = async_graphql::parser::parse_query(&request.query)
+        .map_err(|e| Refusal(ErrorCode::GraphqlParseFailed, e.to_string()))?;
+    if count_aliases(&doc) > limits.max_aliases {
+        return Err(Refusal(
+            ErrorCode::QueryTooComplex,
+            format!("a query may use at most {} aliases", limits.max_aliases),
+        ));
+    }
+    Ok(())
+}
+
+async fn authenticate(req: &HttpRequest, services: &Services, request_id: &RequestId) -> Result<Option<TenantCtx>, Refusal> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
+    let bearer = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or_else(|| Refusal(ErrorCode::Unauthenticated, "use Authorization: Bearer <token>".into()))?;
+    match services.auth.authenticate(bearer, request_id.clone()).await {
+        Ok(ctx) => Ok(Some(ctx)),
+        Err(domain::tenants::TenantsError::Unauthenticated) => {
+            Err(Refusal(ErrorCode::Unauthenticated, "the credential is invalid, expired or revoked".into()))
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "authentication failed");
+            Err(Refusal(ErrorCode::Internal, "internal error; quote the request id to support".into()))
+        }
+    }
+}
+
+async fn execute(
+    state: &GraphqlState,
+    mut request: async_graphql::Request,
+    request_id: &RequestId,
+    tenant: Option<TenantCtx>,
+    queries_only: bool,
+) -> async_graphql::Response {
+    if queries_only {
+        if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+            let is_query = match &doc.operations {
+                async_graphql::parser::types::DocumentOperations::Single(op) => op.node.ty == OperationType::Query,
+                async_graphql::parser::types::DocumentOperations::Multiple(ops) => {
+                    ops.values().all(|op| op.node.ty == OperationType::Query)
+                }
+            };
+            if !is_query {
+                let mut response = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                    "mutations must be sent with POST",
+                    None,
+                )]);
+                response.errors[0]
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", ErrorCode::BadRequest.as_str());
+                annotate(&mut response, request_id.as_str());
+                return response;
+            }
+        }
+    }
+    request = request.data(RequestData { request_id: request_id.clone(), tenant });
+    let outcome = AssertUnwindSafe(state.schema.execute(request)).catch_unwind().await;
+    let mut response = outcome.unwrap_or_else(|_| {
+        tracing::error!("a resolver panicked");
+        let mut response = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+            "internal error; quote the request id to support",
+            None,
+        )]);
+        response.errors[0].extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
+        response
+    });
+    annotate(&mut response, request_id.as_str());
+    response
+}
+
+fn respond(responses: Vec<async_graphql::Response>, batched: bool, request_id: &RequestId) -> HttpResponse {
+    let status = if batched {
+        actix_web::http::StatusCode::OK
+    } else {
+        responses.first().map(status_for).unwrap_or(actix_web::http::StatusCode::OK)
+    };
+    let body = if batched {
+        serde_json::to_value(&responses)
+    } else {
+        responses.first().map(serde_json::to_value).unwrap_or(Ok(serde_json::Value::Null))
+    };
+    match body {
+        Ok(body) => HttpResponse::build(status)
+            .content_type(GRAPHQL_RESPONSE_JSON)
+            .insert_header(("x-request-id", request_id.as_str()))
+            .json(body),
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialise a response");
+            error_response(ErrorCode::Internal, "internal error", request_id.as_str())
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Turns errors that arise outside resolvers into the same shape resolvers use:
+//! `{"errors":[{"message", "extensions": {"code", "requestId"}}]}`.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use async_graphql::Response;
+use domain::ErrorCode;
+use serde_json::{Value, json};
+
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
+
+pub fn error_body(code: ErrorCode, message: &str, request_id: &str) -> Value {
+    json!({
+        "errors": [{
+            "message": message,
+            "extensions": { "code": code.as_str(), "requestId": request_id }
+        }]
+    })
+}
+
+pub fn error_response(code: ErrorCode, message: &str, request_id: &str) -> HttpResponse {
+    let mut builder = HttpResponse::build(status(code));
+    builder.content_type(GRAPHQL_RESPONSE_JSON).insert_header(("x-request-id", request_id));
+    if code == ErrorCode::Unauthenticated {
+        builder.insert_header(("www-authenticate", "Bearer"));
+    }
+    builder.json(error_body(code, message, request_id))
+}
+
+fn status(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// Gives every error a code and the request id. Errors that carry no code came from
+/// async-graphql itself: before execution they are validation failures; during
+/// execution, argument coercion failures (bad input).
+pub fn annotate(response: &mut Response, request_id: &str) {
+    let request_failed = response.data == async_graphql::Value::Null;
+    for error in &mut response.errors {
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            let code = if error.message == "PersistedQueryNotFound" {
+                ErrorCode::PersistedQueryNotFound
+            } else if request_failed && error.path.is_empty() {
+                if error.message.contains("too complex") || error.message.contains("nested too deep") {
+                    ErrorCode::QueryTooComplex
+                } else {
+                    ErrorCode::GraphqlValidationFailed
+                }
+            } else {
+                ErrorCode::InvalidInput
+            };
+            ext.set("code", code.as_str());
+        }
+        ext.set("requestId", request_id);
+    }
+}
+
+/// The HTTP status for a response: when nothing could be answered at all, the first
+/// error decides; otherwise 200 with errors beside the data (GraphQL over HTTP).
+pub fn status_for(response: &Response) -> StatusCode {
+    if response.data != async_graphql::Value::Null || response.errors.is_empty() {
+        return StatusCode::OK;
+    }
+    let code = response.errors[0]
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(s) => ErrorCode::ALL.into_iter().find(|c| c.as_str() == s),
+            _ => None,
+        })
+        .unwrap_or(ErrorCode::Internal);
+    status(code)
+}

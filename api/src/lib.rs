@@ -1,0 +1,13 @@
+//! The `marquee` binary's library: HTTP server, GraphQL schema, command line.
+//!
+//! Layering rule: `api` depends on `domain` (and `migrations` to run them), never the
+//! other way. It holds no business rules: a resolver parses input into domain types,
+//! calls one domain function and maps the result into GraphQL types defined here.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod graphql;
+pub mod http;
+pub mod startup;
+pub mod telemetry;

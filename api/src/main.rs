@@ -1,0 +1,61 @@
+use anyhow::Context as _;
+use api::cli::{Cli, Command, TenantCommand};
+use api::config::Settings;
+use api::startup::{Application, connect, run_migrations};
+use clap::Parser;
+use domain::access::{self, NewTenant};
+use domain::tenants::ids::{Email, TenantSlug};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref(), &cli.overrides()).context("invalid settings")?;
+    api::telemetry::init(&settings.log);
+
+    match cli.command {
+        Command::Serve(args) => {
+            let app = Application::build(&settings).await?;
+            if args.demo {
+                let demo = api::demo::ensure_demo_tenant(app.services()).await?;
+                api::demo::print_banner(app.port(), &settings.server.host, &demo);
+            }
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            std::fs::create_dir_all(&settings.data_dir)?;
+            run_migrations(&settings.database_url()).await?;
+            println!("migrations applied");
+        }
+        Command::Tenant { command: TenantCommand::Create { slug, name, owner_email, json } } => {
+            let services = connect(&settings, settings.database.migrate_on_start).await?;
+            let slug = TenantSlug::parse(&slug)?;
+            let owner_email = Email::parse(&owner_email.unwrap_or_else(|| format!("owner@{slug}.example")))?;
+            let created = access::create_tenant(
+                &services,
+                NewTenant { slug, name, owner_email, owner_password: None },
+            )
+            .await?;
+            if json {
+                let out = serde_json::json!({
+                    "tenant": { "slug": created.tenant.slug.as_str(), "name": created.tenant.name },
+                    "owner": { "email": created.owner.email.as_str(), "password": created.owner_password },
+                    "apiKey": { "id": created.api_key.id.as_string(), "secret": created.api_key_secret },
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("tenant   {} ({})", created.tenant.slug, created.tenant.name);
+                println!("owner    {}  password {}", created.owner.email.as_str(), created.owner_password);
+                println!("api key  {}", created.api_key_secret);
+                println!("These secrets are shown once. Store them now.");
+            }
+        }
+        Command::ExportSchema { output } => {
+            let sdl = api::graphql::export_sdl();
+            match output {
+                Some(path) => std::fs::write(&path, sdl).with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{sdl}"),
+            }
+        }
+    }
+    Ok(())
+}

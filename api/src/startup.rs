@@ -1,0 +1,136 @@
+//! Building the application from settings, in a form tests can call: bind (port 0 for a
+//! free one), report the port, run.
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context as _;
+use domain::tenants::auth::AuthConfig;
+use domain::tenants::db::DbConfig;
+use domain::{Services, ServicesConfig};
+use migrations::{Migrator, MigratorTrait};
+
+use crate::config::Settings;
+use crate::graphql::build_schema;
+use crate::http::graphql::GraphqlState;
+use crate::http::{graphql, health};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    services: Services,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let services = connect(settings, settings.database.migrate_on_start).await?;
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| format!("cannot bind {}:{}", settings.server.host, settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(GraphqlState {
+            schema: build_schema(Some(services.clone()), &settings.graphql),
+            services: services.clone(),
+            limits: settings.graphql.clone(),
+        });
+        let workers = if settings.server.workers == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        } else {
+            settings.server.workers
+        };
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .route("/graphql", web::post().to(graphql::post))
+                .route("/graphql", web::get().to(graphql::get))
+                .route("/healthz", web::get().to(health::healthz))
+                .route("/readyz", web::get().to(health::readyz))
+                .default_service(web::to(not_found))
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        tracing::info!(address = %format!("http://{}:{}", settings.server.host, port), "marquee listening");
+        Ok(Self { port, server, services })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({
+        "errors": [{ "message": "no such endpoint; GraphQL is at /graphql", "extensions": { "code": "NOT_FOUND" } }]
+    }))
+}
+
+/// Connects to the database (running migrations first when asked) and builds the
+/// shared services.
+pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Services> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+    let url = settings.database_url();
+    if migrate {
+        run_migrations(&url).await?;
+    }
+    let config = ServicesConfig {
+        database: DbConfig {
+            url,
+            app_role: Some(settings.database.app_role.clone()).filter(|r| !r.is_empty()),
+            max_connections: settings.database.max_connections,
+        },
+        auth: AuthConfig {
+            jwt_secret: jwt_secret(settings)?,
+            access_token_ttl_secs: settings.auth.access_token_ttl_secs,
+            refresh_token_ttl_secs: settings.auth.refresh_token_ttl_secs,
+            key_cache_ttl_secs: settings.auth.key_cache_ttl_secs,
+        },
+    };
+    Ok(Services::connect(&config).await?)
+}
+
+/// Migrations run as the connecting user (who owns the schema), not the app role.
+pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
+    let mut options = sea_orm::ConnectOptions::new(url.to_owned());
+    options.max_connections(1).sqlx_logging(false);
+    let conn = sea_orm::Database::connect(options).await.context("cannot connect to the database")?;
+    Migrator::up(&conn, None).await.context("migrations failed")?;
+    conn.close().await.ok();
+    Ok(())
+}
+
+/// The configured secret, or one generated on first start and kept in the data dir.
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if !settings.auth.jwt_secret.is_empty() {
+        return Ok(settings.auth.jwt_secret.as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if existing.trim().len() >= 32 {
+            return Ok(existing.trim().as_bytes().to_vec());
+        }
+    }
+    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    write_private(&path, &secret)?;
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+use tenants::TenantCtx;
+use tenants::ids::PublicId;
+use tenants::store::api_keys::{self, ApiKey, NewApiKey};
+
+use crate::Services;
+use crate::error::Result;
+use tenants::page::{Page, PageRequest};
+
+/// Returns the key and its secret; the secret is never retrievable again.
+pub async fn create_api_key(ctx: &TenantCtx, services: &Services, new: NewApiKey) -> Result<(ApiKey, String)> {
+    let tx = services.db.begin(ctx).await?;
+    let created = api_keys::create(ctx, &tx, new).await?;
+    tx.commit().await?;
+    tracing::info!(key_id = %created.0.id, "api key created");
+    Ok(created)
+}
+
+pub async fn list_api_keys(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<ApiKey>> {
+    let tx = services.db.begin(ctx).await?;
+    let page = api_keys::list(ctx, &tx, page).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// Revocation takes effect at once: the key leaves this process's verification cache
+/// after the commit.
+pub async fn revoke_api_key(ctx: &TenantCtx, services: &Services, id: PublicId) -> Result<ApiKey> {
+    let tx = services.db.begin(ctx).await?;
+    let (key, hash) = api_keys::revoke(ctx, &tx, id).await?;
+    tx.commit().await?;
+    services.auth.forget_key(&hash).await;
+    tracing::info!(key_id = %key.id, "api key revoked");
+    Ok(key)
+}

@@ -1,0 +1,174 @@
+use tenants::TenantsError;
+
+/// The one table of public error codes. Every error a client sees carries exactly one
+/// of these in `extensions.code`; the API maps each to an HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    PayloadTooLarge,
+    GraphqlParseFailed,
+    GraphqlValidationFailed,
+    QueryTooComplex,
+    PersistedQueryNotFound,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    InvalidInput,
+    Conflict,
+    RateLimited,
+    QuotaExceeded,
+    ModelNotReady,
+    Internal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::BadRequest,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::GraphqlParseFailed,
+        ErrorCode::GraphqlValidationFailed,
+        ErrorCode::QueryTooComplex,
+        ErrorCode::PersistedQueryNotFound,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::InvalidInput,
+        ErrorCode::Conflict,
+        ErrorCode::RateLimited,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::ModelNotReady,
+        ErrorCode::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::InvalidInput => "INVALID_INPUT",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
+            ErrorCode::ModelNotReady => "MODEL_NOT_READY",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status used when the whole request fails with this code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest
+            | ErrorCode::GraphqlParseFailed
+            | ErrorCode::GraphqlValidationFailed
+            | ErrorCode::QueryTooComplex
+            | ErrorCode::PersistedQueryNotFound
+            | ErrorCode::InvalidInput => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::RateLimited | ErrorCode::QuotaExceeded => 429,
+            ErrorCode::ModelNotReady => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error(transparent)]
+    Access(#[from] TenantsError),
+    #[error("{field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("{0}")]
+    QuotaExceeded(String),
+    #[error("{0}")]
+    ModelNotReady(String),
+    #[error("database error")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl DomainError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidInput { field: field.into(), reason: reason.into() }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DomainError::Access(e) => match e {
+                TenantsError::Unauthenticated => ErrorCode::Unauthenticated,
+                TenantsError::MissingScope(_) | TenantsError::Forbidden(_) => ErrorCode::Forbidden,
+                TenantsError::InvalidInput { .. } => ErrorCode::InvalidInput,
+                TenantsError::NotFound(_) => ErrorCode::NotFound,
+                TenantsError::Conflict(_) => ErrorCode::Conflict,
+                TenantsError::Database(_) | TenantsError::Internal(_) => ErrorCode::Internal,
+            },
+            DomainError::InvalidInput { .. } => ErrorCode::InvalidInput,
+            DomainError::NotFound(_) => ErrorCode::NotFound,
+            DomainError::Conflict(_) => ErrorCode::Conflict,
+            DomainError::Forbidden(_) => ErrorCode::Forbidden,
+            DomainError::RateLimited { .. } => ErrorCode::RateLimited,
+            DomainError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
+            DomainError::ModelNotReady(_) => ErrorCode::ModelNotReady,
+            DomainError::Database(_) | DomainError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// What a client may read. Internal causes stay in the logs.
+    pub fn public_message(&self) -> String {
+        match self.code() {
+            ErrorCode::Internal => "internal error; quote the request id to support".to_owned(),
+            _ => self.to_string(),
+        }
+    }
+
+    /// The input field at fault, when there is one.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            DomainError::InvalidInput { field, .. } => Some(field.clone()),
+            DomainError::Access(TenantsError::InvalidInput { field, .. }) => Some((*field).to_owned()),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
+        }
+    }
+
+    #[test]
+    fn internal_causes_are_not_shown() {
+        let e = DomainError::Internal("connection string postgres://secret".into());
+        assert!(!e.public_message().contains("secret"));
+        let e = DomainError::Access(TenantsError::Internal("boom at line 3".into()));
+        assert_eq!(e.code(), ErrorCode::Internal);
+        assert!(!e.public_message().contains("boom"));
+    }
+}

@@ -1,0 +1,15 @@
+//! The business core of Marquee: what the service does, independent of how it is asked.
+//!
+//! Layering rule: `domain` depends on `tenants` (tenancy, access, the database handle)
+//! and `inference` (machine learning), never on `api`, HTTP or GraphQL. Every
+//! tenant-scoped operation takes `&TenantCtx` first. Errors are [`DomainError`], each
+//! with exactly one public [`ErrorCode`].
+
+pub mod access;
+pub mod error;
+pub mod services;
+
+pub use error::{DomainError, ErrorCode};
+pub use services::{Services, ServicesConfig};
+pub use tenants;
+pub use tenants::{RequestId, TenantCtx};

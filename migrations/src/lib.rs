@@ -1,0 +1,23 @@
+//! Schema migrations, the same on SQLite and PostgreSQL.
+//!
+//! Layering rule: this crate depends on no other workspace crate; the `api` binary runs
+//! it at start-up (unless turned off) and through `marquee migrate`. One file per
+//! migration (sea-orm names a migration after its file). On PostgreSQL every tenant
+//! table gets row-level security through [`rls::protect_tenant_table`].
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_access;
+pub mod rls;
+
+/// The PostgreSQL role the service switches to; row-level security applies to it.
+pub const APP_ROLE: &str = rls::APP_ROLE;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_access::Migration)]
+    }
+}

@@ -1,0 +1,173 @@
+//! Turns a bearer credential into a [`TenantCtx`], and signs members in.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use moka::future::Cache;
+
+use crate::api_key_secret;
+use crate::ctx::{Principal, RequestId, SystemCtx, TenantCtx};
+use crate::db::Db;
+use crate::error::{Result, TenantsError};
+use crate::ids::{Email, PublicId, TenantId, TenantSlug};
+use crate::jwt::JwtKeys;
+use crate::store::api_keys::{self, VerifiedKey};
+use crate::store::members::{self, Member};
+use crate::store::{hex, sessions, tenants};
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub jwt_secret: Vec<u8>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    /// How long a verified API key is trusted without asking the database. Revocation
+    /// in this process clears it at once; other replicas see it within this time.
+    pub key_cache_ttl_secs: u64,
+}
+
+/// A signed-in member's tokens.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub access_expires_in_secs: i64,
+    pub refresh_token: String,
+    pub member: Member,
+}
+
+#[derive(Clone)]
+pub struct Authenticator {
+    db: Db,
+    jwt: std::sync::Arc<JwtKeys>,
+    keys: Cache<String, VerifiedKey>,
+    refresh_ttl_secs: i64,
+}
+
+impl Authenticator {
+    pub fn new(db: Db, config: &AuthConfig) -> Result<Self> {
+        Ok(Self {
+            db,
+            jwt: std::sync::Arc::new(JwtKeys::new(&config.jwt_secret, config.access_token_ttl_secs)?),
+            keys: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(config.key_cache_ttl_secs))
+                .build(),
+            refresh_ttl_secs: config.refresh_token_ttl_secs,
+        })
+    }
+
+    /// Resolves `Authorization: Bearer <token>`: an API key (`mq_...`) or a member's
+    /// access token. Any failure is `Unauthenticated`, with no hint why.
+    pub async fn authenticate(&self, bearer: &str, request_id: RequestId) -> Result<TenantCtx> {
+        let token = bearer.trim();
+        if token.starts_with("mq_") {
+            self.authenticate_key(token, request_id).await
+        } else {
+            self.authenticate_member(token, request_id).await
+        }
+    }
+
+    async fn authenticate_key(&self, plain: &str, request_id: RequestId) -> Result<TenantCtx> {
+        if !api_key_secret::looks_valid(plain) {
+            return Err(TenantsError::Unauthenticated);
+        }
+        let hash = hex(&api_key_secret::hash_secret(plain));
+        let key = match self.keys.get(&hash).await {
+            Some(key) => key,
+            None => {
+                let tx = self.db.begin_system(&SystemCtx::new("verify api key")).await?;
+                let found = api_keys::verify(&tx, &hash).await?;
+                tx.commit().await?;
+                let key = found.ok_or(TenantsError::Unauthenticated)?;
+                self.keys.insert(hash, key.clone()).await;
+                key
+            }
+        };
+        // Expiry is checked on every use, not only when the cache was filled.
+        if key.expires_at.is_some_and(|t| t <= Utc::now()) {
+            self.keys.invalidate(&key.secret_hash).await;
+            return Err(TenantsError::Unauthenticated);
+        }
+        let principal = Principal::ApiKey { key_row: key.row_id, key_id: key.key_id, scopes: key.scopes };
+        Ok(TenantCtx::new(key.tenant_id, principal, request_id))
+    }
+
+    async fn authenticate_member(&self, token: &str, request_id: RequestId) -> Result<TenantCtx> {
+        let claims = self.jwt.verify(token)?;
+        let member_id = PublicId::parse(&claims.sub).map_err(|_| TenantsError::Unauthenticated)?;
+        let tenant = TenantId::from_db(claims.tid);
+        let tx = self.db.begin_system(&SystemCtx::new("verify member token")).await?;
+        let member = members::find_active(&tx, tenant, &member_id).await?;
+        tx.commit().await?;
+        let member = member.ok_or(TenantsError::Unauthenticated)?;
+        // The role is read fresh, so a demotion takes effect before the token expires.
+        let principal = Principal::Member { member: member.row, member_id: member.id, role: member.role };
+        Ok(TenantCtx::new(tenant, principal, request_id))
+    }
+
+    /// Drops a key from the verification cache (on revocation).
+    pub async fn forget_key(&self, secret_hash: &str) {
+        self.keys.invalidate(secret_hash).await;
+    }
+
+    pub async fn login(&self, slug: &str, email: &str, password: &str) -> Result<Session> {
+        // Malformed input is refused the same way as a wrong password.
+        let slug = TenantSlug::parse(slug).map_err(|_| TenantsError::Unauthenticated)?;
+        let email = Email::parse(email).map_err(|_| TenantsError::Unauthenticated)?;
+        let tx = self.db.begin_system(&SystemCtx::new("member login")).await?;
+        let Some(tenant) = tenants::find_by_slug(&tx, &slug).await? else {
+            crate::password::verify_against_dummy(password);
+            return Err(TenantsError::Unauthenticated);
+        };
+        let member = members::check_password(&tx, tenant.id, &email, password).await?;
+        let session = self.open_session(&tx, member, None).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+        let tx = self.db.begin_system(&SystemCtx::new("refresh session")).await?;
+        match sessions::spend(&tx, refresh_token).await? {
+            sessions::Spend::Spent { tenant: _, member, family } => {
+                let member = members::find_by_row(&tx, member)
+                    .await?
+                    .filter(|m| m.status == members::MemberStatus::Active)
+                    .ok_or(TenantsError::Unauthenticated)?;
+                let session = self.open_session(&tx, member, Some(family)).await?;
+                tx.commit().await?;
+                Ok(session)
+            }
+            sessions::Spend::Invalid => Err(TenantsError::Unauthenticated),
+            sessions::Spend::ReuseDetected => {
+                tx.commit().await?;
+                tracing::warn!("refresh token reuse detected; token family revoked");
+                Err(TenantsError::Unauthenticated)
+            }
+        }
+    }
+
+    pub async fn accept_invite(&self, token: &str, password: &crate::password::Password) -> Result<Session> {
+        let tx = self.db.begin_system(&SystemCtx::new("accept invitation")).await?;
+        let member = members::accept_invite(&tx, token, password).await?;
+        let session = self.open_session(&tx, member, None).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    async fn open_session(
+        &self,
+        tx: &crate::db::SystemTx,
+        member: Member,
+        family: Option<String>,
+    ) -> Result<Session> {
+        let now = Utc::now().timestamp();
+        let access_token =
+            self.jwt.issue(&member.id.as_string(), member.tenant_id.get(), member.role.as_str(), now)?;
+        let refresh_token = sessions::issue(tx, member.tenant_id, member.row, family, self.refresh_ttl_secs).await?;
+        Ok(Session {
+            access_token,
+            access_expires_in_secs: self.jwt.access_ttl_secs,
+            refresh_token,
+            member,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! Database access with tenant isolation. On PostgreSQL every transaction sets
+//! `marquee.tenant_id` (or, for an explicit system context, `marquee.system`) with
+//! `set_config(..., true)`, the transaction-local form of `SET LOCAL`, and the
+//! connection runs as a role that row-level security applies to, so a query that
+//! forgot its `tenant_id` filter still sees only one tenant.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    Statement, TransactionTrait,
+};
+
+use crate::ctx::{SystemCtx, TenantCtx};
+use crate::error::Result;
+use crate::ids::TenantId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbBackendKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    kind: DbBackendKind,
+}
+
+/// How the service connects. `app_role` is the PostgreSQL role that row-level
+/// security applies to; the service switches to it at connection start.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub url: String,
+    pub app_role: Option<String>,
+    pub max_connections: u32,
+}
+
+impl Db {
+    pub async fn connect(config: &DbConfig) -> Result<Self> {
+        let kind = if config.url.starts_with("postgres") {
+            DbBackendKind::Postgres
+        } else {
+            DbBackendKind::Sqlite
+        };
+        let url = match (&config.app_role, kind) {
+            (Some(role), DbBackendKind::Postgres) => with_pg_role(&config.url, role),
+            _ => config.url.clone(),
+        };
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(config.max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false);
+        let conn = Database::connect(options).await?;
+        if kind == DbBackendKind::Sqlite {
+            // WAL lets readers proceed during writes; it persists in the file.
+            conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;").await?;
+        }
+        Ok(Self { conn, kind })
+    }
+
+    pub fn kind(&self) -> DbBackendKind {
+        self.kind
+    }
+
+    /// For health checks and migrations only; data access goes through transactions.
+    pub fn raw(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        self.conn.ping().await?;
+        Ok(())
+    }
+
+    /// Opens a transaction bound to the context's tenant.
+    pub async fn begin(&self, ctx: &TenantCtx) -> Result<TenantTx> {
+        let txn = self.conn.begin().await?;
+        if self.kind == DbBackendKind::Postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('marquee.tenant_id', $1, true)",
+                [ctx.tenant_id().get().to_string().into()],
+            ))
+            .await?;
+        }
+        Ok(TenantTx { txn, tenant_id: ctx.tenant_id() })
+    }
+
+    /// Opens a transaction that may cross tenants. Callers name why.
+    pub async fn begin_system(&self, sys: &SystemCtx) -> Result<SystemTx> {
+        tracing::debug!(reason = sys.reason(), "system transaction");
+        let txn = self.conn.begin().await?;
+        if self.kind == DbBackendKind::Postgres {
+            txn.execute_unprepared("SELECT set_config('marquee.system', 'on', true)").await?;
+        }
+        Ok(SystemTx { txn })
+    }
+}
+
+/// Appends `options=-c role=<role>` so every pooled connection starts as that role.
+fn with_pg_role(url: &str, role: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20role%3D{role}")
+}
+
+/// A transaction that sees one tenant's rows.
+pub struct TenantTx {
+    txn: DatabaseTransaction,
+    tenant_id: TenantId,
+}
+
+impl TenantTx {
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+    pub async fn commit(self) -> Result<()> {
+        self.txn.commit().await?;
+        Ok(())
+    }
+}
+
+pub struct SystemTx {
+    txn: DatabaseTransaction,
+}
+
+impl SystemTx {
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Narrows this transaction to one tenant, so work that had to begin across tenants
+    /// (creating a tenant) can finish in the same commit under row-level security.
+    pub async fn scope_to(self, ctx: &TenantCtx) -> Result<TenantTx> {
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            self.txn
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT set_config('marquee.tenant_id', $1, true), set_config('marquee.system', 'off', true)",
+                    [ctx.tenant_id().get().to_string().into()],
+                ))
+                .await?;
+        }
+        Ok(TenantTx { txn: self.txn, tenant_id: ctx.tenant_id() })
+    }
+    pub async fn commit(self) -> Result<()> {
+        self.txn.commit().await?;
+        Ok(())
+    }
+}

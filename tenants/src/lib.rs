@@ -1,0 +1,28 @@
+//! Tenancy and access: who is asking, for which tenant, with what rights.
+//!
+//! Layering rule: this crate depends on no other workspace crate. It owns the tables
+//! `tenants`, `members`, `api_keys` and `refresh_tokens`; their ORM entities stay private
+//! and are mapped to the domain types below at this crate's boundary. Every tenant-scoped
+//! data function takes `&TenantCtx` first and runs inside a [`db::TenantTx`], which on
+//! PostgreSQL also sets the tenant for row-level security.
+
+pub mod api_key_secret;
+pub mod auth;
+pub mod ctx;
+pub mod db;
+mod entity;
+pub mod error;
+pub mod ids;
+pub mod jwt;
+pub mod page;
+pub mod password;
+pub mod role;
+pub mod scope;
+pub mod store;
+
+pub use ctx::{Principal, RequestId, SystemCtx, TenantCtx};
+pub use db::{Db, DbBackendKind, SystemTx, TenantTx};
+pub use error::TenantsError;
+pub use ids::{Email, MemberId, PublicId, TenantId, TenantSlug};
+pub use role::Role;
+pub use scope::{Scope, ScopeSet};
