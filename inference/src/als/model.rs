@@ -1,5 +1,7 @@
 //! The trained ALS model: fitting, scoring and fold-in of new users.
 
+use std::sync::OnceLock;
+
 use ndarray::Array2;
 
 use super::params::AlsParams;
@@ -57,8 +59,9 @@ pub struct AlsModel {
     user_factors: Array2<f32>,
     item_factors: Array2<f32>,
     params: AlsParams,
-    /// `Y^T Y` in f64, cached because fold-in and explanations need it on every call.
-    yty: Vec<f64>,
+    /// `Y^T Y` in f64, computed on first use (fold-in, explanations) and kept: serving
+    /// needs it on every call, training never.
+    yty: OnceLock<Vec<f64>>,
 }
 
 impl AlsModel {
@@ -89,8 +92,7 @@ impl AlsModel {
         }
         let item_factors = item_factors.as_standard_layout().into_owned();
         let user_factors = user_factors.as_standard_layout().into_owned();
-        let yty = gram_f64(&item_factors, params.factors);
-        Ok(Self { user_factors, item_factors, params, yty })
+        Ok(Self { user_factors, item_factors, params, yty: OnceLock::new() })
     }
 
     /// Users x factors.
@@ -190,7 +192,7 @@ impl AlsModel {
     pub(super) fn user_system(&self, history: &[(u32, f32)]) -> Result<UserSystem> {
         let f = self.factors();
         let merged = merge_history(history, self.n_items())?;
-        let mut a = self.yty.clone();
+        let mut a = self.yty.get_or_init(|| gram_f64(&self.item_factors, f)).clone();
         for j in 0..f {
             a[j * f + j] += f64::from(self.params.regularization);
         }

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use crate::linalg::{axpy, dot, gram, matvec, xpby};
+use crate::linalg::{axpy, dot, gram, symv, xpby};
 use crate::matrix::Interactions;
 
 /// Per-thread work vectors, allocated once per rayon job rather than per user.
@@ -67,7 +67,7 @@ fn solve_row(
     let item = |i: u32| &y[i as usize * f..(i as usize + 1) * f];
 
     // r = Y^T C_u p_u - (Y^T C_u Y + reg I) x, using Y^T C_u Y = Y^T Y + Y^T (C_u - I) Y.
-    matvec(a, x, r);
+    symv(a, x, r);
     for v in r.iter_mut() {
         *v = -*v;
     }
@@ -87,7 +87,7 @@ fn solve_row(
     }
     for _ in 0..cg_steps {
         // ap = (Y^T C_u Y + reg I) p without forming Y^T C_u Y.
-        matvec(a, p, ap);
+        symv(a, p, ap);
         for (i, c) in row.iter() {
             let c = c.abs();
             if c != 1.0 {
