@@ -1,9 +1,10 @@
 //! Builders for the two published signatures.
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
+use prost::Message;
 
 use super::graph::{Dim, encode_model, float_tensor, float_value_info, ints_attribute, node};
-use super::proto::GraphProto;
+use super::proto::{GraphProto, ModelProto};
 use super::{META_FACTORS, META_ITEMS, META_MODEL_KIND, SCORES_OUTPUT, USER_FACTORS_INPUT, USER_HISTORY_INPUT};
 use crate::als::AlsModel;
 use crate::error::{InferenceError, Result};
@@ -42,6 +43,29 @@ pub fn export_factor_model(item_factors: ArrayView2<'_, f32>, model_kind: &str) 
         (META_FACTORS, factors.to_string()),
         (META_ITEMS, n_items.to_string()),
     ]))
+}
+
+/// Reads the item factors `[I, F]` back from a factor model exported by
+/// [`export_factor_model`] (so a model store can keep the ONNX file as the single copy).
+pub fn read_item_factors(model: &[u8]) -> Result<Array2<f32>> {
+    let not_ours = |reason: &str| InferenceError::NotOnnx { reason: reason.to_string() };
+    let proto = ModelProto::decode(model).map_err(|e| not_ours(&format!("the protobuf does not decode ({e})")))?;
+    let init = proto
+        .graph
+        .as_ref()
+        .and_then(|g| g.initializer.iter().find(|t| t.name.as_deref() == Some("item_factors")))
+        .ok_or_else(|| not_ours("no `item_factors` initializer: not a Marquee factor model"))?;
+    let (rows, cols) = match init.dims.as_slice() {
+        [r, c] if *r > 0 && *c > 0 => (*r as usize, *c as usize),
+        _ => return Err(not_ours("`item_factors` is not a non-empty matrix")),
+    };
+    let raw = init.raw_data.as_deref().unwrap_or_default();
+    let values: Vec<f32> = if raw.is_empty() {
+        init.float_data.clone()
+    } else {
+        raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    };
+    Array2::from_shape_vec((rows, cols), values).map_err(|e| not_ours(&format!("`item_factors` has the wrong size ({e})")))
 }
 
 /// Exports an item-item neighbour model as a history model (`model_kind = "item_knn"`).

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use export::{export_als, export_factor_model, export_history_model, export_item_knn};
+pub use export::{export_als, export_factor_model, export_history_model, export_item_knn, read_item_factors};
 pub use validate::{ExpectedSignature, validate_model};
 
 /// Input name of factor models.

@@ -4,6 +4,7 @@
 //! and its location is a setting: `ORT_DYLIB_PATH`, else
 //! `<repo>/.tools/onnxruntime/libonnxruntime.so.1.31.1`.
 
+mod adapters;
 mod scorer;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use ort::session::Session;
 
 use crate::error::{InferenceError, Result};
 
+pub use adapters::{OnnxFactorScorer, OnnxHistoryScorer};
 pub use scorer::OnnxScorer;
 
 /// File name of the supported ONNX Runtime release (ort `api-31`).

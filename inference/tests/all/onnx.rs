@@ -4,8 +4,9 @@ use prost::Message;
 use inference::als::{AlsModel, AlsParams};
 use inference::knn::ItemKnn;
 use inference::onnx::proto::ModelProto;
-use inference::onnx::{META_FACTORS, META_ITEMS, META_MODEL_KIND, OPSET, export_als, export_item_knn};
-use inference::runtime::OnnxScorer;
+use inference::eval::{SplitRule, evaluate, split_per_user};
+use inference::onnx::{META_FACTORS, META_ITEMS, META_MODEL_KIND, OPSET, export_als, export_item_knn, read_item_factors};
+use inference::runtime::{OnnxFactorScorer, OnnxHistoryScorer, OnnxScorer};
 
 use crate::common::{runtime, synthetic};
 
@@ -24,6 +25,34 @@ fn als_export_describes_itself() {
     assert_eq!(meta(META_MODEL_KIND).as_deref(), Some("als"));
     assert_eq!(meta(META_FACTORS).as_deref(), Some("12"));
     assert_eq!(meta(META_ITEMS).as_deref(), Some("70"));
+}
+
+#[test]
+fn item_factors_read_back_exactly() {
+    let m = model();
+    let back = read_item_factors(&export_als(&m).unwrap()).unwrap();
+    assert_eq!(&back, m.item_factors());
+    assert!(read_item_factors(b"junk").is_err());
+}
+
+#[test]
+fn exported_models_evaluate_like_the_originals() {
+    let Some(rt) = runtime() else { return };
+    let data = synthetic(120, 70, 3, 10, 21);
+    let split = split_per_user(&data, 42, SplitRule::default()).unwrap();
+    let p = AlsParams { factors: 12, regularization: 0.1, alpha: 2.0, iterations: 5, cg_steps: 3, seed: 4, threads: 2 };
+    let als = AlsModel::fit(&split.train, &p, |_| true).unwrap();
+    let onnx = OnnxScorer::new(rt, &export_als(&als).unwrap(), 2).unwrap();
+    let direct = evaluate(&als, &split, 10).unwrap();
+    let through = evaluate(&OnnxFactorScorer::new(&onnx, als.user_factors().view(), 70), &split, 10).unwrap();
+    assert!((direct.metrics.ndcg - through.metrics.ndcg).abs() < 1e-3, "{direct:?} {through:?}");
+
+    let knn = ItemKnn::fit(&split.train, 20, 2).unwrap();
+    let onnx = OnnxScorer::new(rt, &export_item_knn(&knn).unwrap(), 2).unwrap();
+    let direct = evaluate(&knn, &split, 10).unwrap();
+    let through = evaluate(&OnnxHistoryScorer::new(&onnx, 70), &split, 10).unwrap();
+    assert!((direct.metrics.ndcg - through.metrics.ndcg).abs() < 1e-3);
+    assert!(direct.metrics.ndcg > 0.0);
 }
 
 #[test]
