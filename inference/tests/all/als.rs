@@ -90,3 +90,17 @@ fn reference_setting_beats_popularity_on_ml100k() {
     // The `implicit` library reaches 0.3465 with f=64; a smaller model stays in range.
     assert!(als.metrics.ndcg > 0.30, "{:?}", als.metrics);
 }
+
+#[test]
+fn degenerate_shapes_do_not_panic() {
+    let p = AlsParams { factors: 4, iterations: 2, threads: 2, ..AlsParams::default() };
+    for (users, items) in [(0usize, 0usize), (3, 0), (0, 3), (3, 3)] {
+        let empty = inference::matrix::Interactions::empty(users, items).unwrap();
+        let m = AlsModel::fit(&empty, &p, |_| true).unwrap();
+        assert_eq!((m.n_users(), m.n_items()), (users, items));
+        assert!(m.user_factors().iter().all(|&v| v == 0.0));
+        let split = inference::eval::split_per_user(&empty, 1, Default::default()).unwrap();
+        assert_eq!(evaluate(&m, &split, 10).unwrap().evaluated_users, 0);
+        assert!(inference::knn::ItemKnn::fit(&empty, 5, 1).is_ok());
+    }
+}
