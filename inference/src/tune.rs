@@ -147,7 +147,7 @@ pub fn tune_als(train_data: &Interactions, config: &TuneConfig, mut progress: im
                     threads: config.threads,
                 };
                 let mut found = Vec::new();
-                train(&inner.train, &base, |done, x, y| {
+                train(&inner.train, &base, None, |done, x, y| {
                     work_done += 1.0;
                     if grid.iterations.contains(&done) {
                         let view = FactorsView { x, y, factors, n_items: inner.train.n_cols() };

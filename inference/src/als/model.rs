@@ -24,6 +24,7 @@ const INIT_SCALE: f32 = 0.01;
 pub(crate) fn train(
     data: &Interactions,
     params: &AlsParams,
+    initial: Option<(Vec<f32>, Vec<f32>)>,
     mut after_iteration: impl FnMut(usize, &[f32], &[f32]) -> Result<bool>,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     params.validate()?;
@@ -36,10 +37,15 @@ pub(crate) fn train(
     let cui = if params.alpha == 1.0 { data.clone() } else { data.scaled(params.alpha) };
     let ciu = cui.transpose();
 
-    let mut rng = SplitMix64::new(params.seed);
-    let mut init = |n: usize| -> Vec<f32> { (0..n * f).map(|_| rng.next_f32() * INIT_SCALE).collect() };
-    let mut x = init(data.n_rows());
-    let mut y = init(data.n_cols());
+    let (mut x, mut y) = match initial {
+        Some(xy) => xy,
+        None => {
+            let mut rng = SplitMix64::new(params.seed);
+            let mut init = |n: usize| -> Vec<f32> { (0..n * f).map(|_| rng.next_f32() * INIT_SCALE).collect() };
+            let x = init(data.n_rows());
+            (x, init(data.n_cols()))
+        }
+    };
 
     for it in 0..params.iterations {
         pool.install(|| {
@@ -76,10 +82,42 @@ impl AlsModel {
         mut progress: impl FnMut(f32) -> bool,
     ) -> Result<Self> {
         let total = params.iterations as f32;
-        let (x, y) = train(data, params, |it, _, _| Ok(progress(it as f32 / total)))?;
+        let (x, y) = train(data, params, None, |it, _, _| Ok(progress(it as f32 / total)))?;
         let user_factors = to_array(x, data.n_rows(), params.factors)?;
         let item_factors = to_array(y, data.n_cols(), params.factors)?;
         Self::from_parts(user_factors, item_factors, params.clone())
+    }
+
+    /// Like [`Self::fit`], but starting from the given factors instead of random ones
+    /// (`implicit` does the same when factors are already set): a warm start when
+    /// retraining on updated data, and a way to compare with other implementations
+    /// step for step. Shapes must be `[users, factors]` and `[items, factors]`.
+    pub fn fit_from(
+        data: &Interactions,
+        params: &AlsParams,
+        user_factors: Array2<f32>,
+        item_factors: Array2<f32>,
+        mut progress: impl FnMut(f32) -> bool,
+    ) -> Result<Self> {
+        params.validate()?;
+        let f = params.factors;
+        let flat = |m: Array2<f32>, rows: usize, what: &'static str| -> Result<Vec<f32>> {
+            if m.nrows() != rows {
+                return Err(InferenceError::DimensionMismatch { what, expected: rows, actual: m.nrows() });
+            }
+            if m.ncols() != f {
+                return Err(InferenceError::DimensionMismatch { what: "initial factor columns", expected: f, actual: m.ncols() });
+            }
+            if m.iter().any(|v| !v.is_finite()) {
+                return Err(InferenceError::invalid("initial factors", "contain NaN or infinite values"));
+            }
+            Ok(m.as_standard_layout().iter().copied().collect())
+        };
+        let x = flat(user_factors, data.n_rows(), "initial user factor rows")?;
+        let y = flat(item_factors, data.n_cols(), "initial item factor rows")?;
+        let total = params.iterations as f32;
+        let (x, y) = train(data, params, Some((x, y)), |it, _, _| Ok(progress(it as f32 / total)))?;
+        Self::from_parts(to_array(x, data.n_rows(), f)?, to_array(y, data.n_cols(), f)?, params.clone())
     }
 
     /// Rebuilds a model from stored factors (e.g. loaded from the model store).

@@ -104,3 +104,23 @@ fn degenerate_shapes_do_not_panic() {
         assert!(inference::knn::ItemKnn::fit(&empty, 5, 1).is_ok());
     }
 }
+
+#[test]
+fn warm_start_continues_a_fit_exactly() {
+    let data = synthetic(100, 60, 3, 10, 6);
+    let first = AlsModel::fit(&data, &AlsParams { iterations: 4, ..params(5, 2) }, |_| true).unwrap();
+    let resumed = AlsModel::fit_from(
+        &data,
+        &AlsParams { iterations: 2, ..params(5, 2) },
+        first.user_factors().clone(),
+        first.item_factors().clone(),
+        |_| true,
+    )
+    .unwrap();
+    let straight = AlsModel::fit(&data, &params(5, 2), |_| true).unwrap();
+    assert_eq!(bits(&resumed), bits(&straight));
+
+    let wrong = ndarray::Array2::<f32>::zeros((99, 16));
+    let r = AlsModel::fit_from(&data, &params(5, 2), wrong, first.item_factors().clone(), |_| true);
+    assert!(matches!(r, Err(InferenceError::DimensionMismatch { expected: 100, actual: 99, .. })));
+}
