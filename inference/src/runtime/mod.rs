@@ -98,3 +98,35 @@ impl OrtRuntime {
             .map_err(|e| load_err(e.to_string()))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    // No unit test in this binary initialises ONNX Runtime successfully, so these
+    // failures cannot be masked by an earlier init.
+    #[test]
+    fn missing_library_names_the_path() {
+        let err = OrtRuntime::init(Path::new("/nonexistent/dir/libonnxruntime.so.1.31.1")).unwrap_err();
+        assert!(matches!(err, InferenceError::RuntimeLibraryMissing { .. }));
+        let text = err.to_string();
+        assert!(text.contains("/nonexistent/dir/libonnxruntime.so.1.31.1") && text.contains("ORT_DYLIB_PATH"), "{text}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_the_library_is_refused() {
+        let path = std::env::temp_dir().join(format!("not-onnxruntime-{}.so", std::process::id()));
+        std::fs::write(&path, b"not a shared library").unwrap();
+        let err = OrtRuntime::init(&path).unwrap_err();
+        std::fs::remove_file(&path).ok();
+        assert!(matches!(err, InferenceError::RuntimeInit { .. }), "{err:?}");
+        assert!(matches!(OrtRuntime::get(), Err(InferenceError::RuntimeNotInitialised)));
+    }
+
+    #[test]
+    fn default_path_is_under_tools() {
+        let p = default_dylib_path(Path::new("/repo"));
+        assert_eq!(p, Path::new("/repo/.tools/onnxruntime/libonnxruntime.so.1.31.1"));
+    }
+}
