@@ -7,9 +7,10 @@ mod explain;
 mod model;
 mod params;
 mod solver;
+mod train;
 
 pub use explain::UserExplainer;
 pub use crate::explain::{Contribution, Explanation};
 pub use model::AlsModel;
-pub(crate) use model::train;
+pub(crate) use train::train;
 pub use params::AlsParams;
