@@ -56,7 +56,9 @@ fn check_can_grant(ctx: &TenantCtx, role: Role) -> Result<()> {
     match ctx.member_role() {
         Some(own) if role <= own => Ok(()),
         Some(_) => Err(TenantsError::Forbidden("you cannot grant a role above your own".into())),
-        None => Err(TenantsError::Forbidden("only members can manage members".into())),
+        // A key with `members:manage` may provision staff, but never an owner.
+        None if role < Role::Owner => Ok(()),
+        None => Err(TenantsError::Forbidden("only an owner can make an owner".into())),
     }
 }
 

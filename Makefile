@@ -1,0 +1,29 @@
+# The two commands the README promises: `make run` and `make test`. Each does its own setup.
+
+# Build cache outside the clone, reused between runs when present (never required).
+CARGO_TARGET_DIR ?= /var/tmp/marquee-target
+export CARGO_TARGET_DIR
+ORT_DYLIB_PATH ?= $(CURDIR)/.tools/onnxruntime/libonnxruntime.so.1.31.1
+export ORT_DYLIB_PATH
+
+.PHONY: run test setup schema bench postgres
+
+setup:
+	@bash scripts/setup-onnxruntime.sh >/dev/null
+
+## Start the service on embedded SQLite with a demo tenant; prints URL, key and a curl line.
+run: setup
+	cargo build --workspace --bins
+	$(CARGO_TARGET_DIR)/debug/marquee serve --demo
+
+## Run the whole test suite, against SQLite and PostgreSQL.
+test: setup postgres
+	bash scripts/check-dataset.sh
+	cargo test --workspace --no-fail-fast
+
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+## Regenerate the checked-in GraphQL schema after an API change.
+schema:
+	cargo run -q -p api --bin marquee -- export-schema -o schema.graphql

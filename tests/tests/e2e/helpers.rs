@@ -1,0 +1,246 @@
+//! The test harness. Each backend's server runs on its own thread and runtime for the
+//! whole run; tests talk to it over HTTP and reach its services through its runtime
+//! handle when they need the operator's powers (creating tenants).
+
+use std::sync::OnceLock;
+
+use api::config::Settings;
+use api::startup::Application;
+use domain::Services;
+use domain::access::{self, NewTenant};
+use domain::tenants::ids::{Email, TenantSlug};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestServer {
+    pub base_url: String,
+    pub database_url: String,
+    handle: tokio::runtime::Handle,
+    services: Services,
+    http: reqwest::Client,
+}
+
+pub struct TestTenant {
+    pub slug: String,
+    pub api_key: String,
+    pub owner_email: String,
+    pub owner_password: String,
+}
+
+const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The shared server for a backend; `None` when PostgreSQL is unreachable outside CI.
+pub fn server(backend: Backend) -> Option<&'static TestServer> {
+    static SQLITE: OnceLock<TestServer> = OnceLock::new();
+    static POSTGRES: OnceLock<Option<TestServer>> = OnceLock::new();
+    match backend {
+        Backend::Sqlite => Some(SQLITE.get_or_init(|| start(Backend::Sqlite).expect("start SQLite server"))),
+        Backend::Postgres => POSTGRES
+            .get_or_init(|| match start(Backend::Postgres) {
+                Ok(server) => Some(server),
+                Err(e) if !in_ci() => {
+                    eprintln!("SKIPPED PostgreSQL tests: {e:#} (under CI=true this fails)");
+                    None
+                }
+                Err(e) => panic!("PostgreSQL is required under CI: {e:#}"),
+            })
+            .as_ref(),
+    }
+}
+
+fn start(backend: Backend) -> anyhow::Result<TestServer> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new().name(format!("{backend:?}-server")).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = tx.send(Err(anyhow::anyhow!(e)));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            match boot(backend).await {
+                Ok((app, server)) => {
+                    let _ = tx.send(Ok(server));
+                    let _ = app.run_until_stopped().await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+    })?;
+    rx.recv()?
+}
+
+async fn boot(backend: Backend) -> anyhow::Result<(Application, TestServer)> {
+    let data_dir = std::env::temp_dir().join(format!("marquee-e2e-{}-{:?}-{}", std::process::id(), backend, uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&data_dir)?;
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", data_dir.join("e2e.db").display()),
+        Backend::Postgres => fresh_pg_database().await?,
+    };
+    let mut settings = Settings::default();
+    settings.data_dir = data_dir.clone();
+    settings.server.port = 0;
+    settings.server.workers = 2;
+    settings.database.url = database_url.clone();
+    settings.auth.jwt_secret = "e2e-secret-e2e-secret-e2e-secret-e2e".into();
+    settings.graphql.max_body_bytes = 256 * 1024;
+    let app = Application::build(&settings).await?;
+    let server = TestServer {
+        base_url: format!("http://127.0.0.1:{}", app.port()),
+        database_url,
+        handle: tokio::runtime::Handle::current(),
+        services: app.services().clone(),
+        http: reqwest::Client::new(),
+    };
+    Ok((app, server))
+}
+
+/// A database of its own for this run; databases of runs whose process is gone are
+/// dropped first.
+async fn fresh_pg_database() -> anyhow::Result<String> {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let admin = Database::connect(PG_ADMIN_URL).await?;
+    let rows = admin
+        .query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT datname FROM pg_database WHERE datname LIKE 'marquee_e2e_%'",
+        ))
+        .await?;
+    for row in rows {
+        let name: String = row.try_get("", "datname")?;
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        }
+    }
+    let name = format!("marquee_e2e_{}_{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    admin.close().await?;
+    Ok(format!("postgres://postgres@127.0.0.1:5432/{name}"))
+}
+
+impl TestServer {
+    /// Runs operator work inside the server's runtime (its pools live there).
+    pub async fn operator<F, Fut, T>(&self, f: F) -> T
+    where
+        F: FnOnce(Services) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let services = self.services.clone();
+        self.handle.spawn(f(services)).await.expect("operator task")
+    }
+
+    pub async fn new_tenant(&self) -> TestTenant {
+        let slug = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let slug_for_task = slug.clone();
+        let created = self
+            .operator(move |services| async move {
+                access::create_tenant(
+                    &services,
+                    NewTenant {
+                        slug: TenantSlug::parse(&slug_for_task).expect("slug"),
+                        name: format!("Tenant {slug_for_task}"),
+                        owner_email: Email::parse(&format!("owner@{slug_for_task}.example")).expect("email"),
+                        owner_password: None,
+                    },
+                )
+                .await
+                .map(|c| (c.api_key_secret, c.owner.email.as_str().to_owned(), c.owner_password))
+                .map_err(|e| e.to_string())
+            })
+            .await
+            .expect("create tenant");
+        TestTenant { slug, api_key: created.0, owner_email: created.1, owner_password: created.2 }
+    }
+
+    /// POSTs a GraphQL request; returns the HTTP status and the JSON body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base_url))
+            .header("content-type", "application/json")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("http request");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// POSTs raw bytes with a content type, for malformed-input tests.
+    pub async fn post_raw(&self, token: Option<&str>, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base_url))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("http request");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// A direct connection as the database owner, to inspect what is stored at rest.
+    pub async fn raw_db(&self) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(self.database_url.clone()).await.expect("raw db connection")
+    }
+
+    pub async fn login(&self, tenant: &TestTenant) -> Value {
+        let (status, body) = self
+            .gql(
+                None,
+                "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken expiresIn member { id email role } } }",
+                json!({ "i": { "tenant": tenant.slug, "email": tenant.owner_email, "password": tenant.owner_password } }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["data"]["login"].clone()
+    }
+}
+
+/// The first error's `extensions.code`, or "" when there is none.
+pub fn error_code(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("").to_owned()
+}
+
+/// Runs the body once per backend, as two tests: `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let server = $crate::helpers::server($crate::helpers::Backend::Sqlite).expect("sqlite");
+                ($body)(server).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(server) = $crate::helpers::server($crate::helpers::Backend::Postgres) {
+                    ($body)(server).await;
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,14 @@
+//! End-to-end tests: the real server on a random port, real HTTP, against SQLite and
+//! PostgreSQL. One server per backend per run (a fresh database each run), a fresh
+//! tenant per test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod access_control;
+mod bad_input;
+mod isolation;
+mod schema_contract;
+mod secrets_at_rest;
+mod sessions;

@@ -1,0 +1,21 @@
+//! The checked-in `schema.graphql` is the contract: it must equal what the code serves.
+//! Regenerate with `make schema` (or `marquee export-schema -o schema.graphql`).
+
+#[test]
+fn checked_in_schema_matches_the_code() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    let served = api::graphql::export_sdl();
+    assert!(
+        checked_in == served,
+        "schema.graphql differs from the code's schema; run `make schema` and review the diff"
+    );
+}
+
+#[test]
+fn error_codes_are_documented_in_the_schema_docs() {
+    let docs = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/errors.md")).unwrap_or_default();
+    for code in domain::ErrorCode::ALL {
+        assert!(docs.contains(code.as_str()), "docs/errors.md does not describe {}", code.as_str());
+    }
+}
