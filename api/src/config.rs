@@ -18,7 +18,18 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub graphql: GraphqlSettings,
     pub onnxruntime: OnnxRuntimeSettings,
+    pub models: ModelSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSettings {
+    /// Threads of one training job (one job runs at a time per process).
+    pub training_threads: usize,
+    /// ONNX Runtime sessions per loaded model: concurrent scorings of one model.
+    pub sessions_per_model: usize,
+    pub max_upload_bytes: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +118,11 @@ impl Default for Settings {
                 graphiql: true,
             },
             onnxruntime: OnnxRuntimeSettings { dylib_path: String::new() },
+            models: ModelSettings {
+                training_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+                sessions_per_model: 4,
+                max_upload_bytes: 64 * 1024 * 1024,
+            },
             log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
         }
     }

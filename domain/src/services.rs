@@ -1,13 +1,17 @@
 use tenants::auth::{AuthConfig, Authenticator};
 use tenants::db::{Db, DbConfig};
 
+use crate::audit::{AuditConfig, Auditor};
 use crate::error::Result;
+use crate::models::{ModelServices, ModelsConfig};
 
 /// What the domain needs from configuration; the binary builds it from its settings.
 #[derive(Debug, Clone)]
 pub struct ServicesConfig {
     pub database: DbConfig,
     pub auth: AuthConfig,
+    pub models: ModelsConfig,
+    pub audit: AuditConfig,
 }
 
 /// Long-lived handles shared by every request. Cheap to clone.
@@ -15,6 +19,8 @@ pub struct ServicesConfig {
 pub struct Services {
     pub db: Db,
     pub auth: Authenticator,
+    pub models: ModelServices,
+    pub audit: Auditor,
 }
 
 impl Services {
@@ -25,6 +31,7 @@ impl Services {
 
     pub fn with_db(db: Db, config: &ServicesConfig) -> Result<Self> {
         let auth = Authenticator::new(db.clone(), &config.auth)?;
-        Ok(Self { db, auth })
+        let audit = Auditor::new(config.audit.clone())?;
+        Ok(Self { db, auth, models: ModelServices::new(config.models.clone()), audit })
     }
 }

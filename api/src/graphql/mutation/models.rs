@@ -1,0 +1,106 @@
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use base64::Engine;
+use domain::models::{AlsSettings, TrainRequest};
+use domain::tenants::ids::PublicId;
+use domain::{DomainError, ErrorCode};
+
+use crate::graphql::context::{services, tenant};
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::types::models::{AlgorithmGql, JobGql, ModelGql};
+
+/// Pinned settings. Leave them out to let Marquee tune ALS on a validation split.
+#[derive(InputObject)]
+pub struct TrainParametersInput {
+    pub factors: Option<i32>,
+    pub regularization: Option<f64>,
+    pub alpha: Option<f64>,
+    pub iterations: Option<i32>,
+    /// Item-item neighbours per item (default 100).
+    pub neighbours: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct TrainModelInput {
+    #[graphql(default_with = "AlgorithmGql::Als")]
+    pub algorithm: AlgorithmGql,
+    pub parameters: Option<TrainParametersInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct TrainModelPayload {
+    pub model: ModelGql,
+    pub job: JobGql,
+}
+
+#[derive(InputObject)]
+pub struct UploadModelInput {
+    pub name: String,
+    /// The ONNX file, base64. Signature: input `user_history` float32 [N, I], output
+    /// `scores` float32 [N, I]; column j is `itemIds[j]`.
+    pub onnx_base64: String,
+    pub item_ids: Vec<String>,
+}
+
+fn parse_train(input: TrainModelInput) -> Result<TrainRequest, DomainError> {
+    let p = input.parameters;
+    match input.algorithm {
+        AlgorithmGql::Als => match p {
+            None => Ok(TrainRequest::Als(None)),
+            Some(p) => match (p.factors, p.regularization, p.alpha, p.iterations) {
+                (None, None, None, None) => Ok(TrainRequest::Als(None)),
+                (Some(f), Some(r), Some(a), Some(i)) => Ok(TrainRequest::Als(Some(AlsSettings::parse(f.into(), r, a, i.into())?))),
+                _ => Err(DomainError::invalid("parameters", "pin all of factors, regularization, alpha and iterations, or none")),
+            },
+        },
+        AlgorithmGql::ItemKnn => {
+            let neighbours = p.and_then(|p| p.neighbours).unwrap_or(100);
+            if !(1..=1000).contains(&neighbours) {
+                return Err(DomainError::invalid("parameters.neighbours", "must be between 1 and 1000"));
+            }
+            Ok(TrainRequest::ItemKnn { neighbours: neighbours as usize })
+        }
+        AlgorithmGql::MostPopular => Ok(TrainRequest::MostPopular),
+        AlgorithmGql::Uploaded => Err(DomainError::invalid("algorithm", "upload such models with uploadModel")),
+    }
+}
+
+#[derive(Default)]
+pub struct ModelMutation;
+
+#[Object]
+impl ModelMutation {
+    /// Starts training in the background; follow `job { status progress }`.
+    async fn train_model(&self, ctx: &Context<'_>, input: TrainModelInput) -> ApiResult<TrainModelPayload> {
+        let tenant_ctx = tenant(ctx)?;
+        let request = parse_train(input)?;
+        let (model, job) = domain::models::train_model(tenant_ctx, services(ctx)?, request).await?;
+        Ok(TrainModelPayload { model: model.into(), job: job.into() })
+    }
+
+    /// Stops a queued or running job; the active model is untouched.
+    async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> ApiResult<JobGql> {
+        let id = PublicId::parse(&id)?;
+        Ok(domain::models::cancel_job(tenant(ctx)?, services(ctx)?, &id).await?.into())
+    }
+
+    /// Makes a ready model the active one, atomically. A model with lower NDCG@10 than
+    /// the active one needs `allowWorse: true`.
+    async fn deploy_model(&self, ctx: &Context<'_>, id: ID, #[graphql(default = false)] allow_worse: bool) -> ApiResult<ModelGql> {
+        let id = PublicId::parse(&id)?;
+        Ok(domain::models::deploy_model(tenant(ctx)?, services(ctx)?, &id, allow_worse).await?.into())
+    }
+
+    /// Returns to the model that was active before the current one.
+    async fn rollback_model(&self, ctx: &Context<'_>) -> ApiResult<ModelGql> {
+        Ok(domain::models::rollback_model(tenant(ctx)?, services(ctx)?).await?.into())
+    }
+
+    /// Registers a tenant's own ONNX model after loading and probing it.
+    async fn upload_model(&self, ctx: &Context<'_>, input: UploadModelInput) -> ApiResult<ModelGql> {
+        let tenant_ctx = tenant(ctx)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(input.onnx_base64.trim())
+            .map_err(|_| ApiError { code: ErrorCode::InvalidInput, message: "onnxBase64 is not valid base64".into(), field: Some("onnxBase64".into()) })?;
+        Ok(domain::models::upload_model(tenant_ctx, services(ctx)?, &input.name, bytes, input.item_ids).await?.into())
+    }
+}

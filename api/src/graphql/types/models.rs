@@ -1,0 +1,235 @@
+use async_graphql::{Enum, ID, Json, SimpleObject};
+use chrono::{DateTime, Utc};
+use domain::models::{Algorithm, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, Strategy};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "Algorithm")]
+pub enum AlgorithmGql {
+    /// Implicit-feedback ALS; tuned automatically unless parameters are pinned.
+    Als,
+    /// Item-item cosine neighbours.
+    ItemKnn,
+    MostPopular,
+    /// A tenant's own ONNX model.
+    Uploaded,
+}
+
+impl From<Algorithm> for AlgorithmGql {
+    fn from(a: Algorithm) -> Self {
+        match a {
+            Algorithm::Als => AlgorithmGql::Als,
+            Algorithm::ItemKnn => AlgorithmGql::ItemKnn,
+            Algorithm::MostPopular => AlgorithmGql::MostPopular,
+            Algorithm::Uploaded => AlgorithmGql::Uploaded,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "ModelStatus")]
+pub enum ModelStatusGql {
+    Queued,
+    Training,
+    Ready,
+    Failed,
+    Cancelled,
+}
+
+impl From<ModelStatus> for ModelStatusGql {
+    fn from(s: ModelStatus) -> Self {
+        match s {
+            ModelStatus::Queued => ModelStatusGql::Queued,
+            ModelStatus::Training => ModelStatusGql::Training,
+            ModelStatus::Ready => ModelStatusGql::Ready,
+            ModelStatus::Failed => ModelStatusGql::Failed,
+            ModelStatus::Cancelled => ModelStatusGql::Cancelled,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "JobStatus")]
+pub enum JobStatusGql {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl From<JobStatus> for JobStatusGql {
+    fn from(s: JobStatus) -> Self {
+        match s {
+            JobStatus::Queued => JobStatusGql::Queued,
+            JobStatus::Running => JobStatusGql::Running,
+            JobStatus::Succeeded => JobStatusGql::Succeeded,
+            JobStatus::Failed => JobStatusGql::Failed,
+            JobStatus::Cancelled => JobStatusGql::Cancelled,
+        }
+    }
+}
+
+/// Which strategy produced a list.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "Strategy")]
+pub enum StrategyGql {
+    /// The user's trained vector.
+    Personalized,
+    /// A vector solved from the user's current history (newer than the model).
+    FoldIn,
+    /// Neighbours of the items in the user's history.
+    ItemNeighbours,
+    /// The tenant's uploaded model.
+    UploadedModel,
+    /// Non-personalized: unknown user, no history, no consent, or no model yet.
+    PopularFallback,
+    /// Similar items by the model's item representations.
+    ModelSimilarity,
+    /// Similar items by shared genres and tags.
+    ContentBased,
+}
+
+impl From<Strategy> for StrategyGql {
+    fn from(s: Strategy) -> Self {
+        match s {
+            Strategy::Personalized => StrategyGql::Personalized,
+            Strategy::FoldIn => StrategyGql::FoldIn,
+            Strategy::ItemNeighbours => StrategyGql::ItemNeighbours,
+            Strategy::UploadedModel => StrategyGql::UploadedModel,
+            Strategy::PopularFallback => StrategyGql::PopularFallback,
+            Strategy::ModelSimilarity => StrategyGql::ModelSimilarity,
+            Strategy::ContentBased => StrategyGql::ContentBased,
+        }
+    }
+}
+
+/// Held-out quality under the evaluation protocol (per-user 80/20 split, seed 42, full
+/// ranking, training items excluded).
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "ModelMetrics")]
+pub struct ModelMetricsGql {
+    pub k: i32,
+    pub ndcg: f64,
+    pub recall: f64,
+    pub precision: f64,
+    pub hit_rate: f64,
+    pub coverage: f64,
+    pub evaluated_users: i32,
+}
+
+impl From<ModelMetrics> for ModelMetricsGql {
+    fn from(m: ModelMetrics) -> Self {
+        Self {
+            k: m.k as i32,
+            ndcg: m.ndcg,
+            recall: m.recall,
+            precision: m.precision,
+            hit_rate: m.hit_rate,
+            coverage: m.coverage,
+            evaluated_users: m.evaluated_users as i32,
+        }
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "DataSnapshot")]
+pub struct DataSnapshotGql {
+    pub users: i32,
+    pub items: i32,
+    pub interactions: i32,
+    pub first_interaction_at: Option<DateTime<Utc>>,
+    pub last_interaction_at: Option<DateTime<Utc>>,
+    pub taken_at: DateTime<Utc>,
+}
+
+impl From<DataSnapshot> for DataSnapshotGql {
+    fn from(s: DataSnapshot) -> Self {
+        Self {
+            users: s.users as i32,
+            items: s.items as i32,
+            interactions: s.interactions as i32,
+            first_interaction_at: s.first_interaction_at,
+            last_interaction_at: s.last_interaction_at,
+            taken_at: s.taken_at,
+        }
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Model")]
+pub struct ModelGql {
+    pub id: ID,
+    pub version: i32,
+    pub algorithm: AlgorithmGql,
+    pub status: ModelStatusGql,
+    /// 0 to 1 while training.
+    pub progress: f64,
+    /// The settings used (chosen by tuning or pinned).
+    pub parameters: Json<serde_json::Value>,
+    /// Every setting tried by automatic tuning, with its validation NDCG@10.
+    pub tuning: Option<Json<serde_json::Value>>,
+    pub data_snapshot: Option<DataSnapshotGql>,
+    pub metrics: Option<ModelMetricsGql>,
+    pub error: Option<String>,
+    /// Data it was trained on has since been erased: retrain.
+    pub needs_retraining: bool,
+    /// Whether this is the tenant's active model.
+    pub active: bool,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Model> for ModelGql {
+    fn from(m: Model) -> Self {
+        Self {
+            id: m.id.as_string().into(),
+            version: m.version,
+            algorithm: m.algorithm.into(),
+            status: m.status.into(),
+            progress: m.progress,
+            parameters: Json(m.parameters),
+            tuning: m.tuning.map(Json),
+            data_snapshot: m.snapshot.map(Into::into),
+            metrics: m.metrics.map(Into::into),
+            error: m.error,
+            needs_retraining: m.needs_retraining,
+            active: m.active,
+            created_by: m.created_by,
+            created_at: m.created_at,
+            finished_at: m.finished_at,
+        }
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Job")]
+pub struct JobGql {
+    pub id: ID,
+    pub kind: String,
+    pub model_id: Option<ID>,
+    pub status: JobStatusGql,
+    pub progress: f64,
+    pub error: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Job> for JobGql {
+    fn from(j: Job) -> Self {
+        Self {
+            id: j.id.as_string().into(),
+            kind: j.kind,
+            model_id: j.model_id.map(|m| m.as_string().into()),
+            status: j.status.into(),
+            progress: j.progress,
+            error: j.error,
+            created_by: j.created_by,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+        }
+    }
+}

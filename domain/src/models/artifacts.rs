@@ -1,0 +1,105 @@
+//! Where model files live: a small storage trait, local disk by default (object storage
+//! can implement the same three calls when the service is scaled out).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, Result};
+
+pub trait ModelStore: Send + Sync {
+    fn put(&self, key: &str, name: &str, bytes: &[u8]) -> Result<()>;
+    fn get(&self, key: &str, name: &str) -> Result<Vec<u8>>;
+    /// Readiness: the store can be written.
+    fn check(&self) -> Result<()>;
+}
+
+pub struct LocalDiskStore {
+    root: PathBuf,
+}
+
+impl LocalDiskStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn path(&self, key: &str, name: &str) -> Result<PathBuf> {
+        // Keys and names are made by this crate, but a path must never escape the root.
+        let safe = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) && !s.contains("..");
+        if !safe(key) || !safe(name) || name.contains('/') {
+            return Err(DomainError::Internal(format!("unsafe artifact path {key:?}/{name:?}")));
+        }
+        Ok(self.root.join(key).join(name))
+    }
+}
+
+impl ModelStore for LocalDiskStore {
+    fn put(&self, key: &str, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.path(key, name)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        }
+        // Write then rename, so a reader never sees half a file.
+        let tmp = path.with_extension("partial");
+        std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io_error(&path, e))
+    }
+
+    fn get(&self, key: &str, name: &str) -> Result<Vec<u8>> {
+        let path = self.path(key, name)?;
+        std::fs::read(&path).map_err(|e| io_error(&path, e))
+    }
+
+    fn check(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.root).map_err(|e| io_error(&self.root, e))
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> DomainError {
+    DomainError::Internal(format!("model store {}: {e}", path.display()))
+}
+
+pub const ONNX_FILE: &str = "model.onnx";
+pub const META_FILE: &str = "meta.json";
+pub const USER_FACTORS_FILE: &str = "user_factors.f32";
+
+/// What serving needs beside the ONNX graph: how model indices map to the tenant's ids.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArtifactMeta {
+    pub algorithm: super::types::Algorithm,
+    pub item_ids: Vec<String>,
+    /// Users with trained vectors (ALS), in row order of the user-factor file.
+    pub user_ids: Vec<String>,
+    pub factors: usize,
+    pub als: Option<inference::als::AlsParams>,
+    pub trained_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+pub fn f32_values(bytes: &[u8]) -> Result<Vec<f32>> {
+    if bytes.len() % 4 != 0 {
+        return Err(DomainError::Internal("corrupt factor file".into()));
+    }
+    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_store_round_trips_and_refuses_escapes() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("mq-store-{}", uuid::Uuid::new_v4().simple()));
+        let store = LocalDiskStore::new(&dir);
+        store.put("1/abc", "model.onnx", b"bytes")?;
+        assert_eq!(store.get("1/abc", "model.onnx")?, b"bytes");
+        assert!(store.put("../etc", "x", b"").is_err());
+        assert!(store.get("1/abc", "../../x").is_err());
+        assert_eq!(f32_values(&f32_bytes(&[1.5, -2.0]))?, vec![1.5, -2.0]);
+        std::fs::remove_dir_all(dir).ok();
+        Ok(())
+    }
+}

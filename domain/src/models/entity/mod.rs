@@ -1,0 +1,5 @@
+//! ORM entities of the model registry; private to `models`.
+
+pub mod deployment;
+pub mod job;
+pub mod model;

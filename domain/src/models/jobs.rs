@@ -1,0 +1,179 @@
+//! Background training: a job runs on a blocking thread, reports progress to the
+//! registry every half second and stops when asked. Whatever happens to it, the active
+//! model stays as it was: only `deploy` changes it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use tenants::TenantCtx;
+
+use super::artifacts::{ArtifactMeta, META_FILE, ONNX_FILE, USER_FACTORS_FILE, f32_bytes};
+use super::store::{self, TrainedRecord};
+use super::training::{self, Outcome};
+use super::types::{JobStatus, TrainRequest};
+use crate::Services;
+use crate::error::{DomainError, Result};
+
+pub(crate) fn spawn(ctx: TenantCtx, services: Services, model_row: i64, job_row: i64, request: TrainRequest) {
+    let cancel = Arc::new(AtomicBool::new(false));
+    if let Ok(mut flags) = services.models.cancel_flags.lock() {
+        flags.insert(job_row, cancel.clone());
+    }
+    tokio::spawn(async move {
+        let span = tracing::info_span!("training", tenant_id = ctx.tenant_id().get(), job = job_row);
+        let _entered = span.enter();
+        let result = run(&ctx, &services, model_row, job_row, request, cancel).await;
+        if let Err(e) = &result {
+            tracing::error!(error = ?e, "training job failed");
+            let public = match e.code() {
+                crate::ErrorCode::Internal => "training failed; see the server log".to_owned(),
+                _ => e.public_message(),
+            };
+            if let Err(e) = finish(&ctx, &services, model_row, job_row, JobStatus::Failed, Some(public)).await {
+                tracing::error!(error = ?e, "could not record the failure");
+            }
+        }
+        if let Ok(mut flags) = services.models.cancel_flags.lock() {
+            flags.remove(&job_row);
+        }
+    });
+}
+
+async fn finish(ctx: &TenantCtx, services: &Services, model_row: i64, job_row: i64, status: JobStatus, error: Option<String>) -> Result<()> {
+    let tx = services.db.begin(ctx).await?;
+    store::finish_unsuccessful(ctx, &tx, model_row, job_row, status, error).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn run(
+    ctx: &TenantCtx,
+    services: &Services,
+    model_row: i64,
+    job_row: i64,
+    request: TrainRequest,
+    cancel: Arc<AtomicBool>,
+) -> Result<()> {
+    let _slot = services
+        .models
+        .training_slot
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| DomainError::Internal("training slot closed".into()))?;
+    {
+        let tx = services.db.begin(ctx).await?;
+        if store::cancel_requested(ctx, &tx, job_row).await? {
+            tx.commit().await?;
+            return finish(ctx, services, model_row, job_row, JobStatus::Cancelled, None).await;
+        }
+        store::set_running(ctx, &tx, model_row, job_row).await?;
+        tx.commit().await?;
+    }
+    let data = super::data::load_training_data(ctx, services).await?;
+
+    let progress = Arc::new(AtomicU32::new(0));
+    let reporter = tokio::spawn(report_progress(ctx.clone(), services.clone(), model_row, job_row, progress.clone(), cancel.clone()));
+    let threads = services.models.config.training_threads;
+    let blocking = {
+        let progress = progress.clone();
+        let cancel = cancel.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut callback = |p: f32| {
+                progress.store(p.to_bits(), Ordering::Relaxed);
+                !cancel.load(Ordering::Relaxed)
+            };
+            training::train(&data, &request, threads, &mut callback).map(|o| (o, data))
+        })
+    };
+    let outcome = blocking.await.map_err(|e| DomainError::Internal(format!("training thread: {e}")));
+    reporter.abort();
+    let (outcome, data) = outcome??;
+    match outcome {
+        Outcome::Cancelled => finish(ctx, services, model_row, job_row, JobStatus::Cancelled, None).await,
+        Outcome::Trained(trained) => {
+            let key = format!("{}/{}", ctx.tenant_id().get(), uuid::Uuid::new_v4().simple());
+            let store = services.models.store.clone();
+            let meta = ArtifactMeta {
+                algorithm: request_algorithm(&trained),
+                item_ids: data.item_ids.clone(),
+                user_ids: if trained.user_factors.is_some() { data.user_ids.clone() } else { Vec::new() },
+                factors: trained.factors,
+                als: trained.als.clone(),
+                trained_at: data.snapshot.taken_at,
+            };
+            let key_for_write = key.clone();
+            let trained_for_write = trained.clone_files();
+            tokio::task::spawn_blocking(move || -> Result<()> {
+                store.put(&key_for_write, ONNX_FILE, &trained_for_write.0)?;
+                if let Some(factors) = &trained_for_write.1 {
+                    store.put(&key_for_write, USER_FACTORS_FILE, &f32_bytes(factors))?;
+                }
+                let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::Internal(e.to_string()))?;
+                store.put(&key_for_write, META_FILE, &meta)
+            })
+            .await
+            .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))??;
+            let record = TrainedRecord {
+                artifact_key: key,
+                parameters: trained.parameters.clone(),
+                tuning: trained.tuning.clone(),
+                snapshot: data.snapshot.clone(),
+                metrics: trained.metrics,
+            };
+            let tx = services.db.begin(ctx).await?;
+            // A cancel that arrived during the last step still wins.
+            if store::cancel_requested(ctx, &tx, job_row).await? {
+                tx.commit().await?;
+                return finish(ctx, services, model_row, job_row, JobStatus::Cancelled, None).await;
+            }
+            store::finish_ready(ctx, &tx, model_row, job_row, record).await?;
+            tx.commit().await?;
+            tracing::info!(ndcg = trained.metrics.ndcg, recall = trained.metrics.recall, "model trained");
+            Ok(())
+        }
+    }
+}
+
+fn request_algorithm(trained: &training::Trained) -> super::types::Algorithm {
+    use super::types::Algorithm;
+    if trained.als.is_some() {
+        Algorithm::Als
+    } else if trained.factors == 1 {
+        Algorithm::MostPopular
+    } else {
+        Algorithm::ItemKnn
+    }
+}
+
+async fn report_progress(
+    ctx: TenantCtx,
+    services: Services,
+    model_row: i64,
+    job_row: i64,
+    progress: Arc<AtomicU32>,
+    cancel: Arc<AtomicBool>,
+) {
+    let mut last = -1.0f64;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let p = f64::from(f32::from_bits(progress.load(Ordering::Relaxed)));
+        let step = async {
+            let tx = services.db.begin(&ctx).await?;
+            if (p - last).abs() > 1e-6 {
+                store::set_progress(&ctx, &tx, model_row, job_row, p).await?;
+            }
+            // Cancellation may come through another replica: the database tells.
+            if store::cancel_requested(&ctx, &tx, job_row).await? {
+                cancel.store(true, Ordering::Relaxed);
+            }
+            tx.commit().await?;
+            Ok::<_, DomainError>(())
+        };
+        if let Err(e) = step.await {
+            tracing::warn!(error = ?e, "could not record training progress");
+        }
+        last = p;
+    }
+}

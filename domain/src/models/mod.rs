@@ -1,0 +1,21 @@
+//! Models, from events to recommendations: train (background job, automatic tuning,
+//! evaluation under the protocol) -> export to ONNX -> register -> deploy (atomic
+//! switch, rollback) -> serve through ONNX Runtime.
+
+pub mod artifacts;
+mod data;
+mod entity;
+mod jobs;
+pub mod recommend;
+mod registry;
+pub mod runtime;
+mod serving;
+mod store;
+pub mod training;
+pub mod types;
+
+pub use recommend::{RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, recommendations, similar_content};
+pub use registry::{cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, list_jobs, list_models, rollback_model, train_model, upload_model};
+pub use runtime::{ModelServices, ModelsConfig};
+pub use serving::Strategy;
+pub use types::{Algorithm, AlsSettings, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainRequest};

@@ -1,0 +1,191 @@
+//! The serving path: resolve the user's vector (trained or folded in), score with ONNX
+//! Runtime, mask what the filter excludes, take the top k, and say which strategy
+//! produced the answer.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tenants::TenantCtx;
+use tenants::ids::PublicId;
+use tenants::scope::Scope;
+
+use super::data::{self, ItemFacets};
+use super::registry;
+use super::serving::{LoadedModel, Strategy};
+use super::types::Algorithm;
+use crate::Services;
+use crate::error::{DomainError, Result};
+
+pub const MAX_RECOMMENDATIONS: usize = 100;
+
+#[derive(Debug, Clone, Default)]
+pub struct RecommendationFilter {
+    pub kinds: Vec<String>,
+    pub genres: Vec<String>,
+    pub providers: Vec<String>,
+    pub exclude_seen: bool,
+    /// Only items available at this time (default: now).
+    pub available_at: Option<DateTime<Utc>>,
+}
+
+impl RecommendationFilter {
+    fn admits(&self, facets: &ItemFacets, at: DateTime<Utc>) -> bool {
+        let any = |wanted: &[String], have: &[String]| wanted.is_empty() || wanted.iter().any(|w| have.iter().any(|h| h.eq_ignore_ascii_case(w)));
+        !facets.deleted
+            && (self.kinds.is_empty() || self.kinds.iter().any(|k| k.eq_ignore_ascii_case(&facets.kind)))
+            && any(&self.genres, &facets.genres)
+            && (self.providers.is_empty() || facets.provider.as_ref().is_some_and(|p| self.providers.iter().any(|w| w.eq_ignore_ascii_case(p))))
+            && facets.available_from.is_none_or(|from| from <= at)
+            && facets.available_until.is_none_or(|until| at < until)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RecommendationRequest {
+    pub user_id: String,
+    pub first: usize,
+    pub filter: RecommendationFilter,
+}
+
+impl RecommendationRequest {
+    pub fn parse(user_id: &str, first: Option<i64>, filter: RecommendationFilter) -> Result<Self> {
+        let user_id = user_id.trim();
+        if user_id.is_empty() || user_id.len() > 256 {
+            return Err(DomainError::invalid("userId", "use 1 to 256 characters"));
+        }
+        let first = match first {
+            None => 10,
+            Some(n) if (1..=MAX_RECOMMENDATIONS as i64).contains(&n) => n as usize,
+            Some(_) => return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_RECOMMENDATIONS}"))),
+        };
+        Ok(Self { user_id: user_id.to_owned(), first, filter })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RecommendedItem {
+    pub item_id: String,
+    pub rank: usize,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Recommendations {
+    pub strategy: Strategy,
+    pub model_id: Option<PublicId>,
+    pub items: Vec<RecommendedItem>,
+}
+
+pub async fn recommendations(ctx: &TenantCtx, services: &Services, request: &RecommendationRequest) -> Result<Recommendations> {
+    ctx.require(Scope::RecommendationsRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let user = data::user_state(ctx, &tx, &request.user_id).await?;
+    let model = registry::active(ctx, services, &tx).await?;
+    let model_id = match &model {
+        Some(m) => Some(data::model_public_id(ctx, &tx, m.row).await?),
+        None => None,
+    };
+    tx.commit().await?;
+    let facets = data::catalog_facets(ctx, services).await?;
+    let at = request.filter.available_at.unwrap_or_else(Utc::now);
+    let seen: std::collections::HashSet<&str> = if request.filter.exclude_seen {
+        user.history.iter().map(|e| e.item_id.as_str()).collect()
+    } else {
+        Default::default()
+    };
+    let admits = |id: &str| !seen.contains(id) && facets.get(id).is_some_and(|f| request.filter.admits(f, at));
+
+    if let (Some(model), true) = (&model, user.personalization) {
+        if let Some((input, strategy)) = model.user_input(&request.user_id, &user.history)? {
+            let scores = score_blocking(model.clone(), input).await?;
+            let candidates: Vec<u32> = (0..model.n_items() as u32).filter(|&i| admits(&model.item_ids[i as usize])).collect();
+            let top = inference::rank::top_k_of(&scores, request.first, candidates);
+            let items = top
+                .into_iter()
+                .enumerate()
+                .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize] })
+                .collect();
+            return Ok(Recommendations { strategy, model_id, items });
+        }
+    }
+    let popular = data::popular_items(ctx, services).await?;
+    let items = popular
+        .iter()
+        .filter(|(id, _)| admits(id))
+        .take(request.first)
+        .enumerate()
+        .map(|(rank, (id, score))| RecommendedItem { item_id: id.clone(), rank: rank + 1, score: *score })
+        .collect();
+    Ok(Recommendations { strategy: Strategy::PopularFallback, model_id: None, items })
+}
+
+async fn score_blocking(model: Arc<LoadedModel>, input: Vec<f32>) -> Result<Vec<f32>> {
+    tokio::task::spawn_blocking(move || model.score(&input))
+        .await
+        .map_err(|e| DomainError::Internal(format!("scoring thread: {e}")))?
+}
+
+/// Items like the given one: by the active model (ALS item-factor cosine, or the
+/// neighbour graph), or by shared genres when no model can say.
+pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str, first: usize) -> Result<Recommendations> {
+    ctx.require(Scope::CatalogRead).or_else(|_| ctx.require(Scope::RecommendationsRead))?;
+    let first = first.clamp(1, MAX_RECOMMENDATIONS);
+    let facets = data::catalog_facets(ctx, services).await?;
+    let Some(target) = facets.get(item_id).filter(|f| !f.deleted) else {
+        return Err(DomainError::NotFound(format!("content {item_id:?}")));
+    };
+    let tx = services.db.begin(ctx).await?;
+    let model = registry::active(ctx, services, &tx).await?;
+    let model_id = match &model {
+        Some(m) => Some(data::model_public_id(ctx, &tx, m.row).await?),
+        None => None,
+    };
+    tx.commit().await?;
+    let live = |id: &str| id != item_id && facets.get(id).is_some_and(|f| !f.deleted);
+    if let Some(model) = &model {
+        if let Some(&index) = model.item_index.get(item_id) {
+            let scores = match (&model.als, model.algorithm) {
+                (Some(als), _) => cosine_to(als.item_factors(), index as usize),
+                (None, Algorithm::ItemKnn | Algorithm::Uploaded) => {
+                    let mut one_hot = vec![0f32; model.n_items()];
+                    one_hot[index as usize] = 1.0;
+                    score_blocking(model.clone(), one_hot).await?
+                }
+                _ => Vec::new(),
+            };
+            if !scores.is_empty() {
+                let candidates: Vec<u32> = (0..model.n_items() as u32).filter(|&i| live(&model.item_ids[i as usize])).collect();
+                let top = inference::rank::top_k_of(&scores, first, candidates);
+                let strategy = Strategy::ModelSimilarity;
+                let items = top
+                    .into_iter()
+                    .enumerate()
+                    .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize] })
+                    .collect();
+                return Ok(Recommendations { strategy, model_id, items });
+            }
+        }
+    }
+    // Content-based: Jaccard overlap of genres and tags, for items no model knows yet.
+    let mut scored: Vec<(String, f32)> = facets
+        .iter()
+        .filter(|(id, _)| live(id))
+        .map(|(id, f)| (id.clone(), data::content_similarity(target, f)))
+        .filter(|(_, s)| *s > 0.0)
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let items = scored
+        .into_iter()
+        .take(first)
+        .enumerate()
+        .map(|(rank, (id, score))| RecommendedItem { item_id: id, rank: rank + 1, score })
+        .collect();
+    Ok(Recommendations { strategy: Strategy::ContentBased, model_id: None, items })
+}
+
+fn cosine_to(factors: &ndarray::Array2<f32>, index: usize) -> Vec<f32> {
+    let target = factors.row(index);
+    let norm = |v: ndarray::ArrayView1<f32>| v.dot(&v).sqrt().max(1e-12);
+    let target_norm = norm(target);
+    factors.rows().into_iter().map(|row| row.dot(&target) / (norm(row) * target_norm)).collect()
+}

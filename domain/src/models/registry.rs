@@ -1,0 +1,218 @@
+//! The model registry as the API offers it: train, list, inspect, cancel, deploy,
+//! roll back, upload.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tenants::TenantCtx;
+use tenants::ids::PublicId;
+use tenants::page::{Page, PageRequest};
+use tenants::scope::Scope;
+
+use super::artifacts::{ArtifactMeta, META_FILE, ONNX_FILE};
+use super::jobs;
+use super::serving::LoadedModel;
+use super::store;
+use super::types::{Algorithm, DataSnapshot, Job, Model, ModelStatus, TrainRequest};
+use crate::Services;
+use crate::error::{DomainError, Result};
+
+/// Queues a training job; the model appears at once with status `queued`.
+pub async fn train_model(ctx: &TenantCtx, services: &Services, request: TrainRequest) -> Result<(Model, Job)> {
+    ctx.require(Scope::ModelsManage)?;
+    let parameters = match &request {
+        TrainRequest::Als(Some(s)) => json!({ "factors": s.factors, "regularization": s.regularization, "alpha": s.alpha, "iterations": s.iterations, "tuned": false }),
+        TrainRequest::Als(None) => json!({ "tuned": true }),
+        TrainRequest::ItemKnn { neighbours } => json!({ "neighbours": neighbours }),
+        TrainRequest::MostPopular => json!({}),
+    };
+    let tx = services.db.begin(ctx).await?;
+    let (model_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters).await?;
+    let model = store::model_by_row(ctx, &tx, model_row).await?.model;
+    let job = store::job_by_row(ctx, &tx, job_row).await?;
+    tx.commit().await?;
+    jobs::spawn(ctx.clone(), services.clone(), model_row, job_row, request);
+    Ok((model, job))
+}
+
+pub async fn list_models(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Model>> {
+    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
+    let tx = services.db.begin(ctx).await?;
+    let page = store::list_models(ctx, &tx, page).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+pub async fn get_model(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<Model> {
+    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
+    let tx = services.db.begin(ctx).await?;
+    let model = store::find_model(ctx, &tx, id).await?.model;
+    tx.commit().await?;
+    Ok(model)
+}
+
+pub async fn list_jobs(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Job>> {
+    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
+    let tx = services.db.begin(ctx).await?;
+    let page = store::list_jobs(ctx, &tx, page).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+pub async fn get_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<Job> {
+    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
+    let tx = services.db.begin(ctx).await?;
+    let job = store::find_job(ctx, &tx, id).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+/// Asks a job to stop. It stops at its next progress step; the model becomes
+/// `cancelled` and the active model is untouched.
+pub async fn cancel_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<Job> {
+    ctx.require(Scope::ModelsManage)?;
+    let tx = services.db.begin(ctx).await?;
+    let (row, job) = store::request_cancel(ctx, &tx, id).await?;
+    tx.commit().await?;
+    if let Ok(flags) = services.models.cancel_flags.lock() {
+        if let Some(flag) = flags.get(&row) {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    Ok(job)
+}
+
+/// Makes a ready model the tenant's active one. Requests in flight finish on the model
+/// they started with (they hold it); the next request sees the new one. Deploying a
+/// model that scored lower NDCG@10 than the active one needs `allow_worse`.
+pub async fn deploy_model(ctx: &TenantCtx, services: &Services, id: &PublicId, allow_worse: bool) -> Result<Model> {
+    ctx.require(Scope::ModelsManage)?;
+    let tx = services.db.begin(ctx).await?;
+    let candidate = store::find_model(ctx, &tx, id).await?;
+    if candidate.model.status != ModelStatus::Ready {
+        return Err(DomainError::Conflict(format!("the model is {}, not ready", candidate.model.status.as_str())));
+    }
+    if let Some(active_row) = store::active_row(ctx, &tx).await? {
+        let active = store::model_by_row(ctx, &tx, active_row).await?;
+        if let (Some(now), Some(new)) = (active.model.metrics, candidate.model.metrics) {
+            if new.ndcg < now.ndcg && !allow_worse {
+                return Err(DomainError::Conflict(format!(
+                    "the model's NDCG@10 ({:.4}) is below the active model's ({:.4}); deploy with allowWorse: true to do it anyway",
+                    new.ndcg, now.ndcg
+                )));
+            }
+        }
+    }
+    // Load before switching, so a model that cannot serve never becomes active.
+    load(services, candidate.row, candidate.artifact_key.as_deref()).await?;
+    store::insert_deployment(ctx, &tx, candidate.row, "deploy").await?;
+    let model = store::model_by_row(ctx, &tx, candidate.row).await?.model;
+    tx.commit().await?;
+    Ok(model)
+}
+
+/// Returns to the model that was active before the current one.
+pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Model> {
+    ctx.require(Scope::ModelsManage)?;
+    let tx = services.db.begin(ctx).await?;
+    let previous = store::previous_model_row(ctx, &tx)
+        .await?
+        .ok_or_else(|| DomainError::Conflict("there is no earlier deployment to return to".into()))?;
+    let target = store::model_by_row(ctx, &tx, previous).await?;
+    load(services, target.row, target.artifact_key.as_deref()).await?;
+    store::insert_deployment(ctx, &tx, previous, "rollback").await?;
+    let model = store::model_by_row(ctx, &tx, previous).await?.model;
+    tx.commit().await?;
+    Ok(model)
+}
+
+/// The loaded model for a registry row, from the cache or the store.
+pub(crate) async fn load(services: &Services, row: i64, key: Option<&str>) -> Result<Arc<LoadedModel>> {
+    if let Some(model) = services.models.loaded.get(&row).await {
+        return Ok(model);
+    }
+    let runtime = services.models.runtime.ok_or_else(|| {
+        DomainError::ModelNotReady(format!(
+            "ONNX Runtime is not available ({}); run scripts/setup-onnxruntime.sh",
+            services.models.runtime_error.clone().unwrap_or_default()
+        ))
+    })?;
+    let key = key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?.to_owned();
+    let store = services.models.store.clone();
+    let sessions = services.models.config.sessions_per_model;
+    let model = tokio::task::spawn_blocking(move || LoadedModel::load(store.as_ref(), runtime, row, &key, sessions))
+        .await
+        .map_err(|e| DomainError::Internal(format!("model loading thread: {e}")))??;
+    let model = Arc::new(model);
+    services.models.loaded.insert(row, model.clone()).await;
+    Ok(model)
+}
+
+/// The tenant's active model, loaded, or `None` when nothing is deployed.
+pub(crate) async fn active(ctx: &TenantCtx, services: &Services, tx: &tenants::db::TenantTx) -> Result<Option<Arc<LoadedModel>>> {
+    let Some(row) = store::active_row(ctx, tx).await? else { return Ok(None) };
+    if let Some(model) = services.models.loaded.get(&row).await {
+        return Ok(Some(model));
+    }
+    let record = store::model_by_row(ctx, tx, row).await?;
+    Ok(Some(load(services, row, record.artifact_key.as_deref()).await?))
+}
+
+/// Accepts a tenant's own ONNX model with the published history signature: input
+/// `user_history` float32 [N, I], output `scores` float32 [N, I], where the I columns
+/// are `item_ids` in order. It is loaded and probed before it is stored.
+pub async fn upload_model(ctx: &TenantCtx, services: &Services, name: &str, bytes: Vec<u8>, item_ids: Vec<String>) -> Result<Model> {
+    ctx.require(Scope::ModelsManage)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(DomainError::invalid("name", "use 1 to 100 characters"));
+    }
+    if item_ids.is_empty() {
+        return Err(DomainError::invalid("itemIds", "list the catalog ids of the model's columns"));
+    }
+    let unique: std::collections::HashSet<&String> = item_ids.iter().collect();
+    if unique.len() != item_ids.len() {
+        return Err(DomainError::invalid("itemIds", "ids must be unique"));
+    }
+    if services.models.runtime.is_none() {
+        return Err(DomainError::ModelNotReady("ONNX Runtime is not available to validate the model".into()));
+    }
+    let expected = inference::onnx::ExpectedSignature {
+        kind: inference::onnx::SignatureKind::History,
+        factors: 0,
+        n_items: item_ids.len(),
+        max_bytes: services.models.config.max_upload_bytes,
+    };
+    let bytes_for_check = bytes.clone();
+    tokio::task::spawn_blocking(move || inference::onnx::validate_model(&bytes_for_check, &expected))
+        .await
+        .map_err(|e| DomainError::Internal(format!("validation thread: {e}")))?
+        .map_err(|e| DomainError::invalid("model", e.to_string()))?;
+
+    let key = format!("{}/{}", ctx.tenant_id().get(), uuid::Uuid::new_v4().simple());
+    let now = chrono::Utc::now();
+    let meta = ArtifactMeta { algorithm: Algorithm::Uploaded, item_ids: item_ids.clone(), user_ids: Vec::new(), factors: 0, als: None, trained_at: now };
+    let store = services.models.store.clone();
+    let key_for_write = key.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        store.put(&key_for_write, ONNX_FILE, &bytes)?;
+        let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::Internal(e.to_string()))?;
+        store.put(&key_for_write, META_FILE, &meta)
+    })
+    .await
+    .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))??;
+    let snapshot = DataSnapshot { users: 0, items: item_ids.len(), interactions: 0, first_interaction_at: None, last_interaction_at: None, taken_at: now };
+    let tx = services.db.begin(ctx).await?;
+    let row = store::insert_uploaded(ctx, &tx, &json!({ "name": name }), &key, &snapshot).await?;
+    let model = store::model_by_row(ctx, &tx, row).await?.model;
+    tx.commit().await?;
+    Ok(model)
+}
+
+/// At start-up: jobs of a previous process cannot resume.
+pub async fn fail_interrupted_jobs(services: &Services) -> Result<u64> {
+    let tx = services.db.begin_system(&tenants::SystemCtx::new("fail interrupted training jobs")).await?;
+    let n = store::fail_interrupted(&tx).await?;
+    tx.commit().await?;
+    Ok(n)
+}

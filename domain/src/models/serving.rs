@@ -1,0 +1,137 @@
+//! A deployed model in memory: its ONNX Runtime sessions, its id maps and, for ALS, the
+//! factors needed for fold-in and explanations. Scoring always goes through ONNX Runtime.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use inference::als::AlsModel;
+use inference::onnx;
+use inference::runtime::{OnnxScorer, OrtRuntime};
+use ndarray::Array2;
+
+use super::artifacts::{ArtifactMeta, META_FILE, ModelStore, ONNX_FILE, USER_FACTORS_FILE, f32_values};
+use super::types::Algorithm;
+use crate::error::{DomainError, Result};
+
+/// Which strategy produced an answer; the API reports it with every list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// The user's trained vector.
+    Personalized,
+    /// A vector solved from the user's current history (user newer than the model, or
+    /// with interactions since it was trained).
+    FoldIn,
+    /// Neighbours of the items in the user's current history.
+    ItemNeighbours,
+    /// The tenant's own uploaded model, fed the user's history.
+    UploadedModel,
+    /// Non-personalized: unknown user, no history, no consent, or no model yet.
+    PopularFallback,
+    /// Similar items by the model's item representations.
+    ModelSimilarity,
+    /// Similar items by shared genres and tags, for items no model knows.
+    ContentBased,
+}
+
+pub struct LoadedModel {
+    pub row: i64,
+    pub algorithm: Algorithm,
+    pub item_ids: Vec<String>,
+    pub item_index: HashMap<String, u32>,
+    user_index: HashMap<String, u32>,
+    pub trained_at: DateTime<Utc>,
+    scorer: OnnxScorer,
+    /// ALS only: trained user factors plus item factors read back from the graph.
+    pub als: Option<AlsModel>,
+}
+
+impl LoadedModel {
+    /// Reads and checks a model's files (blocking).
+    pub fn load(store: &dyn ModelStore, runtime: &OrtRuntime, row: i64, key: &str, sessions: usize) -> Result<Self> {
+        let meta: ArtifactMeta = serde_json::from_slice(&store.get(key, META_FILE)?)
+            .map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))?;
+        let graph = store.get(key, ONNX_FILE)?;
+        let scorer = OnnxScorer::new(runtime, &graph, sessions)
+            .map_err(|e| DomainError::Internal(format!("model {row} does not load: {e}")))?;
+        let als = match (&meta.algorithm, &meta.als) {
+            (Algorithm::Als, Some(params)) => {
+                let values = f32_values(&store.get(key, USER_FACTORS_FILE)?)?;
+                let users = Array2::from_shape_vec((meta.user_ids.len(), meta.factors), values)
+                    .map_err(|e| DomainError::Internal(format!("user factors: {e}")))?;
+                let items = onnx::read_item_factors(&graph).map_err(|e| DomainError::Internal(format!("item factors: {e}")))?;
+                Some(AlsModel::from_parts(users, items, params.clone()).map_err(|e| DomainError::Internal(format!("als: {e}")))?)
+            }
+            _ => None,
+        };
+        let item_index = meta.item_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
+        let user_index = meta.user_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
+        Ok(Self { row, algorithm: meta.algorithm, item_ids: meta.item_ids, item_index, user_index, trained_at: meta.trained_at, scorer, als })
+    }
+
+    pub fn n_items(&self) -> usize {
+        self.item_ids.len()
+    }
+
+    /// The user's history in this model's item space (items the model does not know are
+    /// left out: they arrived after training).
+    pub fn history_indices(&self, history: &[HistoryEvent]) -> Vec<(u32, f32)> {
+        let mut by_item: HashMap<u32, f32> = HashMap::new();
+        for event in history {
+            if let Some(&i) = self.item_index.get(&event.item_id) {
+                *by_item.entry(i).or_default() += event.weight;
+            }
+        }
+        let mut out: Vec<_> = by_item.into_iter().collect();
+        out.sort_unstable_by_key(|(i, _)| *i);
+        out
+    }
+
+    /// The input vector for this user and the strategy it stands for, or `None` when
+    /// the model cannot personalize for them (then the caller falls back).
+    pub fn user_input(&self, user_id: &str, history: &[HistoryEvent]) -> Result<Option<(Vec<f32>, Strategy)>> {
+        let indexed = self.history_indices(history);
+        match self.algorithm {
+            Algorithm::Als => {
+                let Some(als) = &self.als else { return Err(DomainError::Internal("ALS model without factors".into())) };
+                let newer = history.iter().any(|e| e.occurred_at > self.trained_at);
+                if let (Some(&u), false) = (self.user_index.get(user_id), newer) {
+                    let v = als.user_vector(u).map_err(|e| DomainError::Internal(e.to_string()))?;
+                    return Ok(Some((v.to_vec(), Strategy::Personalized)));
+                }
+                if indexed.is_empty() {
+                    return Ok(None);
+                }
+                let v = als.fold_in(&indexed).map_err(|e| DomainError::Internal(format!("fold-in: {e}")))?;
+                Ok(Some((v, Strategy::FoldIn)))
+            }
+            Algorithm::ItemKnn | Algorithm::Uploaded => {
+                if indexed.is_empty() {
+                    return Ok(None);
+                }
+                let mut dense = vec![0f32; self.n_items()];
+                for (i, w) in indexed {
+                    dense[i as usize] = w;
+                }
+                let strategy = if self.algorithm == Algorithm::Uploaded { Strategy::UploadedModel } else { Strategy::ItemNeighbours };
+                Ok(Some((dense, strategy)))
+            }
+            Algorithm::MostPopular => Ok(Some((vec![1.0], Strategy::PopularFallback))),
+        }
+    }
+
+    /// Scores every item through ONNX Runtime (blocking: call off the async executor).
+    pub fn score(&self, input: &[f32]) -> Result<Vec<f32>> {
+        let view = ndarray::ArrayView2::from_shape((1, input.len()), input)
+            .map_err(|e| DomainError::Internal(format!("input shape: {e}")))?;
+        let scores = self.scorer.score(view).map_err(|e| DomainError::Internal(format!("inference: {e}")))?;
+        Ok(scores.row(0).to_vec())
+    }
+}
+
+/// One past interaction, weighted by the tenant's event weights.
+#[derive(Debug, Clone)]
+pub struct HistoryEvent {
+    pub item_id: String,
+    pub weight: f32,
+    pub occurred_at: DateTime<Utc>,
+}

@@ -1,0 +1,412 @@
+//! Persistence of the registry. Every function runs inside the caller's tenant
+//! transaction and filters by the context's tenant.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use tenants::TenantCtx;
+use tenants::db::{SystemTx, TenantTx};
+use tenants::ids::PublicId;
+use tenants::page::{Page, PageRequest};
+
+use super::entity::{deployment, job, model};
+use super::types::{Algorithm, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus};
+use crate::error::{DomainError, Result};
+
+pub(crate) struct ModelRow {
+    pub row: i64,
+    pub model: Model,
+    pub artifact_key: Option<String>,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(raw: Option<&String>) -> Result<Option<T>> {
+    raw.map(|s| serde_json::from_str(s).map_err(|e| DomainError::Internal(format!("corrupt registry json: {e}"))))
+        .transpose()
+}
+
+fn to_model(m: model::Model, active_row: Option<i64>) -> Result<ModelRow> {
+    Ok(ModelRow {
+        row: m.id,
+        artifact_key: m.artifact_key.clone(),
+        model: Model {
+            id: PublicId::from_db(&m.public_id)?,
+            version: m.version,
+            algorithm: Algorithm::parse(&m.algorithm)?,
+            status: ModelStatus::parse(&m.status)?,
+            progress: m.progress,
+            parameters: serde_json::from_str(&m.parameters).unwrap_or(serde_json::Value::Null),
+            tuning: parse_json(m.tuning.as_ref())?,
+            snapshot: parse_json::<DataSnapshot>(m.data_snapshot.as_ref())?,
+            metrics: parse_json::<ModelMetrics>(m.metrics.as_ref())?,
+            error: m.error,
+            needs_retraining: m.needs_retraining,
+            created_by: m.created_by,
+            created_at: m.created_at,
+            finished_at: m.finished_at,
+            active: active_row == Some(m.id),
+        },
+    })
+}
+
+fn to_job(j: job::Model, model_public: Option<PublicId>) -> Result<Job> {
+    Ok(Job {
+        id: PublicId::from_db(&j.public_id)?,
+        kind: j.kind,
+        model_id: model_public,
+        status: JobStatus::parse(&j.status)?,
+        progress: j.progress,
+        error: j.error,
+        created_by: j.created_by,
+        created_at: j.created_at,
+        started_at: j.started_at,
+        finished_at: j.finished_at,
+    })
+}
+
+/// Registers a model and its training job, both queued.
+pub(crate) async fn insert_queued(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    algorithm: Algorithm,
+    parameters: &serde_json::Value,
+) -> Result<(i64, i64)> {
+    let tenant = ctx.tenant_id().get();
+    let last_version = model::Entity::find()
+        .filter(model::Column::TenantId.eq(tenant))
+        .order_by_desc(model::Column::Version)
+        .one(tx.conn())
+        .await?
+        .map_or(0, |m| m.version);
+    let now = Utc::now();
+    let model_row = model::ActiveModel {
+        tenant_id: Set(tenant),
+        public_id: Set(PublicId::new().as_string()),
+        version: Set(last_version + 1),
+        algorithm: Set(algorithm.as_str().to_owned()),
+        status: Set(ModelStatus::Queued.as_str().to_owned()),
+        progress: Set(0.0),
+        parameters: Set(parameters.to_string()),
+        needs_retraining: Set(false),
+        created_by: Set(ctx.principal().label()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(tx.conn())
+    .await?;
+    let job_row = job::ActiveModel {
+        tenant_id: Set(tenant),
+        public_id: Set(PublicId::new().as_string()),
+        kind: Set("train".to_owned()),
+        model_id: Set(Some(model_row.id)),
+        status: Set(JobStatus::Queued.as_str().to_owned()),
+        progress: Set(0.0),
+        cancel_requested: Set(false),
+        created_by: Set(ctx.principal().label()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(tx.conn())
+    .await?;
+    Ok((model_row.id, job_row.id))
+}
+
+pub(crate) async fn set_running(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, job_row: i64) -> Result<()> {
+    let tenant = ctx.tenant_id().get();
+    model::Entity::update_many()
+        .col_expr(model::Column::Status, Expr::value(ModelStatus::Training.as_str()))
+        .filter(model::Column::TenantId.eq(tenant))
+        .filter(model::Column::Id.eq(model_row))
+        .exec(tx.conn())
+        .await?;
+    job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Running.as_str()))
+        .col_expr(job::Column::StartedAt, Expr::value(Utc::now()))
+        .filter(job::Column::TenantId.eq(tenant))
+        .filter(job::Column::Id.eq(job_row))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn set_progress(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, job_row: i64, progress: f64) -> Result<()> {
+    let tenant = ctx.tenant_id().get();
+    model::Entity::update_many()
+        .col_expr(model::Column::Progress, Expr::value(progress))
+        .filter(model::Column::TenantId.eq(tenant))
+        .filter(model::Column::Id.eq(model_row))
+        .exec(tx.conn())
+        .await?;
+    job::Entity::update_many()
+        .col_expr(job::Column::Progress, Expr::value(progress))
+        .filter(job::Column::TenantId.eq(tenant))
+        .filter(job::Column::Id.eq(job_row))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn cancel_requested(ctx: &TenantCtx, tx: &TenantTx, job_row: i64) -> Result<bool> {
+    Ok(job::Entity::find()
+        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::Id.eq(job_row))
+        .one(tx.conn())
+        .await?
+        .is_some_and(|j| j.cancel_requested))
+}
+
+pub(crate) struct TrainedRecord {
+    pub artifact_key: String,
+    pub parameters: serde_json::Value,
+    pub tuning: Option<serde_json::Value>,
+    pub snapshot: DataSnapshot,
+    pub metrics: ModelMetrics,
+}
+
+pub(crate) async fn finish_ready(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, job_row: i64, record: TrainedRecord) -> Result<()> {
+    let tenant = ctx.tenant_id().get();
+    let now = Utc::now();
+    let to_text = |v: &serde_json::Value| v.to_string();
+    model::Entity::update_many()
+        .col_expr(model::Column::Status, Expr::value(ModelStatus::Ready.as_str()))
+        .col_expr(model::Column::Progress, Expr::value(1.0))
+        .col_expr(model::Column::ArtifactKey, Expr::value(record.artifact_key))
+        .col_expr(model::Column::Parameters, Expr::value(to_text(&record.parameters)))
+        .col_expr(model::Column::Tuning, Expr::value(record.tuning.as_ref().map(to_text)))
+        .col_expr(model::Column::DataSnapshot, Expr::value(serde_json::to_string(&record.snapshot).ok()))
+        .col_expr(model::Column::Metrics, Expr::value(serde_json::to_string(&record.metrics).ok()))
+        .col_expr(model::Column::FinishedAt, Expr::value(now))
+        .filter(model::Column::TenantId.eq(tenant))
+        .filter(model::Column::Id.eq(model_row))
+        .exec(tx.conn())
+        .await?;
+    finish_job(ctx, tx, job_row, JobStatus::Succeeded, None).await
+}
+
+pub(crate) async fn finish_unsuccessful(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    model_row: i64,
+    job_row: i64,
+    status: JobStatus,
+    error: Option<String>,
+) -> Result<()> {
+    let model_status = if status == JobStatus::Cancelled { ModelStatus::Cancelled } else { ModelStatus::Failed };
+    model::Entity::update_many()
+        .col_expr(model::Column::Status, Expr::value(model_status.as_str()))
+        .col_expr(model::Column::Error, Expr::value(error.clone()))
+        .col_expr(model::Column::FinishedAt, Expr::value(Utc::now()))
+        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::Id.eq(model_row))
+        .exec(tx.conn())
+        .await?;
+    finish_job(ctx, tx, job_row, status, error).await
+}
+
+async fn finish_job(ctx: &TenantCtx, tx: &TenantTx, job_row: i64, status: JobStatus, error: Option<String>) -> Result<()> {
+    job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(status.as_str()))
+        .col_expr(job::Column::Error, Expr::value(error))
+        .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
+        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::Id.eq(job_row))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Asks a queued or running job to stop; the runner notices at its next progress step.
+pub(crate) async fn request_cancel(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<(i64, Job)> {
+    let row = job::Entity::find()
+        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::PublicId.eq(id.as_string()))
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::NotFound("job".into()))?;
+    if JobStatus::parse(&row.status)?.is_finished() {
+        return Err(DomainError::Conflict("the job has already finished".into()));
+    }
+    let row_id = row.id;
+    let mut active: job::ActiveModel = row.into();
+    active.cancel_requested = Set(true);
+    let row = active.update(tx.conn()).await?;
+    let model_public = model_public_id(ctx, tx, row.model_id).await?;
+    Ok((row_id, to_job(row, model_public)?))
+}
+
+async fn model_public_id(ctx: &TenantCtx, tx: &TenantTx, model_row: Option<i64>) -> Result<Option<PublicId>> {
+    let Some(model_row) = model_row else { return Ok(None) };
+    model::Entity::find()
+        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::Id.eq(model_row))
+        .one(tx.conn())
+        .await?
+        .map(|m| PublicId::from_db(&m.public_id))
+        .transpose()
+        .map_err(Into::into)
+}
+
+pub(crate) async fn active_row(ctx: &TenantCtx, tx: &TenantTx) -> Result<Option<i64>> {
+    Ok(deployment::Entity::find()
+        .filter(deployment::Column::TenantId.eq(ctx.tenant_id().get()))
+        .order_by_desc(deployment::Column::Id)
+        .one(tx.conn())
+        .await?
+        .map(|d| d.model_id))
+}
+
+pub(crate) async fn find_model(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<ModelRow> {
+    let active = active_row(ctx, tx).await?;
+    let row = model::Entity::find()
+        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::PublicId.eq(id.as_string()))
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::NotFound("model".into()))?;
+    to_model(row, active)
+}
+
+pub(crate) async fn model_by_row(ctx: &TenantCtx, tx: &TenantTx, row: i64) -> Result<ModelRow> {
+    let active = active_row(ctx, tx).await?;
+    let row = model::Entity::find()
+        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::Id.eq(row))
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::NotFound("model".into()))?;
+    to_model(row, active)
+}
+
+pub(crate) async fn list_models(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest) -> Result<Page<Model>> {
+    let active = active_row(ctx, tx).await?;
+    let mut query = model::Entity::find()
+        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .order_by_desc(model::Column::Id)
+        .limit(page.first + 1);
+    if let Some(after) = page.after {
+        query = query.filter(model::Column::Id.lt(after));
+    }
+    let rows = query.all(tx.conn()).await?;
+    let rows = rows.into_iter().map(|m| Ok((m.id, to_model(m, active)?.model))).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_overfetch(rows, page))
+}
+
+pub(crate) async fn find_job(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<Job> {
+    let row = job::Entity::find()
+        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::PublicId.eq(id.as_string()))
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::NotFound("job".into()))?;
+    let model_public = model_public_id(ctx, tx, row.model_id).await?;
+    to_job(row, model_public)
+}
+
+pub(crate) async fn job_by_row(ctx: &TenantCtx, tx: &TenantTx, row: i64) -> Result<Job> {
+    let row = job::Entity::find()
+        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::Id.eq(row))
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::NotFound("job".into()))?;
+    let model_public = model_public_id(ctx, tx, row.model_id).await?;
+    to_job(row, model_public)
+}
+
+pub(crate) async fn list_jobs(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest) -> Result<Page<Job>> {
+    let mut query = job::Entity::find()
+        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .order_by_desc(job::Column::Id)
+        .limit(page.first + 1);
+    if let Some(after) = page.after {
+        query = query.filter(job::Column::Id.lt(after));
+    }
+    let rows = query.all(tx.conn()).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let model_public = model_public_id(ctx, tx, row.model_id).await?;
+        out.push((row.id, to_job(row, model_public)?));
+    }
+    Ok(Page::from_overfetch(out, page))
+}
+
+pub(crate) async fn insert_deployment(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, action: &str) -> Result<()> {
+    deployment::ActiveModel {
+        tenant_id: Set(ctx.tenant_id().get()),
+        model_id: Set(model_row),
+        action: Set(action.to_owned()),
+        deployed_by: Set(ctx.principal().label()),
+        deployed_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The model that was active before the current one, if any.
+pub(crate) async fn previous_model_row(ctx: &TenantCtx, tx: &TenantTx) -> Result<Option<i64>> {
+    let history = deployment::Entity::find()
+        .filter(deployment::Column::TenantId.eq(ctx.tenant_id().get()))
+        .order_by_desc(deployment::Column::Id)
+        .limit(200)
+        .all(tx.conn())
+        .await?;
+    let Some(current) = history.first().map(|d| d.model_id) else { return Ok(None) };
+    Ok(history.iter().map(|d| d.model_id).find(|m| *m != current))
+}
+
+/// Registers an uploaded model as ready; it has no training job.
+pub(crate) async fn insert_uploaded(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    parameters: &serde_json::Value,
+    artifact_key: &str,
+    snapshot: &DataSnapshot,
+) -> Result<i64> {
+    let tenant = ctx.tenant_id().get();
+    let last_version = model::Entity::find()
+        .filter(model::Column::TenantId.eq(tenant))
+        .order_by_desc(model::Column::Version)
+        .one(tx.conn())
+        .await?
+        .map_or(0, |m| m.version);
+    let now = Utc::now();
+    let row = model::ActiveModel {
+        tenant_id: Set(tenant),
+        public_id: Set(PublicId::new().as_string()),
+        version: Set(last_version + 1),
+        algorithm: Set(Algorithm::Uploaded.as_str().to_owned()),
+        status: Set(ModelStatus::Ready.as_str().to_owned()),
+        progress: Set(1.0),
+        parameters: Set(parameters.to_string()),
+        data_snapshot: Set(serde_json::to_string(snapshot).ok()),
+        artifact_key: Set(Some(artifact_key.to_owned())),
+        needs_retraining: Set(false),
+        created_by: Set(ctx.principal().label()),
+        created_at: Set(now),
+        finished_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(tx.conn())
+    .await?;
+    Ok(row.id)
+}
+
+/// Jobs that were running when the process stopped cannot resume: mark them failed so
+/// nobody waits on them. The active model is untouched.
+pub(crate) async fn fail_interrupted(tx: &SystemTx) -> Result<u64> {
+    let result = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Failed.as_str()))
+        .col_expr(job::Column::Error, Expr::value("interrupted: the server stopped during training"))
+        .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
+        .filter(job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]))
+        .exec(tx.conn())
+        .await?;
+    model::Entity::update_many()
+        .col_expr(model::Column::Status, Expr::value(ModelStatus::Failed.as_str()))
+        .col_expr(model::Column::Error, Expr::value("interrupted: the server stopped during training"))
+        .filter(model::Column::Status.is_in([ModelStatus::Queued.as_str(), ModelStatus::Training.as_str()]))
+        .exec(tx.conn())
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -1,0 +1,205 @@
+//! The training pipeline, run on a blocking thread: split, fit (tuned or pinned),
+//! evaluate under the protocol, refit on all data, export to ONNX.
+
+use inference::als::{AlsModel, AlsParams};
+use inference::eval::{SplitRule, evaluate, split_per_user};
+use inference::knn::ItemKnn;
+use inference::matrix::Interactions;
+use inference::popular::{Popularity, PopularityBy};
+use inference::tune::{TuneConfig, tune_als};
+use inference::{InferenceError, onnx};
+use ndarray::Array2;
+use serde_json::json;
+
+use super::types::{DataSnapshot, ModelMetrics, TrainRequest};
+use crate::error::{DomainError, Result};
+
+/// The protocol's split seed: the same everywhere, so numbers compare.
+pub const EVALUATION_SEED: u64 = 42;
+pub const EVALUATION_K: usize = 10;
+
+/// A tenant's interactions in model index space.
+pub struct TrainingData {
+    pub user_ids: Vec<String>,
+    pub item_ids: Vec<String>,
+    pub triplets: Vec<(u32, u32, f32)>,
+    pub snapshot: DataSnapshot,
+}
+
+pub struct Trained {
+    pub onnx: Vec<u8>,
+    pub user_factors: Option<Array2<f32>>,
+    pub als: Option<AlsParams>,
+    pub factors: usize,
+    pub parameters: serde_json::Value,
+    pub tuning: Option<serde_json::Value>,
+    pub metrics: ModelMetrics,
+}
+
+impl Trained {
+    /// The bytes that go to the model store.
+    pub fn clone_files(&self) -> (Vec<u8>, Option<Vec<f32>>) {
+        (self.onnx.clone(), self.user_factors.as_ref().map(|f| f.iter().copied().collect()))
+    }
+}
+
+pub enum Outcome {
+    Trained(Box<Trained>),
+    Cancelled,
+}
+
+fn inference_error(e: InferenceError) -> DomainError {
+    match e {
+        InferenceError::InvalidParameter { name, reason } => DomainError::invalid(format!("parameters.{name}"), reason),
+        other => DomainError::Internal(format!("training failed: {other}")),
+    }
+}
+
+/// Maps a sub-step's progress into its slice of the whole.
+fn slice(progress: &mut dyn FnMut(f32) -> bool, from: f32, to: f32) -> impl FnMut(f32) -> bool + '_ {
+    move |p| progress(from + (to - from) * p.clamp(0.0, 1.0))
+}
+
+pub fn train(data: &TrainingData, request: &TrainRequest, threads: usize, progress: &mut dyn FnMut(f32) -> bool) -> Result<Outcome> {
+    match run(data, request, threads, progress) {
+        Ok(trained) => Ok(Outcome::Trained(Box::new(trained))),
+        Err(DomainError::Internal(m)) if m == CANCELLED => Ok(Outcome::Cancelled),
+        Err(e) => Err(e),
+    }
+}
+
+const CANCELLED: &str = "cancelled";
+
+fn check(r: std::result::Result<(), InferenceError>) -> Result<()> {
+    r.map_err(|e| match e {
+        InferenceError::Cancelled => DomainError::Internal(CANCELLED.into()),
+        other => inference_error(other),
+    })
+}
+
+fn lift<T>(r: inference::Result<T>) -> Result<T> {
+    r.map_err(|e| match e {
+        InferenceError::Cancelled => DomainError::Internal(CANCELLED.into()),
+        other => inference_error(other),
+    })
+}
+
+fn run(data: &TrainingData, request: &TrainRequest, threads: usize, progress: &mut dyn FnMut(f32) -> bool) -> Result<Trained> {
+    if data.triplets.is_empty() || data.item_ids.is_empty() {
+        return Err(DomainError::invalid("data", "there are no interactions to train on yet"));
+    }
+    let all = lift(Interactions::from_triplets(data.user_ids.len(), data.item_ids.len(), &data.triplets))?;
+    let split = lift(split_per_user(&all, EVALUATION_SEED, SplitRule::default()))?;
+    if split.evaluated_users().is_empty() {
+        return Err(DomainError::invalid("data", "no user has the 5 interactions evaluation needs"));
+    }
+    let threads = threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| DomainError::Internal(format!("thread pool: {e}")))?;
+
+    let trained = match request {
+        TrainRequest::Als(pinned) => {
+            let (evaluated, params, tuning) = match pinned {
+                Some(s) => {
+                    let params = AlsParams {
+                        factors: s.factors,
+                        regularization: s.regularization,
+                        alpha: s.alpha,
+                        iterations: s.iterations,
+                        seed: EVALUATION_SEED,
+                        threads,
+                        ..AlsParams::default()
+                    };
+                    let model = lift(AlsModel::fit(&split.train, &params, slice(progress, 0.0, 0.6)))?;
+                    (model, params, None)
+                }
+                None => {
+                    let config = TuneConfig { seed: EVALUATION_SEED, threads, k: EVALUATION_K, ..TuneConfig::default() };
+                    let result = lift(tune_als(&split.train, &config, slice(progress, 0.0, 0.6)))?;
+                    let trials: Vec<_> = result
+                        .trials
+                        .iter()
+                        .map(|t| json!({
+                            "factors": t.params.factors, "regularization": t.params.regularization,
+                            "alpha": t.params.alpha, "iterations": t.params.iterations,
+                            "validationNdcg": t.validation_ndcg,
+                        }))
+                        .collect();
+                    let tuning = json!({
+                        "selectedBy": "validation NDCG@10 on an inner split of the training data (seed 43)",
+                        "seconds": result.seconds,
+                        "trials": trials,
+                    });
+                    (result.model, result.best, Some(tuning))
+                }
+            };
+            let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
+            check(if progress(0.7) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
+            let final_model = lift(AlsModel::fit(&all, &params, slice(progress, 0.7, 0.98)))?;
+            let onnx = lift(onnx::export_als(&final_model))?;
+            Trained {
+                onnx,
+                user_factors: Some(final_model.user_factors().clone()),
+                factors: params.factors,
+                parameters: json!({
+                    "factors": params.factors, "regularization": params.regularization, "alpha": params.alpha,
+                    "iterations": params.iterations, "cgSteps": params.cg_steps, "seed": params.seed,
+                    "tuned": pinned.is_none(),
+                }),
+                als: Some(params),
+                tuning,
+                metrics: to_metrics(&report),
+            }
+        }
+        TrainRequest::ItemKnn { neighbours } => {
+            let evaluated = lift(ItemKnn::fit(&split.train, *neighbours, threads))?;
+            check(if progress(0.3) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
+            let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
+            check(if progress(0.6) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
+            let final_model = lift(ItemKnn::fit(&all, *neighbours, threads))?;
+            Trained {
+                onnx: lift(onnx::export_item_knn(&final_model))?,
+                user_factors: None,
+                als: None,
+                factors: 0,
+                parameters: json!({ "neighbours": neighbours }),
+                tuning: None,
+                metrics: to_metrics(&report),
+            }
+        }
+        TrainRequest::MostPopular => {
+            let evaluated = Popularity::fit(&split.train, PopularityBy::Count);
+            let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
+            let final_model = Popularity::fit(&all, PopularityBy::Count);
+            let scores = Array2::from_shape_vec((data.item_ids.len(), 1), final_model.scores().to_vec())
+                .map_err(|e| DomainError::Internal(format!("popularity shape: {e}")))?;
+            Trained {
+                // A one-factor model: every user's vector is [1], so the scores are the
+                // popularity itself, served by the same ONNX path as every other model.
+                onnx: lift(onnx::export_factor_model(scores.view(), "most_popular"))?,
+                user_factors: None,
+                als: None,
+                factors: 1,
+                parameters: json!({ "by": "interaction count" }),
+                tuning: None,
+                metrics: to_metrics(&report),
+            }
+        }
+    };
+    check(if progress(1.0) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
+    Ok(trained)
+}
+
+fn to_metrics(report: &inference::eval::EvalReport) -> ModelMetrics {
+    ModelMetrics {
+        k: report.k,
+        ndcg: report.metrics.ndcg,
+        recall: report.metrics.recall,
+        precision: report.metrics.precision,
+        hit_rate: report.metrics.hit_rate,
+        coverage: report.metrics.coverage,
+        evaluated_users: report.evaluated_users,
+    }
+}

@@ -1,0 +1,206 @@
+//! Domain types of the model registry.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tenants::ids::PublicId;
+
+use crate::error::{DomainError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Implicit-feedback ALS (Hu, Koren, Volinsky 2008).
+    Als,
+    /// Item-item cosine neighbours.
+    ItemKnn,
+    MostPopular,
+    /// A tenant's own ONNX model with the published history signature.
+    Uploaded,
+}
+
+impl Algorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::Als => "als",
+            Algorithm::ItemKnn => "item_knn",
+            Algorithm::MostPopular => "most_popular",
+            Algorithm::Uploaded => "uploaded",
+        }
+    }
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "als" => Ok(Algorithm::Als),
+            "item_knn" => Ok(Algorithm::ItemKnn),
+            "most_popular" => Ok(Algorithm::MostPopular),
+            "uploaded" => Ok(Algorithm::Uploaded),
+            other => Err(DomainError::Internal(format!("unknown algorithm {other:?}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelStatus {
+    Queued,
+    Training,
+    Ready,
+    Failed,
+    Cancelled,
+}
+
+impl ModelStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelStatus::Queued => "queued",
+            ModelStatus::Training => "training",
+            ModelStatus::Ready => "ready",
+            ModelStatus::Failed => "failed",
+            ModelStatus::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "queued" => Ok(ModelStatus::Queued),
+            "training" => Ok(ModelStatus::Training),
+            "ready" => Ok(ModelStatus::Ready),
+            "failed" => Ok(ModelStatus::Failed),
+            "cancelled" => Ok(ModelStatus::Cancelled),
+            other => Err(DomainError::Internal(format!("unknown model status {other:?}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "queued" => Ok(JobStatus::Queued),
+            "running" => Ok(JobStatus::Running),
+            "succeeded" => Ok(JobStatus::Succeeded),
+            "failed" => Ok(JobStatus::Failed),
+            "cancelled" => Ok(JobStatus::Cancelled),
+            other => Err(DomainError::Internal(format!("unknown job status {other:?}"))),
+        }
+    }
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled)
+    }
+}
+
+/// Held-out quality under the evaluation protocol (DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetrics {
+    pub k: usize,
+    pub ndcg: f64,
+    pub recall: f64,
+    pub precision: f64,
+    pub hit_rate: f64,
+    pub coverage: f64,
+    pub evaluated_users: usize,
+}
+
+/// What data a model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSnapshot {
+    pub users: usize,
+    pub items: usize,
+    pub interactions: usize,
+    pub first_interaction_at: Option<DateTime<Utc>>,
+    pub last_interaction_at: Option<DateTime<Utc>>,
+    pub taken_at: DateTime<Utc>,
+}
+
+/// ALS settings a tenant pins instead of automatic tuning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlsSettings {
+    pub factors: usize,
+    pub regularization: f32,
+    pub alpha: f32,
+    pub iterations: usize,
+}
+
+impl AlsSettings {
+    pub fn parse(factors: i64, regularization: f64, alpha: f64, iterations: i64) -> Result<Self> {
+        if !(1..=512).contains(&factors) {
+            return Err(DomainError::invalid("parameters.factors", "must be between 1 and 512"));
+        }
+        if !(regularization.is_finite() && (0.0..=10_000.0).contains(&regularization)) {
+            return Err(DomainError::invalid("parameters.regularization", "must be between 0 and 10000"));
+        }
+        if !(alpha.is_finite() && alpha > 0.0 && alpha <= 10_000.0) {
+            return Err(DomainError::invalid("parameters.alpha", "must be above 0 and at most 10000"));
+        }
+        if !(1..=100).contains(&iterations) {
+            return Err(DomainError::invalid("parameters.iterations", "must be between 1 and 100"));
+        }
+        Ok(Self { factors: factors as usize, regularization: regularization as f32, alpha: alpha as f32, iterations: iterations as usize })
+    }
+}
+
+/// What to train.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainRequest {
+    /// `None`: tune automatically on an inner validation split.
+    Als(Option<AlsSettings>),
+    ItemKnn { neighbours: usize },
+    MostPopular,
+}
+
+impl TrainRequest {
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            TrainRequest::Als(_) => Algorithm::Als,
+            TrainRequest::ItemKnn { .. } => Algorithm::ItemKnn,
+            TrainRequest::MostPopular => Algorithm::MostPopular,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub id: PublicId,
+    pub version: i32,
+    pub algorithm: Algorithm,
+    pub status: ModelStatus,
+    pub progress: f64,
+    pub parameters: serde_json::Value,
+    pub tuning: Option<serde_json::Value>,
+    pub snapshot: Option<DataSnapshot>,
+    pub metrics: Option<ModelMetrics>,
+    pub error: Option<String>,
+    pub needs_retraining: bool,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: PublicId,
+    pub kind: String,
+    pub model_id: Option<PublicId>,
+    pub status: JobStatus,
+    pub progress: f64,
+    pub error: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
