@@ -6,8 +6,19 @@
 //! with exactly one public [`ErrorCode`].
 
 pub mod access;
+pub mod audience;
+pub mod batch;
+pub mod catalog;
+mod entity;
 pub mod error;
+pub mod import;
+pub mod interactions;
+pub mod models;
 pub mod services;
+pub mod settings;
+mod sql;
+pub mod stats;
+mod validate;
 
 pub use error::{DomainError, ErrorCode};
 pub use services::{Services, ServicesConfig};

@@ -8,6 +8,8 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m0001_access;
+mod m0002_catalog;
+mod m0004_models;
 pub mod rls;
 
 /// The PostgreSQL role the service switches to; row-level security applies to it.
@@ -18,6 +20,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_access::Migration)]
+        vec![Box::new(m0001_access::Migration), Box::new(m0002_catalog::Migration), Box::new(m0004_models::Migration)]
     }
 }

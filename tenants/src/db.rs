@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    Statement, TransactionTrait,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::ctx::{SystemCtx, TenantCtx};
@@ -87,6 +87,22 @@ impl Db {
             ))
             .await?;
         }
+        Ok(TenantTx { txn, tenant_id: ctx.tenant_id() })
+    }
+
+    /// Opens a transaction bound to the context's tenant that will write. On SQLite it
+    /// takes the write lock at `BEGIN IMMEDIATE` (waiting for it under the busy timeout),
+    /// so a transaction that reads before it writes cannot fail with `SQLITE_BUSY` when
+    /// another writer committed meanwhile. On PostgreSQL it is [`Db::begin`].
+    pub async fn begin_write(&self, ctx: &TenantCtx) -> Result<TenantTx> {
+        if self.kind == DbBackendKind::Postgres {
+            return self.begin(ctx).await;
+        }
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = self.conn.begin_with_options(options).await?;
         Ok(TenantTx { txn, tenant_id: ctx.tenant_id() })
     }
 

@@ -1,0 +1,43 @@
+//! The tenant's audience: end users addressed by the tenant's own ids, with optional
+//! attributes and consent flags.
+//!
+//! Reading end users is an access to personal data: every read goes through
+//! [`personal_data`], the single place the audit log hooks into. Writes need
+//! `users:write`, reads `users:read`.
+
+pub mod personal_data;
+pub(crate) mod store;
+mod types;
+
+pub use personal_data::{PersonalDataRead, get_end_user, list_end_users, list_user_interactions};
+pub use types::{AgeBand, Consent, Country, EndUser, EndUserDraft, EndUserFilter, MAX_UPSERT_BATCH, NewEndUser, UserId};
+
+use tenants::{Scope, TenantCtx};
+
+use crate::Services;
+use crate::batch::{Batch, sorted};
+use crate::catalog::{UpsertCounts, UpsertOutcome};
+use crate::error::{DomainError, Result};
+
+/// Upserts a batch of at most [`MAX_UPSERT_BATCH`] end users in one transaction.
+pub async fn upsert_end_users(ctx: &TenantCtx, services: &Services, batch: Batch<NewEndUser>) -> Result<UpsertOutcome> {
+    if batch.rows.len() + batch.errors.len() > MAX_UPSERT_BATCH {
+        return Err(DomainError::invalid("users", format!("a batch holds at most {MAX_UPSERT_BATCH} rows")));
+    }
+    upsert_unbounded(ctx, services, batch).await
+}
+
+/// The bulk path shared with imports: no batch limit (statements are chunked).
+pub(crate) async fn upsert_unbounded(ctx: &TenantCtx, services: &Services, batch: Batch<NewEndUser>) -> Result<UpsertOutcome> {
+    ctx.require(Scope::UsersWrite)?;
+    let mut errors = batch.errors;
+    if batch.rows.is_empty() {
+        return Ok(UpsertOutcome { counts: UpsertCounts::default(), errors: sorted(errors) });
+    }
+    let tx = services.db.begin_write(ctx).await?;
+    let consent = crate::settings::load(ctx, &tx).await?.default_consent;
+    let (counts, row_errors) = store::upsert(ctx, &tx, &batch.rows, consent).await?;
+    tx.commit().await?;
+    errors.extend(row_errors);
+    Ok(UpsertOutcome { counts, errors: sorted(errors) })
+}

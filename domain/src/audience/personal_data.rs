@@ -1,0 +1,95 @@
+//! The one door through which end users' personal data leaves the domain: profiles,
+//! lists of users, a user's interactions. Every function here passes through
+//! [`note_access`] inside its transaction, with the subjects it returns, so the audit
+//! log can record each read in the same commit. Nothing else in the crate returns an
+//! [`EndUser`] or a user's events to a caller.
+
+use tenants::page::{Page, PageRequest, SortCursor};
+use tenants::{Scope, TenantCtx, TenantTx};
+
+use super::store;
+use super::types::{EndUser, EndUserFilter, UserId};
+use crate::Services;
+use crate::error::Result;
+use crate::interactions::Interaction;
+
+/// What was read about whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalDataRead {
+    /// One user's profile and consent.
+    Profile,
+    /// A page of users' profiles.
+    ProfileList,
+    /// One user's interactions.
+    Interactions,
+}
+
+impl PersonalDataRead {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonalDataRead::Profile => "end_user.read",
+            PersonalDataRead::ProfileList => "end_user.list",
+            PersonalDataRead::Interactions => "end_user.interactions.read",
+        }
+    }
+}
+
+/// The hook every personal-data read passes, in the reading transaction, with the
+/// users whose data is returned (none when nothing was found). The audit log records
+/// here.
+async fn note_access(ctx: &TenantCtx, _tx: &TenantTx, read: PersonalDataRead, subjects: &[&UserId]) -> Result<()> {
+    tracing::debug!(
+        action = read.as_str(),
+        principal = %ctx.principal().label(),
+        request_id = %ctx.request_id(),
+        subjects = subjects.len(),
+        "personal data read"
+    );
+    Ok(())
+}
+
+/// One end user's profile and consent (needs `users:read`). Erased users are not found.
+pub async fn get_end_user(ctx: &TenantCtx, services: &Services, id: &UserId) -> Result<Option<EndUser>> {
+    ctx.require(Scope::UsersRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let user = store::get(ctx, &tx, id).await?;
+    let subjects: Vec<&UserId> = user.iter().map(|u| &u.id).collect();
+    note_access(ctx, &tx, PersonalDataRead::Profile, &subjects).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// A page of end users (needs `users:read`), in the order they were first stored.
+pub async fn list_end_users(
+    ctx: &TenantCtx,
+    services: &Services,
+    filter: EndUserFilter,
+    page: PageRequest,
+) -> Result<Page<EndUser>> {
+    ctx.require(Scope::UsersRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let page = store::list(ctx, &tx, &filter, page).await?;
+    let subjects: Vec<&UserId> = page.items.iter().map(|(_, u)| &u.id).collect();
+    note_access(ctx, &tx, PersonalDataRead::ProfileList, &subjects).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// One end user's interactions, newest first (needs `users:read`). An unknown or
+/// erased user has none.
+pub async fn list_user_interactions(
+    ctx: &TenantCtx,
+    services: &Services,
+    user: &UserId,
+    page: PageRequest<SortCursor>,
+) -> Result<Page<Interaction, SortCursor>> {
+    ctx.require(Scope::UsersRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let page = match store::internal_id(ctx, &tx, user).await? {
+        Some(row) => crate::interactions::store::list_for_user(ctx, &tx, row, &page).await?,
+        None => Page { items: Vec::new(), has_next_page: false, has_previous_page: page.after.is_some() },
+    };
+    note_access(ctx, &tx, PersonalDataRead::Interactions, &[user]).await?;
+    tx.commit().await?;
+    Ok(page)
+}

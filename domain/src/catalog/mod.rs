@@ -1,0 +1,87 @@
+//! The tenant's content catalog: items addressed by the tenant's own ids, upserted in
+//! batches, soft-deleted, listed with filters and keyset pagination.
+//!
+//! Scopes: writes need `catalog:write`, reads `catalog:read`.
+
+pub(crate) mod store;
+mod types;
+
+pub use types::{
+    Content, ContentDraft, ContentFilter, ContentId, ContentKind, ContentSort, ContentSortField, DeleteOutcome,
+    MAX_DELETE_BATCH, MAX_UPSERT_BATCH, NewContent, UpsertCounts, UpsertOutcome,
+};
+pub(crate) use types::string_enum;
+
+use tenants::page::{Page, PageRequest, SortCursor};
+use tenants::{Scope, TenantCtx};
+
+use crate::Services;
+use crate::batch::{Batch, sorted};
+use crate::error::{DomainError, Result};
+
+/// Upserts a batch of at most [`MAX_UPSERT_BATCH`] items in one transaction. Each item
+/// replaces every field of a stored item with the same id; rows equal to what is stored
+/// are left untouched (`unchanged`), so repeating a batch changes nothing. Rows refused
+/// while parsing come back as row errors beside the stored ones.
+pub async fn upsert_contents(ctx: &TenantCtx, services: &Services, batch: Batch<NewContent>) -> Result<UpsertOutcome> {
+    ctx.require(Scope::CatalogWrite)?;
+    if batch.rows.len() + batch.errors.len() > MAX_UPSERT_BATCH {
+        return Err(DomainError::invalid("contents", format!("a batch holds at most {MAX_UPSERT_BATCH} rows")));
+    }
+    upsert_unbounded(ctx, services, batch).await
+}
+
+/// The bulk path shared with imports: no batch limit (statements are chunked).
+pub(crate) async fn upsert_unbounded(ctx: &TenantCtx, services: &Services, batch: Batch<NewContent>) -> Result<UpsertOutcome> {
+    ctx.require(Scope::CatalogWrite)?;
+    let mut errors = batch.errors;
+    if batch.rows.is_empty() {
+        return Ok(UpsertOutcome { counts: UpsertCounts::default(), errors: sorted(errors) });
+    }
+    let tx = services.db.begin_write(ctx).await?;
+    let (counts, row_errors) = store::upsert(ctx, &tx, &batch.rows).await?;
+    tx.commit().await?;
+    errors.extend(row_errors);
+    Ok(UpsertOutcome { counts, errors: sorted(errors) })
+}
+
+/// Deletes up to [`MAX_DELETE_BATCH`] items (soft: see `docs/ingestion.md`). Unknown
+/// ids are reported, not refused.
+pub async fn delete_contents(ctx: &TenantCtx, services: &Services, ids: Vec<ContentId>) -> Result<DeleteOutcome> {
+    ctx.require(Scope::CatalogWrite)?;
+    if ids.len() > MAX_DELETE_BATCH {
+        return Err(DomainError::invalid("ids", format!("a batch holds at most {MAX_DELETE_BATCH} ids")));
+    }
+    if ids.is_empty() {
+        return Ok(DeleteOutcome::default());
+    }
+    let tx = services.db.begin_write(ctx).await?;
+    let outcome = store::soft_delete(ctx, &tx, &ids).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// One live item, or `None`.
+pub async fn get_content(ctx: &TenantCtx, services: &Services, id: &ContentId) -> Result<Option<Content>> {
+    ctx.require(Scope::CatalogRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let item = store::get(ctx, &tx, id).await?;
+    tx.commit().await?;
+    Ok(item)
+}
+
+/// A page of live items matching `filter`, in `sort` order.
+pub async fn list_contents(
+    ctx: &TenantCtx,
+    services: &Services,
+    filter: ContentFilter,
+    sort: ContentSort,
+    page: PageRequest<SortCursor>,
+) -> Result<Page<Content, SortCursor>> {
+    ctx.require(Scope::CatalogRead)?;
+    let filter = filter.validate()?;
+    let tx = services.db.begin(ctx).await?;
+    let page = store::list(ctx, &tx, &filter, sort, &page).await?;
+    tx.commit().await?;
+    Ok(page)
+}

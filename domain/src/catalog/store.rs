@@ -1,0 +1,479 @@
+//! Persistence of content items: bulk upserts, soft deletes, keyset-paginated lists.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict, Query};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tenants::page::{Page, PageRequest, SortCursor, SortValue};
+use tenants::{TenantCtx, TenantTx};
+
+use super::types::*;
+use crate::batch::RowError;
+use crate::entity::{content_genre, content_item, content_tag};
+use crate::error::{DomainError, Result};
+use crate::sql::{from_ms, rows_per_statement, to_ms};
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn parse_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn date_text(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// The stored form of an item's data, to tell an unchanged row from a changed one.
+#[derive(PartialEq)]
+struct Stored {
+    kind: String,
+    title: String,
+    description: Option<String>,
+    genres: String,
+    tags: String,
+    provider: Option<String>,
+    creators: String,
+    release_date: Option<String>,
+    duration_secs: Option<i32>,
+    language: Option<String>,
+    maturity_rating: Option<String>,
+    available_from: Option<i64>,
+    available_until: Option<i64>,
+    attributes: String,
+}
+
+impl Stored {
+    fn of_new(n: &NewContent) -> Self {
+        Self {
+            kind: n.kind.as_str().to_owned(),
+            title: n.title.clone(),
+            description: n.description.clone(),
+            genres: json_list(&n.genres),
+            tags: json_list(&n.tags),
+            provider: n.provider.clone(),
+            creators: json_list(&n.creators),
+            release_date: date_text(n.release_date),
+            duration_secs: n.duration_secs,
+            language: n.language.clone(),
+            maturity_rating: n.maturity_rating.clone(),
+            available_from: n.available_from.map(to_ms),
+            available_until: n.available_until.map(to_ms),
+            attributes: serde_json::Value::Object(n.attributes.clone()).to_string(),
+        }
+    }
+
+    fn of_model(m: &content_item::Model) -> Self {
+        Self {
+            kind: m.kind.clone(),
+            title: m.title.clone(),
+            description: m.description.clone(),
+            genres: m.genres.clone(),
+            tags: m.tags.clone(),
+            provider: m.provider.clone(),
+            creators: m.creators.clone(),
+            release_date: m.release_date.clone(),
+            duration_secs: m.duration_secs,
+            language: m.language.clone(),
+            maturity_rating: m.maturity_rating.clone(),
+            available_from: m.available_from,
+            available_until: m.available_until,
+            attributes: m.attributes.clone(),
+        }
+    }
+
+    fn into_active(self, tenant_id: i64, external_id: String, now: chrono::DateTime<Utc>) -> content_item::ActiveModel {
+        content_item::ActiveModel {
+            tenant_id: Set(tenant_id),
+            external_id: Set(external_id),
+            kind: Set(self.kind),
+            title: Set(self.title),
+            description: Set(self.description),
+            genres: Set(self.genres),
+            tags: Set(self.tags),
+            provider: Set(self.provider),
+            creators: Set(self.creators),
+            release_date: Set(self.release_date),
+            duration_secs: Set(self.duration_secs),
+            language: Set(self.language),
+            maturity_rating: Set(self.maturity_rating),
+            available_from: Set(self.available_from),
+            available_until: Set(self.available_until),
+            attributes: Set(self.attributes),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+            ..Default::default()
+        }
+    }
+}
+
+pub(crate) fn to_domain(m: content_item::Model) -> Result<Content> {
+    let release_date = match &m.release_date {
+        None => None,
+        Some(s) => Some(
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| DomainError::Internal(format!("corrupt release date {s:?}")))?,
+        ),
+    };
+    Ok(Content {
+        kind: ContentKind::from_db(&m.kind)?,
+        id: ContentId::from_db(m.external_id),
+        title: m.title,
+        description: m.description,
+        genres: parse_list(&m.genres),
+        tags: parse_list(&m.tags),
+        provider: m.provider,
+        creators: parse_list(&m.creators),
+        release_date,
+        duration_secs: m.duration_secs,
+        language: m.language,
+        maturity_rating: m.maturity_rating,
+        available_from: m.available_from.map(from_ms),
+        available_until: m.available_until.map(from_ms),
+        attributes: serde_json::from_str(&m.attributes).unwrap_or_default(),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// Items by external id, deleted ones included, in chunks that respect bind limits.
+async fn find_by_external_ids(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    ids: &[&str],
+) -> Result<HashMap<String, content_item::Model>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let rows = content_item::Entity::find()
+            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::ExternalId.is_in(chunk.iter().copied()))
+            .all(tx.conn())
+            .await?;
+        found.extend(rows.into_iter().map(|m| (m.external_id.clone(), m)));
+    }
+    Ok(found)
+}
+
+/// Internal ids of live (not deleted) items, by external id.
+pub(crate) async fn resolve_live_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, i64>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let rows: Vec<(i64, String)> = content_item::Entity::find()
+            .select_only()
+            .column(content_item::Column::Id)
+            .column(content_item::Column::ExternalId)
+            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::ExternalId.is_in(chunk.iter().copied()))
+            .filter(content_item::Column::DeletedAt.is_null())
+            .into_tuple()
+            .all(tx.conn())
+            .await?;
+        found.extend(rows.into_iter().map(|(id, ext)| (ext, id)));
+    }
+    Ok(found)
+}
+
+/// Live items by internal id (for hydrating statistics and similar lists).
+pub(crate) async fn find_by_internal_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i64, Content>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let rows = content_item::Entity::find()
+            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::Id.is_in(chunk.iter().copied()))
+            .filter(content_item::Column::DeletedAt.is_null())
+            .all(tx.conn())
+            .await?;
+        for m in rows {
+            let id = m.id;
+            found.insert(id, to_domain(m)?);
+        }
+    }
+    Ok(found)
+}
+
+const UPSERT_COLUMNS: [content_item::Column; 16] = [
+    content_item::Column::Kind,
+    content_item::Column::Title,
+    content_item::Column::Description,
+    content_item::Column::Genres,
+    content_item::Column::Tags,
+    content_item::Column::Provider,
+    content_item::Column::Creators,
+    content_item::Column::ReleaseDate,
+    content_item::Column::DurationSecs,
+    content_item::Column::Language,
+    content_item::Column::MaturityRating,
+    content_item::Column::AvailableFrom,
+    content_item::Column::AvailableUntil,
+    content_item::Column::Attributes,
+    content_item::Column::UpdatedAt,
+    content_item::Column::DeletedAt,
+];
+
+/// Stores a batch of valid items in the caller's transaction: new ones are inserted,
+/// changed ones updated (a deleted item comes back), equal ones left untouched. An id
+/// that appears twice in one batch is refused the second time.
+pub(crate) async fn upsert(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    rows: &[(usize, NewContent)],
+) -> Result<(UpsertCounts, Vec<RowError>)> {
+    let tenant_id = ctx.tenant_id().get();
+    let mut errors = Vec::new();
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut unique: Vec<&NewContent> = Vec::with_capacity(rows.len());
+    for (index, row) in rows {
+        if seen.insert(row.id.as_str()) {
+            unique.push(row);
+        } else {
+            let e = DomainError::invalid("id", "appears more than once in this batch");
+            errors.push(RowError::new(*index, Some(row.id.to_string()), &e));
+        }
+    }
+    let ids: Vec<&str> = unique.iter().map(|r| r.id.as_str()).collect();
+    let existing = find_by_external_ids(ctx, tx, &ids).await?;
+
+    let now = Utc::now();
+    let mut counts = UpsertCounts::default();
+    let mut writes = Vec::new();
+    let mut changed: Vec<&NewContent> = Vec::new();
+    for row in unique {
+        let stored = Stored::of_new(row);
+        match existing.get(row.id.as_str()) {
+            Some(m) if m.deleted_at.is_none() && Stored::of_model(m) == stored => counts.unchanged += 1,
+            Some(m) if m.deleted_at.is_none() => {
+                counts.updated += 1;
+                writes.push(stored.into_active(tenant_id, row.id.to_string(), now));
+                changed.push(row);
+            }
+            _ => {
+                counts.created += 1;
+                writes.push(stored.into_active(tenant_id, row.id.to_string(), now));
+                changed.push(row);
+            }
+        }
+    }
+    let on_conflict = OnConflict::columns([content_item::Column::TenantId, content_item::Column::ExternalId])
+        .update_columns(UPSERT_COLUMNS)
+        .to_owned();
+    let mut writes = writes.into_iter().peekable();
+    while writes.peek().is_some() {
+        let chunk: Vec<_> = writes.by_ref().take(rows_per_statement(20)).collect();
+        content_item::Entity::insert_many(chunk)
+            .on_conflict(on_conflict.clone())
+            .exec_without_returning(tx.conn())
+            .await?;
+    }
+    if !changed.is_empty() {
+        write_labels(ctx, tx, &changed).await?;
+    }
+    Ok((counts, errors))
+}
+
+/// Replaces the genre and tag rows of the changed items.
+async fn write_labels(ctx: &TenantCtx, tx: &TenantTx, changed: &[&NewContent]) -> Result<()> {
+    let tenant_id = ctx.tenant_id().get();
+    let ext: Vec<&str> = changed.iter().map(|r| r.id.as_str()).collect();
+    let ids = resolve_live_ids(ctx, tx, &ext).await?;
+    let internal: Vec<i64> = ids.values().copied().collect();
+    for chunk in internal.chunks(rows_per_statement(1)) {
+        content_genre::Entity::delete_many()
+            .filter(content_genre::Column::TenantId.eq(tenant_id))
+            .filter(content_genre::Column::ItemId.is_in(chunk.iter().copied()))
+            .exec(tx.conn())
+            .await?;
+        content_tag::Entity::delete_many()
+            .filter(content_tag::Column::TenantId.eq(tenant_id))
+            .filter(content_tag::Column::ItemId.is_in(chunk.iter().copied()))
+            .exec(tx.conn())
+            .await?;
+    }
+    let mut genres = Vec::new();
+    let mut tags = Vec::new();
+    for row in changed {
+        let Some(&item_id) = ids.get(row.id.as_str()) else { continue };
+        genres.extend(row.genres.iter().map(|g| content_genre::ActiveModel {
+            item_id: Set(item_id),
+            genre: Set(g.clone()),
+            tenant_id: Set(tenant_id),
+        }));
+        tags.extend(row.tags.iter().map(|t| content_tag::ActiveModel {
+            item_id: Set(item_id),
+            tag: Set(t.clone()),
+            tenant_id: Set(tenant_id),
+        }));
+    }
+    for chunk in genres.chunks(rows_per_statement(3)) {
+        content_genre::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx.conn()).await?;
+    }
+    for chunk in tags.chunks(rows_per_statement(3)) {
+        content_tag::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx.conn()).await?;
+    }
+    Ok(())
+}
+
+/// Marks items deleted. They vanish from every read and from training; their
+/// interactions stay stored, and upserting the id again brings the item back.
+pub(crate) async fn soft_delete(ctx: &TenantCtx, tx: &TenantTx, ids: &[ContentId]) -> Result<DeleteOutcome> {
+    let ext: Vec<&str> = ids.iter().map(ContentId::as_str).collect();
+    let live = resolve_live_ids(ctx, tx, &ext).await?;
+    let internal: Vec<i64> = live.values().copied().collect();
+    let now = Utc::now();
+    let mut deleted = 0;
+    for chunk in internal.chunks(rows_per_statement(1)) {
+        let result = content_item::Entity::update_many()
+            .col_expr(content_item::Column::DeletedAt, Expr::value(now))
+            .col_expr(content_item::Column::UpdatedAt, Expr::value(now))
+            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::Id.is_in(chunk.iter().copied()))
+            .exec(tx.conn())
+            .await?;
+        deleted += result.rows_affected;
+    }
+    let mut not_found: Vec<ContentId> = ids.iter().filter(|id| !live.contains_key(id.as_str())).cloned().collect();
+    not_found.dedup();
+    Ok(DeleteOutcome { deleted, not_found })
+}
+
+pub(crate) async fn get(ctx: &TenantCtx, tx: &TenantTx, id: &ContentId) -> Result<Option<Content>> {
+    content_item::Entity::find()
+        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::ExternalId.eq(id.as_str()))
+        .filter(content_item::Column::DeletedAt.is_null())
+        .one(tx.conn())
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn filter_condition(tenant_id: i64, f: &ContentFilter) -> Condition {
+    use content_item::Column as C;
+    let mut cond = Condition::all().add(C::TenantId.eq(tenant_id)).add(C::DeletedAt.is_null());
+    if !f.kinds.is_empty() {
+        cond = cond.add(C::Kind.is_in(f.kinds.iter().map(|k| k.as_str())));
+    }
+    if let Some(genre) = &f.genre {
+        cond = cond.add(
+            C::Id.in_subquery(
+                Query::select()
+                    .column(content_genre::Column::ItemId)
+                    .from(content_genre::Entity)
+                    .and_where(content_genre::Column::TenantId.eq(tenant_id))
+                    .and_where(content_genre::Column::Genre.eq(genre.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(tag) = &f.tag {
+        cond = cond.add(
+            C::Id.in_subquery(
+                Query::select()
+                    .column(content_tag::Column::ItemId)
+                    .from(content_tag::Entity)
+                    .and_where(content_tag::Column::TenantId.eq(tenant_id))
+                    .and_where(content_tag::Column::Tag.eq(tag.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(provider) = &f.provider {
+        cond = cond.add(C::Provider.eq(provider.as_str()));
+    }
+    if let Some(at) = f.available_at {
+        let at = to_ms(at);
+        cond = cond
+            .add(Condition::any().add(C::AvailableFrom.is_null()).add(C::AvailableFrom.lte(at)))
+            .add(Condition::any().add(C::AvailableUntil.is_null()).add(C::AvailableUntil.gt(at)));
+    }
+    if let Some(text) = &f.text {
+        let pattern = escape_like(text);
+        cond = cond.add(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(C::Title))).like(LikeExpr::new(pattern.clone()).escape('\\')))
+                .add(Expr::expr(Func::lower(Expr::col(C::Description))).like(LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    cond
+}
+
+/// One page of items, filtered and sorted, continuing after the cursor's row.
+pub(crate) async fn list(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    filter: &ContentFilter,
+    sort: ContentSort,
+    page: &PageRequest<SortCursor>,
+) -> Result<Page<Content, SortCursor>> {
+    use content_item::Column as C;
+    let name = sort.cursor_name();
+    let mut cond = filter_condition(ctx.tenant_id().get(), filter);
+    let release = || Expr::expr(Func::coalesce([Expr::col(C::ReleaseDate), Expr::val("")]));
+    if let Some(after) = &page.after {
+        after.check_sort(name)?;
+        let id = after.id;
+        let text = || match &after.value {
+            SortValue::Text(s) => Ok(s.clone()),
+            _ => Err(DomainError::invalid("after", "not a cursor from this API")),
+        };
+        let next = match (sort.field, sort.descending) {
+            (ContentSortField::Created, false) => Condition::all().add(C::Id.gt(id)),
+            (ContentSortField::Created, true) => Condition::all().add(C::Id.lt(id)),
+            (ContentSortField::Title, false) => {
+                let v = text()?;
+                Condition::any().add(C::Title.gt(v.clone())).add(Condition::all().add(C::Title.eq(v)).add(C::Id.gt(id)))
+            }
+            (ContentSortField::Title, true) => {
+                let v = text()?;
+                Condition::any().add(C::Title.lt(v.clone())).add(Condition::all().add(C::Title.eq(v)).add(C::Id.lt(id)))
+            }
+            (ContentSortField::ReleaseDate, false) => {
+                let v = text()?;
+                Condition::any()
+                    .add(release().gt(v.clone()))
+                    .add(Condition::all().add(release().eq(v)).add(C::Id.gt(id)))
+            }
+            (ContentSortField::ReleaseDate, true) => {
+                let v = text()?;
+                Condition::any()
+                    .add(release().lt(v.clone()))
+                    .add(Condition::all().add(release().eq(v)).add(C::Id.lt(id)))
+            }
+        };
+        cond = cond.add(next);
+    }
+    let order = if sort.descending { sea_orm::Order::Desc } else { sea_orm::Order::Asc };
+    let mut query = content_item::Entity::find().filter(cond);
+    query = match sort.field {
+        ContentSortField::Created => query,
+        ContentSortField::Title => query.order_by(C::Title, order.clone()),
+        ContentSortField::ReleaseDate => query.order_by(release(), order.clone()),
+    };
+    let rows = query.order_by(C::Id, order).limit(page.limit()).all(tx.conn()).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for m in rows {
+        let value = match sort.field {
+            ContentSortField::Created => SortValue::Null,
+            ContentSortField::Title => SortValue::Text(m.title.clone()),
+            ContentSortField::ReleaseDate => SortValue::Text(m.release_date.clone().unwrap_or_default()),
+        };
+        let cursor = SortCursor { sort: name.to_owned(), value, id: m.id };
+        items.push((cursor, to_domain(m)?));
+    }
+    Ok(Page::from_overfetch(items, page))
+}

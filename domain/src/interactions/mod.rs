@@ -1,0 +1,49 @@
+//! Interactions: what end users did with content, ingested in idempotent batches, and
+//! the training snapshot models are built from.
+//!
+//! Policies (also in `docs/ingestion.md`): an event names its content and user by the
+//! tenant's ids. Unknown content is a row error (`NOT_FOUND`); an unknown user is
+//! created on their first event with the tenant's default consent; an erased user's
+//! events are refused (`CONFLICT`). The event id is the idempotency key: an event whose
+//! id is already stored is counted as a duplicate and not stored again, whatever its
+//! content. Scopes: `events:write` to record.
+
+mod snapshot;
+pub(crate) mod store;
+mod types;
+
+pub use snapshot::{SnapshotEvent, SnapshotItem, TrainingSnapshot, training_snapshot};
+pub use types::{
+    EventId, EventType, IngestCounts, IngestOutcome, InteractionDraft, Interaction, MAX_FUTURE_SKEW_HOURS,
+    MAX_RECORD_BATCH, NewInteraction,
+};
+
+use tenants::{Scope, TenantCtx};
+
+use crate::Services;
+use crate::batch::{Batch, sorted};
+use crate::error::{DomainError, Result};
+
+/// Records a batch of at most [`MAX_RECORD_BATCH`] events in one transaction; good rows
+/// are kept whatever happens to the others.
+pub async fn record_interactions(ctx: &TenantCtx, services: &Services, batch: Batch<NewInteraction>) -> Result<IngestOutcome> {
+    if batch.rows.len() + batch.errors.len() > MAX_RECORD_BATCH {
+        return Err(DomainError::invalid("events", format!("a batch holds at most {MAX_RECORD_BATCH} rows")));
+    }
+    record_unbounded(ctx, services, batch).await
+}
+
+/// The bulk path shared with imports: no batch limit (statements are chunked).
+pub(crate) async fn record_unbounded(ctx: &TenantCtx, services: &Services, batch: Batch<NewInteraction>) -> Result<IngestOutcome> {
+    ctx.require(Scope::EventsWrite)?;
+    let mut errors = batch.errors;
+    if batch.rows.is_empty() {
+        return Ok(IngestOutcome { counts: IngestCounts::default(), errors: sorted(errors) });
+    }
+    let tx = services.db.begin_write(ctx).await?;
+    let consent = crate::settings::load(ctx, &tx).await?.default_consent;
+    let (counts, row_errors) = store::ingest(ctx, &tx, &batch.rows, consent).await?;
+    tx.commit().await?;
+    errors.extend(row_errors);
+    Ok(IngestOutcome { counts, errors: sorted(errors) })
+}

@@ -1,0 +1,186 @@
+//! The tenant settings this crate owns, kept in the `tenants.settings` JSON document
+//! beside keys other modules own (which are preserved on every save):
+//!
+//! ```json
+//! { "eventWeights": { "view": 1.0, "play": 2.0, ... },
+//!   "defaultConsent": { "personalization": true, "analytics": true } }
+//! ```
+//!
+//! Reading needs no particular scope; changing needs `settings:manage`.
+
+use tenants::store::tenants as tenant_store;
+use tenants::{Scope, TenantCtx, TenantTx};
+
+use crate::Services;
+use crate::audience::Consent;
+use crate::error::{DomainError, Result};
+use crate::interactions::EventType;
+
+const KEY_WEIGHTS: &str = "eventWeights";
+const KEY_CONSENT: &str = "defaultConsent";
+/// The largest weight an event type may have.
+pub const MAX_EVENT_WEIGHT: f64 = 1000.0;
+
+/// How much each event type counts when a model is trained (its confidence in implicit
+/// ALS). 0 means the type is ignored by training; it is still stored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventWeights([f32; EventType::ALL.len()]);
+
+impl EventWeights {
+    pub fn get(&self, t: EventType) -> f32 {
+        self.0[t.index()]
+    }
+    pub fn set(&mut self, t: EventType, weight: f32) {
+        self.0[t.index()] = weight;
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (EventType, f32)> + '_ {
+        EventType::ALL.iter().map(|t| (*t, self.get(*t)))
+    }
+}
+
+impl Default for EventWeights {
+    /// Ratings count 1 whatever their value, like MovieLens baselines that treat every
+    /// rating as one implicit interaction.
+    fn default() -> Self {
+        let mut w = Self([0.0; EventType::ALL.len()]);
+        for (t, v) in [
+            (EventType::View, 1.0),
+            (EventType::Play, 2.0),
+            (EventType::Complete, 4.0),
+            (EventType::Like, 4.0),
+            (EventType::Dislike, 0.0),
+            (EventType::Rating, 1.0),
+            (EventType::Purchase, 5.0),
+            (EventType::AddToList, 3.0),
+            (EventType::Skip, 0.0),
+        ] {
+            w.set(t, v);
+        }
+        w
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TenantSettings {
+    pub event_weights: EventWeights,
+    /// The consent a new end user gets when the tenant does not say.
+    pub default_consent: Consent,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self { event_weights: EventWeights::default(), default_consent: Consent { personalization: true, analytics: true } }
+    }
+}
+
+/// A change to the settings; what is absent stays as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsUpdate {
+    pub event_weights: Vec<(EventType, f64)>,
+    pub default_consent_personalization: Option<bool>,
+    pub default_consent_analytics: Option<bool>,
+}
+
+fn from_json(doc: &serde_json::Value) -> TenantSettings {
+    let mut s = TenantSettings::default();
+    if let Some(weights) = doc.get(KEY_WEIGHTS).and_then(|v| v.as_object()) {
+        for (name, value) in weights {
+            if let (Ok(t), Some(w)) = (EventType::parse(name), value.as_f64()) {
+                if w.is_finite() && (0.0..=MAX_EVENT_WEIGHT).contains(&w) {
+                    s.event_weights.set(t, w as f32);
+                }
+            }
+        }
+    }
+    if let Some(consent) = doc.get(KEY_CONSENT) {
+        if let Some(p) = consent.get("personalization").and_then(|v| v.as_bool()) {
+            s.default_consent.personalization = p;
+        }
+        if let Some(a) = consent.get("analytics").and_then(|v| v.as_bool()) {
+            s.default_consent.analytics = a;
+        }
+    }
+    s
+}
+
+fn write_json(doc: &mut serde_json::Value, s: &TenantSettings) {
+    if !doc.is_object() {
+        *doc = serde_json::Value::Object(Default::default());
+    }
+    let weights: serde_json::Map<String, serde_json::Value> =
+        s.event_weights.iter().map(|(t, w)| (t.as_str().to_owned(), serde_json::json!(w))).collect();
+    if let Some(map) = doc.as_object_mut() {
+        map.insert(KEY_WEIGHTS.to_owned(), serde_json::Value::Object(weights));
+        map.insert(
+            KEY_CONSENT.to_owned(),
+            serde_json::json!({
+                "personalization": s.default_consent.personalization,
+                "analytics": s.default_consent.analytics,
+            }),
+        );
+    }
+}
+
+/// The settings inside an open transaction.
+pub(crate) async fn load(ctx: &TenantCtx, tx: &TenantTx) -> Result<TenantSettings> {
+    let tenant = tenant_store::current(ctx, tx).await?;
+    Ok(from_json(&tenant.settings))
+}
+
+pub async fn tenant_settings(ctx: &TenantCtx, services: &Services) -> Result<TenantSettings> {
+    let tx = services.db.begin(ctx).await?;
+    let settings = load(ctx, &tx).await?;
+    tx.commit().await?;
+    Ok(settings)
+}
+
+/// Applies a change (needs `settings:manage`). New weights apply to the next training
+/// snapshot, retroactively to stored events.
+pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update: SettingsUpdate) -> Result<TenantSettings> {
+    ctx.require(Scope::SettingsManage)?;
+    for (t, w) in &update.event_weights {
+        if !w.is_finite() || !(0.0..=MAX_EVENT_WEIGHT).contains(w) {
+            return Err(DomainError::invalid("eventWeights", format!("{t}: use a weight from 0 to {MAX_EVENT_WEIGHT}")));
+        }
+    }
+    let tx = services.db.begin_write(ctx).await?;
+    let tenant = tenant_store::current(ctx, &tx).await?;
+    let mut doc = tenant.settings.clone();
+    let mut settings = from_json(&doc);
+    for (t, w) in update.event_weights {
+        settings.event_weights.set(t, w as f32);
+    }
+    if let Some(p) = update.default_consent_personalization {
+        settings.default_consent.personalization = p;
+    }
+    if let Some(a) = update.default_consent_analytics {
+        settings.default_consent.analytics = a;
+    }
+    write_json(&mut doc, &settings);
+    tenant_store::save_settings(ctx, &tx, &doc).await?;
+    tx.commit().await?;
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_keep_foreign_keys() {
+        let mut doc = serde_json::json!({ "retentionDays": 30, "eventWeights": { "like": 7.5, "bogus": 3 } });
+        let mut s = from_json(&doc);
+        assert_eq!(s.event_weights.get(EventType::Like), 7.5);
+        assert_eq!(s.event_weights.get(EventType::View), 1.0);
+        s.default_consent.analytics = false;
+        write_json(&mut doc, &s);
+        assert_eq!(doc["retentionDays"], 30);
+        assert_eq!(from_json(&doc), s);
+    }
+
+    #[test]
+    fn bad_stored_values_fall_back_to_defaults() {
+        let doc = serde_json::json!({ "eventWeights": { "like": -4, "view": "x" }, "defaultConsent": 3 });
+        assert_eq!(from_json(&doc), TenantSettings::default());
+    }
+}

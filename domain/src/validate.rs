@@ -1,0 +1,114 @@
+//! Shared rules for the text a client sends: lengths in characters, no control
+//! characters, JSON objects of bounded size.
+
+use crate::error::{DomainError, Result};
+
+/// Maximum length of a tenant's own id (content, user, event).
+pub const MAX_ID_CHARS: usize = 256;
+/// Maximum size of a free JSON attributes object, serialised.
+pub const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(|c| c.is_control())
+}
+
+/// A tenant's own identifier: kept exactly as sent (no trimming), 1 to 256 characters,
+/// no control characters and no surrounding whitespace.
+pub fn external_id(field: &str, raw: String) -> Result<String> {
+    let n = raw.chars().count();
+    if n == 0 || n > MAX_ID_CHARS {
+        return Err(DomainError::invalid(field, format!("use 1 to {MAX_ID_CHARS} characters")));
+    }
+    if has_control(&raw) || raw.trim() != raw {
+        return Err(DomainError::invalid(field, "no control characters or surrounding spaces"));
+    }
+    Ok(raw)
+}
+
+/// Required text, trimmed, 1 to `max` characters.
+pub fn required(field: &str, raw: String, max: usize) -> Result<String> {
+    let t = raw.trim();
+    let n = t.chars().count();
+    if n == 0 || n > max {
+        return Err(DomainError::invalid(field, format!("use 1 to {max} characters")));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(DomainError::invalid(field, "no control characters"));
+    }
+    Ok(t.to_owned())
+}
+
+/// Optional text: absent or blank becomes `None`; otherwise as [`required`].
+pub fn optional(field: &str, raw: Option<String>, max: usize) -> Result<Option<String>> {
+    match raw {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) => required(field, s, max).map(Some),
+    }
+}
+
+/// A list of short labels (genres, tags, creators): trimmed, blanks dropped, exact
+/// duplicates dropped (first spelling kept), order kept.
+pub fn labels(field: &str, raw: Vec<String>, max_items: usize, max_chars: usize) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for s in raw {
+        let t = s.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().count() > max_chars || has_control(t) {
+            return Err(DomainError::invalid(field, format!("each entry: 1 to {max_chars} characters, no control characters")));
+        }
+        if !out.iter().any(|o| o == t) {
+            out.push(t.to_owned());
+        }
+    }
+    if out.len() > max_items {
+        return Err(DomainError::invalid(field, format!("at most {max_items} entries")));
+    }
+    Ok(out)
+}
+
+/// Free attributes: a JSON object of at most 16 KiB serialised; absent means empty.
+pub fn attributes(field: &str, raw: Option<serde_json::Value>) -> Result<serde_json::Map<String, serde_json::Value>> {
+    match raw {
+        None | Some(serde_json::Value::Null) => Ok(serde_json::Map::new()),
+        Some(serde_json::Value::Object(map)) => {
+            let size = serde_json::to_string(&map).map(|s| s.len()).unwrap_or(usize::MAX);
+            if size > MAX_ATTRIBUTES_BYTES {
+                return Err(DomainError::invalid(field, format!("at most {MAX_ATTRIBUTES_BYTES} bytes of JSON")));
+            }
+            Ok(map)
+        }
+        Some(_) => Err(DomainError::invalid(field, "must be a JSON object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_exact_and_bounded() {
+        assert!(external_id("id", "abc-1".into()).is_ok());
+        assert!(external_id("id", "".into()).is_err());
+        assert!(external_id("id", " a".into()).is_err());
+        assert!(external_id("id", "a\u{0}".into()).is_err());
+        assert!(external_id("id", "x".repeat(257)).is_err());
+        assert!(external_id("id", "é".repeat(256)).is_ok(), "characters, not bytes");
+    }
+
+    #[test]
+    fn labels_are_trimmed_and_deduplicated() {
+        let got = labels("genres", vec![" Drama ".into(), "".into(), "Drama".into(), "Comedy".into()], 5, 10).ok();
+        assert_eq!(got, Some(vec!["Drama".to_owned(), "Comedy".to_owned()]));
+        assert!(labels("genres", vec!["x".repeat(11)], 5, 10).is_err());
+    }
+
+    #[test]
+    fn attributes_must_be_small_objects() {
+        assert!(attributes("a", Some(serde_json::json!([1]))).is_err());
+        assert!(attributes("a", Some(serde_json::json!({"k": "x".repeat(20_000)}))).is_err());
+        assert_eq!(attributes("a", None).ok().map(|m| m.len()), Some(0));
+    }
+}
