@@ -39,6 +39,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Import a public dataset into a tenant.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Print the GraphQL schema (SDL) or write it to a file.
     ExportSchema {
         #[arg(long, short)]
@@ -73,6 +78,17 @@ pub enum TenantCommand {
         /// Print the credentials as JSON, for scripts.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Import a MovieLens 100K directory (u.item, u.user, u.data): idempotent, damaged
+    /// lines are reported with file and line number and skipped.
+    Movielens {
+        dir: PathBuf,
+        #[arg(long)]
+        tenant: String,
     },
 }
 

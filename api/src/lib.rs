@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod import_cmd;
 pub mod graphql;
 pub mod http;
 pub mod startup;

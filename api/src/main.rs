@@ -1,5 +1,5 @@
 use anyhow::Context as _;
-use api::cli::{Cli, Command, TenantCommand};
+use api::cli::{Cli, Command, ImportCommand, TenantCommand};
 use api::config::Settings;
 use api::startup::{Application, connect, run_migrations};
 use clap::Parser;
@@ -48,6 +48,10 @@ async fn main() -> anyhow::Result<()> {
                 println!("api key  {}", created.api_key_secret);
                 println!("These secrets are shown once. Store them now.");
             }
+        }
+        Command::Import { command: ImportCommand::Movielens { dir, tenant } } => {
+            let services = connect(&settings, settings.database.migrate_on_start).await?;
+            api::import_cmd::movielens(&services, &dir, &tenant).await?;
         }
         Command::ExportSchema { output } => {
             let sdl = api::graphql::export_sdl();

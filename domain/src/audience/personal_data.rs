@@ -10,7 +10,7 @@ use tenants::{Scope, TenantCtx, TenantTx};
 use super::store;
 use super::types::{EndUser, EndUserFilter, UserId};
 use crate::Services;
-use crate::error::Result;
+use crate::error::{DomainError, Result};
 use crate::interactions::Interaction;
 
 /// What was read about whom.
@@ -48,15 +48,16 @@ async fn note_access(ctx: &TenantCtx, _tx: &TenantTx, read: PersonalDataRead, su
     Ok(())
 }
 
-/// One end user's profile and consent (needs `users:read`). Erased users are not found.
-pub async fn get_end_user(ctx: &TenantCtx, services: &Services, id: &UserId) -> Result<Option<EndUser>> {
+/// One end user's profile and consent (needs `users:read`); `NOT_FOUND` for unknown and
+/// erased users.
+pub async fn get_end_user(ctx: &TenantCtx, services: &Services, id: &UserId) -> Result<EndUser> {
     ctx.require(Scope::UsersRead)?;
     let tx = services.db.begin(ctx).await?;
     let user = store::get(ctx, &tx, id).await?;
     let subjects: Vec<&UserId> = user.iter().map(|u| &u.id).collect();
     note_access(ctx, &tx, PersonalDataRead::Profile, &subjects).await?;
     tx.commit().await?;
-    Ok(user)
+    user.ok_or_else(|| DomainError::NotFound(format!("end user {:?}", id.as_str())))
 }
 
 /// A page of end users (needs `users:read`), in the order they were first stored.

@@ -61,13 +61,13 @@ pub async fn delete_contents(ctx: &TenantCtx, services: &Services, ids: Vec<Cont
     Ok(outcome)
 }
 
-/// One live item, or `None`.
-pub async fn get_content(ctx: &TenantCtx, services: &Services, id: &ContentId) -> Result<Option<Content>> {
+/// One live item; `NOT_FOUND` when the id names none.
+pub async fn get_content(ctx: &TenantCtx, services: &Services, id: &ContentId) -> Result<Content> {
     ctx.require(Scope::CatalogRead)?;
     let tx = services.db.begin(ctx).await?;
     let item = store::get(ctx, &tx, id).await?;
     tx.commit().await?;
-    Ok(item)
+    item.ok_or_else(|| DomainError::NotFound(format!("content {:?}", id.as_str())))
 }
 
 /// A page of live items matching `filter`, in `sort` order.

@@ -78,6 +78,11 @@ fn day_of(ms: i64) -> NaiveDate {
     crate::sql::from_ms(ms).date_naive()
 }
 
+/// Whether the context may read statistics at all (`reports:read`).
+pub fn authorize(ctx: &TenantCtx) -> Result<()> {
+    Ok(ctx.require(Scope::ReportsRead)?)
+}
+
 async fn begin(ctx: &TenantCtx, services: &Services) -> Result<TenantTx> {
     ctx.require(Scope::ReportsRead)?;
     Ok(services.db.begin(ctx).await?)

@@ -1,8 +1,12 @@
 mod api_keys;
+mod audience;
+mod catalog;
+mod interactions;
 mod members;
 mod sessions;
+mod settings;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(sessions::SessionMutation, api_keys::ApiKeyMutation, members::MemberMutation);
+pub struct Mutation(sessions::SessionMutation, api_keys::ApiKeyMutation, members::MemberMutation, catalog::CatalogMutation, audience::AudienceMutation, interactions::InteractionMutation, settings::SettingsMutation);

@@ -1,6 +1,12 @@
 //! GraphQL types: separate from domain types, built from them at the boundary.
 
 mod access;
+pub mod audience;
+pub mod batch;
+pub mod catalog;
+pub mod interactions;
+pub mod settings;
+pub mod stats;
 mod tenant;
 
 pub use access::{ApiKeyGql, KeyEnvironmentGql, MemberGql, MemberStatusGql, RoleGql, SessionPayload};

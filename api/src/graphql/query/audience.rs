@@ -1,0 +1,35 @@
+use async_graphql::{Context, Object};
+use domain::audience::UserId;
+use domain::tenants::page::PageRequest;
+
+use crate::graphql::connection::{Conn, from_page};
+use crate::graphql::context::{services, tenant};
+use crate::graphql::error::ApiResult;
+use crate::graphql::types::audience::{EndUserFilterInput, EndUserGql};
+
+#[derive(Default)]
+pub struct AudienceQuery;
+
+#[Object]
+impl AudienceQuery {
+    /// One end user by the tenant's id (needs `users:read`; the read is recorded);
+    /// `NOT_FOUND` for unknown and erased users.
+    async fn end_user(&self, ctx: &Context<'_>, id: String) -> ApiResult<EndUserGql> {
+        let id = UserId::parse(id)?;
+        Ok(domain::audience::get_end_user(tenant(ctx)?, services(ctx)?, &id).await?.into())
+    }
+
+    /// End users in the order first stored (needs `users:read`; the read is recorded).
+    async fn end_users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EndUserFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<EndUserGql>> {
+        let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
+        let filter = filter.unwrap_or_default().parse()?;
+        let users = domain::audience::list_end_users(tenant(ctx)?, services(ctx)?, filter, page).await?;
+        Ok(from_page(users, EndUserGql::from))
+    }
+}

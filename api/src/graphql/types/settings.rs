@@ -1,0 +1,58 @@
+use async_graphql::{InputObject, SimpleObject};
+use domain::settings::{SettingsUpdate, TenantSettings};
+
+use super::interactions::EventTypeGql;
+
+/// How much one event type counts in training.
+#[derive(SimpleObject, InputObject, Clone, Copy)]
+#[graphql(name = "EventWeight", input_name = "EventWeightInput")]
+pub struct EventWeightGql {
+    #[graphql(name = "type")]
+    pub event_type: EventTypeGql,
+    /// 0 to 1000; 0 leaves the type out of training (events are still stored).
+    pub weight: f64,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "TenantSettings")]
+pub struct TenantSettingsGql {
+    /// One entry per event type.
+    pub event_weights: Vec<EventWeightGql>,
+    /// Consent a new end user gets when the upsert or event does not say.
+    pub default_consent_personalization: bool,
+    pub default_consent_analytics: bool,
+}
+
+impl From<TenantSettings> for TenantSettingsGql {
+    fn from(s: TenantSettings) -> Self {
+        Self {
+            event_weights: s
+                .event_weights
+                .iter()
+                .map(|(t, w)| EventWeightGql { event_type: t.into(), weight: f64::from(w) })
+                .collect(),
+            default_consent_personalization: s.default_consent.personalization,
+            default_consent_analytics: s.default_consent.analytics,
+        }
+    }
+}
+
+/// A change to the settings; what is left out stays as it is.
+#[derive(InputObject)]
+pub struct UpdateTenantSettingsInput {
+    /// Weights to change; other types keep theirs.
+    #[graphql(default)]
+    pub event_weights: Vec<EventWeightGql>,
+    pub default_consent_personalization: Option<bool>,
+    pub default_consent_analytics: Option<bool>,
+}
+
+impl From<UpdateTenantSettingsInput> for SettingsUpdate {
+    fn from(i: UpdateTenantSettingsInput) -> Self {
+        Self {
+            event_weights: i.event_weights.into_iter().map(|w| (w.event_type.into(), w.weight)).collect(),
+            default_consent_personalization: i.default_consent_personalization,
+            default_consent_analytics: i.default_consent_analytics,
+        }
+    }
+}
