@@ -10,6 +10,7 @@ use tenants::ids::PublicId;
 use tenants::scope::Scope;
 
 use super::data::{self, ItemFacets};
+pub use super::data::CatalogView;
 use super::registry;
 use super::serving::{LoadedModel, Strategy};
 use super::types::Algorithm;
@@ -67,6 +68,8 @@ pub struct RecommendedItem {
     pub item_id: String,
     pub rank: usize,
     pub score: f32,
+    /// Hydrated from the cached catalog.
+    pub content: Option<Arc<crate::catalog::Content>>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,7 +106,7 @@ pub async fn recommendations(ctx: &TenantCtx, services: &Services, request: &Rec
             let items = top
                 .into_iter()
                 .enumerate()
-                .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize] })
+                .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize], content: facets.content(&model.item_ids[i as usize]) })
                 .collect();
             return Ok(Recommendations { strategy, model_id, items });
         }
@@ -114,7 +117,7 @@ pub async fn recommendations(ctx: &TenantCtx, services: &Services, request: &Rec
         .filter(|(id, _)| admits(id))
         .take(request.first)
         .enumerate()
-        .map(|(rank, (id, score))| RecommendedItem { item_id: id.clone(), rank: rank + 1, score: *score })
+        .map(|(rank, (id, score))| RecommendedItem { item_id: id.clone(), rank: rank + 1, score: *score, content: facets.content(id) })
         .collect();
     Ok(Recommendations { strategy: Strategy::PopularFallback, model_id: None, items })
 }
@@ -160,7 +163,7 @@ pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str
                 let items = top
                     .into_iter()
                     .enumerate()
-                    .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize] })
+                    .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize], content: facets.content(&model.item_ids[i as usize]) })
                     .collect();
                 return Ok(Recommendations { strategy, model_id, items });
             }
@@ -170,7 +173,7 @@ pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str
     let mut scored: Vec<(String, f32)> = facets
         .iter()
         .filter(|(id, _)| live(id))
-        .map(|(id, f)| (id.clone(), data::content_similarity(target, f)))
+        .map(|(id, f)| (id.to_string(), data::content_similarity(target, f)))
         .filter(|(_, s)| *s > 0.0)
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -178,7 +181,7 @@ pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str
         .into_iter()
         .take(first)
         .enumerate()
-        .map(|(rank, (id, score))| RecommendedItem { item_id: id, rank: rank + 1, score })
+        .map(|(rank, (id, score))| RecommendedItem { content: facets.content(&id), item_id: id, rank: rank + 1, score })
         .collect();
     Ok(Recommendations { strategy: Strategy::ContentBased, model_id: None, items })
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use inference::runtime::OrtRuntime;
 
 use super::artifacts::{LocalDiskStore, ModelStore};
+use super::data::CatalogView;
 use super::serving::LoadedModel;
 
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct ModelServices {
     pub(crate) runtime: Option<&'static OrtRuntime>,
     pub(crate) runtime_error: Option<String>,
     pub(crate) loaded: moka::future::Cache<i64, Arc<LoadedModel>>,
+    /// Per tenant: the live catalog and the popularity list, briefly cached.
+    pub(crate) catalog: moka::future::Cache<i64, Arc<CatalogView>>,
+    pub(crate) popular: moka::future::Cache<i64, Arc<Vec<(String, f32)>>>,
     pub(crate) config: ModelsConfig,
     /// One training at a time per process: training saturates the cores already.
     pub(crate) training_slot: Arc<tokio::sync::Semaphore>,
@@ -49,6 +53,14 @@ impl ModelServices {
             runtime,
             runtime_error,
             loaded: moka::future::Cache::builder().max_capacity(64).build(),
+            catalog: moka::future::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_live(std::time::Duration::from_secs(10))
+                .build(),
+            popular: moka::future::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_live(std::time::Duration::from_secs(10))
+                .build(),
             training_slot: Arc::new(tokio::sync::Semaphore::new(1)),
             cancel_flags: Arc::new(Mutex::new(HashMap::new())),
             config,

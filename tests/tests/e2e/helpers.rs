@@ -96,13 +96,20 @@ async fn boot(backend: Backend) -> anyhow::Result<(Application, TestServer)> {
     settings.database.url = database_url.clone();
     settings.auth.jwt_secret = "e2e-secret-e2e-secret-e2e-secret-e2e".into();
     settings.graphql.max_body_bytes = 256 * 1024;
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/onnxruntime/libonnxruntime.so.1.31.1");
+        settings.onnxruntime.dylib_path = local.display().to_string();
+    }
+    // Small, so tests see periodic audit checkpoints after a handful of events.
+    settings.audit.checkpoint_every = 5;
     let app = Application::build(&settings).await?;
     let server = TestServer {
         base_url: format!("http://127.0.0.1:{}", app.port()),
         database_url,
         handle: tokio::runtime::Handle::current(),
         services: app.services().clone(),
-        http: reqwest::Client::new(),
+        // Tests run on runtimes of their own: pooled connections would die with them.
+        http: reqwest::Client::builder().pool_max_idle_per_host(0).build()?,
     };
     Ok((app, server))
 }
