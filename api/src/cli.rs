@@ -39,6 +39,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Check and sign tenants' tamper-evident audit logs.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Import a public dataset into a tenant.
     Import {
         #[command(subcommand)]
@@ -78,6 +83,24 @@ pub enum TenantCommand {
         /// Print the credentials as JSON, for scripts.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute a tenant's audit chain and check its signed checkpoints. Exits with
+    /// status 2 when the log is broken.
+    Verify {
+        #[arg(long)]
+        tenant: String,
+        /// Print the report as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign the tenant's audit chain as it stands now and print the checkpoint.
+    Checkpoint {
+        #[arg(long)]
+        tenant: String,
     },
 }
 

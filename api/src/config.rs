@@ -16,6 +16,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
+    pub audit: AuditSettings,
     pub graphql: GraphqlSettings,
     pub onnxruntime: OnnxRuntimeSettings,
     pub models: ModelSettings,
@@ -65,6 +66,19 @@ pub struct AuthSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// HMAC key for end users' pseudonyms in the audit log. Empty: generated once and
+    /// kept in the data dir. Never change it: old and new pseudonyms would not match.
+    pub pseudonym_secret: String,
+    /// HMAC key that signs audit checkpoints. Empty: generated into the data dir. Keep it
+    /// away from whoever administers the database, or checkpoints prove nothing.
+    pub checkpoint_signing_key: String,
+    /// A signed checkpoint every this many events per tenant (0: only on request).
+    pub checkpoint_every: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GraphqlSettings {
     pub max_depth: usize,
     pub max_complexity: usize,
@@ -107,6 +121,11 @@ impl Default for Settings {
                 access_token_ttl_secs: 15 * 60,
                 refresh_token_ttl_secs: 30 * 24 * 3600,
                 key_cache_ttl_secs: 60,
+            },
+            audit: AuditSettings {
+                pseudonym_secret: String::new(),
+                checkpoint_signing_key: String::new(),
+                checkpoint_every: 100,
             },
             graphql: GraphqlSettings {
                 max_depth: 12,

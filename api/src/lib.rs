@@ -4,6 +4,7 @@
 //! other way. It holds no business rules: a resolver parses input into domain types,
 //! calls one domain function and maps the result into GraphQL types defined here.
 
+pub mod audit_cmd;
 pub mod cli;
 pub mod config;
 pub mod demo;

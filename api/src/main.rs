@@ -1,5 +1,5 @@
 use anyhow::Context as _;
-use api::cli::{Cli, Command, ImportCommand, TenantCommand};
+use api::cli::{AuditCommand, Cli, Command, ImportCommand, TenantCommand};
 use api::config::Settings;
 use api::startup::{Application, connect, run_migrations};
 use clap::Parser;
@@ -48,6 +48,24 @@ async fn main() -> anyhow::Result<()> {
                 println!("api key  {}", created.api_key_secret);
                 println!("These secrets are shown once. Store them now.");
             }
+        }
+        Command::Audit { command: AuditCommand::Verify { tenant, json } } => {
+            let services = connect(&settings, settings.database.migrate_on_start).await?;
+            let report = api::audit_cmd::verify(&services, &tenant).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&api::audit_cmd::report_json(&report))?);
+            } else {
+                println!("{}", api::audit_cmd::report_text(&tenant, &report));
+            }
+            if !report.ok {
+                std::process::exit(api::audit_cmd::BROKEN_EXIT_CODE);
+            }
+        }
+        Command::Audit { command: AuditCommand::Checkpoint { tenant } } => {
+            let services = connect(&settings, settings.database.migrate_on_start).await?;
+            let cp = api::audit_cmd::checkpoint(&services, &tenant).await?;
+            println!("checkpoint  tenant {tenant}  event {}  hash {}", cp.seq, cp.hash);
+            println!("signed at {}  key {}  signature {}", cp.signed_at.to_rfc3339(), cp.key_id, cp.signature);
         }
         Command::Import { command: ImportCommand::Movielens { dir, tenant } } => {
             let services = connect(&settings, settings.database.migrate_on_start).await?;

@@ -7,6 +7,7 @@ use std::path::Path;
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context as _;
+use domain::audit::AuditConfig;
 use domain::tenants::auth::AuthConfig;
 use domain::tenants::db::DbConfig;
 use domain::{Services, ServicesConfig};
@@ -95,6 +96,15 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Servi
             refresh_token_ttl_secs: settings.auth.refresh_token_ttl_secs,
             key_cache_ttl_secs: settings.auth.key_cache_ttl_secs,
         },
+        audit: AuditConfig {
+            pseudonym_secret: stored_secret(&settings.audit.pseudonym_secret, settings, "audit_pseudonym_secret")?,
+            checkpoint_signing_key: stored_secret(
+                &settings.audit.checkpoint_signing_key,
+                settings,
+                "audit_checkpoint_key",
+            )?,
+            checkpoint_every: settings.audit.checkpoint_every,
+        },
     };
     Ok(Services::connect(&config).await?)
 }
@@ -109,12 +119,17 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The configured secret, or one generated on first start and kept in the data dir.
 fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    if !settings.auth.jwt_secret.is_empty() {
-        return Ok(settings.auth.jwt_secret.as_bytes().to_vec());
+    stored_secret(&settings.auth.jwt_secret, settings, "jwt_secret")
+}
+
+/// The configured secret, or one generated on first start and kept in the data dir
+/// (file `name`, readable by the owner only).
+fn stored_secret(configured: &str, settings: &Settings, name: &str) -> anyhow::Result<Vec<u8>> {
+    if !configured.is_empty() {
+        return Ok(configured.as_bytes().to_vec());
     }
-    let path = settings.data_dir.join("jwt_secret");
+    let path = settings.data_dir.join(name);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         if existing.trim().len() >= 32 {
             return Ok(existing.trim().as_bytes().to_vec());

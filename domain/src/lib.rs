@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod audience;
+pub mod audit;
 pub mod batch;
 pub mod catalog;
 mod entity;

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_access;
 mod m0002_catalog;
+mod m0003_audit;
 mod m0004_models;
 pub mod rls;
 
@@ -20,6 +21,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_access::Migration), Box::new(m0002_catalog::Migration), Box::new(m0004_models::Migration)]
+        vec![Box::new(m0001_access::Migration), Box::new(m0002_catalog::Migration), Box::new(m0003_audit::Migration), Box::new(m0004_models::Migration)]
     }
 }

@@ -7,7 +7,7 @@ use moka::future::Cache;
 
 use crate::api_key_secret;
 use crate::ctx::{Principal, RequestId, SystemCtx, TenantCtx};
-use crate::db::Db;
+use crate::db::{Db, TenantTx};
 use crate::error::{Result, TenantsError};
 use crate::ids::{Email, PublicId, TenantId, TenantSlug};
 use crate::jwt::JwtKeys;
@@ -23,6 +23,36 @@ pub struct AuthConfig {
     /// How long a verified API key is trusted without asking the database. Revocation
     /// in this process clears it at once; other replicas see it within this time.
     pub key_cache_ttl_secs: u64,
+}
+
+/// A successful sign-in whose writes (the new refresh token, a redeemed invitation) are
+/// done but not committed. The caller adds its own rows to `tx` (the audit event, which
+/// lives in `domain`, a crate this one must not depend on) and commits; dropping it
+/// rolls everything back, so a session never exists without its audit event.
+pub struct SignIn {
+    pub tx: TenantTx,
+    /// The member, now proven, acting in their tenant.
+    pub ctx: TenantCtx,
+    pub session: Session,
+}
+
+pub enum LoginOutcome {
+    SignedIn(SignIn),
+    /// The tenant exists but the e-mail or password is wrong. `tx` is open in that
+    /// tenant so the failure can be recorded there; commit it, then refuse.
+    /// `login_name` is what was typed (trimmed, lowercased), for a pseudonymised record.
+    Refused { tx: TenantTx, tenant: TenantId, login_name: String },
+    /// No such tenant: there is nowhere to record the attempt.
+    UnknownTenant,
+}
+
+pub enum RefreshOutcome {
+    Refreshed(SignIn),
+    /// A spent token was presented again. Its whole family is revoked in `tx`, which is
+    /// open in the token's tenant: record the incident, commit, then refuse.
+    ReuseDetected { tx: TenantTx, tenant: TenantId, member: Option<PublicId> },
+    /// Unknown, expired or revoked token, or a member who can no longer sign in.
+    Invalid,
 }
 
 /// A signed-in member's tokens.
@@ -109,48 +139,95 @@ impl Authenticator {
         self.keys.invalidate(secret_hash).await;
     }
 
-    pub async fn login(&self, slug: &str, email: &str, password: &str) -> Result<Session> {
-        // Malformed input is refused the same way as a wrong password.
-        let slug = TenantSlug::parse(slug).map_err(|_| TenantsError::Unauthenticated)?;
-        let email = Email::parse(email).map_err(|_| TenantsError::Unauthenticated)?;
+    /// Checks a member's credentials and, on success, writes their session. Nothing is
+    /// committed here: see [`SignIn`].
+    pub async fn login(&self, slug: &str, email: &str, password: &str, request_id: RequestId) -> Result<LoginOutcome> {
+        // A malformed slug is refused the same way as a wrong password.
+        let Ok(slug) = TenantSlug::parse(slug) else {
+            crate::password::verify_against_dummy(password);
+            return Ok(LoginOutcome::UnknownTenant);
+        };
+        // Checking the password reads and takes a while (argon2); it runs in a transaction
+        // that only reads. Writing then starts a fresh one whose first statement
+        // is a write: on SQLite, a transaction that read first cannot take the write
+        // lock once another writer has committed meanwhile.
         let tx = self.db.begin_system(&SystemCtx::new("member login")).await?;
         let Some(tenant) = tenants::find_by_slug(&tx, &slug).await? else {
             crate::password::verify_against_dummy(password);
-            return Err(TenantsError::Unauthenticated);
+            return Ok(LoginOutcome::UnknownTenant);
         };
-        let member = members::check_password(&tx, tenant.id, &email, password).await?;
-        let session = self.open_session(&tx, member, None).await?;
+        let checked = match Email::parse(email) {
+            Ok(email) => members::check_password(&tx, tenant.id, &email, password).await,
+            Err(_) => {
+                crate::password::verify_against_dummy(password);
+                Err(TenantsError::Unauthenticated)
+            }
+        };
         tx.commit().await?;
-        Ok(session)
+        let tx = self.db.begin_system(&SystemCtx::new("member login")).await?;
+        match checked {
+            Ok(member) => {
+                let session = self.open_session(&tx, member, None).await?;
+                let (tx, ctx) = self.scope_to_member(tx, &session.member, request_id).await?;
+                Ok(LoginOutcome::SignedIn(SignIn { tx, ctx, session }))
+            }
+            Err(TenantsError::Unauthenticated) => {
+                let tx = tx.scope_to_tenant(tenant.id).await?;
+                Ok(LoginOutcome::Refused { tx, tenant: tenant.id, login_name: email.trim().to_lowercase() })
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+    /// Spends a refresh token and issues its successor. Nothing is committed here.
+    pub async fn refresh(&self, refresh_token: &str, request_id: RequestId) -> Result<RefreshOutcome> {
         let tx = self.db.begin_system(&SystemCtx::new("refresh session")).await?;
         match sessions::spend(&tx, refresh_token).await? {
             sessions::Spend::Spent { tenant: _, member, family } => {
-                let member = members::find_by_row(&tx, member)
-                    .await?
-                    .filter(|m| m.status == members::MemberStatus::Active)
-                    .ok_or(TenantsError::Unauthenticated)?;
+                let Some(member) =
+                    members::find_by_row(&tx, member).await?.filter(|m| m.status == members::MemberStatus::Active)
+                else {
+                    return Ok(RefreshOutcome::Invalid);
+                };
                 let session = self.open_session(&tx, member, Some(family)).await?;
-                tx.commit().await?;
-                Ok(session)
+                let (tx, ctx) = self.scope_to_member(tx, &session.member, request_id).await?;
+                Ok(RefreshOutcome::Refreshed(SignIn { tx, ctx, session }))
             }
-            sessions::Spend::Invalid => Err(TenantsError::Unauthenticated),
-            sessions::Spend::ReuseDetected => {
-                tx.commit().await?;
+            sessions::Spend::Invalid => Ok(RefreshOutcome::Invalid),
+            sessions::Spend::ReuseDetected { tenant, member } => {
                 tracing::warn!("refresh token reuse detected; token family revoked");
-                Err(TenantsError::Unauthenticated)
+                let member = members::find_by_row(&tx, member).await?.map(|m| m.id);
+                let tx = tx.scope_to_tenant(tenant).await?;
+                Ok(RefreshOutcome::ReuseDetected { tx, tenant, member })
             }
         }
     }
 
-    pub async fn accept_invite(&self, token: &str, password: &crate::password::Password) -> Result<Session> {
+    /// Redeems an invitation and signs the new member in. Nothing is committed here.
+    pub async fn accept_invite(
+        &self,
+        token: &str,
+        password: &crate::password::Password,
+        request_id: RequestId,
+    ) -> Result<SignIn> {
         let tx = self.db.begin_system(&SystemCtx::new("accept invitation")).await?;
         let member = members::accept_invite(&tx, token, password).await?;
         let session = self.open_session(&tx, member, None).await?;
-        tx.commit().await?;
-        Ok(session)
+        let (tx, ctx) = self.scope_to_member(tx, &session.member, request_id).await?;
+        Ok(SignIn { tx, ctx, session })
+    }
+
+    /// From here on the member is proven: the rest of the transaction acts as them.
+    async fn scope_to_member(
+        &self,
+        tx: crate::db::SystemTx,
+        member: &Member,
+        request_id: RequestId,
+    ) -> Result<(TenantTx, TenantCtx)> {
+        let principal = Principal::Member { member: member.row, member_id: member.id, role: member.role };
+        let ctx = TenantCtx::new(member.tenant_id, principal, request_id);
+        let tx = tx.scope_to(&ctx).await?;
+        Ok((tx, ctx))
     }
 
     async fn open_session(

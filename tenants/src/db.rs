@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    AccessMode, IsolationLevel, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::ctx::{SystemCtx, TenantCtx};
@@ -106,6 +106,26 @@ impl Db {
         Ok(TenantTx { txn, tenant_id: ctx.tenant_id() })
     }
 
+    /// Like [`Db::begin`], but read-only and with one snapshot for all its statements, for
+    /// long reads that must be consistent across pages (verifying the audit log while
+    /// others append to it). SQLite transactions read from one snapshot anyway.
+    pub async fn begin_snapshot(&self, ctx: &TenantCtx) -> Result<TenantTx> {
+        if self.kind == DbBackendKind::Sqlite {
+            return self.begin(ctx).await;
+        }
+        let txn = self
+            .conn
+            .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+            .await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('marquee.tenant_id', $1, true)",
+            [ctx.tenant_id().get().to_string().into()],
+        ))
+        .await?;
+        Ok(TenantTx { txn, tenant_id: ctx.tenant_id() })
+    }
+
     /// Opens a transaction that may cross tenants. Callers name why.
     pub async fn begin_system(&self, sys: &SystemCtx) -> Result<SystemTx> {
         tracing::debug!(reason = sys.reason(), "system transaction");
@@ -154,16 +174,22 @@ impl SystemTx {
     /// Narrows this transaction to one tenant, so work that had to begin across tenants
     /// (creating a tenant) can finish in the same commit under row-level security.
     pub async fn scope_to(self, ctx: &TenantCtx) -> Result<TenantTx> {
+        self.scope_to_tenant(ctx.tenant_id()).await
+    }
+
+    /// The same for sign-in, which learns the tenant (from a slug or a token) before
+    /// anyone is proven to act for it: a failed login is still recorded in that tenant.
+    pub(crate) async fn scope_to_tenant(self, tenant_id: TenantId) -> Result<TenantTx> {
         if self.txn.get_database_backend() == DbBackend::Postgres {
             self.txn
                 .execute_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
                     "SELECT set_config('marquee.tenant_id', $1, true), set_config('marquee.system', 'off', true)",
-                    [ctx.tenant_id().get().to_string().into()],
+                    [tenant_id.get().to_string().into()],
                 ))
                 .await?;
         }
-        Ok(TenantTx { txn: self.txn, tenant_id: ctx.tenant_id() })
+        Ok(TenantTx { txn: self.txn, tenant_id })
     }
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;

@@ -23,3 +23,9 @@ pub fn tenant<'a>(ctx: &Context<'a>) -> ApiResult<&'a TenantCtx> {
         .and_then(|r| r.tenant.as_ref())
         .ok_or_else(ApiError::unauthenticated)
 }
+
+/// This request's id, for operations that run before anyone is signed in (their audit
+/// events carry it too).
+pub fn request_id(ctx: &Context<'_>) -> RequestId {
+    ctx.data::<RequestData>().map(|r| r.request_id.clone()).unwrap_or_default()
+}

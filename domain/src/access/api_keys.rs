@@ -3,6 +3,7 @@ use tenants::ids::PublicId;
 use tenants::store::api_keys::{self, ApiKey, NewApiKey};
 
 use crate::Services;
+use crate::audit::{AuditEvent, Target, action};
 use crate::error::Result;
 use tenants::page::{Page, PageRequest};
 
@@ -10,9 +11,20 @@ use tenants::page::{Page, PageRequest};
 pub async fn create_api_key(ctx: &TenantCtx, services: &Services, new: NewApiKey) -> Result<(ApiKey, String)> {
     let tx = services.db.begin(ctx).await?;
     let created = api_keys::create(ctx, &tx, new).await?;
+    services.audit.record(ctx, &tx, key_created(&created.0)).await?;
     tx.commit().await?;
     tracing::info!(key_id = %created.0.id, "api key created");
     Ok(created)
+}
+
+/// The event for a new key: its name and powers, never its secret.
+pub(crate) fn key_created(key: &ApiKey) -> AuditEvent {
+    AuditEvent::new(action::API_KEY_CREATED).target(Target::api_key(&key.id)).details(serde_json::json!({
+        "name": key.name,
+        "environment": key.environment.as_str(),
+        "scopes": key.scopes.to_storage(),
+        "expiresAt": key.expires_at.map(|t| t.to_rfc3339()),
+    }))
 }
 
 pub async fn list_api_keys(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<ApiKey>> {
@@ -27,6 +39,7 @@ pub async fn list_api_keys(ctx: &TenantCtx, services: &Services, page: PageReque
 pub async fn revoke_api_key(ctx: &TenantCtx, services: &Services, id: PublicId) -> Result<ApiKey> {
     let tx = services.db.begin(ctx).await?;
     let (key, hash) = api_keys::revoke(ctx, &tx, id).await?;
+    services.audit.record(ctx, &tx, AuditEvent::new(action::API_KEY_REVOKED).target(Target::api_key(&key.id))).await?;
     tx.commit().await?;
     services.auth.forget_key(&hash).await;
     tracing::info!(key_id = %key.id, "api key revoked");

@@ -5,6 +5,7 @@ use tenants::role::Role;
 use tenants::store::members::{self, Member};
 
 use crate::Services;
+use crate::audit::{AuditEvent, Target, action};
 use crate::error::Result;
 
 pub async fn list_members(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Member>> {
@@ -18,6 +19,10 @@ pub async fn list_members(ctx: &TenantCtx, services: &Services, page: PageReques
 pub async fn invite_member(ctx: &TenantCtx, services: &Services, email: &Email, role: Role) -> Result<(Member, String)> {
     let tx = services.db.begin(ctx).await?;
     let invited = members::invite(ctx, &tx, email, role).await?;
+    let event = AuditEvent::new(action::MEMBER_INVITED)
+        .target(Target::member(&invited.0.id))
+        .details(serde_json::json!({ "role": role.as_str() }));
+    services.audit.record(ctx, &tx, event).await?;
     tx.commit().await?;
     Ok(invited)
 }

@@ -11,6 +11,7 @@ use tenants::store::tenants::{self as tenant_store, Tenant};
 use tenants::{RequestId, SystemCtx, TenantCtx};
 
 use crate::Services;
+use crate::audit::{AuditEvent, Target, action};
 use crate::error::Result;
 
 pub struct NewTenant {
@@ -48,6 +49,16 @@ pub async fn create_tenant(services: &Services, new: NewTenant) -> Result<Create
         expires_at: None,
     };
     let (api_key, api_key_secret) = api_keys::create(&ctx, &tx, key_request).await?;
+    // The tenant's chain starts with its own creation.
+    let created = AuditEvent::new(action::TENANT_CREATED)
+        .target(Target::object("tenant", tenant.slug.as_str()))
+        .details(serde_json::json!({ "name": tenant.name }));
+    services.audit.record(&ctx, &tx, created).await?;
+    let owner_event = AuditEvent::new(action::MEMBER_CREATED)
+        .target(Target::member(&owner.id))
+        .details(serde_json::json!({ "role": owner.role.as_str() }));
+    services.audit.record(&ctx, &tx, owner_event).await?;
+    services.audit.record(&ctx, &tx, super::api_keys::key_created(&api_key)).await?;
     tx.commit().await?;
     Ok(CreatedTenant { tenant, owner, owner_password: password_text, api_key, api_key_secret })
 }

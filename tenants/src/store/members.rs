@@ -121,6 +121,10 @@ pub async fn invite(ctx: &TenantCtx, tx: &TenantTx, email: &Email, role: Role) -
 
 /// Redeems an invitation: the token is the only proof, so it is looked up across tenants.
 pub async fn accept_invite(tx: &SystemTx, token: &str, password: &Password) -> Result<Member> {
+    // Hashed before touching the database: argon2 is slow, and on SQLite the longer a
+    // transaction sits between its read and its write, the likelier another writer
+    // commits in between and the write is refused.
+    let password_hash = password::hash(password)?;
     let hash = hex(&crate::api_key_secret::hash_secret(token.trim()));
     let row = member::Entity::find()
         .filter(member::Column::InviteHash.eq(hash))
@@ -129,7 +133,7 @@ pub async fn accept_invite(tx: &SystemTx, token: &str, password: &Password) -> R
         .filter(|m| m.invite_expires_at.is_some_and(|t| t > Utc::now()) && m.disabled_at.is_none())
         .ok_or(TenantsError::Unauthenticated)?;
     let mut active: member::ActiveModel = row.into();
-    active.password_hash = Set(Some(password::hash(password)?));
+    active.password_hash = Set(Some(password_hash));
     active.invite_hash = Set(None);
     active.invite_expires_at = Set(None);
     let row = active.update(tx.conn()).await?;

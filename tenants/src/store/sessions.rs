@@ -52,7 +52,7 @@ pub enum Spend {
     /// Unknown, expired or revoked.
     Invalid,
     /// Already spent once: the family has been revoked. Commit, then refuse.
-    ReuseDetected,
+    ReuseDetected { tenant: TenantId, member: MemberId },
 }
 
 pub async fn spend(tx: &SystemTx, token: &str) -> Result<Spend> {
@@ -86,5 +86,5 @@ pub async fn spend(tx: &SystemTx, token: &str) -> Result<Spend> {
         .filter(refresh_token::Column::FamilyId.eq(row.family_id))
         .exec(tx.conn())
         .await?;
-    Ok(Spend::ReuseDetected)
+    Ok(Spend::ReuseDetected { tenant: TenantId::from_db(row.tenant_id), member: MemberId::from_db(row.member_id) })
 }

@@ -1,5 +1,6 @@
 mod api_keys;
 mod audience;
+mod audit;
 mod catalog;
 mod interactions;
 mod members;
@@ -9,4 +10,4 @@ mod settings;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(sessions::SessionMutation, api_keys::ApiKeyMutation, members::MemberMutation, catalog::CatalogMutation, audience::AudienceMutation, interactions::InteractionMutation, settings::SettingsMutation);
+pub struct Mutation(sessions::SessionMutation, api_keys::ApiKeyMutation, members::MemberMutation, audit::AuditMutation, catalog::CatalogMutation, audience::AudienceMutation, interactions::InteractionMutation, settings::SettingsMutation);

@@ -1,5 +1,6 @@
 mod access;
 mod audience;
+mod audit;
 mod catalog;
 mod settings;
 mod stats;
@@ -8,4 +9,4 @@ mod viewer;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery, access::AccessQuery, catalog::CatalogQuery, audience::AudienceQuery, stats::StatsQuery, settings::SettingsQuery);
+pub struct Query(viewer::ViewerQuery, access::AccessQuery, audit::AuditQuery, catalog::CatalogQuery, audience::AudienceQuery, stats::StatsQuery, settings::SettingsQuery);

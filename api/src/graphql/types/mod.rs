@@ -2,6 +2,7 @@
 
 mod access;
 pub mod audience;
+mod audit;
 pub mod batch;
 pub mod catalog;
 pub mod interactions;
@@ -10,4 +11,5 @@ pub mod stats;
 mod tenant;
 
 pub use access::{ApiKeyGql, KeyEnvironmentGql, MemberGql, MemberStatusGql, RoleGql, SessionPayload};
+pub use audit::{AuditCheckpointGql, AuditEventGql, AuditProblemGql, AuditVerificationGql};
 pub use tenant::TenantGql;

@@ -1,0 +1,109 @@
+//! What callers say happened. Who did it, when, with which request and at which place
+//! in the chain is filled in by [`super::Auditor::record`], so callers cannot get it wrong.
+
+use tenants::ids::PublicId;
+
+/// Action names: `<object>.<verb>`, stable (they are stored and filtered on).
+pub mod action {
+    pub const TENANT_CREATED: &str = "tenant.created";
+    pub const MEMBER_CREATED: &str = "member.created";
+    pub const MEMBER_INVITED: &str = "member.invited";
+    pub const INVITE_ACCEPTED: &str = "member.invite_accepted";
+    pub const API_KEY_CREATED: &str = "api_key.created";
+    pub const API_KEY_REVOKED: &str = "api_key.revoked";
+    pub const LOGIN: &str = "session.login";
+    pub const LOGIN_FAILED: &str = "session.login_failed";
+    pub const SESSION_REFRESHED: &str = "session.refreshed";
+    pub const REFRESH_REUSE_DETECTED: &str = "session.refresh_reuse_detected";
+    pub const AUDIT_CHECKPOINTED: &str = "audit.checkpointed";
+}
+
+/// How the attempt ended. Mutations write their event in the same transaction as the
+/// change, so their events are successes by construction; refusals are recorded where
+/// the refusal itself is the news (a failed login, a replayed refresh token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// What an event is about. Identifiers of people outside the tenant's staff (end users,
+/// names typed into a login form) are stored only as keyed pseudonyms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub(crate) kind: &'static str,
+    pub(crate) id: String,
+    pub(crate) pseudonymize: bool,
+}
+
+impl Target {
+    /// An end user of the tenant, by the tenant's own user id (never stored as given).
+    pub fn end_user(user_id: &str) -> Self {
+        Self { kind: "end_user", id: user_id.to_owned(), pseudonymize: true }
+    }
+    /// Whatever was typed as the login e-mail: it may be anybody's address, or even a
+    /// password typed into the wrong field, so it is kept only as a pseudonym.
+    pub fn login_name(name: &str) -> Self {
+        Self { kind: "login_name", id: name.to_owned(), pseudonymize: true }
+    }
+    pub fn member(id: &PublicId) -> Self {
+        Self { kind: "member", id: id.as_string(), pseudonymize: false }
+    }
+    pub fn api_key(id: &PublicId) -> Self {
+        Self { kind: "api_key", id: id.as_string(), pseudonymize: false }
+    }
+    /// A non-personal object (an item, a model, the tenant) by its public id.
+    pub fn object(kind: &'static str, id: impl Into<String>) -> Self {
+        Self { kind, id: id.into(), pseudonymize: false }
+    }
+}
+
+/// One thing that happened, as the caller describes it.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub(crate) action: &'static str,
+    pub(crate) target: Option<Target>,
+    pub(crate) outcome: Outcome,
+    pub(crate) details: serde_json::Value,
+    /// Only for events without a proven principal ([`super::Auditor::record_system`]).
+    pub(crate) principal: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(action: &'static str) -> Self {
+        Self {
+            action,
+            target: None,
+            outcome: Outcome::Success,
+            details: serde_json::Value::Object(Default::default()),
+            principal: None,
+        }
+    }
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = Some(target);
+        self
+    }
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+    /// Facts worth keeping (counts, names of non-personal things). Never personal data.
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+    /// Who acted, for system events: e.g. `anonymous` for a failed login.
+    pub fn by(mut self, principal: impl Into<String>) -> Self {
+        self.principal = Some(principal.into());
+        self
+    }
+}

@@ -1,0 +1,98 @@
+//! The tamper-evident audit log (docs/audit.md).
+//!
+//! Every mutation, every read of an end user's personal data and every access event
+//! appends one event to its tenant's chain, in the caller's own transaction: if the
+//! event cannot be written, the change does not happen. Events are numbered without gaps
+//! per tenant and chained by SHA-256 ([`chain`]); signed checkpoints let [`verify`]
+//! catch even a consistent rewrite of the whole chain by someone who can write to the
+//! database but does not hold the server's signing key.
+//!
+//! Use: `services.audit.record(ctx, &tx, AuditEvent::new(action::X).target(...))`
+//! before `tx.commit()`.
+
+pub mod chain;
+mod checkpoint;
+mod entity;
+mod event;
+mod list;
+mod record;
+mod verify;
+
+use std::sync::Arc;
+
+use tenants::{RequestId, TenantCtx, TenantId, TenantTx};
+
+use crate::error::{DomainError, Result};
+
+pub use checkpoint::{Checkpoint, checkpoint};
+pub use event::{AuditEvent, Outcome, Target, action};
+pub use list::{AuditFilter, AuditRecord, list_events};
+pub use verify::{Problem, VerifyReport, verify};
+
+/// The audit settings: secrets come from configuration (generated into the data
+/// directory when not set), never from globals.
+#[derive(Clone)]
+pub struct AuditConfig {
+    /// Keys the HMAC that turns end-user ids into pseudonyms. Changing it makes old
+    /// and new pseudonyms of the same person unlinkable.
+    pub pseudonym_secret: Vec<u8>,
+    /// Signs checkpoints. Whoever can write to the database must not hold it.
+    pub checkpoint_signing_key: Vec<u8>,
+    /// A signed checkpoint every this many events per tenant; 0 means only on request.
+    pub checkpoint_every: u64,
+}
+
+impl std::fmt::Debug for AuditConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets stay out of logs and panic messages.
+        f.debug_struct("AuditConfig")
+            .field("pseudonym_secret", &"<redacted>")
+            .field("checkpoint_signing_key", &"<redacted>")
+            .field("checkpoint_every", &self.checkpoint_every)
+            .finish()
+    }
+}
+
+/// Appends audit events. Held by [`crate::Services`]; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Auditor {
+    config: Arc<AuditConfig>,
+}
+
+impl Auditor {
+    pub fn new(config: AuditConfig) -> Result<Self> {
+        if config.pseudonym_secret.len() < 32 || config.checkpoint_signing_key.len() < 32 {
+            return Err(DomainError::invalid("audit", "the audit secrets must be at least 32 bytes"));
+        }
+        Ok(Self { config: Arc::new(config) })
+    }
+
+    pub(crate) fn config(&self) -> &AuditConfig {
+        &self.config
+    }
+
+    /// Appends an event by the context's principal to `tx`, which must belong to the
+    /// same tenant. The event commits or rolls back with the caller's change.
+    pub async fn record(&self, ctx: &TenantCtx, tx: &TenantTx, event: AuditEvent) -> Result<()> {
+        if tx.tenant_id() != ctx.tenant_id() {
+            return Err(DomainError::Internal("audit event for another tenant's transaction".into()));
+        }
+        let principal = ctx.principal().label();
+        record::append(&self.config, tx, &principal, ctx.request_id(), event).await?;
+        Ok(())
+    }
+
+    /// Appends an event that has no proven principal (a failed login, a replayed
+    /// refresh token) to the tenant `tx` is open in. The event names its principal with
+    /// [`AuditEvent::by`]; `anonymous` when it does not.
+    pub async fn record_system(&self, tx: &TenantTx, request_id: &RequestId, event: AuditEvent) -> Result<()> {
+        let principal = event.principal.clone().unwrap_or_else(|| "anonymous".to_owned());
+        record::append(&self.config, tx, &principal, request_id, event).await?;
+        Ok(())
+    }
+
+    /// The pseudonym an end user's events carry, to find events about them (export).
+    pub fn end_user_pseudonym(&self, tenant: TenantId, user_id: &str) -> Result<String> {
+        record::stored_target(&self.config, tenant.get(), &Target::end_user(user_id))
+    }
+}

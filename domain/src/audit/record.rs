@@ -1,0 +1,103 @@
+//! Appending one event to a tenant's chain.
+//!
+//! Sequence numbers stay gap-free under concurrency because every append first locks
+//! the tenant's head row (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite lets one writer
+//! in at a time anyway) and moves it in the same transaction. A transaction that rolls
+//! back takes its event and its head move with it, so no number is ever skipped.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use tenants::{RequestId, TenantTx};
+
+use super::chain::{self, ChainFields, GENESIS};
+use super::entity::{event as event_row, head};
+use super::{AuditConfig, AuditEvent, Target, checkpoint};
+use crate::error::{DomainError, Result};
+
+/// What the `target` column holds: the id, or its keyed pseudonym for people.
+pub(super) fn stored_target(config: &AuditConfig, tenant_id: i64, target: &Target) -> Result<String> {
+    if target.pseudonymize {
+        chain::pseudonym(&config.pseudonym_secret, target.kind, tenant_id, &target.id)
+    } else {
+        Ok(target.id.clone())
+    }
+}
+
+/// Appends the event and returns its sequence number and chain hash.
+pub(super) async fn append(
+    config: &AuditConfig,
+    tx: &TenantTx,
+    principal: &str,
+    request_id: &RequestId,
+    event: AuditEvent,
+) -> Result<(i64, String)> {
+    let tenant_id = tx.tenant_id().get();
+    let conn = tx.conn();
+    // The first event of a tenant creates its head; concurrent creators wait on the
+    // primary key and then find the row.
+    head::Entity::insert(head::ActiveModel {
+        tenant_id: Set(tenant_id),
+        last_seq: Set(0),
+        last_hash: Set(chain::to_hex(&GENESIS)),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(conn)
+    .await?;
+    let head = head::Entity::find_by_id(tenant_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| DomainError::Internal("audit head missing after insert".into()))?;
+    let prev = chain::from_hex(&head.last_hash)
+        .ok_or_else(|| DomainError::Internal(format!("corrupt audit head for tenant {tenant_id}")))?;
+    let seq = head.last_seq + 1;
+
+    let (target_kind, target) = match &event.target {
+        Some(t) => (t.kind, stored_target(config, tenant_id, t)?),
+        None => ("", String::new()),
+    };
+    let details = chain::canonical_json(&event.details);
+    let occurred_at = chain::now_micros();
+    let fields = ChainFields {
+        tenant_id,
+        seq,
+        occurred_at,
+        principal,
+        action: event.action,
+        target_kind,
+        target: &target,
+        request_id: request_id.as_str(),
+        outcome: event.outcome.as_str(),
+        details: &details,
+    };
+    let hash = chain::to_hex(&chain::chain_hash(&prev, &fields));
+
+    event_row::Entity::insert(event_row::ActiveModel {
+        tenant_id: Set(tenant_id),
+        seq: Set(seq),
+        occurred_at: Set(occurred_at),
+        principal: Set(principal.to_owned()),
+        action: Set(event.action.to_owned()),
+        target_kind: Set(target_kind.to_owned()),
+        target: Set(target),
+        request_id: Set(request_id.as_str().to_owned()),
+        outcome: Set(event.outcome.as_str().to_owned()),
+        details: Set(details),
+        prev_hash: Set(head.last_hash),
+        hash: Set(hash.clone()),
+        ..Default::default()
+    })
+    .exec_without_returning(conn)
+    .await?;
+    head::Entity::update_many()
+        .col_expr(head::Column::LastSeq, Expr::value(seq))
+        .col_expr(head::Column::LastHash, Expr::value(hash.clone()))
+        .filter(head::Column::TenantId.eq(tenant_id))
+        .exec(conn)
+        .await?;
+
+    if config.checkpoint_every > 0 && (seq as u64) % config.checkpoint_every == 0 {
+        checkpoint::write(config, tx, seq, &hash).await?;
+    }
+    Ok((seq, hash))
+}

@@ -1,0 +1,322 @@
+//! Recomputing a tenant's chain and saying where, if anywhere, it was tampered with.
+//!
+//! Events and checkpoints are streamed in pages inside one read-only snapshot, so the
+//! log may be large and others may append meanwhile. The first problem found (the
+//! lowest sequence number) is reported.
+
+use std::collections::VecDeque;
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tenants::scope::Scope;
+use tenants::{TenantCtx, TenantTx};
+
+use super::chain::{self, ChainFields, GENESIS};
+use super::entity::{checkpoint, event, head};
+use super::AuditConfig;
+use crate::Services;
+use crate::error::Result;
+
+const PAGE: u64 = 500;
+/// How far from its place a moved event is looked for before calling it changed.
+const REORDER_WINDOW: i64 = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The event's content no longer matches its hash (or, if its hash was recomputed
+    /// too, the next event's link to it).
+    Changed,
+    /// A sequence number is absent: deleted from the middle, or the tail is shorter
+    /// than the head or a signed checkpoint proves it was.
+    Missing,
+    /// An intact event sits at another position than the one it was recorded at.
+    Reordered,
+    /// The chain is internally consistent but contradicts a signed checkpoint: it was
+    /// rewritten, hashes and all, after the checkpoint was signed.
+    RewrittenAfterCheckpoint,
+    /// A checkpoint's signature does not verify with the server's key: it was forged
+    /// or altered.
+    CheckpointInvalid,
+    /// The chain and the tenant's head row disagree: events were appended, or the head
+    /// moved, outside the service.
+    HeadMismatch,
+}
+
+impl Problem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::Changed => "CHANGED",
+            Problem::Missing => "MISSING",
+            Problem::Reordered => "REORDERED",
+            Problem::RewrittenAfterCheckpoint => "REWRITTEN_AFTER_CHECKPOINT",
+            Problem::CheckpointInvalid => "CHECKPOINT_INVALID",
+            Problem::HeadMismatch => "HEAD_MISMATCH",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub ok: bool,
+    /// Events recomputed and found sound, from seq 1.
+    pub checked: u64,
+    pub checkpoints_checked: u64,
+    pub first_broken_seq: Option<i64>,
+    pub problem: Option<Problem>,
+    /// What was found, in words, for the operator.
+    pub detail: Option<String>,
+    /// The last sequence number the tenant's head records.
+    pub head_seq: i64,
+    pub latest_checkpoint_seq: Option<i64>,
+}
+
+/// For owners, admins and keys with `audit:read`, and the operator's CLI.
+pub async fn verify(ctx: &TenantCtx, services: &Services) -> Result<VerifyReport> {
+    ctx.require(Scope::AuditRead)?;
+    let tx = services.db.begin_snapshot(ctx).await?;
+    let report = Verifier::new(services.audit.config(), &tx).run().await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+struct Verifier<'a> {
+    config: &'a AuditConfig,
+    tx: &'a TenantTx,
+    tenant_id: i64,
+    checked: u64,
+    checkpoints_checked: u64,
+    head_seq: i64,
+    latest_checkpoint_seq: Option<i64>,
+    /// Highest checkpoint that matched the chain, to bound a rewrite.
+    last_good_checkpoint: i64,
+    checkpoints: VecDeque<checkpoint::Model>,
+    checkpoints_after: i64,
+    checkpoints_done: bool,
+}
+
+impl<'a> Verifier<'a> {
+    fn new(config: &'a AuditConfig, tx: &'a TenantTx) -> Self {
+        Self {
+            config,
+            tx,
+            tenant_id: tx.tenant_id().get(),
+            checked: 0,
+            checkpoints_checked: 0,
+            head_seq: 0,
+            latest_checkpoint_seq: None,
+            last_good_checkpoint: 0,
+            checkpoints: VecDeque::new(),
+            checkpoints_after: i64::MIN,
+            checkpoints_done: false,
+        }
+    }
+
+    fn broken(&self, seq: i64, problem: Problem, detail: String) -> VerifyReport {
+        VerifyReport {
+            ok: false,
+            checked: self.checked,
+            checkpoints_checked: self.checkpoints_checked,
+            first_broken_seq: Some(seq),
+            problem: Some(problem),
+            detail: Some(detail),
+            head_seq: self.head_seq,
+            latest_checkpoint_seq: self.latest_checkpoint_seq,
+        }
+    }
+
+    async fn run(mut self) -> Result<VerifyReport> {
+        let head = head::Entity::find_by_id(self.tenant_id).one(self.tx.conn()).await?;
+        let (head_seq, head_hash) = head.map(|h| (h.last_seq, h.last_hash)).unwrap_or((0, chain::to_hex(&GENESIS)));
+        self.head_seq = head_seq;
+        self.latest_checkpoint_seq = checkpoint::Entity::find()
+            .filter(checkpoint::Column::TenantId.eq(self.tenant_id))
+            .order_by_desc(checkpoint::Column::Seq)
+            .one(self.tx.conn())
+            .await?
+            .map(|c| c.seq);
+
+        let mut prev = GENESIS;
+        let mut expected = 1i64;
+        let mut after = 0i64;
+        loop {
+            let rows = event::Entity::find()
+                .filter(event::Column::TenantId.eq(self.tenant_id))
+                .filter(event::Column::Seq.gt(after))
+                .order_by_asc(event::Column::Seq)
+                .limit(PAGE)
+                .all(self.tx.conn())
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.seq;
+            for row in &rows {
+                if row.seq != expected {
+                    let detail = format!("event {expected} is missing (the next one stored is {})", row.seq);
+                    return Ok(self.broken(expected, Problem::Missing, detail));
+                }
+                let computed = chain::to_hex(&chain::chain_hash(&prev, &fields(row)));
+                if row.prev_hash != chain::to_hex(&prev) || computed != row.hash {
+                    let (seq, problem, detail) = self.classify(row).await?;
+                    return Ok(self.broken(seq, problem, detail));
+                }
+                if let Some(report) = self.check_checkpoints_up_to(row.seq, &row.hash).await? {
+                    return Ok(report);
+                }
+                prev = chain::from_hex(&row.hash).unwrap_or(GENESIS);
+                self.checked += 1;
+                expected += 1;
+            }
+        }
+        let last = expected - 1;
+        self.finish(last, &chain::to_hex(&prev), &head_hash).await
+    }
+
+    /// Checks the checkpoints at or before `seq`, which has hash `hash`.
+    async fn check_checkpoints_up_to(&mut self, seq: i64, hash: &str) -> Result<Option<VerifyReport>> {
+        while let Some(cp) = self.peek_checkpoint().await? {
+            if cp.seq > seq {
+                break;
+            }
+            let cp = cp.clone();
+            self.checkpoints.pop_front();
+            if !self.signature_ok(&cp) {
+                let detail = format!("the checkpoint at event {} is not signed by this server's key", cp.seq);
+                return Ok(Some(self.broken(cp.seq, Problem::CheckpointInvalid, detail)));
+            }
+            if cp.seq != seq || cp.hash != hash {
+                let detail = format!(
+                    "the chain was rewritten after it was signed: event {} no longer has the signed hash; \
+                     the rewrite lies within events {}..={}",
+                    cp.seq,
+                    self.last_good_checkpoint + 1,
+                    cp.seq
+                );
+                return Ok(Some(self.broken(cp.seq, Problem::RewrittenAfterCheckpoint, detail)));
+            }
+            self.last_good_checkpoint = cp.seq;
+            self.checkpoints_checked += 1;
+        }
+        Ok(None)
+    }
+
+    async fn peek_checkpoint(&mut self) -> Result<Option<&checkpoint::Model>> {
+        if self.checkpoints.is_empty() && !self.checkpoints_done {
+            let page = checkpoint::Entity::find()
+                .filter(checkpoint::Column::TenantId.eq(self.tenant_id))
+                .filter(checkpoint::Column::Seq.gt(self.checkpoints_after))
+                .order_by_asc(checkpoint::Column::Seq)
+                .limit(PAGE)
+                .all(self.tx.conn())
+                .await?;
+            match page.last() {
+                Some(last) => self.checkpoints_after = last.seq,
+                None => self.checkpoints_done = true,
+            }
+            self.checkpoints.extend(page);
+        }
+        Ok(self.checkpoints.front())
+    }
+
+    fn signature_ok(&self, cp: &checkpoint::Model) -> bool {
+        chain::checkpoint_signature_ok(
+            &self.config.checkpoint_signing_key,
+            self.tenant_id,
+            cp.seq,
+            &cp.hash,
+            cp.signed_at,
+            &cp.signature,
+        )
+    }
+
+    /// After the last stored event: is anything missing from the tail, or added past the head?
+    async fn finish(mut self, last: i64, last_hash: &str, head_hash: &str) -> Result<VerifyReport> {
+        if let Some(cp) = self.peek_checkpoint().await?.cloned() {
+            if !self.signature_ok(&cp) {
+                let detail = format!("the checkpoint at event {} is not signed by this server's key", cp.seq);
+                return Ok(self.broken(cp.seq, Problem::CheckpointInvalid, detail));
+            }
+            let detail = format!("the log ends at event {last} but a signed checkpoint covers event {}", cp.seq);
+            return Ok(self.broken(last + 1, Problem::Missing, detail));
+        }
+        if self.head_seq > last {
+            let detail = format!("the log ends at event {last} but {} were recorded", self.head_seq);
+            return Ok(self.broken(last + 1, Problem::Missing, detail));
+        }
+        if self.head_seq < last {
+            let detail = format!("events after {} were added outside the service", self.head_seq);
+            return Ok(self.broken(self.head_seq + 1, Problem::HeadMismatch, detail));
+        }
+        if last > 0 && last_hash != head_hash {
+            let detail = format!("event {last} differs from the one the head recorded");
+            return Ok(self.broken(last, Problem::HeadMismatch, detail));
+        }
+        Ok(VerifyReport {
+            ok: true,
+            checked: self.checked,
+            checkpoints_checked: self.checkpoints_checked,
+            first_broken_seq: None,
+            problem: None,
+            detail: None,
+            head_seq: self.head_seq,
+            latest_checkpoint_seq: self.latest_checkpoint_seq,
+        })
+    }
+
+    /// Names what is wrong with an event that does not continue the chain.
+    async fn classify(&self, row: &event::Model) -> Result<(i64, Problem, String)> {
+        let stored_prev = chain::from_hex(&row.prev_hash);
+        let self_consistent =
+            |seq: i64| stored_prev.is_some_and(|p| chain::to_hex(&chain::chain_hash(&p, &fields_at(row, seq))) == row.hash);
+        if self_consistent(row.seq) {
+            // Intact, but chained to something that is no longer its predecessor: the
+            // event before it was altered and its hash recomputed.
+            let seq = (row.seq - 1).max(1);
+            let detail = format!("event {seq} was altered and its hash recomputed; event {} was chained to the original", row.seq);
+            return Ok((seq, Problem::Changed, detail));
+        }
+        let lo = (row.seq - REORDER_WINDOW).max(1);
+        let hi = row.seq + REORDER_WINDOW;
+        let original = (1..=REORDER_WINDOW)
+            .flat_map(|d| [row.seq + d, row.seq - d])
+            .filter(|s| (lo..=hi).contains(s))
+            .find(|&s| self_consistent(s));
+        let Some(original) = original else {
+            return Ok((row.seq, Problem::Changed, format!("event {} does not match its hash", row.seq)));
+        };
+        // An event from further on, whose predecessor is gone: events were deleted and
+        // the rest renumbered to hide the gap.
+        let predecessor_exists = row.prev_hash == chain::to_hex(&GENESIS)
+            || event::Entity::find()
+                .filter(event::Column::TenantId.eq(self.tenant_id))
+                .filter(event::Column::Hash.eq(row.prev_hash.as_str()))
+                .one(self.tx.conn())
+                .await?
+                .is_some();
+        if original > row.seq && !predecessor_exists {
+            let detail = format!(
+                "event {} is missing: the event stored there was recorded as {original} and the rest renumbered",
+                row.seq
+            );
+            return Ok((row.seq, Problem::Missing, detail));
+        }
+        let detail = format!("the event at position {} was recorded as event {original}", row.seq);
+        Ok((row.seq, Problem::Reordered, detail))
+    }
+}
+
+fn fields(row: &event::Model) -> ChainFields<'_> {
+    fields_at(row, row.seq)
+}
+
+fn fields_at(row: &event::Model, seq: i64) -> ChainFields<'_> {
+    ChainFields {
+        tenant_id: row.tenant_id,
+        seq,
+        occurred_at: row.occurred_at,
+        principal: &row.principal,
+        action: &row.action,
+        target_kind: &row.target_kind,
+        target: &row.target,
+        request_id: &row.request_id,
+        outcome: &row.outcome,
+        details: &row.details,
+    }
+}

@@ -1,0 +1,139 @@
+//! Every root field of the schema is classified here, and every mutation and every
+//! read of an end user's personal data is called and must write its audit event. A new
+//! field that is not in the table, or that is in it but writes no event, fails this test.
+
+use serde_json::{Value, json};
+
+use super::{events_of_request, gql_with_id, new_request_id, verify};
+use crate::helpers::{TestServer, TestTenant};
+use crate::on_both_backends;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Changes state: must write the named event in the same transaction.
+    Mutation(&'static str),
+    /// Reads an end user's personal data: must write the named event.
+    PersonalRead(&'static str),
+    /// Reads nothing personal about end users (the reason is in the comment).
+    Other,
+}
+
+use Class::{Mutation, Other};
+
+const QUERY_FIELDS: &[(&str, Class)] = &[
+    ("viewer", Other),
+    ("tenant", Other),
+    ("apiKeys", Other),
+    // The tenant's own staff directory, not end users.
+    ("members", Other),
+    // The log itself holds pseudonyms only.
+    ("auditEvents", Other),
+    ("verifyAuditLog", Other),
+];
+
+const MUTATION_FIELDS: &[(&str, Class)] = &[
+    ("login", Mutation("session.login")),
+    ("refreshSession", Mutation("session.refreshed")),
+    ("acceptInvite", Mutation("member.invite_accepted")),
+    ("createApiKey", Mutation("api_key.created")),
+    ("revokeApiKey", Mutation("api_key.revoked")),
+    ("inviteMember", Mutation("member.invited")),
+    ("checkpointAuditLog", Mutation("audit.checkpointed")),
+];
+
+const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { refreshToken } }";
+
+async fn root_fields(server: &TestServer, root: &str) -> Vec<String> {
+    let query = format!("{{ __schema {{ {root} {{ fields {{ name }} }} }} }}");
+    let (status, body) = server.gql(None, &query, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["__schema"][root]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn check_classified(root: &str, schema: &[String], table: &[(&str, Class)]) {
+    for field in schema {
+        assert!(
+            table.iter().any(|(name, _)| name == field),
+            "{root}.{field} is not classified in tests/tests/e2e/audit/coverage.rs: \
+             say whether it mutates, reads end users' personal data, or neither, and audit it"
+        );
+    }
+    for (name, _) in table {
+        assert!(schema.iter().any(|f| f == name), "{root}.{name} is in the table but not in the schema");
+    }
+}
+
+/// Sends one operation for `field` with a fresh request id, as the tenant's owner key
+/// (or nobody, for sign-in), and returns that id. Setup calls use other ids.
+async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
+    let rid = new_request_id();
+    let key = Some(t.api_key.as_str());
+    let login_vars = json!({ "i": { "tenant": t.slug, "email": t.owner_email, "password": t.owner_password } });
+    let (status, body) = match field {
+        "login" => gql_with_id(server, None, &rid, LOGIN, login_vars).await,
+        "refreshSession" => {
+            let refresh = server.gql(None, LOGIN, login_vars).await.1["data"]["login"]["refreshToken"].clone();
+            let query = "mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { accessToken } }";
+            gql_with_id(server, None, &rid, query, json!({ "t": refresh })).await
+        }
+        "acceptInvite" => {
+            let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+            let query = "mutation($e: String!) { inviteMember(input: {email: $e, role: VIEWER}) { inviteToken } }";
+            let token = server.gql(key, query, json!({ "e": email })).await.1["data"]["inviteMember"]["inviteToken"].clone();
+            let query = "mutation($t: String!) { acceptInvite(input: {token: $t, password: \"viewer password 1\"}) { accessToken } }";
+            gql_with_id(server, None, &rid, query, json!({ "t": token })).await
+        }
+        "createApiKey" => {
+            let query = "mutation { createApiKey(input: {name: \"k\", scopes: [\"catalog:read\"]}) { secret } }";
+            gql_with_id(server, key, &rid, query, json!({})).await
+        }
+        "revokeApiKey" => {
+            let query = "mutation { createApiKey(input: {name: \"k\", scopes: [\"catalog:read\"]}) { apiKey { id } } }";
+            let id = server.gql(key, query, json!({})).await.1["data"]["createApiKey"]["apiKey"]["id"].clone();
+            gql_with_id(server, key, &rid, "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", json!({ "id": id })).await
+        }
+        "inviteMember" => {
+            let query = "mutation { inviteMember(input: {email: \"someone@example.com\", role: VIEWER}) { inviteToken } }";
+            gql_with_id(server, key, &rid, query, json!({})).await
+        }
+        "checkpointAuditLog" => gql_with_id(server, key, &rid, "mutation { checkpointAuditLog { seq } }", json!({})).await,
+        other => panic!("{other} must write an audit event but this test cannot call it yet: add it to `exercise`"),
+    };
+    assert_eq!(status, 200, "{field}: {body}");
+    assert!(body["errors"].is_null(), "{field}: {body}");
+    rid
+}
+
+on_both_backends!(every_mutation_and_personal_data_read_writes_its_audit_event, |server: &'static TestServer| async move {
+    let queries = root_fields(server, "queryType").await;
+    let mutations = root_fields(server, "mutationType").await;
+    check_classified("Query", &queries, QUERY_FIELDS);
+    check_classified("Mutation", &mutations, MUTATION_FIELDS);
+
+    let t = server.new_tenant().await;
+    let mut audited = 0;
+    for (root, table) in [("Query", QUERY_FIELDS), ("Mutation", MUTATION_FIELDS)] {
+        for (field, class) in table {
+            let action = match (root, class) {
+                (_, Class::Mutation(action) | Class::PersonalRead(action)) => *action,
+                ("Mutation", Class::Other) => panic!("Mutation.{field}: every mutation is audited"),
+                (_, Class::Other) => continue,
+            };
+            let rid = exercise(server, &t, field).await;
+            let events: Vec<Value> = events_of_request(server, &t.api_key, &rid).await;
+            assert!(
+                events.iter().any(|e| e["action"] == action),
+                "{root}.{field} wrote no `{action}` audit event; it wrote {events:?}"
+            );
+            audited += 1;
+        }
+    }
+    assert!(audited >= MUTATION_FIELDS.len());
+    let report = verify(server, &t.api_key).await;
+    assert_eq!(report["ok"], true, "{report}");
+});
