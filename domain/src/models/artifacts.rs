@@ -62,6 +62,9 @@ fn io_error(path: &Path, e: std::io::Error) -> DomainError {
 pub const ONNX_FILE: &str = "model.onnx";
 pub const META_FILE: &str = "meta.json";
 pub const USER_FACTORS_FILE: &str = "user_factors.f32";
+/// The evaluation split's per-user detail ([`super::training::EvaluationDetail`]), with
+/// user and item indices into `meta.json`'s `eval_user_ids` and `item_ids`.
+pub const EVALUATION_FILE: &str = "evaluation.json";
 
 /// What serving needs beside the ONNX graph: how model indices map to the tenant's ids.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +73,10 @@ pub struct ArtifactMeta {
     pub item_ids: Vec<String>,
     /// Users with trained vectors (ALS), in row order of the user-factor file.
     pub user_ids: Vec<String>,
+    /// Every user of the training snapshot, in index order (the evaluation file's user
+    /// indices point here).
+    #[serde(default)]
+    pub eval_user_ids: Vec<String>,
     pub factors: usize,
     pub als: Option<inference::als::AlsParams>,
     pub trained_at: chrono::DateTime<chrono::Utc>,

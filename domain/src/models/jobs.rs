@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tenants::TenantCtx;
 
-use super::artifacts::{ArtifactMeta, META_FILE, ONNX_FILE, USER_FACTORS_FILE, f32_bytes};
+use super::artifacts::{ArtifactMeta, EVALUATION_FILE, META_FILE, ONNX_FILE, USER_FACTORS_FILE, f32_bytes};
 use super::store::{self, TrainedRecord};
 use super::training::{self, Outcome};
 use super::types::{JobStatus, TrainRequest};
@@ -99,17 +99,20 @@ async fn run(
                 algorithm: request_algorithm(&trained),
                 item_ids: data.item_ids.clone(),
                 user_ids: if trained.user_factors.is_some() { data.user_ids.clone() } else { Vec::new() },
+                eval_user_ids: data.user_ids.clone(),
                 factors: trained.factors,
                 als: trained.als.clone(),
                 trained_at: data.snapshot.taken_at,
             };
             let key_for_write = key.clone();
             let trained_for_write = trained.clone_files();
+            let evaluation = serde_json::to_vec(&trained.evaluation).map_err(|e| DomainError::Internal(e.to_string()))?;
             tokio::task::spawn_blocking(move || -> Result<()> {
                 store.put(&key_for_write, ONNX_FILE, &trained_for_write.0)?;
                 if let Some(factors) = &trained_for_write.1 {
                     store.put(&key_for_write, USER_FACTORS_FILE, &f32_bytes(factors))?;
                 }
+                store.put(&key_for_write, EVALUATION_FILE, &evaluation)?;
                 let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::Internal(e.to_string()))?;
                 store.put(&key_for_write, META_FILE, &meta)
             })

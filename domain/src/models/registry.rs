@@ -191,7 +191,7 @@ pub async fn upload_model(ctx: &TenantCtx, services: &Services, name: &str, byte
 
     let key = format!("{}/{}", ctx.tenant_id().get(), uuid::Uuid::new_v4().simple());
     let now = chrono::Utc::now();
-    let meta = ArtifactMeta { algorithm: Algorithm::Uploaded, item_ids: item_ids.clone(), user_ids: Vec::new(), factors: 0, als: None, trained_at: now };
+    let meta = ArtifactMeta { algorithm: Algorithm::Uploaded, item_ids: item_ids.clone(), user_ids: Vec::new(), eval_user_ids: Vec::new(), factors: 0, als: None, trained_at: now };
     let store = services.models.store.clone();
     let key_for_write = key.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {

@@ -26,7 +26,46 @@ pub struct TrainingData {
     pub snapshot: DataSnapshot,
 }
 
+/// How many ranked candidates per evaluated user are kept for reports (re-ranking
+/// experiments need more than the top 10).
+pub const REPORT_CANDIDATES: usize = 50;
+
+/// One evaluated user's held-out items and best-scored candidates (training items
+/// excluded), from the model fitted on the training part only: what fairness reports
+/// are computed from, so they never need the model retrained.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EvaluatedUser {
+    pub user: u32,
+    pub test_items: Vec<u32>,
+    pub candidates: Vec<(u32, f32)>,
+}
+
+/// The evaluation split, kept with the model.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EvaluationDetail {
+    pub k: usize,
+    pub users: Vec<EvaluatedUser>,
+    /// Training interactions per item (for popularity and interaction shares).
+    pub item_train_counts: Vec<u32>,
+}
+
+fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(scorer: &S, split: &inference::eval::Split) -> Result<EvaluationDetail> {
+    let n_items = scorer.n_items();
+    let mut scores = vec![0f32; n_items];
+    let mut users = Vec::new();
+    for user in split.evaluated_users() {
+        let history = lift(split.train.row(user))?;
+        lift(scorer.score_into(user, history, &mut scores))?;
+        let excluded: Vec<u32> = history.indices.to_vec();
+        let top = inference::rank::top_k(&scores, REPORT_CANDIDATES, &excluded);
+        let test_items = lift(split.test.row(user))?.indices.to_vec();
+        users.push(EvaluatedUser { user, test_items, candidates: top.into_iter().map(|i| (i, scores[i as usize])).collect() });
+    }
+    Ok(EvaluationDetail { k: EVALUATION_K, users, item_train_counts: split.train.column_counts() })
+}
+
 pub struct Trained {
+    pub evaluation: EvaluationDetail,
     pub onnx: Vec<u8>,
     pub user_factors: Option<Array2<f32>>,
     pub als: Option<AlsParams>,
@@ -136,10 +175,12 @@ fn run(data: &TrainingData, request: &TrainRequest, threads: usize, progress: &m
                 }
             };
             let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
+            let evaluation = evaluation_detail(&evaluated, &split)?;
             check(if progress(0.7) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
             let final_model = lift(AlsModel::fit(&all, &params, slice(progress, 0.7, 0.98)))?;
             let onnx = lift(onnx::export_als(&final_model))?;
             Trained {
+                evaluation,
                 onnx,
                 user_factors: Some(final_model.user_factors().clone()),
                 factors: params.factors,
@@ -157,9 +198,11 @@ fn run(data: &TrainingData, request: &TrainRequest, threads: usize, progress: &m
             let evaluated = lift(ItemKnn::fit(&split.train, *neighbours, threads))?;
             check(if progress(0.3) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
             let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
+            let evaluation = evaluation_detail(&evaluated, &split)?;
             check(if progress(0.6) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
             let final_model = lift(ItemKnn::fit(&all, *neighbours, threads))?;
             Trained {
+                evaluation,
                 onnx: lift(onnx::export_item_knn(&final_model))?,
                 user_factors: None,
                 als: None,
@@ -172,10 +215,12 @@ fn run(data: &TrainingData, request: &TrainRequest, threads: usize, progress: &m
         TrainRequest::MostPopular => {
             let evaluated = Popularity::fit(&split.train, PopularityBy::Count);
             let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
+            let evaluation = evaluation_detail(&evaluated, &split)?;
             let final_model = Popularity::fit(&all, PopularityBy::Count);
             let scores = Array2::from_shape_vec((data.item_ids.len(), 1), final_model.scores().to_vec())
                 .map_err(|e| DomainError::Internal(format!("popularity shape: {e}")))?;
             Trained {
+                evaluation,
                 // A one-factor model: every user's vector is [1], so the scores are the
                 // popularity itself, served by the same ONNX path as every other model.
                 onnx: lift(onnx::export_factor_model(scores.view(), "most_popular"))?,
