@@ -96,8 +96,6 @@ async fn boot(backend: Backend) -> anyhow::Result<(Application, TestServer)> {
     settings.database.url = database_url.clone();
     settings.auth.jwt_secret = "e2e-secret-e2e-secret-e2e-secret-e2e".into();
     settings.graphql.max_body_bytes = 256 * 1024;
-    // Small, so tests see periodic audit checkpoints after a handful of events.
-    settings.audit.checkpoint_every = 5;
     if std::env::var_os("ORT_DYLIB_PATH").is_none() {
         let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/onnxruntime/libonnxruntime.so.1.31.1");
         settings.onnxruntime.dylib_path = local.display().to_string();
