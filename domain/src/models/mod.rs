@@ -5,6 +5,8 @@
 pub mod artifacts;
 mod data;
 mod entity;
+pub(crate) mod evaluation;
+pub mod explain;
 mod jobs;
 pub mod recommend;
 mod registry;
@@ -14,6 +16,7 @@ mod store;
 pub mod training;
 pub mod types;
 
+pub use explain::{ContentReason, Explanation, ItemContribution, ReasonKind, explain_list, explain_recommendation};
 pub use recommend::{RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, recommendations, similar_content};
 pub use registry::{cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, list_jobs, list_models, rollback_model, train_model, upload_model};
 pub use runtime::{ModelServices, ModelsConfig};

@@ -119,6 +119,15 @@ impl LoadedModel {
         }
     }
 
+    /// Scores `rows` inputs at once (row-major), returning `rows x n_items` scores.
+    pub fn score_batch(&self, inputs: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let width = if rows == 0 { 0 } else { inputs.len() / rows };
+        let view = ndarray::ArrayView2::from_shape((rows, width), inputs)
+            .map_err(|e| DomainError::Internal(format!("input shape: {e}")))?;
+        let scores = self.scorer.score(view).map_err(|e| DomainError::Internal(format!("inference: {e}")))?;
+        Ok(scores.iter().copied().collect())
+    }
+
     /// Scores every item through ONNX Runtime (blocking: call off the async executor).
     pub fn score(&self, input: &[f32]) -> Result<Vec<f32>> {
         let view = ndarray::ArrayView2::from_shape((1, input.len()), input)

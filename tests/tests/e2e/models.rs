@@ -9,7 +9,7 @@ use crate::on_both_backends;
 
 /// Two taste clusters: "action" movies from Studio A and "romance" series from Studio B.
 /// Users a0..a29 watch mostly action, r0..r29 mostly romance.
-async fn seed(server: &TestServer, key: &str) -> usize {
+pub(crate) async fn seed(server: &TestServer, key: &str) -> usize {
     let contents: Vec<Value> = (0..40)
         .map(|i| {
             let action = i < 20;
@@ -41,7 +41,7 @@ async fn seed(server: &TestServer, key: &str) -> usize {
     n
 }
 
-async fn train(server: &TestServer, key: &str, input: Value) -> String {
+pub(crate) async fn train(server: &TestServer, key: &str, input: Value) -> String {
     let (_, body) = server
         .gql(Some(key), "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id status } job { id status } } }", json!({ "i": input }))
         .await;
@@ -58,7 +58,7 @@ async fn train(server: &TestServer, key: &str, input: Value) -> String {
     panic!("training did not finish in time");
 }
 
-async fn recommend(server: &TestServer, key: &str, user: &str, filter: Value) -> Value {
+pub(crate) async fn recommend(server: &TestServer, key: &str, user: &str, filter: Value) -> Value {
     let (status, body) = server
         .gql(
             Some(key),

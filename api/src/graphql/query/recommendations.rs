@@ -3,6 +3,7 @@ use domain::models::RecommendationRequest;
 
 use crate::graphql::context::{services, tenant};
 use crate::graphql::error::ApiResult;
+use crate::graphql::types::explanations::ExplanationGql;
 use crate::graphql::types::recommendations::{RecommendationFilterInput, RecommendationList};
 
 #[derive(Default)]
@@ -18,9 +19,32 @@ impl RecommendationQuery {
         user_id: String,
         #[graphql(default = 10)] first: i32,
         filter: Option<RecommendationFilterInput>,
+        #[graphql(default = false, desc = "Attach an explanation to every item.")] explain: bool,
     ) -> ApiResult<RecommendationList> {
         let request = RecommendationRequest::parse(&user_id, Some(first.into()), filter.unwrap_or_default().into())?;
-        Ok(domain::models::recommendations(tenant(ctx)?, services(ctx)?, &request).await?.into())
+        let (tenant_ctx, services) = (tenant(ctx)?, services(ctx)?);
+        let list = domain::models::recommendations(tenant_ctx, services, &request).await?;
+        let explanations = if explain {
+            let ids: Vec<String> = list.items.iter().map(|i| i.item_id.clone()).collect();
+            Some(domain::models::explain_list(tenant_ctx, services, &request.user_id, &ids).await?)
+        } else {
+            None
+        };
+        let mut out = RecommendationList::from(list);
+        if let Some(explanations) = explanations {
+            for (item, explanation) in out.items.iter_mut().zip(explanations) {
+                item.explanation = Some(explanation.into());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Why an item is, or would be, recommended to a person; works for items outside the
+    /// list too, and says their rank.
+    async fn explain_recommendation(&self, ctx: &Context<'_>, user_id: String, content_id: String) -> ApiResult<ExplanationGql> {
+        let request = RecommendationRequest::parse(&user_id, None, Default::default())?;
+        let explanation = domain::models::explain_recommendation(tenant(ctx)?, services(ctx)?, &request.user_id, content_id.trim()).await?;
+        Ok(explanation.into())
     }
 
     /// Items similar to one content item.

@@ -4,6 +4,7 @@ use domain::catalog::ContentKind;
 use domain::models::{RecommendationFilter, Recommendations};
 
 use super::catalog::{ContentGql, ContentKindGql};
+use super::explanations::ExplanationGql;
 use super::models::StrategyGql;
 
 /// What a recommendation list may contain. Empty lists mean "any".
@@ -46,6 +47,8 @@ pub struct RecommendedContent {
     pub score: f64,
     pub content_id: String,
     pub content: Option<ContentGql>,
+    /// Present when the list was asked for with `explain: true`.
+    pub explanation: Option<ExplanationGql>,
 }
 
 #[derive(SimpleObject, Clone)]
@@ -70,6 +73,7 @@ impl From<Recommendations> for RecommendationList {
                     score: f64::from(i.score),
                     content: i.content.map(|c| ContentGql::from((*c).clone())),
                     content_id: i.item_id,
+                    explanation: None,
                 })
                 .collect(),
         }
