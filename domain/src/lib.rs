@@ -12,6 +12,7 @@ pub mod batch;
 pub mod catalog;
 mod entity;
 pub mod error;
+pub mod fairness;
 pub mod import;
 pub mod interactions;
 pub mod models;

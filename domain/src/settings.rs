@@ -14,10 +14,12 @@ use tenants::{Scope, TenantCtx, TenantTx};
 use crate::Services;
 use crate::audience::Consent;
 use crate::error::{DomainError, Result};
+use crate::fairness::{FairnessThresholds, ThresholdsUpdate};
 use crate::interactions::EventType;
 
 const KEY_WEIGHTS: &str = "eventWeights";
 const KEY_CONSENT: &str = "defaultConsent";
+const KEY_FAIRNESS: &str = "fairness";
 /// The largest weight an event type may have.
 pub const MAX_EVENT_WEIGHT: f64 = 1000.0;
 
@@ -65,11 +67,17 @@ pub struct TenantSettings {
     pub event_weights: EventWeights,
     /// The consent a new end user gets when the tenant does not say.
     pub default_consent: Consent,
+    /// Fairness report thresholds and the smallest user group a report shows.
+    pub fairness: FairnessThresholds,
 }
 
 impl Default for TenantSettings {
     fn default() -> Self {
-        Self { event_weights: EventWeights::default(), default_consent: Consent { personalization: true, analytics: true } }
+        Self {
+            event_weights: EventWeights::default(),
+            default_consent: Consent { personalization: true, analytics: true },
+            fairness: FairnessThresholds::default(),
+        }
     }
 }
 
@@ -79,6 +87,7 @@ pub struct SettingsUpdate {
     pub event_weights: Vec<(EventType, f64)>,
     pub default_consent_personalization: Option<bool>,
     pub default_consent_analytics: Option<bool>,
+    pub fairness: ThresholdsUpdate,
 }
 
 fn from_json(doc: &serde_json::Value) -> TenantSettings {
@@ -92,6 +101,7 @@ fn from_json(doc: &serde_json::Value) -> TenantSettings {
             }
         }
     }
+    s.fairness = FairnessThresholds::from_json(doc.get(KEY_FAIRNESS));
     if let Some(consent) = doc.get(KEY_CONSENT) {
         if let Some(p) = consent.get("personalization").and_then(|v| v.as_bool()) {
             s.default_consent.personalization = p;
@@ -118,6 +128,7 @@ fn write_json(doc: &mut serde_json::Value, s: &TenantSettings) {
                 "analytics": s.default_consent.analytics,
             }),
         );
+        map.insert(KEY_FAIRNESS.to_owned(), s.fairness.to_json());
     }
 }
 
@@ -145,6 +156,7 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
     }
     let tx = services.db.begin_write(ctx).await?;
     let tenant = tenant_store::current(ctx, &tx).await?;
+    let fairness = from_json(&tenant.settings).fairness.apply(&update.fairness)?;
     let mut doc = tenant.settings.clone();
     let mut settings = from_json(&doc);
     for (t, w) in update.event_weights {
@@ -156,6 +168,7 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
     if let Some(a) = update.default_consent_analytics {
         settings.default_consent.analytics = a;
     }
+    settings.fairness = fairness;
     write_json(&mut doc, &settings);
     tenant_store::save_settings(ctx, &tx, &doc).await?;
     tx.commit().await?;

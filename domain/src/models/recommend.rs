@@ -27,6 +27,8 @@ pub struct RecommendationFilter {
     pub exclude_seen: bool,
     /// Only items available at this time (default: now).
     pub available_at: Option<DateTime<Utc>>,
+    /// A fairness-aware re-ranking of the model's best candidates (docs/fairness.md).
+    pub rerank: Option<crate::fairness::Rerank>,
 }
 
 impl RecommendationFilter {
@@ -102,7 +104,16 @@ pub async fn recommendations(ctx: &TenantCtx, services: &Services, request: &Rec
         if let Some((input, strategy)) = model.user_input(&request.user_id, &user.history)? {
             let scores = score_blocking(model.clone(), input).await?;
             let candidates: Vec<u32> = (0..model.n_items() as u32).filter(|&i| admits(&model.item_ids[i as usize])).collect();
-            let top = inference::rank::top_k_of(&scores, request.first, candidates);
+            let top = match &request.filter.rerank {
+                None => inference::rank::top_k_of(&scores, request.first, candidates),
+                // Re-ranking chooses from a wider pool of the model's best, like reports do.
+                Some(r) => {
+                    let pool = inference::rank::top_k_of(&scores, request.first.max(crate::fairness::SERVING_POOL), candidates);
+                    let scored: Vec<(String, f32)> = pool.iter().map(|&i| (model.item_ids[i as usize].clone(), scores[i as usize])).collect();
+                    let popular = data::popular_items(ctx, services).await?;
+                    crate::fairness::rerank_candidates(r, &scored, request.first, &facets, &popular).into_iter().map(|j| pool[j]).collect()
+                }
+            };
             let items = top
                 .into_iter()
                 .enumerate()

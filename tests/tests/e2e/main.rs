@@ -9,6 +9,7 @@ mod helpers;
 mod access_control;
 mod audit;
 mod bad_input;
+mod fairness;
 mod isolation;
 mod schema_contract;
 mod secrets_at_rest;

@@ -2,6 +2,7 @@ mod api_keys;
 mod audience;
 mod audit;
 mod catalog;
+mod fairness;
 mod interactions;
 mod members;
 mod sessions;
@@ -10,4 +11,4 @@ mod settings;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(sessions::SessionMutation, api_keys::ApiKeyMutation, members::MemberMutation, audit::AuditMutation, catalog::CatalogMutation, audience::AudienceMutation, interactions::InteractionMutation, settings::SettingsMutation);
+pub struct Mutation(sessions::SessionMutation, api_keys::ApiKeyMutation, members::MemberMutation, audit::AuditMutation, catalog::CatalogMutation, audience::AudienceMutation, interactions::InteractionMutation, settings::SettingsMutation, fairness::FairnessMutation);

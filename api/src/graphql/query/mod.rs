@@ -2,6 +2,7 @@ mod access;
 mod audience;
 mod audit;
 mod catalog;
+mod fairness;
 mod settings;
 mod stats;
 mod viewer;
@@ -9,4 +10,4 @@ mod viewer;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery, access::AccessQuery, audit::AuditQuery, catalog::CatalogQuery, audience::AudienceQuery, stats::StatsQuery, settings::SettingsQuery);
+pub struct Query(viewer::ViewerQuery, access::AccessQuery, audit::AuditQuery, catalog::CatalogQuery, audience::AudienceQuery, stats::StatsQuery, settings::SettingsQuery, fairness::FairnessQuery);

@@ -21,7 +21,7 @@ impl RecommendationQuery {
         filter: Option<RecommendationFilterInput>,
         #[graphql(default = false, desc = "Attach an explanation to every item.")] explain: bool,
     ) -> ApiResult<RecommendationList> {
-        let request = RecommendationRequest::parse(&user_id, Some(first.into()), filter.unwrap_or_default().into())?;
+        let request = RecommendationRequest::parse(&user_id, Some(first.into()), filter.unwrap_or_default().try_into()?)?;
         let (tenant_ctx, services) = (tenant(ctx)?, services(ctx)?);
         let list = domain::models::recommendations(tenant_ctx, services, &request).await?;
         let explanations = if explain {

@@ -5,6 +5,7 @@ pub mod audience;
 mod audit;
 pub mod batch;
 pub mod catalog;
+pub mod fairness;
 pub mod interactions;
 pub mod settings;
 pub mod stats;

@@ -21,23 +21,27 @@ pub struct RecommendationFilterInput {
     pub exclude_seen: bool,
     /// Only items available at this time (default: now).
     pub available_at: Option<DateTime<Utc>>,
+    /// A fairness-aware re-ranking of the model's best 50 candidates.
+    pub rerank: Option<super::fairness::RerankInput>,
 }
 
 impl Default for RecommendationFilterInput {
     fn default() -> Self {
-        Self { kinds: Vec::new(), genres: Vec::new(), providers: Vec::new(), exclude_seen: true, available_at: None }
+        Self { kinds: Vec::new(), genres: Vec::new(), providers: Vec::new(), exclude_seen: true, available_at: None, rerank: None }
     }
 }
 
-impl From<RecommendationFilterInput> for RecommendationFilter {
-    fn from(f: RecommendationFilterInput) -> Self {
-        Self {
+impl TryFrom<RecommendationFilterInput> for RecommendationFilter {
+    type Error = domain::DomainError;
+    fn try_from(f: RecommendationFilterInput) -> Result<Self, Self::Error> {
+        Ok(Self {
             kinds: f.kinds.into_iter().map(|k| ContentKind::from(k).as_str().to_owned()).collect(),
             genres: f.genres,
             providers: f.providers,
             exclude_seen: f.exclude_seen,
             available_at: f.available_at,
-        }
+            rerank: f.rerank.map(|r| r.parse()).transpose()?,
+        })
     }
 }
 

@@ -21,6 +21,8 @@ pub struct TenantSettingsGql {
     /// Consent a new end user gets when the upsert or event does not say.
     pub default_consent_personalization: bool,
     pub default_consent_analytics: bool,
+    /// Thresholds that mark fairness report figures PASS or WARN.
+    pub fairness: super::fairness::ThresholdsGql,
 }
 
 impl From<TenantSettings> for TenantSettingsGql {
@@ -33,6 +35,7 @@ impl From<TenantSettings> for TenantSettingsGql {
                 .collect(),
             default_consent_personalization: s.default_consent.personalization,
             default_consent_analytics: s.default_consent.analytics,
+            fairness: s.fairness.into(),
         }
     }
 }
@@ -45,6 +48,8 @@ pub struct UpdateTenantSettingsInput {
     pub event_weights: Vec<EventWeightGql>,
     pub default_consent_personalization: Option<bool>,
     pub default_consent_analytics: Option<bool>,
+    /// Fairness thresholds to change.
+    pub fairness: Option<super::fairness::FairnessThresholdsInput>,
 }
 
 impl From<UpdateTenantSettingsInput> for SettingsUpdate {
@@ -53,6 +58,7 @@ impl From<UpdateTenantSettingsInput> for SettingsUpdate {
             event_weights: i.event_weights.into_iter().map(|w| (w.event_type.into(), w.weight)).collect(),
             default_consent_personalization: i.default_consent_personalization,
             default_consent_analytics: i.default_consent_analytics,
+            fairness: i.fairness.unwrap_or_default().into(),
         }
     }
 }

@@ -29,6 +29,9 @@ const QUERY_FIELDS: &[(&str, Class)] = &[
     // The log itself holds pseudonyms only.
     ("auditEvents", Other),
     ("verifyAuditLog", Other),
+    // Aggregates by group, groups below the minimum size suppressed.
+    ("fairnessReports", Other),
+    ("fairnessReport", Other),
 ];
 
 const MUTATION_FIELDS: &[(&str, Class)] = &[
@@ -39,6 +42,7 @@ const MUTATION_FIELDS: &[(&str, Class)] = &[
     ("revokeApiKey", Mutation("api_key.revoked")),
     ("inviteMember", Mutation("member.invited")),
     ("checkpointAuditLog", Mutation("audit.checkpointed")),
+    ("createFairnessReport", Mutation("fairness_report.created")),
 ];
 
 const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { refreshToken } }";
@@ -102,6 +106,11 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
             gql_with_id(server, key, &rid, query, json!({})).await
         }
         "checkpointAuditLog" => gql_with_id(server, key, &rid, "mutation { checkpointAuditLog { seq } }", json!({})).await,
+        "createFairnessReport" => {
+            let model = crate::fairness::ready_model(server, t.api_key.as_str()).await;
+            let query = "mutation($m: ID!) { createFairnessReport(input: {modelId: $m, userGroups: [\"gender\"]}) { id } }";
+            gql_with_id(server, key, &rid, query, json!({ "m": model })).await
+        }
         other => panic!("{other} must write an audit event but this test cannot call it yet: add it to `exercise`"),
     };
     assert_eq!(status, 200, "{field}: {body}");

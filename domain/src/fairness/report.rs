@@ -1,0 +1,337 @@
+//! Assembles a report from the evaluation split: the lists (the model's top k, and
+//! optionally re-ranked ones), the figures of each, PASS/WARN and suppression. Pure:
+//! the data comes in already loaded, so the whole report is checked by hand in tests.
+
+use std::collections::HashSet;
+
+use super::metrics::{self, PopularityBucket};
+use super::rerank::{self, CandidateFacts};
+use super::thresholds::{FairnessThresholds, Status};
+use super::types::*;
+
+/// One evaluated user, with the values of the requested attributes (in the input's
+/// order) and the model's best candidates, best first.
+pub struct ReportUser {
+    pub groups: Vec<Option<String>>,
+    pub test: Vec<u32>,
+    pub candidates: Vec<(u32, f32)>,
+}
+
+/// One catalog item as the model indexes it; `None` facts for items since deleted.
+#[derive(Debug, Clone, Default)]
+pub struct ReportItem {
+    pub known: bool,
+    pub kind: String,
+    pub genres: Vec<String>,
+    pub tags: Vec<String>,
+    pub provider: Option<String>,
+}
+
+pub struct ReportData {
+    pub users: Vec<ReportUser>,
+    pub excluded_users: usize,
+    pub items: Vec<ReportItem>,
+    pub item_train_counts: Vec<u32>,
+}
+
+const NONE: &str = "(none)";
+const UNKNOWN: &str = "(deleted)";
+
+fn item_groups(grouping: ItemGrouping, data: &ReportData) -> Vec<Vec<String>> {
+    let buckets = metrics::popularity_buckets(&data.item_train_counts);
+    data.items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match grouping {
+            ItemGrouping::PopularityBucket => vec![buckets.get(i).copied().unwrap_or(PopularityBucket::Tail).as_str().to_owned()],
+            _ if !item.known => vec![UNKNOWN.to_owned()],
+            ItemGrouping::Genre if item.genres.is_empty() => vec![NONE.to_owned()],
+            ItemGrouping::Genre => item.genres.clone(),
+            ItemGrouping::Provider => vec![item.provider.clone().unwrap_or_else(|| NONE.to_owned())],
+            ItemGrouping::Kind => vec![item.kind.clone()],
+        })
+        .collect()
+}
+
+/// The facts a re-ranking needs about one user's candidates.
+fn candidate_facts(rerank: &Rerank, data: &ReportData, candidates: &[(u32, f32)]) -> CandidateFacts {
+    let scores = candidates.iter().map(|c| c.1).collect();
+    let item = |i: u32| data.items.get(i as usize);
+    let (groups, targets, features) = match rerank.strategy {
+        RerankStrategy::ProviderExposure => {
+            let provider = |i: u32| item(i).and_then(|it| it.provider.clone()).unwrap_or_else(|| NONE.to_owned());
+            let names: Vec<String> = (0..data.items.len() as u32).map(provider).collect();
+            let (ids, targets) = rerank::group_targets(names.iter().map(String::as_str));
+            let groups = candidates.iter().map(|c| ids.get(&provider(c.0)).copied().unwrap_or(0)).collect();
+            (groups, targets, Vec::new())
+        }
+        RerankStrategy::PopularityExposure => {
+            let buckets = metrics::popularity_buckets(&data.item_train_counts);
+            let (ids, targets) = rerank::group_targets(buckets.iter().map(|b| b.as_str()));
+            let groups = candidates.iter().map(|c| buckets.get(c.0 as usize).and_then(|b| ids.get(b.as_str())).copied().unwrap_or(0)).collect();
+            (groups, targets, Vec::new())
+        }
+        RerankStrategy::MmrDiversity => {
+            let features = candidates
+                .iter()
+                .map(|c| item(c.0).map(|it| it.genres.iter().chain(&it.tags).map(|s| s.to_lowercase()).collect()).unwrap_or_else(HashSet::new))
+                .collect();
+            (Vec::new(), Vec::new(), features)
+        }
+    };
+    CandidateFacts { scores, groups, targets, features }
+}
+
+/// Every user's list of k: the model's order, or re-ranked from its candidates.
+pub fn lists(data: &ReportData, k: usize, rerank: Option<&Rerank>) -> Vec<Vec<u32>> {
+    data.users
+        .iter()
+        .map(|u| match rerank {
+            None => u.candidates.iter().take(k).map(|c| c.0).collect(),
+            Some(r) => {
+                // The exposure strategies need the catalog's group shares, so facts are
+                // built per user; the catalog work is small beside the evaluation load.
+                let facts = candidate_facts(r, data, &u.candidates);
+                rerank::rerank(r, &facts, k).into_iter().map(|i| u.candidates[i].0).collect()
+            }
+        })
+        .collect()
+}
+
+fn disparity(values: &[f64], t: &FairnessThresholds) -> Option<Disparity> {
+    metrics::difference_and_ratio(values).map(|(difference, ratio)| Disparity {
+        difference,
+        ratio,
+        difference_status: Status::of(difference <= t.max_difference + 1e-12),
+        ratio_status: Status::of(ratio + 1e-12 >= t.min_ratio),
+    })
+}
+
+fn relative_status(value: f64, overall: f64, t: &FairnessThresholds) -> Status {
+    Status::of(overall <= 0.0 || value / overall + 1e-12 >= t.min_ratio)
+}
+
+pub fn figures(input: &ReportInput, t: &FairnessThresholds, data: &ReportData, lists: &[Vec<u32>]) -> Figures {
+    let k = input.k;
+    let per_user: Vec<(f64, f64)> = data.users.iter().zip(lists).map(|(u, l)| metrics::ndcg_recall(l, &u.test, k)).collect();
+    let overall = metrics::mean_quality(per_user.iter().copied());
+    let user_groups = input
+        .user_groups
+        .iter()
+        .enumerate()
+        .map(|(a, attribute)| {
+            let rows: Vec<(Option<String>, f64, f64)> = data.users.iter().zip(&per_user).map(|(u, (n, r))| (u.groups.get(a).cloned().flatten(), *n, *r)).collect();
+            let mut groups = Vec::new();
+            let (mut ndcgs, mut recalls) = (Vec::new(), Vec::new());
+            for (group, q) in metrics::by_group(&rows) {
+                if q.users < t.min_group_size as usize {
+                    groups.push(UserGroupFigures { group, suppressed: true, size: None, ndcg: None, recall: None, ndcg_status: None, recall_status: None });
+                    continue;
+                }
+                ndcgs.push(q.ndcg);
+                recalls.push(q.recall);
+                groups.push(UserGroupFigures {
+                    group,
+                    suppressed: false,
+                    size: Some(q.users),
+                    ndcg: Some(q.ndcg),
+                    recall: Some(q.recall),
+                    ndcg_status: Some(relative_status(q.ndcg, overall.ndcg, t)),
+                    recall_status: Some(relative_status(q.recall, overall.recall, t)),
+                });
+            }
+            AttributeFigures { attribute: attribute.name(), groups, ndcg: disparity(&ndcgs, t), recall: disparity(&recalls, t) }
+        })
+        .collect();
+    let exposure = metrics::item_exposure(lists, data.items.len(), k);
+    let item_groups = input
+        .item_groups
+        .iter()
+        .map(|&grouping| GroupingFigures {
+            grouping,
+            groups: metrics::group_shares(&item_groups(grouping, data), &exposure, &data.item_train_counts)
+                .into_iter()
+                .map(|s| {
+                    let exposure_ratio = if s.catalog_share > 0.0 { s.exposure_share / s.catalog_share } else { 0.0 };
+                    ItemGroupFigures {
+                        status: Status::of(exposure_ratio + 1e-12 >= t.min_exposure_ratio),
+                        group: s.group,
+                        items: s.items,
+                        exposure_share: s.exposure_share,
+                        catalog_share: s.catalog_share,
+                        interaction_share: s.interaction_share,
+                        exposure_ratio,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let p = metrics::popularity_figures(lists, &data.item_train_counts, k);
+    let lift = if p.catalog_average_popularity > 0.0 { p.average_popularity / p.catalog_average_popularity } else { 0.0 };
+    Figures {
+        overall: OverallQuality { users: overall.users, ndcg: overall.ndcg, recall: overall.recall },
+        user_groups,
+        item_groups,
+        popularity: PopularityBias {
+            average_popularity: p.average_popularity,
+            catalog_average_popularity: p.catalog_average_popularity,
+            popularity_lift: lift,
+            popularity_lift_status: Status::of(lift <= t.max_popularity_lift + 1e-12),
+            long_tail_share: p.long_tail_share,
+            long_tail_status: Status::of(p.long_tail_share + 1e-12 >= t.min_long_tail_share),
+            gini: p.gini,
+            gini_status: Status::of(p.gini <= t.max_gini + 1e-12),
+            coverage: p.coverage,
+            coverage_status: Status::of(p.coverage + 1e-12 >= t.min_coverage),
+        },
+    }
+}
+
+pub fn assemble(input: &ReportInput, t: &FairnessThresholds, data: &ReportData) -> ReportBody {
+    let baseline = figures(input, t, data, &lists(data, input.k, None));
+    let reranked = input.rerank.as_ref().map(|r| figures(input, t, data, &lists(data, input.k, Some(r))));
+    let comparison = reranked.as_ref().map(|after| Comparison {
+        ndcg_change: after.overall.ndcg - baseline.overall.ndcg,
+        ndcg_relative_change: if baseline.overall.ndcg > 0.0 { after.overall.ndcg / baseline.overall.ndcg - 1.0 } else { 0.0 },
+        recall_change: after.overall.recall - baseline.overall.recall,
+        gini_change: after.popularity.gini - baseline.popularity.gini,
+        long_tail_share_change: after.popularity.long_tail_share - baseline.popularity.long_tail_share,
+        coverage_change: after.popularity.coverage - baseline.popularity.coverage,
+    });
+    ReportBody { k: input.k, thresholds: *t, excluded_users: data.excluded_users, baseline, reranked, comparison }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    /// Four items: 0 and 1 by "P" (Drama), 2 by "Q" (Comedy), 3 by nobody (no genre).
+    /// Training counts 5, 3, 1, 1. Users, k = 2:
+    ///   u0 female: candidates 0, 1, 2; test {0}      -> list [0, 1]: NDCG 1,    recall 1
+    ///   u1 female: candidates 0, 2, 3; test {2, 3}   -> list [0, 2]: NDCG w2/(1+w2), recall 1/2
+    ///   u2 male:   candidates 1, 0;    test {3}      -> list [1, 0]: NDCG 0,    recall 0
+    ///   u3 no gender: candidates 0, 1; test {1}      -> list [0, 1]: NDCG w2,   recall 1
+    /// with w2 = 1/log2 3 = 0.6309.
+    fn data() -> (ReportInput, ReportData) {
+        let item = |genre: Option<&str>, provider: Option<&str>| ReportItem {
+            known: true,
+            kind: "movie".into(),
+            genres: genre.into_iter().map(str::to_owned).collect(),
+            tags: Vec::new(),
+            provider: provider.map(str::to_owned),
+        };
+        let user = |g: Option<&str>, test: Vec<u32>, c: Vec<u32>| ReportUser {
+            groups: vec![g.map(str::to_owned)],
+            test,
+            candidates: c.iter().enumerate().map(|(i, &x)| (x, 1.0 - i as f32 * 0.1)).collect(),
+        };
+        let data = ReportData {
+            users: vec![
+                user(Some("female"), vec![0], vec![0, 1, 2]),
+                user(Some("female"), vec![2, 3], vec![0, 2, 3]),
+                user(Some("male"), vec![3], vec![1, 0]),
+                user(None, vec![1], vec![0, 1]),
+            ],
+            excluded_users: 1,
+            items: vec![item(Some("Drama"), Some("P")), item(Some("Drama"), Some("P")), item(Some("Comedy"), Some("Q")), item(None, None)],
+            item_train_counts: vec![5, 3, 1, 1],
+        };
+        let input = ReportInput {
+            model_id: "m".into(),
+            user_groups: vec![UserAttribute::Gender],
+            item_groups: vec![ItemGrouping::Genre, ItemGrouping::Provider, ItemGrouping::PopularityBucket],
+            k: 2,
+            rerank: None,
+        };
+        (input, data)
+    }
+
+    #[test]
+    fn report_figures_by_hand() {
+        let (input, data) = data();
+        let t = FairnessThresholds { min_group_size: 2, ..FairnessThresholds::default() };
+        let body = assemble(&input, &t, &data);
+        let w2 = 1.0 / 3f64.log2();
+        let f = &body.baseline;
+        // Overall: NDCG (1 + w2/(1+w2) + 0 + w2) / 4, recall (1 + 0.5 + 0 + 1) / 4.
+        assert_eq!(f.overall.users, 4);
+        assert!(close(f.overall.ndcg, (1.0 + w2 / (1.0 + w2) + w2) / 4.0), "{}", f.overall.ndcg);
+        assert!(close(f.overall.recall, 0.625));
+        // Gender: female (2 users) shown, male and unset (1 each) suppressed, so there
+        // is one group and no difference to state.
+        let g = &f.user_groups[0];
+        assert_eq!(g.attribute, "gender");
+        let female = g.groups.iter().find(|x| x.group.as_deref() == Some("female")).unwrap();
+        assert_eq!(female.size, Some(2));
+        assert!(close(female.ndcg.unwrap(), (1.0 + w2 / (1.0 + w2)) / 2.0));
+        assert!(close(female.recall.unwrap(), 0.75));
+        // female NDCG 0.6967 over overall 0.4897 >= 0.8: PASS.
+        assert_eq!(female.ndcg_status, Some(Status::Pass));
+        let male = g.groups.iter().find(|x| x.group.as_deref() == Some("male")).unwrap();
+        assert!(male.suppressed && male.size.is_none() && male.ndcg.is_none());
+        assert!(g.ndcg.is_none());
+
+        // With groups of one allowed: female 0.6967, male 0, unset w2 = 0.6309:
+        // difference 0.6967, ratio 0, both WARN; male's own status WARN.
+        let t1 = FairnessThresholds { min_group_size: 1, ..FairnessThresholds::default() };
+        let f1 = assemble(&input, &t1, &data).baseline;
+        let d = f1.user_groups[0].ndcg.unwrap();
+        assert!(close(d.difference, (1.0 + w2 / (1.0 + w2)) / 2.0) && close(d.ratio, 0.0));
+        assert_eq!((d.difference_status, d.ratio_status), (Status::Warn, Status::Warn));
+        let male = f1.user_groups[0].groups.iter().find(|x| x.group.as_deref() == Some("male")).unwrap();
+        assert_eq!(male.ndcg_status, Some(Status::Warn));
+
+        // Exposure. Lists [0,1], [0,2], [1,0], [0,1]: item 0 = 3 + w2, item 1 = 1 + 2 w2,
+        // item 2 = w2, item 3 = 0; total 4 + 4 w2.
+        let total = 4.0 + 4.0 * w2;
+        let genre = &f.item_groups[0];
+        let drama = genre.groups.iter().find(|x| x.group == "Drama").unwrap();
+        assert_eq!(drama.items, 2);
+        assert!(close(drama.exposure_share, (4.0 + 3.0 * w2) / total));
+        assert!(close(drama.catalog_share, 0.5));
+        assert!(close(drama.interaction_share, 0.8));
+        assert_eq!(drama.status, Status::Pass);
+        let none = genre.groups.iter().find(|x| x.group == "(none)").unwrap();
+        assert!(close(none.exposure_share, 0.0) && close(none.catalog_share, 0.25) && close(none.interaction_share, 0.1));
+        assert_eq!(none.status, Status::Warn);
+        let comedy = genre.groups.iter().find(|x| x.group == "Comedy").unwrap();
+        // w2 / (4 + 4 w2) = 0.0968, over 0.25 = 0.387 < 0.5: WARN.
+        assert!(close(comedy.exposure_ratio, (w2 / total) / 0.25));
+        assert_eq!(comedy.status, Status::Warn);
+        // Popularity: 4 items -> head = item 0 (ceil 0.8 = 1), mid = items 1, 2 (ceil 1.2 = 2).
+        let buckets = &f.item_groups[2];
+        let head = buckets.groups.iter().find(|x| x.group == "head").unwrap();
+        assert_eq!(head.items, 1);
+        assert!(close(head.exposure_share, (3.0 + w2) / total));
+
+        // ARP: lists' mean counts 4, 3, 4, 4 -> 3.75; catalog mean 2.5; lift 1.5 PASS.
+        // Long tail: 8 slots, 4 of them item 0 -> 0.5. Coverage 3/4.
+        let p = f.popularity;
+        assert!(close(p.average_popularity, 3.75) && close(p.catalog_average_popularity, 2.5) && close(p.popularity_lift, 1.5));
+        assert!(close(p.long_tail_share, 0.5) && close(p.coverage, 0.75));
+        // Gini: sorted 0, w2, 1 + 2 w2, 3 + w2 with weights -3, -1, 1, 3:
+        // (-w2 + 1 + 2 w2 + 9 + 3 w2) / (4 * total) = (10 + 4 w2) / (4 (4 + 4 w2)).
+        assert!(close(p.gini, (10.0 + 4.0 * w2) / (4.0 * total)), "{}", p.gini);
+        assert_eq!(p.gini_status, Status::Pass);
+        assert_eq!(body.excluded_users, 1);
+        assert!(body.reranked.is_none());
+    }
+
+    #[test]
+    fn reranking_by_popularity_spreads_exposure_and_states_its_cost() {
+        let (mut input, data) = data();
+        input.rerank = Some(Rerank { strategy: RerankStrategy::PopularityExposure, strength: 1.0 });
+        let t = FairnessThresholds { min_group_size: 1, ..FairnessThresholds::default() };
+        let body = assemble(&input, &t, &data);
+        let after = body.reranked.as_ref().unwrap();
+        let c = body.comparison.unwrap();
+        assert!(after.popularity.gini < body.baseline.popularity.gini, "{after:?}");
+        assert!(close(c.gini_change, after.popularity.gini - body.baseline.popularity.gini));
+        assert!(close(c.ndcg_change, after.overall.ndcg - body.baseline.overall.ndcg));
+    }
+}

@@ -1,0 +1,249 @@
+//! Fairness reports end to end: a small two-cluster audience pushed over GraphQL,
+//! an ALS model with pinned settings, a report whose group sizes, shares and
+//! suppression are worked out by hand below, re-ranking side by side, export, scopes,
+//! tenant isolation and bad input. (The metric formulas themselves are checked by
+//! hand on a tiny example in domain/src/fairness.)
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestServer, error_code};
+use crate::on_both_backends;
+
+const CREATE: &str = "mutation($i: CreateFairnessReportInput!) { createFairnessReport(input: $i) {
+    id modelId k userGroups itemGroups excludedUsers thresholds { minGroupSize maxGini }
+    rerank { strategy strength }
+    baseline { ...F } reranked { ...F }
+    comparison { ndcgChange giniChange ndcgRelativeChange }
+    csv json } }
+  fragment F on FairnessFigures {
+    overall { users ndcg recall }
+    userGroups { attribute groups { group suppressed size ndcg recall ndcgStatus recallStatus }
+                 ndcg { difference ratio differenceStatus ratioStatus } recall { difference ratio } }
+    itemGroups { grouping groups { group items exposureShare catalogShare interactionShare exposureRatio status } }
+    popularity { averagePopularity catalogAveragePopularity popularityLift longTailShare gini giniStatus coverage coverageStatus }
+  }";
+
+/// 40 items: c0..c19 Action movies by Studio A, c20..c39 Romance series by Studio B.
+/// 60 users with 8 distinct plays each: a0..a29 in Action, r0..r29 in Romance.
+/// a* are female, r* male; a0..a4 are 18-24 (a group of 5), everyone else 25-34;
+/// r29 withdrew analytics consent.
+pub async fn seed(server: &TestServer, key: &str) {
+    let contents: Vec<Value> = (0..40)
+        .map(|i| {
+            let action = i < 20;
+            json!({
+                "id": format!("c{i}"), "kind": if action { "MOVIE" } else { "SERIES" }, "title": format!("t{i}"),
+                "genres": [if action { "Action" } else { "Romance" }], "provider": if action { "Studio A" } else { "Studio B" },
+            })
+        })
+        .collect();
+    let (_, body) = server.gql(Some(key), "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { errors { index message } } }", json!({ "c": contents })).await;
+    assert_eq!(body["data"]["upsertContents"]["errors"], json!([]), "{body}");
+    let users: Vec<Value> = (0..60)
+        .map(|u| {
+            let (prefix, n) = if u < 30 { ("a", u) } else { ("r", u - 30) };
+            json!({
+                "id": format!("{prefix}{n}"),
+                "gender": if u < 30 { "female" } else { "male" },
+                "ageBand": if u < 5 { "AGE_18_24" } else { "AGE_25_34" },
+                "consentAnalytics": u != 59,
+            })
+        })
+        .collect();
+    let (_, body) = server.gql(Some(key), "mutation($u: [EndUserInput!]!) { upsertEndUsers(users: $u) { errors { index message } } }", json!({ "u": users })).await;
+    assert_eq!(body["data"]["upsertEndUsers"]["errors"], json!([]), "{body}");
+    let mut events = Vec::new();
+    for u in 0..60 {
+        let (user, base) = if u < 30 { (format!("a{u}"), 0) } else { (format!("r{}", u - 30), 20) };
+        for j in 0..8 {
+            let item = base + (u * 7 + j * 3) % 20;
+            events.push(json!({ "eventId": format!("e-{user}-{j}"), "userId": user, "contentId": format!("c{item}"), "type": "PLAY", "occurredAt": "2026-01-01T00:00:00Z" }));
+        }
+    }
+    let (_, body) = server.gql(Some(key), "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }", json!({ "e": events })).await;
+    assert_eq!(body["data"]["recordInteractions"]["accepted"], 480, "{body}");
+}
+
+/// Trains and waits; returns (model id, job id).
+pub async fn train(server: &TestServer, key: &str, input: Value) -> (String, String) {
+    let (_, body) = server.gql(Some(key), "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id } job { id } } }", json!({ "i": input })).await;
+    let job = body["data"]["trainModel"]["job"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let model = body["data"]["trainModel"]["model"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..240 {
+        let (_, body) = server.gql(Some(key), "query($id: ID!) { job(id: $id) { status } }", json!({ "id": job })).await;
+        match body["data"]["job"]["status"].as_str() {
+            Some("SUCCEEDED") => return (model, job),
+            Some("FAILED") | Some("CANCELLED") => panic!("training ended badly: {body}"),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+        }
+    }
+    panic!("training did not finish in time");
+}
+
+/// A seeded tenant's ready model, for tests that only need one to exist.
+pub async fn ready_model(server: &TestServer, key: &str) -> String {
+    seed(server, key).await;
+    train(server, key, json!({ "algorithm": "MOST_POPULAR" })).await.0
+}
+
+fn group<'a>(groups: &'a Value, name: &str) -> &'a Value {
+    groups.as_array().unwrap().iter().find(|g| g["group"] == name).unwrap_or_else(|| panic!("no group {name} in {groups}"))
+}
+
+fn close(v: &Value, expected: f64) -> bool {
+    (v.as_f64().unwrap() - expected).abs() < 1e-9
+}
+
+on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &'static TestServer| async move {
+    let t = server.new_tenant().await;
+    let key = t.api_key.as_str();
+    seed(server, key).await;
+    let (model, _) = train(server, key, json!({ "algorithm": "ALS", "parameters": { "factors": 8, "regularization": 0.1, "alpha": 10.0, "iterations": 10 } })).await;
+    let (_, body) = server.gql(Some(key), "mutation { updateTenantSettings(input: {fairness: {minGroupSize: 10, maxGini: 0.95}}) { fairness { minGroupSize maxGini minRatio } } }", json!({})).await;
+    assert_eq!(body["data"]["updateTenantSettings"]["fairness"], json!({ "minGroupSize": 10, "maxGini": 0.95, "minRatio": 0.8 }), "{body}");
+
+    let input = json!({ "modelId": model, "userGroups": ["gender", "ageBand"], "itemGroups": ["GENRE", "PROVIDER", "POPULARITY_BUCKET"], "k": 10,
+                        "rerank": { "strategy": "POPULARITY_EXPOSURE", "strength": 1.0 } });
+    let (status, body) = server.gql(Some(key), CREATE, json!({ "i": input })).await;
+    assert_eq!(status, 200, "{body}");
+    let r = &body["data"]["createFairnessReport"];
+    assert_eq!(r["modelId"], model.as_str(), "{body}");
+    assert_eq!(r["thresholds"], json!({ "minGroupSize": 10, "maxGini": 0.95 }));
+    assert_eq!(r["userGroups"], json!(["gender", "ageBand"]));
+    // Every user has 8 plays, so all 60 are evaluated; r29 has no analytics consent.
+    assert_eq!(r["excludedUsers"], 1);
+    let b = &r["baseline"];
+    assert_eq!(b["overall"]["users"], 59);
+    let ndcg = b["overall"]["ndcg"].as_f64().unwrap();
+    assert!(ndcg > 0.2 && ndcg <= 1.0, "clustered data is easy: {b}");
+
+    // By gender: 30 female (a*), 29 male (r0..r28); difference and ratio as MetricFrame.
+    let gender = &b["userGroups"][0];
+    assert_eq!(gender["attribute"], "gender");
+    let (f, m) = (group(&gender["groups"], "female"), group(&gender["groups"], "male"));
+    assert_eq!((f["size"].clone(), m["size"].clone()), (json!(30), json!(29)));
+    let (fv, mv) = (f["ndcg"].as_f64().unwrap(), m["ndcg"].as_f64().unwrap());
+    assert!((gender["ndcg"]["difference"].as_f64().unwrap() - (fv - mv).abs()).abs() < 1e-9, "{gender}");
+    assert!((gender["ndcg"]["ratio"].as_f64().unwrap() - fv.min(mv) / fv.max(mv)).abs() < 1e-9, "{gender}");
+    // The overall is the size-weighted mean of the two groups.
+    assert!((ndcg - (30.0 * fv + 29.0 * mv) / 59.0).abs() < 1e-9);
+    // By age band: 18-24 has 5 users (< 10): suppressed, no size, no figures; 25-34 has
+    // 25 + 29 = 54; one group shown leaves nothing to compare.
+    let age = &b["userGroups"][1];
+    let young = group(&age["groups"], "18_24");
+    assert_eq!((young["suppressed"].clone(), young["size"].clone(), young["ndcg"].clone()), (json!(true), Value::Null, Value::Null), "{age}");
+    assert_eq!(group(&age["groups"], "25_34")["size"], 54);
+    assert_eq!(age["ndcg"], Value::Null);
+
+    // By genre: 20 of 40 items each (catalog share 1/2); training plays are 6 of 8 per
+    // user, 180 per cluster (interaction share 1/2). Exposure follows the audience:
+    // 30 users on Action, 29 on Romance, each list (nearly) all in the user's cluster.
+    let genre = &b["itemGroups"][0];
+    assert_eq!(genre["grouping"], "GENRE");
+    let (action, romance) = (group(&genre["groups"], "Action"), group(&genre["groups"], "Romance"));
+    assert_eq!(action["items"], 20);
+    assert!(close(&action["catalogShare"], 0.5) && close(&romance["catalogShare"], 0.5));
+    assert!(close(&action["interactionShare"], 0.5) && close(&romance["interactionShare"], 0.5));
+    let shares = action["exposureShare"].as_f64().unwrap() + romance["exposureShare"].as_f64().unwrap();
+    assert!((shares - 1.0).abs() < 1e-9, "one genre per item: shares add up to 1");
+    assert!((action["exposureShare"].as_f64().unwrap() - 30.0 / 59.0).abs() < 0.05, "{genre}");
+    assert_eq!(action["status"], "PASS");
+    let provider = &b["itemGroups"][1];
+    assert_eq!(group(&provider["groups"], "Studio A")["exposureShare"], action["exposureShare"]);
+    // Popularity buckets over 40 items: head 8, mid 12, tail 20.
+    let buckets = &b["itemGroups"][2]["groups"];
+    assert_eq!((group(buckets, "head")["items"].clone(), group(buckets, "mid")["items"].clone(), group(buckets, "tail")["items"].clone()), (json!(8), json!(12), json!(20)));
+    assert!(close(&group(buckets, "tail")["catalogShare"], 0.5));
+    let p = &b["popularity"];
+    assert_eq!(p["catalogAveragePopularity"], 9.0, "360 training plays over 40 items");
+    assert!(p["gini"].as_f64().unwrap() > 0.0 && p["coverage"].as_f64().unwrap() <= 1.0);
+    assert_eq!(p["giniStatus"], if p["gini"].as_f64().unwrap() <= 0.95 { "PASS" } else { "WARN" });
+
+    // The re-ranking spreads exposure; the report states what it cost.
+    let after = &r["reranked"];
+    assert_eq!(after["overall"]["users"], 59);
+    let (g0, g1) = (p["gini"].as_f64().unwrap(), after["popularity"]["gini"].as_f64().unwrap());
+    assert!(g1 < g0, "re-ranking lowers the exposure Gini: {g0} -> {g1}");
+    assert!((r["comparison"]["giniChange"].as_f64().unwrap() - (g1 - g0)).abs() < 1e-9);
+    let cost = after["overall"]["ndcg"].as_f64().unwrap() - ndcg;
+    assert!((r["comparison"]["ndcgChange"].as_f64().unwrap() - cost).abs() < 1e-9);
+
+    // Export: CSV one figure per row; JSON the whole document.
+    let csv = r["csv"].as_str().unwrap();
+    assert!(csv.starts_with("variant,section,dimension,group,metric,value,status\n"), "{csv}");
+    assert!(csv.contains("baseline,user_group,gender,female,size,30.000000,\n"), "{csv}");
+    assert!(csv.contains("baseline,user_group,ageBand,18_24,suppressed,,\n"), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("reranked,popularity,,,gini,")));
+    assert_eq!(r["json"]["report"]["baseline"]["overall"]["users"], 59);
+    assert_eq!(r["json"]["modelId"], model.as_str());
+
+    // Stored: listed and read back the same.
+    let id = r["id"].as_str().unwrap();
+    let (_, body) = server.gql(Some(key), "query($id: ID!) { fairnessReport(id: $id) { id baseline { overall { ndcg } } csv } fairnessReports { edges { node { id } } } }", json!({ "id": id })).await;
+    assert_eq!(body["data"]["fairnessReport"]["baseline"]["overall"]["ndcg"], b["overall"]["ndcg"], "{body}");
+    assert_eq!(body["data"]["fairnessReport"]["csv"], r["csv"]);
+    assert_eq!(body["data"]["fairnessReports"]["edges"][0]["node"]["id"], id);
+
+    // Serving: the same re-rankings are selectable per request.
+    let (_, body) = server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id) { active } }", json!({ "id": model })).await;
+    assert_eq!(body["data"]["deployModel"]["active"], true, "{body}");
+    let recs = "query($f: RecommendationFilterInput) { recommendations(userId: \"a1\", first: 5, filter: $f) { strategy items { contentId } } }";
+    for strategy in ["POPULARITY_EXPOSURE", "PROVIDER_EXPOSURE", "MMR_DIVERSITY"] {
+        let (_, body) = server.gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": strategy, "strength": 0.5 } } })).await;
+        assert_eq!(body["data"]["recommendations"]["strategy"], "PERSONALIZED", "{body}");
+        assert_eq!(body["data"]["recommendations"]["items"].as_array().unwrap().len(), 5, "{body}");
+    }
+    // Provider calibration at full strength mixes both studios into a1's list.
+    let (_, body) = server.gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "PROVIDER_EXPOSURE", "strength": 1.0 } } })).await;
+    let ids: Vec<u32> = body["data"]["recommendations"]["items"].as_array().unwrap().iter().map(|i| i["contentId"].as_str().unwrap()[1..].parse().unwrap()).collect();
+    assert!(ids.iter().any(|&i| i >= 20) && ids.iter().any(|&i| i < 20), "{body}");
+    let (_, body) = server.gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "MMR_DIVERSITY", "strength": 1.5 } } })).await;
+    assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
+});
+
+on_both_backends!(fairness_reports_are_scoped_isolated_and_validated, |server: &'static TestServer| async move {
+    let a = server.new_tenant().await;
+    let key = a.api_key.as_str();
+    seed(server, key).await;
+    let (model, job) = train(server, key, json!({ "algorithm": "MOST_POPULAR" })).await;
+    let create = "mutation($i: CreateFairnessReportInput!) { createFairnessReport(input: $i) { id } }";
+    let (_, body) = server.gql(Some(key), create, json!({ "i": { "modelId": model, "userGroups": ["gender"], "itemGroups": ["KIND"] } })).await;
+    let id = body["data"]["createFairnessReport"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+
+    // Bad input, each with its code and field.
+    let bad = [
+        (json!({ "modelId": job }), "NOT_FOUND"),
+        (json!({ "modelId": "not-an-id" }), "INVALID_INPUT"),
+        (json!({ "modelId": model, "k": 0 }), "INVALID_INPUT"),
+        (json!({ "modelId": model, "k": 51 }), "INVALID_INPUT"),
+        (json!({ "modelId": model, "userGroups": ["shoeSize"] }), "INVALID_INPUT"),
+        (json!({ "modelId": model, "rerank": { "strategy": "MMR_DIVERSITY", "strength": -0.1 } }), "INVALID_INPUT"),
+    ];
+    for (input, code) in bad {
+        let (_, body) = server.gql(Some(key), create, json!({ "i": input })).await;
+        assert_eq!(error_code(&body), code, "{input}: {body}");
+    }
+    let (_, body) = server.gql(Some(key), create, json!({ "i": { "modelId": model, "userGroups": ["shoeSize"] } })).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("shoeSize"), "the reason is given: {body}");
+    let (_, body) = server.gql(Some(key), create, json!({ "i": { "modelId": "x", "itemGroups": ["AUTHOR"] } })).await;
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "unknown item grouping: {body}");
+    let (_, body) = server.gql(Some(key), "mutation { updateTenantSettings(input: {fairness: {minRatio: 2}}) { __typename } }", json!({})).await;
+    assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
+
+    // reports:read reads but does not create.
+    let (_, body) = server.gql(Some(key), "mutation { createApiKey(input: {name: \"r\", scopes: [\"reports:read\"]}) { secret } }", json!({})).await;
+    let reader = body["data"]["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    let (_, body) = server.gql(Some(&reader), "query($id: ID!) { fairnessReport(id: $id) { id } }", json!({ "id": id })).await;
+    assert_eq!(body["data"]["fairnessReport"]["id"], id.as_str(), "{body}");
+    let (_, body) = server.gql(Some(&reader), create, json!({ "i": { "modelId": model } })).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+
+    // Tenant B can neither read A's report nor report on A's model.
+    let b = server.new_tenant().await;
+    let (_, body) = server.gql(Some(&b.api_key), "query($id: ID!) { fairnessReport(id: $id) { id } }", json!({ "id": id })).await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+    let (_, body) = server.gql(Some(&b.api_key), create, json!({ "i": { "modelId": model } })).await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+    let (_, body) = server.gql(Some(&b.api_key), "{ fairnessReports { edges { node { id } } } }", json!({})).await;
+    assert_eq!(body["data"]["fairnessReports"]["edges"], json!([]), "{body}");
+});
