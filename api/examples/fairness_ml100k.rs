@@ -86,7 +86,7 @@ fn print_report(report: &FairnessReport) {
                 let name = g.group.as_deref().unwrap_or("(not set)");
                 match (g.size, g.ndcg, g.recall) {
                     (Some(n), Some(ndcg), Some(recall)) => println!(
-                        "    {name:<10} n={n:<4} NDCG {ndcg:.4} {:?}  Recall {recall:.4} {:?}",
+                        "    {name:<10} n={n:<4} NDCG {ndcg:.4} {}  Recall {recall:.4} {}",
                         g.ndcg_status.map(|s| s.as_str()).unwrap_or(""),
                         g.recall_status.map(|s| s.as_str()).unwrap_or("")
                     ),
