@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn overfetch_sets_has_next() {
-        let req = PageRequest { first: 2, after: None };
+        let req: PageRequest = PageRequest { first: 2, after: None };
         let page = Page::from_overfetch(vec![(1, 'a'), (2, 'b'), (3, 'c')], &req);
         assert_eq!(page.items.len(), 2);
         assert!(page.has_next_page);

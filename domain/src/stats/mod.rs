@@ -126,7 +126,9 @@ pub async fn interactions_per_day(ctx: &TenantCtx, services: &Services, range: O
         }
     };
     let (start, end) = range.bounds_ms();
-    let day = Expr::col(interaction::Column::OccurredAt).div(DAY_MS);
+    // A literal divisor, so the select and the GROUP BY are the same expression on
+    // PostgreSQL (two bound parameters would not be).
+    let day = Expr::cust(format!("\"occurred_at\" / {DAY_MS}"));
     let rows: Vec<(i64, i64)> = interaction::Entity::find()
         .select_only()
         .column_as(day.clone(), "day")

@@ -7,10 +7,12 @@
 mod helpers;
 
 mod access_control;
-mod audit;
 mod bad_input;
 mod fairness;
+mod explanations;
+mod ingestion;
 mod isolation;
+mod models;
 mod schema_contract;
 mod secrets_at_rest;
 mod sessions;
