@@ -171,6 +171,7 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
     settings.fairness = fairness;
     write_json(&mut doc, &settings);
     tenant_store::save_settings(ctx, &tx, &doc).await?;
+    services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::SETTINGS_UPDATED).details(doc.clone())).await?;
     tx.commit().await?;
     Ok(settings)
 }

@@ -164,7 +164,7 @@ impl Authenticator {
             }
         };
         tx.commit().await?;
-        let tx = self.db.begin_system(&SystemCtx::new("member login")).await?;
+        let tx = self.db.begin_system_write(&SystemCtx::new("member login")).await?;
         match checked {
             Ok(member) => {
                 let session = self.open_session(&tx, member, None).await?;
@@ -181,7 +181,7 @@ impl Authenticator {
 
     /// Spends a refresh token and issues its successor. Nothing is committed here.
     pub async fn refresh(&self, refresh_token: &str, request_id: RequestId) -> Result<RefreshOutcome> {
-        let tx = self.db.begin_system(&SystemCtx::new("refresh session")).await?;
+        let tx = self.db.begin_system_write(&SystemCtx::new("refresh session")).await?;
         match sessions::spend(&tx, refresh_token).await? {
             sessions::Spend::Spent { tenant: _, member, family } => {
                 let Some(member) =
@@ -210,7 +210,7 @@ impl Authenticator {
         password: &crate::password::Password,
         request_id: RequestId,
     ) -> Result<SignIn> {
-        let tx = self.db.begin_system(&SystemCtx::new("accept invitation")).await?;
+        let tx = self.db.begin_system_write(&SystemCtx::new("accept invitation")).await?;
         let member = members::accept_invite(&tx, token, password).await?;
         let session = self.open_session(&tx, member, None).await?;
         let (tx, ctx) = self.scope_to_member(tx, &session.member, request_id).await?;

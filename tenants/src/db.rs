@@ -135,6 +135,21 @@ impl Db {
         }
         Ok(SystemTx { txn })
     }
+
+    /// [`Db::begin_system`] for work that reads and then writes (signing in writes a
+    /// session and its audit event): on SQLite it takes the write lock at `BEGIN
+    /// IMMEDIATE`, as [`Db::begin_write`] does.
+    pub async fn begin_system_write(&self, sys: &SystemCtx) -> Result<SystemTx> {
+        if self.kind == DbBackendKind::Postgres {
+            return self.begin_system(sys).await;
+        }
+        tracing::debug!(reason = sys.reason(), "system transaction");
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(SystemTx { txn: self.conn.begin_with_options(options).await? })
+    }
 }
 
 /// Appends `options=-c role=<role>` so every pooled connection starts as that role.

@@ -9,7 +9,7 @@ use tenants::page::{Page, PageRequest};
 
 /// Returns the key and its secret; the secret is never retrievable again.
 pub async fn create_api_key(ctx: &TenantCtx, services: &Services, new: NewApiKey) -> Result<(ApiKey, String)> {
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let created = api_keys::create(ctx, &tx, new).await?;
     services.audit.record(ctx, &tx, key_created(&created.0)).await?;
     tx.commit().await?;
@@ -37,7 +37,7 @@ pub async fn list_api_keys(ctx: &TenantCtx, services: &Services, page: PageReque
 /// Revocation takes effect at once: the key leaves this process's verification cache
 /// after the commit.
 pub async fn revoke_api_key(ctx: &TenantCtx, services: &Services, id: PublicId) -> Result<ApiKey> {
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let (key, hash) = api_keys::revoke(ctx, &tx, id).await?;
     services.audit.record(ctx, &tx, AuditEvent::new(action::API_KEY_REVOKED).target(Target::api_key(&key.id))).await?;
     tx.commit().await?;

@@ -17,7 +17,7 @@ pub async fn list_members(ctx: &TenantCtx, services: &Services, page: PageReques
 
 /// Returns the member and the invitation token, shown once.
 pub async fn invite_member(ctx: &TenantCtx, services: &Services, email: &Email, role: Role) -> Result<(Member, String)> {
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let invited = members::invite(ctx, &tx, email, role).await?;
     let event = AuditEvent::new(action::MEMBER_INVITED)
         .target(Target::member(&invited.0.id))

@@ -32,7 +32,7 @@ pub struct CreatedTenant {
 }
 
 pub async fn create_tenant(services: &Services, new: NewTenant) -> Result<CreatedTenant> {
-    let tx = services.db.begin_system(&SystemCtx::new("create tenant")).await?;
+    let tx = services.db.begin_system_write(&SystemCtx::new("create tenant")).await?;
     let tenant = tenant_store::create(&tx, &new.slug, &new.name).await?;
     let ctx = TenantCtx::operator(tenant.id, RequestId::new());
     let tx = tx.scope_to(&ctx).await?;

@@ -19,6 +19,15 @@ use crate::batch::{Batch, sorted};
 use crate::catalog::{UpsertCounts, UpsertOutcome};
 use crate::error::{DomainError, Result};
 
+/// One event per end user whose profile the batch stored (rows refused are not).
+fn upserted_events(rows: &[(usize, NewEndUser)], refused: &[crate::batch::RowError]) -> Vec<crate::audit::AuditEvent> {
+    use crate::audit::{AuditEvent, Target, action};
+    rows.iter()
+        .filter(|(index, _)| !refused.iter().any(|e| e.index == *index))
+        .map(|(_, user)| AuditEvent::new(action::END_USER_UPSERTED).target(Target::end_user(user.id.as_str())))
+        .collect()
+}
+
 /// Upserts a batch of at most [`MAX_UPSERT_BATCH`] end users in one transaction.
 pub async fn upsert_end_users(ctx: &TenantCtx, services: &Services, batch: Batch<NewEndUser>) -> Result<UpsertOutcome> {
     if batch.rows.len() + batch.errors.len() > MAX_UPSERT_BATCH {
@@ -37,6 +46,7 @@ pub(crate) async fn upsert_unbounded(ctx: &TenantCtx, services: &Services, batch
     let tx = services.db.begin_write(ctx).await?;
     let consent = crate::settings::load(ctx, &tx).await?.default_consent;
     let (counts, row_errors) = store::upsert(ctx, &tx, &batch.rows, consent).await?;
+    services.audit.record_all(ctx, &tx, upserted_events(&batch.rows, &row_errors)).await?;
     tx.commit().await?;
     errors.extend(row_errors);
     Ok(UpsertOutcome { counts, errors: sorted(errors) })

@@ -35,27 +35,34 @@ impl PersonalDataRead {
 }
 
 /// The hook every personal-data read passes, in the reading transaction, with the
-/// users whose data is returned (none when nothing was found). The audit log records
-/// here.
-async fn note_access(ctx: &TenantCtx, _tx: &TenantTx, read: PersonalDataRead, subjects: &[&UserId]) -> Result<()> {
-    tracing::debug!(
-        action = read.as_str(),
-        principal = %ctx.principal().label(),
-        request_id = %ctx.request_id(),
-        subjects = subjects.len(),
-        "personal data read"
-    );
-    Ok(())
+/// users whose data is returned: one audit event per person (by pseudonym), or one
+/// without a target when the read found nobody. The transactions here are opened with
+/// `begin_write`, because on SQLite a transaction that reads and then writes its audit
+/// event must hold the write lock from the start.
+async fn note_access(
+    ctx: &TenantCtx,
+    services: &Services,
+    tx: &TenantTx,
+    read: PersonalDataRead,
+    subjects: &[&UserId],
+) -> Result<()> {
+    use crate::audit::{AuditEvent, Target};
+    let events = if subjects.is_empty() {
+        vec![AuditEvent::new(read.as_str())]
+    } else {
+        subjects.iter().map(|u| AuditEvent::new(read.as_str()).target(Target::end_user(u.as_str()))).collect()
+    };
+    services.audit.record_all(ctx, tx, events).await
 }
 
 /// One end user's profile and consent (needs `users:read`); `NOT_FOUND` for unknown and
 /// erased users.
 pub async fn get_end_user(ctx: &TenantCtx, services: &Services, id: &UserId) -> Result<EndUser> {
     ctx.require(Scope::UsersRead)?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let user = store::get(ctx, &tx, id).await?;
     let subjects: Vec<&UserId> = user.iter().map(|u| &u.id).collect();
-    note_access(ctx, &tx, PersonalDataRead::Profile, &subjects).await?;
+    note_access(ctx, services, &tx, PersonalDataRead::Profile, &subjects).await?;
     tx.commit().await?;
     user.ok_or_else(|| DomainError::NotFound(format!("end user {:?}", id.as_str())))
 }
@@ -68,10 +75,10 @@ pub async fn list_end_users(
     page: PageRequest,
 ) -> Result<Page<EndUser>> {
     ctx.require(Scope::UsersRead)?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let page = store::list(ctx, &tx, &filter, page).await?;
     let subjects: Vec<&UserId> = page.items.iter().map(|(_, u)| &u.id).collect();
-    note_access(ctx, &tx, PersonalDataRead::ProfileList, &subjects).await?;
+    note_access(ctx, services, &tx, PersonalDataRead::ProfileList, &subjects).await?;
     tx.commit().await?;
     Ok(page)
 }
@@ -85,12 +92,12 @@ pub async fn list_user_interactions(
     page: PageRequest<SortCursor>,
 ) -> Result<Page<Interaction, SortCursor>> {
     ctx.require(Scope::UsersRead)?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let page = match store::internal_id(ctx, &tx, user).await? {
         Some(row) => crate::interactions::store::list_for_user(ctx, &tx, row, &page).await?,
         None => Page { items: Vec::new(), has_next_page: false, has_previous_page: page.after.is_some() },
     };
-    note_access(ctx, &tx, PersonalDataRead::Interactions, &[user]).await?;
+    note_access(ctx, services, &tx, PersonalDataRead::Interactions, &[user]).await?;
     tx.commit().await?;
     Ok(page)
 }

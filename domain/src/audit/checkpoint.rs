@@ -68,7 +68,7 @@ pub(super) async fn write(config: &AuditConfig, tx: &TenantTx, seq: i64, hash: &
 pub async fn checkpoint(ctx: &TenantCtx, services: &Services) -> Result<Checkpoint> {
     ctx.require(Scope::AuditRead)?;
     let config = services.audit.config();
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let (seq, hash) = record::append(
         config,
         &tx,

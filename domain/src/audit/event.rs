@@ -16,6 +16,20 @@ pub mod action {
     pub const SESSION_REFRESHED: &str = "session.refreshed";
     pub const REFRESH_REUSE_DETECTED: &str = "session.refresh_reuse_detected";
     pub const AUDIT_CHECKPOINTED: &str = "audit.checkpointed";
+    pub const CONTENT_UPSERTED: &str = "content.upserted";
+    pub const CONTENT_DELETED: &str = "content.deleted";
+    pub const END_USER_UPSERTED: &str = "end_user.upserted";
+    pub const INTERACTIONS_RECORDED: &str = "interactions.recorded";
+    pub const SETTINGS_UPDATED: &str = "settings.updated";
+    pub const MODEL_TRAINING_QUEUED: &str = "model.training_queued";
+    pub const JOB_CANCEL_REQUESTED: &str = "job.cancel_requested";
+    pub const MODEL_DEPLOYED: &str = "model.deployed";
+    pub const MODEL_ROLLED_BACK: &str = "model.rolled_back";
+    pub const MODEL_UPLOADED: &str = "model.uploaded";
+    /// Personalized recommendations for one end user (a read of their personal data).
+    pub const RECOMMENDATIONS_READ: &str = "recommendations.read";
+    /// Why items are (or are not) recommended to one end user.
+    pub const RECOMMENDATIONS_EXPLAINED: &str = "recommendations.explained";
 }
 
 /// How the attempt ended. Mutations write their event in the same transaction as the

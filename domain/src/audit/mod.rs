@@ -8,7 +8,10 @@
 //! database but does not hold the server's signing key.
 //!
 //! Use: `services.audit.record(ctx, &tx, AuditEvent::new(action::X).target(...))`
-//! before `tx.commit()`.
+//! before `tx.commit()`. Open `tx` with `db.begin_write` when it reads before it records:
+//! on SQLite a transaction that read first cannot take the write lock once another
+//! writer has committed. Appends serialise per tenant on the head row, so record as late
+//! in the transaction as possible.
 
 pub mod chain;
 mod checkpoint;
@@ -79,6 +82,17 @@ impl Auditor {
         }
         let principal = ctx.principal().label();
         record::append(&self.config, tx, &principal, ctx.request_id(), event).await?;
+        Ok(())
+    }
+
+    /// Appends several events by the context's principal, in order, as one append (a
+    /// batch that touches many end users records one event per person).
+    pub async fn record_all(&self, ctx: &TenantCtx, tx: &TenantTx, events: Vec<AuditEvent>) -> Result<()> {
+        if tx.tenant_id() != ctx.tenant_id() {
+            return Err(DomainError::Internal("audit event for another tenant's transaction".into()));
+        }
+        let principal = ctx.principal().label();
+        record::append_all(&self.config, tx, &principal, ctx.request_id(), events).await?;
         Ok(())
     }
 

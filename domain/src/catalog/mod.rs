@@ -40,6 +40,7 @@ pub(crate) async fn upsert_unbounded(ctx: &TenantCtx, services: &Services, batch
     }
     let tx = services.db.begin_write(ctx).await?;
     let (counts, row_errors) = store::upsert(ctx, &tx, &batch.rows).await?;
+    services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::CONTENT_UPSERTED).details(serde_json::json!({ "created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged, "refused": row_errors.len() }))).await?;
     tx.commit().await?;
     errors.extend(row_errors);
     Ok(UpsertOutcome { counts, errors: sorted(errors) })
@@ -57,6 +58,7 @@ pub async fn delete_contents(ctx: &TenantCtx, services: &Services, ids: Vec<Cont
     }
     let tx = services.db.begin_write(ctx).await?;
     let outcome = store::soft_delete(ctx, &tx, &ids).await?;
+    services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::CONTENT_DELETED).details(serde_json::json!({ "deleted": outcome.deleted, "ids": ids.iter().map(|i| i.as_str()).collect::<Vec<_>>() }))).await?;
     tx.commit().await?;
     Ok(outcome)
 }

@@ -43,6 +43,7 @@ pub(crate) async fn record_unbounded(ctx: &TenantCtx, services: &Services, batch
     let tx = services.db.begin_write(ctx).await?;
     let consent = crate::settings::load(ctx, &tx).await?.default_consent;
     let (counts, row_errors) = store::ingest(ctx, &tx, &batch.rows, consent).await?;
+    services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::INTERACTIONS_RECORDED).details(serde_json::json!({ "accepted": counts.accepted, "duplicates": counts.duplicates, "usersCreated": counts.users_created, "refused": row_errors.len() }))).await?;
     tx.commit().await?;
     errors.extend(row_errors);
     Ok(IngestOutcome { counts, errors: sorted(errors) })

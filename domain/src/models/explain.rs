@@ -10,10 +10,11 @@ use tenants::TenantCtx;
 use tenants::scope::Scope;
 
 use super::data::{self, CatalogView, UserState};
-use super::recommend::{RecommendationFilter, RecommendationRequest, recommendations};
+use super::recommend::{RecommendationFilter, RecommendationRequest};
 use super::registry;
 use super::serving::{LoadedModel, Strategy};
 use super::types::Algorithm;
+use crate::audit::{AuditEvent, Target, action};
 use crate::Services;
 use crate::error::{DomainError, Result};
 
@@ -72,9 +73,13 @@ pub async fn explain_recommendation(ctx: &TenantCtx, services: &Services, user_i
     if catalog.get(content_id).is_none() {
         return Err(DomainError::NotFound(format!("content {content_id:?}")));
     }
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let user = data::user_state(ctx, &tx, user_id).await?;
     let model = registry::active(ctx, services, &tx).await?;
+    let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
+        .target(Target::end_user(user_id))
+        .details(serde_json::json!({ "contentIds": [content_id] }));
+    services.audit.record(ctx, &tx, event).await?;
     tx.commit().await?;
     let rank = rank_of(ctx, services, user_id, content_id).await?;
     let explained = match &model {
@@ -88,9 +93,13 @@ pub async fn explain_recommendation(ctx: &TenantCtx, services: &Services, user_i
 pub async fn explain_list(ctx: &TenantCtx, services: &Services, user_id: &str, content_ids: &[String]) -> Result<Vec<Explanation>> {
     ctx.require(Scope::RecommendationsRead)?;
     let catalog = data::catalog_facets(ctx, services).await?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let user = data::user_state(ctx, &tx, user_id).await?;
     let model = registry::active(ctx, services, &tx).await?;
+    let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
+        .target(Target::end_user(user_id))
+        .details(serde_json::json!({ "contentIds": content_ids }));
+    services.audit.record(ctx, &tx, event).await?;
     tx.commit().await?;
     let mut out = Vec::with_capacity(content_ids.len());
     let batch = match &model {
@@ -170,7 +179,8 @@ async fn rank_of(ctx: &TenantCtx, services: &Services, user_id: &str, content_id
         Some(super::recommend::MAX_RECOMMENDATIONS as i64),
         RecommendationFilter { exclude_seen: true, ..Default::default() },
     )?;
-    let list = recommendations(ctx, services, &request).await?;
+    // The explanation's own event covers this read.
+    let list = super::recommend::recommend(ctx, services, &request, false).await?;
     Ok(list.items.iter().find(|i| i.item_id == content_id).map(|i| i.rank))
 }
 

@@ -14,6 +14,7 @@ pub use super::data::CatalogView;
 use super::registry;
 use super::serving::{LoadedModel, Strategy};
 use super::types::Algorithm;
+use crate::audit::{AuditEvent, Target, action};
 use crate::Services;
 use crate::error::{DomainError, Result};
 
@@ -82,14 +83,32 @@ pub struct Recommendations {
 }
 
 pub async fn recommendations(ctx: &TenantCtx, services: &Services, request: &RecommendationRequest) -> Result<Recommendations> {
+    recommend(ctx, services, request, true).await
+}
+
+/// `audited: false` only for callers that record their own event for the same read
+/// (an explanation ranks the item in the user's list).
+pub(crate) async fn recommend(
+    ctx: &TenantCtx,
+    services: &Services,
+    request: &RecommendationRequest,
+    audited: bool,
+) -> Result<Recommendations> {
     ctx.require(Scope::RecommendationsRead)?;
-    let tx = services.db.begin(ctx).await?;
+    // Written to (the audit event) after reading: on SQLite it must hold the write lock from the start.
+    let tx = services.db.begin_write(ctx).await?;
     let user = data::user_state(ctx, &tx, &request.user_id).await?;
     let model = registry::active(ctx, services, &tx).await?;
     let model_id = match &model {
         Some(m) => Some(data::model_public_id(ctx, &tx, m.row).await?),
         None => None,
     };
+    if audited {
+        let event = AuditEvent::new(action::RECOMMENDATIONS_READ)
+            .target(Target::end_user(&request.user_id))
+            .details(serde_json::json!({ "first": request.first }));
+        services.audit.record(ctx, &tx, event).await?;
+    }
     tx.commit().await?;
     let facets = data::catalog_facets(ctx, services).await?;
     let at = request.filter.available_at.unwrap_or_else(Utc::now);

@@ -14,6 +14,7 @@ use super::jobs;
 use super::serving::LoadedModel;
 use super::store;
 use super::types::{Algorithm, DataSnapshot, Job, Model, ModelStatus, TrainRequest};
+use crate::audit::{AuditEvent, Target, action};
 use crate::Services;
 use crate::error::{DomainError, Result};
 
@@ -26,10 +27,12 @@ pub async fn train_model(ctx: &TenantCtx, services: &Services, request: TrainReq
         TrainRequest::ItemKnn { neighbours } => json!({ "neighbours": neighbours }),
         TrainRequest::MostPopular => json!({}),
     };
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let (model_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters).await?;
     let model = store::model_by_row(ctx, &tx, model_row).await?.model;
     let job = store::job_by_row(ctx, &tx, job_row).await?;
+    let event = AuditEvent::new(action::MODEL_TRAINING_QUEUED).target(Target::object("model", model.id.as_string()));
+    services.audit.record(ctx, &tx, event.details(json!({ "job": job.id.as_string(), "parameters": parameters }))).await?;
     tx.commit().await?;
     jobs::spawn(ctx.clone(), services.clone(), model_row, job_row, request);
     Ok((model, job))
@@ -71,8 +74,9 @@ pub async fn get_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Res
 /// `cancelled` and the active model is untouched.
 pub async fn cancel_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<Job> {
     ctx.require(Scope::ModelsManage)?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let (row, job) = store::request_cancel(ctx, &tx, id).await?;
+    services.audit.record(ctx, &tx, AuditEvent::new(action::JOB_CANCEL_REQUESTED).target(Target::object("job", job.id.as_string()))).await?;
     tx.commit().await?;
     if let Ok(flags) = services.models.cancel_flags.lock() {
         if let Some(flag) = flags.get(&row) {
@@ -87,7 +91,7 @@ pub async fn cancel_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> 
 /// model that scored lower NDCG@10 than the active one needs `allow_worse`.
 pub async fn deploy_model(ctx: &TenantCtx, services: &Services, id: &PublicId, allow_worse: bool) -> Result<Model> {
     ctx.require(Scope::ModelsManage)?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let candidate = store::find_model(ctx, &tx, id).await?;
     if candidate.model.status != ModelStatus::Ready {
         return Err(DomainError::Conflict(format!("the model is {}, not ready", candidate.model.status.as_str())));
@@ -107,6 +111,8 @@ pub async fn deploy_model(ctx: &TenantCtx, services: &Services, id: &PublicId, a
     load(services, candidate.row, candidate.artifact_key.as_deref()).await?;
     store::insert_deployment(ctx, &tx, candidate.row, "deploy").await?;
     let model = store::model_by_row(ctx, &tx, candidate.row).await?.model;
+    let event = AuditEvent::new(action::MODEL_DEPLOYED).target(Target::object("model", model.id.as_string()));
+    services.audit.record(ctx, &tx, event.details(json!({ "allowWorse": allow_worse }))).await?;
     tx.commit().await?;
     Ok(model)
 }
@@ -114,7 +120,7 @@ pub async fn deploy_model(ctx: &TenantCtx, services: &Services, id: &PublicId, a
 /// Returns to the model that was active before the current one.
 pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Model> {
     ctx.require(Scope::ModelsManage)?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let previous = store::previous_model_row(ctx, &tx)
         .await?
         .ok_or_else(|| DomainError::Conflict("there is no earlier deployment to return to".into()))?;
@@ -122,6 +128,7 @@ pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Mode
     load(services, target.row, target.artifact_key.as_deref()).await?;
     store::insert_deployment(ctx, &tx, previous, "rollback").await?;
     let model = store::model_by_row(ctx, &tx, previous).await?.model;
+    services.audit.record(ctx, &tx, AuditEvent::new(action::MODEL_ROLLED_BACK).target(Target::object("model", model.id.as_string()))).await?;
     tx.commit().await?;
     Ok(model)
 }
@@ -202,9 +209,11 @@ pub async fn upload_model(ctx: &TenantCtx, services: &Services, name: &str, byte
     .await
     .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))??;
     let snapshot = DataSnapshot { users: 0, items: item_ids.len(), interactions: 0, first_interaction_at: None, last_interaction_at: None, taken_at: now };
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     let row = store::insert_uploaded(ctx, &tx, &json!({ "name": name }), &key, &snapshot).await?;
     let model = store::model_by_row(ctx, &tx, row).await?.model;
+    let event = AuditEvent::new(action::MODEL_UPLOADED).target(Target::object("model", model.id.as_string()));
+    services.audit.record(ctx, &tx, event.details(json!({ "name": name, "items": item_ids.len() }))).await?;
     tx.commit().await?;
     Ok(model)
 }

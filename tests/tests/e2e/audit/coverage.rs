@@ -18,7 +18,7 @@ enum Class {
     Other,
 }
 
-use Class::{Mutation, Other};
+use Class::{Mutation, Other, PersonalRead};
 
 const QUERY_FIELDS: &[(&str, Class)] = &[
     ("viewer", Other),
@@ -29,10 +29,28 @@ const QUERY_FIELDS: &[(&str, Class)] = &[
     // The log itself holds pseudonyms only.
     ("auditEvents", Other),
     ("verifyAuditLog", Other),
+    // Model metadata and training jobs: no end user's data.
+    ("models", Other),
+    ("model", Other),
+    ("jobs", Other),
+    ("job", Other),
+    // The catalog.
+    ("content", Other),
+    ("contents", Other),
+    ("endUser", PersonalRead("end_user.read")),
+    ("endUsers", PersonalRead("end_user.list")),
+    // Aggregates over the whole audience, never one person.
+    ("statistics", Other),
+    ("tenantSettings", Other),
     // Aggregates by group, groups below the minimum size suppressed.
     ("fairnessReports", Other),
     ("fairnessReport", Other),
 ];
+
+/// Fields below the root that fetch personal data of their own (with arguments, so a
+/// resolver runs a query). Every argument-taking field of these types must be listed.
+const PERSONAL_TYPES: &[&str] = &["EndUser"];
+const NESTED_FIELDS: &[(&str, &str, Class)] = &[("EndUser", "interactions", PersonalRead("end_user.interactions.read"))];
 
 const MUTATION_FIELDS: &[(&str, Class)] = &[
     ("login", Mutation("session.login")),
@@ -42,19 +60,32 @@ const MUTATION_FIELDS: &[(&str, Class)] = &[
     ("revokeApiKey", Mutation("api_key.revoked")),
     ("inviteMember", Mutation("member.invited")),
     ("checkpointAuditLog", Mutation("audit.checkpointed")),
+    ("upsertContents", Mutation("content.upserted")),
+    ("deleteContents", Mutation("content.deleted")),
+    ("upsertEndUsers", Mutation("end_user.upserted")),
+    ("recordInteractions", Mutation("interactions.recorded")),
+    ("updateTenantSettings", Mutation("settings.updated")),
     ("createFairnessReport", Mutation("fairness_report.created")),
 ];
 
 const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { refreshToken } }";
+const UPSERT_CONTENT: &str = "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { accepted } }";
+const UPSERT_USERS: &str = "mutation($u: [EndUserInput!]!) { upsertEndUsers(users: $u) { accepted } }";
 
-async fn root_fields(server: &TestServer, root: &str) -> Vec<String> {
-    let query = format!("{{ __schema {{ {root} {{ fields {{ name }} }} }} }}");
-    let (status, body) = server.gql(None, &query, json!({})).await;
+fn movie(id: &str) -> Value {
+    json!({ "id": id, "kind": "MOVIE", "title": "A film" })
+}
+
+/// The fields of a type, by introspection; with `with_args`, only those taking arguments.
+async fn fields_of(server: &TestServer, type_name: &str, with_args: bool) -> Vec<String> {
+    let query = "query($t: String!) { __type(name: $t) { fields { name args { name } } } }";
+    let (status, body) = server.gql(None, query, json!({ "t": type_name })).await;
     assert_eq!(status, 200, "{body}");
-    body["data"]["__schema"][root]["fields"]
+    body["data"]["__type"]["fields"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("no type {type_name}: {body}"))
         .iter()
+        .filter(|f| !with_args || !f["args"].as_array().unwrap().is_empty())
         .map(|f| f["name"].as_str().unwrap().to_owned())
         .collect()
 }
@@ -106,6 +137,32 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
             gql_with_id(server, key, &rid, query, json!({})).await
         }
         "checkpointAuditLog" => gql_with_id(server, key, &rid, "mutation { checkpointAuditLog { seq } }", json!({})).await,
+        "upsertContents" => gql_with_id(server, key, &rid, UPSERT_CONTENT, json!({ "c": [movie("m-upsert")] })).await,
+        "deleteContents" => {
+            server.gql(key, UPSERT_CONTENT, json!({ "c": [movie("m-delete")] })).await;
+            gql_with_id(server, key, &rid, "mutation { deleteContents(ids: [\"m-delete\"]) { deleted } }", json!({})).await
+        }
+        "upsertEndUsers" => gql_with_id(server, key, &rid, UPSERT_USERS, json!({ "u": [{ "id": "u-upsert" }] })).await,
+        "recordInteractions" => {
+            server.gql(key, UPSERT_CONTENT, json!({ "c": [movie("m-played")] })).await;
+            let e = json!([{ "eventId": new_request_id(), "userId": "u-player", "contentId": "m-played", "type": "PLAY" }]);
+            let query = "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }";
+            gql_with_id(server, key, &rid, query, json!({ "e": e })).await
+        }
+        "updateTenantSettings" => {
+            let query = "mutation { updateTenantSettings(input: {defaultConsentAnalytics: false}) { __typename } }";
+            gql_with_id(server, key, &rid, query, json!({})).await
+        }
+        "endUser" => {
+            server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-read" }] })).await;
+            gql_with_id(server, key, &rid, "{ endUser(id: \"u-read\") { id } }", json!({})).await
+        }
+        "endUsers" => gql_with_id(server, key, &rid, "{ endUsers { edges { node { id } } } }", json!({})).await,
+        "EndUser.interactions" => {
+            server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-history" }] })).await;
+            let query = "{ endUser(id: \"u-history\") { interactions { edges { node { __typename } } } } }";
+            gql_with_id(server, key, &rid, query, json!({})).await
+        }
         "createFairnessReport" => {
             let model = crate::fairness::ready_model(server, t.api_key.as_str()).await;
             let query = "mutation($m: ID!) { createFairnessReport(input: {modelId: $m, userGroups: [\"gender\"]}) { id } }";
@@ -119,28 +176,39 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
 }
 
 on_both_backends!(every_mutation_and_personal_data_read_writes_its_audit_event, |server: &'static TestServer| async move {
-    let queries = root_fields(server, "queryType").await;
-    let mutations = root_fields(server, "mutationType").await;
+    let queries = fields_of(server, "Query", false).await;
+    let mutations = fields_of(server, "Mutation", false).await;
     check_classified("Query", &queries, QUERY_FIELDS);
     check_classified("Mutation", &mutations, MUTATION_FIELDS);
+    let mut nested = Vec::new();
+    for type_name in PERSONAL_TYPES {
+        let table: Vec<(&str, Class)> =
+            NESTED_FIELDS.iter().filter(|(t, _, _)| t == type_name).map(|(_, f, c)| (*f, *c)).collect();
+        check_classified(type_name, &fields_of(server, type_name, true).await, &table);
+        nested.extend(table.into_iter().map(|(f, c)| (format!("{type_name}.{f}"), c)));
+    }
 
     let t = server.new_tenant().await;
     let mut audited = 0;
-    for (root, table) in [("Query", QUERY_FIELDS), ("Mutation", MUTATION_FIELDS)] {
-        for (field, class) in table {
-            let action = match (root, class) {
-                (_, Class::Mutation(action) | Class::PersonalRead(action)) => *action,
-                ("Mutation", Class::Other) => panic!("Mutation.{field}: every mutation is audited"),
-                (_, Class::Other) => continue,
-            };
-            let rid = exercise(server, &t, field).await;
-            let events: Vec<Value> = events_of_request(server, &t.api_key, &rid).await;
-            assert!(
-                events.iter().any(|e| e["action"] == action),
-                "{root}.{field} wrote no `{action}` audit event; it wrote {events:?}"
-            );
-            audited += 1;
+    let roots = QUERY_FIELDS.iter().map(|(f, c)| ("Query", f.to_string(), *c));
+    let roots = roots.chain(MUTATION_FIELDS.iter().map(|(f, c)| ("Mutation", f.to_string(), *c)));
+    for (root, field, class) in roots.chain(nested.into_iter().map(|(f, c)| ("nested", f, c))) {
+        let action = match (root, class) {
+            (_, Class::Mutation(action) | Class::PersonalRead(action)) => action,
+            ("Mutation", Class::Other) => panic!("Mutation.{field}: every mutation is audited"),
+            (_, Class::Other) => continue,
+        };
+        let rid = exercise(server, &t, &field).await;
+        let events: Vec<Value> = events_of_request(server, &t.api_key, &rid).await;
+        assert!(
+            events.iter().any(|e| e["action"] == action),
+            "{root} {field} wrote no `{action}` audit event; it wrote {events:?}"
+        );
+        if matches!(class, Class::PersonalRead(_)) {
+            // People are named by pseudonym only, never by the tenant's id for them.
+            assert!(events.iter().all(|e| !e["target"].as_str().unwrap_or("").starts_with("u-")), "{events:?}");
         }
+        audited += 1;
     }
     assert!(audited >= MUTATION_FIELDS.len());
     let report = verify(server, &t.api_key).await;
