@@ -7,6 +7,7 @@
 mod helpers;
 
 mod access_control;
+mod audit;
 mod bad_input;
 mod fairness;
 mod explanations;

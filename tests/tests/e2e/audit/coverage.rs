@@ -34,6 +34,10 @@ const QUERY_FIELDS: &[(&str, Class)] = &[
     ("model", Other),
     ("jobs", Other),
     ("job", Other),
+    ("recommendations", PersonalRead("recommendations.read")),
+    ("explainRecommendation", PersonalRead("recommendations.explained")),
+    // Item to item: about the catalog, not a person.
+    ("similarContent", Other),
     // The catalog.
     ("content", Other),
     ("contents", Other),
@@ -60,6 +64,11 @@ const MUTATION_FIELDS: &[(&str, Class)] = &[
     ("revokeApiKey", Mutation("api_key.revoked")),
     ("inviteMember", Mutation("member.invited")),
     ("checkpointAuditLog", Mutation("audit.checkpointed")),
+    ("trainModel", Mutation("model.training_queued")),
+    ("cancelJob", Mutation("job.cancel_requested")),
+    ("deployModel", Mutation("model.deployed")),
+    ("rollbackModel", Mutation("model.rolled_back")),
+    ("uploadModel", Mutation("model.uploaded")),
     ("upsertContents", Mutation("content.upserted")),
     ("deleteContents", Mutation("content.deleted")),
     ("upsertEndUsers", Mutation("end_user.upserted")),
@@ -74,6 +83,56 @@ const UPSERT_USERS: &str = "mutation($u: [EndUserInput!]!) { upsertEndUsers(user
 
 fn movie(id: &str) -> Value {
     json!({ "id": id, "kind": "MOVIE", "title": "A film" })
+}
+
+/// A small audience for the model fields: 12 films, 10 users with 8 plays each (model
+/// evaluation holds some back). Idempotent.
+async fn seed(server: &TestServer, key: &str) {
+    let contents: Vec<Value> = (0..12).map(|i| movie(&format!("m{i}"))).collect();
+    let (_, body) = server.gql(Some(key), UPSERT_CONTENT, json!({ "c": contents })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let events: Vec<Value> = (0..10)
+        .flat_map(|u| (0..8).map(move |j| (u, j)))
+        .map(|(u, j)| json!({ "eventId": format!("seed-{u}-{j}"), "userId": format!("u{u}"), "contentId": format!("m{}", (u + j) % 12), "type": "PLAY" }))
+        .collect();
+    let query = "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }";
+    let (_, body) = server.gql(Some(key), query, json!({ "e": events })).await;
+    assert!(body["errors"].is_null(), "{body}");
+}
+
+/// Trains a most-popular model and waits until it is ready; returns its id.
+async fn train_and_wait(server: &TestServer, key: &str) -> String {
+    let query = "mutation { trainModel(input: {algorithm: MOST_POPULAR}) { model { id } job { id } } }";
+    let (_, body) = server.gql(Some(key), query, json!({})).await;
+    let model = body["data"]["trainModel"]["model"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    let job = body["data"]["trainModel"]["job"]["id"].clone();
+    for _ in 0..600 {
+        let (_, body) = server.gql(Some(key), "query($id: ID!) { job(id: $id) { status error } }", json!({ "id": job })).await;
+        match body["data"]["job"]["status"].as_str() {
+            Some("SUCCEEDED") => return model,
+            Some("FAILED" | "CANCELLED") => panic!("training ended badly: {body}"),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    panic!("training did not finish in time");
+}
+
+/// Cancels a job that is still queued or running: a long ALS, cancelled at once (tried
+/// again in the unlikely case it already finished). Returns the cancelling request's id.
+async fn cancel_a_running_job(server: &TestServer, key: &str) -> String {
+    seed(server, key).await;
+    let train = "mutation { trainModel(input: {algorithm: ALS, parameters: {factors: 256, regularization: 0.1, alpha: 10, iterations: 100}}) { job { id } } }";
+    for _ in 0..5 {
+        let (_, body) = server.gql(Some(key), train, json!({})).await;
+        let job = body["data"]["trainModel"]["job"]["id"].clone();
+        let rid = new_request_id();
+        let (status, body) = gql_with_id(server, Some(key), &rid, "mutation($id: ID!) { cancelJob(id: $id) { id } }", json!({ "id": job })).await;
+        if status == 200 && body["errors"].is_null() {
+            return rid;
+        }
+        assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT", "{body}");
+    }
+    panic!("every training finished before it could be cancelled");
 }
 
 /// The fields of a type, by introspection; with `with_args`, only those taking arguments.
@@ -158,6 +217,48 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
             gql_with_id(server, key, &rid, "{ endUser(id: \"u-read\") { id } }", json!({})).await
         }
         "endUsers" => gql_with_id(server, key, &rid, "{ endUsers { edges { node { id } } } }", json!({})).await,
+        "recommendations" => {
+            seed(server, &t.api_key).await;
+            gql_with_id(server, key, &rid, "{ recommendations(userId: \"u0\") { strategy items { __typename } } }", json!({})).await
+        }
+        "explainRecommendation" => {
+            seed(server, &t.api_key).await;
+            let query = "{ explainRecommendation(userId: \"u0\", contentId: \"m1\") { summary } }";
+            gql_with_id(server, key, &rid, query, json!({})).await
+        }
+        "trainModel" => {
+            let query = "mutation { trainModel(input: {algorithm: MOST_POPULAR}) { job { id } } }";
+            gql_with_id(server, key, &rid, query, json!({})).await
+        }
+        "cancelJob" => return cancel_a_running_job(server, &t.api_key).await,
+        "deployModel" => {
+            seed(server, &t.api_key).await;
+            let model = train_and_wait(server, &t.api_key).await;
+            let query = "mutation($id: ID!) { deployModel(id: $id, allowWorse: true) { id } }";
+            gql_with_id(server, key, &rid, query, json!({ "id": model })).await
+        }
+        "rollbackModel" => {
+            seed(server, &t.api_key).await;
+            for _ in 0..2 {
+                let model = train_and_wait(server, &t.api_key).await;
+                let query = "mutation($id: ID!) { deployModel(id: $id, allowWorse: true) { id } }";
+                let (_, body) = server.gql(key, query, json!({ "id": model })).await;
+                assert!(body["errors"].is_null(), "{body}");
+            }
+            gql_with_id(server, key, &rid, "mutation { rollbackModel { id } }", json!({})).await
+        }
+        "uploadModel" => {
+            use base64::Engine;
+            let weights = ndarray::Array2::<f32>::eye(3);
+            let onnx = inference::onnx::export_history_model(weights.view(), "uploaded").unwrap();
+            let input = json!({
+                "name": "own model",
+                "onnxBase64": base64::engine::general_purpose::STANDARD.encode(onnx),
+                "itemIds": ["m0", "m1", "m2"],
+            });
+            let query = "mutation($i: UploadModelInput!) { uploadModel(input: $i) { id } }";
+            gql_with_id(server, key, &rid, query, json!({ "i": input })).await
+        }
         "EndUser.interactions" => {
             server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-history" }] })).await;
             let query = "{ endUser(id: \"u-history\") { interactions { edges { node { __typename } } } } }";
