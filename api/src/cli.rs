@@ -39,6 +39,12 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Apply every tenant's interaction retention period now (the server also does it
+    /// every `privacy.retention_interval_secs`).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Check and sign tenants' tamper-evident audit logs.
     Audit {
         #[command(subcommand)]
@@ -84,6 +90,12 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Delete interactions older than each tenant keeps, and record it in their audit logs.
+    Run,
 }
 
 #[derive(Subcommand, Debug)]

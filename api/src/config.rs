@@ -17,6 +17,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub audit: AuditSettings,
+    pub privacy: PrivacySettings,
     pub graphql: GraphqlSettings,
     pub onnxruntime: OnnxRuntimeSettings,
     pub models: ModelSettings,
@@ -79,6 +80,14 @@ pub struct AuditSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// How often the retention job deletes interactions older than each tenant keeps
+    /// (`interactionRetentionDays`); 0 turns the job off (`marquee retention run` still works).
+    pub retention_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GraphqlSettings {
     pub max_depth: usize,
     pub max_complexity: usize,
@@ -127,6 +136,7 @@ impl Default for Settings {
                 checkpoint_signing_key: String::new(),
                 checkpoint_every: 100,
             },
+            privacy: PrivacySettings { retention_interval_secs: 3600 },
             graphql: GraphqlSettings {
                 max_depth: 12,
                 max_complexity: 2_000,

@@ -11,5 +11,6 @@ pub mod demo;
 pub mod import_cmd;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod startup;
 pub mod telemetry;

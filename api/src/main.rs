@@ -1,5 +1,5 @@
 use anyhow::Context as _;
-use api::cli::{AuditCommand, Cli, Command, ImportCommand, TenantCommand};
+use api::cli::{AuditCommand, Cli, Command, ImportCommand, RetentionCommand, TenantCommand};
 use api::config::Settings;
 use api::startup::{Application, connect, run_migrations};
 use clap::Parser;
@@ -60,6 +60,14 @@ async fn main() -> anyhow::Result<()> {
             if !report.ok {
                 std::process::exit(api::audit_cmd::BROKEN_EXIT_CODE);
             }
+        }
+        Command::Retention { command: RetentionCommand::Run } => {
+            let services = connect(&settings, settings.database.migrate_on_start).await?;
+            let runs = domain::privacy::apply_retention(&services).await?;
+            for run in &runs {
+                println!("tenant {}  keeps {} days  deleted {} interactions before {}", run.tenant, run.retention_days, run.deleted, run.cutoff.to_rfc3339());
+            }
+            println!("{} tenant(s) with a retention period", runs.len());
         }
         Command::Audit { command: AuditCommand::Checkpoint { tenant } } => {
             let services = connect(&settings, settings.database.migrate_on_start).await?;

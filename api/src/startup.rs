@@ -53,6 +53,7 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(address = %format!("http://{}:{}", settings.server.host, port), "marquee listening");
+        crate::jobs::spawn_retention(services.clone(), settings.privacy.retention_interval_secs);
         Ok(Self { port, server, services })
     }
 

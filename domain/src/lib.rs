@@ -16,6 +16,7 @@ pub mod fairness;
 pub mod import;
 pub mod interactions;
 pub mod models;
+pub mod privacy;
 pub mod services;
 pub mod settings;
 mod sql;

@@ -3,7 +3,8 @@
 //!
 //! ```json
 //! { "eventWeights": { "view": 1.0, "play": 2.0, ... },
-//!   "defaultConsent": { "personalization": true, "analytics": true } }
+//!   "defaultConsent": { "personalization": true, "analytics": true },
+//!   "interactionRetentionDays": 365 }
 //! ```
 //!
 //! Reading needs no particular scope; changing needs `settings:manage`.
@@ -20,6 +21,9 @@ use crate::interactions::EventType;
 const KEY_WEIGHTS: &str = "eventWeights";
 const KEY_CONSENT: &str = "defaultConsent";
 const KEY_FAIRNESS: &str = "fairness";
+const KEY_RETENTION: &str = "interactionRetentionDays";
+/// The longest retention period a tenant may set (100 years).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
 /// The largest weight an event type may have.
 pub const MAX_EVENT_WEIGHT: f64 = 1000.0;
 
@@ -69,6 +73,9 @@ pub struct TenantSettings {
     pub default_consent: Consent,
     /// Fairness report thresholds and the smallest user group a report shows.
     pub fairness: FairnessThresholds,
+    /// Interactions older than this many days are deleted by the retention job
+    /// (`privacy::apply_retention`); `None` keeps them.
+    pub interaction_retention_days: Option<u32>,
 }
 
 impl Default for TenantSettings {
@@ -77,6 +84,7 @@ impl Default for TenantSettings {
             event_weights: EventWeights::default(),
             default_consent: Consent { personalization: true, analytics: true },
             fairness: FairnessThresholds::default(),
+            interaction_retention_days: None,
         }
     }
 }
@@ -88,6 +96,8 @@ pub struct SettingsUpdate {
     pub default_consent_personalization: Option<bool>,
     pub default_consent_analytics: Option<bool>,
     pub fairness: ThresholdsUpdate,
+    /// `Some(0)` keeps interactions forever.
+    pub interaction_retention_days: Option<u32>,
 }
 
 fn from_json(doc: &serde_json::Value) -> TenantSettings {
@@ -102,6 +112,11 @@ fn from_json(doc: &serde_json::Value) -> TenantSettings {
         }
     }
     s.fairness = FairnessThresholds::from_json(doc.get(KEY_FAIRNESS));
+    s.interaction_retention_days = doc
+        .get(KEY_RETENTION)
+        .and_then(|v| v.as_u64())
+        .and_then(|d| u32::try_from(d).ok())
+        .filter(|d| (1..=MAX_RETENTION_DAYS).contains(d));
     if let Some(consent) = doc.get(KEY_CONSENT) {
         if let Some(p) = consent.get("personalization").and_then(|v| v.as_bool()) {
             s.default_consent.personalization = p;
@@ -129,6 +144,7 @@ fn write_json(doc: &mut serde_json::Value, s: &TenantSettings) {
             }),
         );
         map.insert(KEY_FAIRNESS.to_owned(), s.fairness.to_json());
+        map.insert(KEY_RETENTION.to_owned(), serde_json::json!(s.interaction_retention_days));
     }
 }
 
@@ -154,6 +170,9 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
             return Err(DomainError::invalid("eventWeights", format!("{t}: use a weight from 0 to {MAX_EVENT_WEIGHT}")));
         }
     }
+    if update.interaction_retention_days.is_some_and(|d| d > MAX_RETENTION_DAYS) {
+        return Err(DomainError::invalid("interactionRetentionDays", format!("use 0 (keep) to {MAX_RETENTION_DAYS} days")));
+    }
     let tx = services.db.begin_write(ctx).await?;
     let tenant = tenant_store::current(ctx, &tx).await?;
     let fairness = from_json(&tenant.settings).fairness.apply(&update.fairness)?;
@@ -169,6 +188,9 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
         settings.default_consent.analytics = a;
     }
     settings.fairness = fairness;
+    if let Some(days) = update.interaction_retention_days {
+        settings.interaction_retention_days = Some(days).filter(|d| *d > 0);
+    }
     write_json(&mut doc, &settings);
     tenant_store::save_settings(ctx, &tx, &doc).await?;
     services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::SETTINGS_UPDATED).details(doc.clone())).await?;

@@ -30,6 +30,12 @@ pub mod action {
     pub const RECOMMENDATIONS_READ: &str = "recommendations.read";
     /// Why items are (or are not) recommended to one end user.
     pub const RECOMMENDATIONS_EXPLAINED: &str = "recommendations.explained";
+    pub const CONSENT_CHANGED: &str = "end_user.consent_changed";
+    /// Everything held about one end user, exported.
+    pub const END_USER_EXPORTED: &str = "end_user.exported";
+    pub const END_USER_ERASED: &str = "end_user.erased";
+    /// The retention job deleted interactions older than the tenant keeps.
+    pub const INTERACTIONS_PURGED: &str = "interactions.retention_purged";
 }
 
 /// How the attempt ended. Mutations write their event in the same transaction as the

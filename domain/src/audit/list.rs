@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tenants::TenantCtx;
+use tenants::{TenantCtx, TenantTx};
 use tenants::page::{Page, PageRequest};
 use tenants::scope::Scope;
 
@@ -113,4 +113,17 @@ pub async fn list_events(
     tx.commit().await?;
     let rows = rows.into_iter().map(|m| (m.seq, AuditRecord::from(m))).collect();
     Ok(Page::from_overfetch(rows, page))
+}
+
+/// Every event about one target (an end user's pseudonym, say), oldest first, inside
+/// the caller's transaction. For data export: the caller checks the rights.
+pub async fn events_about(ctx: &TenantCtx, tx: &TenantTx, kind: &str, target: &str) -> Result<Vec<AuditRecord>> {
+    let rows = row::Entity::find()
+        .filter(row::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(row::Column::TargetKind.eq(kind))
+        .filter(row::Column::Target.eq(target))
+        .order_by_asc(row::Column::Seq)
+        .all(tx.conn())
+        .await?;
+    Ok(rows.into_iter().map(AuditRecord::from).collect())
 }

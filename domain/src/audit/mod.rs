@@ -29,7 +29,7 @@ use crate::error::{DomainError, Result};
 
 pub use checkpoint::{Checkpoint, checkpoint};
 pub use event::{AuditEvent, Outcome, Target, action};
-pub use list::{AuditFilter, AuditRecord, list_events};
+pub use list::{AuditFilter, AuditRecord, events_about, list_events};
 pub use verify::{Problem, VerifyReport, verify};
 
 /// The audit settings: secrets come from configuration (generated into the data

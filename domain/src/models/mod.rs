@@ -6,6 +6,7 @@ pub mod artifacts;
 mod data;
 mod entity;
 pub(crate) mod evaluation;
+pub(crate) mod privacy;
 pub mod explain;
 mod jobs;
 pub mod recommend;

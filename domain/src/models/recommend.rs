@@ -80,6 +80,8 @@ pub struct Recommendations {
     pub strategy: Strategy,
     pub model_id: Option<PublicId>,
     pub items: Vec<RecommendedItem>,
+    /// Why the list is not personalized, when it is not (the person's consent, say).
+    pub fallback_reason: Option<&'static str>,
 }
 
 pub async fn recommendations(ctx: &TenantCtx, services: &Services, request: &RecommendationRequest) -> Result<Recommendations> {
@@ -138,9 +140,16 @@ pub(crate) async fn recommend(
                 .enumerate()
                 .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize], content: facets.content(&model.item_ids[i as usize]) })
                 .collect();
-            return Ok(Recommendations { strategy, model_id, items });
+            return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
         }
     }
+    let fallback_reason = Some(if !user.personalization {
+        "the person has not consented to personalized recommendations"
+    } else if model.is_none() {
+        "no recommendation model is deployed yet"
+    } else {
+        "there is no history for this person yet"
+    });
     let popular = data::popular_items(ctx, services).await?;
     let items = popular
         .iter()
@@ -149,7 +158,7 @@ pub(crate) async fn recommend(
         .enumerate()
         .map(|(rank, (id, score))| RecommendedItem { item_id: id.clone(), rank: rank + 1, score: *score, content: facets.content(id) })
         .collect();
-    Ok(Recommendations { strategy: Strategy::PopularFallback, model_id: None, items })
+    Ok(Recommendations { strategy: Strategy::PopularFallback, model_id: None, items, fallback_reason })
 }
 
 async fn score_blocking(model: Arc<LoadedModel>, input: Vec<f32>) -> Result<Vec<f32>> {
@@ -195,7 +204,7 @@ pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str
                     .enumerate()
                     .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize], content: facets.content(&model.item_ids[i as usize]) })
                     .collect();
-                return Ok(Recommendations { strategy, model_id, items });
+                return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
             }
         }
     }
@@ -213,7 +222,7 @@ pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str
         .enumerate()
         .map(|(rank, (id, score))| RecommendedItem { content: facets.content(&id), item_id: id, rank: rank + 1, score })
         .collect();
-    Ok(Recommendations { strategy: Strategy::ContentBased, model_id: None, items })
+    Ok(Recommendations { strategy: Strategy::ContentBased, model_id: None, items, fallback_reason: None })
 }
 
 fn cosine_to(factors: &ndarray::Array2<f32>, index: usize) -> Vec<f32> {

@@ -2,6 +2,8 @@
 //! content, items per genre and kind. Aggregates only; needs `reports:read`.
 //!
 //! Each figure is one grouped query on indexed columns; nothing is loaded row by row.
+//! People who withheld analytics consent (and erased people) are left out of every
+//! figure about users and their events.
 
 use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
@@ -24,8 +26,9 @@ pub const MAX_TOP: u64 = 100;
 pub struct Counts {
     /// Live catalog items.
     pub items: u64,
-    /// End users who are not erased.
+    /// End users who are not erased and consent to analytics.
     pub users: u64,
+    /// Their interactions.
     pub interactions: u64,
 }
 
@@ -83,6 +86,17 @@ pub fn authorize(ctx: &TenantCtx) -> Result<()> {
     Ok(ctx.require(Scope::ReportsRead)?)
 }
 
+/// The end users whose events statistics may count: analytics consent, not erased.
+fn counted_users(t: i64) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(end_user::Column::Id)
+        .from(end_user::Entity)
+        .and_where(end_user::Column::TenantId.eq(t))
+        .and_where(end_user::Column::ConsentAnalytics.eq(true))
+        .and_where(end_user::Column::ErasedAt.is_null())
+        .to_owned()
+}
+
 async fn begin(ctx: &TenantCtx, services: &Services) -> Result<TenantTx> {
     ctx.require(Scope::ReportsRead)?;
     Ok(services.db.begin(ctx).await?)
@@ -99,9 +113,14 @@ pub async fn counts(ctx: &TenantCtx, services: &Services) -> Result<Counts> {
     let users = end_user::Entity::find()
         .filter(end_user::Column::TenantId.eq(t))
         .filter(end_user::Column::ErasedAt.is_null())
+        .filter(end_user::Column::ConsentAnalytics.eq(true))
         .count(tx.conn())
         .await?;
-    let interactions = interaction::Entity::find().filter(interaction::Column::TenantId.eq(t)).count(tx.conn()).await?;
+    let interactions = interaction::Entity::find()
+        .filter(interaction::Column::TenantId.eq(t))
+        .filter(interaction::Column::UserId.in_subquery(counted_users(t)))
+        .count(tx.conn())
+        .await?;
     tx.commit().await?;
     Ok(Counts { items, users, interactions })
 }
@@ -134,6 +153,7 @@ pub async fn interactions_per_day(ctx: &TenantCtx, services: &Services, range: O
         .column_as(day.clone(), "day")
         .column_as(interaction::Column::Id.count(), "n")
         .filter(interaction::Column::TenantId.eq(t))
+        .filter(interaction::Column::UserId.in_subquery(counted_users(t)))
         .filter(interaction::Column::OccurredAt.gte(start))
         .filter(interaction::Column::OccurredAt.lt(end))
         .group_by(day)
@@ -172,6 +192,7 @@ pub async fn top_content(
         .column_as(interaction::Column::Id.count(), "n")
         .column_as(Expr::expr(Func::count_distinct(Expr::col(interaction::Column::UserId))), "u")
         .filter(interaction::Column::TenantId.eq(t))
+        .filter(interaction::Column::UserId.in_subquery(counted_users(t)))
         .filter(
             interaction::Column::ItemId.not_in_subquery(
                 Query::select()
@@ -267,6 +288,7 @@ pub async fn event_type_counts(ctx: &TenantCtx, services: &Services) -> Result<V
         .column(interaction::Column::EventType)
         .column_as(interaction::Column::Id.count(), "n")
         .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(interaction::Column::UserId.in_subquery(counted_users(ctx.tenant_id().get())))
         .group_by(interaction::Column::EventType)
         .into_tuple()
         .all(tx.conn())

@@ -14,6 +14,7 @@ mod explanations;
 mod ingestion;
 mod isolation;
 mod models;
+mod privacy;
 mod schema_contract;
 mod secrets_at_rest;
 mod sessions;

@@ -3,6 +3,7 @@
 mod access;
 pub mod audience;
 mod audit;
+pub mod privacy;
 pub mod batch;
 pub mod catalog;
 pub mod fairness;

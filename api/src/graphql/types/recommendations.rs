@@ -62,6 +62,9 @@ pub struct RecommendationList {
     /// The model that scored it, when one did.
     pub model_id: Option<ID>,
     pub items: Vec<RecommendedContent>,
+    /// Why the list is not personalized, when it is not: no consent to personalization,
+    /// no deployed model, or no history yet.
+    pub fallback_reason: Option<String>,
 }
 
 impl From<Recommendations> for RecommendationList {
@@ -69,6 +72,7 @@ impl From<Recommendations> for RecommendationList {
         Self {
             strategy: r.strategy.into(),
             model_id: r.model_id.map(|m| m.as_string().into()),
+            fallback_reason: r.fallback_reason.map(str::to_owned),
             items: r
                 .items
                 .into_iter()

@@ -23,6 +23,9 @@ pub struct TenantSettingsGql {
     pub default_consent_analytics: bool,
     /// Thresholds that mark fairness report figures PASS or WARN.
     pub fairness: super::fairness::ThresholdsGql,
+    /// Interactions older than this many days are deleted by the retention job; null
+    /// keeps them.
+    pub interaction_retention_days: Option<i32>,
 }
 
 impl From<TenantSettings> for TenantSettingsGql {
@@ -36,6 +39,7 @@ impl From<TenantSettings> for TenantSettingsGql {
             default_consent_personalization: s.default_consent.personalization,
             default_consent_analytics: s.default_consent.analytics,
             fairness: s.fairness.into(),
+            interaction_retention_days: s.interaction_retention_days.and_then(|d| i32::try_from(d).ok()),
         }
     }
 }
@@ -50,6 +54,8 @@ pub struct UpdateTenantSettingsInput {
     pub default_consent_analytics: Option<bool>,
     /// Fairness thresholds to change.
     pub fairness: Option<super::fairness::FairnessThresholdsInput>,
+    /// Days to keep interactions (1 to 36500); 0 keeps them forever.
+    pub interaction_retention_days: Option<i32>,
 }
 
 impl From<UpdateTenantSettingsInput> for SettingsUpdate {
@@ -59,6 +65,8 @@ impl From<UpdateTenantSettingsInput> for SettingsUpdate {
             default_consent_personalization: i.default_consent_personalization,
             default_consent_analytics: i.default_consent_analytics,
             fairness: i.fairness.unwrap_or_default().into(),
+            // A negative number becomes too large to accept, so it is refused with the rest.
+            interaction_retention_days: i.interaction_retention_days.map(|d| u32::try_from(d).unwrap_or(u32::MAX)),
         }
     }
 }

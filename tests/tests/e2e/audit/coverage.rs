@@ -45,6 +45,9 @@ const QUERY_FIELDS: &[(&str, Class)] = &[
     ("endUsers", PersonalRead("end_user.list")),
     // Aggregates over the whole audience, never one person.
     ("statistics", Other),
+    ("exportUserData", PersonalRead("end_user.exported")),
+    // Receipts name people by pseudonym only.
+    ("erasureReceipts", Other),
     ("tenantSettings", Other),
     // Aggregates by group, groups below the minimum size suppressed.
     ("fairnessReports", Other),
@@ -74,6 +77,8 @@ const MUTATION_FIELDS: &[(&str, Class)] = &[
     ("upsertEndUsers", Mutation("end_user.upserted")),
     ("recordInteractions", Mutation("interactions.recorded")),
     ("updateTenantSettings", Mutation("settings.updated")),
+    ("setConsent", Mutation("end_user.consent_changed")),
+    ("eraseUser", Mutation("end_user.erased")),
     ("createFairnessReport", Mutation("fairness_report.created")),
 ];
 
@@ -258,6 +263,19 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
             });
             let query = "mutation($i: UploadModelInput!) { uploadModel(input: $i) { id } }";
             gql_with_id(server, key, &rid, query, json!({ "i": input })).await
+        }
+        "exportUserData" => {
+            server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-export" }] })).await;
+            gql_with_id(server, key, &rid, "{ exportUserData(userId: \"u-export\") }", json!({})).await
+        }
+        "setConsent" => {
+            server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-consent" }] })).await;
+            let query = "mutation { setConsent(userId: \"u-consent\", consent: {analytics: false}) { analytics } }";
+            gql_with_id(server, key, &rid, query, json!({})).await
+        }
+        "eraseUser" => {
+            server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-erase" }] })).await;
+            gql_with_id(server, key, &rid, "mutation { eraseUser(userId: \"u-erase\") { id } }", json!({})).await
         }
         "EndUser.interactions" => {
             server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-history" }] })).await;

@@ -1,0 +1,34 @@
+use async_graphql::{Context, Object};
+use domain::audience::UserId;
+use domain::tenants::page::PageRequest;
+
+use crate::graphql::connection::{Conn, from_page};
+use crate::graphql::context::{services, tenant};
+use crate::graphql::error::ApiResult;
+use crate::graphql::types::privacy::ErasureReceiptGql;
+
+#[derive(Default)]
+pub struct PrivacyQuery;
+
+#[Object]
+impl PrivacyQuery {
+    /// Everything held about one end user as one JSON document: profile, consent,
+    /// interactions, the models their data trained and the audit events about them
+    /// (needs `privacy:manage`; the export is recorded). `NOT_FOUND` once erased.
+    async fn export_user_data(&self, ctx: &Context<'_>, user_id: String) -> ApiResult<async_graphql::Json<serde_json::Value>> {
+        let user = UserId::parse_as("userId", user_id)?;
+        Ok(async_graphql::Json(domain::privacy::export_user_data(tenant(ctx)?, services(ctx)?, &user).await?))
+    }
+
+    /// Receipts of the tenant's erasures, oldest first (needs `privacy:manage`).
+    async fn erasure_receipts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<ErasureReceiptGql>> {
+        let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
+        let receipts = domain::privacy::list_erasure_receipts(tenant(ctx)?, services(ctx)?, page).await?;
+        Ok(from_page(receipts, ErasureReceiptGql::from))
+    }
+}

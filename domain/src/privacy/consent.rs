@@ -1,0 +1,43 @@
+//! Recording what a person agreed to. Without personalization consent they get
+//! non-personalized answers (which say so) and their events stay out of training;
+//! without analytics consent they stay out of statistics and reports.
+
+use chrono::Utc;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, IntoActiveModel};
+use tenants::{Scope, TenantCtx};
+
+use super::subject;
+use crate::Services;
+use crate::audience::{Consent, UserId};
+use crate::audit::{AuditEvent, Target, action};
+use crate::error::Result;
+
+/// A change of consent: flags left `None` stay as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConsentUpdate {
+    pub personalization: Option<bool>,
+    pub analytics: Option<bool>,
+}
+
+/// Sets the person's consent flags and returns them as stored. Erased people have none.
+pub async fn set_consent(ctx: &TenantCtx, services: &Services, user: &UserId, update: ConsentUpdate) -> Result<Consent> {
+    ctx.require(Scope::PrivacyManage).or_else(|_| ctx.require(Scope::UsersWrite))?;
+    let tx = services.db.begin_write(ctx).await?;
+    let row = subject::find_live(ctx, &tx, user).await?;
+    let consent = Consent {
+        personalization: update.personalization.unwrap_or(row.consent_personalization),
+        analytics: update.analytics.unwrap_or(row.consent_analytics),
+    };
+    let mut active = row.into_active_model();
+    active.consent_personalization = Set(consent.personalization);
+    active.consent_analytics = Set(consent.analytics);
+    active.updated_at = Set(Utc::now());
+    active.update(tx.conn()).await?;
+    let event = AuditEvent::new(action::CONSENT_CHANGED)
+        .target(Target::end_user(user.as_str()))
+        .details(serde_json::json!({ "personalization": consent.personalization, "analytics": consent.analytics }));
+    services.audit.record(ctx, &tx, event).await?;
+    tx.commit().await?;
+    Ok(consent)
+}
