@@ -36,10 +36,10 @@ impl AuditFilter {
                 Some(_) => Err(DomainError::invalid(format!("filter.{field}"), "use 1 to 200 characters")),
             }
         };
-        if let (Some(from), Some(to)) = (from, to) {
-            if from >= to {
-                return Err(DomainError::invalid("filter.to", "must be after `from`"));
-            }
+        if let (Some(from), Some(to)) = (from, to)
+            && from >= to
+        {
+            return Err(DomainError::invalid("filter.to", "must be after `from`"));
         }
         Ok(Self { action: text("action", action)?, principal: text("principal", principal)?, from, to })
     }

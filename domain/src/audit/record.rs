@@ -126,7 +126,7 @@ pub(super) async fn append_all(
 
     if config.checkpoint_every > 0 {
         for (seq, hash) in &appended {
-            if (*seq as u64) % config.checkpoint_every == 0 {
+            if (*seq as u64).is_multiple_of(config.checkpoint_every) {
                 checkpoint::write(config, tx, *seq, hash).await?;
             }
         }
