@@ -55,6 +55,8 @@ pub enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Train a model for a tenant, print its held-out metrics, optionally deploy it.
+    Train(crate::train_cmd::TrainArgs),
     /// Print the GraphQL schema (SDL) or write it to a file.
     ExportSchema {
         #[arg(long, short)]

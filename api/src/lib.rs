@@ -14,3 +14,4 @@ pub mod http;
 pub mod jobs;
 pub mod startup;
 pub mod telemetry;
+pub mod train_cmd;

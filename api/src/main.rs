@@ -79,6 +79,10 @@ async fn main() -> anyhow::Result<()> {
             let services = connect(&settings, settings.database.migrate_on_start).await?;
             api::import_cmd::movielens(&services, &dir, &tenant).await?;
         }
+        Command::Train(args) => {
+            let services = connect(&settings, settings.database.migrate_on_start).await?;
+            api::train_cmd::train(&services, &args).await?;
+        }
         Command::ExportSchema { output } => {
             let sdl = api::graphql::export_sdl();
             match output {

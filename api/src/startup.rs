@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use domain::audit::AuditConfig;
 use domain::tenants::auth::AuthConfig;
 use domain::tenants::db::DbConfig;
+use domain::models::ModelsConfig;
 use domain::{Services, ServicesConfig};
 use migrations::{Migrator, MigratorTrait};
 
@@ -106,8 +107,20 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Servi
             )?,
             checkpoint_every: settings.audit.checkpoint_every,
         },
+        models: ModelsConfig {
+            store_dir: settings.data_dir.join("models"),
+            onnxruntime_path: settings.onnxruntime_path(),
+            training_threads: settings.models.training_threads,
+            sessions_per_model: settings.models.sessions_per_model,
+            max_upload_bytes: settings.models.max_upload_bytes,
+        },
     };
-    Ok(Services::connect(&config).await?)
+    let services = Services::connect(&config).await?;
+    let interrupted = domain::models::fail_interrupted_jobs(&services).await?;
+    if interrupted > 0 {
+        tracing::warn!(jobs = interrupted, "training jobs of a previous run were marked failed");
+    }
+    Ok(services)
 }
 
 /// Migrations run as the connecting user (who owns the schema), not the app role.

@@ -54,6 +54,16 @@ impl Db {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(30))
             .sqlx_logging(false);
+        // Per connection: WAL with synchronous=NORMAL commits without an fsync each time
+        // (still durable across a crash of the process; the WAL is synced at checkpoints),
+        // which is what lets many small audited transactions through; a writer waits up to
+        // 10 s for the lock instead of failing.
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
         let conn = Database::connect(options).await?;
         if kind == DbBackendKind::Sqlite {
             // WAL lets readers proceed during writes; it persists in the file.

@@ -5,6 +5,7 @@ mod catalog;
 mod fairness;
 mod interactions;
 mod members;
+mod models;
 mod privacy;
 mod sessions;
 mod settings;
@@ -12,4 +13,4 @@ mod settings;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(sessions::SessionMutation, api_keys::ApiKeyMutation, members::MemberMutation, audit::AuditMutation, catalog::CatalogMutation, audience::AudienceMutation, interactions::InteractionMutation, settings::SettingsMutation, privacy::PrivacyMutation, fairness::FairnessMutation);
+pub struct Mutation(sessions::SessionMutation, api_keys::ApiKeyMutation, members::MemberMutation, audit::AuditMutation, models::ModelMutation, catalog::CatalogMutation, audience::AudienceMutation, interactions::InteractionMutation, settings::SettingsMutation, privacy::PrivacyMutation, fairness::FairnessMutation);

@@ -1,9 +1,11 @@
 mod access;
 mod audience;
 mod audit;
-mod privacy;
 mod catalog;
 mod fairness;
+mod models;
+mod privacy;
+mod recommendations;
 mod settings;
 mod stats;
 mod viewer;
@@ -11,4 +13,4 @@ mod viewer;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery, access::AccessQuery, audit::AuditQuery, catalog::CatalogQuery, audience::AudienceQuery, stats::StatsQuery, settings::SettingsQuery, privacy::PrivacyQuery, fairness::FairnessQuery);
+pub struct Query(viewer::ViewerQuery, access::AccessQuery, audit::AuditQuery, models::ModelQuery, recommendations::RecommendationQuery, catalog::CatalogQuery, audience::AudienceQuery, stats::StatsQuery, settings::SettingsQuery, privacy::PrivacyQuery, fairness::FairnessQuery);

@@ -3,11 +3,14 @@
 mod access;
 pub mod audience;
 mod audit;
-pub mod privacy;
 pub mod batch;
 pub mod catalog;
 pub mod fairness;
+pub mod explanations;
 pub mod interactions;
+pub mod models;
+pub mod privacy;
+pub mod recommendations;
 pub mod settings;
 pub mod stats;
 mod tenant;
