@@ -1,7 +1,7 @@
 use tenants::auth::{AuthConfig, Authenticator};
 use tenants::db::{Db, DbConfig};
 
-use crate::audit::{AuditConfig, Auditor};
+use crate::audit::{AuditConfig, Auditor, ReadAuditQueue};
 use crate::error::Result;
 use crate::models::{ModelServices, ModelsConfig};
 
@@ -21,6 +21,8 @@ pub struct Services {
     pub auth: Authenticator,
     pub models: ModelServices,
     pub audit: Auditor,
+    /// Audit events of reads, appended in batches off the request path.
+    pub read_audit: ReadAuditQueue,
 }
 
 impl Services {
@@ -32,6 +34,7 @@ impl Services {
     pub fn with_db(db: Db, config: &ServicesConfig) -> Result<Self> {
         let auth = Authenticator::new(db.clone(), &config.auth)?;
         let audit = Auditor::new(config.audit.clone())?;
-        Ok(Self { db, auth, models: ModelServices::new(config.models.clone()), audit })
+        let read_audit = ReadAuditQueue::start(db.clone(), audit.clone());
+        Ok(Self { db, auth, models: ModelServices::new(config.models.clone()), audit, read_audit })
     }
 }

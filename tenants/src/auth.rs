@@ -108,6 +108,15 @@ impl Authenticator {
                 let found = api_keys::verify(&tx, &hash).await?;
                 tx.commit().await?;
                 let key = found.ok_or(TenantsError::Unauthenticated)?;
+                // Last-used time is informative: failing to note it must not refuse the key.
+                let touched = async {
+                    let tx = self.db.begin_system(&SystemCtx::new("note api key use")).await?;
+                    api_keys::touch_last_used(&tx, key.row_id).await?;
+                    tx.commit().await
+                };
+                if let Err(e) = touched.await {
+                    tracing::warn!(error = ?e, "could not note the key's last use");
+                }
                 self.keys.insert(hash, key.clone()).await;
                 key
             }

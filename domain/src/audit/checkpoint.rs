@@ -67,6 +67,7 @@ pub(super) async fn write(config: &AuditConfig, tx: &TenantTx, seq: i64, hash: &
 /// covers that event too.
 pub async fn checkpoint(ctx: &TenantCtx, services: &Services) -> Result<Checkpoint> {
     ctx.require(Scope::AuditRead)?;
+    services.read_audit.flush().await?;
     let config = services.audit.config();
     let tx = services.db.begin_write(ctx).await?;
     let (seq, hash) = record::append(

@@ -89,6 +89,7 @@ pub async fn list_events(
     page: PageRequest,
 ) -> Result<Page<AuditRecord>> {
     ctx.require(Scope::AuditRead)?;
+    services.read_audit.flush().await?;
     let mut query = row::Entity::find()
         .filter(row::Column::TenantId.eq(ctx.tenant_id().get()))
         .order_by_asc(row::Column::Seq)

@@ -18,6 +18,7 @@ mod checkpoint;
 mod entity;
 mod event;
 mod list;
+mod read_queue;
 mod record;
 mod verify;
 
@@ -29,6 +30,7 @@ use crate::error::{DomainError, Result};
 
 pub use checkpoint::{Checkpoint, checkpoint};
 pub use event::{AuditEvent, Outcome, Target, action};
+pub use read_queue::ReadAuditQueue;
 pub use list::{AuditFilter, AuditRecord, events_about, list_events};
 pub use verify::{Problem, VerifyReport, verify};
 

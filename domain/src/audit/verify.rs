@@ -72,6 +72,7 @@ pub struct VerifyReport {
 /// For owners, admins and keys with `audit:read`, and the operator's CLI.
 pub async fn verify(ctx: &TenantCtx, services: &Services) -> Result<VerifyReport> {
     ctx.require(Scope::AuditRead)?;
+    services.read_audit.flush().await?;
     let tx = services.db.begin_snapshot(ctx).await?;
     let report = Verifier::new(services.audit.config(), &tx).run().await?;
     tx.commit().await?;

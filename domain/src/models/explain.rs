@@ -73,14 +73,14 @@ pub async fn explain_recommendation(ctx: &TenantCtx, services: &Services, user_i
     if catalog.get(content_id).is_none() {
         return Err(DomainError::NotFound(format!("content {content_id:?}")));
     }
-    let tx = services.db.begin_write(ctx).await?;
+    let tx = services.db.begin(ctx).await?;
     let user = data::user_state(ctx, &tx, user_id).await?;
     let model = registry::active(ctx, services, &tx).await?;
+    tx.commit().await?;
     let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
         .target(Target::end_user(user_id))
         .details(serde_json::json!({ "contentIds": [content_id] }));
-    services.audit.record(ctx, &tx, event).await?;
-    tx.commit().await?;
+    services.read_audit.record(ctx, event).await?;
     let rank = rank_of(ctx, services, user_id, content_id).await?;
     let explained = match &model {
         Some(model) if user.personalization => explain_with_model(model.clone(), &user, user_id, content_id).await?,
@@ -93,14 +93,14 @@ pub async fn explain_recommendation(ctx: &TenantCtx, services: &Services, user_i
 pub async fn explain_list(ctx: &TenantCtx, services: &Services, user_id: &str, content_ids: &[String]) -> Result<Vec<Explanation>> {
     ctx.require(Scope::RecommendationsRead)?;
     let catalog = data::catalog_facets(ctx, services).await?;
-    let tx = services.db.begin_write(ctx).await?;
+    let tx = services.db.begin(ctx).await?;
     let user = data::user_state(ctx, &tx, user_id).await?;
     let model = registry::active(ctx, services, &tx).await?;
+    tx.commit().await?;
     let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
         .target(Target::end_user(user_id))
         .details(serde_json::json!({ "contentIds": content_ids }));
-    services.audit.record(ctx, &tx, event).await?;
-    tx.commit().await?;
+    services.read_audit.record(ctx, event).await?;
     let mut out = Vec::with_capacity(content_ids.len());
     let batch = match &model {
         Some(model) if user.personalization => explain_many(model.clone(), &user, user_id, content_ids).await?,

@@ -97,8 +97,7 @@ pub(crate) async fn recommend(
     audited: bool,
 ) -> Result<Recommendations> {
     ctx.require(Scope::RecommendationsRead)?;
-    // Written to (the audit event) after reading: on SQLite it must hold the write lock from the start.
-    let tx = services.db.begin_write(ctx).await?;
+    let tx = services.db.begin(ctx).await?;
     let user = data::user_state(ctx, &tx, &request.user_id).await?;
     let model = registry::active(ctx, services, &tx).await?;
     let model_id = match &model {
@@ -109,9 +108,11 @@ pub(crate) async fn recommend(
         let event = AuditEvent::new(action::RECOMMENDATIONS_READ)
             .target(Target::end_user(&request.user_id))
             .details(serde_json::json!({ "first": request.first }));
-        services.audit.record(ctx, &tx, event).await?;
+        tx.commit().await?;
+        services.read_audit.record(ctx, event).await?;
+    } else {
+        tx.commit().await?;
     }
-    tx.commit().await?;
     let facets = data::catalog_facets(ctx, services).await?;
     let at = request.filter.available_at.unwrap_or_else(Utc::now);
     let seen: std::collections::HashSet<&str> = if request.filter.exclude_seen {

@@ -20,6 +20,7 @@ const PAGE: u64 = 1_000;
 /// Needs `privacy:manage`. Erased people have nothing left to export (`NOT_FOUND`).
 pub async fn export_user_data(ctx: &TenantCtx, services: &Services, user: &UserId) -> Result<Value> {
     ctx.require(Scope::PrivacyManage)?;
+    services.read_audit.flush().await?;
     let tx = services.db.begin_write(ctx).await?;
     let row = subject::find_live(ctx, &tx, user).await?;
     let profile = crate::audience::store::get(ctx, &tx, user)

@@ -147,6 +147,17 @@ pub async fn revoke(ctx: &TenantCtx, tx: &TenantTx, id: PublicId) -> Result<(Api
     Ok((to_domain(row)?, hash))
 }
 
+/// Notes that a key was used. Its own transaction, writing first: on SQLite a write as
+/// the first statement waits for the lock, where a read-then-write would fail at once.
+pub async fn touch_last_used(tx: &SystemTx, row_id: i64) -> Result<()> {
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::LastUsedAt, Expr::value(now()))
+        .filter(api_key::Column::Id.eq(row_id))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Looks a presented key up by its hash, across tenants: the key is what tells us the
 /// tenant. Revoked and expired keys are not found.
 pub async fn verify(tx: &SystemTx, secret_hash: &str) -> Result<Option<VerifiedKey>> {
@@ -160,11 +171,6 @@ pub async fn verify(tx: &SystemTx, secret_hash: &str) -> Result<Option<VerifiedK
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|t| t <= Utc::now()) {
         return Ok(None);
     }
-    api_key::Entity::update_many()
-        .col_expr(api_key::Column::LastUsedAt, Expr::value(now()))
-        .filter(api_key::Column::Id.eq(row.id))
-        .exec(tx.conn())
-        .await?;
     Ok(Some(VerifiedKey {
         row_id: row.id,
         key_id: PublicId::from_db(&row.public_id)?,

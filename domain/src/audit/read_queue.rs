@@ -1,0 +1,100 @@
+//! Audit events of reads, written off the request path.
+//!
+//! Every personalized recommendation and explanation is a read of personal data and
+//! gets its audit event, but a read changes nothing, so its event need not share a
+//! transaction with it; making each read a write transaction serialised all of them on
+//! SQLite's single writer and on PostgreSQL's per-tenant chain head. Reads instead hand
+//! their event to one writer task, which appends whatever has queued up in one
+//! transaction per tenant. Nobody can observe the gap: everything that looks at the
+//! log (`auditEvents`, `verifyAuditLog`, checkpoints, exports) first calls
+//! [`ReadAuditQueue::flush`], which returns once every event queued before it is
+//! committed. The queue is bounded, so a writer that falls behind slows reads down
+//! instead of dropping events; a crash loses at most the events of the last few
+//! milliseconds (logged with their count when a batch fails).
+
+use std::collections::BTreeMap;
+
+use tenants::{Db, TenantCtx};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{AuditEvent, Auditor};
+use crate::error::{DomainError, Result};
+
+const QUEUE_CAPACITY: usize = 10_000;
+const MAX_BATCH: usize = 1_000;
+
+enum Message {
+    Event(Box<(TenantCtx, AuditEvent)>),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct ReadAuditQueue {
+    sender: mpsc::Sender<Message>,
+}
+
+impl ReadAuditQueue {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: Db, auditor: Auditor) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(run(db, auditor, receiver));
+        Self { sender }
+    }
+
+    pub async fn record(&self, ctx: &TenantCtx, event: AuditEvent) -> Result<()> {
+        self.sender
+            .send(Message::Event(Box::new((ctx.clone(), event))))
+            .await
+            .map_err(|_| DomainError::Internal("the audit writer has stopped".into()))
+    }
+
+    /// Waits until every event queued so far is committed.
+    pub async fn flush(&self) -> Result<()> {
+        let (done, wait) = oneshot::channel();
+        self.sender
+            .send(Message::Flush(done))
+            .await
+            .map_err(|_| DomainError::Internal("the audit writer has stopped".into()))?;
+        wait.await.map_err(|_| DomainError::Internal("the audit writer has stopped".into()))
+    }
+}
+
+async fn run(db: Db, auditor: Auditor, mut receiver: mpsc::Receiver<Message>) {
+    while let Some(first) = receiver.recv().await {
+        let mut events: Vec<(TenantCtx, AuditEvent)> = Vec::new();
+        let mut flushes = Vec::new();
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Event(boxed) => events.push(*boxed),
+                Message::Flush(done) => flushes.push(done),
+            }
+            if events.len() < MAX_BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        let mut by_tenant: BTreeMap<i64, Vec<(TenantCtx, AuditEvent)>> = BTreeMap::new();
+        for (ctx, event) in events {
+            by_tenant.entry(ctx.tenant_id().get()).or_default().push((ctx, event));
+        }
+        for (_, batch) in by_tenant {
+            let count = batch.len();
+            if let Err(e) = write(&db, &auditor, batch).await {
+                tracing::error!(error = ?e, events = count, "could not write read audit events");
+            }
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn write(db: &Db, auditor: &Auditor, batch: Vec<(TenantCtx, AuditEvent)>) -> Result<()> {
+    let Some((first, _)) = batch.first() else { return Ok(()) };
+    let tx = db.begin_write(first).await?;
+    for (ctx, event) in batch {
+        auditor.record(&ctx, &tx, event).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
