@@ -4,6 +4,7 @@
 //! connection runs as a role that row-level security applies to, so a query that
 //! forgot its `tenant_id` filter still sees only one tenant.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{
@@ -12,7 +13,7 @@ use sea_orm::{
 };
 
 use crate::ctx::{SystemCtx, TenantCtx};
-use crate::error::Result;
+use crate::error::{Result, TenantsError};
 use crate::ids::TenantId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +26,14 @@ pub enum DbBackendKind {
 pub struct Db {
     conn: DatabaseConnection,
     kind: DbBackendKind,
+    /// SQLite has one writer at a time; write transactions of this process queue here
+    /// (first come, first served) instead of polling SQLite's busy handler, which
+    /// sleeps in growing steps and wastes most of the wait.
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// How long a write transaction waits for its turn on SQLite before giving up.
+const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
 
 /// How the service connects. `app_role` is the PostgreSQL role that row-level
 /// security applies to; the service switches to it at connection start.
@@ -69,7 +77,7 @@ impl Db {
             // WAL lets readers proceed during writes; it persists in the file.
             conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;").await?;
         }
-        Ok(Self { conn, kind })
+        Ok(Self { conn, kind, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())) })
     }
 
     pub fn kind(&self) -> DbBackendKind {
@@ -97,7 +105,7 @@ impl Db {
             ))
             .await?;
         }
-        Ok(TenantTx { txn, tenant_id: ctx.tenant_id() })
+        Ok(TenantTx { txn, tenant_id: ctx.tenant_id(), _writer: None })
     }
 
     /// Opens a transaction bound to the context's tenant that will write. On SQLite it
@@ -112,8 +120,11 @@ impl Db {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
+        let turn = tokio::time::timeout(SQLITE_WRITER_WAIT, self.sqlite_writer.clone().lock_owned())
+            .await
+            .map_err(|_| TenantsError::Internal("timed out waiting for the SQLite writer".into()))?;
         let txn = self.conn.begin_with_options(options).await?;
-        Ok(TenantTx { txn, tenant_id: ctx.tenant_id() })
+        Ok(TenantTx { txn, tenant_id: ctx.tenant_id(), _writer: Some(turn) })
     }
 
     /// Like [`Db::begin`], but read-only and with one snapshot for all its statements, for
@@ -133,7 +144,7 @@ impl Db {
             [ctx.tenant_id().get().to_string().into()],
         ))
         .await?;
-        Ok(TenantTx { txn, tenant_id: ctx.tenant_id() })
+        Ok(TenantTx { txn, tenant_id: ctx.tenant_id(), _writer: None })
     }
 
     /// Opens a transaction that may cross tenants. Callers name why.
@@ -172,6 +183,8 @@ fn with_pg_role(url: &str, role: &str) -> String {
 pub struct TenantTx {
     txn: DatabaseTransaction,
     tenant_id: TenantId,
+    /// A SQLite write transaction's turn, released when the transaction ends.
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl TenantTx {
@@ -214,7 +227,7 @@ impl SystemTx {
                 ))
                 .await?;
         }
-        Ok(TenantTx { txn: self.txn, tenant_id })
+        Ok(TenantTx { txn: self.txn, tenant_id, _writer: None })
     }
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
