@@ -195,10 +195,10 @@ mod tests {
     #[test]
     fn overfetch_sets_has_next() {
         let req: PageRequest = PageRequest { first: 2, after: None };
-        let page = Page::from_overfetch(vec![(1, 'a'), (2, 'b'), (3, 'c')], &req);
+        let page = Page::from_overfetch(vec![(1, 'a'), (2, 'b'), (3, 'c')], req);
         assert_eq!(page.items.len(), 2);
         assert!(page.has_next_page);
-        let page = Page::from_overfetch(vec![(1, 'a')], &req);
+        let page = Page::from_overfetch(vec![(1, 'a')], req);
         assert!(!page.has_next_page);
     }
 }

@@ -6,7 +6,7 @@
 //! figure about users and their events.
 
 use chrono::{Duration, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::sea_query::{Expr, Func, Query};
 use sea_orm::{ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::{Scope, TenantCtx, TenantTx};
 
