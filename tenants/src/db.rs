@@ -62,25 +62,21 @@ impl Db {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(30))
             .sqlx_logging(false);
-        if kind == DbBackendKind::Sqlite {
-            // Per connection: memory-mapped reads (pages are shared through the OS cache
-            // instead of copied into each pooled connection's own cache, which another
-            // connection's commit invalidates), a 64 MiB page cache, and
-            // `synchronous=NORMAL`, the setting SQLite recommends with WAL: no corruption
-            // on power loss, only the last commits may be rolled back.
-            options.map_sqlx_sqlite_opts(|o| {
-                o.pragma("mmap_size", "1073741824").pragma("cache_size", "-65536").pragma("synchronous", "NORMAL")
-            });
-        }
-        // Per connection: WAL with synchronous=NORMAL commits without an fsync each time
-        // (still durable across a crash of the process; the WAL is synced at checkpoints),
-        // which is what lets many small audited transactions through; a writer waits up to
-        // 10 s for the lock instead of failing.
+        // Per connection (one hook: a second `map_sqlx_sqlite_opts` would replace it):
+        // WAL with `synchronous=NORMAL`, the setting SQLite recommends with WAL (no
+        // corruption on power loss, only the last commits may be rolled back; no fsync per
+        // commit, which is what lets many small audited transactions through);
+        // memory-mapped reads (pages shared through the OS cache instead of copied into
+        // each pooled connection's cache, which another connection's commit invalidates);
+        // a 64 MiB page cache; and a writer waits up to 10 s for the lock instead of
+        // failing.
         options.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                .pragma("mmap_size", "1073741824")
+                .pragma("cache_size", "-65536")
         });
         let conn = Database::connect(options).await?;
         if kind == DbBackendKind::Sqlite {
