@@ -63,6 +63,16 @@ fn to_job(j: job::Model, model_public: Option<PublicId>) -> Result<Job> {
     })
 }
 
+/// The tenant's highest model version so far (0 before the first).
+async fn last_version(ctx: &TenantCtx, tx: &TenantTx) -> Result<i32> {
+    Ok(model::Entity::find()
+        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .order_by_desc(model::Column::Version)
+        .one(tx.conn())
+        .await?
+        .map_or(0, |m| m.version))
+}
+
 /// Registers a model and its training job, both queued.
 pub(crate) async fn insert_queued(
     ctx: &TenantCtx,
@@ -71,12 +81,7 @@ pub(crate) async fn insert_queued(
     parameters: &serde_json::Value,
 ) -> Result<(i64, i64)> {
     let tenant = ctx.tenant_id().get();
-    let last_version = model::Entity::find()
-        .filter(model::Column::TenantId.eq(tenant))
-        .order_by_desc(model::Column::Version)
-        .one(tx.conn())
-        .await?
-        .map_or(0, |m| m.version);
+    let last_version = last_version(ctx, tx).await?;
     let now = Utc::now();
     let model_row = model::ActiveModel {
         tenant_id: Set(tenant),
@@ -364,12 +369,7 @@ pub(crate) async fn insert_uploaded(
     snapshot: &DataSnapshot,
 ) -> Result<i64> {
     let tenant = ctx.tenant_id().get();
-    let last_version = model::Entity::find()
-        .filter(model::Column::TenantId.eq(tenant))
-        .order_by_desc(model::Column::Version)
-        .one(tx.conn())
-        .await?
-        .map_or(0, |m| m.version);
+    let last_version = last_version(ctx, tx).await?;
     let now = Utc::now();
     let row = model::ActiveModel {
         tenant_id: Set(tenant),
