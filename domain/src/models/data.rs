@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::TenantCtx;
 use tenants::db::TenantTx;
-use tenants::ids::PublicId;
 
 use super::serving::HistoryEvent;
 use super::training::TrainingData;
@@ -99,10 +98,6 @@ pub async fn user_state(ctx: &TenantCtx, tx: &TenantTx, user_id: &str) -> Result
         })
         .collect();
     Ok(UserState { personalization: true, history })
-}
-
-pub async fn model_public_id(ctx: &TenantCtx, tx: &TenantTx, row: i64) -> Result<PublicId> {
-    Ok(super::store::model_by_row(ctx, tx, row).await?.model.id)
 }
 
 /// What filtering needs of one item.

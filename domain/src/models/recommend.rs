@@ -100,10 +100,7 @@ pub(crate) async fn recommend(
     let tx = services.db.begin(ctx).await?;
     let user = data::user_state(ctx, &tx, &request.user_id).await?;
     let model = registry::active(ctx, services, &tx).await?;
-    let model_id = match &model {
-        Some(m) => Some(data::model_public_id(ctx, &tx, m.row).await?),
-        None => None,
-    };
+    let model_id = model.as_ref().map(|m| m.id);
     if audited {
         let event = AuditEvent::new(action::RECOMMENDATIONS_READ)
             .target(Target::end_user(&request.user_id))
@@ -179,10 +176,7 @@ pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str
     };
     let tx = services.db.begin(ctx).await?;
     let model = registry::active(ctx, services, &tx).await?;
-    let model_id = match &model {
-        Some(m) => Some(data::model_public_id(ctx, &tx, m.row).await?),
-        None => None,
-    };
+    let model_id = model.as_ref().map(|m| m.id);
     tx.commit().await?;
     let live = |id: &str| id != item_id && facets.get(id).is_some_and(|f| !f.deleted);
     if let Some(model) = &model {

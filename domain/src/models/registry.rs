@@ -108,7 +108,7 @@ pub async fn deploy_model(ctx: &TenantCtx, services: &Services, id: &PublicId, a
         }
     }
     // Load before switching, so a model that cannot serve never becomes active.
-    load(services, candidate.row, candidate.artifact_key.as_deref()).await?;
+    load(services, &candidate).await?;
     store::insert_deployment(ctx, &tx, candidate.row, "deploy").await?;
     let model = store::model_by_row(ctx, &tx, candidate.row).await?.model;
     let event = AuditEvent::new(action::MODEL_DEPLOYED).target(Target::object("model", model.id.as_string()));
@@ -125,7 +125,7 @@ pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Mode
         .await?
         .ok_or_else(|| DomainError::Conflict("there is no earlier deployment to return to".into()))?;
     let target = store::model_by_row(ctx, &tx, previous).await?;
-    load(services, target.row, target.artifact_key.as_deref()).await?;
+    load(services, &target).await?;
     store::insert_deployment(ctx, &tx, previous, "rollback").await?;
     let model = store::model_by_row(ctx, &tx, previous).await?.model;
     services.audit.record(ctx, &tx, AuditEvent::new(action::MODEL_ROLLED_BACK).target(Target::object("model", model.id.as_string()))).await?;
@@ -134,7 +134,8 @@ pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Mode
 }
 
 /// The loaded model for a registry row, from the cache or the store.
-pub(crate) async fn load(services: &Services, row: i64, key: Option<&str>) -> Result<Arc<LoadedModel>> {
+pub(crate) async fn load(services: &Services, record: &store::ModelRow) -> Result<Arc<LoadedModel>> {
+    let (row, key, id) = (record.row, record.artifact_key.as_deref(), record.model.id);
     if let Some(model) = services.models.loaded.get(&row).await {
         return Ok(model);
     }
@@ -147,7 +148,7 @@ pub(crate) async fn load(services: &Services, row: i64, key: Option<&str>) -> Re
     let key = key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?.to_owned();
     let store = services.models.store.clone();
     let sessions = services.models.config.sessions_per_model;
-    let model = tokio::task::spawn_blocking(move || LoadedModel::load(store.as_ref(), runtime, row, &key, sessions))
+    let model = tokio::task::spawn_blocking(move || LoadedModel::load(store.as_ref(), runtime, row, id, &key, sessions))
         .await
         .map_err(|e| DomainError::Internal(format!("model loading thread: {e}")))??;
     let model = Arc::new(model);
@@ -162,7 +163,7 @@ pub(crate) async fn active(ctx: &TenantCtx, services: &Services, tx: &tenants::d
         return Ok(Some(model));
     }
     let record = store::model_by_row(ctx, tx, row).await?;
-    Ok(Some(load(services, row, record.artifact_key.as_deref()).await?))
+    Ok(Some(load(services, &record).await?))
 }
 
 /// Accepts a tenant's own ONNX model with the published history signature: input

@@ -34,7 +34,8 @@ pub enum Strategy {
 }
 
 pub struct LoadedModel {
-    pub row: i64,
+    /// The registry's public id, kept so answers can name their model without a query.
+    pub id: tenants::ids::PublicId,
     pub algorithm: Algorithm,
     pub item_ids: Vec<String>,
     pub item_index: HashMap<String, u32>,
@@ -47,7 +48,7 @@ pub struct LoadedModel {
 
 impl LoadedModel {
     /// Reads and checks a model's files (blocking).
-    pub fn load(store: &dyn ModelStore, runtime: &OrtRuntime, row: i64, key: &str, sessions: usize) -> Result<Self> {
+    pub fn load(store: &dyn ModelStore, runtime: &OrtRuntime, row: i64, id: tenants::ids::PublicId, key: &str, sessions: usize) -> Result<Self> {
         let meta: ArtifactMeta = serde_json::from_slice(&store.get(key, META_FILE)?)
             .map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))?;
         let graph = store.get(key, ONNX_FILE)?;
@@ -65,7 +66,7 @@ impl LoadedModel {
         };
         let item_index = meta.item_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
         let user_index = meta.user_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
-        Ok(Self { row, algorithm: meta.algorithm, item_ids: meta.item_ids, item_index, user_index, trained_at: meta.trained_at, scorer, als })
+        Ok(Self { id, algorithm: meta.algorithm, item_ids: meta.item_ids, item_index, user_index, trained_at: meta.trained_at, scorer, als })
     }
 
     pub fn n_items(&self) -> usize {
