@@ -15,6 +15,10 @@ use super::types::{JobStatus, TrainRequest};
 use crate::Services;
 use crate::error::{DomainError, Result};
 
+// Every registry transaction here writes, most after a read: on SQLite they take the
+// write lock up front (`begin_write`), since upgrading a read transaction fails at once
+// when another writer holds the lock.
+
 pub(crate) fn spawn(ctx: TenantCtx, services: Services, model_row: i64, job_row: i64, request: TrainRequest) {
     let cancel = Arc::new(AtomicBool::new(false));
     if let Ok(mut flags) = services.models.cancel_flags.lock() {
@@ -41,7 +45,7 @@ pub(crate) fn spawn(ctx: TenantCtx, services: Services, model_row: i64, job_row:
 }
 
 async fn finish(ctx: &TenantCtx, services: &Services, model_row: i64, job_row: i64, status: JobStatus, error: Option<String>) -> Result<()> {
-    let tx = services.db.begin(ctx).await?;
+    let tx = services.db.begin_write(ctx).await?;
     store::finish_unsuccessful(ctx, &tx, model_row, job_row, status, error).await?;
     tx.commit().await?;
     Ok(())
@@ -63,7 +67,7 @@ async fn run(
         .await
         .map_err(|_| DomainError::Internal("training slot closed".into()))?;
     {
-        let tx = services.db.begin(ctx).await?;
+        let tx = services.db.begin_write(ctx).await?;
         if store::cancel_requested(ctx, &tx, job_row).await? {
             tx.commit().await?;
             return finish(ctx, services, model_row, job_row, JobStatus::Cancelled, None).await;
@@ -125,7 +129,7 @@ async fn run(
                 snapshot: data.snapshot.clone(),
                 metrics: trained.metrics,
             };
-            let tx = services.db.begin(ctx).await?;
+            let tx = services.db.begin_write(ctx).await?;
             // A cancel that arrived during the last step still wins.
             if store::cancel_requested(ctx, &tx, job_row).await? {
                 tx.commit().await?;
@@ -163,7 +167,7 @@ async fn report_progress(
         tokio::time::sleep(Duration::from_millis(500)).await;
         let p = f64::from(f32::from_bits(progress.load(Ordering::Relaxed)));
         let step = async {
-            let tx = services.db.begin(&ctx).await?;
+            let tx = services.db.begin_write(&ctx).await?;
             if (p - last).abs() > 1e-6 {
                 store::set_progress(&ctx, &tx, model_row, job_row, p).await?;
             }
