@@ -32,6 +32,12 @@ pub struct ModelSettings {
     /// ONNX Runtime sessions per loaded model: concurrent scorings of one model.
     pub sessions_per_model: usize,
     pub max_upload_bytes: usize,
+    /// Events of people's recent history serving keeps in memory, in all tenants.
+    pub person_cache_events: u64,
+    /// Seconds before a change made by another process (a second replica, the CLI on
+    /// the same SQLite file) reaches this process's serving; 0 reads the database on
+    /// every request.
+    pub person_cache_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +157,8 @@ impl Default for Settings {
                 training_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
                 sessions_per_model: 4,
                 max_upload_bytes: 64 * 1024 * 1024,
+                person_cache_events: 5_000_000,
+                person_cache_ttl_secs: 30,
             },
             log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
         }

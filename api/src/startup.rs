@@ -19,6 +19,9 @@ use crate::graphql::build_schema;
 use crate::http::graphql::GraphqlState;
 use crate::http::{graphql, health};
 
+/// Room for the parsed forms of the queries clients send, by total query length.
+const DOCUMENT_CACHE_BYTES: u64 = 4 * 1024 * 1024;
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -35,6 +38,7 @@ impl Application {
             schema: build_schema(Some(services.clone()), &settings.graphql),
             services: services.clone(),
             limits: settings.graphql.clone(),
+            documents: graphql::DocumentCache::new(DOCUMENT_CACHE_BYTES),
         });
         let workers = if settings.server.workers == 0 {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
@@ -67,7 +71,12 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let outcome = self.server.await;
+        // A graceful stop (SIGTERM, Ctrl-C) commits the reads audited in its last moments.
+        if let Err(e) = self.services.read_audit.flush().await {
+            tracing::error!(error = ?e, "could not write the last read audit events");
+        }
+        outcome
     }
 }
 
@@ -113,6 +122,8 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Servi
             training_threads: settings.models.training_threads,
             sessions_per_model: settings.models.sessions_per_model,
             max_upload_bytes: settings.models.max_upload_bytes,
+            person_cache_events: settings.models.person_cache_events,
+            person_cache_ttl: std::time::Duration::from_secs(settings.models.person_cache_ttl_secs),
         },
     };
     let services = Services::connect(&config).await?;

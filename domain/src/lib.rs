@@ -11,6 +11,7 @@ pub mod audit;
 pub mod batch;
 pub mod catalog;
 mod entity;
+mod fresh_cache;
 pub mod error;
 pub mod fairness;
 pub mod import;

@@ -23,6 +23,10 @@ pub struct Services {
     pub audit: Auditor,
     /// Audit events of reads, appended in batches off the request path.
     pub read_audit: ReadAuditQueue,
+    /// Per tenant, the settings the serving path needs on every request (event
+    /// weights). Changes made through this process replace the entry at once; a change
+    /// made by another process is seen within the cache's time to live.
+    pub(crate) settings: crate::fresh_cache::FreshCache<i64, crate::settings::TenantSettings>,
 }
 
 impl Services {
@@ -35,6 +39,7 @@ impl Services {
         let auth = Authenticator::new(db.clone(), &config.auth)?;
         let audit = Auditor::new(config.audit.clone())?;
         let read_audit = ReadAuditQueue::start(db.clone(), audit.clone());
-        Ok(Self { db, auth, models: ModelServices::new(config.models.clone()), audit, read_audit })
+        let settings = crate::fresh_cache::FreshCache::new(10_000, crate::settings::CACHE_TTL);
+        Ok(Self { db, auth, models: ModelServices::new(config.models.clone()), audit, read_audit, settings })
     }
 }

@@ -148,6 +148,16 @@ fn write_json(doc: &mut serde_json::Value, s: &TenantSettings) {
     }
 }
 
+/// How long another process's settings change may take to reach this process's
+/// serving path (changes made here apply at once).
+pub(crate) const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The settings, from the per-tenant cache or the database. For the request path,
+/// which must not pay a query for a document that rarely changes.
+pub(crate) async fn cached(ctx: &TenantCtx, services: &Services) -> Result<TenantSettings> {
+    services.settings.get_or_load(ctx.tenant_id().get(), || tenant_settings(ctx, services)).await
+}
+
 /// The settings inside an open transaction.
 pub(crate) async fn load(ctx: &TenantCtx, tx: &TenantTx) -> Result<TenantSettings> {
     let tenant = tenant_store::current(ctx, tx).await?;
@@ -195,6 +205,7 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
     tenant_store::save_settings(ctx, &tx, &doc).await?;
     services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::SETTINGS_UPDATED).details(doc.clone())).await?;
     tx.commit().await?;
+    services.settings.replace(ctx.tenant_id().get(), settings);
     Ok(settings)
 }
 

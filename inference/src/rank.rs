@@ -52,6 +52,46 @@ pub fn top_k_of(scores: &[f32], k: usize, mut candidates: Vec<u32>) -> Vec<u32> 
     candidates
 }
 
+/// The `k` best items that `admits` accepts, in the order of [`top_k_of`]: the same
+/// answer as filtering every item first, but `admits` is asked only about items near the
+/// top (a serving filter looks items up by id; most of the catalog never needs it).
+/// The best `4k` are selected and checked in order, then the next window, twice as wide,
+/// until `k` are found or the items run out.
+pub fn top_k_where(scores: &[f32], k: usize, mut admits: impl FnMut(u32) -> bool) -> Vec<u32> {
+    let key = |i: u32| {
+        let s = scores[i as usize];
+        if s.is_nan() { f32::NEG_INFINITY } else { s }
+    };
+    let order = |a: &u32, b: &u32| key(*b).total_cmp(&key(*a)).then(a.cmp(b));
+    let mut out = Vec::with_capacity(k);
+    if k == 0 {
+        return out;
+    }
+    let mut remaining: Vec<u32> = (0..scores.len() as u32).collect();
+    let mut start = 0;
+    let mut width = (4 * k).max(32);
+    while start < remaining.len() && out.len() < k {
+        let rest = &mut remaining[start..];
+        let take = width.min(rest.len());
+        if take < rest.len() {
+            rest.select_nth_unstable_by(take - 1, order);
+        }
+        let window = &mut rest[..take];
+        window.sort_unstable_by(order);
+        for &i in window.iter() {
+            if admits(i) {
+                out.push(i);
+                if out.len() == k {
+                    break;
+                }
+            }
+        }
+        start += take;
+        width *= 2;
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -64,5 +104,34 @@ mod tests {
         assert_eq!(top_k(&s, 3, &[1]), vec![3, 0, 2]);
         assert_eq!(top_k(&s, 10, &[0, 1, 2, 3]), vec![5, 4]);
         assert!(top_k(&s, 0, &[]).is_empty());
+    }
+
+    #[test]
+    fn filtering_near_the_top_gives_the_same_answer_as_filtering_everything() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..200 {
+            let n = 1 + (next() % 700) as usize;
+            // Coarse scores, so ties are common; some NaN.
+            let scores: Vec<f32> = (0..n).map(|_| match next() % 50 { 0 => f32::NAN, r => (r % 17) as f32 }).collect();
+            let keep_one_in = 1 + next() % 9;
+            let admitted: Vec<bool> = (0..n).map(|_| next() % keep_one_in == 0).collect();
+            let k = 1 + (next() % 60) as usize;
+            let candidates: Vec<u32> = (0..n as u32).filter(|&i| admitted[i as usize]).collect();
+            let expected = top_k_of(&scores, k, candidates);
+            let mut asked = 0;
+            let got = top_k_where(&scores, k, |i| {
+                asked += 1;
+                admitted[i as usize]
+            });
+            assert_eq!(got, expected, "round {round}: n {n}, k {k}");
+            assert!(asked <= n);
+        }
+        assert!(top_k_where(&[1.0, 2.0], 0, |_| true).is_empty());
     }
 }

@@ -2,11 +2,12 @@
 //! GraphiQL for browsers.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use domain::tenants::RequestId;
 use domain::{ErrorCode, Services, TenantCtx};
 use futures::{FutureExt, StreamExt};
@@ -22,6 +23,24 @@ pub struct GraphqlState {
     pub schema: MarqueeSchema,
     pub services: Services,
     pub limits: GraphqlSettings,
+    pub documents: DocumentCache,
+}
+
+/// Parsed query documents by query text. Clients send the same few queries over and
+/// over; parsing each again cost more than the rest of a small query's execution.
+/// Only documents that passed the pre-checks are kept; bounded by total query length.
+#[derive(Clone)]
+pub struct DocumentCache(moka::sync::Cache<String, Arc<ExecutableDocument>>);
+
+impl DocumentCache {
+    pub fn new(max_total_query_bytes: u64) -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .weigher(|query: &String, _| u32::try_from(query.len()).unwrap_or(u32::MAX))
+                .max_capacity(max_total_query_bytes)
+                .build(),
+        )
+    }
 }
 
 /// Why a request was refused before any GraphQL ran.
@@ -35,7 +54,7 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<Grap
     let request_id = request_id(&req);
     let span = tracing::info_span!("graphql", request_id = %request_id, tenant_id = tracing::field::Empty);
     async move {
-        let requests = match read_requests(&req, payload, &state.limits).await {
+        let requests = match read_requests(&req, payload, &state.limits, &state.documents).await {
             Ok(r) => r,
             Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
         };
@@ -90,7 +109,7 @@ pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpRespon
                 }
             }
         }
-        if let Err(Refusal(code, message)) = pre_check(&request, &state.limits) {
+        if let Err(Refusal(code, message)) = pre_check(&mut request, &state.limits, &state.documents) {
             return error_response(code, &message, request_id.as_str());
         }
         let tenant = match authenticate(&req, &state.services, &request_id).await {
@@ -113,6 +132,7 @@ async fn read_requests(
     req: &HttpRequest,
     mut payload: web::Payload,
     limits: &GraphqlSettings,
+    documents: &DocumentCache,
 ) -> Result<Vec<ParsedRequest>, Refusal> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !(content_type.starts_with("application/json") || content_type.starts_with("application/graphql+json")) {
@@ -135,6 +155,13 @@ async fn read_requests(
         }
         body.extend_from_slice(&chunk);
     }
+    // The common case in one pass; anything else goes the long way to a precise refusal.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        if let Ok(mut request) = serde_json::from_slice::<async_graphql::Request>(&body) {
+            pre_check(&mut request, limits, documents)?;
+            return Ok(vec![ParsedRequest { request, from_array: false }]);
+        }
+    }
     let json: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| Refusal(ErrorCode::BadRequest, format!("request body is not valid JSON: {e}")))?;
     let (items, from_array) = match json {
@@ -154,27 +181,38 @@ async fn read_requests(
     items
         .into_iter()
         .map(|item| {
-            let request: async_graphql::Request = serde_json::from_value(item)
+            let mut request: async_graphql::Request = serde_json::from_value(item)
                 .map_err(|e| Refusal(ErrorCode::BadRequest, format!("not a GraphQL request: {e}")))?;
-            pre_check(&request, limits)?;
+            pre_check(&mut request, limits, documents)?;
             Ok(ParsedRequest { request, from_array })
         })
         .collect()
 }
 
-fn pre_check(request: &async_graphql::Request, limits: &GraphqlSettings) -> Result<(), Refusal> {
+/// Parses the query (or finds it parsed), refuses what the limits forbid, and hands the
+/// document to the request so the executor does not parse it again.
+fn pre_check(request: &mut async_graphql::Request, limits: &GraphqlSettings, documents: &DocumentCache) -> Result<(), Refusal> {
     if request.query.is_empty() {
         // An automatic persisted query sends only the hash; the APQ extension resolves it.
         return Ok(());
     }
-    let doc = async_graphql::parser::parse_query(&request.query)
-        .map_err(|e| Refusal(ErrorCode::GraphqlParseFailed, e.to_string()))?;
-    if count_aliases(&doc) > limits.max_aliases {
-        return Err(Refusal(
-            ErrorCode::QueryTooComplex,
-            format!("a query may use at most {} aliases", limits.max_aliases),
-        ));
-    }
+    let doc = match documents.0.get(&request.query) {
+        Some(doc) => doc,
+        None => {
+            let doc = async_graphql::parser::parse_query(&request.query)
+                .map_err(|e| Refusal(ErrorCode::GraphqlParseFailed, e.to_string()))?;
+            if count_aliases(&doc) > limits.max_aliases {
+                return Err(Refusal(
+                    ErrorCode::QueryTooComplex,
+                    format!("a query may use at most {} aliases", limits.max_aliases),
+                ));
+            }
+            let doc = Arc::new(doc);
+            documents.0.insert(request.query.clone(), doc.clone());
+            doc
+        }
+    };
+    request.set_parsed_query((*doc).clone());
     Ok(())
 }
 
@@ -205,7 +243,7 @@ async fn execute(
     queries_only: bool,
 ) -> async_graphql::Response {
     if queries_only {
-        if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+        if let Ok(doc) = request.parsed_query() {
             let is_query = match &doc.operations {
                 async_graphql::parser::types::DocumentOperations::Single(op) => op.node.ty == OperationType::Query,
                 async_graphql::parser::types::DocumentOperations::Multiple(ops) => {
@@ -248,15 +286,15 @@ fn respond(responses: Vec<async_graphql::Response>, batched: bool, request_id: &
         responses.first().map(status_for).unwrap_or(actix_web::http::StatusCode::OK)
     };
     let body = if batched {
-        serde_json::to_value(&responses)
+        serde_json::to_vec(&responses)
     } else {
-        responses.first().map(serde_json::to_value).unwrap_or(Ok(serde_json::Value::Null))
+        responses.first().map(serde_json::to_vec).unwrap_or_else(|| Ok(b"null".to_vec()))
     };
     match body {
         Ok(body) => HttpResponse::build(status)
             .content_type(GRAPHQL_RESPONSE_JSON)
             .insert_header(("x-request-id", request_id.as_str()))
-            .json(body),
+            .body(body),
         Err(e) => {
             tracing::error!(error = %e, "could not serialise a response");
             error_response(ErrorCode::Internal, "internal error", request_id.as_str())

@@ -48,6 +48,7 @@ pub(crate) async fn upsert_unbounded(ctx: &TenantCtx, services: &Services, batch
     let (counts, row_errors) = store::upsert(ctx, &tx, &batch.rows, consent).await?;
     services.audit.record_all(ctx, &tx, upserted_events(&batch.rows, &row_errors)).await?;
     tx.commit().await?;
+    crate::models::data::forget_people(ctx, services, batch.rows.iter().map(|(_, r)| r.id.as_str()));
     errors.extend(row_errors);
     Ok(UpsertOutcome { counts, errors: sorted(errors) })
 }

@@ -94,7 +94,25 @@ impl Auditor {
             return Err(DomainError::Internal("audit event for another tenant's transaction".into()));
         }
         let principal = ctx.principal().label();
-        record::append_all(&self.config, tx, &principal, ctx.request_id(), events).await?;
+        let entries = events.into_iter().map(|event| record::Entry { principal: &principal, request_id: ctx.request_id(), event }).collect();
+        record::append_all(&self.config, tx, entries).await?;
+        Ok(())
+    }
+
+    /// Appends events of several requests of one tenant (the read-audit writer's
+    /// batches), each by its own request's principal, as one append.
+    pub(crate) async fn record_batch(&self, tx: &TenantTx, batch: Vec<(TenantCtx, AuditEvent)>) -> Result<()> {
+        if batch.iter().any(|(ctx, _)| ctx.tenant_id() != tx.tenant_id()) {
+            return Err(DomainError::Internal("audit event for another tenant's transaction".into()));
+        }
+        let (contexts, events): (Vec<TenantCtx>, Vec<AuditEvent>) = batch.into_iter().unzip();
+        let labels: Vec<String> = contexts.iter().map(|ctx| ctx.principal().label()).collect();
+        let entries = events
+            .into_iter()
+            .zip(contexts.iter().zip(&labels))
+            .map(|(event, (ctx, principal))| record::Entry { principal, request_id: ctx.request_id(), event })
+            .collect();
+        record::append_all(&self.config, tx, entries).await?;
         Ok(())
     }
 

@@ -10,7 +10,8 @@
 //! [`ReadAuditQueue::flush`], which returns once every event queued before it is
 //! committed. The queue is bounded, so a writer that falls behind slows reads down
 //! instead of dropping events; a crash loses at most the events of the last few
-//! milliseconds (logged with their count when a batch fails).
+//! milliseconds (the writer gathers for up to [`LINGER`] before it commits; a failed
+//! batch is logged with its count).
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,8 @@ use crate::error::{DomainError, Result};
 
 const QUEUE_CAPACITY: usize = 10_000;
 const MAX_BATCH: usize = 1_000;
+/// How long the writer waits for more events before it commits what it has.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 
 enum Message {
     Event(Box<(TenantCtx, AuditEvent)>),
@@ -63,15 +66,24 @@ async fn run(db: Db, auditor: Auditor, mut receiver: mpsc::Receiver<Message>) {
     while let Some(first) = receiver.recv().await {
         let mut events: Vec<(TenantCtx, AuditEvent)> = Vec::new();
         let mut flushes = Vec::new();
+        // Gather for a moment unless someone waits on a flush: each commit rewrites the
+        // same few pages (the chain head, the table's last leaves), so a batch of a
+        // hundred costs little more than a batch of one.
+        let deadline = tokio::time::Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Event(boxed) => events.push(*boxed),
                 Message::Flush(done) => flushes.push(done),
             }
-            if events.len() < MAX_BATCH {
-                next = receiver.try_recv().ok();
+            if events.len() >= MAX_BATCH {
+                break;
             }
+            next = match receiver.try_recv() {
+                Ok(message) => Some(message),
+                Err(_) if flushes.is_empty() => tokio::time::timeout_at(deadline, receiver.recv()).await.ok().flatten(),
+                Err(_) => None,
+            };
         }
         let mut by_tenant: BTreeMap<i64, Vec<(TenantCtx, AuditEvent)>> = BTreeMap::new();
         for (ctx, event) in events {
@@ -92,9 +104,7 @@ async fn run(db: Db, auditor: Auditor, mut receiver: mpsc::Receiver<Message>) {
 async fn write(db: &Db, auditor: &Auditor, batch: Vec<(TenantCtx, AuditEvent)>) -> Result<()> {
     let Some((first, _)) = batch.first() else { return Ok(()) };
     let tx = db.begin_write(first).await?;
-    for (ctx, event) in batch {
-        auditor.record(&ctx, &tx, event).await?;
-    }
+    auditor.record_batch(&tx, batch).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -23,6 +23,13 @@ pub(super) fn stored_target(config: &AuditConfig, tenant_id: i64, target: &Targe
     }
 }
 
+/// One event with who did it and in which request.
+pub(super) struct Entry<'a> {
+    pub principal: &'a str,
+    pub request_id: &'a RequestId,
+    pub event: AuditEvent,
+}
+
 /// Appends the event and returns its sequence number and chain hash.
 pub(super) async fn append(
     config: &AuditConfig,
@@ -31,22 +38,17 @@ pub(super) async fn append(
     request_id: &RequestId,
     event: AuditEvent,
 ) -> Result<(i64, String)> {
-    append_all(config, tx, principal, request_id, vec![event])
+    append_all(config, tx, vec![Entry { principal, request_id, event }])
         .await?
         .pop()
         .ok_or_else(|| DomainError::Internal("audit append wrote nothing".into()))
 }
 
 /// Appends events in order under one lock of the head, with one insert: a batch that
-/// touches many people records one event per person without a round trip each.
-pub(super) async fn append_all(
-    config: &AuditConfig,
-    tx: &TenantTx,
-    principal: &str,
-    request_id: &RequestId,
-    events: Vec<AuditEvent>,
-) -> Result<Vec<(i64, String)>> {
-    if events.is_empty() {
+/// touches many people records one event per person without a round trip each, and the
+/// read-audit writer appends the reads of many requests at once.
+pub(super) async fn append_all(config: &AuditConfig, tx: &TenantTx, entries: Vec<Entry<'_>>) -> Result<Vec<(i64, String)>> {
+    if entries.is_empty() {
         return Ok(Vec::new());
     }
     let tenant_id = tx.tenant_id().get();
@@ -71,9 +73,9 @@ pub(super) async fn append_all(
     let mut seq = head.last_seq;
     let occurred_at = chain::now_micros();
 
-    let mut rows = Vec::with_capacity(events.len());
-    let mut appended = Vec::with_capacity(events.len());
-    for event in events {
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut appended = Vec::with_capacity(entries.len());
+    for Entry { principal, request_id, event } in entries {
         seq += 1;
         let (target_kind, target) = match &event.target {
             Some(t) => (t.kind, stored_target(config, tenant_id, t)?),

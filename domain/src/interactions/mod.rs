@@ -45,6 +45,7 @@ pub(crate) async fn record_unbounded(ctx: &TenantCtx, services: &Services, batch
     let (counts, row_errors) = store::ingest(ctx, &tx, &batch.rows, consent).await?;
     services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::INTERACTIONS_RECORDED).details(serde_json::json!({ "accepted": counts.accepted, "duplicates": counts.duplicates, "usersCreated": counts.users_created, "refused": row_errors.len() }))).await?;
     tx.commit().await?;
+    crate::models::data::forget_people(ctx, services, batch.rows.iter().map(|(_, r)| r.user.as_str()));
     errors.extend(row_errors);
     Ok(IngestOutcome { counts, errors: sorted(errors) })
 }

@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use rustc_hash::FxHashMap;
+use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef};
 use tenants::TenantCtx;
-use tenants::db::TenantTx;
 
 use super::serving::HistoryEvent;
 use super::training::TrainingData;
@@ -51,53 +51,98 @@ pub struct UserState {
     pub history: Vec<HistoryEvent>,
 }
 
-pub async fn user_state(ctx: &TenantCtx, tx: &TenantTx, user_id: &str) -> Result<UserState> {
-    let tenant = ctx.tenant_id().get();
-    let Some(user) = end_user::Entity::find()
-        .filter(end_user::Column::TenantId.eq(tenant))
-        .filter(end_user::Column::ExternalId.eq(user_id))
-        .one(tx.conn())
-        .await?
-    else {
-        return Ok(UserState { personalization: true, history: Vec::new() });
-    };
-    if user.erased_at.is_some() || !user.consent_personalization {
+/// What serving keeps of a person between requests (`ModelServices::people`): consent
+/// and recent events with their types, so a change of event weights applies at once.
+/// Every write that changes them (interactions, profile upserts, consent, erasure,
+/// retention) invalidates the entry after its commit.
+pub(crate) struct CachedPerson {
+    personalization: bool,
+    events: Vec<(Arc<str>, EventType, i64)>,
+}
+
+impl CachedPerson {
+    /// The cache's weight: one per event, so its capacity bounds the events it holds.
+    pub(crate) fn weight(&self) -> u32 {
+        u32::try_from(self.events.len()).unwrap_or(u32::MAX).saturating_add(1)
+    }
+}
+
+/// The person's consent and recent history, from the cache or the database.
+pub async fn user_state(ctx: &TenantCtx, services: &Services, user_id: &str) -> Result<UserState> {
+    let key = (ctx.tenant_id().get(), user_id.to_owned());
+    let person = services.models.people.get_or_load(key, || load_person(ctx, services, user_id)).await?;
+    if !person.personalization {
         return Ok(UserState { personalization: false, history: Vec::new() });
     }
-    let weights = crate::settings::load(ctx, tx).await?.event_weights;
-    let type_weights: HashMap<&'static str, f32> = EventType::ALL.iter().map(|t| (t.as_str(), weights.get(*t))).collect();
-    let events: Vec<(i64, String, i64)> = interaction::Entity::find()
-        .select_only()
-        .columns([interaction::Column::ItemId, interaction::Column::EventType, interaction::Column::OccurredAt])
-        .filter(interaction::Column::TenantId.eq(tenant))
-        .filter(interaction::Column::UserId.eq(user.id))
-        .order_by_desc(interaction::Column::OccurredAt)
-        .limit(HISTORY_LIMIT)
-        .into_tuple()
-        .all(tx.conn())
-        .await?;
-    let item_ids: Vec<i64> = events.iter().map(|(i, _, _)| *i).collect::<HashSet<_>>().into_iter().collect();
-    let mut external: HashMap<i64, String> = HashMap::with_capacity(item_ids.len());
-    for chunk in item_ids.chunks(500) {
-        let rows: Vec<(i64, String)> = content_item::Entity::find()
-            .select_only()
-            .columns([content_item::Column::Id, content_item::Column::ExternalId])
-            .filter(content_item::Column::TenantId.eq(tenant))
-            .filter(content_item::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(tx.conn())
-            .await?;
-        external.extend(rows);
-    }
-    let history = events
-        .into_iter()
-        .filter_map(|(item, event_type, at)| {
-            let weight = type_weights.get(event_type.as_str()).copied().unwrap_or(0.0);
-            let item_id = external.get(&item)?.clone();
-            (weight > 0.0).then(|| HistoryEvent { item_id, weight, occurred_at: from_ms(at) })
+    let weights = crate::settings::cached(ctx, services).await?.event_weights;
+    let history = person
+        .events
+        .iter()
+        .filter_map(|(item_id, event_type, at)| {
+            let weight = weights.get(*event_type);
+            (weight > 0.0).then(|| HistoryEvent { item_id: item_id.clone(), weight, occurred_at: from_ms(*at) })
         })
         .collect();
     Ok(UserState { personalization: true, history })
+}
+
+/// After a committed change to these people's events, consent or existence.
+pub(crate) fn forget_people<'a>(ctx: &TenantCtx, services: &Services, user_ids: impl IntoIterator<Item = &'a str>) {
+    let tenant = ctx.tenant_id().get();
+    let unique: HashSet<&str> = user_ids.into_iter().collect();
+    for user_id in unique {
+        services.models.people.invalidate(&(tenant, user_id.to_owned()));
+    }
+}
+
+/// After a change to many people at once (a retention purge).
+pub(crate) fn forget_everyone(services: &Services) {
+    services.models.people.invalidate_all();
+}
+
+async fn load_person(ctx: &TenantCtx, services: &Services, user_id: &str) -> Result<Arc<CachedPerson>> {
+    let tenant = ctx.tenant_id().get();
+    let tx = services.db.begin(ctx).await?;
+    let user = end_user::Entity::find()
+        .select_only()
+        .columns([end_user::Column::Id, end_user::Column::ConsentPersonalization])
+        .column_as(end_user::Column::ErasedAt.is_not_null(), "erased")
+        .filter(end_user::Column::TenantId.eq(tenant))
+        .filter(end_user::Column::ExternalId.eq(user_id))
+        .into_tuple::<(i64, bool, bool)>()
+        .one(tx.conn())
+        .await?;
+    let person = match user {
+        // Unknown yet: personalizable, with no history (their first events invalidate this).
+        None => CachedPerson { personalization: true, events: Vec::new() },
+        Some((_, consent, erased)) if erased || !consent => CachedPerson { personalization: false, events: Vec::new() },
+        Some((user_row, _, _)) => {
+            // One query: the events with their items' catalog ids, newest first.
+            let to_content: RelationDef = interaction::Entity::belongs_to(content_item::Entity)
+                .from(interaction::Column::ItemId)
+                .to(content_item::Column::Id)
+                .into();
+            let rows: Vec<(String, String, i64)> = interaction::Entity::find()
+                .select_only()
+                .column(content_item::Column::ExternalId)
+                .columns([interaction::Column::EventType, interaction::Column::OccurredAt])
+                .join(JoinType::InnerJoin, to_content)
+                .filter(interaction::Column::TenantId.eq(tenant))
+                .filter(interaction::Column::UserId.eq(user_row))
+                .order_by_desc(interaction::Column::OccurredAt)
+                .limit(HISTORY_LIMIT)
+                .into_tuple()
+                .all(tx.conn())
+                .await?;
+            let events = rows
+                .into_iter()
+                .map(|(item_id, event_type, at)| Ok((Arc::from(item_id), EventType::from_db(&event_type)?, at)))
+                .collect::<Result<Vec<_>>>()?;
+            CachedPerson { personalization: true, events }
+        }
+    };
+    tx.commit().await?;
+    Ok(Arc::new(person))
 }
 
 /// What filtering needs of one item.
@@ -114,7 +159,7 @@ pub struct ItemFacets {
 /// The tenant's live catalog, for filtering and hydrating answers without a query per
 /// item. Cached for a few seconds; catalog edits reach serving within that time.
 pub struct CatalogView {
-    pub items: HashMap<String, (ItemFacets, Arc<Content>)>,
+    pub items: FxHashMap<String, (ItemFacets, Arc<Content>)>,
 }
 
 impl CatalogView {
@@ -141,7 +186,7 @@ pub async fn catalog_facets(ctx: &TenantCtx, services: &Services) -> Result<Arc<
         .all(tx.conn())
         .await?;
     tx.commit().await?;
-    let mut items = HashMap::with_capacity(rows.len());
+    let mut items = FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
     for row in rows {
         let content = crate::catalog::store::to_domain(row)?;
         let facets = ItemFacets {

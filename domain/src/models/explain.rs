@@ -73,10 +73,8 @@ pub async fn explain_recommendation(ctx: &TenantCtx, services: &Services, user_i
     if catalog.get(content_id).is_none() {
         return Err(DomainError::NotFound(format!("content {content_id:?}")));
     }
-    let tx = services.db.begin(ctx).await?;
-    let user = data::user_state(ctx, &tx, user_id).await?;
-    let model = registry::active(ctx, services, &tx).await?;
-    tx.commit().await?;
+    let user = data::user_state(ctx, services, user_id).await?;
+    let model = registry::active(ctx, services).await?;
     let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
         .target(Target::end_user(user_id))
         .details(serde_json::json!({ "contentIds": [content_id] }));
@@ -93,10 +91,8 @@ pub async fn explain_recommendation(ctx: &TenantCtx, services: &Services, user_i
 pub async fn explain_list(ctx: &TenantCtx, services: &Services, user_id: &str, content_ids: &[String]) -> Result<Vec<Explanation>> {
     ctx.require(Scope::RecommendationsRead)?;
     let catalog = data::catalog_facets(ctx, services).await?;
-    let tx = services.db.begin(ctx).await?;
-    let user = data::user_state(ctx, &tx, user_id).await?;
-    let model = registry::active(ctx, services, &tx).await?;
-    tx.commit().await?;
+    let user = data::user_state(ctx, services, user_id).await?;
+    let model = registry::active(ctx, services).await?;
     let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
         .target(Target::end_user(user_id))
         .details(serde_json::json!({ "contentIds": content_ids }));
@@ -229,7 +225,7 @@ fn assemble(
 fn content_reasons(content_id: &str, contributions: &[ItemContribution], user: &UserState, catalog: &CatalogView) -> Vec<ContentReason> {
     let Some(target) = catalog.content(content_id) else { return Vec::new() };
     let sources: Vec<String> = if contributions.is_empty() {
-        user.history.iter().take(20).map(|e| e.item_id.clone()).collect()
+        user.history.iter().take(20).map(|e| e.item_id.to_string()).collect()
     } else {
         contributions.iter().filter(|c| c.contribution > 0.0).map(|c| c.content_id.clone()).collect()
     };

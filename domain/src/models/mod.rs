@@ -3,7 +3,7 @@
 //! switch, rollback) -> serve through ONNX Runtime.
 
 pub mod artifacts;
-mod data;
+pub(crate) mod data;
 mod entity;
 pub(crate) mod evaluation;
 pub(crate) mod privacy;

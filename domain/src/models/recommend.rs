@@ -97,23 +97,19 @@ pub(crate) async fn recommend(
     audited: bool,
 ) -> Result<Recommendations> {
     ctx.require(Scope::RecommendationsRead)?;
-    let tx = services.db.begin(ctx).await?;
-    let user = data::user_state(ctx, &tx, &request.user_id).await?;
-    let model = registry::active(ctx, services, &tx).await?;
+    let user = data::user_state(ctx, services, &request.user_id).await?;
+    let model = registry::active(ctx, services).await?;
     let model_id = model.as_ref().map(|m| m.id);
     if audited {
         let event = AuditEvent::new(action::RECOMMENDATIONS_READ)
             .target(Target::end_user(&request.user_id))
             .details(serde_json::json!({ "first": request.first }));
-        tx.commit().await?;
         services.read_audit.record(ctx, event).await?;
-    } else {
-        tx.commit().await?;
     }
     let facets = data::catalog_facets(ctx, services).await?;
     let at = request.filter.available_at.unwrap_or_else(Utc::now);
-    let seen: std::collections::HashSet<&str> = if request.filter.exclude_seen {
-        user.history.iter().map(|e| e.item_id.as_str()).collect()
+    let seen: rustc_hash::FxHashSet<&str> = if request.filter.exclude_seen {
+        user.history.iter().map(|e| &*e.item_id).collect()
     } else {
         Default::default()
     };
@@ -121,13 +117,13 @@ pub(crate) async fn recommend(
 
     if let (Some(model), true) = (&model, user.personalization) {
         if let Some((input, strategy)) = model.user_input(&request.user_id, &user.history)? {
-            let scores = score_blocking(model.clone(), input).await?;
-            let candidates: Vec<u32> = (0..model.n_items() as u32).filter(|&i| admits(&model.item_ids[i as usize])).collect();
+            let scores = score(model.clone(), input).await?;
+            let admits_index = |i: u32| admits(&model.item_ids[i as usize]);
             let top = match &request.filter.rerank {
-                None => inference::rank::top_k_of(&scores, request.first, candidates),
+                None => inference::rank::top_k_where(&scores, request.first, admits_index),
                 // Re-ranking chooses from a wider pool of the model's best, like reports do.
                 Some(r) => {
-                    let pool = inference::rank::top_k_of(&scores, request.first.max(crate::fairness::SERVING_POOL), candidates);
+                    let pool = inference::rank::top_k_where(&scores, request.first.max(crate::fairness::SERVING_POOL), admits_index);
                     let scored: Vec<(String, f32)> = pool.iter().map(|&i| (model.item_ids[i as usize].clone(), scores[i as usize])).collect();
                     let popular = data::popular_items(ctx, services).await?;
                     crate::fairness::rerank_candidates(r, &scored, request.first, &facets, &popular).into_iter().map(|j| pool[j]).collect()
@@ -159,7 +155,15 @@ pub(crate) async fn recommend(
     Ok(Recommendations { strategy: Strategy::PopularFallback, model_id: None, items, fallback_reason })
 }
 
-async fn score_blocking(model: Arc<LoadedModel>, input: Vec<f32>) -> Result<Vec<f32>> {
+/// Below this many multiply-adds a model scores on the request's own thread: handing
+/// the work to the blocking pool costs more than it (an ALS model over a few thousand
+/// items takes tens of microseconds).
+const INLINE_SCORING_MAX_WORK: usize = 1 << 20;
+
+async fn score(model: Arc<LoadedModel>, input: Vec<f32>) -> Result<Vec<f32>> {
+    if input.len().saturating_mul(model.n_items()) <= INLINE_SCORING_MAX_WORK {
+        return model.score(&input);
+    }
     tokio::task::spawn_blocking(move || model.score(&input))
         .await
         .map_err(|e| DomainError::Internal(format!("scoring thread: {e}")))?
@@ -174,10 +178,8 @@ pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str
     let Some(target) = facets.get(item_id).filter(|f| !f.deleted) else {
         return Err(DomainError::NotFound(format!("content {item_id:?}")));
     };
-    let tx = services.db.begin(ctx).await?;
-    let model = registry::active(ctx, services, &tx).await?;
+    let model = registry::active(ctx, services).await?;
     let model_id = model.as_ref().map(|m| m.id);
-    tx.commit().await?;
     let live = |id: &str| id != item_id && facets.get(id).is_some_and(|f| !f.deleted);
     if let Some(model) = &model {
         if let Some(&index) = model.item_index.get(item_id) {
@@ -186,13 +188,12 @@ pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str
                 (None, Algorithm::ItemKnn | Algorithm::Uploaded) => {
                     let mut one_hot = vec![0f32; model.n_items()];
                     one_hot[index as usize] = 1.0;
-                    score_blocking(model.clone(), one_hot).await?
+                    score(model.clone(), one_hot).await?
                 }
                 _ => Vec::new(),
             };
             if !scores.is_empty() {
-                let candidates: Vec<u32> = (0..model.n_items() as u32).filter(|&i| live(&model.item_ids[i as usize])).collect();
-                let top = inference::rank::top_k_of(&scores, first, candidates);
+                let top = inference::rank::top_k_where(&scores, first, |i| live(&model.item_ids[i as usize]));
                 let strategy = Strategy::ModelSimilarity;
                 let items = top
                     .into_iter()

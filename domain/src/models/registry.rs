@@ -114,6 +114,7 @@ pub async fn deploy_model(ctx: &TenantCtx, services: &Services, id: &PublicId, a
     let event = AuditEvent::new(action::MODEL_DEPLOYED).target(Target::object("model", model.id.as_string()));
     services.audit.record(ctx, &tx, event.details(json!({ "allowWorse": allow_worse }))).await?;
     tx.commit().await?;
+    services.models.active.replace(ctx.tenant_id().get(), Some(candidate.row));
     Ok(model)
 }
 
@@ -130,6 +131,7 @@ pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Mode
     let model = store::model_by_row(ctx, &tx, previous).await?.model;
     services.audit.record(ctx, &tx, AuditEvent::new(action::MODEL_ROLLED_BACK).target(Target::object("model", model.id.as_string()))).await?;
     tx.commit().await?;
+    services.models.active.replace(ctx.tenant_id().get(), Some(previous));
     Ok(model)
 }
 
@@ -157,13 +159,23 @@ pub(crate) async fn load(services: &Services, record: &store::ModelRow) -> Resul
 }
 
 /// The tenant's active model, loaded, or `None` when nothing is deployed.
-pub(crate) async fn active(ctx: &TenantCtx, services: &Services, tx: &tenants::db::TenantTx) -> Result<Option<Arc<LoadedModel>>> {
-    let Some(row) = store::active_row(ctx, tx).await? else { return Ok(None) };
+pub(crate) async fn active(ctx: &TenantCtx, services: &Services) -> Result<Option<Arc<LoadedModel>>> {
+    let row = services.models.active.get_or_load(ctx.tenant_id().get(), || active_row(ctx, services)).await?;
+    let Some(row) = row else { return Ok(None) };
     if let Some(model) = services.models.loaded.get(&row).await {
         return Ok(Some(model));
     }
-    let record = store::model_by_row(ctx, tx, row).await?;
+    let tx = services.db.begin(ctx).await?;
+    let record = store::model_by_row(ctx, &tx, row).await?;
+    tx.commit().await?;
     Ok(Some(load(services, &record).await?))
+}
+
+async fn active_row(ctx: &TenantCtx, services: &Services) -> Result<Option<i64>> {
+    let tx = services.db.begin(ctx).await?;
+    let row = store::active_row(ctx, &tx).await?;
+    tx.commit().await?;
+    Ok(row)
 }
 
 /// Accepts a tenant's own ONNX model with the published history signature: input

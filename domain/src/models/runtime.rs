@@ -8,8 +8,12 @@ use std::sync::{Arc, Mutex};
 use inference::runtime::OrtRuntime;
 
 use super::artifacts::{LocalDiskStore, ModelStore};
-use super::data::CatalogView;
+use super::data::{CachedPerson, CatalogView};
 use super::serving::LoadedModel;
+use crate::fresh_cache::FreshCache;
+
+/// How long a deployment made by another process may take to reach this one's serving.
+const ACTIVE_MODEL_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct ModelsConfig {
@@ -22,6 +26,11 @@ pub struct ModelsConfig {
     pub sessions_per_model: usize,
     /// Largest accepted upload.
     pub max_upload_bytes: usize,
+    /// How many events of people's recent history serving keeps in memory, in all.
+    pub person_cache_events: u64,
+    /// How long a change made by another process may take to reach this process's
+    /// serving (changes made through this process invalidate at once).
+    pub person_cache_ttl: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -30,6 +39,12 @@ pub struct ModelServices {
     pub(crate) runtime: Option<&'static OrtRuntime>,
     pub(crate) runtime_error: Option<String>,
     pub(crate) loaded: moka::future::Cache<i64, Arc<LoadedModel>>,
+    /// Per tenant, the registry row of the active model (`None`: nothing deployed), so
+    /// serving does not ask the registry on every request. Deploy and rollback replace
+    /// the entry after their commit.
+    pub(crate) active: FreshCache<i64, Option<i64>>,
+    /// Per (tenant, end user): consent and recent history (`data::user_state`).
+    pub(crate) people: FreshCache<(i64, String), Arc<CachedPerson>>,
     /// Per tenant: the live catalog and the popularity list, briefly cached.
     pub(crate) catalog: moka::future::Cache<i64, Arc<CatalogView>>,
     pub(crate) popular: moka::future::Cache<i64, Arc<Vec<(String, f32)>>>,
@@ -53,6 +68,13 @@ impl ModelServices {
             runtime,
             runtime_error,
             loaded: moka::future::Cache::builder().max_capacity(64).build(),
+            active: FreshCache::new(10_000, ACTIVE_MODEL_TTL),
+            // A zero time to live means no caching: nothing is kept.
+            people: FreshCache::weighted(
+                if config.person_cache_ttl.is_zero() { 0 } else { config.person_cache_events },
+                config.person_cache_ttl,
+                |_, person| person.weight(),
+            ),
             catalog: moka::future::Cache::builder()
                 .max_capacity(1_000)
                 .time_to_live(std::time::Duration::from_secs(10))

@@ -1,7 +1,9 @@
 //! A deployed model in memory: its ONNX Runtime sessions, its id maps and, for ALS, the
 //! factors needed for fold-in and explanations. Scoring always goes through ONNX Runtime.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use chrono::{DateTime, Utc};
 use inference::als::AlsModel;
@@ -38,8 +40,8 @@ pub struct LoadedModel {
     pub id: tenants::ids::PublicId,
     pub algorithm: Algorithm,
     pub item_ids: Vec<String>,
-    pub item_index: HashMap<String, u32>,
-    user_index: HashMap<String, u32>,
+    pub item_index: FxHashMap<String, u32>,
+    user_index: FxHashMap<String, u32>,
     pub trained_at: DateTime<Utc>,
     scorer: OnnxScorer,
     /// ALS only: trained user factors plus item factors read back from the graph.
@@ -76,9 +78,9 @@ impl LoadedModel {
     /// The user's history in this model's item space (items the model does not know are
     /// left out: they arrived after training).
     pub fn history_indices(&self, history: &[HistoryEvent]) -> Vec<(u32, f32)> {
-        let mut by_item: HashMap<u32, f32> = HashMap::new();
+        let mut by_item: FxHashMap<u32, f32> = FxHashMap::default();
         for event in history {
-            if let Some(&i) = self.item_index.get(&event.item_id) {
+            if let Some(&i) = self.item_index.get(&*event.item_id) {
                 *by_item.entry(i).or_default() += event.weight;
             }
         }
@@ -90,7 +92,6 @@ impl LoadedModel {
     /// The input vector for this user and the strategy it stands for, or `None` when
     /// the model cannot personalize for them (then the caller falls back).
     pub fn user_input(&self, user_id: &str, history: &[HistoryEvent]) -> Result<Option<(Vec<f32>, Strategy)>> {
-        let indexed = self.history_indices(history);
         match self.algorithm {
             Algorithm::Als => {
                 let Some(als) = &self.als else { return Err(DomainError::Internal("ALS model without factors".into())) };
@@ -99,6 +100,7 @@ impl LoadedModel {
                     let v = als.user_vector(u).map_err(|e| DomainError::Internal(e.to_string()))?;
                     return Ok(Some((v.to_vec(), Strategy::Personalized)));
                 }
+                let indexed = self.history_indices(history);
                 if indexed.is_empty() {
                     return Ok(None);
                 }
@@ -106,6 +108,7 @@ impl LoadedModel {
                 Ok(Some((v, Strategy::FoldIn)))
             }
             Algorithm::ItemKnn | Algorithm::Uploaded => {
+                let indexed = self.history_indices(history);
                 if indexed.is_empty() {
                     return Ok(None);
                 }
@@ -141,7 +144,8 @@ impl LoadedModel {
 /// One past interaction, weighted by the tenant's event weights.
 #[derive(Debug, Clone)]
 pub struct HistoryEvent {
-    pub item_id: String,
+    /// Shared with the cached history: building a request's history copies no ids.
+    pub item_id: Arc<str>,
     pub weight: f32,
     pub occurred_at: DateTime<Utc>,
 }

@@ -39,5 +39,6 @@ pub async fn set_consent(ctx: &TenantCtx, services: &Services, user: &UserId, up
         .details(serde_json::json!({ "personalization": consent.personalization, "analytics": consent.analytics }));
     services.audit.record(ctx, &tx, event).await?;
     tx.commit().await?;
+    crate::models::data::forget_people(ctx, services, [user.as_str()]);
     Ok(consent)
 }

@@ -94,6 +94,7 @@ pub async fn erase_user(ctx: &TenantCtx, services: &Services, user: &UserId) -> 
     }));
     services.audit.record(ctx, &tx, event).await?;
     tx.commit().await?;
+    crate::models::data::forget_people(ctx, services, [user.as_str()]);
     Ok(receipt)
 }
 

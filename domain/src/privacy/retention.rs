@@ -67,5 +67,8 @@ pub async fn apply_retention_for(ctx: &TenantCtx, services: &Services, now: Date
         services.audit.record_system(&tx, ctx.request_id(), event).await?;
     }
     tx.commit().await?;
+    if deleted > 0 {
+        crate::models::data::forget_everyone(services);
+    }
     Ok(Some(RetentionRun { tenant: ctx.tenant_id(), retention_days: days, cutoff, deleted }))
 }

@@ -1,0 +1,147 @@
+//! A cache for what the request path reads on every request (the active model, the
+//! settings, a person's history), with two promises:
+//!
+//! - a change made through this process is seen by the next request: the writer calls
+//!   [`FreshCache::replace`] or [`FreshCache::invalidate`] after its commit;
+//! - a reader that loaded the old value while the change committed cannot put it back
+//!   over the new one: every change bumps an epoch (one of [`EPOCH_SLOTS`], chosen by
+//!   the key's hash), and a load fills the cache only when its slot's epoch did not move
+//!   while it ran.
+//!
+//! Changes made by another process (a second replica on PostgreSQL, the CLI on the same
+//! SQLite file) are seen once the entry's time to live runs out.
+//!
+//! Changing is synchronous on purpose: a request future dropped right after its commit
+//! (the client went away) cannot skip the invalidation that follows it.
+
+use std::future::Future;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::error::Result;
+
+/// Enough slots that writes to other keys rarely stop a load from being kept.
+const EPOCH_SLOTS: usize = 1024;
+
+pub(crate) struct FreshCache<K, V> {
+    entries: moka::sync::Cache<K, V>,
+    epochs: Arc<[AtomicU64]>,
+    hasher: RandomState,
+}
+
+impl<K, V> Clone for FreshCache<K, V> {
+    fn clone(&self) -> Self {
+        Self { entries: self.entries.clone(), epochs: self.epochs.clone(), hasher: self.hasher.clone() }
+    }
+}
+
+impl<K, V> FreshCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// At most `capacity` entries.
+    pub fn new(capacity: u64, time_to_live: Duration) -> Self {
+        Self::with_builder(moka::sync::Cache::builder().max_capacity(capacity).time_to_live(time_to_live))
+    }
+
+    /// At most `capacity` in total of `weigh` over the entries.
+    pub fn weighted(capacity: u64, time_to_live: Duration, weigh: fn(&K, &V) -> u32) -> Self {
+        Self::with_builder(moka::sync::Cache::builder().weigher(weigh).max_capacity(capacity).time_to_live(time_to_live))
+    }
+
+    fn with_builder(builder: moka::sync::CacheBuilder<K, V, moka::sync::Cache<K, V>>) -> Self {
+        Self {
+            entries: builder.build(),
+            epochs: (0..EPOCH_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn epoch(&self, key: &K) -> &AtomicU64 {
+        &self.epochs[(self.hasher.hash_one(key) as usize) % EPOCH_SLOTS]
+    }
+
+    pub async fn get_or_load<F, Fut>(&self, key: K, load: F) -> Result<V>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V>>,
+    {
+        if let Some(value) = self.entries.get(&key) {
+            return Ok(value);
+        }
+        let epoch = self.epoch(&key);
+        let before = epoch.load(Ordering::Acquire);
+        let value = load().await?;
+        if epoch.load(Ordering::Acquire) == before {
+            self.entries.insert(key, value.clone());
+        }
+        Ok(value)
+    }
+
+    /// After a committed change: the next reader sees `value`.
+    pub fn replace(&self, key: K, value: V) {
+        self.epoch(&key).fetch_add(1, Ordering::AcqRel);
+        self.entries.insert(key, value);
+    }
+
+    /// After a committed change: the next reader loads afresh.
+    pub fn invalidate(&self, key: &K) {
+        self.epoch(key).fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate(key);
+    }
+
+    /// After a change too wide to name its keys (a retention purge).
+    pub fn invalidate_all(&self) {
+        for epoch in self.epochs.iter() {
+            epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        self.entries.invalidate_all();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_load_that_raced_a_change_does_not_overwrite_it() {
+        let cache: FreshCache<i64, u32> = FreshCache::new(10, Duration::from_secs(60));
+        let stale = cache
+            .get_or_load(1, || async {
+                // The change commits and is published while this load is under way.
+                cache.replace(1, 2);
+                Ok(1)
+            })
+            .await
+            .unwrap();
+        assert_eq!(stale, 1, "the racing reader still answers with what it read");
+        assert_eq!(cache.get_or_load(1, || async { Ok(99) }).await.unwrap(), 2);
+
+        let stale = cache
+            .get_or_load(2, || async {
+                cache.invalidate(&2);
+                Ok(1)
+            })
+            .await
+            .unwrap();
+        assert_eq!(stale, 1);
+        assert_eq!(cache.get_or_load(2, || async { Ok(3) }).await.unwrap(), 3, "the stale load was not kept");
+    }
+
+    #[tokio::test]
+    async fn loads_fill_the_cache_until_a_change() {
+        let cache: FreshCache<i64, u32> = FreshCache::new(10, Duration::from_secs(60));
+        assert_eq!(cache.get_or_load(1, || async { Ok(5) }).await.unwrap(), 5);
+        assert_eq!(cache.get_or_load(1, || async { Ok(6) }).await.unwrap(), 5);
+        cache.replace(1, 7);
+        assert_eq!(cache.get_or_load(1, || async { Ok(8) }).await.unwrap(), 7);
+        cache.invalidate(&1);
+        assert_eq!(cache.get_or_load(1, || async { Ok(9) }).await.unwrap(), 9);
+        cache.invalidate_all();
+        assert_eq!(cache.get_or_load(1, || async { Ok(10) }).await.unwrap(), 10);
+    }
+}
