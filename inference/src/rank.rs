@@ -1,5 +1,8 @@
 //! Scoring interface shared by every algorithm, and top-k selection.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use crate::error::Result;
 use crate::matrix::Row;
 
@@ -53,43 +56,53 @@ pub fn top_k_of(scores: &[f32], k: usize, mut candidates: Vec<u32>) -> Vec<u32> 
 }
 
 /// The `k` best items that `admits` accepts, in the order of [`top_k_of`]: the same
-/// answer as filtering every item first, but `admits` is asked only about items near the
-/// top (a serving filter looks items up by id; most of the catalog never needs it).
-/// The best `4k` are selected and checked in order, then the next window, twice as wide,
-/// until `k` are found or the items run out.
+/// answer as filtering every item first, in one pass over the scores, and `admits` is
+/// asked only about items that would enter the current best `k` (a serving filter looks
+/// items up by id; most of the catalog never needs it).
 pub fn top_k_where(scores: &[f32], k: usize, mut admits: impl FnMut(u32) -> bool) -> Vec<u32> {
-    let key = |i: u32| {
-        let s = scores[i as usize];
-        if s.is_nan() { f32::NEG_INFINITY } else { s }
-    };
-    let order = |a: &u32, b: &u32| key(*b).total_cmp(&key(*a)).then(a.cmp(b));
-    let mut out = Vec::with_capacity(k);
     if k == 0 {
-        return out;
+        return Vec::new();
     }
-    let mut remaining: Vec<u32> = (0..scores.len() as u32).collect();
-    let mut start = 0;
-    let mut width = (4 * k).max(32);
-    while start < remaining.len() && out.len() < k {
-        let rest = &mut remaining[start..];
-        let take = width.min(rest.len());
-        if take < rest.len() {
-            rest.select_nth_unstable_by(take - 1, order);
+    // A min-heap on (score, -index): its top is the worst of the best so far. Items come
+    // in index order, so a later item with an equal score never displaces an earlier one.
+    let mut best: BinaryHeap<Reverse<Ranked>> = BinaryHeap::with_capacity(k + 1);
+    for (i, &s) in scores.iter().enumerate() {
+        let candidate = Ranked { score: if s.is_nan() { f32::NEG_INFINITY } else { s }, index: i as u32 };
+        if best.len() == k && best.peek().is_some_and(|worst| candidate <= worst.0) {
+            continue;
         }
-        let window = &mut rest[..take];
-        window.sort_unstable_by(order);
-        for &i in window.iter() {
-            if admits(i) {
-                out.push(i);
-                if out.len() == k {
-                    break;
-                }
-            }
+        if !admits(candidate.index) {
+            continue;
         }
-        start += take;
-        width *= 2;
+        best.push(Reverse(candidate));
+        if best.len() > k {
+            best.pop();
+        }
     }
-    out
+    let mut out: Vec<Ranked> = best.into_iter().map(|r| r.0).collect();
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    out.into_iter().map(|r| r.index).collect()
+}
+
+/// Higher score ranks higher; on equal scores the lower index does.
+#[derive(Clone, Copy, PartialEq)]
+struct Ranked {
+    score: f32,
+    index: u32,
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.score.total_cmp(&other.score).then(other.index.cmp(&self.index))
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ pub mod mutation;
 pub mod query;
 pub mod types;
 
-use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
 use async_graphql::{EmptySubscription, Schema};
 
 use crate::config::GraphqlSettings;
@@ -21,8 +20,7 @@ pub fn build_schema(services: Option<domain::Services>, limits: &GraphqlSettings
         .limit_complexity(limits.max_complexity)
         .limit_aliases(limits.max_aliases)
         .limit_recursive_depth(32)
-        .limit_directives(20)
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)));
+        .limit_directives(20);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

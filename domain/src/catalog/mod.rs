@@ -60,6 +60,7 @@ pub async fn delete_contents(ctx: &TenantCtx, services: &Services, ids: Vec<Cont
     let outcome = store::soft_delete(ctx, &tx, &ids).await?;
     services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::CONTENT_DELETED).details(serde_json::json!({ "deleted": outcome.deleted, "ids": ids.iter().map(|i| i.as_str()).collect::<Vec<_>>() }))).await?;
     tx.commit().await?;
+    crate::models::data::forget_catalog(ctx, services);
     Ok(outcome)
 }
 

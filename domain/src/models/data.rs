@@ -157,7 +157,7 @@ pub struct ItemFacets {
 }
 
 /// The tenant's live catalog, for filtering and hydrating answers without a query per
-/// item. Cached for a few seconds; catalog edits reach serving within that time.
+/// item. Cached per tenant: see [`forget_catalog`].
 pub struct CatalogView {
     pub items: FxHashMap<String, (ItemFacets, Arc<Content>)>,
 }
@@ -175,10 +175,18 @@ impl CatalogView {
 }
 
 pub async fn catalog_facets(ctx: &TenantCtx, services: &Services) -> Result<Arc<CatalogView>> {
+    services.models.catalog.get_or_load(ctx.tenant_id().get(), || load_catalog(ctx, services)).await
+}
+
+/// After committed deletions: deleted items leave answers at once. (Other catalog
+/// changes reach serving within the cache's time to live, so a bulk import does not
+/// rebuild the view once per batch.)
+pub(crate) fn forget_catalog(ctx: &TenantCtx, services: &Services) {
+    services.models.catalog.invalidate(&ctx.tenant_id().get());
+}
+
+async fn load_catalog(ctx: &TenantCtx, services: &Services) -> Result<Arc<CatalogView>> {
     let tenant = ctx.tenant_id().get();
-    if let Some(view) = services.models.catalog.get(&tenant).await {
-        return Ok(view);
-    }
     let tx = services.db.begin(ctx).await?;
     let rows = content_item::Entity::find()
         .filter(content_item::Column::TenantId.eq(tenant))
@@ -200,16 +208,14 @@ pub async fn catalog_facets(ctx: &TenantCtx, services: &Services) -> Result<Arc<
         };
         items.insert(content.id.as_str().to_owned(), (facets, Arc::new(content)));
     }
-    let view = Arc::new(CatalogView { items });
-    services.models.catalog.insert(tenant, view.clone()).await;
-    Ok(view)
+    Ok(Arc::new(CatalogView { items }))
 }
 
 /// Items by interaction count, most popular first, for non-personalized answers.
-/// Cached like the catalog.
+/// Cached per tenant for a few seconds: the order need not follow every new event.
 pub async fn popular_items(ctx: &TenantCtx, services: &Services) -> Result<Arc<Vec<(String, f32)>>> {
     let tenant = ctx.tenant_id().get();
-    if let Some(list) = services.models.popular.get(&tenant).await {
+    if let Some(list) = services.models.popular.get(&tenant) {
         return Ok(list);
     }
     let tx = services.db.begin(ctx).await?;
@@ -238,7 +244,7 @@ pub async fn popular_items(ctx: &TenantCtx, services: &Services) -> Result<Arc<V
     let mut list: Vec<(i64, String, i64)> = ids.into_iter().map(|(id, ext)| (id, ext, counts.get(&id).copied().unwrap_or(0))).collect();
     list.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     let list = Arc::new(list.into_iter().map(|(_, ext, n)| (ext, n as f32)).collect::<Vec<_>>());
-    services.models.popular.insert(tenant, list.clone()).await;
+    services.models.popular.insert(tenant, list.clone());
     Ok(list)
 }
 

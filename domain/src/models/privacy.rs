@@ -51,7 +51,7 @@ pub(crate) async fn forget_user(ctx: &TenantCtx, services: &Services, tx: &Tenan
             .await
             .map_err(|e| DomainError::Internal(format!("scrub thread: {e}")))??;
         if changed {
-            services.models.loaded.invalidate(&row).await;
+            services.models.loaded.invalidate(&row);
             scrubbed_rows.push(row);
         }
     }

@@ -138,7 +138,7 @@ pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Mode
 /// The loaded model for a registry row, from the cache or the store.
 pub(crate) async fn load(services: &Services, record: &store::ModelRow) -> Result<Arc<LoadedModel>> {
     let (row, key, id) = (record.row, record.artifact_key.as_deref(), record.model.id);
-    if let Some(model) = services.models.loaded.get(&row).await {
+    if let Some(model) = services.models.loaded.get(&row) {
         return Ok(model);
     }
     let runtime = services.models.runtime.ok_or_else(|| {
@@ -154,7 +154,7 @@ pub(crate) async fn load(services: &Services, record: &store::ModelRow) -> Resul
         .await
         .map_err(|e| DomainError::Internal(format!("model loading thread: {e}")))??;
     let model = Arc::new(model);
-    services.models.loaded.insert(row, model.clone()).await;
+    services.models.loaded.insert(row, model.clone());
     Ok(model)
 }
 
@@ -162,7 +162,7 @@ pub(crate) async fn load(services: &Services, record: &store::ModelRow) -> Resul
 pub(crate) async fn active(ctx: &TenantCtx, services: &Services) -> Result<Option<Arc<LoadedModel>>> {
     let row = services.models.active.get_or_load(ctx.tenant_id().get(), || active_row(ctx, services)).await?;
     let Some(row) = row else { return Ok(None) };
-    if let Some(model) = services.models.loaded.get(&row).await {
+    if let Some(model) = services.models.loaded.get(&row) {
         return Ok(Some(model));
     }
     let tx = services.db.begin(ctx).await?;

@@ -12,6 +12,10 @@ use super::data::{CachedPerson, CatalogView};
 use super::serving::LoadedModel;
 use crate::fresh_cache::FreshCache;
 
+/// How long a catalog change may take to reach serving (deletions through this process
+/// apply at once).
+const CATALOG_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How long a deployment made by another process may take to reach this one's serving.
 const ACTIVE_MODEL_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -38,7 +42,7 @@ pub struct ModelServices {
     pub(crate) store: Arc<dyn ModelStore>,
     pub(crate) runtime: Option<&'static OrtRuntime>,
     pub(crate) runtime_error: Option<String>,
-    pub(crate) loaded: moka::future::Cache<i64, Arc<LoadedModel>>,
+    pub(crate) loaded: moka::sync::Cache<i64, Arc<LoadedModel>>,
     /// Per tenant, the registry row of the active model (`None`: nothing deployed), so
     /// serving does not ask the registry on every request. Deploy and rollback replace
     /// the entry after their commit.
@@ -46,8 +50,8 @@ pub struct ModelServices {
     /// Per (tenant, end user): consent and recent history (`data::user_state`).
     pub(crate) people: FreshCache<(i64, String), Arc<CachedPerson>>,
     /// Per tenant: the live catalog and the popularity list, briefly cached.
-    pub(crate) catalog: moka::future::Cache<i64, Arc<CatalogView>>,
-    pub(crate) popular: moka::future::Cache<i64, Arc<Vec<(String, f32)>>>,
+    pub(crate) catalog: FreshCache<i64, Arc<CatalogView>>,
+    pub(crate) popular: moka::sync::Cache<i64, Arc<Vec<(String, f32)>>>,
     pub(crate) config: ModelsConfig,
     /// One training at a time per process: training saturates the cores already.
     pub(crate) training_slot: Arc<tokio::sync::Semaphore>,
@@ -67,7 +71,7 @@ impl ModelServices {
             store: Arc::new(LocalDiskStore::new(&config.store_dir)),
             runtime,
             runtime_error,
-            loaded: moka::future::Cache::builder().max_capacity(64).build(),
+            loaded: moka::sync::Cache::builder().max_capacity(64).build(),
             active: FreshCache::new(10_000, ACTIVE_MODEL_TTL),
             // A zero time to live means no caching: nothing is kept.
             people: FreshCache::weighted(
@@ -75,11 +79,8 @@ impl ModelServices {
                 config.person_cache_ttl,
                 |_, person| person.weight(),
             ),
-            catalog: moka::future::Cache::builder()
-                .max_capacity(1_000)
-                .time_to_live(std::time::Duration::from_secs(10))
-                .build(),
-            popular: moka::future::Cache::builder()
+            catalog: FreshCache::new(1_000, CATALOG_TTL),
+            popular: moka::sync::Cache::builder()
                 .max_capacity(1_000)
                 .time_to_live(std::time::Duration::from_secs(10))
                 .build(),

@@ -136,3 +136,33 @@ on_both_backends!(mutations_over_get_are_refused, |server: &'static TestServer| 
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["tenant"]["slug"], t.slug.as_str());
 });
+
+on_both_backends!(automatic_persisted_queries_follow_the_apollo_protocol, |server: &'static TestServer| async move {
+    use sha2::Digest;
+    let t = server.new_tenant().await;
+    let key = Some(t.api_key.as_str());
+    let query = "{ tenant { slug } }";
+    let hash: String = sha2::Sha256::digest(query.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let by_hash = |hash: &str| json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } });
+
+    // A hash the server has not seen: the client must resend with the query.
+    let body = serde_json::to_vec(&by_hash(&hash)).unwrap();
+    let (s, b) = server.post_raw(key, "application/json", body.clone()).await;
+    assert_refused(s, &b, 400, "PERSISTED_QUERY_NOT_FOUND");
+
+    // A query whose hash does not match is refused and not remembered.
+    let mut wrong = by_hash(&"0".repeat(64));
+    wrong["query"] = json!(query);
+    let (s, b) = server.post_raw(key, "application/json", serde_json::to_vec(&wrong).unwrap()).await;
+    assert_refused(s, &b, 400, "BAD_REQUEST");
+    let (s, b) = server.post_raw(key, "application/json", serde_json::to_vec(&by_hash(&"0".repeat(64))).unwrap()).await;
+    assert_refused(s, &b, 400, "PERSISTED_QUERY_NOT_FOUND");
+
+    // Query plus its hash registers it; the hash alone then runs it.
+    let mut register = by_hash(&hash);
+    register["query"] = json!(query);
+    let (s, b) = server.post_raw(key, "application/json", serde_json::to_vec(&register).unwrap()).await;
+    assert_eq!((s, &b["data"]["tenant"]["slug"]), (200, &json!(t.slug)), "{b}");
+    let (s, b) = server.post_raw(key, "application/json", body).await;
+    assert_eq!((s, &b["data"]["tenant"]["slug"]), (200, &json!(t.slug)), "{b}");
+});

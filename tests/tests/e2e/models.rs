@@ -167,6 +167,20 @@ on_both_backends!(train_deploy_serve_and_roll_back, |server: &'static TestServer
     let after = recommend(server, key, "a0", json!(null)).await;
     assert_eq!(after["modelId"], als.as_str());
 
+    // A new event and a deletion change the very next answer: writes invalidate what
+    // serving keeps in memory, no timer is involved.
+    let ids = |recs: &Value| recs["items"].as_array().unwrap().iter().map(|i| i["contentId"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let top = ids(&after)[0].clone();
+    let event = json!([{ "eventId": "a0-just-now", "userId": "a0", "contentId": top, "type": "VIEW" }]);
+    server.gql(Some(key), "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }", json!({ "e": event })).await;
+    let after_event = recommend(server, key, "a0", json!(null)).await;
+    assert!(!ids(&after_event).contains(&top), "just seen, so excluded: {after_event}");
+    let next = ids(&after_event)[0].clone();
+    server.gql(Some(key), "mutation($i: [String!]!) { deleteContents(ids: $i) { deleted } }", json!({ "i": [next] })).await;
+    let after_delete = recommend(server, key, "a0", json!(null)).await;
+    assert!(!ids(&after_delete).contains(&next), "deleted, so gone: {after_delete}");
+    assert_eq!(after_delete["items"].as_array().unwrap().len(), 5);
+
     // Tenant B sees none of it.
     let b = server.new_tenant().await;
     let (_, body) = server.gql(Some(&b.api_key), "query($id: ID!) { model(id: $id) { id } }", json!({ "id": als })).await;
