@@ -74,7 +74,7 @@ impl DocumentCache {
                 .ok_or_else(|| Refusal(ErrorCode::PersistedQueryNotFound, "PersistedQueryNotFound".into()))?;
             return Ok(());
         }
-        let actual: String = sha2::Sha256::digest(request.query.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let actual = domain::tenants::store::hex(&sha2::Sha256::digest(request.query.as_bytes()));
         if actual != hash {
             return Err(Refusal(ErrorCode::BadRequest, "persistedQuery.sha256Hash does not match the query".into()));
         }

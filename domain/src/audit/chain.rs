@@ -84,7 +84,7 @@ pub fn now_micros() -> DateTime<Utc> {
 }
 
 pub fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    tenants::store::hex(bytes)
 }
 
 /// Parses a stored 64-digit hash; `None` when it is not one (itself a sign of tampering).
