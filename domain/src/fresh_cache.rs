@@ -11,6 +11,10 @@
 //! Changes made by another process (a second replica on PostgreSQL, the CLI on the same
 //! SQLite file) are seen once the entry's time to live runs out.
 //!
+//! Loads of one key are single-flight: when a hot entry expires (a tenant's catalog
+//! under load), one request reloads it and the others wait for its answer instead of
+//! all querying the database at once.
+//!
 //! Changing is synchronous on purpose: a request future dropped right after its commit
 //! (the client went away) cannot skip the invalidation that follows it.
 
@@ -28,12 +32,14 @@ const EPOCH_SLOTS: usize = 1024;
 pub(crate) struct FreshCache<K, V> {
     entries: moka::sync::Cache<K, V>,
     epochs: Arc<[AtomicU64]>,
+    /// One loader at a time per slot (keys share slots as they share epochs).
+    loading: Arc<[tokio::sync::Mutex<()>]>,
     hasher: RandomState,
 }
 
 impl<K, V> Clone for FreshCache<K, V> {
     fn clone(&self) -> Self {
-        Self { entries: self.entries.clone(), epochs: self.epochs.clone(), hasher: self.hasher.clone() }
+        Self { entries: self.entries.clone(), epochs: self.epochs.clone(), loading: self.loading.clone(), hasher: self.hasher.clone() }
     }
 }
 
@@ -56,12 +62,17 @@ where
         Self {
             entries: builder.build(),
             epochs: (0..EPOCH_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            loading: (0..EPOCH_SLOTS).map(|_| tokio::sync::Mutex::new(())).collect(),
             hasher: RandomState::new(),
         }
     }
 
+    fn slot(&self, key: &K) -> usize {
+        (self.hasher.hash_one(key) as usize) % EPOCH_SLOTS
+    }
+
     fn epoch(&self, key: &K) -> &AtomicU64 {
-        &self.epochs[(self.hasher.hash_one(key) as usize) % EPOCH_SLOTS]
+        &self.epochs[self.slot(key)]
     }
 
     pub async fn get_or_load<F, Fut>(&self, key: K, load: F) -> Result<V>
@@ -69,6 +80,11 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V>>,
     {
+        if let Some(value) = self.entries.get(&key) {
+            return Ok(value);
+        }
+        let _turn = self.loading[self.slot(&key)].lock().await;
+        // Whoever held the turn before may have loaded this very key.
         if let Some(value) = self.entries.get(&key) {
             return Ok(value);
         }
@@ -143,5 +159,24 @@ mod tests {
         assert_eq!(cache.get_or_load(1, || async { Ok(9) }).await.unwrap(), 9);
         cache.invalidate_all();
         assert_eq!(cache.get_or_load(1, || async { Ok(10) }).await.unwrap(), 10);
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_load_once() {
+        let cache: FreshCache<i64, u32> = FreshCache::new(10, Duration::from_secs(60));
+        let loads = std::sync::atomic::AtomicU32::new(0);
+        let get = || async {
+            cache
+                .get_or_load(1, || async {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok(7)
+                })
+                .await
+                .unwrap()
+        };
+        let answers = futures::future::join_all((0..8).map(|_| get())).await;
+        assert_eq!(answers, vec![7; 8]);
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
     }
 }

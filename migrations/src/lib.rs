@@ -13,6 +13,7 @@ mod m0003_audit;
 mod m0004_models;
 mod m0005_fairness;
 mod m0006_privacy;
+mod m0007_history_index;
 pub mod rls;
 
 /// The PostgreSQL role the service switches to; row-level security applies to it.
@@ -23,6 +24,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_access::Migration), Box::new(m0002_catalog::Migration), Box::new(m0003_audit::Migration), Box::new(m0004_models::Migration), Box::new(m0005_fairness::Migration), Box::new(m0006_privacy::Migration)]
+        vec![Box::new(m0001_access::Migration), Box::new(m0002_catalog::Migration), Box::new(m0003_audit::Migration), Box::new(m0004_models::Migration), Box::new(m0005_fairness::Migration), Box::new(m0006_privacy::Migration), Box::new(m0007_history_index::Migration)]
     }
 }

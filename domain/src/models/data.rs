@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
-use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
+use tenants::db::{DbBackendKind, TenantTx};
 use tenants::TenantCtx;
 
 use super::serving::HistoryEvent;
@@ -16,7 +17,7 @@ use super::types::DataSnapshot;
 use crate::Services;
 use crate::catalog::Content;
 use crate::entity::{content_item, end_user, interaction};
-use crate::error::Result;
+use crate::error::{DomainError, Result};
 use crate::interactions::EventType;
 use crate::sql::from_ms;
 
@@ -100,6 +101,37 @@ pub(crate) fn forget_everyone(services: &Services) {
     services.models.people.invalidate_all();
 }
 
+/// The person's newest events with their items' catalog ids, newest first, as one row
+/// holding a JSON array: the driver hands rows one at a time from its worker thread,
+/// and a hundred hand-overs cost more than the query.
+async fn recent_events(ctx: &TenantCtx, services: &Services, tx: &TenantTx, user_row: i64) -> Result<Vec<(Arc<str>, EventType, i64)>> {
+    let (backend, aggregate, tenant, user) = match services.db.kind() {
+        DbBackendKind::Sqlite => (DbBackend::Sqlite, "json_group_array(json_array(external_id, event_type, occurred_at))", "?", "?"),
+        DbBackendKind::Postgres => (DbBackend::Postgres, "json_agg(json_build_array(external_id, event_type, occurred_at))::text", "$1", "$2"),
+    };
+    let sql = format!(
+        "SELECT {aggregate} FROM (SELECT c.external_id AS external_id, i.event_type AS event_type, i.occurred_at AS occurred_at \
+         FROM interactions i JOIN content_items c ON c.id = i.item_id AND c.tenant_id = i.tenant_id \
+         WHERE i.tenant_id = {tenant} AND i.user_id = {user} ORDER BY i.occurred_at DESC LIMIT {HISTORY_LIMIT}) recent"
+    );
+    let statement = Statement::from_sql_and_values(backend, sql, [ctx.tenant_id().get().into(), user_row.into()]);
+    let json: Option<String> = match tx.conn().query_one_raw(statement).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => None,
+    };
+    let rows: Vec<(String, String, i64)> = match json {
+        Some(text) => serde_json::from_str(&text).map_err(|e| DomainError::Internal(format!("history row: {e}")))?,
+        None => Vec::new(),
+    };
+    let mut events = rows
+        .into_iter()
+        .map(|(item_id, event_type, at)| Ok((Arc::from(item_id), EventType::from_db(&event_type)?, at)))
+        .collect::<Result<Vec<_>>>()?;
+    // An aggregate's input order is not promised; the newest-first order is restored here.
+    events.sort_by_key(|e| std::cmp::Reverse(e.2));
+    Ok(events)
+}
+
 async fn load_person(ctx: &TenantCtx, services: &Services, user_id: &str) -> Result<Arc<CachedPerson>> {
     let tenant = ctx.tenant_id().get();
     let tx = services.db.begin(ctx).await?;
@@ -116,30 +148,7 @@ async fn load_person(ctx: &TenantCtx, services: &Services, user_id: &str) -> Res
         // Unknown yet: personalizable, with no history (their first events invalidate this).
         None => CachedPerson { personalization: true, events: Vec::new() },
         Some((_, consent, erased)) if erased || !consent => CachedPerson { personalization: false, events: Vec::new() },
-        Some((user_row, _, _)) => {
-            // One query: the events with their items' catalog ids, newest first.
-            let to_content: RelationDef = interaction::Entity::belongs_to(content_item::Entity)
-                .from(interaction::Column::ItemId)
-                .to(content_item::Column::Id)
-                .into();
-            let rows: Vec<(String, String, i64)> = interaction::Entity::find()
-                .select_only()
-                .column(content_item::Column::ExternalId)
-                .columns([interaction::Column::EventType, interaction::Column::OccurredAt])
-                .join(JoinType::InnerJoin, to_content)
-                .filter(interaction::Column::TenantId.eq(tenant))
-                .filter(interaction::Column::UserId.eq(user_row))
-                .order_by_desc(interaction::Column::OccurredAt)
-                .limit(HISTORY_LIMIT)
-                .into_tuple()
-                .all(tx.conn())
-                .await?;
-            let events = rows
-                .into_iter()
-                .map(|(item_id, event_type, at)| Ok((Arc::from(item_id), EventType::from_db(&event_type)?, at)))
-                .collect::<Result<Vec<_>>>()?;
-            CachedPerson { personalization: true, events }
-        }
+        Some((user_row, _, _)) => CachedPerson { personalization: true, events: recent_events(ctx, services, &tx, user_row).await? },
     };
     tx.commit().await?;
     Ok(Arc::new(person))

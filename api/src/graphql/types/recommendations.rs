@@ -1,6 +1,8 @@
-use async_graphql::{ID, InputObject, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{ComplexObject, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use domain::catalog::ContentKind;
+use domain::catalog::{Content, ContentKind};
 use domain::models::{RecommendationFilter, Recommendations};
 
 use super::catalog::{ContentGql, ContentKindGql};
@@ -46,13 +48,23 @@ impl TryFrom<RecommendationFilterInput> for RecommendationFilter {
 }
 
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct RecommendedContent {
     pub rank: i32,
     pub score: f64,
     pub content_id: String,
-    pub content: Option<ContentGql>,
+    /// The catalog entry, converted only when the query asks for it.
+    #[graphql(skip)]
+    pub catalog_entry: Option<Arc<Content>>,
     /// Present when the list was asked for with `explain: true`.
     pub explanation: Option<ExplanationGql>,
+}
+
+#[ComplexObject]
+impl RecommendedContent {
+    async fn content(&self) -> Option<ContentGql> {
+        self.catalog_entry.as_deref().map(|c| ContentGql::from(c.clone()))
+    }
 }
 
 #[derive(SimpleObject, Clone)]
@@ -79,7 +91,7 @@ impl From<Recommendations> for RecommendationList {
                 .map(|i| RecommendedContent {
                     rank: i.rank as i32,
                     score: f64::from(i.score),
-                    content: i.content.map(|c| ContentGql::from((*c).clone())),
+                    catalog_entry: i.content,
                     content_id: i.item_id,
                     explanation: None,
                 })
