@@ -157,7 +157,7 @@ impl Default for Settings {
                 training_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
                 sessions_per_model: 4,
                 max_upload_bytes: 64 * 1024 * 1024,
-                person_cache_events: 5_000_000,
+                person_cache_events: 2_000_000,
                 person_cache_ttl_secs: 30,
             },
             log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
