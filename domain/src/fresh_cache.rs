@@ -53,6 +53,12 @@ where
         Self::with_builder(moka::sync::Cache::builder().max_capacity(capacity).time_to_live(time_to_live))
     }
 
+    /// At most `capacity` entries, kept until evicted or changed (for what no other
+    /// process can change: a loaded model's files are immutable once written).
+    pub fn without_expiry(capacity: u64) -> Self {
+        Self::with_builder(moka::sync::Cache::builder().max_capacity(capacity))
+    }
+
     /// At most `capacity` in total of `weigh` over the entries.
     pub fn weighted(capacity: u64, time_to_live: Duration, weigh: fn(&K, &V) -> u32) -> Self {
         Self::with_builder(moka::sync::Cache::builder().weigher(weigh).max_capacity(capacity).time_to_live(time_to_live))
@@ -73,6 +79,11 @@ where
 
     fn epoch(&self, key: &K) -> &AtomicU64 {
         &self.epochs[self.slot(key)]
+    }
+
+    /// What is cached, without loading.
+    pub fn get(&self, key: &K) -> Option<V> {
+        self.entries.get(key)
     }
 
     pub async fn get_or_load<F, Fut>(&self, key: K, load: F) -> Result<V>

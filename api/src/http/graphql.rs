@@ -196,11 +196,11 @@ async fn read_requests(
         body.extend_from_slice(&chunk);
     }
     // The common case in one pass; anything else goes the long way to a precise refusal.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        if let Ok(mut request) = serde_json::from_slice::<async_graphql::Request>(&body) {
-            pre_check(&mut request, limits, documents)?;
-            return Ok(vec![ParsedRequest { request, from_array: false }]);
-        }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && let Ok(mut request) = serde_json::from_slice::<async_graphql::Request>(&body)
+    {
+        pre_check(&mut request, limits, documents)?;
+        return Ok(vec![ParsedRequest { request, from_array: false }]);
     }
     let json: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| Refusal(ErrorCode::BadRequest, format!("request body is not valid JSON: {e}")))?;

@@ -135,27 +135,27 @@ pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Mode
     Ok(model)
 }
 
-/// The loaded model for a registry row, from the cache or the store.
+/// The loaded model for a registry row, from the cache or the store. Concurrent first
+/// requests (after a deployment elsewhere, or an erasure that evicted the model) load it
+/// once.
 pub(crate) async fn load(services: &Services, record: &store::ModelRow) -> Result<Arc<LoadedModel>> {
-    let (row, key, id) = (record.row, record.artifact_key.as_deref(), record.model.id);
-    if let Some(model) = services.models.loaded.get(&row) {
-        return Ok(model);
-    }
-    let runtime = services.models.runtime.ok_or_else(|| {
-        DomainError::ModelNotReady(format!(
-            "ONNX Runtime is not available ({}); run scripts/setup-onnxruntime.sh",
-            services.models.runtime_error.clone().unwrap_or_default()
-        ))
-    })?;
-    let key = key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?.to_owned();
-    let store = services.models.store.clone();
-    let sessions = services.models.config.sessions_per_model;
-    let model = tokio::task::spawn_blocking(move || LoadedModel::load(store.as_ref(), runtime, row, id, &key, sessions))
-        .await
-        .map_err(|e| DomainError::Internal(format!("model loading thread: {e}")))??;
-    let model = Arc::new(model);
-    services.models.loaded.insert(row, model.clone());
-    Ok(model)
+    let (row, key, id) = (record.row, record.artifact_key.clone(), record.model.id);
+    services.models.loaded.get_or_load(row, || async move {
+        let runtime = services.models.runtime.ok_or_else(|| {
+            DomainError::ModelNotReady(format!(
+                "ONNX Runtime is not available ({}); run scripts/setup-onnxruntime.sh",
+                services.models.runtime_error.clone().unwrap_or_default()
+            ))
+        })?;
+        let key = key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?;
+        let store = services.models.store.clone();
+        let sessions = services.models.config.sessions_per_model;
+        let model = tokio::task::spawn_blocking(move || LoadedModel::load(store.as_ref(), runtime, row, id, &key, sessions))
+            .await
+            .map_err(|e| DomainError::Internal(format!("model loading thread: {e}")))??;
+        Ok(Arc::new(model))
+    })
+    .await
 }
 
 /// The tenant's active model, loaded, or `None` when nothing is deployed.

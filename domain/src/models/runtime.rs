@@ -42,7 +42,7 @@ pub struct ModelServices {
     pub(crate) store: Arc<dyn ModelStore>,
     pub(crate) runtime: Option<&'static OrtRuntime>,
     pub(crate) runtime_error: Option<String>,
-    pub(crate) loaded: moka::sync::Cache<i64, Arc<LoadedModel>>,
+    pub(crate) loaded: FreshCache<i64, Arc<LoadedModel>>,
     /// Per tenant, the registry row of the active model (`None`: nothing deployed), so
     /// serving does not ask the registry on every request. Deploy and rollback replace
     /// the entry after their commit.
@@ -71,7 +71,7 @@ impl ModelServices {
             store: Arc::new(LocalDiskStore::new(&config.store_dir)),
             runtime,
             runtime_error,
-            loaded: moka::sync::Cache::builder().max_capacity(64).build(),
+            loaded: FreshCache::without_expiry(64),
             active: FreshCache::new(10_000, ACTIVE_MODEL_TTL),
             // A zero time to live means no caching: nothing is kept.
             people: FreshCache::weighted(

@@ -15,13 +15,20 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
+/// This crate's folder as cargo names it when it runs the tests; the folder baked in at
+/// compile time only when run by hand (a shared build cache may hold a binary built in
+/// another checkout).
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf(), std::path::PathBuf::from)
+}
+
 /// The ml-100k training/test split (seed 42), or `None` (with a message) when the
 /// dataset is absent outside CI. Under CI=true its absence fails the test.
 pub fn ml100k_split() -> Option<&'static Split> {
     static SPLIT: OnceLock<Option<Split>> = OnceLock::new();
     SPLIT
         .get_or_init(|| {
-            let dir = shared_dataset_dir(Path::new(env!("CARGO_MANIFEST_DIR")), "ml-100k");
+            let dir = shared_dataset_dir(&manifest_dir(), "ml-100k");
             if !dir.join("u.data").is_file() {
                 assert!(!in_ci(), "CI=true but MovieLens 100K is missing at {}", dir.display());
                 eprintln!("SKIPPED: MovieLens 100K not found at {} (never committed: research-only licence)", dir.display());

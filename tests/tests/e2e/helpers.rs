@@ -97,7 +97,7 @@ async fn boot(backend: Backend) -> anyhow::Result<(Application, TestServer)> {
     settings.auth.jwt_secret = "e2e-secret-e2e-secret-e2e-secret-e2e".into();
     settings.graphql.max_body_bytes = 256 * 1024;
     if std::env::var_os("ORT_DYLIB_PATH").is_none() {
-        let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/onnxruntime/libonnxruntime.so.1.31.1");
+        let local = manifest_dir().join("../.tools/onnxruntime/libonnxruntime.so.1.31.1");
         settings.onnxruntime.dylib_path = local.display().to_string();
     }
     // Small, so tests see periodic audit checkpoints after a handful of events.
@@ -250,4 +250,11 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// This crate's folder as cargo names it when it runs the tests; the folder baked in at
+/// compile time only when run by hand (a shared build cache may hold a binary built in
+/// another checkout).
+pub fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }

@@ -3,7 +3,7 @@
 
 #[test]
 fn checked_in_schema_matches_the_code() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
+    let path = crate::helpers::manifest_dir().join("../schema.graphql");
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
     let served = api::graphql::export_sdl();
     assert!(
@@ -14,7 +14,7 @@ fn checked_in_schema_matches_the_code() {
 
 #[test]
 fn error_codes_are_documented_in_the_schema_docs() {
-    let docs = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/errors.md")).unwrap_or_default();
+    let docs = std::fs::read_to_string(crate::helpers::manifest_dir().join("../docs/errors.md")).unwrap_or_default();
     for code in domain::ErrorCode::ALL {
         assert!(docs.contains(code.as_str()), "docs/errors.md does not describe {}", code.as_str());
     }

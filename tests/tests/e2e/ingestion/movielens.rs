@@ -1,7 +1,7 @@
 //! `marquee import movielens` through its domain function, run in the server's runtime,
 //! on both backends: exact counts, idempotency, damaged lines, training snapshot.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use domain::access;
 use domain::import::{ImportReport, Silent, movielens};
@@ -15,7 +15,7 @@ use crate::on_both_backends;
 
 /// `../shared/datasets/ml-100k` beside the repository; its licence keeps it out of the repo.
 fn dataset() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/ml-100k");
+    let dir = crate::helpers::manifest_dir().join("../../shared/datasets/ml-100k");
     if dir.join("u.data").is_file() {
         return Some(dir);
     }
