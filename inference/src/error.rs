@@ -79,6 +79,13 @@ pub enum InferenceError {
     #[error("`{name}` has shape {found}, expected {expected}")]
     WrongShape { name: String, expected: String, found: String },
 
+    /// A tensor of an uploaded model keeps its data in a file outside the model.
+    #[error(
+        "tensor `{tensor}` ({place}) stores its data outside the model (location `{location}`); \
+         uploaded models must carry all their data inside the file"
+    )]
+    ExternalData { tensor: String, place: String, location: String },
+
     /// ONNX Runtime refused to load the model.
     #[error("ONNX Runtime could not load the model: {reason}")]
     ModelLoad { reason: String },

@@ -11,6 +11,7 @@
 //! `marquee.factors`, `marquee.items`) so a stored file describes itself.
 
 mod export;
+mod external_data;
 mod graph;
 pub mod proto;
 mod validate;
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use export::{export_als, export_factor_model, export_history_model, export_item_knn, read_item_factors};
+pub use external_data::refuse_external_data;
 pub use validate::{ExpectedSignature, validate_model};
 
 /// Input name of factor models.

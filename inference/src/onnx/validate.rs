@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ndarray::Array2;
 use prost::Message;
 
+use super::external_data::refuse_external_data;
 use super::proto::tensor_proto::DataType;
 use super::proto::tensor_shape_proto::dimension;
 use super::proto::{ModelProto, ValueInfoProto, type_proto};
@@ -46,6 +47,7 @@ pub fn validate_model(bytes: &[u8], expected: &ExpectedSignature) -> Result<Mode
         return Err(InferenceError::ModelTooLarge { size: bytes.len(), limit: expected.max_bytes });
     }
     let model = decode(bytes)?;
+    refuse_external_data(&model)?;
     let graph = model.graph.as_ref().ok_or_else(|| not_onnx("the file has no graph"))?;
     let input_name = expected.kind.input_name();
 

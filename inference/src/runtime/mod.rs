@@ -37,11 +37,18 @@ pub fn locate_dylib() -> PathBuf {
     }
 }
 
+/// ONNX Runtime's session option naming the folder that external tensor data is read
+/// from when a model is loaded from memory (without it, the process's working directory).
+const EXTERNAL_DATA_FOLDER_KEY: &str = "session.model_external_initializers_file_folder_path";
+
 /// The process-wide ONNX Runtime environment.
 #[derive(Debug)]
 pub struct OrtRuntime {
     env: Environment,
     library: PathBuf,
+    /// An empty, read-only folder every session resolves external data against, so a
+    /// model that slipped past validation with a relative data path finds no file.
+    no_files: PathBuf,
 }
 
 static RUNTIME: OnceLock<OrtRuntime> = OnceLock::new();
@@ -71,7 +78,8 @@ impl OrtRuntime {
             .with_telemetry(false)
             .build()
             .map_err(|e| init_err(e.to_string()))?;
-        let _ = RUNTIME.set(OrtRuntime { env, library });
+        let no_files = empty_private_dir().map_err(|e| init_err(format!("cannot create an empty folder for external data: {e}")))?;
+        let _ = RUNTIME.set(OrtRuntime { env, library, no_files });
         RUNTIME.get().ok_or(InferenceError::RuntimeNotInitialised)
     }
 
@@ -85,10 +93,18 @@ impl OrtRuntime {
         &self.library
     }
 
-    /// A session on `model` with `intra_threads` threads inside each operator.
+    /// The empty folder sessions resolve external tensor data against.
+    pub fn external_data_folder(&self) -> &Path {
+        &self.no_files
+    }
+
+    /// A session on `model` with `intra_threads` threads inside each operator. External
+    /// tensor data resolves inside an empty folder, whatever the model says.
     pub(crate) fn session(&self, model: &[u8], intra_threads: usize) -> Result<Session> {
         let load_err = |e: String| InferenceError::ModelLoad { reason: e };
         Session::builder(&self.env)
+            .map_err(|e| load_err(e.to_string()))?
+            .with_config_entry(EXTERNAL_DATA_FOLDER_KEY, self.no_files.to_string_lossy())
             .map_err(|e| load_err(e.to_string()))?
             .with_intra_threads(intra_threads)
             .map_err(|e| load_err(e.to_string()))?
@@ -97,6 +113,21 @@ impl OrtRuntime {
             .commit_from_memory(model)
             .map_err(|e| load_err(e.to_string()))
     }
+}
+
+/// A new folder only this process knows of, made read-only so that nothing, not even
+/// this process by mistake, can place a file in it.
+fn empty_private_dir() -> std::io::Result<PathBuf> {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("marquee-ort-no-files-{}-{nanos}", std::process::id()));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o500);
+    }
+    builder.create(&dir)?;
+    Ok(dir)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod als;
 mod common;
 mod eval;
+mod external_data;
 mod explain;
 mod fold_in;
 mod knn_popular;
