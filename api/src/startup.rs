@@ -2,7 +2,6 @@
 //! free one), report the port, run.
 
 use std::net::TcpListener;
-use std::path::Path;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -15,6 +14,7 @@ use domain::{Services, ServicesConfig};
 use migrations::{Migrator, MigratorTrait};
 
 use crate::config::Settings;
+use crate::secrets::ServerSecrets;
 use crate::graphql::build_schema;
 use crate::http::graphql::GraphqlState;
 use crate::http::{graphql, health};
@@ -91,6 +91,8 @@ async fn not_found() -> HttpResponse {
 pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Services> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+    // Secrets first: a weak one stops the start before anything touches the database.
+    let secrets = ServerSecrets::load(settings)?;
     let url = settings.database_url();
     if migrate {
         run_migrations(&url).await?;
@@ -102,18 +104,14 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Servi
             max_connections: settings.database.max_connections,
         },
         auth: AuthConfig {
-            jwt_secret: jwt_secret(settings)?,
+            jwt_secret: secrets.jwt,
             access_token_ttl_secs: settings.auth.access_token_ttl_secs,
             refresh_token_ttl_secs: settings.auth.refresh_token_ttl_secs,
             key_cache_ttl_secs: settings.auth.key_cache_ttl_secs,
         },
         audit: AuditConfig {
-            pseudonym_secret: stored_secret(&settings.audit.pseudonym_secret, settings, "audit_pseudonym_secret")?,
-            checkpoint_signing_key: stored_secret(
-                &settings.audit.checkpoint_signing_key,
-                settings,
-                "audit_checkpoint_key",
-            )?,
+            pseudonym_secret: secrets.audit_pseudonym,
+            checkpoint_signing_key: secrets.audit_checkpoint,
             checkpoint_every: settings.audit.checkpoint_every,
         },
         models: ModelsConfig {
@@ -141,36 +139,5 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
     let conn = sea_orm::Database::connect(options).await.context("cannot connect to the database")?;
     Migrator::up(&conn, None).await.context("migrations failed")?;
     conn.close().await.ok();
-    Ok(())
-}
-
-fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    stored_secret(&settings.auth.jwt_secret, settings, "jwt_secret")
-}
-
-/// The configured secret, or one generated on first start and kept in the data dir
-/// (file `name`, readable by the owner only).
-fn stored_secret(configured: &str, settings: &Settings, name: &str) -> anyhow::Result<Vec<u8>> {
-    if !configured.is_empty() {
-        return Ok(configured.as_bytes().to_vec());
-    }
-    let path = settings.data_dir.join(name);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if existing.trim().len() >= 32 {
-            return Ok(existing.trim().as_bytes().to_vec());
-        }
-    }
-    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    write_private(&path, &secret)?;
-    Ok(secret.into_bytes())
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
     Ok(())
 }

@@ -57,3 +57,35 @@ on_both_backends!(secrets_are_stored_only_as_hashes, |server: &'static TestServe
     let random_part = t.api_key.split('_').nth(2).unwrap();
     assert!(!everything.contains(random_part));
 });
+
+/// The placeholder the compose file once shipped, or any weak secret, stops the server
+/// before it serves anything; so does a stored secret file that was cut short.
+#[tokio::test]
+async fn weak_secrets_stop_the_server_from_starting() {
+    let data_dir = std::env::temp_dir().join(format!("marquee-weak-secret-{}", uuid::Uuid::new_v4().simple()));
+    let mut settings = api::config::Settings::default();
+    settings.data_dir = data_dir.clone();
+    settings.server.port = 0;
+    for (field, value) in [
+        ("auth.jwt_secret", "change-me-change-me-change-me-change-me"),
+        ("audit.pseudonym_secret", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        ("audit.checkpoint_signing_key", "too-short"),
+    ] {
+        let mut s = settings.clone();
+        match field {
+            "auth.jwt_secret" => s.auth.jwt_secret = value.into(),
+            "audit.pseudonym_secret" => s.audit.pseudonym_secret = value.into(),
+            _ => s.audit.checkpoint_signing_key = value.into(),
+        }
+        let err = api::startup::Application::build(&s).await.err().expect("a weak secret must stop the start");
+        assert!(format!("{err:#}").contains(field), "{field}: {err:#}");
+    }
+    assert!(!data_dir.join("marquee.db").exists(), "nothing may touch the database before the secrets are checked");
+
+    // A stored secret that was cut short is not silently replaced.
+    std::fs::write(data_dir.join("jwt_secret"), "cut-short").unwrap();
+    let err = api::startup::Application::build(&settings).await.err().expect("a damaged secret file must stop the start");
+    assert!(format!("{err:#}").contains("jwt_secret"), "{err:#}");
+    assert_eq!(std::fs::read_to_string(data_dir.join("jwt_secret")).unwrap(), "cut-short");
+    std::fs::remove_dir_all(&data_dir).ok();
+}
