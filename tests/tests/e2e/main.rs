@@ -18,3 +18,4 @@ mod privacy;
 mod schema_contract;
 mod secrets_at_rest;
 mod sessions;
+mod throttling;
