@@ -43,8 +43,8 @@ pub fn server(backend: Backend) -> Option<&'static TestServer> {
     static SQLITE: OnceLock<TestServer> = OnceLock::new();
     static POSTGRES: OnceLock<Option<TestServer>> = OnceLock::new();
     match backend {
-        Backend::Sqlite => Some(SQLITE.get_or_init(|| start(Backend::Sqlite, Box::new(|_| {})).expect("start SQLite server"))),
-        Backend::Postgres => POSTGRES.get_or_init(|| skip_or_fail(start(Backend::Postgres, Box::new(|_| {})))).as_ref(),
+        Backend::Sqlite => Some(SQLITE.get_or_init(|| start(Backend::Sqlite, Box::new(|_: &mut Settings| {})).expect("start SQLite server"))),
+        Backend::Postgres => POSTGRES.get_or_init(|| skip_or_fail(start(Backend::Postgres, Box::new(|_: &mut Settings| {})))).as_ref(),
     }
 }
 

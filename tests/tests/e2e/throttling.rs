@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use api::config::Settings;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, Configure, TestServer, dedicated_server, error_code};
@@ -86,7 +87,7 @@ on_both_backends!(brute_force_locks_the_account_even_against_the_right_password,
 
 /// A small bucket per client address; failures alone never lock it.
 fn small_bucket(trusted_proxies: &'static [&'static str]) -> Configure {
-    Box::new(move |settings| {
+    Box::new(move |settings: &mut Settings| {
         let limits = &mut settings.auth.rate_limit;
         limits.client_burst = 5;
         limits.client_per_sec = 0.01;
@@ -136,7 +137,7 @@ on_dedicated_servers!(
 );
 
 fn no_account_lock() -> Configure {
-    Box::new(|settings| {
+    Box::new(|settings: &mut Settings| {
         settings.auth.rate_limit.account_free_failures = 1_000_000;
         settings.audit.failed_login_threshold = 5;
     })
@@ -181,7 +182,7 @@ fn details(event: &Value) -> Value {
 }
 
 fn default_limits() -> Configure {
-    Box::new(|_| {})
+    Box::new(|_: &mut Settings| {})
 }
 
 on_dedicated_servers!(accept_invite_with_a_bogus_token_does_no_argon2_work, default_limits(), |server: &'static TestServer| async move {
