@@ -31,7 +31,9 @@ pub type LimitFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub enum Decision {
     Allowed,
     /// Refused; the caller may try again after this long.
-    Limited { retry_after: Duration },
+    Limited {
+        retry_after: Duration,
+    },
 }
 
 impl Decision {
@@ -161,7 +163,8 @@ impl InProcessLimiter {
 
     fn take_now(&self, key: &ThrottleKey, bucket: TokenBucket, now: Instant) -> Decision {
         let capacity = f64::from(bucket.capacity.max(1));
-        let state = self.buckets.get_with_by_ref(key, || Arc::new(Mutex::new(BucketState { tokens: capacity, at: now })));
+        let state =
+            self.buckets.get_with_by_ref(key, || Arc::new(Mutex::new(BucketState { tokens: capacity, at: now })));
         let Ok(mut state) = state.lock() else { return Decision::Allowed };
         let elapsed = now.saturating_duration_since(state.at).as_secs_f64();
         state.tokens = (state.tokens + elapsed * bucket.refill_per_sec).min(capacity);
@@ -256,7 +259,9 @@ impl Throttle {
             .unwrap_or(Duration::from_secs(3600));
         // A bucket left alone refills completely within this time anyway.
         let refill = if config.client_bucket.refill_per_sec > 0.0 {
-            Duration::from_secs_f64((f64::from(config.client_bucket.capacity) / config.client_bucket.refill_per_sec).min(86_400.0))
+            Duration::from_secs_f64(
+                (f64::from(config.client_bucket.capacity) / config.client_bucket.refill_per_sec).min(86_400.0),
+            )
         } else {
             Duration::from_secs(86_400)
         };
@@ -338,7 +343,10 @@ mod tests {
         assert!(matches!(limiter.check_now(&key, t0 + Duration::from_millis(500)), Decision::Limited { .. }));
         assert_eq!(limiter.check_now(&key, t0 + Duration::from_secs(1)), Decision::Allowed);
         let t1 = t0 + Duration::from_secs(2);
-        assert_eq!(limiter.record_failure_now(&key, backoff(), t1), Decision::Limited { retry_after: Duration::from_secs(2) });
+        assert_eq!(
+            limiter.record_failure_now(&key, backoff(), t1),
+            Decision::Limited { retry_after: Duration::from_secs(2) }
+        );
         limiter.failures.invalidate(&key);
         assert_eq!(limiter.check_now(&key, t1), Decision::Allowed);
         // Other keys are untouched; the same account typed differently is the same key.

@@ -25,10 +25,15 @@ impl Block {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (text, None),
         };
-        let addr = normalise(addr.parse::<IpAddr>().map_err(|_| format!("`{text}` is not an IP address or CIDR block"))?);
+        let addr =
+            normalise(addr.parse::<IpAddr>().map_err(|_| format!("`{text}` is not an IP address or CIDR block"))?);
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("`{text}`: the prefix must be 0 to {max}"))?,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{text}`: the prefix must be 0 to {max}"))?,
             None => max,
         };
         Ok(Self { addr, prefix })
@@ -36,7 +41,9 @@ impl Block {
 
     fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, normalise(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_eq(u128::from(net.to_bits()) << 96, u128::from(ip.to_bits()) << 96, self.prefix),
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                prefix_eq(u128::from(net.to_bits()) << 96, u128::from(ip.to_bits()) << 96, self.prefix)
+            }
             (IpAddr::V6(net), IpAddr::V6(ip)) => prefix_eq(net.to_bits(), ip.to_bits(), self.prefix),
             _ => false,
         }
@@ -94,8 +101,7 @@ impl TrustedProxies {
     }
 
     pub fn client_of(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let forwarded: Vec<&str> =
-            req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect();
+        let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect();
         self.client(req.peer_addr().map(|a| a.ip()), &forwarded)
     }
 }
@@ -104,11 +110,7 @@ impl TrustedProxies {
 /// `[2001:db8::1]:443`).
 fn parse_hop(entry: &str) -> Option<IpAddr> {
     let entry = entry.trim();
-    entry
-        .parse::<IpAddr>()
-        .or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip()))
-        .ok()
-        .map(normalise)
+    entry.parse::<IpAddr>().or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip())).ok().map(normalise)
 }
 
 #[cfg(test)]

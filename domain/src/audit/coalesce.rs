@@ -44,7 +44,10 @@ pub struct FailedLoginCoalescer {
 
 impl std::fmt::Debug for FailedLoginCoalescer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FailedLoginCoalescer").field("threshold", &self.threshold).field("window", &self.window).finish()
+        f.debug_struct("FailedLoginCoalescer")
+            .field("threshold", &self.threshold)
+            .field("window", &self.window)
+            .finish()
     }
 }
 

@@ -57,33 +57,41 @@ fn assert_rate_limited(status: u16, headers: &reqwest::header::HeaderMap, body: 
 
 // The shared servers keep production's per-account back-off (5 free failures) with
 // locks of 2 s doubling to 8 s.
-on_both_backends!(brute_force_locks_the_account_even_against_the_right_password, |server: &'static TestServer| async move {
-    let t = server.new_tenant().await;
-    for attempt in 1..=6 {
-        let (status, _, body) = server.gql_with_headers(LOGIN, login_vars(&t, &format!("guess number {attempt}")), &[]).await;
-        assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "attempt {attempt}: {body}");
-    }
-    // Locked: the right password gets the same refusal as a wrong one, so no guess made
-    // during the lock is confirmed.
-    let (status, headers, body) = server.gql_with_headers(LOGIN, login_vars(&t, &t.owner_password), &[]).await;
-    let retry_after = assert_rate_limited(status, &headers, &body);
-    assert!(retry_after <= 2, "the first lock is short: {retry_after}");
-    let (status, headers, body) = server.gql_with_headers(LOGIN, login_vars(&t, "yet another guess"), &[]).await;
-    assert_rate_limited(status, &headers, &body);
-    // Another account of the same tenant is not affected.
-    let (status, _, body) = server
-        .gql_with_headers(LOGIN, json!({ "i": { "tenant": t.slug, "email": "other@example.com", "password": "wrong password" } }), &[])
-        .await;
-    assert_eq!(status, 401, "{body}");
+on_both_backends!(
+    brute_force_locks_the_account_even_against_the_right_password,
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        for attempt in 1..=6 {
+            let (status, _, body) =
+                server.gql_with_headers(LOGIN, login_vars(&t, &format!("guess number {attempt}")), &[]).await;
+            assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "attempt {attempt}: {body}");
+        }
+        // Locked: the right password gets the same refusal as a wrong one, so no guess made
+        // during the lock is confirmed.
+        let (status, headers, body) = server.gql_with_headers(LOGIN, login_vars(&t, &t.owner_password), &[]).await;
+        let retry_after = assert_rate_limited(status, &headers, &body);
+        assert!(retry_after <= 2, "the first lock is short: {retry_after}");
+        let (status, headers, body) = server.gql_with_headers(LOGIN, login_vars(&t, "yet another guess"), &[]).await;
+        assert_rate_limited(status, &headers, &body);
+        // Another account of the same tenant is not affected.
+        let (status, _, body) = server
+            .gql_with_headers(
+                LOGIN,
+                json!({ "i": { "tenant": t.slug, "email": "other@example.com", "password": "wrong password" } }),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 401, "{body}");
 
-    // After Retry-After the owner gets in, and that clears the account's failures.
-    tokio::time::sleep(Duration::from_secs(retry_after) + Duration::from_millis(100)).await;
-    let (status, _, body) = server.gql_with_headers(LOGIN, login_vars(&t, &t.owner_password), &[]).await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
-    let (status, _, body) = server.gql_with_headers(LOGIN, login_vars(&t, "a wrong one again"), &[]).await;
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
-});
+        // After Retry-After the owner gets in, and that clears the account's failures.
+        tokio::time::sleep(Duration::from_secs(retry_after) + Duration::from_millis(100)).await;
+        let (status, _, body) = server.gql_with_headers(LOGIN, login_vars(&t, &t.owner_password), &[]).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
+        let (status, _, body) = server.gql_with_headers(LOGIN, login_vars(&t, "a wrong one again"), &[]).await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+    }
+);
 
 /// A small bucket per client address; failures alone never lock it.
 fn small_bucket(trusted_proxies: &'static [&'static str]) -> Configure {
@@ -97,24 +105,38 @@ fn small_bucket(trusted_proxies: &'static [&'static str]) -> Configure {
 }
 
 async fn refresh_from(server: &TestServer, forwarded_for: &str) -> (u16, reqwest::header::HeaderMap, Value) {
-    server.gql_with_headers(REFRESH, json!({ "t": "mqr_not-a-real-token" }), &[("x-forwarded-for", forwarded_for.to_owned())]).await
+    server
+        .gql_with_headers(
+            REFRESH,
+            json!({ "t": "mqr_not-a-real-token" }),
+            &[("x-forwarded-for", forwarded_for.to_owned())],
+        )
+        .await
 }
 
-on_dedicated_servers!(spoofed_forwarded_for_from_an_untrusted_peer_is_ignored, small_bucket(&[]), |server: &'static TestServer| async move {
-    for i in 0..5 {
-        let (status, _, body) = refresh_from(server, &format!("203.0.113.{i}")).await;
-        assert_eq!(status, 401, "{body}");
+on_dedicated_servers!(
+    spoofed_forwarded_for_from_an_untrusted_peer_is_ignored,
+    small_bucket(&[]),
+    |server: &'static TestServer| async move {
+        for i in 0..5 {
+            let (status, _, body) = refresh_from(server, &format!("203.0.113.{i}")).await;
+            assert_eq!(status, 401, "{body}");
+        }
+        // A sixth "client" is still 127.0.0.1, whose bucket is empty.
+        let (status, headers, body) = refresh_from(server, "203.0.113.99").await;
+        let retry_after = assert_rate_limited(status, &headers, &body);
+        assert!(retry_after >= 60, "{retry_after}");
+        // The other two endpoints share the bucket.
+        let (status, headers, body) = server
+            .gql_with_headers(
+                ACCEPT,
+                json!({ "i": { "token": "mqi_nothing", "password": "a long enough password" } }),
+                &[],
+            )
+            .await;
+        assert_rate_limited(status, &headers, &body);
     }
-    // A sixth "client" is still 127.0.0.1, whose bucket is empty.
-    let (status, headers, body) = refresh_from(server, "203.0.113.99").await;
-    let retry_after = assert_rate_limited(status, &headers, &body);
-    assert!(retry_after >= 60, "{retry_after}");
-    // The other two endpoints share the bucket.
-    let (status, headers, body) = server
-        .gql_with_headers(ACCEPT, json!({ "i": { "token": "mqi_nothing", "password": "a long enough password" } }), &[])
-        .await;
-    assert_rate_limited(status, &headers, &body);
-});
+);
 
 on_dedicated_servers!(
     behind_a_trusted_proxy_the_right_most_untrusted_address_is_throttled,
@@ -144,34 +166,39 @@ fn no_account_lock() -> Configure {
 }
 
 async fn events_with_action(server: &TestServer, api_key: &str, action: &str) -> Vec<Value> {
-    let query = "query($a: String) { auditEvents(first: 100, filter: {action: $a}) { edges { node { seq details } } } }";
+    let query =
+        "query($a: String) { auditEvents(first: 100, filter: {action: $a}) { edges { node { seq details } } } }";
     let (status, body) = server.gql(Some(api_key), query, json!({ "a": action })).await;
     assert_eq!(status, 200, "{body}");
     body["data"]["auditEvents"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
 }
 
-on_dedicated_servers!(a_failed_login_flood_grows_the_audit_log_by_a_bounded_number_of_events, no_account_lock(), |server: &'static TestServer| async move {
-    let t = server.new_tenant().await;
-    let before = crate::audit::all_events(server, &t.api_key).await.len();
-    let vars = login_vars(&t, "a wrong password");
-    for _ in 0..20 {
-        let calls = (0..10).map(|_| server.gql(None, LOGIN, vars.clone()));
-        for (status, body) in futures::future::join_all(calls).await {
-            assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+on_dedicated_servers!(
+    a_failed_login_flood_grows_the_audit_log_by_a_bounded_number_of_events,
+    no_account_lock(),
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        let before = crate::audit::all_events(server, &t.api_key).await.len();
+        let vars = login_vars(&t, "a wrong password");
+        for _ in 0..20 {
+            let calls = (0..10).map(|_| server.gql(None, LOGIN, vars.clone()));
+            for (status, body) in futures::future::join_all(calls).await {
+                assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+            }
         }
+        let after = crate::audit::all_events(server, &t.api_key).await.len();
+        // 5 failures one by one, then summaries at 6, 10, 20, 40, 80 and 160 failures.
+        assert_eq!(after - before, 11, "200 failures wrote {} events", after - before);
+        assert_eq!(events_with_action(server, &t.api_key, "session.login_failed").await.len(), 5);
+        let summaries = events_with_action(server, &t.api_key, "session.login_failures_coalesced").await;
+        let counts: Vec<i64> = summaries.iter().map(|e| details(e)["failures_in_window"].as_i64().unwrap()).collect();
+        let mut sorted = counts.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [6, 10, 20, 40, 80, 160], "{summaries:?}");
+        let report = crate::audit::verify(server, &t.api_key).await;
+        assert_eq!(report["ok"], true, "{report}");
     }
-    let after = crate::audit::all_events(server, &t.api_key).await.len();
-    // 5 failures one by one, then summaries at 6, 10, 20, 40, 80 and 160 failures.
-    assert_eq!(after - before, 11, "200 failures wrote {} events", after - before);
-    assert_eq!(events_with_action(server, &t.api_key, "session.login_failed").await.len(), 5);
-    let summaries = events_with_action(server, &t.api_key, "session.login_failures_coalesced").await;
-    let counts: Vec<i64> = summaries.iter().map(|e| details(e)["failures_in_window"].as_i64().unwrap()).collect();
-    let mut sorted = counts.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, [6, 10, 20, 40, 80, 160], "{summaries:?}");
-    let report = crate::audit::verify(server, &t.api_key).await;
-    assert_eq!(report["ok"], true, "{report}");
-});
+);
 
 /// `details` comes back as a JSON string or object depending on the schema's scalar.
 fn details(event: &Value) -> Value {
@@ -185,27 +212,39 @@ fn default_limits() -> Configure {
     Box::new(|_: &mut Settings| {})
 }
 
-on_dedicated_servers!(accept_invite_with_a_bogus_token_does_no_argon2_work, default_limits(), |server: &'static TestServer| async move {
-    let t = server.new_tenant().await;
-    let work = || server.operator(|s| async move { (s.auth.passwords().hashes_started(), s.auth.passwords().verifications_started()) });
-    let before = work().await;
-    for token in ["mqi_guessed0000000000000000000000000000000000", "nonsense"] {
-        let (status, _, body) = server.gql_with_headers(ACCEPT, json!({ "i": { "token": token, "password": "a long enough password" } }), &[]).await;
-        assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
-    }
-    assert_eq!(work().await, before, "a token that matches nothing must not be hashed for");
+on_dedicated_servers!(
+    accept_invite_with_a_bogus_token_does_no_argon2_work,
+    default_limits(),
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        let work = || {
+            server.operator(|s| async move {
+                (s.auth.passwords().hashes_started(), s.auth.passwords().verifications_started())
+            })
+        };
+        let before = work().await;
+        for token in ["mqi_guessed0000000000000000000000000000000000", "nonsense"] {
+            let (status, _, body) = server
+                .gql_with_headers(ACCEPT, json!({ "i": { "token": token, "password": "a long enough password" } }), &[])
+                .await;
+            assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+        }
+        assert_eq!(work().await, before, "a token that matches nothing must not be hashed for");
 
-    // A real invitation hashes exactly once.
-    let (_, body) = server
-        .gql(
-            Some(&t.api_key),
-            "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { inviteToken } }",
-            json!({ "i": { "email": "new@example.com", "role": "VIEWER" } }),
-        )
-        .await;
-    let token = body["data"]["inviteMember"]["inviteToken"].as_str().unwrap().to_owned();
-    let (status, _, body) = server.gql_with_headers(ACCEPT, json!({ "i": { "token": token, "password": "a long enough password" } }), &[]).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["acceptInvite"]["member"]["status"], "ACTIVE");
-    assert_eq!(work().await.0, before.0 + 1);
-});
+        // A real invitation hashes exactly once.
+        let (_, body) = server
+            .gql(
+                Some(&t.api_key),
+                "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { inviteToken } }",
+                json!({ "i": { "email": "new@example.com", "role": "VIEWER" } }),
+            )
+            .await;
+        let token = body["data"]["inviteMember"]["inviteToken"].as_str().unwrap().to_owned();
+        let (status, _, body) = server
+            .gql_with_headers(ACCEPT, json!({ "i": { "token": token, "password": "a long enough password" } }), &[])
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["acceptInvite"]["member"]["status"], "ACTIVE");
+        assert_eq!(work().await.0, before.0 + 1);
+    }
+);
