@@ -47,6 +47,9 @@ pub struct ServerSettings {
     /// 0 binds a free port; the bound address is logged.
     pub port: u16,
     pub workers: usize,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is believed.
+    /// Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,6 +72,50 @@ pub struct AuthSettings {
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     pub key_cache_ttl_secs: u64,
+    /// Argon2 hashes and verifications at once, off the request threads; 0 = cores.
+    pub password_workers: usize,
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Throttling of `login`, `refreshSession` and `acceptInvite` (docs/access.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Calls per client address: a burst of this many...
+    pub client_burst: u32,
+    /// ...then this many per second.
+    pub client_per_sec: f64,
+    /// Failed calls per client address before back-off starts.
+    pub client_free_failures: u32,
+    /// Failed sign-ins per account (tenant and e-mail) before back-off starts.
+    pub account_free_failures: u32,
+    /// The first lock; each further failure doubles it...
+    pub backoff_base_secs: u64,
+    /// ...up to this.
+    pub backoff_max_secs: u64,
+    /// Failures are forgotten after this long without a new one.
+    pub forget_after_secs: u64,
+    /// Addresses and accounts tracked at once (the least active are forgotten first).
+    pub max_tracked_keys: u64,
+}
+
+impl RateLimitSettings {
+    pub fn to_config(&self) -> domain::tenants::throttle::ThrottleConfig {
+        use domain::tenants::throttle::{Backoff, ThrottleConfig, TokenBucket};
+        use std::time::Duration;
+        let backoff = |free_failures| Backoff {
+            free_failures,
+            base: Duration::from_secs(self.backoff_base_secs.max(1)),
+            max: Duration::from_secs(self.backoff_max_secs.max(self.backoff_base_secs).max(1)),
+            forget_after: Duration::from_secs(self.forget_after_secs),
+        };
+        ThrottleConfig {
+            client_bucket: TokenBucket { capacity: self.client_burst.max(1), refill_per_sec: self.client_per_sec.max(0.0) },
+            client_backoff: backoff(self.client_free_failures),
+            account_backoff: backoff(self.account_free_failures),
+            max_tracked_keys: self.max_tracked_keys.max(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,6 +129,10 @@ pub struct AuditSettings {
     pub checkpoint_signing_key: String,
     /// A signed checkpoint every this many events per tenant (0: only on request).
     pub checkpoint_every: u64,
+    /// Failed sign-ins of one account recorded one by one per window; past it, only
+    /// summaries with counts.
+    pub failed_login_threshold: u32,
+    pub failed_login_window_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,7 +175,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
-            server: ServerSettings { host: "127.0.0.1".into(), port: 8080, workers: 0 },
+            server: ServerSettings { host: "127.0.0.1".into(), port: 8080, workers: 0, trusted_proxies: Vec::new() },
             database: DatabaseSettings {
                 url: String::new(),
                 migrate_on_start: true,
@@ -136,11 +187,24 @@ impl Default for Settings {
                 access_token_ttl_secs: 15 * 60,
                 refresh_token_ttl_secs: 30 * 24 * 3600,
                 key_cache_ttl_secs: 60,
+                password_workers: 0,
+                rate_limit: RateLimitSettings {
+                    client_burst: 60,
+                    client_per_sec: 1.0,
+                    client_free_failures: 30,
+                    account_free_failures: 5,
+                    backoff_base_secs: 1,
+                    backoff_max_secs: 300,
+                    forget_after_secs: 900,
+                    max_tracked_keys: 100_000,
+                },
             },
             audit: AuditSettings {
                 pseudonym_secret: String::new(),
                 checkpoint_signing_key: String::new(),
                 checkpoint_every: 100,
+                failed_login_threshold: 5,
+                failed_login_window_secs: 3600,
             },
             privacy: PrivacySettings { retention_interval_secs: 3600 },
             graphql: GraphqlSettings {

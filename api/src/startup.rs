@@ -16,6 +16,7 @@ use migrations::{Migrator, MigratorTrait};
 use crate::config::Settings;
 use crate::secrets::ServerSecrets;
 use crate::graphql::build_schema;
+use crate::http::client_addr::TrustedProxies;
 use crate::http::graphql::GraphqlState;
 use crate::http::{graphql, health};
 
@@ -30,6 +31,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let trusted_proxies = TrustedProxies::parse(&settings.server.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
         let services = connect(settings, settings.database.migrate_on_start).await?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("cannot bind {}:{}", settings.server.host, settings.server.port))?;
@@ -39,6 +42,7 @@ impl Application {
             services: services.clone(),
             limits: settings.graphql.clone(),
             documents: graphql::DocumentCache::new(DOCUMENT_CACHE_BYTES),
+            trusted_proxies,
         });
         let workers = if settings.server.workers == 0 {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
@@ -108,12 +112,19 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Servi
             access_token_ttl_secs: settings.auth.access_token_ttl_secs,
             refresh_token_ttl_secs: settings.auth.refresh_token_ttl_secs,
             key_cache_ttl_secs: settings.auth.key_cache_ttl_secs,
+            password_workers: match settings.auth.password_workers {
+                0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+                n => n,
+            },
         },
         audit: AuditConfig {
             pseudonym_secret: secrets.audit_pseudonym,
             checkpoint_signing_key: secrets.audit_checkpoint,
             checkpoint_every: settings.audit.checkpoint_every,
+            failed_login_threshold: settings.audit.failed_login_threshold,
+            failed_login_window: std::time::Duration::from_secs(settings.audit.failed_login_window_secs),
         },
+        throttle: settings.auth.rate_limit.to_config(),
         models: ModelsConfig {
             store_dir: settings.data_dir.join("models"),
             onnxruntime_path: settings.onnxruntime_path(),

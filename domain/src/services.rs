@@ -1,5 +1,6 @@
 use tenants::auth::{AuthConfig, Authenticator};
 use tenants::db::{Db, DbConfig};
+use tenants::throttle::{Throttle, ThrottleConfig};
 
 use crate::audit::{AuditConfig, Auditor, ReadAuditQueue};
 use crate::error::Result;
@@ -12,6 +13,8 @@ pub struct ServicesConfig {
     pub auth: AuthConfig,
     pub models: ModelsConfig,
     pub audit: AuditConfig,
+    /// Throttling of the credential endpoints, kept in this process.
+    pub throttle: ThrottleConfig,
 }
 
 /// Long-lived handles shared by every request. Cheap to clone.
@@ -23,6 +26,8 @@ pub struct Services {
     pub audit: Auditor,
     /// Audit events of reads, appended in batches off the request path.
     pub read_audit: ReadAuditQueue,
+    /// Rate limits and back-off of `login`, `refreshSession` and `acceptInvite`.
+    pub throttle: Throttle,
     /// Per tenant, the settings the serving path needs on every request (event
     /// weights). Changes made through this process replace the entry at once; a change
     /// made by another process is seen within the cache's time to live.
@@ -40,6 +45,7 @@ impl Services {
         let audit = Auditor::new(config.audit.clone())?;
         let read_audit = ReadAuditQueue::start(db.clone(), audit.clone());
         let settings = crate::fresh_cache::FreshCache::new(10_000, crate::settings::CACHE_TTL);
-        Ok(Self { db, auth, models: ModelServices::new(config.models.clone()), audit, read_audit, settings })
+        let throttle = Throttle::in_process(config.throttle);
+        Ok(Self { db, auth, models: ModelServices::new(config.models.clone()), audit, read_audit, throttle, settings })
     }
 }

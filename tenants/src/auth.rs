@@ -11,6 +11,7 @@ use crate::db::{Db, TenantTx};
 use crate::error::{Result, TenantsError};
 use crate::ids::{Email, PublicId, TenantId, TenantSlug};
 use crate::jwt::JwtKeys;
+use crate::password::{Password, PasswordPool};
 use crate::store::api_keys::{self, VerifiedKey};
 use crate::store::members::{self, Member};
 use crate::store::{hex, sessions, tenants};
@@ -23,6 +24,8 @@ pub struct AuthConfig {
     /// How long a verified API key is trusted without asking the database. Revocation
     /// in this process clears it at once; other replicas see it within this time.
     pub key_cache_ttl_secs: u64,
+    /// Argon2 hashes and verifications running at once (see [`PasswordPool`]).
+    pub password_workers: usize,
 }
 
 /// A successful sign-in whose writes (the new refresh token, a redeemed invitation) are
@@ -70,6 +73,7 @@ pub struct Authenticator {
     jwt: std::sync::Arc<JwtKeys>,
     keys: Cache<String, VerifiedKey>,
     refresh_ttl_secs: i64,
+    passwords: PasswordPool,
 }
 
 impl Authenticator {
@@ -82,6 +86,7 @@ impl Authenticator {
                 .time_to_live(Duration::from_secs(config.key_cache_ttl_secs))
                 .build(),
             refresh_ttl_secs: config.refresh_token_ttl_secs,
+            passwords: PasswordPool::new(config.password_workers),
         })
     }
 
@@ -143,6 +148,11 @@ impl Authenticator {
         Ok(TenantCtx::new(tenant, principal, request_id))
     }
 
+    /// Where every argon2 hash and verification runs.
+    pub fn passwords(&self) -> &PasswordPool {
+        &self.passwords
+    }
+
     /// Drops a key from the verification cache (on revocation).
     pub async fn forget_key(&self, secret_hash: &str) {
         self.keys.invalidate(secret_hash).await;
@@ -153,26 +163,31 @@ impl Authenticator {
     pub async fn login(&self, slug: &str, email: &str, password: &str, request_id: RequestId) -> Result<LoginOutcome> {
         // A malformed slug is refused the same way as a wrong password.
         let Ok(slug) = TenantSlug::parse(slug) else {
-            crate::password::verify_against_dummy(password);
+            self.passwords.verify_against_dummy(password).await?;
             return Ok(LoginOutcome::UnknownTenant);
         };
-        // Checking the password reads and takes a while (argon2); it runs in a transaction
-        // that only reads. Writing then starts a fresh one whose first statement
-        // is a write: on SQLite, a transaction that read first cannot take the write
-        // lock once another writer has committed meanwhile.
+        // The lookup reads in a short transaction; argon2 then runs with no connection
+        // held. Writing starts a fresh transaction whose first statement is a write: on
+        // SQLite, a transaction that read first cannot take the write lock once another
+        // writer has committed meanwhile.
         let tx = self.db.begin_system(&SystemCtx::new("member login")).await?;
         let Some(tenant) = tenants::find_by_slug(&tx, &slug).await? else {
-            crate::password::verify_against_dummy(password);
+            tx.commit().await?;
+            self.passwords.verify_against_dummy(password).await?;
             return Ok(LoginOutcome::UnknownTenant);
         };
-        let checked = match Email::parse(email) {
-            Ok(email) => members::check_password(&tx, tenant.id, &email, password).await,
-            Err(_) => {
-                crate::password::verify_against_dummy(password);
+        let record = match Email::parse(email) {
+            Ok(email) => Some(members::find_for_login(&tx, tenant.id, &email).await?),
+            Err(_) => None,
+        };
+        tx.commit().await?;
+        let checked = match record {
+            Some(record) => members::check_password(&self.passwords, record, password).await,
+            None => {
+                self.passwords.verify_against_dummy(password).await?;
                 Err(TenantsError::Unauthenticated)
             }
         };
-        tx.commit().await?;
         let tx = self.db.begin_system_write(&SystemCtx::new("member login")).await?;
         match checked {
             Ok(member) => {
@@ -213,14 +228,18 @@ impl Authenticator {
     }
 
     /// Redeems an invitation and signs the new member in. Nothing is committed here.
-    pub async fn accept_invite(
-        &self,
-        token: &str,
-        password: &crate::password::Password,
-        request_id: RequestId,
-    ) -> Result<SignIn> {
+    /// The token is looked up first and the password hashed only for a live invitation,
+    /// so guessing tokens costs the server no argon2 work.
+    pub async fn accept_invite(&self, token: &str, password: &Password, request_id: RequestId) -> Result<SignIn> {
+        let tx = self.db.begin_system(&SystemCtx::new("find invitation")).await?;
+        let invite = members::find_invite(&tx, token).await?;
+        tx.commit().await?;
+        let invite = invite.ok_or(TenantsError::Unauthenticated)?;
+        // Hashed between two transactions: on SQLite the longer one sits between its
+        // read and its write, the likelier another writer commits in between.
+        let hashed = self.passwords.hash(password).await?;
         let tx = self.db.begin_system_write(&SystemCtx::new("accept invitation")).await?;
-        let member = members::accept_invite(&tx, token, password).await?;
+        let member = members::redeem_invite(&tx, invite, hashed).await?;
         let session = self.open_session(&tx, member, None).await?;
         let (tx, ctx) = self.scope_to_member(tx, &session.member, request_id).await?;
         Ok(SignIn { tx, ctx, session })

@@ -19,6 +19,7 @@ pub mod password;
 pub mod role;
 pub mod scope;
 pub mod store;
+pub mod throttle;
 
 pub use ctx::{Principal, RequestId, SystemCtx, TenantCtx};
 pub use db::{Db, DbBackendKind, SystemTx, TenantTx};

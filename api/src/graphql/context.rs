@@ -8,6 +8,8 @@ use crate::graphql::error::{ApiError, ApiResult};
 
 pub struct RequestData {
     pub request_id: RequestId,
+    /// The caller's address as the throttle counts it (`http::client_addr`).
+    pub client: Option<std::net::IpAddr>,
     pub tenant: Option<TenantCtx>,
 }
 
@@ -28,4 +30,9 @@ pub fn tenant<'a>(ctx: &Context<'a>) -> ApiResult<&'a TenantCtx> {
 /// events carry it too).
 pub fn request_id(ctx: &Context<'_>) -> RequestId {
     ctx.data::<RequestData>().map(|r| r.request_id.clone()).unwrap_or_default()
+}
+
+/// The caller's address, for the throttle of the credential endpoints.
+pub fn client_addr(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
+    ctx.data::<RequestData>().ok().and_then(|r| r.client)
 }

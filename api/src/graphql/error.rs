@@ -12,13 +12,16 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds to wait, for `RATE_LIMITED` (sent as `extensions.retryAfter` and the
+    /// `Retry-After` header).
+    pub retry_after_secs: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None }
+        Self { code, message: message.into(), field: None, retry_after_secs: None }
     }
     pub fn unauthenticated() -> Self {
         Self::new(ErrorCode::Unauthenticated, "sign in or send an API key: Authorization: Bearer <token>")
@@ -31,7 +34,11 @@ impl From<DomainError> for ApiError {
         if code == ErrorCode::Internal {
             tracing::error!(error = ?e, "internal error");
         }
-        Self { code, message: e.public_message(), field: e.field() }
+        let retry_after_secs = match &e {
+            DomainError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        Self { code, message: e.public_message(), field: e.field(), retry_after_secs }
     }
 }
 
@@ -47,6 +54,9 @@ impl From<ApiError> for async_graphql::Error {
             ext.set("code", e.code.as_str());
             if let Some(field) = &e.field {
                 ext.set("field", field.as_str());
+            }
+            if let Some(secs) = e.retry_after_secs {
+                ext.set("retryAfter", secs);
             }
         })
     }

@@ -14,8 +14,9 @@ use futures::{FutureExt, StreamExt};
 use sha2::Digest;
 use tracing::Instrument;
 
+use super::client_addr::TrustedProxies;
 use super::query_guard::count_aliases;
-use super::response::{GRAPHQL_RESPONSE_JSON, annotate, error_response, status_for};
+use super::response::{GRAPHQL_RESPONSE_JSON, annotate, error_response, retry_after, status_for};
 use crate::config::GraphqlSettings;
 use crate::graphql::MarqueeSchema;
 use crate::graphql::context::RequestData;
@@ -25,6 +26,7 @@ pub struct GraphqlState {
     pub services: Services,
     pub limits: GraphqlSettings,
     pub documents: DocumentCache,
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Parsed query documents by query text, and query texts by their SHA-256 for automatic
@@ -106,9 +108,10 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<Grap
             tracing::Span::current().record("tenant_id", ctx.tenant_id().get());
         }
         let batched = requests.len() > 1 || req_is_batch(&requests);
+        let client = state.trusted_proxies.client_of(&req);
         let mut responses = Vec::with_capacity(requests.len());
         for request in requests.into_iter().map(|r| r.request) {
-            responses.push(execute(&state, request, &request_id, tenant.clone(), false).await);
+            responses.push(execute(&state, request, &request_id, client, tenant.clone(), false).await);
         }
         respond(responses, batched, &request_id)
     }
@@ -156,7 +159,8 @@ pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpRespon
             Ok(t) => t,
             Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
         };
-        let response = execute(&state, request, &request_id, tenant, true).await;
+        let client = state.trusted_proxies.client_of(&req);
+        let response = execute(&state, request, &request_id, client, tenant, true).await;
         respond(vec![response], false, &request_id)
     }
     .instrument(span)
@@ -276,6 +280,7 @@ async fn execute(
     state: &GraphqlState,
     mut request: async_graphql::Request,
     request_id: &RequestId,
+    client: Option<std::net::IpAddr>,
     tenant: Option<TenantCtx>,
     queries_only: bool,
 ) -> async_graphql::Response {
@@ -301,7 +306,7 @@ async fn execute(
             }
         }
     }
-    request = request.data(RequestData { request_id: request_id.clone(), tenant });
+    request = request.data(RequestData { request_id: request_id.clone(), client, tenant });
     let outcome = AssertUnwindSafe(state.schema.execute(request)).catch_unwind().await;
     let mut response = outcome.unwrap_or_else(|_| {
         tracing::error!("a resolver panicked");
@@ -328,10 +333,14 @@ fn respond(responses: Vec<async_graphql::Response>, batched: bool, request_id: &
         responses.first().map(serde_json::to_vec).unwrap_or_else(|| Ok(b"null".to_vec()))
     };
     match body {
-        Ok(body) => HttpResponse::build(status)
-            .content_type(GRAPHQL_RESPONSE_JSON)
-            .insert_header(("x-request-id", request_id.as_str()))
-            .body(body),
+        Ok(body) => {
+            let mut builder = HttpResponse::build(status);
+            builder.content_type(GRAPHQL_RESPONSE_JSON).insert_header(("x-request-id", request_id.as_str()));
+            if let Some(secs) = retry_after(&responses) {
+                builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            builder.body(body)
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not serialise a response");
             error_response(ErrorCode::Internal, "internal error", request_id.as_str())

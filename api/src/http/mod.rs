@@ -1,5 +1,6 @@
 //! HTTP surface: the GraphQL endpoint, GraphiQL, health probes.
 
+pub mod client_addr;
 pub mod graphql;
 pub mod health;
 mod query_guard;

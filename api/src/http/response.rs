@@ -73,3 +73,16 @@ pub fn status_for(response: &Response) -> StatusCode {
         .unwrap_or(ErrorCode::Internal);
     status(code)
 }
+
+/// The longest `extensions.retryAfter` (seconds) among the errors, for a `Retry-After`
+/// header: a throttled call says when to come back, in a batch too.
+pub fn retry_after(responses: &[Response]) -> Option<u64> {
+    responses
+        .iter()
+        .flat_map(|r| r.errors.iter())
+        .filter_map(|e| match e.extensions.as_ref()?.get("retryAfter")? {
+            async_graphql::Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
+}

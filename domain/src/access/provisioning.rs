@@ -32,16 +32,17 @@ pub struct CreatedTenant {
 }
 
 pub async fn create_tenant(services: &Services, new: NewTenant) -> Result<CreatedTenant> {
-    let tx = services.db.begin_system_write(&SystemCtx::new("create tenant")).await?;
-    let tenant = tenant_store::create(&tx, &new.slug, &new.name).await?;
-    let ctx = TenantCtx::operator(tenant.id, RequestId::new());
-    let tx = tx.scope_to(&ctx).await?;
     let password_text = match &new.owner_password {
         Some(p) => p.expose().to_owned(),
         None => generate_password(),
     };
-    let password = Password::parse(&password_text)?;
-    let owner = members::create_with_password(&ctx, &tx, &new.owner_email, Role::Owner, &password).await?;
+    // Hashed before the write transaction opens, so argon2 never holds the write lock.
+    let hashed = services.auth.passwords().hash(&Password::parse(&password_text)?).await?;
+    let tx = services.db.begin_system_write(&SystemCtx::new("create tenant")).await?;
+    let tenant = tenant_store::create(&tx, &new.slug, &new.name).await?;
+    let ctx = TenantCtx::operator(tenant.id, RequestId::new());
+    let tx = tx.scope_to(&ctx).await?;
+    let owner = members::create_with_password(&ctx, &tx, &new.owner_email, Role::Owner, hashed).await?;
     let key_request = NewApiKey {
         name: "default".to_owned(),
         environment: KeyEnvironment::Live,

@@ -1,41 +1,89 @@
 //! Signing in, refreshing and redeeming invitations. `tenants` does the credential work
 //! and hands back its transaction uncommitted; the audit event is added here and both
 //! commit together, so no session exists without its event.
+//!
+//! Each call is first admitted by the throttle (docs/access.md, "Throttling"): `client`
+//! is the caller's address as the API determined it, `None` when there is none (the CLI).
+
+use std::net::IpAddr;
 
 use tenants::RequestId;
 use tenants::TenantsError;
 use tenants::auth::{LoginOutcome, RefreshOutcome, Session, SignIn};
 use tenants::password::Password;
+use tenants::throttle::{Decision, ThrottleKey};
 
 use crate::Services;
-use crate::audit::{AuditEvent, Outcome, Target, action};
-use crate::error::Result;
+use crate::audit::{AuditEvent, FailureRecord, Outcome, Target, action};
+use crate::error::{DomainError, Result};
+
+fn admitted(decision: Decision) -> Result<()> {
+    match decision {
+        Decision::Allowed => Ok(()),
+        Decision::Limited { retry_after } => {
+            // Whole seconds, rounded up: `Retry-After` has no fractions, and a client
+            // that waits exactly that long must find the lock gone.
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            Err(DomainError::RateLimited { retry_after_secs: secs.max(1) })
+        }
+    }
+}
 
 pub async fn login(
     services: &Services,
     request_id: &RequestId,
+    client: Option<IpAddr>,
     tenant_slug: &str,
     email: &str,
     password: &str,
 ) -> Result<Session> {
+    let account = ThrottleKey::account(tenant_slug, email);
+    admitted(services.throttle.admit(client, Some(&account)).await)?;
     match services.auth.login(tenant_slug, email, password, request_id.clone()).await? {
-        LoginOutcome::SignedIn(sign_in) => commit_sign_in(services, sign_in, action::LOGIN).await,
-        LoginOutcome::Refused { tx, tenant: _, login_name } => {
-            let event = AuditEvent::new(action::LOGIN_FAILED)
-                .target(Target::login_name(&login_name))
-                .outcome(Outcome::Denied);
-            services.audit.record_system(&tx, request_id, event).await?;
-            tx.commit().await?;
+        LoginOutcome::SignedIn(sign_in) => {
+            let session = commit_sign_in(services, sign_in, action::LOGIN).await?;
+            services.throttle.succeeded(&account).await;
+            Ok(session)
+        }
+        LoginOutcome::Refused { tx, tenant, login_name } => {
+            services.throttle.failed(client).await;
+            let target = Target::login_name(&login_name);
+            let event = match services.audit.failed_logins().note(tenant, &account) {
+                FailureRecord::Single => Some(AuditEvent::new(action::LOGIN_FAILED).target(target)),
+                FailureRecord::Summary { failures } => {
+                    let coalescer = services.audit.failed_logins();
+                    Some(AuditEvent::new(action::LOGIN_FAILURES_COALESCED).target(target).details(serde_json::json!({
+                        "failures_in_window": failures,
+                        "recorded_singly": coalescer.threshold(),
+                        "window_secs": coalescer.window().as_secs(),
+                    })))
+                }
+                FailureRecord::Counted => None,
+            };
+            if let Some(event) = event {
+                services.audit.record_system(&tx, request_id, event.outcome(Outcome::Denied)).await?;
+                tx.commit().await?;
+            }
             Err(TenantsError::Unauthenticated.into())
         }
-        LoginOutcome::UnknownTenant => Err(TenantsError::Unauthenticated.into()),
+        LoginOutcome::UnknownTenant => {
+            services.throttle.failed(client).await;
+            Err(TenantsError::Unauthenticated.into())
+        }
     }
 }
 
-pub async fn refresh_session(services: &Services, request_id: &RequestId, refresh_token: &str) -> Result<Session> {
+pub async fn refresh_session(
+    services: &Services,
+    request_id: &RequestId,
+    client: Option<IpAddr>,
+    refresh_token: &str,
+) -> Result<Session> {
+    admitted(services.throttle.admit(client, None).await)?;
     match services.auth.refresh(refresh_token, request_id.clone()).await? {
         RefreshOutcome::Refreshed(sign_in) => commit_sign_in(services, sign_in, action::SESSION_REFRESHED).await,
         RefreshOutcome::ReuseDetected { tx, tenant: _, member } => {
+            services.throttle.failed(client).await;
             let mut event = AuditEvent::new(action::REFRESH_REUSE_DETECTED).outcome(Outcome::Denied);
             if let Some(member) = &member {
                 event = event.target(Target::member(member));
@@ -45,12 +93,29 @@ pub async fn refresh_session(services: &Services, request_id: &RequestId, refres
             tx.commit().await?;
             Err(TenantsError::Unauthenticated.into())
         }
-        RefreshOutcome::Invalid => Err(TenantsError::Unauthenticated.into()),
+        RefreshOutcome::Invalid => {
+            services.throttle.failed(client).await;
+            Err(TenantsError::Unauthenticated.into())
+        }
     }
 }
 
-pub async fn accept_invite(services: &Services, request_id: &RequestId, token: &str, password: &Password) -> Result<Session> {
-    let sign_in = services.auth.accept_invite(token, password, request_id.clone()).await?;
+pub async fn accept_invite(
+    services: &Services,
+    request_id: &RequestId,
+    client: Option<IpAddr>,
+    token: &str,
+    password: &Password,
+) -> Result<Session> {
+    admitted(services.throttle.admit(client, None).await)?;
+    let sign_in = match services.auth.accept_invite(token, password, request_id.clone()).await {
+        Ok(sign_in) => sign_in,
+        Err(TenantsError::Unauthenticated) => {
+            services.throttle.failed(client).await;
+            return Err(TenantsError::Unauthenticated.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     commit_sign_in(services, sign_in, action::INVITE_ACCEPTED).await
 }
 

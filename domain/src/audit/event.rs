@@ -13,6 +13,8 @@ pub mod action {
     pub const API_KEY_REVOKED: &str = "api_key.revoked";
     pub const LOGIN: &str = "session.login";
     pub const LOGIN_FAILED: &str = "session.login_failed";
+    /// Failed sign-ins of one account past the per-window threshold, counted.
+    pub const LOGIN_FAILURES_COALESCED: &str = "session.login_failures_coalesced";
     pub const SESSION_REFRESHED: &str = "session.refreshed";
     pub const REFRESH_REUSE_DETECTED: &str = "session.refresh_reuse_detected";
     pub const AUDIT_CHECKPOINTED: &str = "audit.checkpointed";

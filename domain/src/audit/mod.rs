@@ -15,6 +15,7 @@
 
 pub mod chain;
 mod checkpoint;
+mod coalesce;
 mod entity;
 mod event;
 mod list;
@@ -29,6 +30,7 @@ use tenants::{RequestId, TenantCtx, TenantId, TenantTx};
 use crate::error::{DomainError, Result};
 
 pub use checkpoint::{Checkpoint, checkpoint};
+pub use coalesce::{FailedLoginCoalescer, FailureRecord};
 pub use event::{AuditEvent, Outcome, Target, action};
 pub use read_queue::ReadAuditQueue;
 pub use list::{AuditFilter, AuditRecord, events_about, list_events};
@@ -45,6 +47,10 @@ pub struct AuditConfig {
     pub checkpoint_signing_key: Vec<u8>,
     /// A signed checkpoint every this many events per tenant; 0 means only on request.
     pub checkpoint_every: u64,
+    /// Failed sign-ins of one account recorded one by one per window; past it, only
+    /// summaries with counts ([`FailedLoginCoalescer`]).
+    pub failed_login_threshold: u32,
+    pub failed_login_window: std::time::Duration,
 }
 
 impl std::fmt::Debug for AuditConfig {
@@ -54,6 +60,8 @@ impl std::fmt::Debug for AuditConfig {
             .field("pseudonym_secret", &"<redacted>")
             .field("checkpoint_signing_key", &"<redacted>")
             .field("checkpoint_every", &self.checkpoint_every)
+            .field("failed_login_threshold", &self.failed_login_threshold)
+            .field("failed_login_window", &self.failed_login_window)
             .finish()
     }
 }
@@ -62,6 +70,7 @@ impl std::fmt::Debug for AuditConfig {
 #[derive(Clone, Debug)]
 pub struct Auditor {
     config: Arc<AuditConfig>,
+    failed_logins: FailedLoginCoalescer,
 }
 
 impl Auditor {
@@ -69,7 +78,13 @@ impl Auditor {
         if config.pseudonym_secret.len() < 32 || config.checkpoint_signing_key.len() < 32 {
             return Err(DomainError::invalid("audit", "the audit secrets must be at least 32 bytes"));
         }
-        Ok(Self { config: Arc::new(config) })
+        let failed_logins = FailedLoginCoalescer::new(config.failed_login_threshold, config.failed_login_window);
+        Ok(Self { config: Arc::new(config), failed_logins })
+    }
+
+    /// Decides which failed sign-ins are recorded one by one.
+    pub fn failed_logins(&self) -> &FailedLoginCoalescer {
+        &self.failed_logins
     }
 
     pub(crate) fn config(&self) -> &AuditConfig {

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::ctx::TenantCtx;
@@ -7,7 +8,7 @@ use crate::entity::member;
 use crate::error::{Result, TenantsError};
 use crate::ids::{Email, MemberId, PublicId, TenantId};
 use crate::page::{Page, PageRequest};
-use crate::password::{self, Password};
+use crate::password::{HashedPassword, PasswordPool};
 use crate::role::Role;
 use crate::scope::Scope;
 use crate::store::{hex, now};
@@ -75,12 +76,13 @@ async fn ensure_email_free(ctx: &TenantCtx, tx: &TenantTx, email: &Email) -> Res
 }
 
 /// Adds a member who can sign in at once (used by the operator for a tenant's owner).
+/// The password is hashed beforehand, outside the transaction.
 pub async fn create_with_password(
     ctx: &TenantCtx,
     tx: &TenantTx,
     email: &Email,
     role: Role,
-    password: &Password,
+    password: HashedPassword,
 ) -> Result<Member> {
     check_can_grant(ctx, role)?;
     ensure_email_free(ctx, tx, email).await?;
@@ -88,7 +90,7 @@ pub async fn create_with_password(
         tenant_id: Set(ctx.tenant_id().get()),
         public_id: Set(PublicId::new().as_string()),
         email: Set(email.as_str().to_owned()),
-        password_hash: Set(Some(password::hash(password)?)),
+        password_hash: Set(Some(password.into_phc())),
         role: Set(role.as_str().to_owned()),
         created_at: Set(now()),
         ..Default::default()
@@ -119,24 +121,42 @@ pub async fn invite(ctx: &TenantCtx, tx: &TenantTx, email: &Email, role: Role) -
     Ok((to_domain(&model)?, token))
 }
 
-/// Redeems an invitation: the token is the only proof, so it is looked up across tenants.
-pub async fn accept_invite(tx: &SystemTx, token: &str, password: &Password) -> Result<Member> {
-    // Hashed before touching the database: argon2 is slow, and on SQLite the longer a
-    // transaction sits between its read and its write, the likelier another writer
-    // commits in between and the write is refused.
-    let password_hash = password::hash(password)?;
-    let hash = hex(&crate::api_key_secret::hash_secret(token.trim()));
+/// An invitation that was live when it was read, by its token's hash.
+pub struct PendingInvite {
+    row: i64,
+    token_hash: String,
+}
+
+/// Finds a live invitation by its token: the token is the only proof, so it is looked up
+/// across tenants. Cheap, so a guessed token costs the server no argon2 work.
+pub async fn find_invite(tx: &SystemTx, token: &str) -> Result<Option<PendingInvite>> {
+    let token_hash = hex(&crate::api_key_secret::hash_secret(token.trim()));
     let row = member::Entity::find()
-        .filter(member::Column::InviteHash.eq(hash))
+        .filter(member::Column::InviteHash.eq(token_hash.clone()))
         .one(tx.conn())
         .await?
-        .filter(|m| m.invite_expires_at.is_some_and(|t| t > Utc::now()) && m.disabled_at.is_none())
-        .ok_or(TenantsError::Unauthenticated)?;
-    let mut active: member::ActiveModel = row.into();
-    active.password_hash = Set(Some(password_hash));
-    active.invite_hash = Set(None);
-    active.invite_expires_at = Set(None);
-    let row = active.update(tx.conn()).await?;
+        .filter(|m| m.invite_expires_at.is_some_and(|t| t > Utc::now()) && m.disabled_at.is_none());
+    Ok(row.map(|m| PendingInvite { row: m.id, token_hash }))
+}
+
+/// Redeems an invitation found by [`find_invite`] with a password hashed since. The
+/// update is conditional on the invitation still being live, so of two concurrent
+/// redemptions exactly one wins, and one that expired meanwhile fails.
+pub async fn redeem_invite(tx: &SystemTx, invite: PendingInvite, password: HashedPassword) -> Result<Member> {
+    let redeemed = member::Entity::update_many()
+        .col_expr(member::Column::PasswordHash, Expr::value(Some(password.into_phc())))
+        .col_expr(member::Column::InviteHash, Expr::value(Option::<String>::None))
+        .col_expr(member::Column::InviteExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(member::Column::Id.eq(invite.row))
+        .filter(member::Column::InviteHash.eq(invite.token_hash))
+        .filter(member::Column::InviteExpiresAt.gt(Utc::now()))
+        .filter(member::Column::DisabledAt.is_null())
+        .exec(tx.conn())
+        .await?;
+    if redeemed.rows_affected != 1 {
+        return Err(TenantsError::Unauthenticated);
+    }
+    let row = member::Entity::find_by_id(invite.row).one(tx.conn()).await?.ok_or(TenantsError::Unauthenticated)?;
     to_domain(&row)
 }
 
@@ -157,19 +177,28 @@ pub async fn list(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest) -> Result<P
     Ok(Page::from_overfetch(rows, page))
 }
 
-/// Checks a password for sign-in. Unknown e-mail and wrong password look the same to
-/// the caller and take about as long (a dummy hash is verified).
-pub async fn check_password(tx: &SystemTx, tenant: TenantId, email: &Email, candidate: &str) -> Result<Member> {
+/// What sign-in needs of a member, read in a short transaction so that no database
+/// connection is held while argon2 waits for its turn.
+pub struct LoginRecord(member::Model);
+
+pub async fn find_for_login(tx: &SystemTx, tenant: TenantId, email: &Email) -> Result<Option<LoginRecord>> {
     let row = member::Entity::find()
         .filter(member::Column::TenantId.eq(tenant.get()))
         .filter(member::Column::Email.eq(email.as_str()))
         .one(tx.conn())
         .await?;
+    Ok(row.map(LoginRecord))
+}
+
+/// Checks a password for sign-in. Unknown e-mail and wrong password look the same to
+/// the caller and take about as long (a dummy hash is verified).
+pub async fn check_password(passwords: &PasswordPool, record: Option<LoginRecord>, candidate: &str) -> Result<Member> {
+    let row = record.map(|r| r.0);
     let stored = row.as_ref().and_then(|m| m.password_hash.clone());
     let ok = match &stored {
-        Some(hash) => password::verify(candidate, hash),
+        Some(hash) => passwords.verify(candidate, hash).await?,
         None => {
-            password::verify_against_dummy(candidate);
+            passwords.verify_against_dummy(candidate).await?;
             false
         }
     };

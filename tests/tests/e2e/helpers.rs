@@ -43,21 +43,37 @@ pub fn server(backend: Backend) -> Option<&'static TestServer> {
     static SQLITE: OnceLock<TestServer> = OnceLock::new();
     static POSTGRES: OnceLock<Option<TestServer>> = OnceLock::new();
     match backend {
-        Backend::Sqlite => Some(SQLITE.get_or_init(|| start(Backend::Sqlite).expect("start SQLite server"))),
-        Backend::Postgres => POSTGRES
-            .get_or_init(|| match start(Backend::Postgres) {
-                Ok(server) => Some(server),
-                Err(e) if !in_ci() => {
-                    eprintln!("SKIPPED PostgreSQL tests: {e:#} (under CI=true this fails)");
-                    None
-                }
-                Err(e) => panic!("PostgreSQL is required under CI: {e:#}"),
-            })
-            .as_ref(),
+        Backend::Sqlite => Some(SQLITE.get_or_init(|| start(Backend::Sqlite, Box::new(|_: &mut Settings| {})).expect("start SQLite server"))),
+        Backend::Postgres => POSTGRES.get_or_init(|| skip_or_fail(start(Backend::Postgres, Box::new(|_: &mut Settings| {})))).as_ref(),
     }
 }
 
-fn start(backend: Backend) -> anyhow::Result<TestServer> {
+fn skip_or_fail(started: anyhow::Result<TestServer>) -> Option<TestServer> {
+    match started {
+        Ok(server) => Some(server),
+        Err(e) if !in_ci() => {
+            eprintln!("SKIPPED PostgreSQL tests: {e:#} (under CI=true this fails)");
+            None
+        }
+        Err(e) => panic!("PostgreSQL is required under CI: {e:#}"),
+    }
+}
+
+/// Changes to the shared servers' settings, or to a dedicated server's.
+pub type Configure = Box<dyn FnOnce(&mut Settings) + Send>;
+
+/// A server of its own for a test that needs other settings than the shared one (it
+/// runs until the test process ends); `None` when PostgreSQL is unreachable outside CI.
+pub fn dedicated_server(backend: Backend, configure: Configure) -> Option<&'static TestServer> {
+    let started = start(backend, configure);
+    let server = match backend {
+        Backend::Sqlite => Some(started.expect("start SQLite server")),
+        Backend::Postgres => skip_or_fail(started),
+    };
+    server.map(|s| &*Box::leak(Box::new(s)))
+}
+
+fn start(backend: Backend, configure: Configure) -> anyhow::Result<TestServer> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new().name(format!("{backend:?}-server")).spawn(move || {
         let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -68,7 +84,7 @@ fn start(backend: Backend) -> anyhow::Result<TestServer> {
             }
         };
         runtime.block_on(async move {
-            match boot(backend).await {
+            match boot(backend, configure).await {
                 Ok((app, server)) => {
                     let _ = tx.send(Ok(server));
                     let _ = app.run_until_stopped().await;
@@ -82,7 +98,7 @@ fn start(backend: Backend) -> anyhow::Result<TestServer> {
     rx.recv()?
 }
 
-async fn boot(backend: Backend) -> anyhow::Result<(Application, TestServer)> {
+async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Application, TestServer)> {
     let data_dir = std::env::temp_dir().join(format!("marquee-e2e-{}-{:?}-{}", std::process::id(), backend, uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data_dir)?;
     let database_url = match backend {
@@ -103,6 +119,16 @@ async fn boot(backend: Backend) -> anyhow::Result<(Application, TestServer)> {
     }
     // Small, so tests see periodic audit checkpoints after a handful of events.
     settings.audit.checkpoint_every = 5;
+    // Every test calls from 127.0.0.1 and many sign in: only the per-account back-off
+    // (fresh accounts per test) is left as in production, with locks long enough that a
+    // test sees one before it ends.
+    let limits = &mut settings.auth.rate_limit;
+    limits.client_burst = 1_000_000;
+    limits.client_per_sec = 1_000_000.0;
+    limits.client_free_failures = 1_000_000;
+    limits.backoff_base_secs = 2;
+    limits.backoff_max_secs = 8;
+    configure(&mut settings);
     let app = Application::build(&settings).await?;
     let server = TestServer {
         base_url: format!("http://127.0.0.1:{}", app.port()),
@@ -188,6 +214,28 @@ impl TestServer {
         let status = response.status().as_u16();
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
         (status, body)
+    }
+
+    /// POSTs a GraphQL request with extra headers; returns the status, the headers and the body.
+    pub async fn gql_with_headers(
+        &self,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, String)],
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.base_url))
+            .header("content-type", "application/json")
+            .json(&json!({ "query": query, "variables": variables }));
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        let response = request.send().await.expect("http request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, headers, body)
     }
 
     /// POSTs raw bytes with a content type, for malformed-input tests.

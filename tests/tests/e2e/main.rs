@@ -18,4 +18,5 @@ mod privacy;
 mod schema_contract;
 mod secrets_at_rest;
 mod sessions;
+mod throttling;
 mod uploaded_model_files;

@@ -100,7 +100,7 @@ impl ModelMutation {
         let tenant_ctx = tenant(ctx)?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(input.onnx_base64.trim())
-            .map_err(|_| ApiError { code: ErrorCode::InvalidInput, message: "onnxBase64 is not valid base64".into(), field: Some("onnxBase64".into()) })?;
+            .map_err(|_| ApiError { code: ErrorCode::InvalidInput, message: "onnxBase64 is not valid base64".into(), field: Some("onnxBase64".into()), retry_after_secs: None })?;
         Ok(domain::models::upload_model(tenant_ctx, services(ctx)?, &input.name, bytes, input.item_ids).await?.into())
     }
 }
