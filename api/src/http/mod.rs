@@ -1,6 +1,7 @@
-//! HTTP surface: the GraphQL endpoint, GraphiQL, health probes.
+//! HTTP surface: the GraphQL endpoint, GraphiQL, model uploads, health probes.
 
 pub mod graphql;
 pub mod health;
 mod query_guard;
 mod response;
+pub mod upload;
