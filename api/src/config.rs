@@ -147,7 +147,11 @@ pub struct PrivacySettings {
 #[serde(deny_unknown_fields)]
 pub struct GraphqlSettings {
     pub max_depth: usize,
+    /// Per request (a batch's operations together); lists count once per element they
+    /// may return, audited personal-data reads count extra (docs/access.md).
     pub max_complexity: usize,
+    /// Audited reads of personal data one request may make (a batch's operations together).
+    pub max_personal_reads: usize,
     pub max_aliases: usize,
     pub max_body_bytes: usize,
     pub max_batch_operations: usize,
@@ -209,7 +213,8 @@ impl Default for Settings {
             privacy: PrivacySettings { retention_interval_secs: 3600 },
             graphql: GraphqlSettings {
                 max_depth: 12,
-                max_complexity: 2_000,
+                max_complexity: 10_000,
+                max_personal_reads: 50,
                 max_aliases: 30,
                 max_body_bytes: 2 * 1024 * 1024,
                 max_batch_operations: 10,

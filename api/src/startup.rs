@@ -39,6 +39,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(GraphqlState {
             schema: build_schema(Some(services.clone()), &settings.graphql),
+            measuring: crate::graphql::build_measuring_schema(&settings.graphql),
             services: services.clone(),
             limits: settings.graphql.clone(),
             documents: graphql::DocumentCache::new(DOCUMENT_CACHE_BYTES),
@@ -54,6 +55,7 @@ impl Application {
                 .app_data(state.clone())
                 .route("/graphql", web::post().to(graphql::post))
                 .route("/graphql", web::get().to(graphql::get))
+                .route("/models/upload", web::post().to(crate::http::upload::upload_model))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .default_service(web::to(not_found))

@@ -69,6 +69,16 @@ pub fn labels(field: &str, raw: Vec<String>, max_items: usize, max_chars: usize)
     Ok(out)
 }
 
+/// The values of a filter (genres, providers, kinds to match any of): at most
+/// `max_items` as sent, counted before anything else is looked at, so an oversized list
+/// costs nothing; then trimmed, blanks and exact duplicates dropped.
+pub fn filter_values(field: &str, raw: Vec<String>, max_items: usize, max_chars: usize) -> Result<Vec<String>> {
+    if raw.len() > max_items {
+        return Err(DomainError::invalid(field, format!("at most {max_items} values; this list has {}", raw.len())));
+    }
+    labels(field, raw, max_items, max_chars)
+}
+
 /// Free attributes: a JSON object of at most 16 KiB serialised; absent means empty.
 pub fn attributes(field: &str, raw: Option<serde_json::Value>) -> Result<serde_json::Map<String, serde_json::Value>> {
     match raw {
@@ -103,6 +113,13 @@ mod tests {
         let got = labels("genres", vec![" Drama ".into(), "".into(), "Drama".into(), "Comedy".into()], 5, 10).ok();
         assert_eq!(got, Some(vec!["Drama".to_owned(), "Comedy".to_owned()]));
         assert!(labels("genres", vec!["x".repeat(11)], 5, 10).is_err());
+    }
+
+    #[test]
+    fn filter_lists_are_bounded_as_sent() {
+        let err = filter_values("filter.genres", vec!["Drama".to_owned(); 101], 100, 10).err();
+        assert_eq!(err.and_then(|e| e.field()).as_deref(), Some("filter.genres"));
+        assert_eq!(filter_values("g", vec!["Drama".to_owned(); 100], 100, 10).ok(), Some(vec!["Drama".to_owned()]));
     }
 
     #[test]

@@ -19,10 +19,12 @@ use super::query_guard::count_aliases;
 use super::response::{GRAPHQL_RESPONSE_JSON, annotate, error_response, retry_after, status_for};
 use crate::config::GraphqlSettings;
 use crate::graphql::MarqueeSchema;
-use crate::graphql::context::RequestData;
+use crate::graphql::context::{RequestBudget, RequestData};
 
 pub struct GraphqlState {
     pub schema: MarqueeSchema,
+    /// Measures a batch's operations before any runs ([`crate::graphql::measure`]).
+    pub measuring: MarqueeSchema,
     pub services: Services,
     pub limits: GraphqlSettings,
     pub documents: DocumentCache,
@@ -86,9 +88,9 @@ impl DocumentCache {
 }
 
 /// Why a request was refused before any GraphQL ran.
-struct Refusal(ErrorCode, String);
+pub(crate) struct Refusal(pub(crate) ErrorCode, pub(crate) String);
 
-fn request_id(req: &HttpRequest) -> RequestId {
+pub(crate) fn request_id(req: &HttpRequest) -> RequestId {
     RequestId::from_header(req.headers().get("x-request-id").and_then(|v| v.to_str().ok()))
 }
 
@@ -96,10 +98,13 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<Grap
     let request_id = request_id(&req);
     let span = tracing::info_span!("graphql", request_id = %request_id, tenant_id = tracing::field::Empty);
     async move {
-        let requests = match read_requests(&req, payload, &state.limits, &state.documents).await {
+        let mut requests = match read_requests(&req, payload, &state.limits, &state.documents).await {
             Ok(r) => r,
             Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
         };
+        if let Err(Refusal(code, message)) = check_batch_complexity(&state, &mut requests).await {
+            return error_response(code, &message, request_id.as_str());
+        }
         let tenant = match authenticate(&req, &state.services, &request_id).await {
             Ok(t) => t,
             Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
@@ -109,9 +114,10 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<Grap
         }
         let batched = requests.len() > 1 || req_is_batch(&requests);
         let client = state.trusted_proxies.client_of(&req);
+        let budget = Arc::new(RequestBudget::new(state.limits.max_personal_reads));
         let mut responses = Vec::with_capacity(requests.len());
         for request in requests.into_iter().map(|r| r.request) {
-            responses.push(execute(&state, request, &request_id, client, tenant.clone(), false).await);
+            responses.push(execute(&state, request, &request_id, client, tenant.clone(), false, budget.clone()).await);
         }
         respond(responses, batched, &request_id)
     }
@@ -121,6 +127,29 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<Grap
 
 fn req_is_batch(requests: &[ParsedRequest]) -> bool {
     requests.first().is_some_and(|r| r.from_array)
+}
+
+/// The complexity limit holds for a batch as a whole: its operations run one after the
+/// other, each within the limit, so without this a batch could do the work of as many
+/// limits as it has operations. Refused before any of them runs.
+async fn check_batch_complexity(state: &GraphqlState, requests: &mut [ParsedRequest]) -> Result<(), Refusal> {
+    if requests.len() < 2 {
+        return Ok(());
+    }
+    let mut total = 0usize;
+    for parsed in requests.iter_mut() {
+        total = total.saturating_add(crate::graphql::measure::complexity(&state.measuring, &mut parsed.request).await);
+    }
+    if total > state.limits.max_complexity {
+        return Err(Refusal(
+            ErrorCode::QueryTooComplex,
+            format!(
+                "the operations of this batch are together too complex ({total}; at most {} per request)",
+                state.limits.max_complexity
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// GET runs queries only (GraphQL over HTTP forbids mutations over GET); without a
@@ -160,7 +189,8 @@ pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpRespon
             Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
         };
         let client = state.trusted_proxies.client_of(&req);
-        let response = execute(&state, request, &request_id, client, tenant, true).await;
+        let budget = Arc::new(RequestBudget::new(state.limits.max_personal_reads));
+        let response = execute(&state, request, &request_id, client, tenant, true, budget).await;
         respond(vec![response], false, &request_id)
     }
     .instrument(span)
@@ -257,7 +287,7 @@ fn pre_check(request: &mut async_graphql::Request, limits: &GraphqlSettings, doc
     Ok(())
 }
 
-async fn authenticate(req: &HttpRequest, services: &Services, request_id: &RequestId) -> Result<Option<TenantCtx>, Refusal> {
+pub(crate) async fn authenticate(req: &HttpRequest, services: &Services, request_id: &RequestId) -> Result<Option<TenantCtx>, Refusal> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
     let bearer = value
         .to_str()
@@ -283,6 +313,7 @@ async fn execute(
     client: Option<std::net::IpAddr>,
     tenant: Option<TenantCtx>,
     queries_only: bool,
+    budget: Arc<RequestBudget>,
 ) -> async_graphql::Response {
     if queries_only {
         if let Ok(doc) = request.parsed_query() {
@@ -306,7 +337,7 @@ async fn execute(
             }
         }
     }
-    request = request.data(RequestData { request_id: request_id.clone(), client, tenant });
+    request = request.data(RequestData { request_id: request_id.clone(), client, tenant, budget });
     let outcome = AssertUnwindSafe(state.schema.execute(request)).catch_unwind().await;
     let mut response = outcome.unwrap_or_else(|_| {
         tracing::error!("a resolver panicked");

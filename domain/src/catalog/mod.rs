@@ -8,7 +8,7 @@ mod types;
 
 pub use types::{
     Content, ContentDraft, ContentFilter, ContentId, ContentKind, ContentSort, ContentSortField, DeleteOutcome,
-    MAX_DELETE_BATCH, MAX_UPSERT_BATCH, NewContent, UpsertCounts, UpsertOutcome,
+    MAX_DELETE_BATCH, MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_UPSERT_BATCH, NewContent, UpsertCounts, UpsertOutcome,
 };
 pub(crate) use types::string_enum;
 

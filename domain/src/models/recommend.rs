@@ -19,6 +19,8 @@ use crate::Services;
 use crate::error::{DomainError, Result};
 
 pub const MAX_RECOMMENDATIONS: usize = 100;
+/// Most values one filter list (`kinds`, `genres`, `providers`) may hold.
+pub const MAX_FILTER_VALUES: usize = 100;
 
 #[derive(Debug, Clone, Default)]
 pub struct RecommendationFilter {
@@ -33,6 +35,19 @@ pub struct RecommendationFilter {
 }
 
 impl RecommendationFilter {
+    /// Bounds the lists a client sends: every candidate item is matched against each
+    /// value, so an unbounded list would make one request scan the catalog many times.
+    pub fn validate(self) -> Result<Self> {
+        use crate::catalog::{MAX_LABEL_CHARS, MAX_NAME_CHARS};
+        use crate::validate::filter_values;
+        Ok(Self {
+            kinds: filter_values("filter.kinds", self.kinds, MAX_FILTER_VALUES, MAX_LABEL_CHARS)?,
+            genres: filter_values("filter.genres", self.genres, MAX_FILTER_VALUES, MAX_LABEL_CHARS)?,
+            providers: filter_values("filter.providers", self.providers, MAX_FILTER_VALUES, MAX_NAME_CHARS)?,
+            ..self
+        })
+    }
+
     fn admits(&self, facets: &ItemFacets, at: DateTime<Utc>) -> bool {
         let any = |wanted: &[String], have: &[String]| wanted.is_empty() || wanted.iter().any(|w| have.iter().any(|h| h.eq_ignore_ascii_case(w)));
         !facets.deleted
@@ -62,7 +77,7 @@ impl RecommendationRequest {
             Some(n) if (1..=MAX_RECOMMENDATIONS as i64).contains(&n) => n as usize,
             Some(_) => return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_RECOMMENDATIONS}"))),
         };
-        Ok(Self { user_id: user_id.to_owned(), first, filter })
+        Ok(Self { user_id: user_id.to_owned(), first, filter: filter.validate()? })
     }
 }
 

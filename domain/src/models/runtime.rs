@@ -90,6 +90,12 @@ impl ModelServices {
         }
     }
 
+    /// The largest model file an upload may carry (`models.max_upload_bytes`), so an
+    /// upload endpoint can stop reading past it.
+    pub fn max_upload_bytes(&self) -> usize {
+        self.config.max_upload_bytes
+    }
+
     pub fn runtime_ready(&self) -> bool {
         self.runtime.is_some()
     }

@@ -20,6 +20,8 @@ pub enum Backend {
 pub struct TestServer {
     pub base_url: String,
     pub database_url: String,
+    /// The secret this server signs access tokens with (random per run).
+    pub jwt_secret: String,
     handle: tokio::runtime::Handle,
     services: Services,
     http: reqwest::Client,
@@ -133,6 +135,7 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
     let server = TestServer {
         base_url: format!("http://127.0.0.1:{}", app.port()),
         database_url,
+        jwt_secret: settings.auth.jwt_secret.clone(),
         handle: tokio::runtime::Handle::current(),
         services: app.services().clone(),
         // Tests run on runtimes of their own: pooled connections would die with them.

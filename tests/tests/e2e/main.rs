@@ -13,6 +13,8 @@ mod fairness;
 mod explanations;
 mod ingestion;
 mod isolation;
+mod limits;
+mod model_upload;
 mod models;
 mod privacy;
 mod schema_contract;

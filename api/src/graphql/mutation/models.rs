@@ -36,7 +36,9 @@ pub struct TrainModelPayload {
 pub struct UploadModelInput {
     pub name: String,
     /// The ONNX file, base64. Signature: input `user_history` float32 [N, I], output
-    /// `scores` float32 [N, I]; column j is `itemIds[j]`.
+    /// `scores` float32 [N, I]; column j is `itemIds[j]`. The whole request must fit
+    /// `graphql.max_body_bytes` (2 MiB by default: a file of about 1.5 MiB); send larger
+    /// files to `POST /models/upload` (docs/models.md).
     pub onnx_base64: String,
     pub item_ids: Vec<String>,
 }
@@ -95,7 +97,8 @@ impl ModelMutation {
         Ok(domain::models::rollback_model(tenant(ctx)?, services(ctx)?).await?.into())
     }
 
-    /// Registers a tenant's own ONNX model after loading and probing it.
+    /// Registers a tenant's own small ONNX model after loading and probing it; larger
+    /// files go to `POST /models/upload`, which answers the same way.
     async fn upload_model(&self, ctx: &Context<'_>, input: UploadModelInput) -> ApiResult<ModelGql> {
         let tenant_ctx = tenant(ctx)?;
         let bytes = base64::engine::general_purpose::STANDARD

@@ -12,6 +12,7 @@ pub struct AccessQuery;
 #[Object]
 impl AccessQuery {
     /// The tenant's API keys (needs `apikeys:manage`). Secrets are never shown.
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn api_keys(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<ApiKeyGql>> {
         let tenant_ctx = tenant(ctx)?;
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
@@ -20,6 +21,7 @@ impl AccessQuery {
     }
 
     /// The tenant's console members.
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn members(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<MemberGql>> {
         let tenant_ctx = tenant(ctx)?;
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;

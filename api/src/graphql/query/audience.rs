@@ -3,7 +3,7 @@ use domain::audience::UserId;
 use domain::tenants::page::PageRequest;
 
 use crate::graphql::connection::{Conn, from_page};
-use crate::graphql::context::{services, tenant};
+use crate::graphql::context::{personal_reads, services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::audience::{EndUserFilterInput, EndUserGql};
 
@@ -14,12 +14,15 @@ pub struct AudienceQuery;
 impl AudienceQuery {
     /// One end user by the tenant's id (needs `users:read`; the read is recorded);
     /// `NOT_FOUND` for unknown and erased users.
+    #[graphql(complexity = "crate::graphql::complexity::personal(child_complexity)")]
     async fn end_user(&self, ctx: &Context<'_>, id: String) -> ApiResult<EndUserGql> {
         let id = UserId::parse(id)?;
+        personal_reads(ctx, 1)?;
         Ok(domain::audience::get_end_user(tenant(ctx)?, services(ctx)?, &id).await?.into())
     }
 
     /// End users in the order first stored (needs `users:read`; the read is recorded).
+    #[graphql(complexity = "crate::graphql::complexity::personal_page(first, child_complexity)")]
     async fn end_users(
         &self,
         ctx: &Context<'_>,
@@ -29,6 +32,7 @@ impl AudienceQuery {
     ) -> ApiResult<Conn<EndUserGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         let filter = filter.unwrap_or_default().parse()?;
+        personal_reads(ctx, 1)?;
         let users = domain::audience::list_end_users(tenant(ctx)?, services(ctx)?, filter, page).await?;
         Ok(from_page(users, EndUserGql::from))
     }

@@ -25,6 +25,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// The tenant's audit log, oldest first (owners, admins, keys with `audit:read`).
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

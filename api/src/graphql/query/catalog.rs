@@ -20,6 +20,7 @@ impl CatalogQuery {
 
     /// The catalog (needs `catalog:read`), filtered and sorted; keyset-paginated, so no
     /// item is skipped or repeated across pages while items are added.
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn contents(
         &self,
         ctx: &Context<'_>,

@@ -13,6 +13,7 @@ pub struct ModelQuery;
 #[Object]
 impl ModelQuery {
     /// The tenant's models, newest first.
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn models(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<ModelGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         let models = domain::models::list_models(tenant(ctx)?, services(ctx)?, page).await?;
@@ -25,6 +26,7 @@ impl ModelQuery {
     }
 
     /// Background jobs (training), newest first.
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn jobs(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<JobGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         let jobs = domain::models::list_jobs(tenant(ctx)?, services(ctx)?, page).await?;

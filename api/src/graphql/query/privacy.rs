@@ -3,7 +3,7 @@ use domain::audience::UserId;
 use domain::tenants::page::PageRequest;
 
 use crate::graphql::connection::{Conn, from_page};
-use crate::graphql::context::{services, tenant};
+use crate::graphql::context::{personal_reads, services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::privacy::ErasureReceiptGql;
 
@@ -15,12 +15,15 @@ impl PrivacyQuery {
     /// Everything held about one end user as one JSON document: profile, consent,
     /// interactions, the models their data trained and the audit events about them
     /// (needs `privacy:manage`; the export is recorded). `NOT_FOUND` once erased.
+    #[graphql(complexity = "crate::graphql::complexity::personal(child_complexity)")]
     async fn export_user_data(&self, ctx: &Context<'_>, user_id: String) -> ApiResult<async_graphql::Json<serde_json::Value>> {
         let user = UserId::parse_as("userId", user_id)?;
+        personal_reads(ctx, 1)?;
         Ok(async_graphql::Json(domain::privacy::export_user_data(tenant(ctx)?, services(ctx)?, &user).await?))
     }
 
     /// Receipts of the tenant's erasures, oldest first (needs `privacy:manage`).
+    #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn erasure_receipts(
         &self,
         ctx: &Context<'_>,

@@ -1,7 +1,7 @@
 use async_graphql::{Context, Object};
 use domain::models::RecommendationRequest;
 
-use crate::graphql::context::{services, tenant};
+use crate::graphql::context::{personal_reads, services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::explanations::ExplanationGql;
 use crate::graphql::types::recommendations::{RecommendationFilterInput, RecommendationList};
@@ -13,6 +13,7 @@ pub struct RecommendationQuery;
 impl RecommendationQuery {
     /// Recommendations for one of the tenant's end users, by the active model (or a
     /// non-personalized fallback, which `strategy` names).
+    #[graphql(complexity = "crate::graphql::complexity::recommendations(first, explain, child_complexity)")]
     async fn recommendations(
         &self,
         ctx: &Context<'_>,
@@ -22,6 +23,7 @@ impl RecommendationQuery {
         #[graphql(default = false, desc = "Attach an explanation to every item.")] explain: bool,
     ) -> ApiResult<RecommendationList> {
         let request = RecommendationRequest::parse(&user_id, Some(first.into()), filter.unwrap_or_default().try_into()?)?;
+        personal_reads(ctx, if explain { 2 } else { 1 })?;
         let (tenant_ctx, services) = (tenant(ctx)?, services(ctx)?);
         let list = domain::models::recommendations(tenant_ctx, services, &request).await?;
         let explanations = if explain {
@@ -41,13 +43,16 @@ impl RecommendationQuery {
 
     /// Why an item is, or would be, recommended to a person; works for items outside the
     /// list too, and says their rank.
+    #[graphql(complexity = "crate::graphql::complexity::personal(child_complexity)")]
     async fn explain_recommendation(&self, ctx: &Context<'_>, user_id: String, content_id: String) -> ApiResult<ExplanationGql> {
         let request = RecommendationRequest::parse(&user_id, None, Default::default())?;
+        personal_reads(ctx, 1)?;
         let explanation = domain::models::explain_recommendation(tenant(ctx)?, services(ctx)?, &request.user_id, content_id.trim()).await?;
         Ok(explanation.into())
     }
 
     /// Items similar to one content item.
+    #[graphql(complexity = "crate::graphql::complexity::list(first, child_complexity)")]
     async fn similar_content(&self, ctx: &Context<'_>, content_id: String, #[graphql(default = 10)] first: i32) -> ApiResult<RecommendationList> {
         let first = usize::try_from(first).unwrap_or(0);
         if !(1..=domain::models::recommend::MAX_RECOMMENDATIONS).contains(&first) {

@@ -6,7 +6,7 @@ use domain::tenants::page::PageRequest;
 use super::catalog::both_ways;
 use super::interactions::InteractionGql;
 use crate::graphql::connection::{Conn, from_page};
-use crate::graphql::context::{services, tenant};
+use crate::graphql::context::{personal_reads, services, tenant};
 use crate::graphql::error::ApiResult;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -62,9 +62,11 @@ pub struct EndUserGql {
 
 #[ComplexObject]
 impl EndUserGql {
-    /// The user's interactions, newest first (by time of occurrence).
+    /// The user's interactions, newest first (by time of occurrence; the read is recorded).
+    #[graphql(complexity = "crate::graphql::complexity::personal_page(first, child_complexity)")]
     async fn interactions(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<InteractionGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
+        personal_reads(ctx, 1)?;
         let events = domain::audience::list_user_interactions(tenant(ctx)?, services(ctx)?, &self.user, page).await?;
         Ok(from_page(events, InteractionGql::from))
     }

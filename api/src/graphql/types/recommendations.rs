@@ -9,7 +9,8 @@ use super::catalog::{ContentGql, ContentKindGql};
 use super::explanations::ExplanationGql;
 use super::models::StrategyGql;
 
-/// What a recommendation list may contain. Empty lists mean "any".
+/// What a recommendation list may contain. Empty lists mean "any"; each list holds at
+/// most 100 values.
 #[derive(InputObject)]
 pub struct RecommendationFilterInput {
     #[graphql(default)]

@@ -78,6 +78,7 @@ impl StatisticsGql {
     }
 
     /// The items with the most events (1 to 100), optionally of one type and within a range of days.
+    #[graphql(complexity = "crate::graphql::complexity::list(first, child_complexity)")]
     async fn top_content(
         &self,
         ctx: &Context<'_>,
