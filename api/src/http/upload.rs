@@ -299,6 +299,8 @@ async fn answer(
         ))
         .data(RequestData {
             request_id: request_id.clone(),
+            // Reading the stored model back signs nobody in: the throttle never sees it.
+            client: None,
             tenant: Some(ctx),
             budget: Arc::new(RequestBudget::new(0)),
         });
