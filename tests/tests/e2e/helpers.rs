@@ -20,6 +20,8 @@ pub enum Backend {
 pub struct TestServer {
     pub base_url: String,
     pub database_url: String,
+    /// The server's data directory (model files live in `models/`).
+    pub data_dir: std::path::PathBuf,
     handle: tokio::runtime::Handle,
     services: Services,
     http: reqwest::Client,
@@ -43,9 +45,9 @@ pub fn server(backend: Backend) -> Option<&'static TestServer> {
     static SQLITE: OnceLock<TestServer> = OnceLock::new();
     static POSTGRES: OnceLock<Option<TestServer>> = OnceLock::new();
     match backend {
-        Backend::Sqlite => Some(SQLITE.get_or_init(|| start(Backend::Sqlite).expect("start SQLite server"))),
+        Backend::Sqlite => Some(SQLITE.get_or_init(|| start(Backend::Sqlite, |_| {}).expect("start SQLite server"))),
         Backend::Postgres => POSTGRES
-            .get_or_init(|| match start(Backend::Postgres) {
+            .get_or_init(|| match start(Backend::Postgres, |_| {}) {
                 Ok(server) => Some(server),
                 Err(e) if !in_ci() => {
                     eprintln!("SKIPPED PostgreSQL tests: {e:#} (under CI=true this fails)");
@@ -57,7 +59,21 @@ pub fn server(backend: Backend) -> Option<&'static TestServer> {
     }
 }
 
-fn start(backend: Backend) -> anyhow::Result<TestServer> {
+/// A server of its own for a test that needs settings the shared ones must not have
+/// (it lives until the test process ends); `None` when PostgreSQL is unreachable
+/// outside CI.
+pub fn dedicated(backend: Backend, tweak: fn(&mut Settings)) -> Option<&'static TestServer> {
+    match start(backend, tweak) {
+        Ok(server) => Some(Box::leak(Box::new(server))),
+        Err(e) if backend == Backend::Postgres && !in_ci() => {
+            eprintln!("SKIPPED PostgreSQL test: {e:#} (under CI=true this fails)");
+            None
+        }
+        Err(e) => panic!("could not start a {backend:?} server: {e:#}"),
+    }
+}
+
+fn start(backend: Backend, tweak: fn(&mut Settings)) -> anyhow::Result<TestServer> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new().name(format!("{backend:?}-server")).spawn(move || {
         let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -68,7 +84,7 @@ fn start(backend: Backend) -> anyhow::Result<TestServer> {
             }
         };
         runtime.block_on(async move {
-            match boot(backend).await {
+            match boot(backend, tweak).await {
                 Ok((app, server)) => {
                     let _ = tx.send(Ok(server));
                     let _ = app.run_until_stopped().await;
@@ -82,7 +98,7 @@ fn start(backend: Backend) -> anyhow::Result<TestServer> {
     rx.recv()?
 }
 
-async fn boot(backend: Backend) -> anyhow::Result<(Application, TestServer)> {
+async fn boot(backend: Backend, tweak: fn(&mut Settings)) -> anyhow::Result<(Application, TestServer)> {
     let data_dir = std::env::temp_dir().join(format!("marquee-e2e-{}-{:?}-{}", std::process::id(), backend, uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data_dir)?;
     let database_url = match backend {
@@ -102,10 +118,12 @@ async fn boot(backend: Backend) -> anyhow::Result<(Application, TestServer)> {
     }
     // Small, so tests see periodic audit checkpoints after a handful of events.
     settings.audit.checkpoint_every = 5;
+    tweak(&mut settings);
     let app = Application::build(&settings).await?;
     let server = TestServer {
         base_url: format!("http://127.0.0.1:{}", app.port()),
         database_url,
+        data_dir,
         handle: tokio::runtime::Handle::current(),
         services: app.services().clone(),
         // Tests run on runtimes of their own: pooled connections would die with them.
