@@ -90,6 +90,7 @@ pub(crate) async fn mark_holders(ctx: &TenantCtx, services: &Services, tx: &Tena
         rows.push(store::find_model(ctx, tx, &m.id).await?.row);
     }
     rows.extend(unfinished);
+    rows.sort_unstable();
     rows.dedup();
     let to_retrain = mark_for_retraining(ctx, tx, &rows, erased_at).await?;
     Ok(Holders { holding, to_retrain })

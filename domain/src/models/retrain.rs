@@ -200,8 +200,8 @@ async fn delete_retired_files(ctx: &TenantCtx, services: &Services) -> Result<()
         .filter(model::Column::Id.is_in(rows.iter().map(|m| m.id)))
         .exec(tx.conn())
         .await?;
-    tx.commit().await
-        .map_err(Into::into)
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The same algorithm and parameters the model was trained with (tuned ALS keeps the

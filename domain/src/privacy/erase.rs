@@ -113,7 +113,7 @@ async fn to_receipt(ctx: &TenantCtx, tx: &TenantTx, m: receipt::Model) -> Result
 /// them survives and returns the first receipt.
 pub async fn erase_user(ctx: &TenantCtx, services: &Services, user: &UserId) -> Result<ErasureReceipt> {
     ctx.require(Scope::PrivacyManage)?;
-    let subject_pseudonym = services.audit.end_user_pseudonym(ctx.tenant_id().get(), user.as_str())?;
+    let subject_pseudonym = services.audit.end_user_pseudonym(ctx.tenant_id(), user.as_str())?;
     let tx = services.db.begin_write(ctx).await?;
     crate::models::privacy::erasure_lock(services, ctx, &tx).await?;
     let row = subject::find(ctx, &tx, user).await?;
