@@ -119,6 +119,7 @@ async fn boot(backend: Backend, tweak: fn(&mut Settings)) -> anyhow::Result<(App
     // Small, so tests see periodic audit checkpoints after a handful of events.
     settings.audit.checkpoint_every = 5;
     tweak(&mut settings);
+    if std::env::var_os("TEST_LOG").is_some() { api::telemetry::init(&settings.log); }
     let app = Application::build(&settings).await?;
     let server = TestServer {
         base_url: format!("http://127.0.0.1:{}", app.port()),

@@ -9,7 +9,7 @@ use super::{als, ok, recommend, seed, train};
 use crate::helpers::{TestServer, error_code};
 use crate::on_both_backends;
 
-const ERASE: &str = "mutation($u: String!) { eraseUser(userId: $u) { id subject interactionsDeleted modelsScrubbed modelsToRetrain requestedBy } }";
+const ERASE: &str = "mutation($u: String!) { eraseUser(userId: $u) { id subject interactionsDeleted modelsScrubbed modelsToRetrain requestedBy status completedAt erasedAt leftEveryModelAt } }";
 
 async fn count(server: &TestServer, sql: String) -> i64 {
     let db = server.raw_db().await;
