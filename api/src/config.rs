@@ -38,6 +38,9 @@ pub struct ModelSettings {
     /// the same SQLite file) reaches this process's serving; 0 reads the database on
     /// every request.
     pub person_cache_ttl_secs: u64,
+    /// For tests only; leave 0. Milliseconds a training job waits between fitting and
+    /// storing its model.
+    pub test_pause_before_store_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -141,6 +144,10 @@ pub struct PrivacySettings {
     /// How often the retention job deletes interactions older than each tenant keeps
     /// (`interactionRetentionDays`); 0 turns the job off (`marquee retention run` still works).
     pub retention_interval_secs: u64,
+    /// How often models that learnt from an erased person are checked against their
+    /// retraining deadline (`erasureRetrainDays`) and retrained when due; 0 turns the
+    /// check off (erasures that ask for immediate retraining still start it).
+    pub retrain_check_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,7 +217,7 @@ impl Default for Settings {
                 failed_login_threshold: 5,
                 failed_login_window_secs: 3600,
             },
-            privacy: PrivacySettings { retention_interval_secs: 3600 },
+            privacy: PrivacySettings { retention_interval_secs: 3600, retrain_check_interval_secs: 600 },
             graphql: GraphqlSettings {
                 max_depth: 12,
                 max_complexity: 10_000,
@@ -228,6 +235,7 @@ impl Default for Settings {
                 max_upload_bytes: 64 * 1024 * 1024,
                 person_cache_events: 2_000_000,
                 person_cache_ttl_secs: 30,
+                test_pause_before_store_ms: 0,
             },
             log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
         }

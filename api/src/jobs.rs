@@ -26,3 +26,23 @@ pub fn spawn_retention(services: Services, interval_secs: u64) {
         }
     });
 }
+
+/// Every `interval_secs` (0: never), retrains the models that learnt from an erased
+/// person and whose deadline has passed, and deletes the files of models they replaced.
+pub fn spawn_erasure_retraining(services: Services, interval_secs: u64) {
+    if interval_secs == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(interval_secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match domain::models::retrain_after_erasures(&services).await {
+                Ok(0) => {}
+                Ok(queued) => tracing::info!(queued, "retraining queued for models that learnt from erased people"),
+                Err(e) => tracing::error!(error = ?e, "erasure retraining check failed"),
+            }
+        }
+    });
+}

@@ -65,6 +65,7 @@ impl Application {
         .run();
         tracing::info!(address = %format!("http://{}:{}", settings.server.host, port), "marquee listening");
         crate::jobs::spawn_retention(services.clone(), settings.privacy.retention_interval_secs);
+        crate::jobs::spawn_erasure_retraining(services.clone(), settings.privacy.retrain_check_interval_secs);
         Ok(Self { port, server, services })
     }
 
@@ -135,6 +136,7 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Servi
             max_upload_bytes: settings.models.max_upload_bytes,
             person_cache_events: settings.models.person_cache_events,
             person_cache_ttl: std::time::Duration::from_secs(settings.models.person_cache_ttl_secs),
+            pause_before_store: std::time::Duration::from_millis(settings.models.test_pause_before_store_ms),
         },
     };
     let services = Services::connect(&config).await?;

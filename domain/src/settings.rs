@@ -4,7 +4,8 @@
 //! ```json
 //! { "eventWeights": { "view": 1.0, "play": 2.0, ... },
 //!   "defaultConsent": { "personalization": true, "analytics": true },
-//!   "interactionRetentionDays": 365 }
+//!   "interactionRetentionDays": 365,
+//!   "erasureRetrainDays": 7, "erasureRetrainActiveNow": false }
 //! ```
 //!
 //! Reading needs no particular scope; changing needs `settings:manage`.
@@ -22,6 +23,11 @@ const KEY_WEIGHTS: &str = "eventWeights";
 const KEY_CONSENT: &str = "defaultConsent";
 const KEY_FAIRNESS: &str = "fairness";
 const KEY_RETENTION: &str = "interactionRetentionDays";
+const KEY_RETRAIN_DAYS: &str = "erasureRetrainDays";
+const KEY_RETRAIN_NOW: &str = "erasureRetrainActiveNow";
+/// The longest a model that learnt from an erased person may wait for its replacement.
+pub const MAX_ERASURE_RETRAIN_DAYS: u32 = 30;
+const DEFAULT_ERASURE_RETRAIN_DAYS: u32 = 7;
 /// The longest retention period a tenant may set (100 years).
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
 /// The largest weight an event type may have.
@@ -76,6 +82,11 @@ pub struct TenantSettings {
     /// Interactions older than this many days are deleted by the retention job
     /// (`privacy::apply_retention`); `None` keeps them.
     pub interaction_retention_days: Option<u32>,
+    /// Days after an erasure by which every model that learnt from the person is
+    /// retrained without them (0: at once).
+    pub erasure_retrain_days: u32,
+    /// Retrain the active model at once after an erasure, whatever the deadline.
+    pub erasure_retrain_active_now: bool,
 }
 
 impl Default for TenantSettings {
@@ -85,6 +96,8 @@ impl Default for TenantSettings {
             default_consent: Consent { personalization: true, analytics: true },
             fairness: FairnessThresholds::default(),
             interaction_retention_days: None,
+            erasure_retrain_days: DEFAULT_ERASURE_RETRAIN_DAYS,
+            erasure_retrain_active_now: false,
         }
     }
 }
@@ -98,6 +111,8 @@ pub struct SettingsUpdate {
     pub fairness: ThresholdsUpdate,
     /// `Some(0)` keeps interactions forever.
     pub interaction_retention_days: Option<u32>,
+    pub erasure_retrain_days: Option<u32>,
+    pub erasure_retrain_active_now: Option<bool>,
 }
 
 fn from_json(doc: &serde_json::Value) -> TenantSettings {
@@ -117,6 +132,12 @@ fn from_json(doc: &serde_json::Value) -> TenantSettings {
         .and_then(|v| v.as_u64())
         .and_then(|d| u32::try_from(d).ok())
         .filter(|d| (1..=MAX_RETENTION_DAYS).contains(d));
+    if let Some(days) = doc.get(KEY_RETRAIN_DAYS).and_then(|v| v.as_u64()).and_then(|d| u32::try_from(d).ok()) {
+        s.erasure_retrain_days = days.min(MAX_ERASURE_RETRAIN_DAYS);
+    }
+    if let Some(now) = doc.get(KEY_RETRAIN_NOW).and_then(|v| v.as_bool()) {
+        s.erasure_retrain_active_now = now;
+    }
     if let Some(consent) = doc.get(KEY_CONSENT) {
         if let Some(p) = consent.get("personalization").and_then(|v| v.as_bool()) {
             s.default_consent.personalization = p;
@@ -145,6 +166,8 @@ fn write_json(doc: &mut serde_json::Value, s: &TenantSettings) {
         );
         map.insert(KEY_FAIRNESS.to_owned(), s.fairness.to_json());
         map.insert(KEY_RETENTION.to_owned(), serde_json::json!(s.interaction_retention_days));
+        map.insert(KEY_RETRAIN_DAYS.to_owned(), serde_json::json!(s.erasure_retrain_days));
+        map.insert(KEY_RETRAIN_NOW.to_owned(), serde_json::json!(s.erasure_retrain_active_now));
     }
 }
 
@@ -183,6 +206,9 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
     if update.interaction_retention_days.is_some_and(|d| d > MAX_RETENTION_DAYS) {
         return Err(DomainError::invalid("interactionRetentionDays", format!("use 0 (keep) to {MAX_RETENTION_DAYS} days")));
     }
+    if update.erasure_retrain_days.is_some_and(|d| d > MAX_ERASURE_RETRAIN_DAYS) {
+        return Err(DomainError::invalid("erasureRetrainDays", format!("use 0 (at once) to {MAX_ERASURE_RETRAIN_DAYS} days")));
+    }
     let tx = services.db.begin_write(ctx).await?;
     let tenant = tenant_store::current(ctx, &tx).await?;
     let fairness = from_json(&tenant.settings).fairness.apply(&update.fairness)?;
@@ -200,6 +226,12 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
     settings.fairness = fairness;
     if let Some(days) = update.interaction_retention_days {
         settings.interaction_retention_days = Some(days).filter(|d| *d > 0);
+    }
+    if let Some(days) = update.erasure_retrain_days {
+        settings.erasure_retrain_days = days;
+    }
+    if let Some(now) = update.erasure_retrain_active_now {
+        settings.erasure_retrain_active_now = now;
     }
     write_json(&mut doc, &settings);
     tenant_store::save_settings(ctx, &tx, &doc).await?;

@@ -36,6 +36,10 @@ pub mod action {
     /// Everything held about one end user, exported.
     pub const END_USER_EXPORTED: &str = "end_user.exported";
     pub const END_USER_ERASED: &str = "end_user.erased";
+    /// A later `eraseUser` for an erased person re-checked every model file and table.
+    pub const END_USER_ERASURE_RECHECKED: &str = "end_user.erasure_rechecked";
+    /// A model that learnt from an erased person was replaced and its files deleted.
+    pub const MODEL_RETIRED: &str = "model.retired";
     /// The retention job deleted interactions older than the tenant keeps.
     pub const INTERACTIONS_PURGED: &str = "interactions.retention_purged";
 }

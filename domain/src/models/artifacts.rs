@@ -10,6 +10,8 @@ use crate::error::{DomainError, Result};
 pub trait ModelStore: Send + Sync {
     fn put(&self, key: &str, name: &str, bytes: &[u8]) -> Result<()>;
     fn get(&self, key: &str, name: &str) -> Result<Vec<u8>>;
+    /// Removes every file of the key; removing what is already gone succeeds.
+    fn delete(&self, key: &str) -> Result<()>;
     /// Readiness: the store can be written.
     fn check(&self) -> Result<()>;
 }
@@ -39,10 +41,29 @@ impl ModelStore for LocalDiskStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
         }
-        // Write then rename, so a reader never sees half a file.
-        let tmp = path.with_extension("partial");
-        std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io_error(&path, e))
+        // Write then rename, so a reader never sees half a file. The temporary name is
+        // unique: two writers of one file (two processes scrubbing the same model) must
+        // never write into each other's temporary file. The data reaches the disk before
+        // the rename, and the rename before the call returns, so a scrub reported done
+        // survives a crash.
+        let tmp = path.with_file_name(format!(".{name}.{}.partial", uuid::Uuid::new_v4().simple()));
+        let written = write_synced(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            std::fs::remove_file(&tmp).ok();
+            return Err(io_error(&path, e));
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, e))?;
+        }
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        let dir = self.path(key, ONNX_FILE)?.parent().map(Path::to_path_buf).unwrap_or_default();
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&dir, e)),
+            _ => Ok(()),
+        }
     }
 
     fn get(&self, key: &str, name: &str) -> Result<Vec<u8>> {
@@ -53,6 +74,13 @@ impl ModelStore for LocalDiskStore {
     fn check(&self) -> Result<()> {
         std::fs::create_dir_all(&self.root).map_err(|e| io_error(&self.root, e))
     }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> DomainError {
@@ -105,6 +133,9 @@ mod tests {
         assert_eq!(store.get("1/abc", "model.onnx")?, b"bytes");
         assert!(store.put("../etc", "x", b"").is_err());
         assert!(store.get("1/abc", "../../x").is_err());
+        store.delete("1/abc")?;
+        assert!(store.get("1/abc", "model.onnx").is_err());
+        store.delete("1/abc")?;
         assert_eq!(f32_values(&f32_bytes(&[1.5, -2.0]))?, vec![1.5, -2.0]);
         std::fs::remove_dir_all(dir).ok();
         Ok(())

@@ -129,18 +129,42 @@ async fn run(
                 snapshot: data.snapshot.clone(),
                 metrics: trained.metrics,
             };
+            let pause = services.models.config.pause_before_store;
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
             let tx = services.db.begin_write(ctx).await?;
             // A cancel that arrived during the last step still wins.
             if store::cancel_requested(ctx, &tx, job_row).await? {
                 tx.commit().await?;
                 return finish(ctx, services, model_row, job_row, JobStatus::Cancelled, None).await;
             }
+            store_without_erased(ctx, services, &tx, model_row, &record.artifact_key, &data.user_ids).await?;
             store::finish_ready(ctx, &tx, model_row, job_row, record).await?;
             tx.commit().await?;
             tracing::info!(ndcg = trained.metrics.ndcg, recall = trained.metrics.recall, "model trained");
+            if let Err(e) = super::retrain::after_training(ctx, services, model_row).await {
+                tracing::error!(error = ?e, "could not replace the model this one retrains; the next check retries");
+            }
             Ok(())
         }
     }
+}
+
+/// People erased while the model trained are in its files: scrubbed under the erasure
+/// lock, in the transaction that makes the files the model's, so an erasure either
+/// sees this model stored or is seen here.
+async fn store_without_erased(
+    ctx: &TenantCtx,
+    services: &Services,
+    tx: &tenants::TenantTx,
+    model_row: i64,
+    key: &str,
+    snapshot_users: &[String],
+) -> Result<()> {
+    super::privacy::erasure_lock(services, ctx, tx).await?;
+    let held_erased = super::privacy::scrub_fresh(ctx, services, tx, model_row, key, snapshot_users).await?;
+    super::privacy::settle_fresh(ctx, tx, model_row, held_erased).await
 }
 
 fn request_algorithm(trained: &training::Trained) -> super::types::Algorithm {

@@ -5,10 +5,19 @@
 //! file), and the evaluation file keeps each evaluated user's held-out items. Erasure
 //! blanks the person's id in both lists, zeroes their factor row, drops their evaluation
 //! entry, evicts the loaded model so the next request serves the scrubbed files, and
-//! marks the model for retraining (it still learnt from them).
+//! marks the model for retraining by a deadline (it still learnt from them: the item
+//! factors; `super::retrain` replaces it).
+//!
+//! Ordering: every scrub, and the storing of a freshly trained model, happens under the
+//! tenant's erasure lock ([`erasure_lock`]) and the model's scrub lock, so two erasures
+//! never interleave their read-modify-write of one model's files, and a training job
+//! either stores before an erasure looks (the erasure scrubs the stored files) or after
+//! it (the job scrubs what it is about to store).
 
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
+use tenants::db::DbBackendKind;
 use tenants::{TenantCtx, TenantTx};
 
 use super::artifacts::{ArtifactMeta, EVALUATION_FILE, META_FILE, ModelStore, USER_FACTORS_FILE, f32_bytes, f32_values};
@@ -16,7 +25,25 @@ use super::entity::model;
 use super::store;
 use super::types::{Model, ModelStatus};
 use crate::Services;
+use crate::entity::end_user;
 use crate::error::{DomainError, Result};
+
+/// The first key of PostgreSQL advisory locks taken for erasures (the second is the
+/// tenant), chosen so no other lock of the service shares it.
+const ERASURE_LOCK_CLASS: i32 = 0x4d51_4552;
+
+/// Serialises, within one tenant and across processes, everything that reads and
+/// rewrites model files for erasure, and the storing of freshly trained models. Held
+/// until the transaction ends. SQLite writers are one at a time already.
+pub(crate) async fn erasure_lock(services: &Services, ctx: &TenantCtx, tx: &TenantTx) -> Result<()> {
+    if services.db.kind() == DbBackendKind::Postgres {
+        // Tenants beyond 2^31 share a lock with another tenant: only slower, never wrong.
+        let tenant = (ctx.tenant_id().get() & 0x7fff_ffff) as i32;
+        let lock = Statement::from_sql_and_values(DbBackend::Postgres, "SELECT pg_advisory_xact_lock($1, $2)", [ERASURE_LOCK_CLASS.into(), tenant.into()]);
+        tx.conn().execute_raw(lock).await?;
+    }
+    Ok(())
+}
 
 /// The tenant's models whose training data included the user, oldest first.
 pub(crate) async fn trained_on(ctx: &TenantCtx, services: &Services, tx: &TenantTx, user_id: &str) -> Result<Vec<Model>> {
@@ -30,31 +57,26 @@ pub(crate) async fn trained_on(ctx: &TenantCtx, services: &Services, tx: &Tenant
     Ok(out)
 }
 
-/// What erasure did to the models.
+/// The registry row of a model.
+pub(crate) async fn model_row(ctx: &TenantCtx, tx: &TenantTx, id: &tenants::ids::PublicId) -> Result<i64> {
+    Ok(store::find_model(ctx, tx, id).await?.row)
+}
+
+/// What erasure found in the models before scrubbing.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Forgotten {
-    /// Models whose stored files held the person and were scrubbed.
-    pub scrubbed: Vec<Model>,
-    /// Models marked for retraining: the scrubbed ones, and those still training (their
-    /// snapshot may have been taken before the erasure).
+pub(crate) struct Holders {
+    /// Models whose stored files hold the person (to scrub).
+    pub holding: Vec<Model>,
+    /// Models marked for retraining: those holding the person, and those still training
+    /// (their snapshot may have been read before the erasure).
     pub to_retrain: Vec<Model>,
 }
 
-/// Removes the user from every model's files (see the module doc) inside the erasure's
-/// transaction, which also carries the retraining marks.
-pub(crate) async fn forget_user(ctx: &TenantCtx, services: &Services, tx: &TenantTx, user_id: &str) -> Result<Forgotten> {
-    let mut scrubbed_rows = Vec::new();
-    for (row, key) in with_artifacts(ctx, tx).await? {
-        let store = services.models.store.clone();
-        let user = user_id.to_owned();
-        let changed = tokio::task::spawn_blocking(move || scrub(store.as_ref(), &key, &user))
-            .await
-            .map_err(|e| DomainError::Internal(format!("scrub thread: {e}")))??;
-        if changed {
-            services.models.loaded.invalidate(&row);
-            scrubbed_rows.push(row);
-        }
-    }
+/// Inside the erasure's transaction: finds the models that hold the person and marks
+/// them (and unfinished ones) for retraining by the tenant's deadline. Nothing is
+/// scrubbed yet: the receipt commits first, so a failed scrub leaves it `pending`.
+pub(crate) async fn mark_holders(ctx: &TenantCtx, services: &Services, tx: &TenantTx, user_id: &str, erased_at: DateTime<Utc>) -> Result<Holders> {
+    let holding = trained_on(ctx, services, tx, user_id).await?;
     let unfinished: Vec<i64> = model::Entity::find()
         .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
         .filter(model::Column::Status.is_in([ModelStatus::Queued.as_str(), ModelStatus::Training.as_str()]))
@@ -63,29 +85,150 @@ pub(crate) async fn forget_user(ctx: &TenantCtx, services: &Services, tx: &Tenan
         .into_iter()
         .map(|m| m.id)
         .collect();
-    let marked: Vec<i64> = scrubbed_rows.iter().chain(&unfinished).copied().collect();
-    if !marked.is_empty() {
+    let mut rows = Vec::new();
+    for m in &holding {
+        rows.push(store::find_model(ctx, tx, &m.id).await?.row);
+    }
+    rows.extend(unfinished);
+    rows.sort_unstable();
+    rows.dedup();
+    let to_retrain = mark_for_retraining(ctx, tx, &rows, erased_at).await?;
+    Ok(Holders { holding, to_retrain })
+}
+
+/// Sets the retraining mark and deadline (the earlier of any existing one and this
+/// erasure's): the tenant's `erasureRetrainDays` after the erasure, or at once for the
+/// active model of a tenant that asks.
+pub(crate) async fn mark_for_retraining(ctx: &TenantCtx, tx: &TenantTx, rows: &[i64], erased_at: DateTime<Utc>) -> Result<Vec<Model>> {
+    let settings = crate::settings::load(ctx, tx).await?;
+    let active = store::active_row(ctx, tx).await?;
+    let mut out = Vec::new();
+    for &row in rows {
+        let Some(current) = model::Entity::find()
+            .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(model::Column::Id.eq(row))
+            .one(tx.conn())
+            .await?
+        else {
+            continue;
+        };
+        let due = if settings.erasure_retrain_active_now && active == Some(row) {
+            erased_at
+        } else {
+            erased_at + Duration::days(i64::from(settings.erasure_retrain_days))
+        };
+        let due = current.retrain_due_at.map_or(due, |d| d.min(due));
         model::Entity::update_many()
             .col_expr(model::Column::NeedsRetraining, Expr::value(true))
+            .col_expr(model::Column::RetrainDueAt, Expr::value(due))
             .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
-            .filter(model::Column::Id.is_in(marked.clone()))
+            .filter(model::Column::Id.eq(row))
             .exec(tx.conn())
             .await?;
+        out.push(store::model_by_row(ctx, tx, row).await?.model);
     }
-    let mut forgotten = Forgotten::default();
-    for row in scrubbed_rows {
-        forgotten.scrubbed.push(store::model_by_row(ctx, tx, row).await?.model);
+    Ok(out)
+}
+
+/// Under the erasure lock: removes the person from every model's files (see the module
+/// doc) and returns the models that still held something of them. Idempotent: a model
+/// already scrubbed is read and left alone, so a retry re-checks every model.
+pub(crate) async fn scrub_everywhere(ctx: &TenantCtx, services: &Services, tx: &TenantTx, user_id: &str) -> Result<Vec<Model>> {
+    let mut found = Vec::new();
+    for (row, key) in with_artifacts(ctx, tx).await? {
+        if scrub_model(services, row, key, vec![user_id.to_owned()]).await? {
+            services.models.loaded.invalidate(&row);
+            found.push(store::model_by_row(ctx, tx, row).await?.model);
+        }
     }
-    for row in marked {
-        forgotten.to_retrain.push(store::model_by_row(ctx, tx, row).await?.model);
+    Ok(found)
+}
+
+/// Before a freshly trained model's row points at its files, under the erasure lock:
+/// scrubs everyone of its snapshot who has been erased since the snapshot was read.
+/// Erased people are left out of snapshots, so every erased person still in the files
+/// was erased after it; no clock comparison is needed. Returns whether anyone was.
+pub(crate) async fn scrub_fresh(ctx: &TenantCtx, services: &Services, tx: &TenantTx, model_row: i64, key: &str, snapshot_users: &[String]) -> Result<bool> {
+    let erased: std::collections::HashSet<String> = end_user::Entity::find()
+        .select_only()
+        .column(end_user::Column::ExternalId)
+        .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(end_user::Column::ErasedAt.is_not_null())
+        .into_tuple::<String>()
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .collect();
+    let gone: Vec<String> = snapshot_users.iter().filter(|u| erased.contains(*u)).cloned().collect();
+    if gone.is_empty() {
+        return Ok(false);
     }
-    Ok(forgotten)
+    scrub_model(services, model_row, key.to_owned(), gone).await
+}
+
+/// A freshly stored model: marked for retraining when its snapshot held someone erased
+/// since (the erasure set its deadline, or the tenant's deadline from now), unmarked
+/// when it did not (an erasure during training marks every unfinished model).
+pub(crate) async fn settle_fresh(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, held_erased: bool) -> Result<()> {
+    if held_erased {
+        mark_for_retraining(ctx, tx, &[model_row], Utc::now()).await?;
+        return Ok(());
+    }
+    model::Entity::update_many()
+        .col_expr(model::Column::NeedsRetraining, Expr::value(false))
+        .col_expr(model::Column::RetrainDueAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::Id.eq(model_row))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// When the people of a receipt left every listed model: `None` while one of them may
+/// still hold them (training, or stored and not yet replaced). A model that finished
+/// without anyone erased in it, failed, was cancelled or had its files deleted no
+/// longer holds them.
+pub(crate) async fn released_at(ctx: &TenantCtx, tx: &TenantTx, model_ids: &[String], erased_at: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    if model_ids.is_empty() {
+        return Ok(Some(erased_at));
+    }
+    let rows = model::Entity::find()
+        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::PublicId.is_in(model_ids.iter().cloned()))
+        .all(tx.conn())
+        .await?;
+    let mut latest = erased_at;
+    for m in rows {
+        let left = match ModelStatus::parse(&m.status)? {
+            ModelStatus::Queued | ModelStatus::Training => None,
+            ModelStatus::Ready if m.needs_retraining => None,
+            ModelStatus::Retired => m.files_deleted_at,
+            ModelStatus::Ready | ModelStatus::Failed | ModelStatus::Cancelled => Some(m.finished_at.unwrap_or(erased_at)),
+        };
+        match left {
+            Some(at) => latest = latest.max(at),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(latest))
+}
+
+/// Scrubs one model's files under its scrub lock (blocking I/O off the executor).
+async fn scrub_model(services: &Services, row: i64, key: String, users: Vec<String>) -> Result<bool> {
+    let lock = services.models.scrub_lock(row);
+    let _held = lock.lock().await;
+    let store = services.models.store.clone();
+    tokio::task::spawn_blocking(move || scrub(store.as_ref(), &key, &users))
+        .await
+        .map_err(|e| DomainError::Internal(format!("scrub thread: {e}")))?
 }
 
 async fn with_artifacts(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, String)>> {
     Ok(model::Entity::find()
         .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
         .filter(model::Column::ArtifactKey.is_not_null())
+        // A retired model's files are deleted (or about to be).
+        .filter(model::Column::Status.ne(ModelStatus::Retired.as_str()))
         .order_by_asc(model::Column::Id)
         .all(tx.conn())
         .await?
@@ -104,36 +247,43 @@ fn parse_meta(bytes: &[u8]) -> Result<ArtifactMeta> {
     serde_json::from_slice(bytes).map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))
 }
 
-/// Scrubs one model's files; returns whether the user was in them (blocking I/O).
-fn scrub(store: &dyn ModelStore, key: &str, user_id: &str) -> Result<bool> {
+/// Scrubs one model's files of these users; returns whether any of them was in them
+/// (blocking I/O).
+fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
     let mut meta = parse_meta(&store.get(key, META_FILE)?)?;
-    let trained_row = meta.user_ids.iter().position(|u| u == user_id);
-    let evaluated = meta.eval_user_ids.iter().position(|u| u == user_id);
-    if trained_row.is_none() && evaluated.is_none() {
+    let is_gone = |u: &String| !u.is_empty() && users.contains(u);
+    let trained_rows: Vec<usize> = meta.user_ids.iter().enumerate().filter(|(_, u)| is_gone(u)).map(|(i, _)| i).collect();
+    let evaluated: Vec<usize> = meta.eval_user_ids.iter().enumerate().filter(|(_, u)| is_gone(u)).map(|(i, _)| i).collect();
+    if trained_rows.is_empty() && evaluated.is_empty() {
         return Ok(false);
     }
-    if let Some(row) = trained_row {
+    if !trained_rows.is_empty() {
         let mut factors = f32_values(&store.get(key, USER_FACTORS_FILE)?)?;
         let width = meta.factors;
-        if let Some(slice) = factors.get_mut(row * width..(row + 1) * width) {
-            slice.fill(0.0);
+        for &row in &trained_rows {
+            if let Some(slice) = factors.get_mut(row * width..(row + 1) * width) {
+                slice.fill(0.0);
+            }
+            meta.user_ids[row] = String::new();
         }
         store.put(key, USER_FACTORS_FILE, &f32_bytes(&factors))?;
-        meta.user_ids[row] = String::new();
     }
-    if let Some(index) = evaluated {
-        meta.eval_user_ids[index] = String::new();
+    if !evaluated.is_empty() {
+        for &index in &evaluated {
+            meta.eval_user_ids[index] = String::new();
+        }
         // Not every model keeps an evaluation file (uploaded ones do not).
         if let Ok(bytes) = store.get(key, EVALUATION_FILE) {
             let mut detail: serde_json::Value = serde_json::from_slice(&bytes)
                 .map_err(|e| DomainError::Internal(format!("corrupt evaluation file: {e}")))?;
-            if let Some(users) = detail.get_mut("users").and_then(|u| u.as_array_mut()) {
-                users.retain(|u| u.get("user").and_then(|i| i.as_u64()) != Some(index as u64));
+            if let Some(entries) = detail.get_mut("users").and_then(|u| u.as_array_mut()) {
+                entries.retain(|u| !u.get("user").and_then(|i| i.as_u64()).is_some_and(|i| evaluated.contains(&(i as usize))));
             }
             let bytes = serde_json::to_vec(&detail).map_err(|e| DomainError::Internal(e.to_string()))?;
             store.put(key, EVALUATION_FILE, &bytes)?;
         }
     }
+    // The id lists go last: until they are blank, a failed scrub is found again.
     let bytes = serde_json::to_vec(&meta).map_err(|e| DomainError::Internal(e.to_string()))?;
     store.put(key, META_FILE, &bytes)?;
     Ok(true)
@@ -164,8 +314,8 @@ mod tests {
         let evaluation = serde_json::json!({ "k": 10, "users": [{ "user": 0, "test_items": [1] }, { "user": 1, "test_items": [0] }] });
         store.put("1/m", EVALUATION_FILE, evaluation.to_string().as_bytes()).unwrap();
 
-        assert!(!scrub(&store, "1/m", "nobody").unwrap());
-        assert!(scrub(&store, "1/m", "b").unwrap());
+        assert!(!scrub(&store, "1/m", &["nobody".into()]).unwrap());
+        assert!(scrub(&store, "1/m", &["b".into()]).unwrap());
         let meta = parse_meta(&store.get("1/m", META_FILE).unwrap()).unwrap();
         assert_eq!(meta.user_ids, ["a", ""]);
         assert_eq!(meta.eval_user_ids, ["a", "", "c"]);
@@ -173,7 +323,7 @@ mod tests {
         let evaluation: serde_json::Value = serde_json::from_slice(&store.get("1/m", EVALUATION_FILE).unwrap()).unwrap();
         assert_eq!(evaluation["users"], serde_json::json!([{ "user": 0, "test_items": [1] }]));
         // A second erasure of the same person finds nothing left.
-        assert!(!scrub(&store, "1/m", "b").unwrap());
+        assert!(!scrub(&store, "1/m", &["b".into()]).unwrap());
         std::fs::remove_dir_all(dir).ok();
     }
 }

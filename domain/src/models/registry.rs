@@ -21,12 +21,7 @@ use crate::error::{DomainError, Result};
 /// Queues a training job; the model appears at once with status `queued`.
 pub async fn train_model(ctx: &TenantCtx, services: &Services, request: TrainRequest) -> Result<(Model, Job)> {
     ctx.require(Scope::ModelsManage)?;
-    let parameters = match &request {
-        TrainRequest::Als(Some(s)) => json!({ "factors": s.factors, "regularization": s.regularization, "alpha": s.alpha, "iterations": s.iterations, "tuned": false }),
-        TrainRequest::Als(None) => json!({ "tuned": true }),
-        TrainRequest::ItemKnn { neighbours } => json!({ "neighbours": neighbours }),
-        TrainRequest::MostPopular => json!({}),
-    };
+    let parameters = queued_parameters(&request);
     let tx = services.db.begin_write(ctx).await?;
     let (model_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters).await?;
     let model = store::model_by_row(ctx, &tx, model_row).await?.model;
@@ -36,6 +31,16 @@ pub async fn train_model(ctx: &TenantCtx, services: &Services, request: TrainReq
     tx.commit().await?;
     jobs::spawn(ctx.clone(), services.clone(), model_row, job_row, request);
     Ok((model, job))
+}
+
+/// The parameters a queued model shows until training records the ones it used.
+pub(crate) fn queued_parameters(request: &TrainRequest) -> serde_json::Value {
+    match request {
+        TrainRequest::Als(Some(s)) => json!({ "factors": s.factors, "regularization": s.regularization, "alpha": s.alpha, "iterations": s.iterations, "tuned": false }),
+        TrainRequest::Als(None) => json!({ "tuned": true }),
+        TrainRequest::ItemKnn { neighbours } => json!({ "neighbours": neighbours }),
+        TrainRequest::MostPopular => json!({}),
+    }
 }
 
 pub async fn list_models(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Model>> {

@@ -35,6 +35,9 @@ pub struct ModelsConfig {
     /// How long a change made by another process may take to reach this process's
     /// serving (changes made through this process invalidate at once).
     pub person_cache_ttl: std::time::Duration,
+    /// For tests only (zero in production): how long a training job waits between
+    /// fitting and storing its model, so a test can erase someone in that window.
+    pub pause_before_store: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -56,6 +59,10 @@ pub struct ModelServices {
     /// One training at a time per process: training saturates the cores already.
     pub(crate) training_slot: Arc<tokio::sync::Semaphore>,
     pub(crate) cancel_flags: Arc<Mutex<HashMap<i64, Arc<AtomicBool>>>>,
+    /// Per model row, held while its files are read and rewritten by a scrub, so two
+    /// erasures in this process never interleave on one model (the database lock in
+    /// `privacy::erasure_lock` orders processes).
+    pub(crate) scrub_locks: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl ModelServices {
@@ -86,6 +93,7 @@ impl ModelServices {
                 .build(),
             training_slot: Arc::new(tokio::sync::Semaphore::new(1)),
             cancel_flags: Arc::new(Mutex::new(HashMap::new())),
+            scrub_locks: Arc::new(Mutex::new(HashMap::new())),
             config,
         }
     }
@@ -98,6 +106,13 @@ impl ModelServices {
 
     pub fn runtime_ready(&self) -> bool {
         self.runtime.is_some()
+    }
+
+    /// The scrub lock of one model (see `scrub_locks`).
+    pub(crate) fn scrub_lock(&self, model_row: i64) -> Arc<tokio::sync::Mutex<()>> {
+        // The map only hands out locks: a panic elsewhere leaves it consistent.
+        let mut locks = self.scrub_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(model_row).or_default().clone()
     }
 
     pub fn check_store(&self) -> crate::error::Result<()> {

@@ -357,7 +357,17 @@ pub(crate) async fn previous_model_row(ctx: &TenantCtx, tx: &TenantTx) -> Result
         .all(tx.conn())
         .await?;
     let Some(current) = history.first().map(|d| d.model_id) else { return Ok(None) };
-    Ok(history.iter().map(|d| d.model_id).find(|m| *m != current))
+    // A model retired after an erasure has no files left to serve.
+    let retired: std::collections::HashSet<i64> = model::Entity::find()
+        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::Id.is_in(history.iter().map(|d| d.model_id)))
+        .filter(model::Column::Status.eq(ModelStatus::Retired.as_str()))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    Ok(history.iter().map(|d| d.model_id).find(|m| *m != current && !retired.contains(m)))
 }
 
 /// Registers an uploaded model as ready; it has no training job.

@@ -45,6 +45,9 @@ pub enum ModelStatus {
     Ready,
     Failed,
     Cancelled,
+    /// Replaced after an erasure (it learnt from an erased person): its files are
+    /// deleted; it cannot be deployed or rolled back to.
+    Retired,
 }
 
 impl ModelStatus {
@@ -55,6 +58,7 @@ impl ModelStatus {
             ModelStatus::Ready => "ready",
             ModelStatus::Failed => "failed",
             ModelStatus::Cancelled => "cancelled",
+            ModelStatus::Retired => "retired",
         }
     }
     pub fn parse(raw: &str) -> Result<Self> {
@@ -64,6 +68,7 @@ impl ModelStatus {
             "ready" => Ok(ModelStatus::Ready),
             "failed" => Ok(ModelStatus::Failed),
             "cancelled" => Ok(ModelStatus::Cancelled),
+            "retired" => Ok(ModelStatus::Retired),
             other => Err(DomainError::Internal(format!("unknown model status {other:?}"))),
         }
     }

@@ -17,6 +17,9 @@ pub mod receipt {
         pub interactions_deleted: i64,
         pub models_scrubbed: String,
         pub models_to_retrain: String,
+        /// `pending` until every model file is verified clean, then `complete`.
+        pub status: String,
+        pub completed_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

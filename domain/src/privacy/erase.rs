@@ -1,7 +1,16 @@
-//! Erasing an end user, at once and in one transaction: their interactions are deleted,
-//! their profile emptied, their vectors and evaluation entries removed from every
-//! model's files (and from the models in memory), the models that learnt from them
-//! marked for retraining, and a receipt kept.
+//! Erasing an end user: their interactions are deleted, their profile emptied, their
+//! vectors and evaluation entries removed from every model's files (and from the models
+//! in memory), the models that learnt from them marked for retraining by a deadline, and
+//! a receipt kept.
+//!
+//! Two steps, so the receipt never claims more than was done: the database changes
+//! commit with a `pending` receipt that names the models holding the person; then, under
+//! the tenant's erasure lock, every model's files are scrubbed and verified and the
+//! receipt becomes `complete`. A failure between the two leaves the receipt `pending`
+//! (and the person erased from the database); any later `eraseUser` for the person
+//! re-checks every model file and their rows, scrubs what survived, and completes it.
+//! The receipt says when the person left every model once the models that learnt from
+//! them are retrained and their files deleted (`models::retrain`).
 //!
 //! Policy for later data under the same id: the emptied row stays as a marker holding
 //! only the tenant's id and the erasure time, so later events and profile upserts for
@@ -10,6 +19,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
@@ -22,6 +32,31 @@ use crate::audience::UserId;
 use crate::audit::{AuditEvent, Target, action};
 use crate::entity::{end_user, interaction};
 use crate::error::{DomainError, Result};
+
+/// Whether every model file has been verified free of the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErasureStatus {
+    /// The database no longer holds the person; model files are not yet verified.
+    Pending,
+    /// Every model file was scrubbed and verified.
+    Complete,
+}
+
+impl ErasureStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ErasureStatus::Pending => "pending",
+            ErasureStatus::Complete => "complete",
+        }
+    }
+    fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "pending" => Ok(ErasureStatus::Pending),
+            "complete" => Ok(ErasureStatus::Complete),
+            other => Err(DomainError::Internal(format!("unknown erasure status {other:?}"))),
+        }
+    }
+}
 
 /// Proof of an erasure. The person appears only as their audit pseudonym.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +71,28 @@ pub struct ErasureReceipt {
     pub models_scrubbed: Vec<String>,
     /// Models marked for retraining because they learnt from the person.
     pub models_to_retrain: Vec<String>,
+    pub status: ErasureStatus,
+    /// When every model file was verified free of the person.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When the last model that learnt from the person was retired (its files deleted)
+    /// or finished without them; `None` while one remains.
+    pub left_every_model_at: Option<DateTime<Utc>>,
 }
 
-fn to_receipt(m: receipt::Model) -> Result<ErasureReceipt> {
-    let ids = |raw: &str| -> Result<Vec<String>> {
-        serde_json::from_str(raw).map_err(|e| DomainError::Internal(format!("corrupt receipt: {e}")))
+fn model_ids(raw: &str) -> Result<Vec<String>> {
+    serde_json::from_str(raw).map_err(|e| DomainError::Internal(format!("corrupt receipt: {e}")))
+}
+
+fn json_ids(ids: &[String]) -> Result<String> {
+    serde_json::to_string(ids).map_err(|e| DomainError::Internal(e.to_string()))
+}
+
+async fn to_receipt(ctx: &TenantCtx, tx: &TenantTx, m: receipt::Model) -> Result<ErasureReceipt> {
+    let status = ErasureStatus::parse(&m.status)?;
+    let models_to_retrain = model_ids(&m.models_to_retrain)?;
+    let left_every_model_at = match status {
+        ErasureStatus::Complete => crate::models::privacy::released_at(ctx, tx, &models_to_retrain, m.erased_at).await?,
+        ErasureStatus::Pending => None,
     };
     Ok(ErasureReceipt {
         id: PublicId::from_db(&m.public_id)?,
@@ -49,57 +101,163 @@ fn to_receipt(m: receipt::Model) -> Result<ErasureReceipt> {
         requested_by: m.requested_by,
         request_id: m.request_id,
         interactions_deleted: u64::try_from(m.interactions_deleted).unwrap_or(0),
-        models_scrubbed: ids(&m.models_scrubbed)?,
-        models_to_retrain: ids(&m.models_to_retrain)?,
+        models_scrubbed: model_ids(&m.models_scrubbed)?,
+        models_to_retrain,
+        status,
+        completed_at: m.completed_at,
+        left_every_model_at,
     })
 }
 
-/// Needs `privacy:manage`. Erasing someone already erased returns the first receipt.
+/// Needs `privacy:manage`. Erasing someone already erased re-checks that nothing of
+/// them survives and returns the first receipt.
 pub async fn erase_user(ctx: &TenantCtx, services: &Services, user: &UserId) -> Result<ErasureReceipt> {
     ctx.require(Scope::PrivacyManage)?;
     let subject_pseudonym = services.audit.end_user_pseudonym(ctx.tenant_id(), user.as_str())?;
     let tx = services.db.begin_write(ctx).await?;
+    crate::models::privacy::erasure_lock(services, ctx, &tx).await?;
     let row = subject::find(ctx, &tx, user).await?;
     if row.erased_at.is_some() {
         let existing = find_receipt(ctx, &tx, &subject_pseudonym).await?;
         tx.commit().await?;
-        return existing.ok_or_else(|| DomainError::Internal("erased end user without a receipt".into()));
+        let existing = existing.ok_or_else(|| DomainError::Internal("erased end user without a receipt".into()))?;
+        return complete(ctx, services, user, existing, true).await;
     }
     let now = Utc::now();
-    let deleted = interaction::Entity::delete_many()
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(interaction::Column::UserId.eq(row.id))
-        .exec(tx.conn())
-        .await?
-        .rows_affected;
-    empty_profile(&tx, row, now).await?;
-    let forgotten = crate::models::privacy::forget_user(ctx, services, &tx, user.as_str()).await?;
+    let user_row = row.id;
+    let deleted = delete_interactions(ctx, &tx, user_row).await?;
+    empty_profile(&tx, row, now, now).await?;
+    let holders = crate::models::privacy::mark_holders(ctx, services, &tx, user.as_str(), now).await?;
     let ids = |models: &[crate::models::Model]| models.iter().map(|m| m.id.as_string()).collect::<Vec<_>>();
-    let receipt = ErasureReceipt {
-        id: PublicId::new(),
-        subject: subject_pseudonym,
-        erased_at: now,
-        requested_by: ctx.principal().label(),
-        request_id: ctx.request_id().to_string(),
-        interactions_deleted: deleted,
-        models_scrubbed: ids(&forgotten.scrubbed),
-        models_to_retrain: ids(&forgotten.to_retrain),
-    };
-    store_receipt(ctx, &tx, &receipt).await?;
+    let stored = receipt::ActiveModel {
+        tenant_id: Set(ctx.tenant_id().get()),
+        public_id: Set(PublicId::new().as_string()),
+        subject: Set(subject_pseudonym),
+        erased_at: Set(now),
+        requested_by: Set(ctx.principal().label()),
+        request_id: Set(ctx.request_id().to_string()),
+        interactions_deleted: Set(i64::try_from(deleted).unwrap_or(i64::MAX)),
+        models_scrubbed: Set(json_ids(&ids(&holders.holding))?),
+        models_to_retrain: Set(json_ids(&ids(&holders.to_retrain))?),
+        status: Set(ErasureStatus::Pending.as_str().to_owned()),
+        completed_at: Set(None),
+        ..Default::default()
+    }
+    .insert(tx.conn())
+    .await?;
     let event = AuditEvent::new(action::END_USER_ERASED).target(Target::end_user(user.as_str())).details(serde_json::json!({
-        "receipt": receipt.id.as_string(),
-        "interactionsDeleted": receipt.interactions_deleted,
-        "modelsScrubbed": receipt.models_scrubbed,
-        "modelsToRetrain": receipt.models_to_retrain,
+        "receipt": stored.public_id,
+        "interactionsDeleted": deleted,
+        "modelsScrubbed": ids(&holders.holding),
+        "modelsToRetrain": ids(&holders.to_retrain),
     }));
     services.audit.record(ctx, &tx, event).await?;
     tx.commit().await?;
     crate::models::data::forget_people(ctx, services, [user.as_str()]);
+    complete(ctx, services, user, stored, false).await
+}
+
+/// The second step (see the module doc): scrubs and verifies every model's files and
+/// the person's rows, completes the receipt, and starts retraining that is due at once.
+/// On a later call (`recheck`) whatever it still finds is scrubbed, added to the
+/// receipt and recorded in the audit log.
+async fn complete(ctx: &TenantCtx, services: &Services, user: &UserId, stored: receipt::Model, recheck: bool) -> Result<ErasureReceipt> {
+    let tx = services.db.begin_write(ctx).await?;
+    crate::models::privacy::erasure_lock(services, ctx, &tx).await?;
+    let row = subject::find(ctx, &tx, user).await?;
+    let erased_at = row.erased_at.unwrap_or(stored.erased_at);
+    let late_interactions = delete_interactions(ctx, &tx, row.id).await?;
+    if !profile_is_empty(&row) {
+        empty_profile(&tx, row, erased_at, Utc::now()).await?;
+    }
+    let found = crate::models::privacy::scrub_everywhere(ctx, services, &tx, user.as_str()).await?;
+    let mut scrubbed = model_ids(&stored.models_scrubbed)?;
+    let mut to_retrain = model_ids(&stored.models_to_retrain)?;
+    let stored_status = ErasureStatus::parse(&stored.status)?;
+    let mut found_ids = Vec::new();
+    if !found.is_empty() {
+        let mut rows = Vec::new();
+        for m in &found {
+            found_ids.push(m.id.as_string());
+            rows.push(crate::models::privacy::model_row(ctx, &tx, &m.id).await?);
+        }
+        crate::models::privacy::mark_for_retraining(ctx, &tx, &rows, erased_at).await?;
+        for id in &found_ids {
+            if !scrubbed.contains(id) {
+                scrubbed.push(id.clone());
+            }
+            if !to_retrain.contains(id) {
+                to_retrain.push(id.clone());
+            }
+        }
+    }
+    let completed_at = match stored_status {
+        ErasureStatus::Complete => stored.completed_at,
+        ErasureStatus::Pending => Some(Utc::now()),
+    };
+    receipt::Entity::update_many()
+        .col_expr(receipt::Column::Status, Expr::value(ErasureStatus::Complete.as_str()))
+        .col_expr(receipt::Column::CompletedAt, Expr::value(completed_at))
+        .col_expr(receipt::Column::ModelsScrubbed, Expr::value(json_ids(&scrubbed)?))
+        .col_expr(receipt::Column::ModelsToRetrain, Expr::value(json_ids(&to_retrain)?))
+        .filter(receipt::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(receipt::Column::Id.eq(stored.id))
+        .exec(tx.conn())
+        .await?;
+    if recheck {
+        let event = AuditEvent::new(action::END_USER_ERASURE_RECHECKED).target(Target::end_user(user.as_str())).details(serde_json::json!({
+            "receipt": stored.public_id,
+            "wasPending": stored_status == ErasureStatus::Pending,
+            "interactionsDeleted": late_interactions,
+            "modelsScrubbed": found_ids,
+        }));
+        services.audit.record(ctx, &tx, event).await?;
+    }
+    let refreshed = receipt::Entity::find()
+        .filter(receipt::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(receipt::Column::Id.eq(stored.id))
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::Internal("the erasure receipt vanished".into()))?;
+    tx.commit().await?;
+    if late_interactions > 0 {
+        crate::models::data::forget_people(ctx, services, [user.as_str()]);
+    }
+    // Retraining that is due at once (the active model of a tenant that asks) starts
+    // now rather than at the next periodic check; it runs as the operator, since the
+    // caller may hold only `privacy:manage`.
+    let operator = TenantCtx::operator(ctx.tenant_id(), ctx.request_id().clone());
+    if let Err(e) = crate::models::retrain_due(&operator, services, Utc::now()).await {
+        tracing::error!(error = ?e, "could not start retraining after an erasure; the periodic check retries");
+    }
+    let tx = services.db.begin(ctx).await?;
+    let receipt = to_receipt(ctx, &tx, refreshed).await?;
+    tx.commit().await?;
     Ok(receipt)
 }
 
+async fn delete_interactions(ctx: &TenantCtx, tx: &TenantTx, user_row: i64) -> Result<u64> {
+    Ok(interaction::Entity::delete_many()
+        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(interaction::Column::UserId.eq(user_row))
+        .exec(tx.conn())
+        .await?
+        .rows_affected)
+}
+
+fn profile_is_empty(row: &end_user::Model) -> bool {
+    row.age_band.is_none()
+        && row.gender.is_none()
+        && row.country.is_none()
+        && row.plan.is_none()
+        && row.signup_date.is_none()
+        && row.attributes == "{}"
+        && !row.consent_personalization
+        && !row.consent_analytics
+}
+
 /// Keeps only what refusing later data for the id needs: the id and the erasure time.
-async fn empty_profile(tx: &TenantTx, row: end_user::Model, now: DateTime<Utc>) -> Result<()> {
+async fn empty_profile(tx: &TenantTx, row: end_user::Model, erased_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
     let mut active = row.into_active_model();
     active.age_band = Set(None);
     active.gender = Set(None);
@@ -110,38 +268,17 @@ async fn empty_profile(tx: &TenantTx, row: end_user::Model, now: DateTime<Utc>) 
     active.consent_personalization = Set(false);
     active.consent_analytics = Set(false);
     active.updated_at = Set(now);
-    active.erased_at = Set(Some(now));
+    active.erased_at = Set(Some(erased_at));
     active.update(tx.conn()).await?;
     Ok(())
 }
 
-async fn store_receipt(ctx: &TenantCtx, tx: &TenantTx, r: &ErasureReceipt) -> Result<()> {
-    let json = |ids: &[String]| serde_json::to_string(ids).map_err(|e| DomainError::Internal(e.to_string()));
-    receipt::Entity::insert(receipt::ActiveModel {
-        tenant_id: Set(ctx.tenant_id().get()),
-        public_id: Set(r.id.as_string()),
-        subject: Set(r.subject.clone()),
-        erased_at: Set(r.erased_at),
-        requested_by: Set(r.requested_by.clone()),
-        request_id: Set(r.request_id.clone()),
-        interactions_deleted: Set(i64::try_from(r.interactions_deleted).unwrap_or(i64::MAX)),
-        models_scrubbed: Set(json(&r.models_scrubbed)?),
-        models_to_retrain: Set(json(&r.models_to_retrain)?),
-        ..Default::default()
-    })
-    .exec_without_returning(tx.conn())
-    .await?;
-    Ok(())
-}
-
-async fn find_receipt(ctx: &TenantCtx, tx: &TenantTx, subject: &str) -> Result<Option<ErasureReceipt>> {
-    receipt::Entity::find()
+async fn find_receipt(ctx: &TenantCtx, tx: &TenantTx, subject: &str) -> Result<Option<receipt::Model>> {
+    Ok(receipt::Entity::find()
         .filter(receipt::Column::TenantId.eq(ctx.tenant_id().get()))
         .filter(receipt::Column::Subject.eq(subject))
         .one(tx.conn())
-        .await?
-        .map(to_receipt)
-        .transpose()
+        .await?)
 }
 
 /// The tenant's erasure receipts, oldest first (needs `privacy:manage`).
@@ -155,8 +292,10 @@ pub async fn list_erasure_receipts(ctx: &TenantCtx, services: &Services, page: P
         query = query.filter(receipt::Column::Id.gt(after));
     }
     let tx = services.db.begin(ctx).await?;
-    let rows = query.all(tx.conn()).await?;
+    let mut rows = Vec::new();
+    for m in query.all(tx.conn()).await? {
+        rows.push((m.id, to_receipt(ctx, &tx, m).await?));
+    }
     tx.commit().await?;
-    let rows = rows.into_iter().map(|m| Ok((m.id, to_receipt(m)?))).collect::<Result<Vec<_>>>()?;
     Ok(Page::from_overfetch(rows, page))
 }

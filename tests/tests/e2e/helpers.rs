@@ -22,6 +22,8 @@ pub struct TestServer {
     pub database_url: String,
     /// The secret this server signs access tokens with (random per run).
     pub jwt_secret: String,
+    /// The server's data directory (model files live in `models/`).
+    pub data_dir: std::path::PathBuf,
     handle: tokio::runtime::Handle,
     services: Services,
     http: reqwest::Client,

@@ -33,6 +33,8 @@ pub enum ModelStatusGql {
     Ready,
     Failed,
     Cancelled,
+    /// Replaced after an erasure; its files are deleted.
+    Retired,
 }
 
 impl From<ModelStatus> for ModelStatusGql {
@@ -43,6 +45,7 @@ impl From<ModelStatus> for ModelStatusGql {
             ModelStatus::Ready => ModelStatusGql::Ready,
             ModelStatus::Failed => ModelStatusGql::Failed,
             ModelStatus::Cancelled => ModelStatusGql::Cancelled,
+            ModelStatus::Retired => ModelStatusGql::Retired,
         }
     }
 }

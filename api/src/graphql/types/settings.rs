@@ -26,6 +26,11 @@ pub struct TenantSettingsGql {
     /// Interactions older than this many days are deleted by the retention job; null
     /// keeps them.
     pub interaction_retention_days: Option<i32>,
+    /// Days after an erasure by which every model that learnt from the person is
+    /// retrained without them and its files deleted (0: at once).
+    pub erasure_retrain_days: i32,
+    /// Retrain the active model at once after an erasure, whatever the deadline.
+    pub erasure_retrain_active_now: bool,
 }
 
 impl From<TenantSettings> for TenantSettingsGql {
@@ -40,6 +45,8 @@ impl From<TenantSettings> for TenantSettingsGql {
             default_consent_analytics: s.default_consent.analytics,
             fairness: s.fairness.into(),
             interaction_retention_days: s.interaction_retention_days.and_then(|d| i32::try_from(d).ok()),
+            erasure_retrain_days: i32::try_from(s.erasure_retrain_days).unwrap_or(i32::MAX),
+            erasure_retrain_active_now: s.erasure_retrain_active_now,
         }
     }
 }
@@ -56,6 +63,11 @@ pub struct UpdateTenantSettingsInput {
     pub fairness: Option<super::fairness::FairnessThresholdsInput>,
     /// Days to keep interactions (1 to 36500); 0 keeps them forever.
     pub interaction_retention_days: Option<i32>,
+    /// Days (0 to 30) after an erasure by which models that learnt from the person are
+    /// retrained without them.
+    pub erasure_retrain_days: Option<i32>,
+    /// Retrain the active model at once after an erasure.
+    pub erasure_retrain_active_now: Option<bool>,
 }
 
 impl From<UpdateTenantSettingsInput> for SettingsUpdate {
@@ -67,6 +79,8 @@ impl From<UpdateTenantSettingsInput> for SettingsUpdate {
             fairness: i.fairness.unwrap_or_default().into(),
             // A negative number becomes too large to accept, so it is refused with the rest.
             interaction_retention_days: i.interaction_retention_days.map(|d| u32::try_from(d).unwrap_or(u32::MAX)),
+            erasure_retrain_days: i.erasure_retrain_days.map(|d| u32::try_from(d).unwrap_or(u32::MAX)),
+            erasure_retrain_active_now: i.erasure_retrain_active_now,
         }
     }
 }

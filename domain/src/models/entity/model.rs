@@ -21,6 +21,14 @@ pub struct Model {
     pub created_by: String,
     pub created_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// When a model that learnt from an erased person must be replaced by.
+    pub retrain_due_at: Option<DateTimeUtc>,
+    /// The model queued to replace this one after an erasure.
+    pub retrain_model_id: Option<i64>,
+    /// The model this one was trained to replace after an erasure.
+    pub retrain_of: Option<i64>,
+    /// When this model's files were deleted (it was retired).
+    pub files_deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
