@@ -38,6 +38,17 @@ pub struct ModelSettings {
     /// the same SQLite file) reaches this process's serving; 0 reads the database on
     /// every request.
     pub person_cache_ttl_secs: u64,
+    /// The program tenant-uploaded models run in, started with the single argument
+    /// `onnx-worker`; empty: this executable (`marquee onnx-worker`).
+    pub sandbox_program: String,
+    /// Memory one worker of an uploaded model may map, in MiB.
+    pub sandbox_memory_mib: u64,
+    /// The longest one scoring by an uploaded model may take, in milliseconds.
+    pub sandbox_timeout_ms: u64,
+    /// The longest the upload probe (start, load, one run) may take, in milliseconds.
+    pub sandbox_probe_timeout_ms: u64,
+    /// Worker processes per uploaded model: its concurrent scorings.
+    pub sandbox_workers: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -159,6 +170,11 @@ impl Default for Settings {
                 max_upload_bytes: 64 * 1024 * 1024,
                 person_cache_events: 2_000_000,
                 person_cache_ttl_secs: 30,
+                sandbox_program: String::new(),
+                sandbox_memory_mib: 512,
+                sandbox_timeout_ms: 2_000,
+                sandbox_probe_timeout_ms: 4_000,
+                sandbox_workers: 2,
             },
             log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
         }
@@ -216,6 +232,14 @@ impl Settings {
         } else {
             self.database.url.clone()
         }
+    }
+
+    /// The worker program for uploaded models: the setting, or this executable.
+    pub fn sandbox_program(&self) -> anyhow::Result<PathBuf> {
+        if !self.models.sandbox_program.is_empty() {
+            return Ok(PathBuf::from(&self.models.sandbox_program));
+        }
+        std::env::current_exe().map_err(|e| anyhow::anyhow!("cannot find this executable to run model workers: {e}"))
     }
 
     pub fn onnxruntime_path(&self) -> PathBuf {
