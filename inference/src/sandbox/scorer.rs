@@ -131,6 +131,9 @@ impl SandboxedScorer {
             .args(&self.config.args)
             // Secrets reach the server through its environment; the worker needs none.
             .env_clear()
+            // Else ONNX Runtime 1.31 records usage in a SQLite file under the user's home
+            // directory at start-up, which the worker's file-size limit turns into a crash.
+            .env("ORT_DISABLE_TELEMETRY", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

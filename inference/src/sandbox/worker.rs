@@ -133,6 +133,8 @@ fn score(
     let scores = match result {
         Ok(scores) => scores,
         Err(_) if terminated => return Err((Stage::Timeout, "stopped at the deadline".into())),
+        // The parent adds the context; only ONNX Runtime's own words travel.
+        Err(crate::InferenceError::Runtime { reason, .. }) => return Err(run_failed(reason)),
         Err(e) => return Err(run_failed(e.to_string())),
     };
     if scores.dim() != (rows, n_outputs) {
