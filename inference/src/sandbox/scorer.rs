@@ -170,10 +170,7 @@ impl SandboxedScorer {
     fn lost(&self, failure: Failure) -> InferenceError {
         match failure {
             Failure::TimedOut => self.timeout(),
-            Failure::Died(status) => InferenceError::SandboxWorkerDied {
-                status,
-                memory_limit_mib: self.config.memory_limit_bytes >> 20,
-            },
+            Failure::Died(status) => InferenceError::SandboxWorkerDied { status, memory_limit_mib: self.config.memory_limit_bytes >> 20 },
             Failure::Protocol(reason) => self.protocol(reason),
         }
     }

@@ -138,10 +138,7 @@ fn score(
         Err(e) => return Err(run_failed(e.to_string())),
     };
     if scores.dim() != (rows, n_outputs) {
-        return Err(run_failed(format!(
-            "the model returned scores of shape {:?}, expected [{rows}, {n_outputs}]",
-            scores.shape()
-        )));
+        return Err(run_failed(format!("the model returned scores of shape {:?}, expected [{rows}, {n_outputs}]", scores.shape())));
     }
     Ok(scores.into_iter().collect())
 }

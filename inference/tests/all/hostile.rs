@@ -6,8 +6,8 @@ use prost::Message;
 use inference::onnx::proto::tensor_proto::DataType;
 use inference::onnx::proto::tensor_shape_proto::{Dimension, dimension};
 use inference::onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
-    ValueInfoProto, attribute_proto, type_proto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    attribute_proto, type_proto,
 };
 
 /// `scores = ReduceSum(Expand(Unsqueeze(history), [1, copies, 1]), axis 1)`: the middle
@@ -95,7 +95,12 @@ fn node(op: &str, inputs: &[&str], outputs: &[&str], attribute: Vec<AttributePro
 }
 
 fn int_attribute(name: &str, value: i64) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(attribute_proto::AttributeType::Int as i32), i: Some(value), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(attribute_proto::AttributeType::Int as i32),
+        i: Some(value),
+        ..Default::default()
+    }
 }
 
 fn graph_attribute(name: &str, g: GraphProto) -> AttributeProto {
@@ -103,15 +108,33 @@ fn graph_attribute(name: &str, g: GraphProto) -> AttributeProto {
 }
 
 fn int64_tensor(name: &str, dims: &[i64], values: &[i64]) -> TensorProto {
-    TensorProto { name: Some(name.into()), dims: dims.to_vec(), data_type: Some(DataType::Int64 as i32), int64_data: values.to_vec(), ..Default::default() }
+    TensorProto {
+        name: Some(name.into()),
+        dims: dims.to_vec(),
+        data_type: Some(DataType::Int64 as i32),
+        int64_data: values.to_vec(),
+        ..Default::default()
+    }
 }
 
 fn float_tensor(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
-    TensorProto { name: Some(name.into()), dims: dims.to_vec(), data_type: Some(DataType::Float as i32), float_data: values.to_vec(), ..Default::default() }
+    TensorProto {
+        name: Some(name.into()),
+        dims: dims.to_vec(),
+        data_type: Some(DataType::Float as i32),
+        float_data: values.to_vec(),
+        ..Default::default()
+    }
 }
 
 fn bool_tensor(name: &str, value: bool) -> TensorProto {
-    TensorProto { name: Some(name.into()), dims: vec![], data_type: Some(DataType::Bool as i32), int32_data: vec![i32::from(value)], ..Default::default() }
+    TensorProto {
+        name: Some(name.into()),
+        dims: vec![],
+        data_type: Some(DataType::Bool as i32),
+        int32_data: vec![i32::from(value)],
+        ..Default::default()
+    }
 }
 
 fn tensor_info(name: &str, elem: DataType, dims: Option<Vec<dimension::Value>>) -> ValueInfoProto {
@@ -121,7 +144,8 @@ fn tensor_info(name: &str, elem: DataType, dims: Option<Vec<dimension::Value>>) 
             denotation: None,
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
                 elem_type: Some(elem as i32),
-                shape: dims.map(|d| TensorShapeProto { dim: d.into_iter().map(|v| Dimension { denotation: None, value: Some(v) }).collect() }),
+                shape: dims
+                    .map(|d| TensorShapeProto { dim: d.into_iter().map(|v| Dimension { denotation: None, value: Some(v) }).collect() }),
             })),
         }),
         ..Default::default()

@@ -29,7 +29,13 @@ async fn upload(server: &TestServer, key: &str, onnx: Vec<u8>) -> (u16, Value, D
 
 async fn seed_catalog(server: &TestServer, key: &str) {
     let contents: Vec<Value> = ITEMS.iter().map(|id| json!({ "id": id, "kind": "MOVIE", "title": format!("Film {id}") })).collect();
-    let (_, body) = server.gql(Some(key), "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { errors { index message } } }", json!({ "c": contents })).await;
+    let (_, body) = server
+        .gql(
+            Some(key),
+            "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { errors { index message } } }",
+            json!({ "c": contents }),
+        )
+        .await;
     assert_eq!(body["data"]["upsertContents"]["errors"], json!([]), "{body}");
 }
 
@@ -65,7 +71,8 @@ on_both_backends!(a_model_that_explodes_on_real_inputs_fails_only_its_request, |
     let (status, body, _) = upload(server, key, hostile::loop_bomb_on_real_history(3, 1_000_000_000)).await;
     assert_eq!(status, 200, "harmless on the probe, so accepted: {body}");
     let model = body["data"]["uploadModel"]["id"].as_str().unwrap().to_owned();
-    let (_, body) = server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id, allowWorse: true) { id } }", json!({ "id": model })).await;
+    let (_, body) =
+        server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id, allowWorse: true) { id } }", json!({ "id": model })).await;
     assert!(body["errors"].is_null(), "{body}");
 
     let (_, body) = server.gql(Some(key), RECOMMEND, json!({ "u": "light" })).await;
