@@ -62,7 +62,14 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Internal: the sandboxed worker the server runs tenant-uploaded models in (speaks a
+    /// binary protocol on stdin and stdout).
+    #[command(name = "onnx-worker", hide = true)]
+    OnnxWorker,
 }
+
+/// The subcommand name the server starts its model workers with.
+pub const ONNX_WORKER_COMMAND: &str = "onnx-worker";
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {

@@ -41,6 +41,17 @@ pub struct ModelSettings {
     /// For tests only; leave 0. Milliseconds a training job waits between fitting and
     /// storing its model.
     pub test_pause_before_store_ms: u64,
+    /// The program tenant-uploaded models run in, started with the single argument
+    /// `onnx-worker`; empty: this executable (`marquee onnx-worker`).
+    pub sandbox_program: String,
+    /// Memory one worker of an uploaded model may map, in MiB.
+    pub sandbox_memory_mib: u64,
+    /// The longest one scoring by an uploaded model may take, in milliseconds.
+    pub sandbox_timeout_ms: u64,
+    /// The longest the upload probe (start, load, one run) may take, in milliseconds.
+    pub sandbox_probe_timeout_ms: u64,
+    /// Worker processes per uploaded model: its concurrent scorings.
+    pub sandbox_workers: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -236,6 +247,11 @@ impl Default for Settings {
                 person_cache_events: 2_000_000,
                 person_cache_ttl_secs: 30,
                 test_pause_before_store_ms: 0,
+                sandbox_program: String::new(),
+                sandbox_memory_mib: 512,
+                sandbox_timeout_ms: 2_000,
+                sandbox_probe_timeout_ms: 4_000,
+                sandbox_workers: 2,
             },
             log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
         }
@@ -293,6 +309,14 @@ impl Settings {
         } else {
             self.database.url.clone()
         }
+    }
+
+    /// The worker program for uploaded models: the setting, or this executable.
+    pub fn sandbox_program(&self) -> anyhow::Result<PathBuf> {
+        if !self.models.sandbox_program.is_empty() {
+            return Ok(PathBuf::from(&self.models.sandbox_program));
+        }
+        std::env::current_exe().map_err(|e| anyhow::anyhow!("cannot find this executable to run model workers: {e}"))
     }
 
     pub fn onnxruntime_path(&self) -> PathBuf {

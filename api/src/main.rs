@@ -6,9 +6,17 @@ use clap::Parser;
 use domain::access::{self, NewTenant};
 use domain::tenants::ids::{Email, TenantSlug};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
+    // A model worker reads no settings, starts no runtime and inherits nothing it needs.
+    if let Command::OnnxWorker = cli.command {
+        return Ok(inference::sandbox::worker_main());
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref(), &cli.overrides()).context("invalid settings")?;
     api::telemetry::init(&settings.log);
 
@@ -83,6 +91,8 @@ async fn main() -> anyhow::Result<()> {
             let services = connect(&settings, settings.database.migrate_on_start).await?;
             api::train_cmd::train(&services, &args).await?;
         }
+        // Handled in `main` before any runtime starts.
+        Command::OnnxWorker => {}
         Command::ExportSchema { output } => {
             let sdl = api::graphql::export_sdl();
             match output {

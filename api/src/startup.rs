@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use domain::audit::AuditConfig;
 use domain::tenants::auth::AuthConfig;
 use domain::tenants::db::DbConfig;
-use domain::models::ModelsConfig;
+use domain::models::{ModelsConfig, SandboxSettings};
 use domain::{Services, ServicesConfig};
 use migrations::{Migrator, MigratorTrait};
 
@@ -137,6 +137,14 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Servi
             person_cache_events: settings.models.person_cache_events,
             person_cache_ttl: std::time::Duration::from_secs(settings.models.person_cache_ttl_secs),
             pause_before_store: std::time::Duration::from_millis(settings.models.test_pause_before_store_ms),
+            sandbox: SandboxSettings {
+                program: settings.sandbox_program()?,
+                args: vec![crate::cli::ONNX_WORKER_COMMAND.to_owned()],
+                memory_limit_bytes: settings.models.sandbox_memory_mib << 20,
+                timeout: std::time::Duration::from_millis(settings.models.sandbox_timeout_ms),
+                probe_timeout: std::time::Duration::from_millis(settings.models.sandbox_probe_timeout_ms),
+                workers: settings.models.sandbox_workers,
+            },
         },
     };
     let services = Services::connect(&config).await?;

@@ -18,11 +18,12 @@ pub enum ErrorCode {
     RateLimited,
     QuotaExceeded,
     ModelNotReady,
+    ModelFailed,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::BadRequest,
         ErrorCode::PayloadTooLarge,
         ErrorCode::GraphqlParseFailed,
@@ -37,6 +38,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::QuotaExceeded,
         ErrorCode::ModelNotReady,
+        ErrorCode::ModelFailed,
         ErrorCode::Internal,
     ];
 
@@ -56,6 +58,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::ModelNotReady => "MODEL_NOT_READY",
+            ErrorCode::ModelFailed => "MODEL_FAILED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -73,6 +76,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            // The tenant's own model is at fault, not the request and not the service:
+            // retrying the same request will not help.
+            ErrorCode::ModelFailed => 422,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::RateLimited | ErrorCode::QuotaExceeded => 429,
             ErrorCode::ModelNotReady => 503,
@@ -99,6 +105,10 @@ pub enum DomainError {
     QuotaExceeded(String),
     #[error("{0}")]
     ModelNotReady(String),
+    /// The tenant's own uploaded model failed while answering (time or memory limit, or
+    /// an error of its own); the message says which and is meant for the tenant.
+    #[error("{0}")]
+    ModelFailed(String),
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error")]
@@ -127,6 +137,7 @@ impl DomainError {
             DomainError::RateLimited { .. } => ErrorCode::RateLimited,
             DomainError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             DomainError::ModelNotReady(_) => ErrorCode::ModelNotReady,
+            DomainError::ModelFailed(_) => ErrorCode::ModelFailed,
             DomainError::Database(_) | DomainError::Internal(_) => ErrorCode::Internal,
         }
     }

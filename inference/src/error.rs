@@ -117,6 +117,22 @@ pub enum InferenceError {
     #[error("ONNX Runtime is not initialised; call OrtRuntime::init first")]
     RuntimeNotInitialised,
 
+    /// A sandboxed model did not answer in time; its run was stopped.
+    #[error("the model did not finish within {timeout_ms} ms and was stopped")]
+    SandboxTimeout { timeout_ms: u64 },
+
+    /// The worker process running a sandboxed model ended abnormally.
+    #[error(
+        "the model's process ended abnormally ({status}); the model may have exceeded \
+         its memory limit of {memory_limit_mib} MiB"
+    )]
+    SandboxWorkerDied { status: String, memory_limit_mib: u64 },
+
+    /// The sandbox could not run a model at all: a fault on the server's side (worker
+    /// program missing, limits refused, protocol broken).
+    #[error("the model sandbox is unavailable: {reason}")]
+    SandboxUnavailable { reason: String },
+
     /// An inference call failed inside ONNX Runtime.
     #[error("ONNX Runtime failed while {context}: {reason}")]
     Runtime { context: &'static str, reason: String },

@@ -11,7 +11,8 @@
 //! - [`eval`]: the evaluation protocol shared by every model; [`tune`]: hyper-parameter
 //!   search on an inner validation split;
 //! - [`onnx`]: ONNX graphs for trained models and validation of uploaded ones;
-//! - [`runtime`]: ONNX Runtime sessions for serving.
+//! - [`runtime`]: ONNX Runtime sessions for serving;
+//! - [`sandbox`]: worker processes with resource limits for tenant-uploaded models.
 
 pub mod als;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod popular;
 pub mod rank;
 pub mod rng;
 pub mod runtime;
+pub mod sandbox;
 pub mod tune;
 
 pub use error::{InferenceError, Result};

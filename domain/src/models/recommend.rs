@@ -176,7 +176,7 @@ pub(crate) async fn recommend(
 const INLINE_SCORING_MAX_WORK: usize = 1 << 20;
 
 async fn score(model: Arc<LoadedModel>, input: Vec<f32>) -> Result<Vec<f32>> {
-    if input.len().saturating_mul(model.n_items()) <= INLINE_SCORING_MAX_WORK {
+    if !model.is_sandboxed() && input.len().saturating_mul(model.n_items()) <= INLINE_SCORING_MAX_WORK {
         return model.score(&input);
     }
     tokio::task::spawn_blocking(move || model.score(&input))

@@ -155,7 +155,8 @@ pub(crate) async fn load(services: &Services, record: &store::ModelRow) -> Resul
         let key = key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?;
         let store = services.models.store.clone();
         let sessions = services.models.config.sessions_per_model;
-        let model = tokio::task::spawn_blocking(move || LoadedModel::load(store.as_ref(), runtime, row, id, &key, sessions))
+        let sandbox = services.models.sandbox.clone();
+        let model = tokio::task::spawn_blocking(move || LoadedModel::load(store.as_ref(), runtime, sandbox.as_ref(), row, id, &key, sessions))
             .await
             .map_err(|e| DomainError::Internal(format!("model loading thread: {e}")))??;
         Ok(Arc::new(model))
@@ -199,9 +200,11 @@ pub async fn upload_model(ctx: &TenantCtx, services: &Services, name: &str, byte
     if unique.len() != item_ids.len() {
         return Err(DomainError::invalid("itemIds", "ids must be unique"));
     }
-    if services.models.runtime.is_none() {
+    let Some(sandbox) = &services.models.sandbox else {
         return Err(DomainError::ModelNotReady("ONNX Runtime is not available to validate the model".into()));
-    }
+    };
+    // The probe runs the tenant's graph: in a worker process, under the sandbox's limits.
+    let sandbox = sandbox.with_timeout(services.models.config.sandbox.probe_timeout);
     let expected = inference::onnx::ExpectedSignature {
         kind: inference::onnx::SignatureKind::History,
         factors: 0,
@@ -209,10 +212,13 @@ pub async fn upload_model(ctx: &TenantCtx, services: &Services, name: &str, byte
         max_bytes: services.models.config.max_upload_bytes,
     };
     let bytes_for_check = bytes.clone();
-    tokio::task::spawn_blocking(move || inference::onnx::validate_model(&bytes_for_check, &expected))
+    tokio::task::spawn_blocking(move || inference::onnx::validate_uploaded(&bytes_for_check, &expected, &sandbox))
         .await
         .map_err(|e| DomainError::Internal(format!("validation thread: {e}")))?
-        .map_err(|e| DomainError::invalid("model", e.to_string()))?;
+        .map_err(|e| match e {
+            inference::InferenceError::SandboxUnavailable { .. } => DomainError::Internal(format!("model sandbox: {e}")),
+            e => DomainError::invalid("model", e.to_string()),
+        })?;
 
     let key = format!("{}/{}", ctx.tenant_id().get(), uuid::Uuid::new_v4().simple());
     let now = chrono::Utc::now();

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use inference::runtime::OrtRuntime;
+use inference::sandbox::SandboxConfig;
 
 use super::artifacts::{LocalDiskStore, ModelStore};
 use super::data::{CachedPerson, CatalogView};
@@ -38,6 +39,25 @@ pub struct ModelsConfig {
     /// For tests only (zero in production): how long a training job waits between
     /// fitting and storing its model, so a test can erase someone in that window.
     pub pause_before_store: std::time::Duration,
+    /// How tenant-uploaded models run: in worker processes, under these limits.
+    pub sandbox: SandboxSettings,
+}
+
+/// Limits for tenant-uploaded models (`inference::sandbox`); built-in models run
+/// in-process.
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    /// The worker program and its arguments (the server's own binary, `onnx-worker`).
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// Private writable memory of one worker.
+    pub memory_limit_bytes: u64,
+    /// One scoring at serving, a worker's start included.
+    pub timeout: std::time::Duration,
+    /// The upload probe: a worker's start, the model's load and one run.
+    pub probe_timeout: std::time::Duration,
+    /// Workers per uploaded model: its concurrent scorings.
+    pub workers: usize,
 }
 
 #[derive(Clone)]
@@ -45,6 +65,8 @@ pub struct ModelServices {
     pub(crate) store: Arc<dyn ModelStore>,
     pub(crate) runtime: Option<&'static OrtRuntime>,
     pub(crate) runtime_error: Option<String>,
+    /// Where uploaded models run; `None` when ONNX Runtime is unavailable.
+    pub(crate) sandbox: Option<SandboxConfig>,
     pub(crate) loaded: FreshCache<i64, Arc<LoadedModel>>,
     /// Per tenant, the registry row of the active model (`None`: nothing deployed), so
     /// serving does not ask the registry on every request. Deploy and rollback replace
@@ -74,10 +96,19 @@ impl ModelServices {
                 (None, Some(e.to_string()))
             }
         };
+        let sandbox = runtime.map(|rt| SandboxConfig {
+            program: config.sandbox.program.clone(),
+            args: config.sandbox.args.clone(),
+            ort_library: rt.library_path().to_path_buf(),
+            memory_limit_bytes: config.sandbox.memory_limit_bytes,
+            timeout: config.sandbox.timeout,
+            workers: config.sandbox.workers,
+        });
         Self {
             store: Arc::new(LocalDiskStore::new(&config.store_dir)),
             runtime,
             runtime_error,
+            sandbox,
             loaded: FreshCache::without_expiry(64),
             active: FreshCache::new(10_000, ACTIVE_MODEL_TTL),
             // A zero time to live means no caching: nothing is kept.

@@ -8,7 +8,9 @@ use rustc_hash::FxHashMap;
 use chrono::{DateTime, Utc};
 use inference::als::AlsModel;
 use inference::onnx;
+use inference::InferenceError;
 use inference::runtime::{OnnxScorer, OrtRuntime};
+use inference::sandbox::{SandboxConfig, SandboxedScorer};
 use ndarray::Array2;
 
 use super::artifacts::{ArtifactMeta, META_FILE, ModelStore, ONNX_FILE, USER_FACTORS_FILE, f32_values};
@@ -43,19 +45,61 @@ pub struct LoadedModel {
     pub item_index: FxHashMap<String, u32>,
     user_index: FxHashMap<String, u32>,
     pub trained_at: DateTime<Utc>,
-    scorer: OnnxScorer,
+    scorer: ModelScorer,
     /// ALS only: trained user factors plus item factors read back from the graph.
     pub als: Option<AlsModel>,
 }
 
+/// Built-in models run in this process; a tenant's uploaded model is untrusted code and
+/// runs in sandboxed worker processes.
+enum ModelScorer {
+    InProcess(OnnxScorer),
+    Sandboxed(SandboxedScorer),
+}
+
+impl ModelScorer {
+    fn score(&self, input: ndarray::ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        match self {
+            ModelScorer::InProcess(s) => s.score(input).map_err(|e| DomainError::Internal(format!("inference: {e}"))),
+            ModelScorer::Sandboxed(s) => s.score(input).map_err(uploaded_model_error),
+        }
+    }
+}
+
+/// The tenant's own model at fault is `MODEL_FAILED` with the reason (its limits, its
+/// own error); the sandbox failing is ours.
+fn uploaded_model_error(e: InferenceError) -> DomainError {
+    match e {
+        InferenceError::SandboxUnavailable { .. } => DomainError::Internal(format!("uploaded model sandbox: {e}")),
+        other => DomainError::ModelFailed(format!("the uploaded model failed: {other}")),
+    }
+}
+
 impl LoadedModel {
-    /// Reads and checks a model's files (blocking).
-    pub fn load(store: &dyn ModelStore, runtime: &OrtRuntime, row: i64, id: tenants::ids::PublicId, key: &str, sessions: usize) -> Result<Self> {
+    /// Reads and checks a model's files (blocking). Uploaded models need `sandbox`.
+    pub fn load(
+        store: &dyn ModelStore,
+        runtime: &OrtRuntime,
+        sandbox: Option<&SandboxConfig>,
+        row: i64,
+        id: tenants::ids::PublicId,
+        key: &str,
+        sessions: usize,
+    ) -> Result<Self> {
         let meta: ArtifactMeta = serde_json::from_slice(&store.get(key, META_FILE)?)
             .map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))?;
         let graph = store.get(key, ONNX_FILE)?;
-        let scorer = OnnxScorer::new(runtime, &graph, sessions)
-            .map_err(|e| DomainError::Internal(format!("model {row} does not load: {e}")))?;
+        let scorer = if meta.algorithm == Algorithm::Uploaded {
+            let sandbox = sandbox.ok_or_else(|| DomainError::ModelNotReady("uploaded models cannot run here".into()))?;
+            let scorer = SandboxedScorer::new(sandbox.clone(), graph.clone(), meta.item_ids.len());
+            // Starts a worker now: the first request does not wait for it.
+            scorer.warm().map_err(uploaded_model_error)?;
+            ModelScorer::Sandboxed(scorer)
+        } else {
+            let scorer = OnnxScorer::new(runtime, &graph, sessions)
+                .map_err(|e| DomainError::Internal(format!("model {row} does not load: {e}")))?;
+            ModelScorer::InProcess(scorer)
+        };
         let als = match (&meta.algorithm, &meta.als) {
             (Algorithm::Als, Some(params)) => {
                 let values = f32_values(&store.get(key, USER_FACTORS_FILE)?)?;
@@ -69,6 +113,12 @@ impl LoadedModel {
         let item_index = meta.item_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
         let user_index = meta.user_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
         Ok(Self { id, algorithm: meta.algorithm, item_ids: meta.item_ids, item_index, user_index, trained_at: meta.trained_at, scorer, als })
+    }
+
+    /// Whether scoring talks to a worker process (then it may block up to the sandbox's
+    /// timeout, so never on the async executor).
+    pub fn is_sandboxed(&self) -> bool {
+        matches!(self.scorer, ModelScorer::Sandboxed(_))
     }
 
     pub fn n_items(&self) -> usize {
@@ -128,7 +178,7 @@ impl LoadedModel {
         let width = if rows == 0 { 0 } else { inputs.len() / rows };
         let view = ndarray::ArrayView2::from_shape((rows, width), inputs)
             .map_err(|e| DomainError::Internal(format!("input shape: {e}")))?;
-        let scores = self.scorer.score(view).map_err(|e| DomainError::Internal(format!("inference: {e}")))?;
+        let scores = self.scorer.score(view)?;
         Ok(scores.iter().copied().collect())
     }
 
@@ -136,7 +186,7 @@ impl LoadedModel {
     pub fn score(&self, input: &[f32]) -> Result<Vec<f32>> {
         let view = ndarray::ArrayView2::from_shape((1, input.len()), input)
             .map_err(|e| DomainError::Internal(format!("input shape: {e}")))?;
-        let scores = self.scorer.score(view).map_err(|e| DomainError::Internal(format!("inference: {e}")))?;
+        let scores = self.scorer.score(view)?;
         Ok(scores.row(0).to_vec())
     }
 }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use export::{export_als, export_factor_model, export_history_model, export_item_knn, read_item_factors};
 pub use external_data::refuse_external_data;
-pub use validate::{ExpectedSignature, validate_model};
+pub use validate::{ExpectedSignature, validate_model, validate_uploaded};
 
 /// Input name of factor models.
 pub const USER_FACTORS_INPUT: &str = "user_factors";

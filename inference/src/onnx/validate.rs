@@ -12,6 +12,7 @@ use super::proto::{ModelProto, ValueInfoProto, type_proto};
 use super::{ModelSignature, SCORES_OUTPUT, SignatureKind};
 use crate::error::{InferenceError, Result};
 use crate::runtime::{OnnxScorer, OrtRuntime};
+use crate::sandbox::{SandboxConfig, SandboxedScorer};
 
 /// Rows of the probe batch: more than one, so a model that hard-codes batch size 1 fails.
 const PROBE_ROWS: usize = 2;
@@ -39,10 +40,23 @@ impl ExpectedSignature {
     }
 }
 
+/// [`validate_model`] for a model from outside the service: its probe runs in a sandboxed
+/// worker under `sandbox`'s memory and time limits, never in this process. A refusal by
+/// the sandbox itself (not the model's fault) is [`InferenceError::SandboxUnavailable`].
+pub fn validate_uploaded(bytes: &[u8], expected: &ExpectedSignature, sandbox: &SandboxConfig) -> Result<ModelSignature> {
+    validate_probed(bytes, expected, Some(sandbox))
+}
+
 /// Checks that `bytes` is an ONNX model with the expected signature and that ONNX Runtime
 /// can run it: loads it, feeds a probe batch and checks the scores' shape and finiteness.
 /// Needs [`OrtRuntime::init`] to have been called. Each refusal is its own error variant.
+/// The probe runs in this process: for models the service made; uploads go through
+/// [`validate_uploaded`].
 pub fn validate_model(bytes: &[u8], expected: &ExpectedSignature) -> Result<ModelSignature> {
+    validate_probed(bytes, expected, None)
+}
+
+fn validate_probed(bytes: &[u8], expected: &ExpectedSignature, sandbox: Option<&SandboxConfig>) -> Result<ModelSignature> {
     if bytes.len() > expected.max_bytes {
         return Err(InferenceError::ModelTooLarge { size: bytes.len(), limit: expected.max_bytes });
     }
@@ -71,7 +85,7 @@ pub fn validate_model(bytes: &[u8], expected: &ExpectedSignature) -> Result<Mode
     check_matrix(input, expected.input_width())?;
     check_matrix(output, expected.n_items)?;
 
-    probe(bytes, expected)?;
+    probe(bytes, expected, sandbox)?;
 
     let opset = model
         .opset_import
@@ -165,16 +179,24 @@ fn check_matrix(v: &ValueInfoProto, width: usize) -> Result<()> {
     Ok(())
 }
 
-fn probe(bytes: &[u8], expected: &ExpectedSignature) -> Result<()> {
-    let runtime = OrtRuntime::get()?;
-    let scorer = OnnxScorer::new(runtime, bytes, 1)?;
+fn probe(bytes: &[u8], expected: &ExpectedSignature, sandbox: Option<&SandboxConfig>) -> Result<()> {
     let width = expected.input_width();
     // Plausible inputs: small factor values, or a history of a few items.
     let input = Array2::from_shape_fn((PROBE_ROWS, width), |(r, c)| match expected.kind {
         SignatureKind::Factor => 0.01 * ((r * 7 + c * 3) % 11) as f32,
         SignatureKind::History => f32::from(u8::from((c + r) % 5 == 0)),
     });
-    let scores = scorer.score(input.view()).map_err(|e| InferenceError::ProbeFailed { reason: e.to_string() })?;
+    let probe_failed = |e: InferenceError| InferenceError::ProbeFailed { reason: e.to_string() };
+    let scores = match sandbox {
+        None => OnnxScorer::new(OrtRuntime::get()?, bytes, 1)?.score(input.view()).map_err(probe_failed)?,
+        // One run of the whole probe, the worker's start included, within the timeout.
+        Some(config) => SandboxedScorer::new(config.clone(), bytes.to_vec(), expected.n_items)
+            .score(input.view())
+            .map_err(|e| match e {
+                InferenceError::ModelLoad { .. } | InferenceError::SandboxUnavailable { .. } => e,
+                other => probe_failed(other),
+            })?,
+    };
     let want = vec![PROBE_ROWS, expected.n_items];
     if scores.shape() != want.as_slice() {
         return Err(InferenceError::ProbeWrongShape { expected: want, found: scores.shape().to_vec() });

@@ -3,7 +3,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use ndarray::{Array2, ArrayView2, Ix2};
-use ort::session::Session;
+use ort::session::{RunOptions, Session};
 use ort::value::{TensorRef, ValueType};
 
 use super::OrtRuntime;
@@ -73,6 +73,15 @@ impl OnnxScorer {
 
     /// Scores a batch: one input row per user, one output row of scores per user.
     pub fn score(&self, input: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        self.run(input, None)
+    }
+
+    /// [`Self::score`] with run options, so another thread can stop the run.
+    pub(crate) fn score_with_options(&self, input: ArrayView2<'_, f32>, options: &RunOptions) -> Result<Array2<f32>> {
+        self.run(input, Some(options))
+    }
+
+    fn run(&self, input: ArrayView2<'_, f32>, options: Option<&RunOptions>) -> Result<Array2<f32>> {
         if let Some(w) = self.input_width
             && input.ncols() != w
         {
@@ -83,9 +92,12 @@ impl OnnxScorer {
         let session = lease.session()?;
         let run_err = |context: &'static str| move |e: ort::Error| InferenceError::Runtime { context, reason: e.to_string() };
         let tensor = TensorRef::from_array_view(&input).map_err(run_err("preparing the input"))?;
-        let outputs = session
-            .run(ort::inputs![self.input_name.as_str() => tensor])
-            .map_err(run_err("running the model"))?;
+        let inputs = ort::inputs![self.input_name.as_str() => tensor];
+        let outputs = match options {
+            Some(options) => session.run_with_options(inputs, options),
+            None => session.run(inputs),
+        }
+        .map_err(run_err("running the model"))?;
         let value = outputs.get(&self.output_name).ok_or(InferenceError::Runtime {
             context: "reading the output",
             reason: format!("no output named `{}`", self.output_name),

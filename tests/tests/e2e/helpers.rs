@@ -121,6 +121,8 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
         let local = manifest_dir().join("../.tools/onnxruntime/libonnxruntime.so.1.31.1");
         settings.onnxruntime.dylib_path = local.display().to_string();
     }
+    // The test binary cannot be a model worker; its own worker binary is.
+    settings.models.sandbox_program = env!("CARGO_BIN_EXE_marquee-test-onnx-worker").into();
     // Small, so tests see periodic audit checkpoints after a handful of events.
     settings.audit.checkpoint_every = 5;
     // Every test calls from 127.0.0.1 and many sign in: only the per-account back-off

@@ -10,6 +10,7 @@ mod access_control;
 mod audit;
 mod bad_input;
 mod fairness;
+mod hostile_models;
 mod explanations;
 mod ingestion;
 mod isolation;
