@@ -135,11 +135,15 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
     limits.backoff_base_secs = 2;
     limits.backoff_max_secs = 8;
     configure(&mut settings);
+    if std::env::var_os("TEST_LOG").is_some() {
+        api::telemetry::init(&settings.log);
+    }
     let app = Application::build(&settings).await?;
     let server = TestServer {
         base_url: format!("http://127.0.0.1:{}", app.port()),
         database_url,
         jwt_secret: settings.auth.jwt_secret.clone(),
+        data_dir,
         handle: tokio::runtime::Handle::current(),
         services: app.services().clone(),
         // Tests run on runtimes of their own: pooled connections would die with them.
