@@ -62,13 +62,22 @@ impl Principal {
         }
     }
 
-    /// A stable, non-secret label for logs and audit events.
+    /// A stable, non-secret label for logs and audit events. A key records its
+    /// creator's label, which is how a removed member's keys are found.
     pub fn label(&self) -> String {
         match self {
-            Principal::ApiKey { key_id, .. } => format!("api_key:{key_id}"),
-            Principal::Member { member_id, .. } => format!("member:{member_id}"),
+            Principal::ApiKey { key_id, .. } => Self::key_label(key_id),
+            Principal::Member { member_id, .. } => Self::member_label(member_id),
             Principal::Operator => "operator".to_owned(),
         }
+    }
+
+    pub fn key_label(key_id: &PublicId) -> String {
+        format!("api_key:{key_id}")
+    }
+
+    pub fn member_label(member_id: &PublicId) -> String {
+        format!("member:{member_id}")
     }
 }
 

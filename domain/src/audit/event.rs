@@ -9,6 +9,8 @@ pub mod action {
     pub const MEMBER_CREATED: &str = "member.created";
     pub const MEMBER_INVITED: &str = "member.invited";
     pub const INVITE_ACCEPTED: &str = "member.invite_accepted";
+    pub const MEMBER_ROLE_CHANGED: &str = "member.role_changed";
+    pub const MEMBER_REMOVED: &str = "member.removed";
     pub const API_KEY_CREATED: &str = "api_key.created";
     pub const API_KEY_REVOKED: &str = "api_key.revoked";
     pub const LOGIN: &str = "session.login";

@@ -180,3 +180,44 @@ pub async fn verify(tx: &SystemTx, secret_hash: &str) -> Result<Option<VerifiedK
         secret_hash: row.secret_hash,
     }))
 }
+
+/// Revokes, among the live keys `creator` (a principal label) made and the keys those
+/// keys made in turn, every key whose scopes are not within `keep_within`. Used when a
+/// member leaves (nothing is kept) or is demoted (keys beyond the new role go): a key
+/// must not outlive the rights of whoever minted it, directly or through another key.
+/// Returns the revoked keys with their secret hashes, for the verification cache.
+pub async fn revoke_beyond(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    creator: String,
+    keep_within: &ScopeSet,
+) -> Result<Vec<(ApiKey, String)>> {
+    let mut revoked = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut creators = vec![creator];
+    while !creators.is_empty() {
+        seen.extend(creators.iter().cloned());
+        let rows = api_key::Entity::find()
+            .filter(api_key::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(api_key::Column::CreatedBy.is_in(creators))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .order_by_asc(api_key::Column::Id)
+            .all(tx.conn())
+            .await?;
+        creators = Vec::new();
+        for row in rows {
+            let label = crate::ctx::Principal::key_label(&PublicId::from_db(&row.public_id)?);
+            if !seen.contains(&label) {
+                creators.push(label);
+            }
+            if ScopeSet::from_storage(&row.scopes)?.is_subset(keep_within) {
+                continue;
+            }
+            let hash = row.secret_hash.clone();
+            let mut active: api_key::ActiveModel = row.into();
+            active.revoked_at = Set(Some(now()));
+            revoked.push((to_domain(active.update(tx.conn()).await?)?, hash));
+        }
+    }
+    Ok(revoked)
+}

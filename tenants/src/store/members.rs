@@ -33,7 +33,7 @@ pub struct Member {
     pub created_at: DateTime<Utc>,
 }
 
-fn to_domain(m: &member::Model) -> Result<Member> {
+pub(crate) fn to_domain(m: &member::Model) -> Result<Member> {
     let status = if m.disabled_at.is_some() {
         MemberStatus::Disabled
     } else if m.password_hash.is_some() {
@@ -52,12 +52,20 @@ fn to_domain(m: &member::Model) -> Result<Member> {
     })
 }
 
-fn check_can_grant(ctx: &TenantCtx, role: Role) -> Result<()> {
+/// Whether the context may hand out `role` (by invitation or by changing a member's
+/// role): the same rule API keys follow, a principal only grants what it holds. It
+/// needs `members:manage` and every scope the role carries; a member also never grants
+/// above their own role, and only an owner (or the operator) makes an owner, so a key
+/// can never make one whatever its scopes.
+pub(crate) fn check_can_grant(ctx: &TenantCtx, role: Role) -> Result<()> {
     ctx.require(Scope::MembersManage)?;
+    if !role.scopes().is_subset(&ctx.principal().scopes()) {
+        return Err(TenantsError::Forbidden(format!("you cannot grant the {role} role: it has scopes you do not hold")));
+    }
     match ctx.member_role() {
         Some(own) if role <= own => Ok(()),
+        Some(_) if role == Role::Owner => Err(TenantsError::Forbidden("only an owner can make an owner".into())),
         Some(_) => Err(TenantsError::Forbidden("you cannot grant a role above your own".into())),
-        // A key with `members:manage` may provision staff, but never an owner.
         None if role < Role::Owner => Ok(()),
         None => Err(TenantsError::Forbidden("only an owner can make an owner".into())),
     }

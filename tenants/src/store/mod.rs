@@ -1,6 +1,7 @@
 //! Persistence of tenants and access objects, mapped to domain types.
 
 pub mod api_keys;
+pub mod member_admin;
 pub mod members;
 pub mod sessions;
 pub mod tenants;

@@ -88,3 +88,20 @@ pub async fn spend(tx: &SystemTx, token: &str) -> Result<Spend> {
         .await?;
     Ok(Spend::ReuseDetected { tenant: TenantId::from_db(row.tenant_id), member: MemberId::from_db(row.member_id) })
 }
+
+/// Revokes every live refresh token of one member of the context's tenant (on removal),
+/// so no session of theirs can be renewed. Returns how many were live.
+pub async fn revoke_all_of_member(
+    ctx: &crate::ctx::TenantCtx,
+    tx: &crate::db::TenantTx,
+    member: MemberId,
+) -> Result<u64> {
+    let revoked = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now()))
+        .filter(refresh_token::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(refresh_token::Column::MemberId.eq(member.get()))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(tx.conn())
+        .await?;
+    Ok(revoked.rows_affected)
+}

@@ -16,6 +16,7 @@ mod ingestion;
 mod isolation;
 mod limits;
 mod model_upload;
+mod members;
 mod models;
 mod privacy;
 mod schema_contract;

@@ -66,6 +66,8 @@ const MUTATION_FIELDS: &[(&str, Class)] = &[
     ("createApiKey", Mutation("api_key.created")),
     ("revokeApiKey", Mutation("api_key.revoked")),
     ("inviteMember", Mutation("member.invited")),
+    ("updateMemberRole", Mutation("member.role_changed")),
+    ("removeMember", Mutation("member.removed")),
     ("checkpointAuditLog", Mutation("audit.checkpointed")),
     ("trainModel", Mutation("model.training_queued")),
     ("cancelJob", Mutation("job.cancel_requested")),
@@ -199,6 +201,17 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
         "inviteMember" => {
             let query = "mutation { inviteMember(input: {email: \"someone@example.com\", role: VIEWER}) { inviteToken } }";
             gql_with_id(server, key, &rid, query, json!({})).await
+        }
+        "updateMemberRole" | "removeMember" => {
+            let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+            let query = "mutation($e: String!) { inviteMember(input: {email: $e, role: VIEWER}) { member { id } } }";
+            let id = server.gql(key, query, json!({ "e": email })).await.1["data"]["inviteMember"]["member"]["id"].clone();
+            let query = if field == "removeMember" {
+                "mutation($id: ID!) { removeMember(id: $id) { member { status } } }"
+            } else {
+                "mutation($id: ID!) { updateMemberRole(id: $id, role: ANALYST) { member { role } } }"
+            };
+            gql_with_id(server, key, &rid, query, json!({ "id": id })).await
         }
         "checkpointAuditLog" => gql_with_id(server, key, &rid, "mutation { checkpointAuditLog { seq } }", json!({})).await,
         "upsertContents" => gql_with_id(server, key, &rid, UPSERT_CONTENT, json!({ "c": [movie("m-upsert")] })).await,
