@@ -12,6 +12,7 @@ pub mod import_cmd;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod node;
 pub mod startup;
 pub mod telemetry;
 pub mod train_cmd;

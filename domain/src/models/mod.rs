@@ -20,6 +20,6 @@ pub mod types;
 pub use explain::{ContentReason, Explanation, ItemContribution, ReasonKind, explain_list, explain_recommendation};
 pub use recommend::{RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, recommendations, similar_content};
 pub use registry::{cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, list_jobs, list_models, rollback_model, train_model, upload_model};
-pub use runtime::{ModelServices, ModelsConfig};
+pub use runtime::{JobOwner, ModelServices, ModelsConfig};
 pub use serving::Strategy;
 pub use types::{Algorithm, AlsSettings, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainRequest};

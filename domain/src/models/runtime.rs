@@ -35,6 +35,19 @@ pub struct ModelsConfig {
     /// How long a change made by another process may take to reach this process's
     /// serving (changes made through this process invalidate at once).
     pub person_cache_ttl: std::time::Duration,
+    /// This process's node: stable across its restarts (api keeps it in the data
+    /// directory), distinct for every machine or data directory that runs jobs.
+    pub node_id: String,
+}
+
+/// Who runs the training jobs a process queues: they live in its memory, so they die
+/// with it. A starting server fails the unfinished jobs of its own node that belong to
+/// another (earlier) instance; nothing else fails jobs (docs/models.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOwner {
+    pub node: String,
+    /// New for every process.
+    pub instance: String,
 }
 
 #[derive(Clone)]
@@ -56,6 +69,7 @@ pub struct ModelServices {
     /// One training at a time per process: training saturates the cores already.
     pub(crate) training_slot: Arc<tokio::sync::Semaphore>,
     pub(crate) cancel_flags: Arc<Mutex<HashMap<i64, Arc<AtomicBool>>>>,
+    pub(crate) owner: JobOwner,
 }
 
 impl ModelServices {
@@ -86,8 +100,14 @@ impl ModelServices {
                 .build(),
             training_slot: Arc::new(tokio::sync::Semaphore::new(1)),
             cancel_flags: Arc::new(Mutex::new(HashMap::new())),
+            owner: JobOwner { node: config.node_id.clone(), instance: uuid::Uuid::new_v4().simple().to_string() },
             config,
         }
+    }
+
+    /// This process's identity as the owner of the jobs it queues.
+    pub fn job_owner(&self) -> &JobOwner {
+        &self.owner
     }
 
     pub fn runtime_ready(&self) -> bool {

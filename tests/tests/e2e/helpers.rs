@@ -20,6 +20,8 @@ pub enum Backend {
 pub struct TestServer {
     pub base_url: String,
     pub database_url: String,
+    /// What the server was started with, to start other processes beside it.
+    pub settings: Settings,
     handle: tokio::runtime::Handle,
     services: Services,
     http: reqwest::Client,
@@ -106,6 +108,7 @@ async fn boot(backend: Backend) -> anyhow::Result<(Application, TestServer)> {
     let server = TestServer {
         base_url: format!("http://127.0.0.1:{}", app.port()),
         database_url,
+        settings: settings.clone(),
         handle: tokio::runtime::Handle::current(),
         services: app.services().clone(),
         // Tests run on runtimes of their own: pooled connections would die with them.

@@ -13,6 +13,7 @@ mod fairness;
 mod explanations;
 mod ingestion;
 mod isolation;
+mod jobs;
 mod models;
 mod privacy;
 mod schema_contract;
