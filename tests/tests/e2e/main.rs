@@ -19,3 +19,4 @@ mod privacy;
 mod schema_contract;
 mod secrets_at_rest;
 mod sessions;
+mod settings;
