@@ -9,6 +9,7 @@ mod helpers;
 mod access_control;
 mod audit;
 mod bad_input;
+mod demo;
 mod fairness;
 mod explanations;
 mod ingestion;
