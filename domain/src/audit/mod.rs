@@ -15,6 +15,7 @@
 
 pub mod chain;
 mod checkpoint;
+mod due;
 mod entity;
 mod event;
 mod list;
