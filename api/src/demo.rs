@@ -82,7 +82,7 @@ async fn revoke_earlier_demo_keys(ctx: &TenantCtx, services: &Services) -> anyho
         }
     }
     for key in &earlier {
-        access::revoke_api_key(ctx, services, key.id.clone()).await?;
+        access::revoke_api_key(ctx, services, key.id).await?;
     }
     Ok(earlier.len())
 }

@@ -70,6 +70,7 @@ fn create(data_dir: &Path, path: &Path) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -137,6 +137,7 @@ pub(super) fn find(checkpoints: &[Stored], head_seq: i64, configured_every: i64)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -144,13 +144,13 @@ impl<'a> Verifier<'a> {
         let mut report = self.walk().await?;
         let stored = stored_checkpoints(tx, tenant_id).await?;
         let gaps = due::find(&stored, report.head_seq, configured_every);
-        if let Some(first) = gaps.first() {
-            if report.first_broken_seq.is_none_or(|broken| first < broken) {
-                report.ok = false;
-                report.first_broken_seq = Some(first);
-                report.problem = Some(Problem::CheckpointMissing);
-                report.detail = gaps.detail();
-            }
+        if let Some(first) = gaps.first()
+            && report.first_broken_seq.is_none_or(|broken| first < broken)
+        {
+            report.ok = false;
+            report.first_broken_seq = Some(first);
+            report.problem = Some(Problem::CheckpointMissing);
+            report.detail = gaps.detail();
         }
         report.missing_checkpoints = gaps.named;
         Ok(report)
@@ -349,7 +349,9 @@ fn interval_of(cp: &checkpoint::Model) -> Option<Interval> {
 /// Every checkpoint's position and interval, in order: a few numbers per checkpoint,
 /// so even a long log's fit in memory (a million checkpoints: tens of megabytes).
 async fn stored_checkpoints(tx: &TenantTx, tenant_id: i64) -> Result<Vec<due::Stored>> {
-    let rows: Vec<(i64, Option<i64>, Option<i64>, Option<i64>)> = checkpoint::Entity::find()
+    // Sequence number, then the interval's every, since and previous since.
+    type Row = (i64, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = checkpoint::Entity::find()
         .select_only()
         .column(checkpoint::Column::Seq)
         .column(checkpoint::Column::IntervalEvery)
