@@ -37,6 +37,7 @@ pub fn report_json(report: &VerifyReport) -> serde_json::Value {
         "detail": report.detail,
         "headSeq": report.head_seq,
         "latestCheckpointSeq": report.latest_checkpoint_seq,
+        "missingCheckpoints": report.missing_checkpoints,
     })
 }
 

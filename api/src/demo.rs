@@ -6,6 +6,7 @@ use domain::access::{self, NewTenant};
 use domain::tenants::ids::{Email, TenantSlug};
 use domain::tenants::password::Password;
 use domain::tenants::scope::ScopeSet;
+use domain::tenants::page::{MAX_PAGE_SIZE, PageRequest};
 use domain::tenants::{RequestId, TenantCtx};
 
 pub const DEMO_SLUG: &str = "demo";
@@ -13,37 +14,77 @@ pub const DEMO_OWNER: &str = "owner@demo.example";
 /// A fixed password is fine here: the demo binds to localhost and holds made-up data.
 pub const DEMO_PASSWORD: &str = "marquee-demo-password";
 
+/// Demo keys stop working after this long; a restart issues a fresh one anyway.
+pub const DEMO_KEY_DAYS: i64 = 30;
+/// Names of the keys `serve --demo` issues (each start revokes the earlier ones).
+const DEMO_KEY_PREFIX: &str = "demo run";
+/// The all-scope, never-expiring key every tenant gets at creation; the demo never
+/// hands it out, and revokes it where an earlier version printed it.
+const CREATION_KEY_NAME: &str = "default";
+
 pub struct DemoAccess {
     pub api_key: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
     pub created: bool,
+    /// Earlier demo keys revoked at this start.
+    pub revoked: usize,
 }
 
-/// Creates the demo tenant if needed and issues a fresh API key for this run (keys are
-/// only ever shown once, so a restart cannot reprint an old one).
+/// Creates the demo tenant if needed and issues a fresh, expiring API key for this run
+/// (keys are only ever shown once, so a restart cannot reprint an old one). The keys of
+/// earlier runs are revoked first, so at most one demo key works at any time.
 pub async fn ensure_demo_tenant(services: &Services) -> anyhow::Result<DemoAccess> {
     let slug = TenantSlug::parse(DEMO_SLUG)?;
-    if let Some(tenant) = access::find_tenant_by_slug(services, &slug).await? {
-        let ctx = TenantCtx::operator(tenant.id, RequestId::new());
-        let new = access::NewApiKey {
-            name: format!("demo run {}", chrono::Utc::now().format("%Y-%m-%d %H:%M:%S")),
-            environment: access::KeyEnvironment::Test,
-            scopes: ScopeSet::all(),
-            expires_at: None,
-        };
-        let (_, secret) = access::create_api_key(&ctx, services, new).await?;
-        return Ok(DemoAccess { api_key: secret, created: false });
+    let (tenant_id, created) = match access::find_tenant_by_slug(services, &slug).await? {
+        Some(tenant) => (tenant.id, false),
+        None => {
+            let created = access::create_tenant(
+                services,
+                NewTenant {
+                    slug,
+                    name: "Demo Pictures".to_owned(),
+                    owner_email: Email::parse(DEMO_OWNER)?,
+                    owner_password: Some(Password::parse(DEMO_PASSWORD)?),
+                },
+            )
+            .await?;
+            (created.tenant.id, true)
+        }
+    };
+    let ctx = TenantCtx::operator(tenant_id, RequestId::new());
+    let revoked = revoke_earlier_demo_keys(&ctx, services).await?;
+    let expires_at = chrono::Utc::now() + chrono::Duration::days(DEMO_KEY_DAYS);
+    let new = access::NewApiKey {
+        name: format!("{DEMO_KEY_PREFIX} {}", chrono::Utc::now().format("%Y-%m-%d %H:%M:%S")),
+        environment: access::KeyEnvironment::Test,
+        scopes: ScopeSet::all(),
+        expires_at: Some(expires_at),
+    };
+    let (_, secret) = access::create_api_key(&ctx, services, new).await?;
+    Ok(DemoAccess { api_key: secret, expires_at, created, revoked })
+}
+
+async fn revoke_earlier_demo_keys(ctx: &TenantCtx, services: &Services) -> anyhow::Result<usize> {
+    let mut earlier = Vec::new();
+    let mut after = None;
+    loop {
+        let page = access::list_api_keys(ctx, services, PageRequest { first: MAX_PAGE_SIZE, after }).await?;
+        after = page.items.last().map(|(row, _)| *row);
+        earlier.extend(
+            page.items
+                .into_iter()
+                .map(|(_, key)| key)
+                .filter(|key| key.revoked_at.is_none())
+                .filter(|key| key.name.starts_with(DEMO_KEY_PREFIX) || key.name == CREATION_KEY_NAME),
+        );
+        if !page.has_next_page {
+            break;
+        }
     }
-    let created = access::create_tenant(
-        services,
-        NewTenant {
-            slug,
-            name: "Demo Pictures".to_owned(),
-            owner_email: Email::parse(DEMO_OWNER)?,
-            owner_password: Some(Password::parse(DEMO_PASSWORD)?),
-        },
-    )
-    .await?;
-    Ok(DemoAccess { api_key: created.api_key_secret, created: true })
+    for key in &earlier {
+        access::revoke_api_key(ctx, services, key.id).await?;
+    }
+    Ok(earlier.len())
 }
 
 pub fn print_banner(port: u16, host: &str, demo: &DemoAccess) {
@@ -52,7 +93,11 @@ pub fn print_banner(port: u16, host: &str, demo: &DemoAccess) {
     println!("  Marquee is running: {url}  (GraphiQL: open it in a browser)");
     println!("  Demo tenant `{DEMO_SLUG}`{}", if demo.created { " created" } else { "" });
     println!("  Console login: tenant `{DEMO_SLUG}`, {DEMO_OWNER} / {DEMO_PASSWORD}");
-    println!("  Demo API key (new each start, shown once): {}", demo.api_key);
+    println!(
+        "  Demo API key (new each start, shown once; earlier ones revoked; expires {}): {}",
+        demo.expires_at.format("%Y-%m-%d"),
+        demo.api_key
+    );
     println!();
     println!("  Try:");
     println!(

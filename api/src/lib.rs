@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod jobs;
 pub mod secrets;
+pub mod node;
 pub mod startup;
 pub mod telemetry;
 pub mod train_cmd;

@@ -19,6 +19,7 @@ use crate::graphql::build_schema;
 use crate::http::client_addr::TrustedProxies;
 use crate::http::graphql::GraphqlState;
 use crate::http::{graphql, health};
+use crate::node::Process;
 
 /// Room for the parsed forms of the queries clients send, by total query length.
 const DOCUMENT_CACHE_BYTES: u64 = 4 * 1024 * 1024;
@@ -33,7 +34,7 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let trusted_proxies = TrustedProxies::parse(&settings.server.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
-        let services = connect(settings, settings.database.migrate_on_start).await?;
+        let services = connect_server(settings).await?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("cannot bind {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
@@ -94,8 +95,24 @@ async fn not_found() -> HttpResponse {
 }
 
 /// Connects to the database (running migrations first when asked) and builds the
-/// shared services.
+/// shared services, for a CLI command: it touches no job but its own.
 pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Services> {
+    connect_as(settings, migrate, Process::Cli).await
+}
+
+/// Connects as a starting server: the only caller that declares jobs dead, and only
+/// those an earlier instance of this node left unfinished.
+pub async fn connect_server(settings: &Settings) -> anyhow::Result<Services> {
+    let services = connect_as(settings, settings.database.migrate_on_start, Process::Server).await?;
+    let interrupted = domain::models::fail_interrupted_jobs(&services).await?;
+    if interrupted > 0 {
+        tracing::warn!(jobs = interrupted, "training jobs of this node's previous run were marked failed");
+    }
+    Ok(services)
+}
+
+/// As [`connect`], owning the jobs it queues as a `process` of this node.
+pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) -> anyhow::Result<Services> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
     // Secrets first: a weak one stops the start before anything touches the database.
@@ -145,14 +162,10 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Servi
                 probe_timeout: std::time::Duration::from_millis(settings.models.sandbox_probe_timeout_ms),
                 workers: settings.models.sandbox_workers,
             },
+            node_id: crate::node::node_id(&settings.data_dir, process)?,
         },
     };
-    let services = Services::connect(&config).await?;
-    let interrupted = domain::models::fail_interrupted_jobs(&services).await?;
-    if interrupted > 0 {
-        tracing::warn!(jobs = interrupted, "training jobs of a previous run were marked failed");
-    }
-    Ok(services)
+    Ok(Services::connect(&config).await?)
 }
 
 /// Migrations run as the connecting user (who owns the schema), not the app role.

@@ -210,7 +210,9 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
         return Err(DomainError::invalid("erasureRetrainDays", format!("use 0 (at once) to {MAX_ERASURE_RETRAIN_DAYS} days")));
     }
     let tx = services.db.begin_write(ctx).await?;
-    let tenant = tenant_store::current(ctx, &tx).await?;
+    // Locked: two updates of different fields would otherwise both start from the same
+    // document and the later commit would drop the earlier change.
+    let tenant = tenant_store::current_for_update(ctx, &tx).await?;
     let fairness = from_json(&tenant.settings).fairness.apply(&update.fairness)?;
     let mut doc = tenant.settings.clone();
     let mut settings = from_json(&doc);
@@ -237,7 +239,9 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
     tenant_store::save_settings(ctx, &tx, &doc).await?;
     services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::SETTINGS_UPDATED).details(doc.clone())).await?;
     tx.commit().await?;
-    services.settings.replace(ctx.tenant_id().get(), settings);
+    // Invalidated rather than replaced: concurrent updates commit in lock order but
+    // could replace the entry in another, leaving an older document cached.
+    services.settings.invalidate(&ctx.tenant_id().get());
     Ok(settings)
 }
 

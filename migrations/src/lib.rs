@@ -15,6 +15,8 @@ mod m0005_fairness;
 mod m0006_privacy;
 mod m0007_history_index;
 mod m0008_erasure_followup;
+mod m0009_job_owners;
+mod m0010_checkpoint_intervals;
 pub mod rls;
 
 /// The PostgreSQL role the service switches to; row-level security applies to it.
@@ -25,6 +27,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_access::Migration), Box::new(m0002_catalog::Migration), Box::new(m0003_audit::Migration), Box::new(m0004_models::Migration), Box::new(m0005_fairness::Migration), Box::new(m0006_privacy::Migration), Box::new(m0007_history_index::Migration), Box::new(m0008_erasure_followup::Migration)]
+        vec![Box::new(m0001_access::Migration), Box::new(m0002_catalog::Migration), Box::new(m0003_audit::Migration), Box::new(m0004_models::Migration), Box::new(m0005_fairness::Migration), Box::new(m0006_privacy::Migration), Box::new(m0007_history_index::Migration), Box::new(m0008_erasure_followup::Migration), Box::new(m0009_job_owners::Migration), Box::new(m0010_checkpoint_intervals::Migration)]
     }
 }

@@ -20,6 +20,22 @@ use crate::error::{DomainError, Result};
 pub const GENESIS: [u8; 32] = [0; 32];
 const EVENT_TAG: &str = "marquee.audit.event.v1";
 const CHECKPOINT_TAG: &str = "marquee.audit.checkpoint.v1";
+const CHECKPOINT_TAG_V2: &str = "marquee.audit.checkpoint.v2";
+
+/// The checkpoint interval a checkpoint was signed under: what makes the signed
+/// checkpoints say which others must exist (docs/audit.md, "Which checkpoints were due").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval {
+    /// A checkpoint was due at every multiple of this sequence number (0: none).
+    pub every: i64,
+    /// The event whose checkpoint opened this interval; a checkpoint with `since ==
+    /// seq` is the opening one.
+    pub since: i64,
+    /// On an opening checkpoint: where the interval before it opened; 0 when there was
+    /// none (the tenant's first event), `None` when it began before intervals were
+    /// recorded. Empty on other checkpoints.
+    pub previous_since: Option<i64>,
+}
 
 /// Every field of an event that the chain covers, as stored.
 #[derive(Debug, Clone)]
@@ -139,14 +155,21 @@ fn write_json(value: &serde_json::Value, out: &mut String) {
     }
 }
 
-/// What a checkpoint signs: tenant, position, the chain hash there and when it was signed.
-fn checkpoint_message(tenant_id: i64, seq: i64, hash_hex: &str, signed_at: DateTime<Utc>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(160);
-    put_str(&mut out, CHECKPOINT_TAG);
+/// What a checkpoint signs: tenant, position, the chain hash there, when it was signed
+/// and (from v2 on) the interval in force. Checkpoints written before intervals were
+/// recorded keep their v1 signatures.
+fn checkpoint_message(tenant_id: i64, seq: i64, hash_hex: &str, signed_at: DateTime<Utc>, interval: Option<&Interval>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(192);
+    put_str(&mut out, if interval.is_some() { CHECKPOINT_TAG_V2 } else { CHECKPOINT_TAG });
     out.extend_from_slice(&tenant_id.to_be_bytes());
     out.extend_from_slice(&seq.to_be_bytes());
     put_str(&mut out, hash_hex);
     put_str(&mut out, &format_time(signed_at));
+    if let Some(i) = interval {
+        out.extend_from_slice(&i.every.to_be_bytes());
+        out.extend_from_slice(&i.since.to_be_bytes());
+        out.extend_from_slice(&i.previous_since.unwrap_or(-1).to_be_bytes());
+    }
     out
 }
 
@@ -156,9 +179,16 @@ fn mac(key: &[u8]) -> Result<Hmac<Sha256>> {
 }
 
 /// HMAC-SHA256 of the checkpoint message with the server's signing key, as hex.
-pub fn sign_checkpoint(key: &[u8], tenant_id: i64, seq: i64, hash_hex: &str, signed_at: DateTime<Utc>) -> Result<String> {
+pub fn sign_checkpoint(
+    key: &[u8],
+    tenant_id: i64,
+    seq: i64,
+    hash_hex: &str,
+    signed_at: DateTime<Utc>,
+    interval: Option<&Interval>,
+) -> Result<String> {
     let mut m = mac(key)?;
-    m.update(&checkpoint_message(tenant_id, seq, hash_hex, signed_at));
+    m.update(&checkpoint_message(tenant_id, seq, hash_hex, signed_at, interval));
     Ok(to_hex(&m.finalize().into_bytes()))
 }
 
@@ -169,11 +199,12 @@ pub fn checkpoint_signature_ok(
     seq: i64,
     hash_hex: &str,
     signed_at: DateTime<Utc>,
+    interval: Option<&Interval>,
     signature_hex: &str,
 ) -> bool {
     let Some(sig) = from_hex(signature_hex) else { return false };
     let Ok(mut m) = mac(key) else { return false };
-    m.update(&checkpoint_message(tenant_id, seq, hash_hex, signed_at));
+    m.update(&checkpoint_message(tenant_id, seq, hash_hex, signed_at, interval));
     m.verify_slice(&sig).is_ok()
 }
 
@@ -252,12 +283,28 @@ mod tests {
     #[test]
     fn checkpoint_signatures_verify_only_with_the_key_and_the_same_values() {
         let t = sample().occurred_at;
-        let sig = sign_checkpoint(b"key", 7, 10, "ab", t).unwrap();
-        assert!(checkpoint_signature_ok(b"key", 7, 10, "ab", t, &sig));
-        assert!(!checkpoint_signature_ok(b"other", 7, 10, "ab", t, &sig));
-        assert!(!checkpoint_signature_ok(b"key", 7, 11, "ab", t, &sig));
-        assert!(!checkpoint_signature_ok(b"key", 7, 10, "ac", t, &sig));
-        assert!(!checkpoint_signature_ok(b"key", 7, 10, "ab", t, "zz"));
+        let sig = sign_checkpoint(b"key", 7, 10, "ab", t, None).unwrap();
+        assert!(checkpoint_signature_ok(b"key", 7, 10, "ab", t, None, &sig));
+        assert!(!checkpoint_signature_ok(b"other", 7, 10, "ab", t, None, &sig));
+        assert!(!checkpoint_signature_ok(b"key", 7, 11, "ab", t, None, &sig));
+        assert!(!checkpoint_signature_ok(b"key", 7, 10, "ac", t, None, &sig));
+        assert!(!checkpoint_signature_ok(b"key", 7, 10, "ab", t, None, "zz"));
+    }
+
+    #[test]
+    fn the_signed_interval_cannot_be_changed_or_dropped() {
+        let t = sample().occurred_at;
+        let interval = Interval { every: 100, since: 1, previous_since: Some(0) };
+        let sig = sign_checkpoint(b"key", 7, 100, "ab", t, Some(&interval)).unwrap();
+        assert!(checkpoint_signature_ok(b"key", 7, 100, "ab", t, Some(&interval), &sig));
+        assert!(!checkpoint_signature_ok(b"key", 7, 100, "ab", t, None, &sig), "no longer a v1 checkpoint");
+        for other in [
+            Interval { every: 0, ..interval },
+            Interval { since: 50, ..interval },
+            Interval { previous_since: None, ..interval },
+        ] {
+            assert!(!checkpoint_signature_ok(b"key", 7, 100, "ab", t, Some(&other), &sig), "{other:?}");
+        }
     }
 
     #[test]

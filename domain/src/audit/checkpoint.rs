@@ -6,7 +6,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use tenants::scope::Scope;
 use tenants::{TenantCtx, TenantTx};
 
-use super::chain;
+use super::chain::{self, Interval};
 use super::entity::checkpoint as row;
 use super::{AuditConfig, AuditEvent, action, record};
 use crate::Services;
@@ -28,8 +28,9 @@ impl From<row::Model> for Checkpoint {
     }
 }
 
-/// Signs the chain at `seq` (whose hash is `hash`) unless a checkpoint is already there.
-pub(super) async fn write(config: &AuditConfig, tx: &TenantTx, seq: i64, hash: &str) -> Result<Checkpoint> {
+/// Signs the chain at `seq` (whose hash is `hash`) under `interval` unless a checkpoint
+/// is already there.
+pub(super) async fn write(config: &AuditConfig, tx: &TenantTx, seq: i64, hash: &str, interval: Interval) -> Result<Checkpoint> {
     let tenant_id = tx.tenant_id().get();
     let existing = row::Entity::find()
         .filter(row::Column::TenantId.eq(tenant_id))
@@ -46,7 +47,7 @@ pub(super) async fn write(config: &AuditConfig, tx: &TenantTx, seq: i64, hash: &
         hash: hash.to_owned(),
         signed_at,
         key_id: chain::key_id(key),
-        signature: chain::sign_checkpoint(key, tenant_id, seq, hash, signed_at)?,
+        signature: chain::sign_checkpoint(key, tenant_id, seq, hash, signed_at, Some(&interval))?,
     };
     row::Entity::insert(row::ActiveModel {
         tenant_id: Set(tenant_id),
@@ -55,6 +56,9 @@ pub(super) async fn write(config: &AuditConfig, tx: &TenantTx, seq: i64, hash: &
         signed_at: Set(signed_at),
         key_id: Set(checkpoint.key_id.clone()),
         signature: Set(checkpoint.signature.clone()),
+        interval_every: Set(Some(interval.every)),
+        interval_since: Set(Some(interval.since)),
+        previous_interval_since: Set(interval.previous_since),
         ..Default::default()
     })
     .exec_without_returning(tx.conn())
@@ -78,7 +82,8 @@ pub async fn checkpoint(ctx: &TenantCtx, services: &Services) -> Result<Checkpoi
         AuditEvent::new(action::AUDIT_CHECKPOINTED),
     )
     .await?;
-    let checkpoint = write(config, &tx, seq, &hash).await?;
+    let interval = record::interval_in_force(&tx).await?;
+    let checkpoint = write(config, &tx, seq, &hash, interval).await?;
     tx.commit().await?;
     Ok(checkpoint)
 }

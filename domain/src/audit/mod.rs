@@ -16,6 +16,7 @@
 pub mod chain;
 mod checkpoint;
 mod coalesce;
+mod due;
 mod entity;
 mod event;
 mod list;

@@ -4,12 +4,16 @@
 //! the tenant's head row (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite lets one writer
 //! in at a time anyway) and moves it in the same transaction. A transaction that rolls
 //! back takes its event and its head move with it, so no number is ever skipped.
+//!
+//! Checkpoints are written in the same transaction: one at every multiple of the
+//! interval in force, and one opening each new interval (docs/audit.md), so that
+//! verification can tell from the signed checkpoints alone which ones must exist.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use tenants::{RequestId, TenantTx};
 
-use super::chain::{self, ChainFields, GENESIS};
+use super::chain::{self, ChainFields, GENESIS, Interval};
 use super::entity::{event as event_row, head};
 use super::{AuditConfig, AuditEvent, Target, checkpoint};
 use crate::error::{DomainError, Result};
@@ -59,6 +63,8 @@ pub(super) async fn append_all(config: &AuditConfig, tx: &TenantTx, entries: Vec
         tenant_id: Set(tenant_id),
         last_seq: Set(0),
         last_hash: Set(chain::to_hex(&GENESIS)),
+        interval_every: Set(None),
+        interval_since: Set(None),
     })
     .on_conflict_do_nothing()
     .exec_without_returning(conn)
@@ -71,6 +77,7 @@ pub(super) async fn append_all(config: &AuditConfig, tx: &TenantTx, entries: Vec
     let mut prev = chain::from_hex(&head.last_hash)
         .ok_or_else(|| DomainError::Internal(format!("corrupt audit head for tenant {tenant_id}")))?;
     let mut seq = head.last_seq;
+    let interval = interval_for(config, &head);
     let occurred_at = chain::now_micros();
 
     let mut rows = Vec::with_capacity(entries.len());
@@ -122,18 +129,47 @@ pub(super) async fn append_all(config: &AuditConfig, tx: &TenantTx, entries: Vec
     head::Entity::update_many()
         .col_expr(head::Column::LastSeq, Expr::value(seq))
         .col_expr(head::Column::LastHash, Expr::value(chain::to_hex(&prev)))
+        .col_expr(head::Column::IntervalEvery, Expr::value(interval.every))
+        .col_expr(head::Column::IntervalSince, Expr::value(interval.since))
         .filter(head::Column::TenantId.eq(tenant_id))
         .exec(conn)
         .await?;
 
-    if config.checkpoint_every > 0 {
-        for (seq, hash) in &appended {
-            if (*seq as u64).is_multiple_of(config.checkpoint_every) {
-                checkpoint::write(config, tx, *seq, hash).await?;
-            }
+    for (seq, hash) in &appended {
+        if *seq == interval.since {
+            checkpoint::write(config, tx, *seq, hash, interval).await?;
+        } else if interval.every > 0 && seq % interval.every == 0 {
+            checkpoint::write(config, tx, *seq, hash, Interval { previous_since: None, ..interval }).await?;
         }
     }
     Ok(appended)
+}
+
+/// The interval these events are appended under: the one in force, or, when the
+/// configured one differs (the tenant's first events, or a restart with another
+/// `checkpoint_every`), a new one opening at the first of them, whose opening
+/// checkpoint then names where the one before began.
+fn interval_for(config: &AuditConfig, head: &head::Model) -> Interval {
+    let every = i64::try_from(config.checkpoint_every).unwrap_or(i64::MAX);
+    match (head.interval_every, head.interval_since) {
+        (Some(e), Some(since)) if e == every => Interval { every, since, previous_since: None },
+        (Some(_), Some(before)) => Interval { every, since: head.last_seq + 1, previous_since: Some(before) },
+        _ if head.last_seq == 0 => Interval { every, since: 1, previous_since: Some(0) },
+        // A chain begun before intervals were recorded.
+        _ => Interval { every, since: head.last_seq + 1, previous_since: None },
+    }
+}
+
+/// The interval in force (for a checkpoint on request, after an append).
+pub(super) async fn interval_in_force(tx: &TenantTx) -> Result<Interval> {
+    let head = head::Entity::find_by_id(tx.tenant_id().get())
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| DomainError::Internal("audit head missing after an append".into()))?;
+    match (head.interval_every, head.interval_since) {
+        (Some(every), Some(since)) => Ok(Interval { every, since, previous_since: None }),
+        _ => Err(DomainError::Internal("audit head without an interval after an append".into())),
+    }
 }
 
 /// 12 columns per row: 500 rows stay under SQLite's 32766 bound parameters.

@@ -2,7 +2,9 @@
 //!
 //! Events and checkpoints are streamed in pages inside one read-only snapshot, so the
 //! log may be large and others may append meanwhile. The first problem found (the
-//! lowest sequence number) is reported.
+//! lowest sequence number) is reported. Besides the chain, the checkpoints themselves
+//! are checked for completeness ([`due`]): a deleted checkpoint that was due is
+//! tampering even when the events after it were rewritten consistently.
 
 use std::collections::VecDeque;
 
@@ -10,7 +12,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::scope::Scope;
 use tenants::{TenantCtx, TenantTx};
 
-use super::chain::{self, ChainFields, GENESIS};
+use super::chain::{self, ChainFields, GENESIS, Interval};
+use super::due;
 use super::entity::{checkpoint, event, head};
 use super::AuditConfig;
 use crate::Services;
@@ -39,6 +42,10 @@ pub enum Problem {
     /// The chain and the tenant's head row disagree: events were appended, or the head
     /// moved, outside the service.
     HeadMismatch,
+    /// A signed checkpoint that was due is gone (the surviving checkpoints say which
+    /// were due): deleted, so the events after the last one left may have been
+    /// rewritten. `missing_checkpoints` names them.
+    CheckpointMissing,
 }
 
 impl Problem {
@@ -50,6 +57,7 @@ impl Problem {
             Problem::RewrittenAfterCheckpoint => "REWRITTEN_AFTER_CHECKPOINT",
             Problem::CheckpointInvalid => "CHECKPOINT_INVALID",
             Problem::HeadMismatch => "HEAD_MISMATCH",
+            Problem::CheckpointMissing => "CHECKPOINT_MISSING",
         }
     }
 }
@@ -67,6 +75,9 @@ pub struct VerifyReport {
     /// The last sequence number the tenant's head records.
     pub head_seq: i64,
     pub latest_checkpoint_seq: Option<i64>,
+    /// Checkpoints that were due and are gone, lowest first (the first 20; `detail`
+    /// says how many in all).
+    pub missing_checkpoints: Vec<i64>,
 }
 
 /// For owners, admins and keys with `audit:read`, and the operator's CLI.
@@ -121,10 +132,31 @@ impl<'a> Verifier<'a> {
             detail: Some(detail),
             head_seq: self.head_seq,
             latest_checkpoint_seq: self.latest_checkpoint_seq,
+            missing_checkpoints: Vec::new(),
         }
     }
 
-    async fn run(mut self) -> Result<VerifyReport> {
+    /// Walks the chain, then reports missing checkpoints instead when they show first.
+    async fn run(self) -> Result<VerifyReport> {
+        let tx = self.tx;
+        let tenant_id = self.tenant_id;
+        let configured_every = i64::try_from(self.config.checkpoint_every).unwrap_or(i64::MAX);
+        let mut report = self.walk().await?;
+        let stored = stored_checkpoints(tx, tenant_id).await?;
+        let gaps = due::find(&stored, report.head_seq, configured_every);
+        if let Some(first) = gaps.first()
+            && report.first_broken_seq.is_none_or(|broken| first < broken)
+        {
+            report.ok = false;
+            report.first_broken_seq = Some(first);
+            report.problem = Some(Problem::CheckpointMissing);
+            report.detail = gaps.detail();
+        }
+        report.missing_checkpoints = gaps.named;
+        Ok(report)
+    }
+
+    async fn walk(mut self) -> Result<VerifyReport> {
         let head = head::Entity::find_by_id(self.tenant_id).one(self.tx.conn()).await?;
         let (head_seq, head_hash) = head.map(|h| (h.last_seq, h.last_hash)).unwrap_or((0, chain::to_hex(&GENESIS)));
         self.head_seq = head_seq;
@@ -223,6 +255,7 @@ impl<'a> Verifier<'a> {
             cp.seq,
             &cp.hash,
             cp.signed_at,
+            interval_of(cp).as_ref(),
             &cp.signature,
         )
     }
@@ -258,6 +291,7 @@ impl<'a> Verifier<'a> {
             detail: None,
             head_seq: self.head_seq,
             latest_checkpoint_seq: self.latest_checkpoint_seq,
+            missing_checkpoints: Vec::new(),
         })
     }
 
@@ -301,6 +335,40 @@ impl<'a> Verifier<'a> {
         let detail = format!("the event at position {} was recorded as event {original}", row.seq);
         Ok((row.seq, Problem::Reordered, detail))
     }
+}
+
+/// The interval a checkpoint signed; `None` for one signed before intervals were
+/// recorded (a row with only some of the columns set fails its signature either way).
+fn interval_of(cp: &checkpoint::Model) -> Option<Interval> {
+    match (cp.interval_every, cp.interval_since) {
+        (Some(every), Some(since)) => Some(Interval { every, since, previous_since: cp.previous_interval_since }),
+        _ => None,
+    }
+}
+
+/// Every checkpoint's position and interval, in order: a few numbers per checkpoint,
+/// so even a long log's fit in memory (a million checkpoints: tens of megabytes).
+async fn stored_checkpoints(tx: &TenantTx, tenant_id: i64) -> Result<Vec<due::Stored>> {
+    // Sequence number, then the interval's every, since and previous since.
+    type Row = (i64, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = checkpoint::Entity::find()
+        .select_only()
+        .column(checkpoint::Column::Seq)
+        .column(checkpoint::Column::IntervalEvery)
+        .column(checkpoint::Column::IntervalSince)
+        .column(checkpoint::Column::PreviousIntervalSince)
+        .filter(checkpoint::Column::TenantId.eq(tenant_id))
+        .order_by_asc(checkpoint::Column::Seq)
+        .into_tuple()
+        .all(tx.conn())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, every, since, previous_since)| due::Stored {
+            seq,
+            interval: every.zip(since).map(|(every, since)| Interval { every, since, previous_since }),
+        })
+        .collect())
 }
 
 fn fields(row: &event::Model) -> ChainFields<'_> {

@@ -23,6 +23,6 @@ pub use recommend::{RecommendationFilter, RecommendationRequest, Recommendations
 pub use registry::{cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, list_jobs, list_models, rollback_model, train_model, upload_model};
 pub use retrain::retrain_after_erasures;
 pub(crate) use retrain::retrain_due;
-pub use runtime::{ModelServices, ModelsConfig, SandboxSettings};
+pub use runtime::{JobOwner, ModelServices, ModelsConfig, SandboxSettings};
 pub use serving::Strategy;
 pub use types::{Algorithm, AlsSettings, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainRequest};

@@ -23,7 +23,7 @@ pub async fn train_model(ctx: &TenantCtx, services: &Services, request: TrainReq
     ctx.require(Scope::ModelsManage)?;
     let parameters = queued_parameters(&request);
     let tx = services.db.begin_write(ctx).await?;
-    let (model_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters).await?;
+    let (model_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &services.models.owner).await?;
     let model = store::model_by_row(ctx, &tx, model_row).await?.model;
     let job = store::job_by_row(ctx, &tx, job_row).await?;
     let event = AuditEvent::new(action::MODEL_TRAINING_QUEUED).target(Target::object("model", model.id.as_string()));
@@ -242,10 +242,11 @@ pub async fn upload_model(ctx: &TenantCtx, services: &Services, name: &str, byte
     Ok(model)
 }
 
-/// At start-up: jobs of a previous process cannot resume.
+/// For a starting server only: the jobs an earlier instance of this node queued died
+/// with it and cannot resume. Jobs of other nodes, and of live CLI processes, are theirs.
 pub async fn fail_interrupted_jobs(services: &Services) -> Result<u64> {
     let tx = services.db.begin_system(&tenants::SystemCtx::new("fail interrupted training jobs")).await?;
-    let n = store::fail_interrupted(&tx).await?;
+    let n = store::fail_interrupted(&tx, &services.models.owner).await?;
     tx.commit().await?;
     Ok(n)
 }

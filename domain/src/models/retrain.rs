@@ -72,7 +72,7 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, services: &Services, now: DateT
         }
         let Some(request) = request_for(&old)? else { continue };
         let parameters = registry::queued_parameters(&request);
-        let (new_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters).await?;
+        let (new_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &services.models.owner).await?;
         // Claims the old model: a second replica's check finds the claim changed and
         // queues nothing.
         let claimed = model::Entity::update_many()

@@ -41,6 +41,9 @@ pub struct ModelsConfig {
     pub pause_before_store: std::time::Duration,
     /// How tenant-uploaded models run: in worker processes, under these limits.
     pub sandbox: SandboxSettings,
+    /// This process's node: stable across its restarts (api keeps it in the data
+    /// directory), distinct for every machine or data directory that runs jobs.
+    pub node_id: String,
 }
 
 /// Limits for tenant-uploaded models (`inference::sandbox`); built-in models run
@@ -58,6 +61,16 @@ pub struct SandboxSettings {
     pub probe_timeout: std::time::Duration,
     /// Workers per uploaded model: its concurrent scorings.
     pub workers: usize,
+}
+
+/// Who runs the training jobs a process queues: they live in its memory, so they die
+/// with it. A starting server fails the unfinished jobs of its own node that belong to
+/// another (earlier) instance; nothing else fails jobs (docs/models.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOwner {
+    pub node: String,
+    /// New for every process.
+    pub instance: String,
 }
 
 #[derive(Clone)]
@@ -85,6 +98,7 @@ pub struct ModelServices {
     /// erasures in this process never interleave on one model (the database lock in
     /// `privacy::erasure_lock` orders processes).
     pub(crate) scrub_locks: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
+    pub(crate) owner: JobOwner,
 }
 
 impl ModelServices {
@@ -125,6 +139,7 @@ impl ModelServices {
             training_slot: Arc::new(tokio::sync::Semaphore::new(1)),
             cancel_flags: Arc::new(Mutex::new(HashMap::new())),
             scrub_locks: Arc::new(Mutex::new(HashMap::new())),
+            owner: JobOwner { node: config.node_id.clone(), instance: uuid::Uuid::new_v4().simple().to_string() },
             config,
         }
     }
@@ -133,6 +148,11 @@ impl ModelServices {
     /// upload endpoint can stop reading past it.
     pub fn max_upload_bytes(&self) -> usize {
         self.config.max_upload_bytes
+    }
+
+    /// This process's identity as the owner of the jobs it queues.
+    pub fn job_owner(&self) -> &JobOwner {
+        &self.owner
     }
 
     pub fn runtime_ready(&self) -> bool {

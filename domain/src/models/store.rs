@@ -3,13 +3,14 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use tenants::TenantCtx;
 use tenants::db::{SystemTx, TenantTx};
 use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
 
 use super::entity::{deployment, job, model};
+use super::runtime::JobOwner;
 use super::types::{Algorithm, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus};
 use crate::error::{DomainError, Result};
 
@@ -79,6 +80,7 @@ pub(crate) async fn insert_queued(
     tx: &TenantTx,
     algorithm: Algorithm,
     parameters: &serde_json::Value,
+    owner: &JobOwner,
 ) -> Result<(i64, i64)> {
     let tenant = ctx.tenant_id().get();
     let last_version = last_version(ctx, tx).await?;
@@ -108,6 +110,8 @@ pub(crate) async fn insert_queued(
         cancel_requested: Set(false),
         created_by: Set(ctx.principal().label()),
         created_at: Set(now),
+        owner_node: Set(Some(owner.node.clone())),
+        owner_instance: Set(Some(owner.instance.clone())),
         ..Default::default()
     }
     .insert(tx.conn())
@@ -404,19 +408,48 @@ pub(crate) async fn insert_uploaded(
 
 /// Jobs that were running when the process stopped cannot resume: mark them failed so
 /// nobody waits on them. The active model is untouched.
-pub(crate) async fn fail_interrupted(tx: &SystemTx) -> Result<u64> {
-    let result = job::Entity::update_many()
-        .col_expr(job::Column::Status, Expr::value(JobStatus::Failed.as_str()))
-        .col_expr(job::Column::Error, Expr::value("interrupted: the server stopped during training"))
-        .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
-        .filter(job::Column::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]))
-        .exec(tx.conn())
+/// Fails the unfinished jobs a previous instance of `owner`'s node left behind, and
+/// their models; jobs from before owners were recorded count as left behind too.
+/// Jobs of other nodes, and of `owner` itself, are untouched.
+pub(crate) async fn fail_interrupted(tx: &SystemTx, owner: &JobOwner) -> Result<u64> {
+    let unfinished = [JobStatus::Queued.as_str(), JobStatus::Running.as_str()];
+    let stale = Condition::any()
+        .add(Condition::all().add(job::Column::OwnerNode.eq(owner.node.as_str())).add(job::Column::OwnerInstance.ne(owner.instance.as_str())))
+        .add(job::Column::OwnerNode.is_null());
+    let jobs: Vec<(i64, Option<i64>)> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
+        .column(job::Column::ModelId)
+        .filter(job::Column::Status.is_in(unfinished))
+        .filter(stale)
+        .into_tuple()
+        .all(tx.conn())
         .await?;
-    model::Entity::update_many()
-        .col_expr(model::Column::Status, Expr::value(ModelStatus::Failed.as_str()))
-        .col_expr(model::Column::Error, Expr::value("interrupted: the server stopped during training"))
-        .filter(model::Column::Status.is_in([ModelStatus::Queued.as_str(), ModelStatus::Training.as_str()]))
-        .exec(tx.conn())
-        .await?;
-    Ok(result.rows_affected)
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    const INTERRUPTED: &str = "interrupted: the server stopped during training";
+    let mut failed = 0;
+    // Chunked to stay under the databases' bound-parameter limits.
+    for chunk in jobs.chunks(500) {
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        let models: Vec<i64> = chunk.iter().filter_map(|(_, model)| *model).collect();
+        let result = job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Failed.as_str()))
+            .col_expr(job::Column::Error, Expr::value(INTERRUPTED))
+            .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
+            .filter(job::Column::Id.is_in(ids))
+            .filter(job::Column::Status.is_in(unfinished))
+            .exec(tx.conn())
+            .await?;
+        failed += result.rows_affected;
+        model::Entity::update_many()
+            .col_expr(model::Column::Status, Expr::value(ModelStatus::Failed.as_str()))
+            .col_expr(model::Column::Error, Expr::value(INTERRUPTED))
+            .filter(model::Column::Id.is_in(models))
+            .filter(model::Column::Status.is_in([ModelStatus::Queued.as_str(), ModelStatus::Training.as_str()]))
+            .exec(tx.conn())
+            .await?;
+    }
+    Ok(failed)
 }

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::ctx::TenantCtx;
 use crate::db::{SystemTx, TenantTx};
@@ -68,6 +68,19 @@ pub async fn list_all(tx: &SystemTx) -> Result<Vec<Tenant>> {
 /// The context's own tenant.
 pub async fn current(ctx: &TenantCtx, tx: &TenantTx) -> Result<Tenant> {
     tenant::Entity::find_by_id(ctx.tenant_id().get())
+        .one(tx.conn())
+        .await?
+        .map(to_domain)
+        .transpose()?
+        .ok_or(TenantsError::NotFound("tenant"))
+}
+
+/// The tenant's row, locked until `tx` ends (`SELECT ... FOR UPDATE` on PostgreSQL; a
+/// SQLite write transaction holds the database's write lock already), for a
+/// read-modify-write of its settings that must not lose a concurrent change.
+pub async fn current_for_update(ctx: &TenantCtx, tx: &TenantTx) -> Result<Tenant> {
+    tenant::Entity::find_by_id(ctx.tenant_id().get())
+        .lock_exclusive()
         .one(tx.conn())
         .await?
         .map(to_domain)

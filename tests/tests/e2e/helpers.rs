@@ -20,10 +20,8 @@ pub enum Backend {
 pub struct TestServer {
     pub base_url: String,
     pub database_url: String,
-    /// The secret this server signs access tokens with (random per run).
-    pub jwt_secret: String,
-    /// The server's data directory (model files live in `models/`).
-    pub data_dir: std::path::PathBuf,
+    /// What the server was started with, to start other processes beside it.
+    pub settings: Settings,
     handle: tokio::runtime::Handle,
     services: Services,
     http: reqwest::Client,
@@ -142,8 +140,7 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
     let server = TestServer {
         base_url: format!("http://127.0.0.1:{}", app.port()),
         database_url,
-        jwt_secret: settings.auth.jwt_secret.clone(),
-        data_dir,
+        settings: settings.clone(),
         handle: tokio::runtime::Handle::current(),
         services: app.services().clone(),
         // Tests run on runtimes of their own: pooled connections would die with them.

@@ -59,6 +59,9 @@ pub enum AuditProblemGql {
     CheckpointInvalid,
     /// Events were added, or the head moved, outside the service.
     HeadMismatch,
+    /// A signed checkpoint that was due is gone: deleted, so the events after the last
+    /// one left may have been rewritten (`missingCheckpoints` names them).
+    CheckpointMissing,
 }
 
 impl From<Problem> for AuditProblemGql {
@@ -70,6 +73,7 @@ impl From<Problem> for AuditProblemGql {
             Problem::RewrittenAfterCheckpoint => Self::RewrittenAfterCheckpoint,
             Problem::CheckpointInvalid => Self::CheckpointInvalid,
             Problem::HeadMismatch => Self::HeadMismatch,
+            Problem::CheckpointMissing => Self::CheckpointMissing,
         }
     }
 }
@@ -89,6 +93,8 @@ pub struct AuditVerificationGql {
     /// How many events the log records.
     pub head_seq: i64,
     pub latest_checkpoint_seq: Option<i64>,
+    /// Signed checkpoints that were due and are gone, lowest first (the first 20).
+    pub missing_checkpoints: Vec<i64>,
 }
 
 impl From<VerifyReport> for AuditVerificationGql {
@@ -102,6 +108,7 @@ impl From<VerifyReport> for AuditVerificationGql {
             detail: r.detail,
             head_seq: r.head_seq,
             latest_checkpoint_seq: r.latest_checkpoint_seq,
+            missing_checkpoints: r.missing_checkpoints,
         }
     }
 }

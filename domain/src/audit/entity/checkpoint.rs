@@ -11,6 +11,10 @@ pub struct Model {
     pub signed_at: DateTimeUtc,
     pub key_id: String,
     pub signature: String,
+    /// Empty on checkpoints signed before intervals were recorded (m0009).
+    pub interval_every: Option<i64>,
+    pub interval_since: Option<i64>,
+    pub previous_interval_since: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,10 @@ pub struct Model {
     pub tenant_id: i64,
     pub last_seq: i64,
     pub last_hash: String,
+    /// The checkpoint interval in force and the event whose checkpoint opened it (the
+    /// writer's note; verification trusts only what checkpoints sign).
+    pub interval_every: Option<i64>,
+    pub interval_since: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

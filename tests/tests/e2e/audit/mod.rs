@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestServer;
 
-pub const VERIFY: &str = "{ verifyAuditLog { ok checked checkpointsChecked firstBrokenSeq problem detail headSeq latestCheckpointSeq } }";
+pub const VERIFY: &str =
+    "{ verifyAuditLog { ok checked checkpointsChecked firstBrokenSeq problem detail headSeq latestCheckpointSeq missingCheckpoints } }";
 
 /// POSTs a GraphQL request with our own request id, so its audit event can be found.
 pub async fn gql_with_id(
@@ -82,7 +83,13 @@ pub async fn tenant_row_id(db: &DatabaseConnection, slug: &str) -> i64 {
 pub async fn tamper(server: &TestServer, statements: &[String]) {
     let db = server.raw_db().await;
     let backend = db.get_database_backend();
-    let txn = db.begin().await.unwrap();
+    // SQLite: take the write lock up front; a transaction that reads first cannot take
+    // it once the server has committed meanwhile ("database is locked").
+    let options = sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    let txn = if backend == sea_orm::DbBackend::Postgres { db.begin().await.unwrap() } else { db.begin_with_options(options).await.unwrap() };
     let mut triggers = Vec::new();
     if backend == sea_orm::DbBackend::Postgres {
         txn.execute_unprepared("SELECT set_config('marquee.audit_maintenance', 'on', true)").await.unwrap();

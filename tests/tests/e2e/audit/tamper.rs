@@ -3,7 +3,8 @@
 //! the whole chain is caught by the signed checkpoints.
 //!
 //! Each test uses a tenant with 10 events (3 from its creation, 7 new keys); the
-//! harness signs a checkpoint every 5 events, so checkpoints sit at 5 and 10.
+//! harness signs a checkpoint every 5 events, so checkpoints sit at 1 (the one that
+//! opens the tenant's checkpoint interval), 5 and 10.
 
 use domain::audit::chain::{ChainFields, GENESIS, chain_hash, to_hex};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
@@ -19,7 +20,8 @@ async fn sound_tenant(server: &TestServer) -> (TestTenant, i64) {
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["checked"], 10, "{report}");
     assert_eq!(report["headSeq"], 10, "{report}");
-    assert_eq!(report["checkpointsChecked"], 2, "{report}");
+    assert_eq!(report["checkpointsChecked"], 3, "{report}");
+    assert_eq!(report["missingCheckpoints"], json!([]), "{report}");
     assert_eq!(report["latestCheckpointSeq"], 10, "{report}");
     let db = server.raw_db().await;
     let id = tenant_row_id(&db, &t.slug).await;
@@ -142,8 +144,120 @@ on_both_backends!(a_rewrite_from_the_first_event_is_caught, |server: &'static Te
     let mut statements: Vec<String> = rows.iter().map(|r| r.update_sql(tid)).collect();
     statements.push(format!("UPDATE audit_heads SET last_hash = '{prev}' WHERE tenant_id = {tid}"));
     tamper(server, &statements).await;
-    assert_broken(&verify(server, &t.api_key).await, 5, "REWRITTEN_AFTER_CHECKPOINT");
+    // The checkpoint that opened the tenant's interval signed event 1.
+    assert_broken(&verify(server, &t.api_key).await, 1, "REWRITTEN_AFTER_CHECKPOINT");
 });
+
+/// Rewrites the events from `from` (1-based) on with the public algorithm, as one
+/// consistent chain, and moves the head along; returns the statements.
+fn rewrite_from(rows: &mut [Row], tid: i64, from: usize) -> Vec<String> {
+    rows[from - 1].outcome = "denied".into();
+    let mut prev = if from == 1 { to_hex(&GENESIS) } else { rows[from - 2].hash.clone() };
+    for row in rows.iter_mut().skip(from - 1) {
+        row.prev_hash = prev.clone();
+        row.hash = row.rehash(&prev);
+        prev = row.hash.clone();
+    }
+    let mut statements: Vec<String> = rows.iter().skip(from - 1).map(|r| r.update_sql(tid)).collect();
+    statements.push(format!("UPDATE audit_heads SET last_hash = '{prev}' WHERE tenant_id = {tid}"));
+    statements
+}
+
+on_both_backends!(deleting_the_newest_checkpoint_to_rewrite_after_it_is_caught, |server: &'static TestServer| async move {
+    let (t, tid) = sound_tenant(server).await;
+    let db = server.raw_db().await;
+    let mut rows = read_chain(&db, tid).await;
+    // Checkpoint 10 is all that pins events 6..=10: delete it, then rewrite them.
+    let mut statements = vec![format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid} AND seq = 10")];
+    statements.extend(rewrite_from(&mut rows, tid, 7));
+    tamper(server, &statements).await;
+    let report = verify(server, &t.api_key).await;
+    assert_broken(&report, 10, "CHECKPOINT_MISSING");
+    assert_eq!(report["missingCheckpoints"], json!([10]), "{report}");
+    assert_eq!(report["checked"], 10, "the rewritten chain itself is consistent: {report}");
+
+    // The operator's `marquee audit verify` sees the same, and exits 2.
+    let slug = t.slug.clone();
+    let operator = server.operator(move |s| async move { api::audit_cmd::verify(&s, &slug).await.map_err(|e| e.to_string()) }).await.unwrap();
+    assert!(!operator.ok, "main exits with BROKEN_EXIT_CODE when the report is not ok");
+    assert_eq!(api::audit_cmd::BROKEN_EXIT_CODE, 2);
+    assert_eq!(operator.missing_checkpoints, vec![10]);
+    assert!(api::audit_cmd::report_text(&t.slug, &operator).contains("BROKEN at event 10 (CHECKPOINT_MISSING)"));
+});
+
+on_both_backends!(deleting_every_checkpoint_to_rewrite_the_whole_chain_is_caught, |server: &'static TestServer| async move {
+    let (t, tid) = sound_tenant(server).await;
+    let db = server.raw_db().await;
+    let mut rows = read_chain(&db, tid).await;
+    let mut statements = vec![format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid}")];
+    statements.extend(rewrite_from(&mut rows, tid, 1));
+    tamper(server, &statements).await;
+    // Nothing signed is left, but the configured interval says 5 and 10 were due.
+    let report = verify(server, &t.api_key).await;
+    assert_broken(&report, 5, "CHECKPOINT_MISSING");
+    assert_eq!(report["missingCheckpoints"], json!([5, 10]), "{report}");
+});
+
+on_both_backends!(forging_the_heads_interval_after_deleting_checkpoints_is_caught, |server: &'static TestServer| async move {
+    let (t, tid) = sound_tenant(server).await;
+    let db = server.raw_db().await;
+    let mut rows = read_chain(&db, tid).await;
+    // Delete the checkpoints from 5 on and make the head say checkpoints were off since
+    // event 2, hoping the server opens a new interval that excuses the gap.
+    let mut statements = vec![format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid} AND seq >= 5")];
+    statements.extend(rewrite_from(&mut rows, tid, 3));
+    statements.push(format!("UPDATE audit_heads SET interval_every = 0, interval_since = 2 WHERE tenant_id = {tid}"));
+    tamper(server, &statements).await;
+    let more = tenant_with_more_events(server, &t, 1).await;
+    assert_eq!(more, 11);
+    let report = verify(server, &t.api_key).await;
+    // The new interval's opening checkpoint (signed at 11) names the forged start, which
+    // no surviving checkpoint opened.
+    assert_broken(&report, 2, "CHECKPOINT_MISSING");
+    assert_eq!(report["missingCheckpoints"], json!([2]), "{report}");
+});
+
+on_both_backends!(changing_the_checkpoint_interval_is_not_tampering, |server: &'static TestServer| async move {
+    let (t, _) = sound_tenant(server).await;
+    // A process configured with another interval writes to the same log (a restart with
+    // a new `checkpoint_every`, or the CLI beside the server).
+    let mut settings = server.settings.clone();
+    settings.audit.checkpoint_every = 3;
+    let other = api::startup::connect(&settings, false).await.unwrap();
+    api::audit_cmd::checkpoint(&other, &t.slug).await.unwrap();
+    for _ in 0..4 {
+        api::audit_cmd::checkpoint(&other, &t.slug).await.unwrap();
+    }
+    // And back to the server's interval of 5.
+    assert_eq!(tenant_with_more_events(server, &t, 6).await, 21);
+    let report = verify(server, &t.api_key).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["checked"], 21, "{report}");
+    assert_eq!(report["missingCheckpoints"], json!([]), "{report}");
+
+    // Deleting a checkpoint that fell due under the interval of 3 is caught.
+    let db = server.raw_db().await;
+    let tid = tenant_row_id(&db, &t.slug).await;
+    tamper(server, &[format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid} AND seq = 12")]).await;
+    let report = verify(server, &t.api_key).await;
+    assert_eq!(report["missingCheckpoints"], json!([12]), "{report}");
+    assert_eq!(report["problem"], "CHECKPOINT_MISSING", "{report}");
+});
+
+/// Appends `n` events to the tenant's log through the API; returns the head's position.
+async fn tenant_with_more_events(server: &TestServer, t: &TestTenant, n: usize) -> i64 {
+    for i in 0..n {
+        let (_, body) = server
+            .gql(
+                Some(&t.api_key),
+                "mutation($n: String!) { createApiKey(input: {name: $n, scopes: [\"catalog:read\"]}) { apiKey { id } } }",
+                json!({ "n": format!("more {i}") }),
+            )
+            .await;
+        assert!(body["data"]["createApiKey"]["apiKey"]["id"].is_string(), "{body}");
+    }
+    verify(server, &t.api_key).await["headSeq"].as_i64().unwrap()
+}
 
 on_both_backends!(the_database_refuses_to_change_the_log, |server: &'static TestServer| async move {
     let (t, tid) = sound_tenant(server).await;

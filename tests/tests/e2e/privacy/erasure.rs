@@ -121,7 +121,7 @@ async fn artifact_dir(server: &TestServer, model: &str) -> std::path::PathBuf {
     let sql = format!("SELECT artifact_key FROM models WHERE public_id = '{model}'");
     let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
     let key: String = row.try_get("", "artifact_key").unwrap();
-    server.data_dir.join("models").join(key)
+    server.settings.data_dir.join("models").join(key)
 }
 
 async fn read_files(server: &TestServer, model: &str) -> ModelFiles {
