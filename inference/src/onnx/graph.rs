@@ -1,4 +1,5 @@
-//! Helpers that build ONNX protobuf messages.
+//! Helpers that build ONNX protobuf messages: for the exports, and for tests that need
+//! hand-made graphs (hostile uploads among them).
 
 use prost::Message;
 
@@ -14,12 +15,13 @@ use super::OPSET;
 const IR_VERSION: i64 = 8;
 
 /// A dimension of a graph input or output.
-pub(crate) enum Dim {
+pub enum Dim {
     Fixed(usize),
     Symbolic(&'static str),
 }
 
-pub(crate) fn float_value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
+/// A float32 graph input or output of the given dimensions.
+pub fn float_value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
     let dim = dims
         .iter()
         .map(|d| Dimension {
@@ -44,7 +46,7 @@ pub(crate) fn float_value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
 }
 
 /// A float32 initializer stored as little-endian `raw_data` (compact, fast to load).
-pub(crate) fn float_tensor(name: &str, dims: &[usize], values: impl Iterator<Item = f32>) -> TensorProto {
+pub fn float_tensor(name: &str, dims: &[usize], values: impl Iterator<Item = f32>) -> TensorProto {
     let mut raw = Vec::with_capacity(dims.iter().product::<usize>() * 4);
     for v in values {
         raw.extend_from_slice(&v.to_le_bytes());
@@ -58,7 +60,8 @@ pub(crate) fn float_tensor(name: &str, dims: &[usize], values: impl Iterator<Ite
     }
 }
 
-pub(crate) fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: Vec<AttributeProto>) -> NodeProto {
+/// A node of the default domain.
+pub fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: Vec<AttributeProto>) -> NodeProto {
     NodeProto {
         input: inputs.iter().map(|s| s.to_string()).collect(),
         output: outputs.iter().map(|s| s.to_string()).collect(),
@@ -70,7 +73,7 @@ pub(crate) fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attr
     }
 }
 
-pub(crate) fn ints_attribute(name: &str, values: &[i64]) -> AttributeProto {
+pub fn ints_attribute(name: &str, values: &[i64]) -> AttributeProto {
     AttributeProto {
         name: Some(name.to_string()),
         r#type: Some(attribute_proto::AttributeType::Ints as i32),
@@ -80,7 +83,7 @@ pub(crate) fn ints_attribute(name: &str, values: &[i64]) -> AttributeProto {
 }
 
 /// Wraps a graph in a model with the default opset and metadata, and serialises it.
-pub(crate) fn encode_model(graph: GraphProto, doc: &str, metadata: &[(&str, String)]) -> Vec<u8> {
+pub fn encode_model(graph: GraphProto, doc: &str, metadata: &[(&str, String)]) -> Vec<u8> {
     let model = ModelProto {
         ir_version: Some(IR_VERSION),
         opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(OPSET) }],

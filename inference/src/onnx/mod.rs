@@ -12,7 +12,7 @@
 
 mod export;
 mod external_data;
-mod graph;
+pub mod graph;
 pub mod proto;
 mod validate;
 

@@ -2,11 +2,11 @@
 //! lives "outside the model" is refused at upload, by name, wherever it hides.
 
 use base64::Engine;
+use inference::onnx::graph::{Dim, float_value_info, node};
 use inference::onnx::proto::tensor_proto::{DataLocation, DataType};
-use inference::onnx::proto::tensor_shape_proto::{Dimension, dimension};
 use inference::onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto, TensorProto, TensorShapeProto,
-    TypeProto, ValueInfoProto, attribute_proto, type_proto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto, TensorProto, ValueInfoProto,
+    attribute_proto,
 };
 use prost::Message;
 use serde_json::json;
@@ -29,31 +29,11 @@ fn leak(name: &str, location: &str) -> TensorProto {
 }
 
 fn matrix(name: &str) -> ValueInfoProto {
-    let dim = vec![
-        Dimension { denotation: None, value: Some(dimension::Value::DimParam("N".into())) },
-        Dimension { denotation: None, value: Some(dimension::Value::DimValue(ITEMS)) },
-    ];
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            denotation: None,
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(DataType::Float as i32),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-        }),
-        ..Default::default()
-    }
+    float_value_info(name, &[Dim::Symbolic("N"), Dim::Fixed(ITEMS as usize)])
 }
 
-fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
-    NodeProto {
-        op_type: Some(op.into()),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute,
-        ..Default::default()
-    }
+fn op(kind: &str, inputs: &[&str], output: &str, attributes: Vec<AttributeProto>) -> NodeProto {
+    node(kind, &format!("{kind}_{output}"), inputs, &[output], attributes)
 }
 
 /// `scores = user_history + leak`, the leaked tensor coming from `leak_graph`.
@@ -61,7 +41,7 @@ fn upload_bytes(leak_graph: GraphProto) -> String {
     let mut graph = leak_graph;
     graph.input = vec![matrix("user_history")];
     graph.output = vec![matrix("scores")];
-    graph.node.push(node("Add", &["user_history", "leak"], "scores", vec![]));
+    graph.node.push(op("Add", &["user_history", "leak"], "scores", vec![]));
     let model = ModelProto {
         ir_version: Some(8),
         opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }],
@@ -81,7 +61,7 @@ on_both_backends!(uploads_that_point_at_server_files_are_refused_by_tensor_name,
         let in_initializer = GraphProto { initializer: vec![leak("leak", location)], ..Default::default() };
         let then_branch = GraphProto {
             initializer: vec![leak("hidden_in_if", location)],
-            node: vec![node("Identity", &["hidden_in_if"], "then_out", vec![])],
+            node: vec![op("Identity", &["hidden_in_if"], "then_out", vec![])],
             output: vec![matrix("then_out")],
             ..Default::default()
         };
@@ -97,7 +77,7 @@ on_both_backends!(uploads_that_point_at_server_files_are_refused_by_tensor_name,
         let cond = TensorProto { name: Some("cond".into()), data_type: Some(DataType::Bool as i32), int32_data: vec![1], ..Default::default() };
         let in_if = GraphProto {
             initializer: vec![cond],
-            node: vec![node("If", &["cond"], "leak", vec![graph_attr("then_branch", then_branch), graph_attr("else_branch", else_branch)])],
+            node: vec![op("If", &["cond"], "leak", vec![graph_attr("then_branch", then_branch), graph_attr("else_branch", else_branch)])],
             ..Default::default()
         };
         for (tensor, graph) in [("leak", in_initializer), ("hidden_in_if", in_if)] {
