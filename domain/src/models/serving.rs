@@ -175,7 +175,7 @@ impl LoadedModel {
 
     /// Scores `rows` inputs at once (row-major), returning `rows x n_items` scores.
     pub fn score_batch(&self, inputs: &[f32], rows: usize) -> Result<Vec<f32>> {
-        let width = if rows == 0 { 0 } else { inputs.len() / rows };
+        let width = inputs.len().checked_div(rows).unwrap_or(0);
         let view = ndarray::ArrayView2::from_shape((rows, width), inputs)
             .map_err(|e| DomainError::Internal(format!("input shape: {e}")))?;
         let scores = self.scorer.score(view)?;

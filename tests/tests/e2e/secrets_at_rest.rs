@@ -63,9 +63,12 @@ on_both_backends!(secrets_are_stored_only_as_hashes, |server: &'static TestServe
 #[tokio::test]
 async fn weak_secrets_stop_the_server_from_starting() {
     let data_dir = std::env::temp_dir().join(format!("marquee-weak-secret-{}", uuid::Uuid::new_v4().simple()));
-    let mut settings = api::config::Settings::default();
-    settings.data_dir = data_dir.clone();
-    settings.server.port = 0;
+    let defaults = api::config::Settings::default();
+    let settings = api::config::Settings {
+        data_dir: data_dir.clone(),
+        server: api::config::ServerSettings { port: 0, ..defaults.server.clone() },
+        ..defaults
+    };
     for (field, value) in [
         ("auth.jwt_secret", "change-me-change-me-change-me-change-me"),
         ("audit.pseudonym_secret", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
