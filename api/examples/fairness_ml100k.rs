@@ -25,7 +25,16 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load(None, &Overrides { data_dir: Some(data_dir.clone()), ..Default::default() })?;
     let services = api::startup::connect(&settings, true).await?;
     let slug = TenantSlug::parse("ml100k")?;
-    let created = access::create_tenant(&services, NewTenant { slug, name: "MovieLens 100k".into(), owner_email: Email::parse("owner@ml100k.example")?, owner_password: None }).await?;
+    let created = access::create_tenant(
+        &services,
+        NewTenant {
+            slug,
+            name: "MovieLens 100k".into(),
+            owner_email: Email::parse("owner@ml100k.example")?,
+            owner_password: None,
+        },
+    )
+    .await?;
     api::import_cmd::movielens(&services, &dir, "ml100k").await?;
     let ctx = TenantCtx::operator(created.tenant.id, RequestId::new());
 
@@ -44,11 +53,20 @@ async fn main() -> anyhow::Result<()> {
     }
     let model = domain::models::get_model(&ctx, &services, &model.id).await?;
     let m = model.metrics.context("no metrics")?;
-    println!("model: ALS factors 64, reg 0.05, alpha 1, 15 iterations; protocol NDCG@10 {:.4}, Recall@10 {:.4} ({} users)\n", m.ndcg, m.recall, m.evaluated_users);
+    println!(
+        "model: ALS factors 64, reg 0.05, alpha 1, 15 iterations; protocol NDCG@10 {:.4}, Recall@10 {:.4} ({} users)\n",
+        m.ndcg, m.recall, m.evaluated_users
+    );
 
     let groups = ["gender".to_owned(), "ageBand".to_owned()];
     let items = vec![ItemGrouping::Genre, ItemGrouping::PopularityBucket];
-    let (id, input) = ReportInput::parse(&model.id.as_string(), &groups, items.clone(), Some(10), Some(Rerank::parse(RerankStrategy::PopularityExposure, Some(0.5))?))?;
+    let (id, input) = ReportInput::parse(
+        &model.id.as_string(),
+        &groups,
+        items.clone(),
+        Some(10),
+        Some(Rerank::parse(RerankStrategy::PopularityExposure, Some(0.5))?),
+    )?;
     let report = domain::fairness::create_report(&ctx, &services, &id, input).await?;
     print_report(&report);
 
@@ -59,14 +77,27 @@ async fn main() -> anyhow::Result<()> {
         (RerankStrategy::PopularityExposure, 0.75),
         (RerankStrategy::MmrDiversity, 0.5),
     ] {
-        let (id, input) = ReportInput::parse(&model.id.as_string(), &[], Vec::new(), Some(10), Some(Rerank::parse(strategy, Some(strength))?))?;
+        let (id, input) = ReportInput::parse(
+            &model.id.as_string(),
+            &[],
+            Vec::new(),
+            Some(10),
+            Some(Rerank::parse(strategy, Some(strength))?),
+        )?;
         let r = domain::fairness::create_report(&ctx, &services, &id, input).await?;
         let (b, a) = (&r.body.baseline, r.body.reranked.as_ref().context("no re-ranked figures")?);
         let c = r.body.comparison.context("no comparison")?;
         println!(
             "  {strategy:?} {strength}: NDCG {:.4} -> {:.4} ({:+.1}%), Gini {:.4} -> {:.4}, long tail {:.3} -> {:.3}, coverage {:.3} -> {:.3}",
-            b.overall.ndcg, a.overall.ndcg, 100.0 * c.ndcg_relative_change, b.popularity.gini, a.popularity.gini,
-            b.popularity.long_tail_share, a.popularity.long_tail_share, b.popularity.coverage, a.popularity.coverage
+            b.overall.ndcg,
+            a.overall.ndcg,
+            100.0 * c.ndcg_relative_change,
+            b.popularity.gini,
+            a.popularity.gini,
+            b.popularity.long_tail_share,
+            a.popularity.long_tail_share,
+            b.popularity.coverage,
+            a.popularity.coverage
         );
     }
     std::fs::remove_dir_all(&data_dir).ok();
@@ -76,10 +107,17 @@ async fn main() -> anyhow::Result<()> {
 fn print_report(report: &FairnessReport) {
     let body = &report.body;
     println!("report {} (k = {}, {} users left out for consent)", report.id, body.k, body.excluded_users);
-    let variants = [("baseline", Some(&body.baseline)), ("re-ranked (POPULARITY_EXPOSURE 0.5)", body.reranked.as_ref())];
+    let variants =
+        [("baseline", Some(&body.baseline)), ("re-ranked (POPULARITY_EXPOSURE 0.5)", body.reranked.as_ref())];
     for (name, figures) in variants {
         let Some(f) = figures else { continue };
-        println!("\n== {name}: overall NDCG@{k} {:.4}, Recall@{k} {:.4} over {} users", f.overall.ndcg, f.overall.recall, f.overall.users, k = body.k);
+        println!(
+            "\n== {name}: overall NDCG@{k} {:.4}, Recall@{k} {:.4} over {} users",
+            f.overall.ndcg,
+            f.overall.recall,
+            f.overall.users,
+            k = body.k
+        );
         for a in &f.user_groups {
             println!("  by {}:", a.attribute);
             for g in &a.groups {
@@ -95,27 +133,58 @@ fn print_report(report: &FairnessReport) {
             }
             for (metric, d) in [("NDCG", a.ndcg), ("Recall", a.recall)] {
                 if let Some(d) = d {
-                    println!("    {metric}: difference {:.4} {}  ratio {:.4} {}", d.difference, d.difference_status.as_str(), d.ratio, d.ratio_status.as_str());
+                    println!(
+                        "    {metric}: difference {:.4} {}  ratio {:.4} {}",
+                        d.difference,
+                        d.difference_status.as_str(),
+                        d.ratio,
+                        d.ratio_status.as_str()
+                    );
                 }
             }
         }
         for g in &f.item_groups {
-            println!("  exposure by {}: group, items, exposure share vs catalog share vs interaction share (ratio, status)", g.grouping.as_str());
+            println!(
+                "  exposure by {}: group, items, exposure share vs catalog share vs interaction share (ratio, status)",
+                g.grouping.as_str()
+            );
             for x in &g.groups {
                 println!(
                     "    {:<12} {:>4}  {:.4} vs {:.4} vs {:.4}  ({:.2} {})",
-                    x.group, x.items, x.exposure_share, x.catalog_share, x.interaction_share, x.exposure_ratio, x.status.as_str()
+                    x.group,
+                    x.items,
+                    x.exposure_share,
+                    x.catalog_share,
+                    x.interaction_share,
+                    x.exposure_ratio,
+                    x.status.as_str()
                 );
             }
         }
         let p = &f.popularity;
         println!(
             "  popularity: ARP {:.1} (catalog {:.1}, lift {:.2} {}), long tail {:.3} {}, Gini {:.4} {}, coverage {:.3} {}",
-            p.average_popularity, p.catalog_average_popularity, p.popularity_lift, p.popularity_lift_status.as_str(),
-            p.long_tail_share, p.long_tail_status.as_str(), p.gini, p.gini_status.as_str(), p.coverage, p.coverage_status.as_str()
+            p.average_popularity,
+            p.catalog_average_popularity,
+            p.popularity_lift,
+            p.popularity_lift_status.as_str(),
+            p.long_tail_share,
+            p.long_tail_status.as_str(),
+            p.gini,
+            p.gini_status.as_str(),
+            p.coverage,
+            p.coverage_status.as_str()
         );
     }
     if let Some(c) = body.comparison {
-        println!("\n  cost and gain: NDCG {:+.4} ({:+.1}%), Recall {:+.4}, Gini {:+.4}, long tail {:+.3}, coverage {:+.3}", c.ndcg_change, 100.0 * c.ndcg_relative_change, c.recall_change, c.gini_change, c.long_tail_share_change, c.coverage_change);
+        println!(
+            "\n  cost and gain: NDCG {:+.4} ({:+.1}%), Recall {:+.4}, Gini {:+.4}, long tail {:+.3}, coverage {:+.3}",
+            c.ndcg_change,
+            100.0 * c.ndcg_relative_change,
+            c.recall_change,
+            c.gini_change,
+            c.long_tail_share_change,
+            c.coverage_change
+        );
     }
 }

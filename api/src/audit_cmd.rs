@@ -11,9 +11,8 @@ pub const BROKEN_EXIT_CODE: i32 = 2;
 
 async fn operator_ctx(services: &Services, slug: &str) -> anyhow::Result<TenantCtx> {
     let slug = TenantSlug::parse(slug)?;
-    let tenant = domain::access::find_tenant_by_slug(services, &slug)
-        .await?
-        .with_context(|| format!("no tenant {slug}"))?;
+    let tenant =
+        domain::access::find_tenant_by_slug(services, &slug).await?.with_context(|| format!("no tenant {slug}"))?;
     Ok(TenantCtx::operator(tenant.id, RequestId::new()))
 }
 

@@ -124,7 +124,10 @@ impl RateLimitSettings {
             forget_after: Duration::from_secs(self.forget_after_secs),
         };
         ThrottleConfig {
-            client_bucket: TokenBucket { capacity: self.client_burst.max(1), refill_per_sec: self.client_per_sec.max(0.0) },
+            client_bucket: TokenBucket {
+                capacity: self.client_burst.max(1),
+                refill_per_sec: self.client_per_sec.max(0.0),
+            },
             client_backoff: backoff(self.client_free_failures),
             account_backoff: backoff(self.account_free_failures),
             max_tracked_keys: self.max_tracked_keys.max(1),
@@ -345,8 +348,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_in_a_config_file_are_refused() {
-        let figment = Figment::from(Serialized::defaults(Settings::default()))
-            .merge(Toml::string("[server]\nportt = 1"));
+        let figment =
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("[server]\nportt = 1"));
         assert!(figment.extract::<Settings>().is_err());
     }
 }

@@ -4,9 +4,9 @@
 use domain::Services;
 use domain::access::{self, NewTenant};
 use domain::tenants::ids::{Email, TenantSlug};
+use domain::tenants::page::{MAX_PAGE_SIZE, PageRequest};
 use domain::tenants::password::Password;
 use domain::tenants::scope::ScopeSet;
-use domain::tenants::page::{MAX_PAGE_SIZE, PageRequest};
 use domain::tenants::{RequestId, TenantCtx};
 
 pub const DEMO_SLUG: &str = "demo";

@@ -18,7 +18,8 @@ struct Bar(ProgressBar);
 
 impl Bar {
     fn new() -> Self {
-        let target = if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let target =
+            if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
         let bar = ProgressBar::with_draw_target(Some(0), target);
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg:8} [{bar:40}] {pos}/{len} lines ({eta})") {
             bar.set_style(style.progress_chars("=> "));

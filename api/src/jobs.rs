@@ -12,7 +12,12 @@ pub fn spawn_retention(services: Services, interval_secs: u64) {
         match domain::privacy::apply_retention(&services).await {
             Ok(runs) => {
                 for run in runs.iter().filter(|r| r.deleted > 0) {
-                    tracing::info!(tenant_id = run.tenant.get(), deleted = run.deleted, days = run.retention_days, "retention applied");
+                    tracing::info!(
+                        tenant_id = run.tenant.get(),
+                        deleted = run.deleted,
+                        days = run.retention_days,
+                        "retention applied"
+                    );
                 }
             }
             Err(e) => tracing::error!(error = ?e, "retention job failed"),

@@ -38,11 +38,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let services = connect(&settings, settings.database.migrate_on_start).await?;
             let slug = TenantSlug::parse(&slug)?;
             let owner_email = Email::parse(&owner_email.unwrap_or_else(|| format!("owner@{slug}.example")))?;
-            let created = access::create_tenant(
-                &services,
-                NewTenant { slug, name, owner_email, owner_password: None },
-            )
-            .await?;
+            let created =
+                access::create_tenant(&services, NewTenant { slug, name, owner_email, owner_password: None }).await?;
             if json {
                 let out = serde_json::json!({
                     "tenant": { "slug": created.tenant.slug.as_str(), "name": created.tenant.name },
@@ -73,7 +70,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let services = connect(&settings, settings.database.migrate_on_start).await?;
             let runs = domain::privacy::apply_retention(&services).await?;
             for run in &runs {
-                println!("tenant {}  keeps {} days  deleted {} interactions before {}", run.tenant, run.retention_days, run.deleted, run.cutoff.to_rfc3339());
+                println!(
+                    "tenant {}  keeps {} days  deleted {} interactions before {}",
+                    run.tenant,
+                    run.retention_days,
+                    run.deleted,
+                    run.cutoff.to_rfc3339()
+                );
             }
             println!("{} tenant(s) with a retention period", runs.len());
         }

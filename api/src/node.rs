@@ -41,7 +41,10 @@ fn stored_node_id(data_dir: &Path) -> anyhow::Result<String> {
     let id = text.trim();
     // Replacing a damaged id would orphan the jobs of the old one: refuse instead.
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("{} does not hold a node id; restore it or delete it (running jobs of this node then stay unfinished)", path.display());
+        bail!(
+            "{} does not hold a node id; restore it or delete it (running jobs of this node then stay unfinished)",
+            path.display()
+        );
     }
     Ok(id.to_owned())
 }

@@ -27,8 +27,22 @@ const MIN_ESTIMATED_BITS: f64 = 80.0;
 /// Fragments that mark a value someone was meant to replace. Matched case-insensitively,
 /// with `-`, `_`, `.` and spaces removed.
 const PLACEHOLDERS: &[&str] = &[
-    "changeme", "replaceme", "placeholder", "example", "secret", "password", "passwd", "default", "insecure", "notsecure",
-    "fixme", "xxxxxxxx", "yourkey", "marquee", "letmein", "qwerty",
+    "changeme",
+    "replaceme",
+    "placeholder",
+    "example",
+    "secret",
+    "password",
+    "passwd",
+    "default",
+    "insecure",
+    "notsecure",
+    "fixme",
+    "xxxxxxxx",
+    "yourkey",
+    "marquee",
+    "letmein",
+    "qwerty",
 ];
 
 /// The three secrets the server needs, each checked.
@@ -51,7 +65,12 @@ impl ServerSecrets {
         let dir = &settings.data_dir;
         Ok(Self {
             jwt: load_or_generate(dir, "auth.jwt_secret", &settings.auth.jwt_secret, "jwt_secret")?,
-            audit_pseudonym: load_or_generate(dir, "audit.pseudonym_secret", &settings.audit.pseudonym_secret, "audit_pseudonym_secret")?,
+            audit_pseudonym: load_or_generate(
+                dir,
+                "audit.pseudonym_secret",
+                &settings.audit.pseudonym_secret,
+                "audit_pseudonym_secret",
+            )?,
             audit_checkpoint: load_or_generate(
                 dir,
                 "audit.checkpoint_signing_key",
@@ -110,18 +129,25 @@ fn write_new_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(contents.as_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {}", path.display()))
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Why `secret` is too weak to use, if it is.
 pub fn check_strength(secret: &str) -> Result<(), String> {
     let len = secret.len();
     if len < MIN_SECRET_BYTES {
-        return Err(format!("it is {len} bytes long; use at least {MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -base64 48`)"));
+        return Err(format!(
+            "it is {len} bytes long; use at least {MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -base64 48`)"
+        ));
     }
-    let folded: String = secret.chars().filter(|c| !matches!(c, '-' | '_' | '.' | ' ')).flat_map(char::to_lowercase).collect();
+    let folded: String =
+        secret.chars().filter(|c| !matches!(c, '-' | '_' | '.' | ' ')).flat_map(char::to_lowercase).collect();
     if let Some(word) = PLACEHOLDERS.iter().find(|w| folded.contains(*w)) {
-        return Err(format!("it contains `{word}`, which marks a placeholder; generate a random one (e.g. `openssl rand -base64 48`)"));
+        return Err(format!(
+            "it contains `{word}`, which marks a placeholder; generate a random one (e.g. `openssl rand -base64 48`)"
+        ));
     }
     if let Some(period) = period(secret.as_bytes()) {
         return Err(format!("it repeats a {period}-byte pattern; generate a random one"));
@@ -161,7 +187,11 @@ mod tests {
     use super::*;
 
     fn temp_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("marquee-secrets-{tag}-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+        let dir = std::env::temp_dir().join(format!(
+            "marquee-secrets-{tag}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
@@ -195,7 +225,8 @@ mod tests {
     #[test]
     fn a_placeholder_in_a_setting_stops_the_start_and_names_the_setting() {
         let dir = temp_dir("setting");
-        let err = load_or_generate(&dir, "auth.jwt_secret", "change-me-change-me-change-me-change-me", "jwt_secret").unwrap_err();
+        let err = load_or_generate(&dir, "auth.jwt_secret", "change-me-change-me-change-me-change-me", "jwt_secret")
+            .unwrap_err();
         let text = format!("{err:#}");
         assert!(text.contains("auth.jwt_secret") && text.contains("placeholder"), "{text}");
         assert!(!dir.join("jwt_secret").exists());

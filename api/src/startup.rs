@@ -7,19 +7,19 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context as _;
 use domain::audit::AuditConfig;
+use domain::models::{ModelsConfig, SandboxSettings};
 use domain::tenants::auth::AuthConfig;
 use domain::tenants::db::DbConfig;
-use domain::models::{ModelsConfig, SandboxSettings};
 use domain::{Services, ServicesConfig};
 use migrations::{Migrator, MigratorTrait};
 
 use crate::config::Settings;
-use crate::secrets::ServerSecrets;
 use crate::graphql::build_schema;
 use crate::http::client_addr::TrustedProxies;
 use crate::http::graphql::GraphqlState;
 use crate::http::{graphql, health};
 use crate::node::Process;
+use crate::secrets::ServerSecrets;
 
 /// Room for the parsed forms of the queries clients send, by total query length.
 const DOCUMENT_CACHE_BYTES: u64 = 4 * 1024 * 1024;

@@ -10,11 +10,8 @@ pub fn init(settings: &LogSettings) {
         .or_else(|_| EnvFilter::try_new(&settings.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_span_events(FmtSpan::NONE);
-    let result = if settings.format == "json" {
-        builder.json().with_current_span(true).try_init()
-    } else {
-        builder.try_init()
-    };
+    let result =
+        if settings.format == "json" { builder.json().with_current_span(true).try_init() } else { builder.try_init() };
     if let Err(e) = result {
         eprintln!("logging was already set up: {e}");
     }

@@ -55,7 +55,8 @@ pub async fn train(services: &Services, args: &TrainArgs) -> anyhow::Result<()> 
         AlgorithmArg::MostPopular => TrainRequest::MostPopular,
     };
     let (model, job) = domain::models::train_model(&ctx, services, request).await?;
-    let target = if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let target =
+        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
     let bar = ProgressBar::with_draw_target(Some(1000), target);
     if let Ok(style) = ProgressStyle::with_template("{spinner} training [{bar:40}] {percent}% ({elapsed})") {
         bar.set_style(style.progress_chars("=> "));
@@ -81,11 +82,20 @@ pub async fn train(services: &Services, args: &TrainArgs) -> anyhow::Result<()> 
     if let Some(m) = &model.metrics {
         println!(
             "held out   NDCG@{k} {:.4}  Recall@{k} {:.4}  Precision@{k} {:.4}  HR@{k} {:.4}  Coverage@{k} {:.4}  ({} users)",
-            m.ndcg, m.recall, m.precision, m.hit_rate, m.coverage, m.evaluated_users, k = m.k
+            m.ndcg,
+            m.recall,
+            m.precision,
+            m.hit_rate,
+            m.coverage,
+            m.evaluated_users,
+            k = m.k
         );
     }
     if let Some(seconds) = model.tuning.as_ref().and_then(|t| t.get("seconds")).and_then(|s| s.as_f64()) {
-        println!("tuning     {} settings tried in {seconds:.1} s", model.tuning.as_ref().and_then(|t| t.get("trials")).and_then(|t| t.as_array()).map_or(0, |t| t.len()));
+        println!(
+            "tuning     {} settings tried in {seconds:.1} s",
+            model.tuning.as_ref().and_then(|t| t.get("trials")).and_then(|t| t.as_array()).map_or(0, |t| t.len())
+        );
     }
     if args.deploy {
         domain::models::deploy_model(&ctx, services, &model.id, false).await?;

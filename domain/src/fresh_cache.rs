@@ -39,7 +39,12 @@ pub(crate) struct FreshCache<K, V> {
 
 impl<K, V> Clone for FreshCache<K, V> {
     fn clone(&self) -> Self {
-        Self { entries: self.entries.clone(), epochs: self.epochs.clone(), loading: self.loading.clone(), hasher: self.hasher.clone() }
+        Self {
+            entries: self.entries.clone(),
+            epochs: self.epochs.clone(),
+            loading: self.loading.clone(),
+            hasher: self.hasher.clone(),
+        }
     }
 }
 
@@ -61,7 +66,9 @@ where
 
     /// At most `capacity` in total of `weigh` over the entries.
     pub fn weighted(capacity: u64, time_to_live: Duration, weigh: fn(&K, &V) -> u32) -> Self {
-        Self::with_builder(moka::sync::Cache::builder().weigher(weigh).max_capacity(capacity).time_to_live(time_to_live))
+        Self::with_builder(
+            moka::sync::Cache::builder().weigher(weigh).max_capacity(capacity).time_to_live(time_to_live),
+        )
     }
 
     fn with_builder(builder: moka::sync::CacheBuilder<K, V, moka::sync::Cache<K, V>>) -> Self {

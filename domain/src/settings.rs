@@ -196,18 +196,31 @@ pub async fn tenant_settings(ctx: &TenantCtx, services: &Services) -> Result<Ten
 
 /// Applies a change (needs `settings:manage`). New weights apply to the next training
 /// snapshot, retroactively to stored events.
-pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update: SettingsUpdate) -> Result<TenantSettings> {
+pub async fn update_tenant_settings(
+    ctx: &TenantCtx,
+    services: &Services,
+    update: SettingsUpdate,
+) -> Result<TenantSettings> {
     ctx.require(Scope::SettingsManage)?;
     for (t, w) in &update.event_weights {
         if !w.is_finite() || !(0.0..=MAX_EVENT_WEIGHT).contains(w) {
-            return Err(DomainError::invalid("eventWeights", format!("{t}: use a weight from 0 to {MAX_EVENT_WEIGHT}")));
+            return Err(DomainError::invalid(
+                "eventWeights",
+                format!("{t}: use a weight from 0 to {MAX_EVENT_WEIGHT}"),
+            ));
         }
     }
     if update.interaction_retention_days.is_some_and(|d| d > MAX_RETENTION_DAYS) {
-        return Err(DomainError::invalid("interactionRetentionDays", format!("use 0 (keep) to {MAX_RETENTION_DAYS} days")));
+        return Err(DomainError::invalid(
+            "interactionRetentionDays",
+            format!("use 0 (keep) to {MAX_RETENTION_DAYS} days"),
+        ));
     }
     if update.erasure_retrain_days.is_some_and(|d| d > MAX_ERASURE_RETRAIN_DAYS) {
-        return Err(DomainError::invalid("erasureRetrainDays", format!("use 0 (at once) to {MAX_ERASURE_RETRAIN_DAYS} days")));
+        return Err(DomainError::invalid(
+            "erasureRetrainDays",
+            format!("use 0 (at once) to {MAX_ERASURE_RETRAIN_DAYS} days"),
+        ));
     }
     let tx = services.db.begin_write(ctx).await?;
     // Locked: two updates of different fields would otherwise both start from the same
@@ -237,7 +250,10 @@ pub async fn update_tenant_settings(ctx: &TenantCtx, services: &Services, update
     }
     write_json(&mut doc, &settings);
     tenant_store::save_settings(ctx, &tx, &doc).await?;
-    services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::SETTINGS_UPDATED).details(doc.clone())).await?;
+    services
+        .audit
+        .record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::SETTINGS_UPDATED).details(doc.clone()))
+        .await?;
     tx.commit().await?;
     // Invalidated rather than replaced: concurrent updates commit in lock order but
     // could replace the entry in another, leaving an older document cached.

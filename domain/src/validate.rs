@@ -57,7 +57,10 @@ pub fn labels(field: &str, raw: Vec<String>, max_items: usize, max_chars: usize)
             continue;
         }
         if t.chars().count() > max_chars || has_control(t) {
-            return Err(DomainError::invalid(field, format!("each entry: 1 to {max_chars} characters, no control characters")));
+            return Err(DomainError::invalid(
+                field,
+                format!("each entry: 1 to {max_chars} characters, no control characters"),
+            ));
         }
         if !out.iter().any(|o| o == t) {
             out.push(t.to_owned());

@@ -28,7 +28,15 @@ const TARGET_NDCG: f64 = 0.3465;
 const TARGET_RECALL: f64 = 0.1985;
 
 fn reference_params() -> AlsParams {
-    AlsParams { factors: 64, regularization: 0.05, alpha: 1.0, iterations: 15, cg_steps: 3, seed: SEED, threads: THREADS }
+    AlsParams {
+        factors: 64,
+        regularization: 0.05,
+        alpha: 1.0,
+        iterations: 15,
+        cg_steps: 3,
+        seed: SEED,
+        threads: THREADS,
+    }
 }
 
 struct Args {
@@ -38,7 +46,11 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { dir: shared_dataset_dir(env!("CARGO_MANIFEST_DIR").as_ref(), "ml-100k"), fit_reps: None, dump_train: None };
+    let mut args = Args {
+        dir: shared_dataset_dir(env!("CARGO_MANIFEST_DIR").as_ref(), "ml-100k"),
+        fit_reps: None,
+        dump_train: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -83,7 +95,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = TuneConfig { seed: SEED, threads: THREADS, k: K, ..TuneConfig::default() };
     let tuned = tune_als(&split.train, &config, |_| true)?;
     let tuned_report = evaluate(&tuned.model, &split, K)?;
-    row("ALS auto-tuned", &describe(&tuned.best), &tuned_report, &format!("tuning {:.2} s ({} settings)", tuned.seconds, tuned.trials.len()));
+    row(
+        "ALS auto-tuned",
+        &describe(&tuned.best),
+        &tuned_report,
+        &format!("tuning {:.2} s ({} settings)", tuned.seconds, tuned.trials.len()),
+    );
 
     let reference = reference_params();
     let (model, fit) = timed(|| AlsModel::fit(&split.train, &reference, |_| true));
@@ -154,4 +171,3 @@ fn dump(train: &Interactions, path: &PathBuf) -> Result<(), Box<dyn std::error::
     out.flush()?;
     Ok(())
 }
-

@@ -45,7 +45,11 @@ pub enum InferenceError {
 
     /// A data file could not be read.
     #[error("could not read {path}: {source}")]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// A data file has a malformed line.
     #[error("{path}, line {line}: {reason}")]

@@ -53,10 +53,7 @@ impl ItemKnn {
         let lists: Vec<Vec<Neighbour>> = pool.install(|| {
             (0..n_items)
                 .into_par_iter()
-                .map_init(
-                    || vec![0f32; n_items],
-                    |acc, i| neighbours_of(i, data, &item_users, &norms, k, acc),
-                )
+                .map_init(|| vec![0f32; n_items], |acc, i| neighbours_of(i, data, &item_users, &norms, k, acc))
                 .collect()
         });
         let mut offsets = Vec::with_capacity(n_items + 1);
@@ -165,8 +162,7 @@ fn neighbours_of(
         .filter_map(|&j| {
             let dot = std::mem::take(&mut acc[j as usize]);
             let denom = norms[i] * norms[j as usize];
-            (j as usize != i && denom > 0.0 && dot != 0.0)
-                .then(|| Neighbour { item: j, similarity: dot / denom })
+            (j as usize != i && denom > 0.0 && dot != 0.0).then(|| Neighbour { item: j, similarity: dot / denom })
         })
         .collect();
     // An accumulator that passes through exactly 0.0 is pushed twice; its second visit

@@ -145,9 +145,7 @@ impl Interactions {
 
     /// Iterates all `(row, column, weight)` entries in row order.
     pub fn triplets(&self) -> impl Iterator<Item = (u32, u32, f32)> + '_ {
-        (0..self.n_rows).flat_map(move |r| {
-            self.row_unchecked(r).iter().map(move |(c, w)| (r as u32, c, w))
-        })
+        (0..self.n_rows).flat_map(move |r| self.row_unchecked(r).iter().map(move |(c, w)| (r as u32, c, w)))
     }
 
     /// The item x user matrix.
@@ -217,8 +215,7 @@ mod tests {
 
     #[test]
     fn sums_duplicates_and_sorts_rows() {
-        let m = Interactions::from_triplets(2, 4, &[(0, 3, 1.0), (0, 1, 2.0), (0, 3, 0.5), (1, 0, 1.0)])
-            .unwrap();
+        let m = Interactions::from_triplets(2, 4, &[(0, 3, 1.0), (0, 1, 2.0), (0, 3, 0.5), (1, 0, 1.0)]).unwrap();
         let r0 = m.row(0).unwrap();
         assert_eq!(r0.indices, &[1, 3]);
         assert_eq!(r0.values, &[2.0, 1.5]);

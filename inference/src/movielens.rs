@@ -54,7 +54,8 @@ impl MovieLens {
             if line.is_empty() {
                 continue;
             }
-            let bad = |reason: &str| InferenceError::Parse { path: path.clone(), line: n + 1, reason: reason.to_string() };
+            let bad =
+                |reason: &str| InferenceError::Parse { path: path.clone(), line: n + 1, reason: reason.to_string() };
             let mut parts = line.split(sep);
             let mut field = |name: &str| parts.next().ok_or_else(|| bad(&format!("missing {name}")));
             let user: u64 = field("user")?.trim().parse().map_err(|_| bad("bad user id"))?;

@@ -39,9 +39,8 @@ impl Popularity {
         let mut scores = vec![0f64; n_items];
         let half_life = half_life_secs as f64;
         for &(item, w, ts) in events {
-            let slot = scores
-                .get_mut(item as usize)
-                .ok_or(InferenceError::ItemOutOfRange { index: item, count: n_items })?;
+            let slot =
+                scores.get_mut(item as usize).ok_or(InferenceError::ItemOutOfRange { index: item, count: n_items })?;
             if !w.is_finite() {
                 return Err(InferenceError::NonFiniteWeight { user: u32::MAX, item });
             }

@@ -131,7 +131,12 @@ mod tests {
         for round in 0..200 {
             let n = 1 + (next() % 700) as usize;
             // Coarse scores, so ties are common; some NaN.
-            let scores: Vec<f32> = (0..n).map(|_| match next() % 50 { 0 => f32::NAN, r => (r % 17) as f32 }).collect();
+            let scores: Vec<f32> = (0..n)
+                .map(|_| match next() % 50 {
+                    0 => f32::NAN,
+                    r => (r % 17) as f32,
+                })
+                .collect();
             let keep_one_in = 1 + next() % 9;
             let admitted: Vec<bool> = (0..n).map(|_| next() % keep_one_in == 0).collect();
             let k = 1 + (next() % 60) as usize;

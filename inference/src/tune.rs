@@ -113,7 +113,11 @@ pub struct TuneResult {
 
 /// Searches `config.grid` on an inner validation split of `train` and refits the best
 /// setting on all of `train`. `progress` gets the fraction done and may cancel.
-pub fn tune_als(train_data: &Interactions, config: &TuneConfig, mut progress: impl FnMut(f32) -> bool) -> Result<TuneResult> {
+pub fn tune_als(
+    train_data: &Interactions,
+    config: &TuneConfig,
+    mut progress: impl FnMut(f32) -> bool,
+) -> Result<TuneResult> {
     let start = Instant::now();
     let grid = &config.grid;
     if grid.is_empty() {
@@ -171,9 +175,7 @@ pub fn tune_als(train_data: &Interactions, config: &TuneConfig, mut progress: im
         }
     }
     let best = best.params.clone();
-    let model = AlsModel::fit(train_data, &best, |f| {
-        progress((work_done + f * best.iterations as f32) / total_work)
-    })?;
+    let model = AlsModel::fit(train_data, &best, |f| progress((work_done + f * best.iterations as f32) / total_work))?;
     Ok(TuneResult { model, best, trials, seconds: start.elapsed().as_secs_f64() })
 }
 

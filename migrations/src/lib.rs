@@ -27,6 +27,17 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_access::Migration), Box::new(m0002_catalog::Migration), Box::new(m0003_audit::Migration), Box::new(m0004_models::Migration), Box::new(m0005_fairness::Migration), Box::new(m0006_privacy::Migration), Box::new(m0007_history_index::Migration), Box::new(m0008_erasure_followup::Migration), Box::new(m0009_job_owners::Migration), Box::new(m0010_checkpoint_intervals::Migration)]
+        vec![
+            Box::new(m0001_access::Migration),
+            Box::new(m0002_catalog::Migration),
+            Box::new(m0003_audit::Migration),
+            Box::new(m0004_models::Migration),
+            Box::new(m0005_fairness::Migration),
+            Box::new(m0006_privacy::Migration),
+            Box::new(m0007_history_index::Migration),
+            Box::new(m0008_erasure_followup::Migration),
+            Box::new(m0009_job_owners::Migration),
+            Box::new(m0010_checkpoint_intervals::Migration),
+        ]
     }
 }

@@ -61,9 +61,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create().name("members_invite_hash").table("members").col("invite_hash").to_owned(),
-            )
+            .create_index(Index::create().name("members_invite_hash").table("members").col("invite_hash").to_owned())
             .await?;
         rls::protect_tenant_table(manager, "members").await?;
 

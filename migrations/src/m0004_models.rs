@@ -42,7 +42,13 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("models_tenant_version").table("models").col("tenant_id").col("version").unique().to_owned(),
+                Index::create()
+                    .name("models_tenant_version")
+                    .table("models")
+                    .col("tenant_id")
+                    .col("version")
+                    .unique()
+                    .to_owned(),
             )
             .await?;
         rls::protect_tenant_table(manager, "models").await?;
@@ -76,9 +82,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(Index::create().name("jobs_tenant").table("jobs").col("tenant_id").col("id").to_owned())
             .await?;
-        manager
-            .create_index(Index::create().name("jobs_status").table("jobs").col("status").to_owned())
-            .await?;
+        manager.create_index(Index::create().name("jobs_status").table("jobs").col("status").to_owned()).await?;
         rls::protect_tenant_table(manager, "jobs").await?;
 
         manager

@@ -40,7 +40,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("fairness_reports_tenant").table("fairness_reports").col("tenant_id").col("id").to_owned(),
+                Index::create()
+                    .name("fairness_reports_tenant")
+                    .table("fairness_reports")
+                    .col("tenant_id")
+                    .col("id")
+                    .to_owned(),
             )
             .await?;
         rls::protect_tenant_table(manager, "fairness_reports").await?;

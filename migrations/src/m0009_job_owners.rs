@@ -17,7 +17,9 @@ impl MigrationTrait for Migration {
         }
         // A starting server looks for the unfinished jobs of its node.
         manager
-            .create_index(Index::create().name("jobs_owner_status").table("jobs").col("owner_node").col("status").to_owned())
+            .create_index(
+                Index::create().name("jobs_owner_status").table("jobs").col("owner_node").col("status").to_owned(),
+            )
             .await
     }
 

@@ -19,10 +19,14 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite alters a table one change at a time.
         for column in CHECKPOINT_COLUMNS {
-            manager.alter_table(Table::alter().table("audit_checkpoints").add_column(big_integer_null(column)).to_owned()).await?;
+            manager
+                .alter_table(Table::alter().table("audit_checkpoints").add_column(big_integer_null(column)).to_owned())
+                .await?;
         }
         for column in HEAD_COLUMNS {
-            manager.alter_table(Table::alter().table("audit_heads").add_column(big_integer_null(column)).to_owned()).await?;
+            manager
+                .alter_table(Table::alter().table("audit_heads").add_column(big_integer_null(column)).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -60,8 +60,7 @@ pub fn hash_secret(plain: &str) -> Vec<u8> {
 
 pub fn generate(env: KeyEnvironment) -> NewApiKeySecret {
     let mut rng = rand::rng();
-    let random: String =
-        (0..RANDOM_LEN).map(|_| ALPHABET[rng.random_range(0..62)] as char).collect();
+    let random: String = (0..RANDOM_LEN).map(|_| ALPHABET[rng.random_range(0..62)] as char).collect();
     let body = format!("mq_{}_{}", env.as_str(), random);
     let plain = format!("{}_{}", body, checksum(&body));
     NewApiKeySecret {

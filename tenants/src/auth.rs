@@ -44,7 +44,11 @@ pub enum LoginOutcome {
     /// The tenant exists but the e-mail or password is wrong. `tx` is open in that
     /// tenant so the failure can be recorded there; commit it, then refuse.
     /// `login_name` is what was typed (trimmed, lowercased), for a pseudonymised record.
-    Refused { tx: TenantTx, tenant: TenantId, login_name: String },
+    Refused {
+        tx: TenantTx,
+        tenant: TenantId,
+        login_name: String,
+    },
     /// No such tenant: there is nowhere to record the attempt.
     UnknownTenant,
 }
@@ -53,7 +57,11 @@ pub enum RefreshOutcome {
     Refreshed(SignIn),
     /// A spent token was presented again. Its whole family is revoked in `tx`, which is
     /// open in the token's tenant: record the incident, commit, then refuse.
-    ReuseDetected { tx: TenantTx, tenant: TenantId, member: Option<PublicId> },
+    ReuseDetected {
+        tx: TenantTx,
+        tenant: TenantId,
+        member: Option<PublicId>,
+    },
     /// Unknown, expired or revoked token, or a member who can no longer sign in.
     Invalid,
 }
@@ -258,21 +266,10 @@ impl Authenticator {
         Ok((tx, ctx))
     }
 
-    async fn open_session(
-        &self,
-        tx: &crate::db::SystemTx,
-        member: Member,
-        family: Option<String>,
-    ) -> Result<Session> {
+    async fn open_session(&self, tx: &crate::db::SystemTx, member: Member, family: Option<String>) -> Result<Session> {
         let now = Utc::now().timestamp();
-        let access_token =
-            self.jwt.issue(&member.id.as_string(), member.tenant_id.get(), member.role.as_str(), now)?;
+        let access_token = self.jwt.issue(&member.id.as_string(), member.tenant_id.get(), member.role.as_str(), now)?;
         let refresh_token = sessions::issue(tx, member.tenant_id, member.row, family, self.refresh_ttl_secs).await?;
-        Ok(Session {
-            access_token,
-            access_expires_in_secs: self.jwt.access_ttl_secs,
-            refresh_token,
-            member,
-        })
+        Ok(Session { access_token, access_expires_in_secs: self.jwt.access_ttl_secs, refresh_token, member })
     }
 }

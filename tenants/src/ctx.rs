@@ -47,8 +47,16 @@ impl fmt::Display for RequestId {
 /// Who is acting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    ApiKey { key_row: i64, key_id: PublicId, scopes: ScopeSet },
-    Member { member: MemberId, member_id: PublicId, role: Role },
+    ApiKey {
+        key_row: i64,
+        key_id: PublicId,
+        scopes: ScopeSet,
+    },
+    Member {
+        member: MemberId,
+        member_id: PublicId,
+        role: Role,
+    },
     /// The platform operator, through the CLI.
     Operator,
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    AccessMode, IsolationLevel, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    IsolationLevel, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::ctx::{SystemCtx, TenantCtx};
@@ -46,11 +46,7 @@ pub struct DbConfig {
 
 impl Db {
     pub async fn connect(config: &DbConfig) -> Result<Self> {
-        let kind = if config.url.starts_with("postgres") {
-            DbBackendKind::Postgres
-        } else {
-            DbBackendKind::Sqlite
-        };
+        let kind = if config.url.starts_with("postgres") { DbBackendKind::Postgres } else { DbBackendKind::Sqlite };
         let url = match (&config.app_role, kind) {
             (Some(role), DbBackendKind::Postgres) => with_pg_role(&config.url, role),
             _ => config.url.clone(),
@@ -144,10 +140,7 @@ impl Db {
         if self.kind == DbBackendKind::Sqlite {
             return self.begin(ctx).await;
         }
-        let txn = self
-            .conn
-            .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
-            .await?;
+        let txn = self.conn.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT set_config('marquee.tenant_id', $1, true)",

@@ -44,14 +44,10 @@ impl PublicId {
         Self(uuid::Uuid::new_v4())
     }
     pub fn parse(raw: &str) -> Result<Self> {
-        uuid::Uuid::parse_str(raw.trim())
-            .map(Self)
-            .map_err(|_| TenantsError::invalid("id", "not a valid id"))
+        uuid::Uuid::parse_str(raw.trim()).map(Self).map_err(|_| TenantsError::invalid("id", "not a valid id"))
     }
     pub fn from_db(raw: &str) -> Result<Self> {
-        uuid::Uuid::parse_str(raw)
-            .map(Self)
-            .map_err(|_| TenantsError::Internal(format!("corrupt public id {raw:?}")))
+        uuid::Uuid::parse_str(raw).map(Self).map_err(|_| TenantsError::Internal(format!("corrupt public id {raw:?}")))
     }
     pub fn as_string(&self) -> String {
         self.0.to_string()
@@ -118,11 +114,7 @@ impl Email {
                     && !s.chars().any(|c| c.is_whitespace() || c.is_control())
                     && s.matches('@').count() == 1
             });
-        if valid {
-            Ok(Self(s))
-        } else {
-            Err(TenantsError::invalid("email", "not a valid e-mail address"))
-        }
+        if valid { Ok(Self(s)) } else { Err(TenantsError::invalid("email", "not a valid e-mail address")) }
     }
     pub fn as_str(&self) -> &str {
         &self.0

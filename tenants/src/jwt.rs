@@ -31,10 +31,8 @@ impl JwtKeys {
             return Err(TenantsError::invalid("jwt_secret", "use at least 32 bytes"));
         }
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret)
-                .map_err(|e| TenantsError::Internal(format!("jwt key: {e}")))?,
-            decoding: DecodingKey::from_secret(secret)
-                .map_err(|e| TenantsError::Internal(format!("jwt key: {e}")))?,
+            encoding: EncodingKey::from_secret(secret).map_err(|e| TenantsError::Internal(format!("jwt key: {e}")))?,
+            decoding: DecodingKey::from_secret(secret).map_err(|e| TenantsError::Internal(format!("jwt key: {e}")))?,
             access_ttl_secs,
         })
     }

@@ -85,10 +85,7 @@ impl<K: CursorKey> PageRequest<K> {
             None => DEFAULT_PAGE_SIZE,
             Some(n) if n >= 1 && (n as u64) <= MAX_PAGE_SIZE => n as u64,
             Some(_) => {
-                return Err(TenantsError::invalid(
-                    "first",
-                    format!("must be between 1 and {MAX_PAGE_SIZE}"),
-                ));
+                return Err(TenantsError::invalid("first", format!("must be between 1 and {MAX_PAGE_SIZE}")));
             }
         };
         let after = after.map(K::decode).transpose()?;

@@ -20,16 +20,10 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self> {
         let n = raw.chars().count();
         if n < MIN_PASSWORD_LEN {
-            return Err(TenantsError::invalid(
-                "password",
-                format!("use at least {MIN_PASSWORD_LEN} characters"),
-            ));
+            return Err(TenantsError::invalid("password", format!("use at least {MIN_PASSWORD_LEN} characters")));
         }
         if n > MAX_PASSWORD_LEN {
-            return Err(TenantsError::invalid(
-                "password",
-                format!("use at most {MAX_PASSWORD_LEN} characters"),
-            ));
+            return Err(TenantsError::invalid("password", format!("use at most {MAX_PASSWORD_LEN} characters")));
         }
         Ok(Self(raw.to_owned()))
     }

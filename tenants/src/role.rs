@@ -40,9 +40,7 @@ impl Role {
         match self {
             Role::Viewer => [CatalogRead, RecommendationsRead, ReportsRead].into_iter().collect(),
             Role::Analyst => {
-                [CatalogRead, RecommendationsRead, ReportsRead, UsersRead, ModelsManage]
-                    .into_iter()
-                    .collect()
+                [CatalogRead, RecommendationsRead, ReportsRead, UsersRead, ModelsManage].into_iter().collect()
             }
             Role::Admin | Role::Owner => ScopeSet::all(),
         }

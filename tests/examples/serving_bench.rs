@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-const QUERY: &str = "query($u: String!) { recommendations(userId: $u, first: 10) { strategy items { contentId score } } }";
+const QUERY: &str =
+    "query($u: String!) { recommendations(userId: $u, first: 10) { strategy items { contentId score } } }";
 
 /// One client's results: (latency, when it was sent relative to the pass's start), errors.
 type ClientRun = (Vec<(Duration, Duration)>, u64);
@@ -40,26 +41,38 @@ async fn main() {
     assert_eq!(errors, 0, "the first request failed");
 
     let started = Instant::now();
-    let cold = run_clients(clients, |c| {
-        let mine: Vec<u64> = (1..=users).filter(|u| u % clients == c).collect();
-        Box::new(mine.into_iter())
-    }, &url, &key, started)
+    let cold = run_clients(
+        clients,
+        |c| {
+            let mine: Vec<u64> = (1..=users).filter(|u| u % clients == c).collect();
+            Box::new(mine.into_iter())
+        },
+        &url,
+        &key,
+        started,
+    )
     .await;
     report(&format!("cold: each of {users} users once"), cold, started.elapsed());
 
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
-    let steady = run_clients(clients, move |c| {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (c + 1);
-        Box::new(std::iter::from_fn(move || {
-            (Instant::now() < deadline).then(|| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % users) + 1
-            })
-        }))
-    }, &url, &key, started)
+    let steady = run_clients(
+        clients,
+        move |c| {
+            let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (c + 1);
+            Box::new(std::iter::from_fn(move || {
+                (Instant::now() < deadline).then(|| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % users) + 1
+                })
+            }))
+        },
+        &url,
+        &key,
+        started,
+    )
     .await;
     report(&format!("steady: random users, {seconds} s"), steady, started.elapsed());
 }
@@ -118,8 +131,19 @@ fn report(title: &str, (timed, errors): ClientRun, elapsed: Duration) {
     let pct = |p: f64| all[((all.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
     println!("{title}: {} requests, {errors} errors", all.len());
     println!("  throughput {:.0} requests/s", all.len() as f64 / elapsed.as_secs_f64());
-    println!("  latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}", pct(0.5), pct(0.9), pct(0.99), pct(0.999), pct(1.0));
+    println!(
+        "  latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}",
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        pct(0.999),
+        pct(1.0)
+    );
     if let Some((latency, offset)) = slowest {
-        println!("  slowest: {:.1} ms, sent {:.2} s into the pass", latency.as_secs_f64() * 1000.0, offset.as_secs_f64());
+        println!(
+            "  slowest: {:.1} ms, sent {:.2} s into the pass",
+            latency.as_secs_f64() * 1000.0,
+            offset.as_secs_f64()
+        );
     }
 }

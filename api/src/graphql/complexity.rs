@@ -34,9 +34,7 @@ pub fn list(first: i32, child_complexity: usize) -> usize {
 
 /// One audited read of one person's data.
 pub fn personal(child_complexity: usize) -> usize {
-    PERSONAL_READ
-        .saturating_add(child_complexity)
-        .saturating_add(1)
+    PERSONAL_READ.saturating_add(child_complexity).saturating_add(1)
 }
 
 /// A connection whose page is one audited read.
@@ -47,9 +45,7 @@ pub fn personal_page(first: Option<i32>, child_complexity: usize) -> usize {
 /// A person's recommendations; explaining them is a second audited read.
 pub fn recommendations(first: i32, explain: bool, child_complexity: usize) -> usize {
     let reads = if explain { 2 } else { 1 };
-    PERSONAL_READ
-        .saturating_mul(reads)
-        .saturating_add(list(first, child_complexity))
+    PERSONAL_READ.saturating_mul(reads).saturating_add(list(first, child_complexity))
 }
 
 #[cfg(test)]
@@ -60,11 +56,7 @@ mod tests {
     fn lists_multiply_their_children_within_the_accepted_range() {
         assert_eq!(page(None, 3), 20 * 3 + 1);
         assert_eq!(page(Some(100), 3), 301);
-        assert_eq!(
-            page(Some(10_000), 3),
-            301,
-            "refused at run time; counted at the bound"
-        );
+        assert_eq!(page(Some(10_000), 3), 301, "refused at run time; counted at the bound");
         assert_eq!(page(Some(-5), 3), 4);
         assert_eq!(list(5, 2), 11);
         assert_eq!(personal_page(Some(1), 1), PERSONAL_READ + 2);

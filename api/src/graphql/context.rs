@@ -58,16 +58,12 @@ pub fn personal_reads(ctx: &Context<'_>, n: usize) -> ApiResult<()> {
 }
 
 pub fn services<'a>(ctx: &Context<'a>) -> ApiResult<&'a Services> {
-    ctx.data::<Services>()
-        .map_err(|_| ApiError::new(domain::ErrorCode::Internal, "service not configured"))
+    ctx.data::<Services>().map_err(|_| ApiError::new(domain::ErrorCode::Internal, "service not configured"))
 }
 
 /// The caller's tenant context, or UNAUTHENTICATED.
 pub fn tenant<'a>(ctx: &Context<'a>) -> ApiResult<&'a TenantCtx> {
-    ctx.data::<RequestData>()
-        .ok()
-        .and_then(|r| r.tenant.as_ref())
-        .ok_or_else(ApiError::unauthenticated)
+    ctx.data::<RequestData>().ok().and_then(|r| r.tenant.as_ref()).ok_or_else(ApiError::unauthenticated)
 }
 
 /// This request's id, for operations that run before anyone is signed in (their audit

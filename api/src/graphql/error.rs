@@ -3,8 +3,8 @@
 //! dropped.
 
 use async_graphql::ErrorExtensions;
-use domain::{DomainError, ErrorCode};
 use domain::tenants::TenantsError;
+use domain::{DomainError, ErrorCode};
 
 /// Deliberately not `Display`, so `?` cannot turn it into an untyped GraphQL error.
 #[derive(Debug, Clone)]

@@ -9,9 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation,
-};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation};
 use async_graphql::{Response, ServerError, ValidationResult};
 
 use super::MarqueeSchema;
@@ -70,8 +68,7 @@ pub async fn complexity(measuring: &MarqueeSchema, request: &mut async_graphql::
         return 0;
     };
     let measured = Arc::new(Measured::default());
-    let mut probe =
-        async_graphql::Request::new(request.query.clone()).variables(request.variables.clone());
+    let mut probe = async_graphql::Request::new(request.query.clone()).variables(request.variables.clone());
     probe.operation_name = request.operation_name.clone();
     probe.set_parsed_query(doc);
     let _ = measuring.execute(probe.data(measured.clone())).await;

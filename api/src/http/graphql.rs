@@ -177,7 +177,11 @@ pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpRespon
             match serde_json::from_str::<serde_json::Value>(vars) {
                 Ok(v) => request.variables = async_graphql::Variables::from_json(v),
                 Err(e) => {
-                    return error_response(ErrorCode::BadRequest, &format!("variables are not valid JSON: {e}"), request_id.as_str());
+                    return error_response(
+                        ErrorCode::BadRequest,
+                        &format!("variables are not valid JSON: {e}"),
+                        request_id.as_str(),
+                    );
                 }
             }
         }
@@ -212,12 +216,10 @@ async fn read_requests(
     if !(content_type.starts_with("application/json") || content_type.starts_with("application/graphql+json")) {
         return Err(Refusal(ErrorCode::BadRequest, "send Content-Type: application/json".into()));
     }
-    let too_large = || Refusal(ErrorCode::PayloadTooLarge, format!("request body exceeds {} bytes", limits.max_body_bytes));
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let too_large =
+        || Refusal(ErrorCode::PayloadTooLarge, format!("request body exceeds {} bytes", limits.max_body_bytes));
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limits.max_body_bytes) {
         return Err(too_large());
     }
@@ -265,7 +267,11 @@ async fn read_requests(
 
 /// Parses the query (or finds it parsed), refuses what the limits forbid, and hands the
 /// document to the request so the executor does not parse it again.
-fn pre_check(request: &mut async_graphql::Request, limits: &GraphqlSettings, documents: &DocumentCache) -> Result<(), Refusal> {
+fn pre_check(
+    request: &mut async_graphql::Request,
+    limits: &GraphqlSettings,
+    documents: &DocumentCache,
+) -> Result<(), Refusal> {
     documents.resolve_persisted(request)?;
     let doc = match documents.parsed.get(&request.query) {
         Some(doc) => doc,
@@ -287,7 +293,11 @@ fn pre_check(request: &mut async_graphql::Request, limits: &GraphqlSettings, doc
     Ok(())
 }
 
-pub(crate) async fn authenticate(req: &HttpRequest, services: &Services, request_id: &RequestId) -> Result<Option<TenantCtx>, Refusal> {
+pub(crate) async fn authenticate(
+    req: &HttpRequest,
+    services: &Services,
+    request_id: &RequestId,
+) -> Result<Option<TenantCtx>, Refusal> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
     let bearer = value
         .to_str()

@@ -17,9 +17,7 @@ fn in_set(set: &SelectionSet) -> usize {
     set.items
         .iter()
         .map(|item| match &item.node {
-            Selection::Field(field) => {
-                usize::from(field.node.alias.is_some()) + in_set(&field.node.selection_set.node)
-            }
+            Selection::Field(field) => usize::from(field.node.alias.is_some()) + in_set(&field.node.selection_set.node),
             Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
             Selection::FragmentSpread(_) => 0,
         })

@@ -58,18 +58,10 @@ struct Refused {
 
 impl Refused {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            field: None,
-        }
+        Self { code, message: message.into(), field: None }
     }
     fn field(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code: ErrorCode::InvalidInput,
-            message: message.into(),
-            field: Some(field.to_owned()),
-        }
+        Self { code: ErrorCode::InvalidInput, message: message.into(), field: Some(field.to_owned()) }
     }
 }
 
@@ -82,25 +74,14 @@ impl From<Refusal> for Refused {
 impl From<DomainError> for Refused {
     fn from(e: DomainError) -> Self {
         let api = crate::graphql::error::ApiError::from(e);
-        Self {
-            code: api.code,
-            message: api.message,
-            field: api.field,
-        }
+        Self { code: api.code, message: api.message, field: api.field }
     }
 }
 
-pub async fn upload_model(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<GraphqlState>,
-) -> HttpResponse {
+pub async fn upload_model(req: HttpRequest, payload: web::Payload, state: web::Data<GraphqlState>) -> HttpResponse {
     let request_id = request_id(&req);
     let span = tracing::info_span!("model_upload", request_id = %request_id, tenant_id = tracing::field::Empty);
-    match run(&req, payload, &state, &request_id)
-        .instrument(span)
-        .await
-    {
+    match run(&req, payload, &state, &request_id).instrument(span).await {
         Ok(response) => response,
         Err(refused) => refusal_response(refused, &request_id),
     }
@@ -112,65 +93,36 @@ async fn run(
     state: &GraphqlState,
     request_id: &RequestId,
 ) -> Result<HttpResponse, Refused> {
-    let ctx = authenticate(req, &state.services, request_id)
-        .await?
-        .ok_or_else(|| {
-            Refused::new(
-                ErrorCode::Unauthenticated,
-                "send an API key or access token: Authorization: Bearer <token>",
-            )
-        })?;
+    let ctx = authenticate(req, &state.services, request_id).await?.ok_or_else(|| {
+        Refused::new(ErrorCode::Unauthenticated, "send an API key or access token: Authorization: Bearer <token>")
+    })?;
     tracing::Span::current().record("tenant_id", ctx.tenant_id().get());
     // Before reading the body: a caller who may not upload cannot make the server read
     // (or hold) a large one.
-    ctx.require(Scope::ModelsManage)
-        .map_err(DomainError::from)?;
+    ctx.require(Scope::ModelsManage).map_err(DomainError::from)?;
     let max_model = state.services.models.max_upload_bytes();
     let upload = read_form(req, payload, max_model).await?;
     let Upload { metadata, model } = upload;
-    let uploaded = domain::models::upload_model(
-        &ctx,
-        &state.services,
-        &metadata.name,
-        model,
-        metadata.item_ids,
-    )
-    .await?;
+    let uploaded =
+        domain::models::upload_model(&ctx, &state.services, &metadata.name, model, metadata.item_ids).await?;
     Ok(answer(state, ctx, request_id, uploaded.id.as_string()).await)
 }
 
-async fn read_form(
-    req: &HttpRequest,
-    payload: web::Payload,
-    max_model: usize,
-) -> Result<Upload, Refused> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+async fn read_form(req: &HttpRequest, payload: web::Payload, max_model: usize) -> Result<Upload, Refused> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
-        Refused::new(
-            ErrorCode::BadRequest,
-            "send Content-Type: multipart/form-data with the parts metadata and model",
-        )
+        Refused::new(ErrorCode::BadRequest, "send Content-Type: multipart/form-data with the parts metadata and model")
     })?;
-    let max_body = max_model
-        .saturating_add(MAX_METADATA_BYTES)
-        .saturating_add(FORM_OVERHEAD_BYTES);
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let max_body = max_model.saturating_add(MAX_METADATA_BYTES).saturating_add(FORM_OVERHEAD_BYTES);
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max_body) {
         return Err(model_too_large(max_model));
     }
     let mut form = multer::Multipart::with_constraints(
         send_stream(payload),
         boundary,
-        multer::Constraints::new()
-            .size_limit(multer::SizeLimit::new().whole_stream(max_body as u64)),
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(max_body as u64)),
     );
     let (mut metadata, mut model) = (None, None);
     loop {
@@ -185,10 +137,7 @@ async fn read_form(
         match field.name() {
             Some("metadata") if metadata.is_none() => {
                 let bytes = read_part(field, MAX_METADATA_BYTES).await?.ok_or_else(|| {
-                    Refused::new(
-                        ErrorCode::PayloadTooLarge,
-                        format!("metadata exceeds {MAX_METADATA_BYTES} bytes"),
-                    )
+                    Refused::new(ErrorCode::PayloadTooLarge, format!("metadata exceeds {MAX_METADATA_BYTES} bytes"))
                 })?;
                 let parsed: Metadata = serde_json::from_slice(&bytes).map_err(|e| {
                     Refused::field(
@@ -199,31 +148,20 @@ async fn read_form(
                 metadata = Some(parsed);
             }
             Some("model") if model.is_none() => {
-                model = Some(
-                    read_part(field, max_model)
-                        .await?
-                        .ok_or_else(|| model_too_large(max_model))?,
-                );
+                model = Some(read_part(field, max_model).await?.ok_or_else(|| model_too_large(max_model))?);
             }
             Some(name @ ("metadata" | "model")) => {
-                return Err(Refused::new(
-                    ErrorCode::BadRequest,
-                    format!("the part {name} was sent twice"),
-                ));
+                return Err(Refused::new(ErrorCode::BadRequest, format!("the part {name} was sent twice")));
             }
             other => {
                 return Err(Refused::new(
                     ErrorCode::BadRequest,
-                    format!(
-                        "unknown part {:?}: send metadata and model",
-                        other.unwrap_or("")
-                    ),
+                    format!("unknown part {:?}: send metadata and model", other.unwrap_or("")),
                 ));
             }
         }
     }
-    let metadata =
-        metadata.ok_or_else(|| Refused::field("metadata", "the metadata part is missing"))?;
+    let metadata = metadata.ok_or_else(|| Refused::field("metadata", "the metadata part is missing"))?;
     let model = model.ok_or_else(|| Refused::field("model", "the model part is missing"))?;
     Ok(Upload { metadata, model })
 }
@@ -249,9 +187,7 @@ async fn read_part(mut field: multer::Field<'_>, max: usize) -> Result<Option<Ve
 /// actix's payload lives on its worker thread; the multipart parser wants a stream it
 /// could move. A small channel hands chunks over, one or two ahead of the parser, so
 /// reading stops when parsing stops.
-fn send_stream(
-    mut payload: web::Payload,
-) -> impl futures::Stream<Item = Result<web::Bytes, std::io::Error>> + Send {
+fn send_stream(mut payload: web::Payload) -> impl futures::Stream<Item = Result<web::Bytes, std::io::Error>> + Send {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(2);
     actix_web::rt::spawn(async move {
         while let Some(chunk) = payload.next().await {
@@ -262,41 +198,26 @@ fn send_stream(
             }
         }
     });
-    futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
 }
 
 fn model_too_large(max_model: usize) -> Refused {
-    Refused::new(
-        ErrorCode::PayloadTooLarge,
-        format!("the model exceeds models.max_upload_bytes ({max_model} bytes)"),
-    )
+    Refused::new(ErrorCode::PayloadTooLarge, format!("the model exceeds models.max_upload_bytes ({max_model} bytes)"))
 }
 
 fn malformed() -> Refused {
-    Refused::new(
-        ErrorCode::BadRequest,
-        "the multipart body is malformed or ended early",
-    )
+    Refused::new(ErrorCode::BadRequest, "the multipart body is malformed or ended early")
 }
 
 /// The stored model as `uploadModel` would answer it: the same GraphQL type, read back
 /// through the schema so the two answers cannot drift apart.
-async fn answer(
-    state: &GraphqlState,
-    ctx: TenantCtx,
-    request_id: &RequestId,
-    model_id: String,
-) -> HttpResponse {
+async fn answer(state: &GraphqlState, ctx: TenantCtx, request_id: &RequestId, model_id: String) -> HttpResponse {
     const QUERY: &str = "query($id: ID!) { uploadModel: model(id: $id) { id version algorithm status progress parameters tuning \
         dataSnapshot { users items interactions firstInteractionAt lastInteractionAt takenAt } \
         metrics { k ndcg recall precision hitRate coverage evaluatedUsers } \
         error needsRetraining active createdBy createdAt finishedAt } }";
     let request = async_graphql::Request::new(QUERY)
-        .variables(async_graphql::Variables::from_json(
-            json!({ "id": model_id }),
-        ))
+        .variables(async_graphql::Variables::from_json(json!({ "id": model_id })))
         .data(RequestData {
             request_id: request_id.clone(),
             // Reading the stored model back signs nobody in: the throttle never sees it.
@@ -314,11 +235,7 @@ async fn answer(
             .body(body),
         Err(e) => {
             tracing::error!(error = %e, "could not serialise an upload's answer");
-            error_response(
-                ErrorCode::Internal,
-                "internal error; quote the request id to support",
-                request_id.as_str(),
-            )
+            error_response(ErrorCode::Internal, "internal error; quote the request id to support", request_id.as_str())
         }
     }
 }
@@ -327,12 +244,14 @@ fn refusal_response(refused: Refused, request_id: &RequestId) -> HttpResponse {
     let Some(field) = refused.field else {
         return error_response(refused.code, &refused.message, request_id.as_str());
     };
-    let status = StatusCode::from_u16(refused.code.http_status())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status).content_type(GRAPHQL_RESPONSE_JSON).insert_header(("x-request-id", request_id.as_str())).json(json!({
-        "errors": [{
-            "message": refused.message,
-            "extensions": { "code": refused.code.as_str(), "field": field, "requestId": request_id.as_str() }
-        }]
-    }))
+    let status = StatusCode::from_u16(refused.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .content_type(GRAPHQL_RESPONSE_JSON)
+        .insert_header(("x-request-id", request_id.as_str()))
+        .json(json!({
+            "errors": [{
+                "message": refused.message,
+                "extensions": { "code": refused.code.as_str(), "field": field, "requestId": request_id.as_str() }
+            }]
+        }))
 }

@@ -18,7 +18,12 @@ pub async fn list_members(ctx: &TenantCtx, services: &Services, page: PageReques
 }
 
 /// Returns the member and the invitation token, shown once.
-pub async fn invite_member(ctx: &TenantCtx, services: &Services, email: &Email, role: Role) -> Result<(Member, String)> {
+pub async fn invite_member(
+    ctx: &TenantCtx,
+    services: &Services,
+    email: &Email,
+    role: Role,
+) -> Result<(Member, String)> {
     let tx = services.db.begin_write(ctx).await?;
     let invited = members::invite(ctx, &tx, email, role).await?;
     let event = AuditEvent::new(action::MEMBER_INVITED)
@@ -52,13 +57,14 @@ pub async fn update_member_role(
 ) -> Result<MemberRoleChanged> {
     let tx = services.db.begin_write(ctx).await?;
     let change = member_admin::update_role(ctx, &tx, id, role).await?;
-    let mut events = vec![AuditEvent::new(action::MEMBER_ROLE_CHANGED).target(Target::member(&change.member.id)).details(
-        serde_json::json!({
-            "from": change.previous.as_str(),
-            "to": role.as_str(),
-            "revokedApiKeys": change.revoked_keys.len(),
-        }),
-    )];
+    let mut events =
+        vec![AuditEvent::new(action::MEMBER_ROLE_CHANGED).target(Target::member(&change.member.id)).details(
+            serde_json::json!({
+                "from": change.previous.as_str(),
+                "to": role.as_str(),
+                "revokedApiKeys": change.revoked_keys.len(),
+            }),
+        )];
     events.extend(change.revoked_keys.iter().map(|(key, _)| key_revoked_with_creator(key, "creator demoted")));
     services.audit.record_all(ctx, &tx, events).await?;
     tx.commit().await?;

@@ -10,7 +10,9 @@ pub(crate) mod store;
 mod types;
 
 pub use personal_data::{PersonalDataRead, get_end_user, list_end_users, list_user_interactions};
-pub use types::{AgeBand, Consent, Country, EndUser, EndUserDraft, EndUserFilter, MAX_UPSERT_BATCH, NewEndUser, UserId};
+pub use types::{
+    AgeBand, Consent, Country, EndUser, EndUserDraft, EndUserFilter, MAX_UPSERT_BATCH, NewEndUser, UserId,
+};
 
 use tenants::{Scope, TenantCtx};
 
@@ -37,7 +39,11 @@ pub async fn upsert_end_users(ctx: &TenantCtx, services: &Services, batch: Batch
 }
 
 /// The bulk path shared with imports: no batch limit (statements are chunked).
-pub(crate) async fn upsert_unbounded(ctx: &TenantCtx, services: &Services, batch: Batch<NewEndUser>) -> Result<UpsertOutcome> {
+pub(crate) async fn upsert_unbounded(
+    ctx: &TenantCtx,
+    services: &Services,
+    batch: Batch<NewEndUser>,
+) -> Result<UpsertOutcome> {
     ctx.require(Scope::UsersWrite)?;
     let mut errors = batch.errors;
     if batch.rows.is_empty() {

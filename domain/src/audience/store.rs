@@ -102,7 +102,11 @@ impl Stored {
     }
 }
 
-async fn find_by_external_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, end_user::Model>> {
+async fn find_by_external_ids(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    ids: &[&str],
+) -> Result<HashMap<String, end_user::Model>> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
         let rows = end_user::Entity::find()
@@ -215,7 +219,8 @@ pub(crate) async fn resolve_or_create(
             out.ids.insert(ext, id);
         }
     }
-    let missing: Vec<&str> = ids.iter().copied().filter(|id| !out.ids.contains_key(*id) && !out.erased.contains(*id)).collect();
+    let missing: Vec<&str> =
+        ids.iter().copied().filter(|id| !out.ids.contains_key(*id) && !out.erased.contains(*id)).collect();
     if missing.is_empty() {
         return Ok(out);
     }
@@ -293,11 +298,15 @@ pub(crate) async fn get(ctx: &TenantCtx, tx: &TenantTx, id: &UserId) -> Result<O
         .transpose()
 }
 
-pub(crate) async fn list(ctx: &TenantCtx, tx: &TenantTx, filter: &EndUserFilter, page: PageRequest) -> Result<Page<EndUser>> {
+pub(crate) async fn list(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    filter: &EndUserFilter,
+    page: PageRequest,
+) -> Result<Page<EndUser>> {
     use end_user::Column as C;
-    let mut query = end_user::Entity::find()
-        .filter(C::TenantId.eq(ctx.tenant_id().get()))
-        .filter(C::ErasedAt.is_null());
+    let mut query =
+        end_user::Entity::find().filter(C::TenantId.eq(ctx.tenant_id().get())).filter(C::ErasedAt.is_null());
     if let Some(a) = filter.age_band {
         query = query.filter(C::AgeBand.eq(a.as_str()));
     }

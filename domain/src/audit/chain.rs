@@ -158,7 +158,13 @@ fn write_json(value: &serde_json::Value, out: &mut String) {
 /// What a checkpoint signs: tenant, position, the chain hash there, when it was signed
 /// and (from v2 on) the interval in force. Checkpoints written before intervals were
 /// recorded keep their v1 signatures.
-fn checkpoint_message(tenant_id: i64, seq: i64, hash_hex: &str, signed_at: DateTime<Utc>, interval: Option<&Interval>) -> Vec<u8> {
+fn checkpoint_message(
+    tenant_id: i64,
+    seq: i64,
+    hash_hex: &str,
+    signed_at: DateTime<Utc>,
+    interval: Option<&Interval>,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(192);
     put_str(&mut out, if interval.is_some() { CHECKPOINT_TAG_V2 } else { CHECKPOINT_TAG });
     out.extend_from_slice(&tenant_id.to_be_bytes());

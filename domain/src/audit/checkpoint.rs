@@ -30,7 +30,13 @@ impl From<row::Model> for Checkpoint {
 
 /// Signs the chain at `seq` (whose hash is `hash`) under `interval` unless a checkpoint
 /// is already there.
-pub(super) async fn write(config: &AuditConfig, tx: &TenantTx, seq: i64, hash: &str, interval: Interval) -> Result<Checkpoint> {
+pub(super) async fn write(
+    config: &AuditConfig,
+    tx: &TenantTx,
+    seq: i64,
+    hash: &str,
+    interval: Interval,
+) -> Result<Checkpoint> {
     let tenant_id = tx.tenant_id().get();
     let existing = row::Entity::find()
         .filter(row::Column::TenantId.eq(tenant_id))

@@ -51,7 +51,11 @@ impl Gaps {
             ));
         }
         let listed = self.named.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-        let more = if self.total > self.named.len() as u64 { format!(" and {} more", self.total - self.named.len() as u64) } else { String::new() };
+        let more = if self.total > self.named.len() as u64 {
+            format!(" and {} more", self.total - self.named.len() as u64)
+        } else {
+            String::new()
+        };
         Some(format!(
             "{} signed checkpoint(s) that were due are missing, at events {listed}{more}: deleted, so the events after the last \
              checkpoint left before them may have been rewritten",
@@ -178,7 +182,14 @@ mod tests {
     #[test]
     fn interval_changes_excuse_only_what_they_signed() {
         // 5 until event 12, then 0 (on request only), then 4 from event 20.
-        let cps = [opening(1, 5, Some(0)), periodic(5, 5, 1), periodic(10, 5, 1), opening(12, 0, Some(1)), opening(20, 4, Some(12)), periodic(24, 4, 20)];
+        let cps = [
+            opening(1, 5, Some(0)),
+            periodic(5, 5, 1),
+            periodic(10, 5, 1),
+            opening(12, 0, Some(1)),
+            opening(20, 4, Some(12)),
+            periodic(24, 4, 20),
+        ];
         assert_eq!(find(&cps, 27, 3), Gaps::default());
         // Deleting the change to 0 leaves the opening at 20 naming it.
         let cps_without = [cps[0], cps[1], cps[2], cps[4], cps[5]];

@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tenants::{TenantCtx, TenantTx};
 use tenants::page::{Page, PageRequest};
 use tenants::scope::Scope;
+use tenants::{TenantCtx, TenantTx};
 
 use super::entity::event as row;
 use crate::Services;

@@ -33,8 +33,8 @@ use crate::error::{DomainError, Result};
 pub use checkpoint::{Checkpoint, checkpoint};
 pub use coalesce::{FailedLoginCoalescer, FailureRecord};
 pub use event::{AuditEvent, Outcome, Target, action};
-pub use read_queue::ReadAuditQueue;
 pub use list::{AuditFilter, AuditRecord, events_about, list_events};
+pub use read_queue::ReadAuditQueue;
 pub use verify::{Problem, VerifyReport, verify};
 
 /// The audit settings: secrets come from configuration (generated into the data
@@ -110,7 +110,10 @@ impl Auditor {
             return Err(DomainError::Internal("audit event for another tenant's transaction".into()));
         }
         let principal = ctx.principal().label();
-        let entries = events.into_iter().map(|event| record::Entry { principal: &principal, request_id: ctx.request_id(), event }).collect();
+        let entries = events
+            .into_iter()
+            .map(|event| record::Entry { principal: &principal, request_id: ctx.request_id(), event })
+            .collect();
         record::append_all(&self.config, tx, entries).await?;
         Ok(())
     }

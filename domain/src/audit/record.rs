@@ -51,7 +51,11 @@ pub(super) async fn append(
 /// Appends events in order under one lock of the head, with one insert: a batch that
 /// touches many people records one event per person without a round trip each, and the
 /// read-audit writer appends the reads of many requests at once.
-pub(super) async fn append_all(config: &AuditConfig, tx: &TenantTx, entries: Vec<Entry<'_>>) -> Result<Vec<(i64, String)>> {
+pub(super) async fn append_all(
+    config: &AuditConfig,
+    tx: &TenantTx,
+    entries: Vec<Entry<'_>>,
+) -> Result<Vec<(i64, String)>> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }

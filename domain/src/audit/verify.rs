@@ -12,10 +12,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::scope::Scope;
 use tenants::{TenantCtx, TenantTx};
 
+use super::AuditConfig;
 use super::chain::{self, ChainFields, GENESIS, Interval};
 use super::due;
 use super::entity::{checkpoint, event, head};
-use super::AuditConfig;
 use crate::Services;
 use crate::error::Result;
 
@@ -298,13 +298,17 @@ impl<'a> Verifier<'a> {
     /// Names what is wrong with an event that does not continue the chain.
     async fn classify(&self, row: &event::Model) -> Result<(i64, Problem, String)> {
         let stored_prev = chain::from_hex(&row.prev_hash);
-        let self_consistent =
-            |seq: i64| stored_prev.is_some_and(|p| chain::to_hex(&chain::chain_hash(&p, &fields_at(row, seq))) == row.hash);
+        let self_consistent = |seq: i64| {
+            stored_prev.is_some_and(|p| chain::to_hex(&chain::chain_hash(&p, &fields_at(row, seq))) == row.hash)
+        };
         if self_consistent(row.seq) {
             // Intact, but chained to something that is no longer its predecessor: the
             // event before it was altered and its hash recomputed.
             let seq = (row.seq - 1).max(1);
-            let detail = format!("event {seq} was altered and its hash recomputed; event {} was chained to the original", row.seq);
+            let detail = format!(
+                "event {seq} was altered and its hash recomputed; event {} was chained to the original",
+                row.seq
+            );
             return Ok((seq, Problem::Changed, detail));
         }
         let lo = (row.seq - REORDER_WINDOW).max(1);

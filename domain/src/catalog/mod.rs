@@ -6,11 +6,11 @@
 pub(crate) mod store;
 mod types;
 
+pub(crate) use types::string_enum;
 pub use types::{
     Content, ContentDraft, ContentFilter, ContentId, ContentKind, ContentSort, ContentSortField, DeleteOutcome,
     MAX_DELETE_BATCH, MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_UPSERT_BATCH, NewContent, UpsertCounts, UpsertOutcome,
 };
-pub(crate) use types::string_enum;
 
 use tenants::page::{Page, PageRequest, SortCursor};
 use tenants::{Scope, TenantCtx};
@@ -32,7 +32,11 @@ pub async fn upsert_contents(ctx: &TenantCtx, services: &Services, batch: Batch<
 }
 
 /// The bulk path shared with imports: no batch limit (statements are chunked).
-pub(crate) async fn upsert_unbounded(ctx: &TenantCtx, services: &Services, batch: Batch<NewContent>) -> Result<UpsertOutcome> {
+pub(crate) async fn upsert_unbounded(
+    ctx: &TenantCtx,
+    services: &Services,
+    batch: Batch<NewContent>,
+) -> Result<UpsertOutcome> {
     ctx.require(Scope::CatalogWrite)?;
     let mut errors = batch.errors;
     if batch.rows.is_empty() {

@@ -155,7 +155,10 @@ fn language(raw: Option<String>) -> Result<Option<String>> {
     let Some(raw) = raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) else { return Ok(None) };
     let ok = raw.len() <= 35
         && raw.split('-').all(|part| (1..=8).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric()))
-        && raw.split('-').next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+        && raw
+            .split('-')
+            .next()
+            .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
     if !ok {
         return Err(DomainError::invalid("language", "use a BCP 47 language tag such as en or pt-BR"));
     }
@@ -253,7 +256,9 @@ impl ContentFilter {
     pub fn validate(self) -> Result<Self> {
         let label = |field: &str, v: Option<String>, max: usize| -> Result<Option<String>> {
             match v {
-                Some(s) if s.chars().count() > max => Err(DomainError::invalid(field, format!("at most {max} characters"))),
+                Some(s) if s.chars().count() > max => {
+                    Err(DomainError::invalid(field, format!("at most {max} characters")))
+                }
                 other => Ok(other),
             }
         };

@@ -14,7 +14,16 @@ struct Rows(String);
 
 impl Rows {
     #[allow(clippy::too_many_arguments)] // one argument per CSV column
-    fn push(&mut self, variant: &str, section: &str, dimension: &str, group: &str, metric: &str, value: Option<f64>, status: Option<Status>) {
+    fn push(
+        &mut self,
+        variant: &str,
+        section: &str,
+        dimension: &str,
+        group: &str,
+        metric: &str,
+        value: Option<f64>,
+        status: Option<Status>,
+    ) {
         let value = value.map(|v| format!("{v:.6}")).unwrap_or_default();
         let status = status.map(Status::as_str).unwrap_or("");
         let text = [variant, section, dimension, group, metric].map(field);
@@ -40,8 +49,24 @@ fn figures(rows: &mut Rows, variant: &str, f: &Figures) {
         }
         for (metric, d) in [("ndcg", a.ndcg), ("recall", a.recall)] {
             if let Some(d) = d {
-                rows.push(variant, "user_group", &a.attribute, "", &format!("{metric}_difference"), Some(d.difference), Some(d.difference_status));
-                rows.push(variant, "user_group", &a.attribute, "", &format!("{metric}_ratio"), Some(d.ratio), Some(d.ratio_status));
+                rows.push(
+                    variant,
+                    "user_group",
+                    &a.attribute,
+                    "",
+                    &format!("{metric}_difference"),
+                    Some(d.difference),
+                    Some(d.difference_status),
+                );
+                rows.push(
+                    variant,
+                    "user_group",
+                    &a.attribute,
+                    "",
+                    &format!("{metric}_ratio"),
+                    Some(d.ratio),
+                    Some(d.ratio_status),
+                );
             }
         }
     }
@@ -58,7 +83,15 @@ fn figures(rows: &mut Rows, variant: &str, f: &Figures) {
     let p = &f.popularity;
     rows.push(variant, "popularity", "", "", "average_popularity", Some(p.average_popularity), None);
     rows.push(variant, "popularity", "", "", "catalog_average_popularity", Some(p.catalog_average_popularity), None);
-    rows.push(variant, "popularity", "", "", "popularity_lift", Some(p.popularity_lift), Some(p.popularity_lift_status));
+    rows.push(
+        variant,
+        "popularity",
+        "",
+        "",
+        "popularity_lift",
+        Some(p.popularity_lift),
+        Some(p.popularity_lift_status),
+    );
     rows.push(variant, "popularity", "", "", "long_tail_share", Some(p.long_tail_share), Some(p.long_tail_status));
     rows.push(variant, "popularity", "", "", "gini", Some(p.gini), Some(p.gini_status));
     rows.push(variant, "popularity", "", "", "coverage", Some(p.coverage), Some(p.coverage_status));

@@ -282,7 +282,12 @@ mod tests {
         let w2 = 1.0 / 3f64.log2();
         assert!(close(exposure[0], 2.0) && close(exposure[1], w2) && close(exposure[3], 0.0));
         // Groups: item 0 in A and B, item 1 in A, items 2 and 3 in C.
-        let groups = vec![vec!["A".to_owned(), "B".to_owned()], vec!["A".to_owned()], vec!["C".to_owned()], vec!["C".to_owned()]];
+        let groups = vec![
+            vec!["A".to_owned(), "B".to_owned()],
+            vec!["A".to_owned()],
+            vec!["C".to_owned()],
+            vec!["C".to_owned()],
+        ];
         let shares = group_shares(&groups, &exposure, &[6, 2, 1, 1]);
         let total = 2.0 + 2.0 * w2;
         let a = &shares[0];

@@ -38,7 +38,12 @@ pub const SERVING_POOL: usize = crate::models::training::REPORT_CANDIDATES;
 pub const REPORT_CREATED: &str = "fairness_report.created";
 
 /// Computes and stores a report for one of the tenant's models.
-pub async fn create_report(ctx: &TenantCtx, services: &Services, model_id: &PublicId, input: ReportInput) -> Result<FairnessReport> {
+pub async fn create_report(
+    ctx: &TenantCtx,
+    services: &Services,
+    model_id: &PublicId,
+    input: ReportInput,
+) -> Result<FairnessReport> {
     ctx.require(Scope::ModelsManage)?;
     let evaluation = crate::models::evaluation::load_evaluation(ctx, services, model_id).await?;
     let tx = services.db.begin(ctx).await?;
@@ -58,12 +63,16 @@ pub async fn create_report(ctx: &TenantCtx, services: &Services, model_id: &Publ
     for u in evaluation.detail.users {
         let values = evaluation.meta.eval_user_ids.get(u.user as usize).and_then(|id| groups.get(id));
         match values {
-            Some(values) => users.push(ReportUser { groups: values.clone(), test: u.test_items, candidates: u.candidates }),
+            Some(values) => {
+                users.push(ReportUser { groups: values.clone(), test: u.test_items, candidates: u.candidates })
+            }
             None => excluded_users += 1,
         }
     }
     if users.is_empty() {
-        return Err(DomainError::Conflict("no evaluated user has analytics consent: there is nothing to report".into()));
+        return Err(DomainError::Conflict(
+            "no evaluated user has analytics consent: there is nothing to report".into(),
+        ));
     }
     let mut counts = evaluation.detail.item_train_counts;
     counts.resize(items.len(), 0);
@@ -80,9 +89,9 @@ pub async fn create_report(ctx: &TenantCtx, services: &Services, model_id: &Publ
         .record(
             ctx,
             &tx,
-            AuditEvent::new(REPORT_CREATED)
-                .target(Target::object("fairness_report", saved.id.as_string()))
-                .details(serde_json::json!({ "model": input.model_id, "k": input.k, "reranked": input.rerank.is_some() })),
+            AuditEvent::new(REPORT_CREATED).target(Target::object("fairness_report", saved.id.as_string())).details(
+                serde_json::json!({ "model": input.model_id, "k": input.k, "reranked": input.rerank.is_some() }),
+            ),
         )
         .await?;
     tx.commit().await?;

@@ -43,7 +43,9 @@ fn item_groups(grouping: ItemGrouping, data: &ReportData) -> Vec<Vec<String>> {
         .iter()
         .enumerate()
         .map(|(i, item)| match grouping {
-            ItemGrouping::PopularityBucket => vec![buckets.get(i).copied().unwrap_or(PopularityBucket::Tail).as_str().to_owned()],
+            ItemGrouping::PopularityBucket => {
+                vec![buckets.get(i).copied().unwrap_or(PopularityBucket::Tail).as_str().to_owned()]
+            }
             _ if !item.known => vec![UNKNOWN.to_owned()],
             ItemGrouping::Genre if item.genres.is_empty() => vec![NONE.to_owned()],
             ItemGrouping::Genre => item.genres.clone(),
@@ -68,13 +70,20 @@ fn candidate_facts(rerank: &Rerank, data: &ReportData, candidates: &[(u32, f32)]
         RerankStrategy::PopularityExposure => {
             let buckets = metrics::popularity_buckets(&data.item_train_counts);
             let (ids, targets) = rerank::group_targets(buckets.iter().map(|b| b.as_str()));
-            let groups = candidates.iter().map(|c| buckets.get(c.0 as usize).and_then(|b| ids.get(b.as_str())).copied().unwrap_or(0)).collect();
+            let groups = candidates
+                .iter()
+                .map(|c| buckets.get(c.0 as usize).and_then(|b| ids.get(b.as_str())).copied().unwrap_or(0))
+                .collect();
             (groups, targets, Vec::new())
         }
         RerankStrategy::MmrDiversity => {
             let features = candidates
                 .iter()
-                .map(|c| item(c.0).map(|it| it.genres.iter().chain(&it.tags).map(|s| s.to_lowercase()).collect()).unwrap_or_else(HashSet::new))
+                .map(|c| {
+                    item(c.0)
+                        .map(|it| it.genres.iter().chain(&it.tags).map(|s| s.to_lowercase()).collect())
+                        .unwrap_or_else(HashSet::new)
+                })
                 .collect();
             (Vec::new(), Vec::new(), features)
         }
@@ -113,19 +122,33 @@ fn relative_status(value: f64, overall: f64, t: &FairnessThresholds) -> Status {
 
 pub fn figures(input: &ReportInput, t: &FairnessThresholds, data: &ReportData, lists: &[Vec<u32>]) -> Figures {
     let k = input.k;
-    let per_user: Vec<(f64, f64)> = data.users.iter().zip(lists).map(|(u, l)| metrics::ndcg_recall(l, &u.test, k)).collect();
+    let per_user: Vec<(f64, f64)> =
+        data.users.iter().zip(lists).map(|(u, l)| metrics::ndcg_recall(l, &u.test, k)).collect();
     let overall = metrics::mean_quality(per_user.iter().copied());
     let user_groups = input
         .user_groups
         .iter()
         .enumerate()
         .map(|(a, attribute)| {
-            let rows: Vec<(Option<String>, f64, f64)> = data.users.iter().zip(&per_user).map(|(u, (n, r))| (u.groups.get(a).cloned().flatten(), *n, *r)).collect();
+            let rows: Vec<(Option<String>, f64, f64)> = data
+                .users
+                .iter()
+                .zip(&per_user)
+                .map(|(u, (n, r))| (u.groups.get(a).cloned().flatten(), *n, *r))
+                .collect();
             let mut groups = Vec::new();
             let (mut ndcgs, mut recalls) = (Vec::new(), Vec::new());
             for (group, q) in metrics::by_group(&rows) {
                 if q.users < t.min_group_size as usize {
-                    groups.push(UserGroupFigures { group, suppressed: true, size: None, ndcg: None, recall: None, ndcg_status: None, recall_status: None });
+                    groups.push(UserGroupFigures {
+                        group,
+                        suppressed: true,
+                        size: None,
+                        ndcg: None,
+                        recall: None,
+                        ndcg_status: None,
+                        recall_status: None,
+                    });
                     continue;
                 }
                 ndcgs.push(q.ndcg);
@@ -140,7 +163,12 @@ pub fn figures(input: &ReportInput, t: &FairnessThresholds, data: &ReportData, l
                     recall_status: Some(relative_status(q.recall, overall.recall, t)),
                 });
             }
-            AttributeFigures { attribute: attribute.name(), groups, ndcg: disparity(&ndcgs, t), recall: disparity(&recalls, t) }
+            AttributeFigures {
+                attribute: attribute.name(),
+                groups,
+                ndcg: disparity(&ndcgs, t),
+                recall: disparity(&recalls, t),
+            }
         })
         .collect();
     let exposure = metrics::item_exposure(lists, data.items.len(), k);
@@ -167,7 +195,8 @@ pub fn figures(input: &ReportInput, t: &FairnessThresholds, data: &ReportData, l
         })
         .collect();
     let p = metrics::popularity_figures(lists, &data.item_train_counts, k);
-    let lift = if p.catalog_average_popularity > 0.0 { p.average_popularity / p.catalog_average_popularity } else { 0.0 };
+    let lift =
+        if p.catalog_average_popularity > 0.0 { p.average_popularity / p.catalog_average_popularity } else { 0.0 };
     Figures {
         overall: OverallQuality { users: overall.users, ndcg: overall.ndcg, recall: overall.recall },
         user_groups,
@@ -192,7 +221,11 @@ pub fn assemble(input: &ReportInput, t: &FairnessThresholds, data: &ReportData) 
     let reranked = input.rerank.as_ref().map(|r| figures(input, t, data, &lists(data, input.k, Some(r))));
     let comparison = reranked.as_ref().map(|after| Comparison {
         ndcg_change: after.overall.ndcg - baseline.overall.ndcg,
-        ndcg_relative_change: if baseline.overall.ndcg > 0.0 { after.overall.ndcg / baseline.overall.ndcg - 1.0 } else { 0.0 },
+        ndcg_relative_change: if baseline.overall.ndcg > 0.0 {
+            after.overall.ndcg / baseline.overall.ndcg - 1.0
+        } else {
+            0.0
+        },
         recall_change: after.overall.recall - baseline.overall.recall,
         gini_change: after.popularity.gini - baseline.popularity.gini,
         long_tail_share_change: after.popularity.long_tail_share - baseline.popularity.long_tail_share,
@@ -238,7 +271,12 @@ mod tests {
                 user(None, vec![1], vec![0, 1]),
             ],
             excluded_users: 1,
-            items: vec![item(Some("Drama"), Some("P")), item(Some("Drama"), Some("P")), item(Some("Comedy"), Some("Q")), item(None, None)],
+            items: vec![
+                item(Some("Drama"), Some("P")),
+                item(Some("Drama"), Some("P")),
+                item(Some("Comedy"), Some("Q")),
+                item(None, None),
+            ],
             item_train_counts: vec![5, 3, 1, 1],
         };
         let input = ReportInput {
@@ -297,7 +335,9 @@ mod tests {
         assert!(close(drama.interaction_share, 0.8));
         assert_eq!(drama.status, Status::Pass);
         let none = genre.groups.iter().find(|x| x.group == "(none)").unwrap();
-        assert!(close(none.exposure_share, 0.0) && close(none.catalog_share, 0.25) && close(none.interaction_share, 0.1));
+        assert!(
+            close(none.exposure_share, 0.0) && close(none.catalog_share, 0.25) && close(none.interaction_share, 0.1)
+        );
         assert_eq!(none.status, Status::Warn);
         let comedy = genre.groups.iter().find(|x| x.group == "Comedy").unwrap();
         // w2 / (4 + 4 w2) = 0.0968, over 0.25 = 0.387 < 0.5: WARN.
@@ -312,7 +352,11 @@ mod tests {
         // ARP: lists' mean counts 4, 3, 4, 4 -> 3.75; catalog mean 2.5; lift 1.5 PASS.
         // Long tail: 8 slots, 4 of them item 0 -> 0.5. Coverage 3/4.
         let p = f.popularity;
-        assert!(close(p.average_popularity, 3.75) && close(p.catalog_average_popularity, 2.5) && close(p.popularity_lift, 1.5));
+        assert!(
+            close(p.average_popularity, 3.75)
+                && close(p.catalog_average_popularity, 2.5)
+                && close(p.popularity_lift, 1.5)
+        );
         assert!(close(p.long_tail_share, 0.5) && close(p.coverage, 0.75));
         // Gini: sorted 0, w2, 1 + 2 w2, 3 + w2 with weights -3, -1, 1, 3:
         // (-w2 + 1 + 2 w2 + 9 + 3 w2) / (4 * total) = (10 + 4 w2) / (4 (4 + 4 w2)).

@@ -22,7 +22,9 @@ pub struct CandidateFacts {
 /// Indices into the candidates, in the new order, at most `k`.
 pub fn rerank(rerank: &Rerank, facts: &CandidateFacts, k: usize) -> Vec<usize> {
     match rerank.strategy {
-        RerankStrategy::ProviderExposure | RerankStrategy::PopularityExposure => calibrated(&facts.scores, &facts.groups, &facts.targets, k, rerank.strength),
+        RerankStrategy::ProviderExposure | RerankStrategy::PopularityExposure => {
+            calibrated(&facts.scores, &facts.groups, &facts.targets, k, rerank.strength)
+        }
         RerankStrategy::MmrDiversity => mmr(&facts.scores, &facts.features, k, rerank.strength),
     }
 }

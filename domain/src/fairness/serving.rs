@@ -25,11 +25,19 @@ fn bucket_at(position: usize, n: usize) -> PopularityBucket {
 /// Re-ranks a user's best candidates (`(item id, score)`, best first) and returns the
 /// chosen indices into `candidates`, at most `first`. `popular` is the tenant's
 /// items by interaction count, most popular first.
-pub(crate) fn rerank_candidates(r: &Rerank, candidates: &[(String, f32)], first: usize, catalog: &CatalogView, popular: &[(String, f32)]) -> Vec<usize> {
+pub(crate) fn rerank_candidates(
+    r: &Rerank,
+    candidates: &[(String, f32)],
+    first: usize,
+    catalog: &CatalogView,
+    popular: &[(String, f32)],
+) -> Vec<usize> {
     let scores = candidates.iter().map(|c| c.1).collect();
     let facts = match r.strategy {
         RerankStrategy::ProviderExposure => {
-            let provider = |id: &str| catalog.get(id).and_then(|f| f.provider.clone()).unwrap_or_else(|| NONE.to_owned()).to_lowercase();
+            let provider = |id: &str| {
+                catalog.get(id).and_then(|f| f.provider.clone()).unwrap_or_else(|| NONE.to_owned()).to_lowercase()
+            };
             let names: Vec<String> = catalog.iter().map(|(id, _)| provider(id)).collect();
             let (ids, targets) = rerank::group_targets(names.iter().map(String::as_str));
             let groups = candidates.iter().map(|c| ids.get(&provider(&c.0)).copied().unwrap_or(usize::MAX)).collect();
@@ -37,7 +45,8 @@ pub(crate) fn rerank_candidates(r: &Rerank, candidates: &[(String, f32)], first:
         }
         RerankStrategy::PopularityExposure => {
             let n = popular.len();
-            let position: HashMap<&str, usize> = popular.iter().enumerate().map(|(i, (id, _))| (id.as_str(), i)).collect();
+            let position: HashMap<&str, usize> =
+                popular.iter().enumerate().map(|(i, (id, _))| (id.as_str(), i)).collect();
             let (ids, targets) = rerank::group_targets((0..n).map(|p| bucket_at(p, n).as_str()));
             let groups = candidates
                 .iter()
@@ -51,7 +60,12 @@ pub(crate) fn rerank_candidates(r: &Rerank, candidates: &[(String, f32)], first:
         RerankStrategy::MmrDiversity => {
             let features = candidates
                 .iter()
-                .map(|c| catalog.get(&c.0).map(|f| f.genres.iter().chain(&f.tags).map(|s| s.to_lowercase()).collect()).unwrap_or_default())
+                .map(|c| {
+                    catalog
+                        .get(&c.0)
+                        .map(|f| f.genres.iter().chain(&f.tags).map(|s| s.to_lowercase()).collect())
+                        .unwrap_or_default()
+                })
                 .collect();
             CandidateFacts { scores, groups: Vec::new(), targets: Vec::new(), features }
         }

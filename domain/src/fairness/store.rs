@@ -19,7 +19,12 @@ use crate::error::{DomainError, Result};
 
 /// The attribute values of the users a report may include: those with analytics
 /// consent who are not erased. Users missing from the map are left out.
-pub(crate) async fn user_groups(ctx: &TenantCtx, tx: &TenantTx, user_ids: &[String], attributes: &[UserAttribute]) -> Result<HashMap<String, Vec<Option<String>>>> {
+pub(crate) async fn user_groups(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    user_ids: &[String],
+    attributes: &[UserAttribute],
+) -> Result<HashMap<String, Vec<Option<String>>>> {
     let mut out = HashMap::with_capacity(user_ids.len());
     for chunk in user_ids.chunks(500) {
         let rows = end_user::Entity::find()
@@ -30,7 +35,8 @@ pub(crate) async fn user_groups(ctx: &TenantCtx, tx: &TenantTx, user_ids: &[Stri
             .all(tx.conn())
             .await?;
         for row in rows {
-            let custom: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&row.attributes).unwrap_or_default();
+            let custom: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&row.attributes).unwrap_or_default();
             let values = attributes
                 .iter()
                 .map(|a| match a {
@@ -65,7 +71,13 @@ pub(crate) async fn items(ctx: &TenantCtx, tx: &TenantTx, item_ids: &[String]) -
             let c = crate::catalog::store::to_domain(row)?;
             known.insert(
                 c.id.as_str().to_owned(),
-                ReportItem { known: true, kind: c.kind.as_str().to_owned(), genres: c.genres, tags: c.tags, provider: c.provider },
+                ReportItem {
+                    known: true,
+                    kind: c.kind.as_str().to_owned(),
+                    genres: c.genres,
+                    tags: c.tags,
+                    provider: c.provider,
+                },
             );
         }
     }
@@ -84,8 +96,15 @@ fn to_report(row: report_row::Model, model_public: &str) -> Result<FairnessRepor
     })
 }
 
-pub(crate) async fn insert(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, input: &ReportInput, body: &ReportBody) -> Result<FairnessReport> {
-    let json = |v: serde_json::Result<String>| v.map_err(|e| DomainError::Internal(format!("report serialization: {e}")));
+pub(crate) async fn insert(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    model_row: i64,
+    input: &ReportInput,
+    body: &ReportBody,
+) -> Result<FairnessReport> {
+    let json =
+        |v: serde_json::Result<String>| v.map_err(|e| DomainError::Internal(format!("report serialization: {e}")));
     let row = report_row::ActiveModel {
         tenant_id: Set(ctx.tenant_id().get()),
         public_id: Set(PublicId::new().as_string()),

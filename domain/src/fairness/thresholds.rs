@@ -76,7 +76,9 @@ pub struct ThresholdsUpdate {
 
 fn in_range(field: &str, v: Option<f64>, lo: f64, hi: f64) -> Result<Option<f64>> {
     match v {
-        Some(x) if !x.is_finite() || x < lo || x > hi => Err(DomainError::invalid(format!("fairness.{field}"), format!("use a number from {lo} to {hi}"))),
+        Some(x) if !x.is_finite() || x < lo || x > hi => {
+            Err(DomainError::invalid(format!("fairness.{field}"), format!("use a number from {lo} to {hi}")))
+        }
         other => Ok(other),
     }
 }

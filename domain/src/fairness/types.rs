@@ -31,7 +31,10 @@ impl UserAttribute {
             "plan" => Ok(Self::Plan),
             _ => match raw.strip_prefix("attributes.") {
                 Some(key) if !key.is_empty() && key.len() <= 64 => Ok(Self::Custom(key.to_owned())),
-                _ => Err(DomainError::invalid("userGroups", format!("unknown attribute {raw:?}: use gender, ageBand, country, plan or attributes.<key>"))),
+                _ => Err(DomainError::invalid(
+                    "userGroups",
+                    format!("unknown attribute {raw:?}: use gender, ageBand, country, plan or attributes.<key>"),
+                )),
             },
         }
     }
@@ -109,7 +112,13 @@ pub struct ReportInput {
 }
 
 impl ReportInput {
-    pub fn parse(model_id: &str, user_groups: &[String], item_groups: Vec<ItemGrouping>, k: Option<i64>, rerank: Option<Rerank>) -> Result<(PublicId, Self)> {
+    pub fn parse(
+        model_id: &str,
+        user_groups: &[String],
+        item_groups: Vec<ItemGrouping>,
+        k: Option<i64>,
+        rerank: Option<Rerank>,
+    ) -> Result<(PublicId, Self)> {
         let id = PublicId::parse(model_id.trim()).map_err(|_| DomainError::invalid("modelId", "not a model id"))?;
         let k = match k {
             None => 10,

@@ -28,8 +28,25 @@ use tenants::TenantCtx;
 const EVENT_BATCH: usize = 10_000;
 
 const DEFAULT_GENRES: [&str; 19] = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 ];
 
 /// Latin-1 maps each byte to the code point of the same number.
@@ -77,7 +94,9 @@ fn parse_item(line: &str, genre_names: &[String]) -> std::result::Result<NewCont
     let id: u64 = fields[0].trim().parse().map_err(|_| format!("item id {:?} is not a number", fields[0]))?;
     let release_date = match fields[2].trim() {
         "" => None,
-        s => Some(NaiveDate::parse_from_str(s, "%d-%b-%Y").map_err(|_| format!("release date {s:?} is not DD-Mon-YYYY"))?),
+        s => Some(
+            NaiveDate::parse_from_str(s, "%d-%b-%Y").map_err(|_| format!("release date {s:?} is not DD-Mon-YYYY"))?,
+        ),
     };
     let mut genres = Vec::new();
     for (flag, name) in fields[5..].iter().zip(genre_names) {
@@ -197,13 +216,21 @@ fn parse_file<T>(
 
 /// Imports a MovieLens 100K directory into the context's tenant (needs `catalog:write`,
 /// `users:write` and `events:write`). Idempotent: a second run stores nothing new.
-pub async fn import(ctx: &TenantCtx, services: &Services, dir: &Path, progress: &dyn ImportProgress) -> Result<ImportReport> {
+pub async fn import(
+    ctx: &TenantCtx,
+    services: &Services,
+    dir: &Path,
+    progress: &dyn ImportProgress,
+) -> Result<ImportReport> {
     for scope in [tenants::Scope::CatalogWrite, tenants::Scope::UsersWrite, tenants::Scope::EventsWrite] {
         ctx.require(scope)?;
     }
     for name in ["u.item", "u.user", "u.data"] {
         if !dir.join(name).is_file() {
-            return Err(DomainError::invalid("dir", format!("{} has no {name}: not a MovieLens 100K directory", dir.display())));
+            return Err(DomainError::invalid(
+                "dir",
+                format!("{} has no {name}: not a MovieLens 100K directory", dir.display()),
+            ));
         }
     }
     let genre_names = genres(dir)?;
@@ -258,14 +285,20 @@ mod tests {
         let item = parse_item(&line, &names()).ok();
         let item = item.as_ref();
         assert_eq!(item.map(|i| i.title.as_str()), Some("Café (1995)"));
-        assert_eq!(item.map(|i| i.genres.clone()), Some(vec!["Animation".into(), "Children's".into(), "Comedy".into()]));
+        assert_eq!(
+            item.map(|i| i.genres.clone()),
+            Some(vec!["Animation".into(), "Children's".into(), "Comedy".into()])
+        );
         assert_eq!(item.and_then(|i| i.release_date), NaiveDate::from_ymd_opt(1995, 1, 1));
     }
 
     #[test]
     fn damaged_lines_say_why() {
         assert!(parse_item("1|x|01-Jan-1995", &names()).is_err_and(|e| e.contains("fields")));
-        assert!(parse_item("1|x|31-Foo-1995||u|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0", &names()).is_err_and(|e| e.contains("date")));
+        assert!(
+            parse_item("1|x|31-Foo-1995||u|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0", &names())
+                .is_err_and(|e| e.contains("date"))
+        );
         assert!(parse_user("1|x|M|writer|1").is_err_and(|e| e.contains("age")));
         assert!(parse_rating("1\t2\t9\t881250949", Utc::now()).is_err_and(|e| e.contains("rating")));
         let ok = parse_rating("196\t242\t3\t881250949", Utc::now()).ok();

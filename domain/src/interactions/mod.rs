@@ -14,7 +14,7 @@ mod types;
 
 pub use snapshot::{SnapshotEvent, SnapshotItem, TrainingSnapshot, training_snapshot};
 pub use types::{
-    EventId, EventType, IngestCounts, IngestOutcome, InteractionDraft, Interaction, MAX_FUTURE_SKEW_HOURS,
+    EventId, EventType, IngestCounts, IngestOutcome, Interaction, InteractionDraft, MAX_FUTURE_SKEW_HOURS,
     MAX_RECORD_BATCH, NewInteraction,
 };
 
@@ -26,7 +26,11 @@ use crate::error::{DomainError, Result};
 
 /// Records a batch of at most [`MAX_RECORD_BATCH`] events in one transaction; good rows
 /// are kept whatever happens to the others.
-pub async fn record_interactions(ctx: &TenantCtx, services: &Services, batch: Batch<NewInteraction>) -> Result<IngestOutcome> {
+pub async fn record_interactions(
+    ctx: &TenantCtx,
+    services: &Services,
+    batch: Batch<NewInteraction>,
+) -> Result<IngestOutcome> {
     if batch.rows.len() + batch.errors.len() > MAX_RECORD_BATCH {
         return Err(DomainError::invalid("events", format!("a batch holds at most {MAX_RECORD_BATCH} rows")));
     }
@@ -34,7 +38,11 @@ pub async fn record_interactions(ctx: &TenantCtx, services: &Services, batch: Ba
 }
 
 /// The bulk path shared with imports: no batch limit (statements are chunked).
-pub(crate) async fn record_unbounded(ctx: &TenantCtx, services: &Services, batch: Batch<NewInteraction>) -> Result<IngestOutcome> {
+pub(crate) async fn record_unbounded(
+    ctx: &TenantCtx,
+    services: &Services,
+    batch: Batch<NewInteraction>,
+) -> Result<IngestOutcome> {
     ctx.require(Scope::EventsWrite)?;
     let mut errors = batch.errors;
     if batch.rows.is_empty() {

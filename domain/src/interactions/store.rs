@@ -127,13 +127,8 @@ pub(crate) async fn list_for_user(
                 .add(Condition::all().add(C::OccurredAt.eq(at)).add(C::Id.lt(after.id))),
         );
     }
-    let rows: Vec<(i64, String, String, Option<f64>, i64, i64, i64)> = query
-        .order_by_desc(C::OccurredAt)
-        .order_by_desc(C::Id)
-        .limit(page.limit())
-        .into_tuple()
-        .all(tx.conn())
-        .await?;
+    let rows: Vec<(i64, String, String, Option<f64>, i64, i64, i64)> =
+        query.order_by_desc(C::OccurredAt).order_by_desc(C::Id).limit(page.limit()).into_tuple().all(tx.conn()).await?;
     let mut item_ids: Vec<i64> = rows.iter().map(|r| r.6).collect();
     item_ids.sort_unstable();
     item_ids.dedup();
@@ -182,4 +177,3 @@ pub(crate) async fn all_events(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i6
         .all(tx.conn())
         .await?)
 }
-

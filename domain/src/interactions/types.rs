@@ -157,10 +157,16 @@ mod tests {
         let field = |d: InteractionDraft| NewInteraction::parse(d, now).err().and_then(|e| e.field());
         assert_eq!(field(InteractionDraft { value: None, ..draft() }), Some("value".into()));
         assert_eq!(field(InteractionDraft { value: Some(f64::NAN), ..draft() }), Some("value".into()));
-        assert_eq!(field(InteractionDraft { occurred_at: Some(now + Duration::days(3)), ..draft() }), Some("occurredAt".into()));
+        assert_eq!(
+            field(InteractionDraft { occurred_at: Some(now + Duration::days(3)), ..draft() }),
+            Some("occurredAt".into())
+        );
         assert_eq!(field(InteractionDraft { user_id: String::new(), ..draft() }), Some("userId".into()));
         assert_eq!(field(InteractionDraft { content_id: "x".repeat(300), ..draft() }), Some("contentId".into()));
-        assert!(NewInteraction::parse(InteractionDraft { event_type: EventType::View, value: None, ..draft() }, now).is_ok());
+        assert!(
+            NewInteraction::parse(InteractionDraft { event_type: EventType::View, value: None, ..draft() }, now)
+                .is_ok()
+        );
     }
 
     #[test]

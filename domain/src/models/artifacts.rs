@@ -27,7 +27,9 @@ impl LocalDiskStore {
 
     fn path(&self, key: &str, name: &str) -> Result<PathBuf> {
         // Keys and names are made by this crate, but a path must never escape the root.
-        let safe = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) && !s.contains("..");
+        let safe = |s: &str| {
+            !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) && !s.contains("..")
+        };
         if !safe(key) || !safe(name) || name.contains('/') {
             return Err(DomainError::Internal(format!("unsafe artifact path {key:?}/{name:?}")));
         }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
-use tenants::db::{DbBackendKind, TenantTx};
 use tenants::TenantCtx;
+use tenants::db::{DbBackendKind, TenantTx};
 
 use super::serving::HistoryEvent;
 use super::training::TrainingData;
@@ -104,10 +104,19 @@ pub(crate) fn forget_everyone(services: &Services) {
 /// The person's newest events with their items' catalog ids, newest first, as one row
 /// holding a JSON array: the driver hands rows one at a time from its worker thread,
 /// and a hundred hand-overs cost more than the query.
-async fn recent_events(ctx: &TenantCtx, services: &Services, tx: &TenantTx, user_row: i64) -> Result<Vec<(Arc<str>, EventType, i64)>> {
+async fn recent_events(
+    ctx: &TenantCtx,
+    services: &Services,
+    tx: &TenantTx,
+    user_row: i64,
+) -> Result<Vec<(Arc<str>, EventType, i64)>> {
     let (backend, aggregate, tenant, user) = match services.db.kind() {
-        DbBackendKind::Sqlite => (DbBackend::Sqlite, "json_group_array(json_array(external_id, event_type, occurred_at))", "?", "?"),
-        DbBackendKind::Postgres => (DbBackend::Postgres, "json_agg(json_build_array(external_id, event_type, occurred_at))::text", "$1", "$2"),
+        DbBackendKind::Sqlite => {
+            (DbBackend::Sqlite, "json_group_array(json_array(external_id, event_type, occurred_at))", "?", "?")
+        }
+        DbBackendKind::Postgres => {
+            (DbBackend::Postgres, "json_agg(json_build_array(external_id, event_type, occurred_at))::text", "$1", "$2")
+        }
     };
     let sql = format!(
         "SELECT {aggregate} FROM (SELECT c.external_id AS external_id, i.event_type AS event_type, i.occurred_at AS occurred_at \
@@ -148,7 +157,9 @@ async fn load_person(ctx: &TenantCtx, services: &Services, user_id: &str) -> Res
         // Unknown yet: personalizable, with no history (their first events invalidate this).
         None => CachedPerson { personalization: true, events: Vec::new() },
         Some((_, consent, erased)) if erased || !consent => CachedPerson { personalization: false, events: Vec::new() },
-        Some((user_row, _, _)) => CachedPerson { personalization: true, events: recent_events(ctx, services, &tx, user_row).await? },
+        Some((user_row, _, _)) => {
+            CachedPerson { personalization: true, events: recent_events(ctx, services, &tx, user_row).await? }
+        }
     };
     tx.commit().await?;
     Ok(Arc::new(person))
@@ -250,7 +261,8 @@ pub async fn popular_items(ctx: &TenantCtx, services: &Services) -> Result<Arc<V
     let counts: HashMap<i64, i64> = counts.into_iter().collect();
     // Every live item is listed (items nobody touched last), so filters can still fill
     // a page from a young catalog.
-    let mut list: Vec<(i64, String, i64)> = ids.into_iter().map(|(id, ext)| (id, ext, counts.get(&id).copied().unwrap_or(0))).collect();
+    let mut list: Vec<(i64, String, i64)> =
+        ids.into_iter().map(|(id, ext)| (id, ext, counts.get(&id).copied().unwrap_or(0))).collect();
     list.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     let list = Arc::new(list.into_iter().map(|(_, ext, n)| (ext, n as f32)).collect::<Vec<_>>());
     services.models.popular.insert(tenant, list.clone());

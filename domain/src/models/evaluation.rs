@@ -35,8 +35,12 @@ pub(crate) async fn load_evaluation(ctx: &TenantCtx, services: &Services, id: &P
     })
     .await
     .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))??;
-    let meta: ArtifactMeta = serde_json::from_slice(&meta).map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))?;
-    let detail = detail.ok_or_else(|| DomainError::ModelNotReady("the model has no evaluation split (uploaded models are not evaluated)".into()))?;
-    let detail: EvaluationDetail = serde_json::from_slice(&detail).map_err(|e| DomainError::Internal(format!("corrupt evaluation file: {e}")))?;
+    let meta: ArtifactMeta =
+        serde_json::from_slice(&meta).map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))?;
+    let detail = detail.ok_or_else(|| {
+        DomainError::ModelNotReady("the model has no evaluation split (uploaded models are not evaluated)".into())
+    })?;
+    let detail: EvaluationDetail =
+        serde_json::from_slice(&detail).map_err(|e| DomainError::Internal(format!("corrupt evaluation file: {e}")))?;
     Ok(StoredEvaluation { row: record.row, meta, detail })
 }

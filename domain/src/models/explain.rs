@@ -14,8 +14,8 @@ use super::recommend::{RecommendationFilter, RecommendationRequest};
 use super::registry;
 use super::serving::{LoadedModel, Strategy};
 use super::types::Algorithm;
-use crate::audit::{AuditEvent, Target, action};
 use crate::Services;
+use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
 
 /// How many contributing history items an explanation lists.
@@ -67,7 +67,12 @@ pub struct Explanation {
 }
 
 /// Explains one item for one user, recommended or not.
-pub async fn explain_recommendation(ctx: &TenantCtx, services: &Services, user_id: &str, content_id: &str) -> Result<Explanation> {
+pub async fn explain_recommendation(
+    ctx: &TenantCtx,
+    services: &Services,
+    user_id: &str,
+    content_id: &str,
+) -> Result<Explanation> {
     ctx.require(Scope::RecommendationsRead)?;
     let catalog = data::catalog_facets(ctx, services).await?;
     if catalog.get(content_id).is_none() {
@@ -88,7 +93,12 @@ pub async fn explain_recommendation(ctx: &TenantCtx, services: &Services, user_i
 }
 
 /// Explanations for a list just produced, one factorization per user.
-pub async fn explain_list(ctx: &TenantCtx, services: &Services, user_id: &str, content_ids: &[String]) -> Result<Vec<Explanation>> {
+pub async fn explain_list(
+    ctx: &TenantCtx,
+    services: &Services,
+    user_id: &str,
+    content_ids: &[String],
+) -> Result<Vec<Explanation>> {
     ctx.require(Scope::RecommendationsRead)?;
     let catalog = data::catalog_facets(ctx, services).await?;
     let user = data::user_state(ctx, services, user_id).await?;
@@ -114,11 +124,21 @@ struct Explained {
     contributions: Vec<(String, f32)>,
 }
 
-async fn explain_with_model(model: Arc<LoadedModel>, user: &UserState, user_id: &str, content_id: &str) -> Result<Option<Explained>> {
+async fn explain_with_model(
+    model: Arc<LoadedModel>,
+    user: &UserState,
+    user_id: &str,
+    content_id: &str,
+) -> Result<Option<Explained>> {
     Ok(explain_many(model, user, user_id, &[content_id.to_owned()]).await?.pop().flatten())
 }
 
-async fn explain_many(model: Arc<LoadedModel>, user: &UserState, user_id: &str, content_ids: &[String]) -> Result<Vec<Option<Explained>>> {
+async fn explain_many(
+    model: Arc<LoadedModel>,
+    user: &UserState,
+    user_id: &str,
+    content_ids: &[String],
+) -> Result<Vec<Option<Explained>>> {
     let history = model.history_indices(&user.history);
     let Some((_, strategy)) = model.user_input(user_id, &user.history)? else {
         return Ok(content_ids.iter().map(|_| None).collect());
@@ -198,7 +218,12 @@ fn assemble(
                 .contributions
                 .iter()
                 .take(TOP_CONTRIBUTIONS)
-                .map(|(id, v)| ItemContribution { content_id: id.clone(), title: title(id), contribution: *v, share: if denominator != 0.0 { v / denominator } else { 0.0 } })
+                .map(|(id, v)| ItemContribution {
+                    content_id: id.clone(),
+                    title: title(id),
+                    contribution: *v,
+                    share: if denominator != 0.0 { v / denominator } else { 0.0 },
+                })
                 .collect();
             (e.strategy, e.score, total, top, None)
         }
@@ -212,17 +237,40 @@ fn assemble(
             } else {
                 "the model cannot score this item for this person"
             };
-            (Strategy::PopularFallback, 0.0, 0.0, Vec::new(), Some(format!("Shown because it is popular with this audience: {reason}.")))
+            (
+                Strategy::PopularFallback,
+                0.0,
+                0.0,
+                Vec::new(),
+                Some(format!("Shown because it is popular with this audience: {reason}.")),
+            )
         }
     };
     let content_reasons = content_reasons(content_id, &contributions, user, catalog);
-    let summary = summary(score, content_id, &contributions, &content_reasons, fallback_reason.as_deref(), rank, catalog);
-    Explanation { user_id: user_id.to_owned(), content_id: content_id.to_owned(), strategy, score, contributions_total, contributions, content_reasons, rank, fallback_reason, summary }
+    let summary =
+        summary(score, content_id, &contributions, &content_reasons, fallback_reason.as_deref(), rank, catalog);
+    Explanation {
+        user_id: user_id.to_owned(),
+        content_id: content_id.to_owned(),
+        strategy,
+        score,
+        contributions_total,
+        contributions,
+        content_reasons,
+        rank,
+        fallback_reason,
+        summary,
+    }
 }
 
 /// What the item shares with the history items that drive it (or, without a model,
 /// with the most recent history).
-fn content_reasons(content_id: &str, contributions: &[ItemContribution], user: &UserState, catalog: &CatalogView) -> Vec<ContentReason> {
+fn content_reasons(
+    content_id: &str,
+    contributions: &[ItemContribution],
+    user: &UserState,
+    catalog: &CatalogView,
+) -> Vec<ContentReason> {
     let Some(target) = catalog.content(content_id) else { return Vec::new() };
     let sources: Vec<String> = if contributions.is_empty() {
         user.history.iter().take(20).map(|e| e.item_id.to_string()).collect()
@@ -253,7 +301,8 @@ fn content_reasons(content_id: &str, contributions: &[ItemContribution], user: &
             note(ReasonKind::Creator, c);
         }
     }
-    let mut reasons: Vec<ContentReason> = shared.into_iter().map(|((kind, value), shared_with)| ContentReason { kind, value, shared_with }).collect();
+    let mut reasons: Vec<ContentReason> =
+        shared.into_iter().map(|((kind, value), shared_with)| ContentReason { kind, value, shared_with }).collect();
     reasons.sort_by(|a, b| b.shared_with.len().cmp(&a.shared_with.len()).then_with(|| a.value.cmp(&b.value)));
     reasons
 }
@@ -281,7 +330,11 @@ fn summary(
         .take(2)
         .map(|c| format!("\"{}\"", c.title.clone().unwrap_or_else(|| c.content_id.clone())))
         .collect();
-    let shared = reasons.iter().find(|r| r.kind == ReasonKind::Genre).map(|r| format!(", and it shares the genre {} with them", r.value)).unwrap_or_default();
+    let shared = reasons
+        .iter()
+        .find(|r| r.kind == ReasonKind::Genre)
+        .map(|r| format!(", and it shares the genre {} with them", r.value))
+        .unwrap_or_default();
     if because.is_empty() || score <= 0.0 {
         format!("\"{title}\"{position} scores low for you: nothing in your history points to it")
     } else {

@@ -44,7 +44,14 @@ pub(crate) fn spawn(ctx: TenantCtx, services: Services, model_row: i64, job_row:
     });
 }
 
-async fn finish(ctx: &TenantCtx, services: &Services, model_row: i64, job_row: i64, status: JobStatus, error: Option<String>) -> Result<()> {
+async fn finish(
+    ctx: &TenantCtx,
+    services: &Services,
+    model_row: i64,
+    job_row: i64,
+    status: JobStatus,
+    error: Option<String>,
+) -> Result<()> {
     let tx = services.db.begin_write(ctx).await?;
     store::finish_unsuccessful(ctx, &tx, model_row, job_row, status, error).await?;
     tx.commit().await?;
@@ -78,7 +85,14 @@ async fn run(
     let data = super::data::load_training_data(ctx, services).await?;
 
     let progress = Arc::new(AtomicU32::new(0));
-    let reporter = tokio::spawn(report_progress(ctx.clone(), services.clone(), model_row, job_row, progress.clone(), cancel.clone()));
+    let reporter = tokio::spawn(report_progress(
+        ctx.clone(),
+        services.clone(),
+        model_row,
+        job_row,
+        progress.clone(),
+        cancel.clone(),
+    ));
     let threads = services.models.config.training_threads;
     let blocking = {
         let progress = progress.clone();
@@ -110,7 +124,8 @@ async fn run(
             };
             let key_for_write = key.clone();
             let trained_for_write = trained.clone_files();
-            let evaluation = serde_json::to_vec(&trained.evaluation).map_err(|e| DomainError::Internal(e.to_string()))?;
+            let evaluation =
+                serde_json::to_vec(&trained.evaluation).map_err(|e| DomainError::Internal(e.to_string()))?;
             tokio::task::spawn_blocking(move || -> Result<()> {
                 store.put(&key_for_write, ONNX_FILE, &trained_for_write.0)?;
                 if let Some(factors) = &trained_for_write.1 {

@@ -6,9 +6,9 @@ pub mod artifacts;
 pub(crate) mod data;
 mod entity;
 pub(crate) mod evaluation;
-pub(crate) mod privacy;
 pub mod explain;
 mod jobs;
+pub(crate) mod privacy;
 pub mod recommend;
 mod registry;
 mod retrain;
@@ -19,8 +19,13 @@ pub mod training;
 pub mod types;
 
 pub use explain::{ContentReason, Explanation, ItemContribution, ReasonKind, explain_list, explain_recommendation};
-pub use recommend::{RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, recommendations, similar_content};
-pub use registry::{cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, list_jobs, list_models, rollback_model, train_model, upload_model};
+pub use recommend::{
+    RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, recommendations, similar_content,
+};
+pub use registry::{
+    cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, list_jobs, list_models, rollback_model,
+    train_model, upload_model,
+};
 pub use retrain::retrain_after_erasures;
 pub(crate) use retrain::retrain_due;
 pub use runtime::{JobOwner, ModelServices, ModelsConfig, SandboxSettings};

@@ -20,7 +20,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 use tenants::db::DbBackendKind;
 use tenants::{TenantCtx, TenantTx};
 
-use super::artifacts::{ArtifactMeta, EVALUATION_FILE, META_FILE, ModelStore, USER_FACTORS_FILE, f32_bytes, f32_values};
+use super::artifacts::{
+    ArtifactMeta, EVALUATION_FILE, META_FILE, ModelStore, USER_FACTORS_FILE, f32_bytes, f32_values,
+};
 use super::entity::model;
 use super::store;
 use super::types::{Model, ModelStatus};
@@ -39,14 +41,23 @@ pub(crate) async fn erasure_lock(services: &Services, ctx: &TenantCtx, tx: &Tena
     if services.db.kind() == DbBackendKind::Postgres {
         // Tenants beyond 2^31 share a lock with another tenant: only slower, never wrong.
         let tenant = (ctx.tenant_id().get() & 0x7fff_ffff) as i32;
-        let lock = Statement::from_sql_and_values(DbBackend::Postgres, "SELECT pg_advisory_xact_lock($1, $2)", [ERASURE_LOCK_CLASS.into(), tenant.into()]);
+        let lock = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            [ERASURE_LOCK_CLASS.into(), tenant.into()],
+        );
         tx.conn().execute_raw(lock).await?;
     }
     Ok(())
 }
 
 /// The tenant's models whose training data included the user, oldest first.
-pub(crate) async fn trained_on(ctx: &TenantCtx, services: &Services, tx: &TenantTx, user_id: &str) -> Result<Vec<Model>> {
+pub(crate) async fn trained_on(
+    ctx: &TenantCtx,
+    services: &Services,
+    tx: &TenantTx,
+    user_id: &str,
+) -> Result<Vec<Model>> {
     let mut out = Vec::new();
     for (row, key) in with_artifacts(ctx, tx).await? {
         let meta = read_meta(services.models.store.clone(), key).await?;
@@ -75,7 +86,13 @@ pub(crate) struct Holders {
 /// Inside the erasure's transaction: finds the models that hold the person and marks
 /// them (and unfinished ones) for retraining by the tenant's deadline. Nothing is
 /// scrubbed yet: the receipt commits first, so a failed scrub leaves it `pending`.
-pub(crate) async fn mark_holders(ctx: &TenantCtx, services: &Services, tx: &TenantTx, user_id: &str, erased_at: DateTime<Utc>) -> Result<Holders> {
+pub(crate) async fn mark_holders(
+    ctx: &TenantCtx,
+    services: &Services,
+    tx: &TenantTx,
+    user_id: &str,
+    erased_at: DateTime<Utc>,
+) -> Result<Holders> {
     let holding = trained_on(ctx, services, tx, user_id).await?;
     let unfinished: Vec<i64> = model::Entity::find()
         .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
@@ -99,7 +116,12 @@ pub(crate) async fn mark_holders(ctx: &TenantCtx, services: &Services, tx: &Tena
 /// Sets the retraining mark and deadline (the earlier of any existing one and this
 /// erasure's): the tenant's `erasureRetrainDays` after the erasure, or at once for the
 /// active model of a tenant that asks.
-pub(crate) async fn mark_for_retraining(ctx: &TenantCtx, tx: &TenantTx, rows: &[i64], erased_at: DateTime<Utc>) -> Result<Vec<Model>> {
+pub(crate) async fn mark_for_retraining(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    rows: &[i64],
+    erased_at: DateTime<Utc>,
+) -> Result<Vec<Model>> {
     let settings = crate::settings::load(ctx, tx).await?;
     let active = store::active_row(ctx, tx).await?;
     let mut out = Vec::new();
@@ -133,7 +155,12 @@ pub(crate) async fn mark_for_retraining(ctx: &TenantCtx, tx: &TenantTx, rows: &[
 /// Under the erasure lock: removes the person from every model's files (see the module
 /// doc) and returns the models that still held something of them. Idempotent: a model
 /// already scrubbed is read and left alone, so a retry re-checks every model.
-pub(crate) async fn scrub_everywhere(ctx: &TenantCtx, services: &Services, tx: &TenantTx, user_id: &str) -> Result<Vec<Model>> {
+pub(crate) async fn scrub_everywhere(
+    ctx: &TenantCtx,
+    services: &Services,
+    tx: &TenantTx,
+    user_id: &str,
+) -> Result<Vec<Model>> {
     let mut found = Vec::new();
     for (row, key) in with_artifacts(ctx, tx).await? {
         if scrub_model(services, row, key, vec![user_id.to_owned()]).await? {
@@ -148,7 +175,14 @@ pub(crate) async fn scrub_everywhere(ctx: &TenantCtx, services: &Services, tx: &
 /// scrubs everyone of its snapshot who has been erased since the snapshot was read.
 /// Erased people are left out of snapshots, so every erased person still in the files
 /// was erased after it; no clock comparison is needed. Returns whether anyone was.
-pub(crate) async fn scrub_fresh(ctx: &TenantCtx, services: &Services, tx: &TenantTx, model_row: i64, key: &str, snapshot_users: &[String]) -> Result<bool> {
+pub(crate) async fn scrub_fresh(
+    ctx: &TenantCtx,
+    services: &Services,
+    tx: &TenantTx,
+    model_row: i64,
+    key: &str,
+    snapshot_users: &[String],
+) -> Result<bool> {
     let erased: std::collections::HashSet<String> = end_user::Entity::find()
         .select_only()
         .column(end_user::Column::ExternalId)
@@ -188,7 +222,12 @@ pub(crate) async fn settle_fresh(ctx: &TenantCtx, tx: &TenantTx, model_row: i64,
 /// still hold them (training, or stored and not yet replaced). A model that finished
 /// without anyone erased in it, failed, was cancelled or had its files deleted no
 /// longer holds them.
-pub(crate) async fn released_at(ctx: &TenantCtx, tx: &TenantTx, model_ids: &[String], erased_at: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+pub(crate) async fn released_at(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    model_ids: &[String],
+    erased_at: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
     if model_ids.is_empty() {
         return Ok(Some(erased_at));
     }
@@ -203,7 +242,9 @@ pub(crate) async fn released_at(ctx: &TenantCtx, tx: &TenantTx, model_ids: &[Str
             ModelStatus::Queued | ModelStatus::Training => None,
             ModelStatus::Ready if m.needs_retraining => None,
             ModelStatus::Retired => m.files_deleted_at,
-            ModelStatus::Ready | ModelStatus::Failed | ModelStatus::Cancelled => Some(m.finished_at.unwrap_or(erased_at)),
+            ModelStatus::Ready | ModelStatus::Failed | ModelStatus::Cancelled => {
+                Some(m.finished_at.unwrap_or(erased_at))
+            }
         };
         match left {
             Some(at) => latest = latest.max(at),
@@ -252,8 +293,10 @@ fn parse_meta(bytes: &[u8]) -> Result<ArtifactMeta> {
 fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
     let mut meta = parse_meta(&store.get(key, META_FILE)?)?;
     let is_gone = |u: &String| !u.is_empty() && users.contains(u);
-    let trained_rows: Vec<usize> = meta.user_ids.iter().enumerate().filter(|(_, u)| is_gone(u)).map(|(i, _)| i).collect();
-    let evaluated: Vec<usize> = meta.eval_user_ids.iter().enumerate().filter(|(_, u)| is_gone(u)).map(|(i, _)| i).collect();
+    let trained_rows: Vec<usize> =
+        meta.user_ids.iter().enumerate().filter(|(_, u)| is_gone(u)).map(|(i, _)| i).collect();
+    let evaluated: Vec<usize> =
+        meta.eval_user_ids.iter().enumerate().filter(|(_, u)| is_gone(u)).map(|(i, _)| i).collect();
     if trained_rows.is_empty() && evaluated.is_empty() {
         return Ok(false);
     }
@@ -277,7 +320,9 @@ fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
             let mut detail: serde_json::Value = serde_json::from_slice(&bytes)
                 .map_err(|e| DomainError::Internal(format!("corrupt evaluation file: {e}")))?;
             if let Some(entries) = detail.get_mut("users").and_then(|u| u.as_array_mut()) {
-                entries.retain(|u| !u.get("user").and_then(|i| i.as_u64()).is_some_and(|i| evaluated.contains(&(i as usize))));
+                entries.retain(|u| {
+                    !u.get("user").and_then(|i| i.as_u64()).is_some_and(|i| evaluated.contains(&(i as usize)))
+                });
             }
             let bytes = serde_json::to_vec(&detail).map_err(|e| DomainError::Internal(e.to_string()))?;
             store.put(key, EVALUATION_FILE, &bytes)?;
@@ -320,7 +365,8 @@ mod tests {
         assert_eq!(meta.user_ids, ["a", ""]);
         assert_eq!(meta.eval_user_ids, ["a", "", "c"]);
         assert_eq!(f32_values(&store.get("1/m", USER_FACTORS_FILE).unwrap()).unwrap(), [1.0, 2.0, 0.0, 0.0]);
-        let evaluation: serde_json::Value = serde_json::from_slice(&store.get("1/m", EVALUATION_FILE).unwrap()).unwrap();
+        let evaluation: serde_json::Value =
+            serde_json::from_slice(&store.get("1/m", EVALUATION_FILE).unwrap()).unwrap();
         assert_eq!(evaluation["users"], serde_json::json!([{ "user": 0, "test_items": [1] }]));
         // A second erasure of the same person finds nothing left.
         assert!(!scrub(&store, "1/m", &["b".into()]).unwrap());

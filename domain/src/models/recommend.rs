@@ -9,13 +9,13 @@ use tenants::TenantCtx;
 use tenants::ids::PublicId;
 use tenants::scope::Scope;
 
-use super::data::{self, ItemFacets};
 pub use super::data::CatalogView;
+use super::data::{self, ItemFacets};
 use super::registry;
 use super::serving::{LoadedModel, Strategy};
 use super::types::Algorithm;
-use crate::audit::{AuditEvent, Target, action};
 use crate::Services;
+use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
 
 pub const MAX_RECOMMENDATIONS: usize = 100;
@@ -49,11 +49,14 @@ impl RecommendationFilter {
     }
 
     fn admits(&self, facets: &ItemFacets, at: DateTime<Utc>) -> bool {
-        let any = |wanted: &[String], have: &[String]| wanted.is_empty() || wanted.iter().any(|w| have.iter().any(|h| h.eq_ignore_ascii_case(w)));
+        let any = |wanted: &[String], have: &[String]| {
+            wanted.is_empty() || wanted.iter().any(|w| have.iter().any(|h| h.eq_ignore_ascii_case(w)))
+        };
         !facets.deleted
             && (self.kinds.is_empty() || self.kinds.iter().any(|k| k.eq_ignore_ascii_case(&facets.kind)))
             && any(&self.genres, &facets.genres)
-            && (self.providers.is_empty() || facets.provider.as_ref().is_some_and(|p| self.providers.iter().any(|w| w.eq_ignore_ascii_case(p))))
+            && (self.providers.is_empty()
+                || facets.provider.as_ref().is_some_and(|p| self.providers.iter().any(|w| w.eq_ignore_ascii_case(p))))
             && facets.available_from.is_none_or(|from| from <= at)
             && facets.available_until.is_none_or(|until| at < until)
     }
@@ -75,7 +78,9 @@ impl RecommendationRequest {
         let first = match first {
             None => 10,
             Some(n) if (1..=MAX_RECOMMENDATIONS as i64).contains(&n) => n as usize,
-            Some(_) => return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_RECOMMENDATIONS}"))),
+            Some(_) => {
+                return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_RECOMMENDATIONS}")));
+            }
         };
         Ok(Self { user_id: user_id.to_owned(), first, filter: filter.validate()? })
     }
@@ -99,7 +104,11 @@ pub struct Recommendations {
     pub fallback_reason: Option<&'static str>,
 }
 
-pub async fn recommendations(ctx: &TenantCtx, services: &Services, request: &RecommendationRequest) -> Result<Recommendations> {
+pub async fn recommendations(
+    ctx: &TenantCtx,
+    services: &Services,
+    request: &RecommendationRequest,
+) -> Result<Recommendations> {
     recommend(ctx, services, request, true).await
 }
 
@@ -138,16 +147,29 @@ pub(crate) async fn recommend(
                 None => inference::rank::top_k_where(&scores, request.first, admits_index),
                 // Re-ranking chooses from a wider pool of the model's best, like reports do.
                 Some(r) => {
-                    let pool = inference::rank::top_k_where(&scores, request.first.max(crate::fairness::SERVING_POOL), admits_index);
-                    let scored: Vec<(String, f32)> = pool.iter().map(|&i| (model.item_ids[i as usize].clone(), scores[i as usize])).collect();
+                    let pool = inference::rank::top_k_where(
+                        &scores,
+                        request.first.max(crate::fairness::SERVING_POOL),
+                        admits_index,
+                    );
+                    let scored: Vec<(String, f32)> =
+                        pool.iter().map(|&i| (model.item_ids[i as usize].clone(), scores[i as usize])).collect();
                     let popular = data::popular_items(ctx, services).await?;
-                    crate::fairness::rerank_candidates(r, &scored, request.first, &facets, &popular).into_iter().map(|j| pool[j]).collect()
+                    crate::fairness::rerank_candidates(r, &scored, request.first, &facets, &popular)
+                        .into_iter()
+                        .map(|j| pool[j])
+                        .collect()
                 }
             };
             let items = top
                 .into_iter()
                 .enumerate()
-                .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize], content: facets.content(&model.item_ids[i as usize]) })
+                .map(|(rank, i)| RecommendedItem {
+                    item_id: model.item_ids[i as usize].clone(),
+                    rank: rank + 1,
+                    score: scores[i as usize],
+                    content: facets.content(&model.item_ids[i as usize]),
+                })
                 .collect();
             return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
         }
@@ -165,7 +187,12 @@ pub(crate) async fn recommend(
         .filter(|(id, _)| admits(id))
         .take(request.first)
         .enumerate()
-        .map(|(rank, (id, score))| RecommendedItem { item_id: id.clone(), rank: rank + 1, score: *score, content: facets.content(id) })
+        .map(|(rank, (id, score))| RecommendedItem {
+            item_id: id.clone(),
+            rank: rank + 1,
+            score: *score,
+            content: facets.content(id),
+        })
         .collect();
     Ok(Recommendations { strategy: Strategy::PopularFallback, model_id: None, items, fallback_reason })
 }
@@ -186,7 +213,12 @@ async fn score(model: Arc<LoadedModel>, input: Vec<f32>) -> Result<Vec<f32>> {
 
 /// Items like the given one: by the active model (ALS item-factor cosine, or the
 /// neighbour graph), or by shared genres when no model can say.
-pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str, first: usize) -> Result<Recommendations> {
+pub async fn similar_content(
+    ctx: &TenantCtx,
+    services: &Services,
+    item_id: &str,
+    first: usize,
+) -> Result<Recommendations> {
     ctx.require(Scope::CatalogRead).or_else(|_| ctx.require(Scope::RecommendationsRead))?;
     let first = first.clamp(1, MAX_RECOMMENDATIONS);
     let facets = data::catalog_facets(ctx, services).await?;
@@ -213,7 +245,12 @@ pub async fn similar_content(ctx: &TenantCtx, services: &Services, item_id: &str
                 let items = top
                     .into_iter()
                     .enumerate()
-                    .map(|(rank, i)| RecommendedItem { item_id: model.item_ids[i as usize].clone(), rank: rank + 1, score: scores[i as usize], content: facets.content(&model.item_ids[i as usize]) })
+                    .map(|(rank, i)| RecommendedItem {
+                        item_id: model.item_ids[i as usize].clone(),
+                        rank: rank + 1,
+                        score: scores[i as usize],
+                        content: facets.content(&model.item_ids[i as usize]),
+                    })
                     .collect();
                 return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
             }

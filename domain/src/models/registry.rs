@@ -14,8 +14,8 @@ use super::jobs;
 use super::serving::LoadedModel;
 use super::store;
 use super::types::{Algorithm, DataSnapshot, Job, Model, ModelStatus, TrainRequest};
-use crate::audit::{AuditEvent, Target, action};
 use crate::Services;
+use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
 
 /// Queues a training job; the model appears at once with status `queued`.
@@ -23,11 +23,15 @@ pub async fn train_model(ctx: &TenantCtx, services: &Services, request: TrainReq
     ctx.require(Scope::ModelsManage)?;
     let parameters = queued_parameters(&request);
     let tx = services.db.begin_write(ctx).await?;
-    let (model_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &services.models.owner).await?;
+    let (model_row, job_row) =
+        store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &services.models.owner).await?;
     let model = store::model_by_row(ctx, &tx, model_row).await?.model;
     let job = store::job_by_row(ctx, &tx, job_row).await?;
     let event = AuditEvent::new(action::MODEL_TRAINING_QUEUED).target(Target::object("model", model.id.as_string()));
-    services.audit.record(ctx, &tx, event.details(json!({ "job": job.id.as_string(), "parameters": parameters }))).await?;
+    services
+        .audit
+        .record(ctx, &tx, event.details(json!({ "job": job.id.as_string(), "parameters": parameters })))
+        .await?;
     tx.commit().await?;
     jobs::spawn(ctx.clone(), services.clone(), model_row, job_row, request);
     Ok((model, job))
@@ -36,7 +40,9 @@ pub async fn train_model(ctx: &TenantCtx, services: &Services, request: TrainReq
 /// The parameters a queued model shows until training records the ones it used.
 pub(crate) fn queued_parameters(request: &TrainRequest) -> serde_json::Value {
     match request {
-        TrainRequest::Als(Some(s)) => json!({ "factors": s.factors, "regularization": s.regularization, "alpha": s.alpha, "iterations": s.iterations, "tuned": false }),
+        TrainRequest::Als(Some(s)) => {
+            json!({ "factors": s.factors, "regularization": s.regularization, "alpha": s.alpha, "iterations": s.iterations, "tuned": false })
+        }
         TrainRequest::Als(None) => json!({ "tuned": true }),
         TrainRequest::ItemKnn { neighbours } => json!({ "neighbours": neighbours }),
         TrainRequest::MostPopular => json!({}),
@@ -81,7 +87,14 @@ pub async fn cancel_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> 
     ctx.require(Scope::ModelsManage)?;
     let tx = services.db.begin_write(ctx).await?;
     let (row, job) = store::request_cancel(ctx, &tx, id).await?;
-    services.audit.record(ctx, &tx, AuditEvent::new(action::JOB_CANCEL_REQUESTED).target(Target::object("job", job.id.as_string()))).await?;
+    services
+        .audit
+        .record(
+            ctx,
+            &tx,
+            AuditEvent::new(action::JOB_CANCEL_REQUESTED).target(Target::object("job", job.id.as_string())),
+        )
+        .await?;
     tx.commit().await?;
     if let Ok(flags) = services.models.cancel_flags.lock() {
         if let Some(flag) = flags.get(&row) {
@@ -134,7 +147,14 @@ pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Mode
     load(services, &target).await?;
     store::insert_deployment(ctx, &tx, previous, "rollback").await?;
     let model = store::model_by_row(ctx, &tx, previous).await?.model;
-    services.audit.record(ctx, &tx, AuditEvent::new(action::MODEL_ROLLED_BACK).target(Target::object("model", model.id.as_string()))).await?;
+    services
+        .audit
+        .record(
+            ctx,
+            &tx,
+            AuditEvent::new(action::MODEL_ROLLED_BACK).target(Target::object("model", model.id.as_string())),
+        )
+        .await?;
     tx.commit().await?;
     services.models.active.replace(ctx.tenant_id().get(), Some(previous));
     Ok(model)
@@ -145,23 +165,28 @@ pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Mode
 /// once.
 pub(crate) async fn load(services: &Services, record: &store::ModelRow) -> Result<Arc<LoadedModel>> {
     let (row, key, id) = (record.row, record.artifact_key.clone(), record.model.id);
-    services.models.loaded.get_or_load(row, || async move {
-        let runtime = services.models.runtime.ok_or_else(|| {
-            DomainError::ModelNotReady(format!(
-                "ONNX Runtime is not available ({}); run scripts/setup-onnxruntime.sh",
-                services.models.runtime_error.clone().unwrap_or_default()
-            ))
-        })?;
-        let key = key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?;
-        let store = services.models.store.clone();
-        let sessions = services.models.config.sessions_per_model;
-        let sandbox = services.models.sandbox.clone();
-        let model = tokio::task::spawn_blocking(move || LoadedModel::load(store.as_ref(), runtime, sandbox.as_ref(), row, id, &key, sessions))
+    services
+        .models
+        .loaded
+        .get_or_load(row, || async move {
+            let runtime = services.models.runtime.ok_or_else(|| {
+                DomainError::ModelNotReady(format!(
+                    "ONNX Runtime is not available ({}); run scripts/setup-onnxruntime.sh",
+                    services.models.runtime_error.clone().unwrap_or_default()
+                ))
+            })?;
+            let key = key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?;
+            let store = services.models.store.clone();
+            let sessions = services.models.config.sessions_per_model;
+            let sandbox = services.models.sandbox.clone();
+            let model = tokio::task::spawn_blocking(move || {
+                LoadedModel::load(store.as_ref(), runtime, sandbox.as_ref(), row, id, &key, sessions)
+            })
             .await
             .map_err(|e| DomainError::Internal(format!("model loading thread: {e}")))??;
-        Ok(Arc::new(model))
-    })
-    .await
+            Ok(Arc::new(model))
+        })
+        .await
 }
 
 /// The tenant's active model, loaded, or `None` when nothing is deployed.
@@ -187,7 +212,13 @@ async fn active_row(ctx: &TenantCtx, services: &Services) -> Result<Option<i64>>
 /// Accepts a tenant's own ONNX model with the published history signature: input
 /// `user_history` float32 [N, I], output `scores` float32 [N, I], where the I columns
 /// are `item_ids` in order. It is loaded and probed before it is stored.
-pub async fn upload_model(ctx: &TenantCtx, services: &Services, name: &str, bytes: Vec<u8>, item_ids: Vec<String>) -> Result<Model> {
+pub async fn upload_model(
+    ctx: &TenantCtx,
+    services: &Services,
+    name: &str,
+    bytes: Vec<u8>,
+    item_ids: Vec<String>,
+) -> Result<Model> {
     ctx.require(Scope::ModelsManage)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -216,13 +247,23 @@ pub async fn upload_model(ctx: &TenantCtx, services: &Services, name: &str, byte
         .await
         .map_err(|e| DomainError::Internal(format!("validation thread: {e}")))?
         .map_err(|e| match e {
-            inference::InferenceError::SandboxUnavailable { .. } => DomainError::Internal(format!("model sandbox: {e}")),
+            inference::InferenceError::SandboxUnavailable { .. } => {
+                DomainError::Internal(format!("model sandbox: {e}"))
+            }
             e => DomainError::invalid("model", e.to_string()),
         })?;
 
     let key = format!("{}/{}", ctx.tenant_id().get(), uuid::Uuid::new_v4().simple());
     let now = chrono::Utc::now();
-    let meta = ArtifactMeta { algorithm: Algorithm::Uploaded, item_ids: item_ids.clone(), user_ids: Vec::new(), eval_user_ids: Vec::new(), factors: 0, als: None, trained_at: now };
+    let meta = ArtifactMeta {
+        algorithm: Algorithm::Uploaded,
+        item_ids: item_ids.clone(),
+        user_ids: Vec::new(),
+        eval_user_ids: Vec::new(),
+        factors: 0,
+        als: None,
+        trained_at: now,
+    };
     let store = services.models.store.clone();
     let key_for_write = key.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
@@ -232,7 +273,14 @@ pub async fn upload_model(ctx: &TenantCtx, services: &Services, name: &str, byte
     })
     .await
     .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))??;
-    let snapshot = DataSnapshot { users: 0, items: item_ids.len(), interactions: 0, first_interaction_at: None, last_interaction_at: None, taken_at: now };
+    let snapshot = DataSnapshot {
+        users: 0,
+        items: item_ids.len(),
+        interactions: 0,
+        first_interaction_at: None,
+        last_interaction_at: None,
+        taken_at: now,
+    };
     let tx = services.db.begin_write(ctx).await?;
     let row = store::insert_uploaded(ctx, &tx, &json!({ "name": name }), &key, &snapshot).await?;
     let model = store::model_by_row(ctx, &tx, row).await?.model;

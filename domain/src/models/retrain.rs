@@ -37,7 +37,9 @@ pub async fn retrain_after_erasures(services: &Services) -> Result<usize> {
         let ctx = TenantCtx::operator(tenant.id, RequestId::new());
         match retrain_due(&ctx, services, Utc::now()).await {
             Ok(n) => queued += n,
-            Err(e) => tracing::error!(tenant_id = tenant.id.get(), error = ?e, "erasure retraining failed for a tenant"),
+            Err(e) => {
+                tracing::error!(tenant_id = tenant.id.get(), error = ?e, "erasure retraining failed for a tenant")
+            }
         }
     }
     Ok(queued)
@@ -72,7 +74,8 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, services: &Services, now: DateT
         }
         let Some(request) = request_for(&old)? else { continue };
         let parameters = registry::queued_parameters(&request);
-        let (new_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &services.models.owner).await?;
+        let (new_row, job_row) =
+            store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &services.models.owner).await?;
         // Claims the old model: a second replica's check finds the claim changed and
         // queues nothing.
         let claimed = model::Entity::update_many()
@@ -97,7 +100,9 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, services: &Services, now: DateT
             .await?;
         let new_model = store::model_by_row(ctx, &tx, new_row).await?.model;
         let job = store::job_by_row(ctx, &tx, job_row).await?;
-        let event = AuditEvent::new(action::MODEL_TRAINING_QUEUED).by(RETRAINER).target(Target::object("model", new_model.id.as_string()));
+        let event = AuditEvent::new(action::MODEL_TRAINING_QUEUED)
+            .by(RETRAINER)
+            .target(Target::object("model", new_model.id.as_string()));
         let details = json!({ "job": job.id.as_string(), "parameters": parameters, "replaces": old.public_id, "reason": "erasure" });
         services.audit.record_system(&tx, ctx.request_id(), event.details(details)).await?;
         queued.push((new_row, job_row, request));
@@ -149,8 +154,17 @@ async fn replace(ctx: &TenantCtx, services: &Services, old_row: i64, new_row: i6
     if switched {
         registry::load(services, &new).await?;
         store::insert_deployment(ctx, &tx, new_row, "erasure_retraining").await?;
-        let event = AuditEvent::new(action::MODEL_DEPLOYED).by(RETRAINER).target(Target::object("model", new.model.id.as_string()));
-        services.audit.record_system(&tx, ctx.request_id(), event.details(json!({ "replaces": old.model.id.as_string(), "reason": "erasure" }))).await?;
+        let event = AuditEvent::new(action::MODEL_DEPLOYED)
+            .by(RETRAINER)
+            .target(Target::object("model", new.model.id.as_string()));
+        services
+            .audit
+            .record_system(
+                &tx,
+                ctx.request_id(),
+                event.details(json!({ "replaces": old.model.id.as_string(), "reason": "erasure" })),
+            )
+            .await?;
     }
     model::Entity::update_many()
         .col_expr(model::Column::Status, Expr::value(ModelStatus::Retired.as_str()))
@@ -158,8 +172,12 @@ async fn replace(ctx: &TenantCtx, services: &Services, old_row: i64, new_row: i6
         .filter(model::Column::Id.eq(old_row))
         .exec(tx.conn())
         .await?;
-    let event = AuditEvent::new(action::MODEL_RETIRED).by(RETRAINER).target(Target::object("model", old.model.id.as_string()));
-    services.audit.record_system(&tx, ctx.request_id(), event.details(json!({ "replacedBy": new.model.id.as_string() }))).await?;
+    let event =
+        AuditEvent::new(action::MODEL_RETIRED).by(RETRAINER).target(Target::object("model", old.model.id.as_string()));
+    services
+        .audit
+        .record_system(&tx, ctx.request_id(), event.details(json!({ "replacedBy": new.model.id.as_string() })))
+        .await?;
     tx.commit().await?;
     if switched {
         services.models.active.replace(ctx.tenant_id().get(), Some(new_row));
@@ -213,12 +231,16 @@ fn request_for(m: &model::Model) -> Result<Option<TrainRequest>> {
     let corrupt = || DomainError::Internal(format!("model {} has no usable training parameters", m.public_id));
     Ok(match Algorithm::parse(&m.algorithm)? {
         Algorithm::Als => {
-            let (Some(f), Some(r), Some(a), Some(i)) = (int("factors"), float("regularization"), float("alpha"), int("iterations")) else {
+            let (Some(f), Some(r), Some(a), Some(i)) =
+                (int("factors"), float("regularization"), float("alpha"), int("iterations"))
+            else {
                 return Err(corrupt());
             };
             Some(TrainRequest::Als(Some(AlsSettings::parse(f, r, a, i)?)))
         }
-        Algorithm::ItemKnn => Some(TrainRequest::ItemKnn { neighbours: usize::try_from(int("neighbours").ok_or_else(corrupt)?).map_err(|_| corrupt())? }),
+        Algorithm::ItemKnn => Some(TrainRequest::ItemKnn {
+            neighbours: usize::try_from(int("neighbours").ok_or_else(corrupt)?).map_err(|_| corrupt())?,
+        }),
         Algorithm::MostPopular => Some(TrainRequest::MostPopular),
         Algorithm::Uploaded => None,
     })

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use chrono::{DateTime, Utc};
+use inference::InferenceError;
 use inference::als::AlsModel;
 use inference::onnx;
-use inference::InferenceError;
 use inference::runtime::{OnnxScorer, OrtRuntime};
 use inference::sandbox::{SandboxConfig, SandboxedScorer};
 use ndarray::Array2;
@@ -90,7 +90,8 @@ impl LoadedModel {
             .map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))?;
         let graph = store.get(key, ONNX_FILE)?;
         let scorer = if meta.algorithm == Algorithm::Uploaded {
-            let sandbox = sandbox.ok_or_else(|| DomainError::ModelNotReady("uploaded models cannot run here".into()))?;
+            let sandbox =
+                sandbox.ok_or_else(|| DomainError::ModelNotReady("uploaded models cannot run here".into()))?;
             let scorer = SandboxedScorer::new(sandbox.clone(), graph.clone(), meta.item_ids.len());
             // Starts a worker now: the first request does not wait for it.
             scorer.warm().map_err(uploaded_model_error)?;
@@ -105,14 +106,27 @@ impl LoadedModel {
                 let values = f32_values(&store.get(key, USER_FACTORS_FILE)?)?;
                 let users = Array2::from_shape_vec((meta.user_ids.len(), meta.factors), values)
                     .map_err(|e| DomainError::Internal(format!("user factors: {e}")))?;
-                let items = onnx::read_item_factors(&graph).map_err(|e| DomainError::Internal(format!("item factors: {e}")))?;
-                Some(AlsModel::from_parts(users, items, params.clone()).map_err(|e| DomainError::Internal(format!("als: {e}")))?)
+                let items =
+                    onnx::read_item_factors(&graph).map_err(|e| DomainError::Internal(format!("item factors: {e}")))?;
+                Some(
+                    AlsModel::from_parts(users, items, params.clone())
+                        .map_err(|e| DomainError::Internal(format!("als: {e}")))?,
+                )
             }
             _ => None,
         };
         let item_index = meta.item_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
         let user_index = meta.user_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
-        Ok(Self { id, algorithm: meta.algorithm, item_ids: meta.item_ids, item_index, user_index, trained_at: meta.trained_at, scorer, als })
+        Ok(Self {
+            id,
+            algorithm: meta.algorithm,
+            item_ids: meta.item_ids,
+            item_index,
+            user_index,
+            trained_at: meta.trained_at,
+            scorer,
+            als,
+        })
     }
 
     /// Whether scoring talks to a worker process (then it may block up to the sandbox's
@@ -144,7 +158,9 @@ impl LoadedModel {
     pub fn user_input(&self, user_id: &str, history: &[HistoryEvent]) -> Result<Option<(Vec<f32>, Strategy)>> {
         match self.algorithm {
             Algorithm::Als => {
-                let Some(als) = &self.als else { return Err(DomainError::Internal("ALS model without factors".into())) };
+                let Some(als) = &self.als else {
+                    return Err(DomainError::Internal("ALS model without factors".into()));
+                };
                 let newer = history.iter().any(|e| e.occurred_at > self.trained_at);
                 if let (Some(&u), false) = (self.user_index.get(user_id), newer) {
                     let v = als.user_vector(u).map_err(|e| DomainError::Internal(e.to_string()))?;
@@ -166,7 +182,11 @@ impl LoadedModel {
                 for (i, w) in indexed {
                     dense[i as usize] = w;
                 }
-                let strategy = if self.algorithm == Algorithm::Uploaded { Strategy::UploadedModel } else { Strategy::ItemNeighbours };
+                let strategy = if self.algorithm == Algorithm::Uploaded {
+                    Strategy::UploadedModel
+                } else {
+                    Strategy::ItemNeighbours
+                };
                 Ok(Some((dense, strategy)))
             }
             Algorithm::MostPopular => Ok(Some((vec![1.0], Strategy::PopularFallback))),

@@ -137,7 +137,13 @@ pub(crate) async fn set_running(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, 
     Ok(())
 }
 
-pub(crate) async fn set_progress(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, job_row: i64, progress: f64) -> Result<()> {
+pub(crate) async fn set_progress(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    model_row: i64,
+    job_row: i64,
+    progress: f64,
+) -> Result<()> {
     let tenant = ctx.tenant_id().get();
     model::Entity::update_many()
         .col_expr(model::Column::Progress, Expr::value(progress))
@@ -171,7 +177,13 @@ pub(crate) struct TrainedRecord {
     pub metrics: ModelMetrics,
 }
 
-pub(crate) async fn finish_ready(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, job_row: i64, record: TrainedRecord) -> Result<()> {
+pub(crate) async fn finish_ready(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    model_row: i64,
+    job_row: i64,
+    record: TrainedRecord,
+) -> Result<()> {
     let tenant = ctx.tenant_id().get();
     let now = Utc::now();
     let to_text = |v: &serde_json::Value| v.to_string();
@@ -211,7 +223,13 @@ pub(crate) async fn finish_unsuccessful(
     finish_job(ctx, tx, job_row, status, error).await
 }
 
-async fn finish_job(ctx: &TenantCtx, tx: &TenantTx, job_row: i64, status: JobStatus, error: Option<String>) -> Result<()> {
+async fn finish_job(
+    ctx: &TenantCtx,
+    tx: &TenantTx,
+    job_row: i64,
+    status: JobStatus,
+    error: Option<String>,
+) -> Result<()> {
     job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(status.as_str()))
         .col_expr(job::Column::Error, Expr::value(error))
@@ -414,7 +432,11 @@ pub(crate) async fn insert_uploaded(
 pub(crate) async fn fail_interrupted(tx: &SystemTx, owner: &JobOwner) -> Result<u64> {
     let unfinished = [JobStatus::Queued.as_str(), JobStatus::Running.as_str()];
     let stale = Condition::any()
-        .add(Condition::all().add(job::Column::OwnerNode.eq(owner.node.as_str())).add(job::Column::OwnerInstance.ne(owner.instance.as_str())))
+        .add(
+            Condition::all()
+                .add(job::Column::OwnerNode.eq(owner.node.as_str()))
+                .add(job::Column::OwnerInstance.ne(owner.instance.as_str())),
+        )
         .add(job::Column::OwnerNode.is_null());
     let jobs: Vec<(i64, Option<i64>)> = job::Entity::find()
         .select_only()

@@ -49,7 +49,10 @@ pub struct EvaluationDetail {
     pub item_train_counts: Vec<u32>,
 }
 
-fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(scorer: &S, split: &inference::eval::Split) -> Result<EvaluationDetail> {
+fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(
+    scorer: &S,
+    split: &inference::eval::Split,
+) -> Result<EvaluationDetail> {
     let n_items = scorer.n_items();
     let mut scores = vec![0f32; n_items];
     let mut users = Vec::new();
@@ -59,7 +62,11 @@ fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(scorer: &S, split: &in
         let excluded: Vec<u32> = history.indices.to_vec();
         let top = inference::rank::top_k(&scores, REPORT_CANDIDATES, &excluded);
         let test_items = lift(split.test.row(user))?.indices.to_vec();
-        users.push(EvaluatedUser { user, test_items, candidates: top.into_iter().map(|i| (i, scores[i as usize])).collect() });
+        users.push(EvaluatedUser {
+            user,
+            test_items,
+            candidates: top.into_iter().map(|i| (i, scores[i as usize])).collect(),
+        });
     }
     Ok(EvaluationDetail { k: EVALUATION_K, users, item_train_counts: split.train.column_counts() })
 }
@@ -99,7 +106,12 @@ fn slice(progress: &mut dyn FnMut(f32) -> bool, from: f32, to: f32) -> impl FnMu
     move |p| progress(from + (to - from) * p.clamp(0.0, 1.0))
 }
 
-pub fn train(data: &TrainingData, request: &TrainRequest, threads: usize, progress: &mut dyn FnMut(f32) -> bool) -> Result<Outcome> {
+pub fn train(
+    data: &TrainingData,
+    request: &TrainRequest,
+    threads: usize,
+    progress: &mut dyn FnMut(f32) -> bool,
+) -> Result<Outcome> {
     match run(data, request, threads, progress) {
         Ok(trained) => Ok(Outcome::Trained(Box::new(trained))),
         Err(DomainError::Internal(m)) if m == CANCELLED => Ok(Outcome::Cancelled),
@@ -123,7 +135,12 @@ fn lift<T>(r: inference::Result<T>) -> Result<T> {
     })
 }
 
-fn run(data: &TrainingData, request: &TrainRequest, threads: usize, progress: &mut dyn FnMut(f32) -> bool) -> Result<Trained> {
+fn run(
+    data: &TrainingData,
+    request: &TrainRequest,
+    threads: usize,
+    progress: &mut dyn FnMut(f32) -> bool,
+) -> Result<Trained> {
     if data.triplets.is_empty() || data.item_ids.is_empty() {
         return Err(DomainError::invalid("data", "there are no interactions to train on yet"));
     }
@@ -155,16 +172,19 @@ fn run(data: &TrainingData, request: &TrainRequest, threads: usize, progress: &m
                     (model, params, None)
                 }
                 None => {
-                    let config = TuneConfig { seed: EVALUATION_SEED, threads, k: EVALUATION_K, ..TuneConfig::default() };
+                    let config =
+                        TuneConfig { seed: EVALUATION_SEED, threads, k: EVALUATION_K, ..TuneConfig::default() };
                     let result = lift(tune_als(&split.train, &config, slice(progress, 0.0, 0.6)))?;
                     let trials: Vec<_> = result
                         .trials
                         .iter()
-                        .map(|t| json!({
-                            "factors": t.params.factors, "regularization": t.params.regularization,
-                            "alpha": t.params.alpha, "iterations": t.params.iterations,
-                            "validationNdcg": t.validation_ndcg,
-                        }))
+                        .map(|t| {
+                            json!({
+                                "factors": t.params.factors, "regularization": t.params.regularization,
+                                "alpha": t.params.alpha, "iterations": t.params.iterations,
+                                "validationNdcg": t.validation_ndcg,
+                            })
+                        })
                         .collect();
                     let tuning = json!({
                         "selectedBy": "validation NDCG@10 on an inner split of the training data (seed 43)",

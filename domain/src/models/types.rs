@@ -154,7 +154,12 @@ impl AlsSettings {
         if !(1..=100).contains(&iterations) {
             return Err(DomainError::invalid("parameters.iterations", "must be between 1 and 100"));
         }
-        Ok(Self { factors: factors as usize, regularization: regularization as f32, alpha: alpha as f32, iterations: iterations as usize })
+        Ok(Self {
+            factors: factors as usize,
+            regularization: regularization as f32,
+            alpha: alpha as f32,
+            iterations: iterations as usize,
+        })
     }
 }
 
@@ -163,7 +168,9 @@ impl AlsSettings {
 pub enum TrainRequest {
     /// `None`: tune automatically on an inner validation split.
     Als(Option<AlsSettings>),
-    ItemKnn { neighbours: usize },
+    ItemKnn {
+        neighbours: usize,
+    },
     MostPopular,
 }
 

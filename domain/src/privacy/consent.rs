@@ -21,7 +21,12 @@ pub struct ConsentUpdate {
 }
 
 /// Sets the person's consent flags and returns them as stored. Erased people have none.
-pub async fn set_consent(ctx: &TenantCtx, services: &Services, user: &UserId, update: ConsentUpdate) -> Result<Consent> {
+pub async fn set_consent(
+    ctx: &TenantCtx,
+    services: &Services,
+    user: &UserId,
+    update: ConsentUpdate,
+) -> Result<Consent> {
     ctx.require(Scope::PrivacyManage).or_else(|_| ctx.require(Scope::UsersWrite))?;
     let tx = services.db.begin_write(ctx).await?;
     let row = subject::find_live(ctx, &tx, user).await?;

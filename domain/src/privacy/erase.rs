@@ -91,7 +91,9 @@ async fn to_receipt(ctx: &TenantCtx, tx: &TenantTx, m: receipt::Model) -> Result
     let status = ErasureStatus::parse(&m.status)?;
     let models_to_retrain = model_ids(&m.models_to_retrain)?;
     let left_every_model_at = match status {
-        ErasureStatus::Complete => crate::models::privacy::released_at(ctx, tx, &models_to_retrain, m.erased_at).await?,
+        ErasureStatus::Complete => {
+            crate::models::privacy::released_at(ctx, tx, &models_to_retrain, m.erased_at).await?
+        }
         ErasureStatus::Pending => None,
     };
     Ok(ErasureReceipt {
@@ -145,12 +147,13 @@ pub async fn erase_user(ctx: &TenantCtx, services: &Services, user: &UserId) -> 
     }
     .insert(tx.conn())
     .await?;
-    let event = AuditEvent::new(action::END_USER_ERASED).target(Target::end_user(user.as_str())).details(serde_json::json!({
-        "receipt": stored.public_id,
-        "interactionsDeleted": deleted,
-        "modelsScrubbed": ids(&holders.holding),
-        "modelsToRetrain": ids(&holders.to_retrain),
-    }));
+    let event =
+        AuditEvent::new(action::END_USER_ERASED).target(Target::end_user(user.as_str())).details(serde_json::json!({
+            "receipt": stored.public_id,
+            "interactionsDeleted": deleted,
+            "modelsScrubbed": ids(&holders.holding),
+            "modelsToRetrain": ids(&holders.to_retrain),
+        }));
     services.audit.record(ctx, &tx, event).await?;
     tx.commit().await?;
     crate::models::data::forget_people(ctx, services, [user.as_str()]);
@@ -161,7 +164,13 @@ pub async fn erase_user(ctx: &TenantCtx, services: &Services, user: &UserId) -> 
 /// the person's rows, completes the receipt, and starts retraining that is due at once.
 /// On a later call (`recheck`) whatever it still finds is scrubbed, added to the
 /// receipt and recorded in the audit log.
-async fn complete(ctx: &TenantCtx, services: &Services, user: &UserId, stored: receipt::Model, recheck: bool) -> Result<ErasureReceipt> {
+async fn complete(
+    ctx: &TenantCtx,
+    services: &Services,
+    user: &UserId,
+    stored: receipt::Model,
+    recheck: bool,
+) -> Result<ErasureReceipt> {
     let tx = services.db.begin_write(ctx).await?;
     crate::models::privacy::erasure_lock(services, ctx, &tx).await?;
     let row = subject::find(ctx, &tx, user).await?;
@@ -205,12 +214,14 @@ async fn complete(ctx: &TenantCtx, services: &Services, user: &UserId, stored: r
         .exec(tx.conn())
         .await?;
     if recheck {
-        let event = AuditEvent::new(action::END_USER_ERASURE_RECHECKED).target(Target::end_user(user.as_str())).details(serde_json::json!({
-            "receipt": stored.public_id,
-            "wasPending": stored_status == ErasureStatus::Pending,
-            "interactionsDeleted": late_interactions,
-            "modelsScrubbed": found_ids,
-        }));
+        let event = AuditEvent::new(action::END_USER_ERASURE_RECHECKED)
+            .target(Target::end_user(user.as_str()))
+            .details(serde_json::json!({
+                "receipt": stored.public_id,
+                "wasPending": stored_status == ErasureStatus::Pending,
+                "interactionsDeleted": late_interactions,
+                "modelsScrubbed": found_ids,
+            }));
         services.audit.record(ctx, &tx, event).await?;
     }
     let refreshed = receipt::Entity::find()
@@ -257,7 +268,12 @@ fn profile_is_empty(row: &end_user::Model) -> bool {
 }
 
 /// Keeps only what refusing later data for the id needs: the id and the erasure time.
-async fn empty_profile(tx: &TenantTx, row: end_user::Model, erased_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+async fn empty_profile(
+    tx: &TenantTx,
+    row: end_user::Model,
+    erased_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let mut active = row.into_active_model();
     active.age_band = Set(None);
     active.gender = Set(None);
@@ -282,7 +298,11 @@ async fn find_receipt(ctx: &TenantCtx, tx: &TenantTx, subject: &str) -> Result<O
 }
 
 /// The tenant's erasure receipts, oldest first (needs `privacy:manage`).
-pub async fn list_erasure_receipts(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<ErasureReceipt>> {
+pub async fn list_erasure_receipts(
+    ctx: &TenantCtx,
+    services: &Services,
+    page: PageRequest,
+) -> Result<Page<ErasureReceipt>> {
     ctx.require(Scope::PrivacyManage)?;
     let mut query = receipt::Entity::find()
         .filter(receipt::Column::TenantId.eq(ctx.tenant_id().get()))

@@ -45,7 +45,11 @@ pub async fn apply_retention(services: &Services) -> Result<Vec<RetentionRun>> {
 
 /// Applies one tenant's retention period as of `now`; `None` when it keeps everything.
 /// The deletion and its audit event commit together; nothing deleted, nothing recorded.
-pub async fn apply_retention_for(ctx: &TenantCtx, services: &Services, now: DateTime<Utc>) -> Result<Option<RetentionRun>> {
+pub async fn apply_retention_for(
+    ctx: &TenantCtx,
+    services: &Services,
+    now: DateTime<Utc>,
+) -> Result<Option<RetentionRun>> {
     let tx = services.db.begin_write(ctx).await?;
     let Some(days) = crate::settings::load(ctx, &tx).await?.interaction_retention_days else {
         tx.commit().await?;

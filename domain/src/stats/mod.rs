@@ -127,7 +127,11 @@ pub async fn counts(ctx: &TenantCtx, services: &Services) -> Result<Counts> {
 
 /// Events per UTC day of occurrence, every day of the range listed (zeros included).
 /// Without a range: the 30 days up to the latest event's day (or today).
-pub async fn interactions_per_day(ctx: &TenantCtx, services: &Services, range: Option<DayRange>) -> Result<(DayRange, Vec<DayCount>)> {
+pub async fn interactions_per_day(
+    ctx: &TenantCtx,
+    services: &Services,
+    range: Option<DayRange>,
+) -> Result<(DayRange, Vec<DayCount>)> {
     let tx = begin(ctx, services).await?;
     let t = ctx.tenant_id().get();
     let range = match range {
@@ -208,7 +212,8 @@ pub async fn top_content(
     }
     if let Some(r) = range {
         let (start, end) = r.bounds_ms();
-        query = query.filter(interaction::Column::OccurredAt.gte(start)).filter(interaction::Column::OccurredAt.lt(end));
+        query =
+            query.filter(interaction::Column::OccurredAt.gte(start)).filter(interaction::Column::OccurredAt.lt(end));
     }
     let rows: Vec<(i64, i64, i64)> = query
         .group_by(interaction::Column::ItemId)
@@ -224,7 +229,11 @@ pub async fn top_content(
     Ok(rows
         .into_iter()
         .filter_map(|(id, n, u)| {
-            items.remove(&id).map(|content| TopContent { content, interactions: u64::try_from(n).unwrap_or(0), users: u64::try_from(u).unwrap_or(0) })
+            items.remove(&id).map(|content| TopContent {
+                content,
+                interactions: u64::try_from(n).unwrap_or(0),
+                users: u64::try_from(u).unwrap_or(0),
+            })
         })
         .collect())
 }
@@ -253,7 +262,8 @@ pub async fn genre_counts(ctx: &TenantCtx, services: &Services) -> Result<Vec<La
         .all(tx.conn())
         .await?;
     tx.commit().await?;
-    let mut out: Vec<_> = rows.into_iter().map(|(value, n)| LabelCount { value, count: u64::try_from(n).unwrap_or(0) }).collect();
+    let mut out: Vec<_> =
+        rows.into_iter().map(|(value, n)| LabelCount { value, count: u64::try_from(n).unwrap_or(0) }).collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     Ok(out)
 }

@@ -9,8 +9,8 @@ mod params;
 mod solver;
 mod train;
 
-pub use explain::UserExplainer;
 pub use crate::explain::{Contribution, Explanation};
+pub use explain::UserExplainer;
 pub use model::AlsModel;
-pub(crate) use train::train;
 pub use params::AlsParams;
+pub(crate) use train::train;

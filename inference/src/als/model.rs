@@ -28,11 +28,7 @@ impl AlsModel {
     /// `progress` is called after each iteration with the fraction done (0, 1]; returning
     /// `false` stops training with [`InferenceError::Cancelled`]. Uses a private pool of
     /// `params.threads` threads; the same seed gives bit-identical factors.
-    pub fn fit(
-        data: &Interactions,
-        params: &AlsParams,
-        mut progress: impl FnMut(f32) -> bool,
-    ) -> Result<Self> {
+    pub fn fit(data: &Interactions, params: &AlsParams, mut progress: impl FnMut(f32) -> bool) -> Result<Self> {
         let total = params.iterations as f32;
         let (x, y) = train(data, params, None, |it, _, _| Ok(progress(it as f32 / total)))?;
         let user_factors = to_array(x, data.n_rows(), params.factors)?;
@@ -58,7 +54,11 @@ impl AlsModel {
                 return Err(InferenceError::DimensionMismatch { what, expected: rows, actual: m.nrows() });
             }
             if m.ncols() != f {
-                return Err(InferenceError::DimensionMismatch { what: "initial factor columns", expected: f, actual: m.ncols() });
+                return Err(InferenceError::DimensionMismatch {
+                    what: "initial factor columns",
+                    expected: f,
+                    actual: m.ncols(),
+                });
             }
             if m.iter().any(|v| !v.is_finite()) {
                 return Err(InferenceError::invalid("initial factors", "contain NaN or infinite values"));
@@ -120,10 +120,7 @@ impl AlsModel {
         if user as usize >= self.n_users() {
             return Err(InferenceError::UserOutOfRange { index: user, count: self.n_users() });
         }
-        self.user_factors
-            .row(user as usize)
-            .to_slice()
-            .ok_or(InferenceError::invalid("user_factors", "not contiguous"))
+        self.user_factors.row(user as usize).to_slice().ok_or(InferenceError::invalid("user_factors", "not contiguous"))
     }
 
     /// Scores of every item for a trained user.
@@ -142,7 +139,11 @@ impl AlsModel {
     fn score_vector_into(&self, user_vector: &[f32], out: &mut [f32]) -> Result<()> {
         let f = self.factors();
         if user_vector.len() != f {
-            return Err(InferenceError::DimensionMismatch { what: "user vector length", expected: f, actual: user_vector.len() });
+            return Err(InferenceError::DimensionMismatch {
+                what: "user vector length",
+                expected: f,
+                actual: user_vector.len(),
+            });
         }
         let items = self.item_slice()?;
         for (o, yi) in out.iter_mut().zip(items.chunks_exact(f)) {
@@ -250,8 +251,7 @@ fn merge_history(history: &[(u32, f32)], n_items: usize) -> Result<Vec<(u32, f32
 }
 
 fn to_array(v: Vec<f32>, rows: usize, cols: usize) -> Result<Array2<f32>> {
-    Array2::from_shape_vec((rows, cols), v)
-        .map_err(|e| InferenceError::invalid("factors", format!("shape error: {e}")))
+    Array2::from_shape_vec((rows, cols), v).map_err(|e| InferenceError::invalid("factors", format!("shape error: {e}")))
 }
 
 /// `Y^T Y` accumulated in f64: fold-in and explanations solve exact systems and deserve

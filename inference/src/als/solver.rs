@@ -40,10 +40,7 @@ pub(crate) fn least_squares_cg(
     x.par_chunks_mut(factors)
         .enumerate()
         .with_min_len(16)
-        .for_each_init(
-            || CgScratch::new(factors),
-            |s, (u, xu)| solve_row(conf, u, xu, y, a, factors, cg_steps, s),
-        );
+        .for_each_init(|| CgScratch::new(factors), |s, (u, xu)| solve_row(conf, u, xu, y, a, factors, cg_steps, s));
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -27,10 +27,13 @@ pub fn export_factor_model(item_factors: ArrayView2<'_, f32>, model_kind: &str) 
     let graph = GraphProto {
         name: Some(format!("marquee_{model_kind}")),
         node: vec![
-            node("Transpose", "transpose_items", &["item_factors"], &["item_factors_t"], vec![ints_attribute(
-                "perm",
-                &[1, 0],
-            )]),
+            node(
+                "Transpose",
+                "transpose_items",
+                &["item_factors"],
+                &["item_factors_t"],
+                vec![ints_attribute("perm", &[1, 0])],
+            ),
             node("MatMul", "score", &[USER_FACTORS_INPUT, "item_factors_t"], &[SCORES_OUTPUT], Vec::new()),
         ],
         initializer: vec![float_tensor("item_factors", &[n_items, factors], item_factors.iter().copied())],
@@ -38,11 +41,15 @@ pub fn export_factor_model(item_factors: ArrayView2<'_, f32>, model_kind: &str) 
         output: vec![float_value_info(SCORES_OUTPUT, &[Dim::Symbolic("N"), Dim::Fixed(n_items)])],
         ..Default::default()
     };
-    Ok(encode_model(graph, "Marquee factor model: scores = user_factors x item_factors^T", &[
-        (META_MODEL_KIND, model_kind.to_string()),
-        (META_FACTORS, factors.to_string()),
-        (META_ITEMS, n_items.to_string()),
-    ]))
+    Ok(encode_model(
+        graph,
+        "Marquee factor model: scores = user_factors x item_factors^T",
+        &[
+            (META_MODEL_KIND, model_kind.to_string()),
+            (META_FACTORS, factors.to_string()),
+            (META_ITEMS, n_items.to_string()),
+        ],
+    ))
 }
 
 /// Reads the item factors `[I, F]` back from a factor model exported by
@@ -65,7 +72,8 @@ pub fn read_item_factors(model: &[u8]) -> Result<Array2<f32>> {
     } else {
         raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
     };
-    Array2::from_shape_vec((rows, cols), values).map_err(|e| not_ours(&format!("`item_factors` has the wrong size ({e})")))
+    Array2::from_shape_vec((rows, cols), values)
+        .map_err(|e| not_ours(&format!("`item_factors` has the wrong size ({e})")))
 }
 
 /// Exports an item-item neighbour model as a history model (`model_kind = "item_knn"`).
@@ -81,7 +89,11 @@ pub fn export_item_knn(knn: &ItemKnn) -> Result<Vec<u8>> {
 pub fn export_history_model(weights: ArrayView2<'_, f32>, model_kind: &str) -> Result<Vec<u8>> {
     let (rows, n_items) = weights.dim();
     if rows != n_items {
-        return Err(InferenceError::DimensionMismatch { what: "history weight matrix rows", expected: n_items, actual: rows });
+        return Err(InferenceError::DimensionMismatch {
+            what: "history weight matrix rows",
+            expected: n_items,
+            actual: rows,
+        });
     }
     check_initializer("weights", rows, n_items, weights.iter())?;
     let graph = GraphProto {
@@ -92,10 +104,11 @@ pub fn export_history_model(weights: ArrayView2<'_, f32>, model_kind: &str) -> R
         output: vec![float_value_info(SCORES_OUTPUT, &[Dim::Symbolic("N"), Dim::Fixed(n_items)])],
         ..Default::default()
     };
-    Ok(encode_model(graph, "Marquee history model: scores = user_history x weights", &[
-        (META_MODEL_KIND, model_kind.to_string()),
-        (META_ITEMS, n_items.to_string()),
-    ]))
+    Ok(encode_model(
+        graph,
+        "Marquee history model: scores = user_history x weights",
+        &[(META_MODEL_KIND, model_kind.to_string()), (META_ITEMS, n_items.to_string())],
+    ))
 }
 
 fn check_size(name: &'static str, rows: usize, cols: usize) -> Result<()> {
@@ -103,13 +116,20 @@ fn check_size(name: &'static str, rows: usize, cols: usize) -> Result<()> {
     if bytes > MAX_INITIALIZER_BYTES {
         return Err(InferenceError::invalid(
             name,
-            format!("{rows} x {cols} floats is too large for one ONNX initializer (limit {MAX_INITIALIZER_BYTES} bytes)"),
+            format!(
+                "{rows} x {cols} floats is too large for one ONNX initializer (limit {MAX_INITIALIZER_BYTES} bytes)"
+            ),
         ));
     }
     Ok(())
 }
 
-fn check_initializer<'a>(name: &'static str, rows: usize, cols: usize, mut values: impl Iterator<Item = &'a f32>) -> Result<()> {
+fn check_initializer<'a>(
+    name: &'static str,
+    rows: usize,
+    cols: usize,
+    mut values: impl Iterator<Item = &'a f32>,
+) -> Result<()> {
     if rows == 0 || cols == 0 {
         return Err(InferenceError::invalid(name, "has an empty dimension"));
     }

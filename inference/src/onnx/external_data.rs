@@ -57,7 +57,11 @@ fn walk_graph(graph: &GraphProto, place: &str, depth: usize) -> Result<()> {
 
 fn walk_nodes(nodes: &[NodeProto], place: &str, depth: usize) -> Result<()> {
     for node in nodes {
-        let node_place = format!("{place}, node `{}` ({})", node.name.as_deref().unwrap_or(""), node.op_type.as_deref().unwrap_or("?"));
+        let node_place = format!(
+            "{place}, node `{}` ({})",
+            node.name.as_deref().unwrap_or(""),
+            node.op_type.as_deref().unwrap_or("?")
+        );
         for attribute in &node.attribute {
             walk_attribute(attribute, &node_place, depth)?;
         }

@@ -3,13 +3,13 @@
 
 use prost::Message;
 
+use super::OPSET;
 use super::proto::tensor_proto::DataType;
 use super::proto::tensor_shape_proto::{Dimension, dimension};
 use super::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto, TensorProto,
     TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto, type_proto,
 };
-use super::OPSET;
 
 /// IR version 8 is the one that goes with opset 17.
 const IR_VERSION: i64 = 8;

@@ -43,7 +43,11 @@ impl ExpectedSignature {
 /// [`validate_model`] for a model from outside the service: its probe runs in a sandboxed
 /// worker under `sandbox`'s memory and time limits, never in this process. A refusal by
 /// the sandbox itself (not the model's fault) is [`InferenceError::SandboxUnavailable`].
-pub fn validate_uploaded(bytes: &[u8], expected: &ExpectedSignature, sandbox: &SandboxConfig) -> Result<ModelSignature> {
+pub fn validate_uploaded(
+    bytes: &[u8],
+    expected: &ExpectedSignature,
+    sandbox: &SandboxConfig,
+) -> Result<ModelSignature> {
     validate_probed(bytes, expected, Some(sandbox))
 }
 
@@ -56,7 +60,11 @@ pub fn validate_model(bytes: &[u8], expected: &ExpectedSignature) -> Result<Mode
     validate_probed(bytes, expected, None)
 }
 
-fn validate_probed(bytes: &[u8], expected: &ExpectedSignature, sandbox: Option<&SandboxConfig>) -> Result<ModelSignature> {
+fn validate_probed(
+    bytes: &[u8],
+    expected: &ExpectedSignature,
+    sandbox: Option<&SandboxConfig>,
+) -> Result<ModelSignature> {
     if bytes.len() > expected.max_bytes {
         return Err(InferenceError::ModelTooLarge { size: bytes.len(), limit: expected.max_bytes });
     }
@@ -69,19 +77,19 @@ fn validate_probed(bytes: &[u8], expected: &ExpectedSignature, sandbox: Option<&
     let initializers: BTreeSet<&str> = graph.initializer.iter().filter_map(|t| t.name.as_deref()).collect();
     let fed: Vec<&ValueInfoProto> =
         graph.input.iter().filter(|v| !initializers.contains(v.name.as_deref().unwrap_or(""))).collect();
-    let input = fed.iter().find(|v| v.name.as_deref() == Some(input_name)).ok_or_else(|| InferenceError::MissingInput {
-        expected: input_name.to_string(),
-        found: names(fed.iter().copied()),
+    let input = fed.iter().find(|v| v.name.as_deref() == Some(input_name)).ok_or_else(|| {
+        InferenceError::MissingInput { expected: input_name.to_string(), found: names(fed.iter().copied()) }
     })?;
     let extra: Vec<&ValueInfoProto> = fed.iter().copied().filter(|v| v.name.as_deref() != Some(input_name)).collect();
     if !extra.is_empty() {
-        return Err(InferenceError::UnexpectedInputs { expected: input_name.to_string(), names: names(extra.into_iter()) });
+        return Err(InferenceError::UnexpectedInputs {
+            expected: input_name.to_string(),
+            names: names(extra.into_iter()),
+        });
     }
-    let output =
-        graph.output.iter().find(|v| v.name.as_deref() == Some(SCORES_OUTPUT)).ok_or_else(|| InferenceError::MissingOutput {
-            expected: SCORES_OUTPUT.to_string(),
-            found: names(graph.output.iter()),
-        })?;
+    let output = graph.output.iter().find(|v| v.name.as_deref() == Some(SCORES_OUTPUT)).ok_or_else(|| {
+        InferenceError::MissingOutput { expected: SCORES_OUTPUT.to_string(), found: names(graph.output.iter()) }
+    })?;
     check_matrix(input, expected.input_width())?;
     check_matrix(output, expected.n_items)?;
 
@@ -141,12 +149,17 @@ fn check_matrix(v: &ValueInfoProto, width: usize) -> Result<()> {
     let tensor = match v.r#type.as_ref().and_then(|t| t.value.as_ref()) {
         Some(type_proto::Value::TensorType(t)) => t,
         _ => {
-            return Err(InferenceError::WrongElementType { name, expected: "a float32 tensor".into(), found: "a non-tensor type".into() });
+            return Err(InferenceError::WrongElementType {
+                name,
+                expected: "a float32 tensor".into(),
+                found: "a non-tensor type".into(),
+            });
         }
     };
     let elem = tensor.elem_type.unwrap_or(0);
     if elem != DataType::Float as i32 {
-        let found = DataType::try_from(elem).map_or_else(|_| format!("type code {elem}"), |d| d.as_str_name().to_lowercase());
+        let found =
+            DataType::try_from(elem).map_or_else(|_| format!("type code {elem}"), |d| d.as_str_name().to_lowercase());
         return Err(InferenceError::WrongElementType { name, expected: "float".into(), found });
     }
     let expected_text = format!("[N, {width}]");
@@ -165,7 +178,8 @@ fn check_matrix(v: &ValueInfoProto, width: usize) -> Result<()> {
         "[{}]",
         dims.iter().map(|d| d.map_or_else(|| "?".to_string(), |n| n.to_string())).collect::<Vec<_>>().join(", ")
     );
-    let wrong = || InferenceError::WrongShape { name: name.clone(), expected: expected_text.clone(), found: found.clone() };
+    let wrong =
+        || InferenceError::WrongShape { name: name.clone(), expected: expected_text.clone(), found: found.clone() };
     if dims.len() != 2 {
         return Err(wrong());
     }

@@ -72,7 +72,11 @@ impl Scorer for OnnxFactorScorer<'_> {
 
 fn copy_row(scores: &Array2<f32>, out: &mut [f32]) -> Result<()> {
     if scores.dim() != (1, out.len()) {
-        return Err(InferenceError::DimensionMismatch { what: "model output columns", expected: out.len(), actual: scores.ncols() });
+        return Err(InferenceError::DimensionMismatch {
+            what: "model output columns",
+            expected: out.len(),
+            actual: scores.ncols(),
+        });
     }
     for (o, s) in out.iter_mut().zip(scores.iter()) {
         *o = *s;

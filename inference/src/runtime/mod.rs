@@ -78,7 +78,8 @@ impl OrtRuntime {
             .with_telemetry(false)
             .build()
             .map_err(|e| init_err(e.to_string()))?;
-        let no_files = empty_private_dir().map_err(|e| init_err(format!("cannot create an empty folder for external data: {e}")))?;
+        let no_files = empty_private_dir()
+            .map_err(|e| init_err(format!("cannot create an empty folder for external data: {e}")))?;
         let _ = RUNTIME.set(OrtRuntime { env, library, no_files });
         RUNTIME.get().ok_or(InferenceError::RuntimeNotInitialised)
     }
@@ -142,7 +143,10 @@ mod tests {
         let err = OrtRuntime::init(Path::new("/nonexistent/dir/libonnxruntime.so.1.31.1")).unwrap_err();
         assert!(matches!(err, InferenceError::RuntimeLibraryMissing { .. }));
         let text = err.to_string();
-        assert!(text.contains("/nonexistent/dir/libonnxruntime.so.1.31.1") && text.contains("ORT_DYLIB_PATH"), "{text}");
+        assert!(
+            text.contains("/nonexistent/dir/libonnxruntime.so.1.31.1") && text.contains("ORT_DYLIB_PATH"),
+            "{text}"
+        );
     }
 
     #[test]

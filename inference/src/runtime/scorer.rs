@@ -85,12 +85,17 @@ impl OnnxScorer {
         if let Some(w) = self.input_width
             && input.ncols() != w
         {
-            return Err(InferenceError::DimensionMismatch { what: "model input columns", expected: w, actual: input.ncols() });
+            return Err(InferenceError::DimensionMismatch {
+                what: "model input columns",
+                expected: w,
+                actual: input.ncols(),
+            });
         }
         let input = input.as_standard_layout();
         let mut lease = self.lease();
         let session = lease.session()?;
-        let run_err = |context: &'static str| move |e: ort::Error| InferenceError::Runtime { context, reason: e.to_string() };
+        let run_err =
+            |context: &'static str| move |e: ort::Error| InferenceError::Runtime { context, reason: e.to_string() };
         let tensor = TensorRef::from_array_view(&input).map_err(run_err("preparing the input"))?;
         let inputs = ort::inputs![self.input_name.as_str() => tensor];
         let outputs = match options {
@@ -129,7 +134,9 @@ struct Lease<'a> {
 
 impl Lease<'_> {
     fn session(&mut self) -> Result<&mut Session> {
-        self.session.as_mut().ok_or(InferenceError::Runtime { context: "leasing a session", reason: "empty lease".into() })
+        self.session
+            .as_mut()
+            .ok_or(InferenceError::Runtime { context: "leasing a session", reason: "empty lease".into() })
     }
 }
 

@@ -109,8 +109,15 @@ impl Request {
                 let run_timeout_ms = r.u64()?;
                 let n_outputs = r.u32()?;
                 let path_len = r.u32()? as usize;
-                let ort_library = String::from_utf8(r.take(path_len)?.to_vec()).map_err(|_| invalid("library path is not UTF-8"))?;
-                Ok(Request::Load(Load { memory_limit_bytes, run_timeout_ms, n_outputs, ort_library, model: r.0.to_vec() }))
+                let ort_library =
+                    String::from_utf8(r.take(path_len)?.to_vec()).map_err(|_| invalid("library path is not UTF-8"))?;
+                Ok(Request::Load(Load {
+                    memory_limit_bytes,
+                    run_timeout_ms,
+                    n_outputs,
+                    ort_library,
+                    model: r.0.to_vec(),
+                }))
             }
             SCORE => {
                 let (rows, cols, values) = decode_matrix(&mut r)?;

@@ -79,8 +79,8 @@ impl SandboxedScorer {
         };
         // A worker that answered in the protocol's terms is reusable, even after a run
         // error or its own termination of a run at the deadline; any other is gone.
-        let reusable =
-            worker.alive && matches!(&result, Ok(_) | Err(InferenceError::Runtime { .. } | InferenceError::SandboxTimeout { .. }));
+        let reusable = worker.alive
+            && matches!(&result, Ok(_) | Err(InferenceError::Runtime { .. } | InferenceError::SandboxTimeout { .. }));
         self.give_back(reusable.then_some(worker));
         result
     }
@@ -170,7 +170,9 @@ impl SandboxedScorer {
     fn lost(&self, failure: Failure) -> InferenceError {
         match failure {
             Failure::TimedOut => self.timeout(),
-            Failure::Died(status) => InferenceError::SandboxWorkerDied { status, memory_limit_mib: self.config.memory_limit_bytes >> 20 },
+            Failure::Died(status) => {
+                InferenceError::SandboxWorkerDied { status, memory_limit_mib: self.config.memory_limit_bytes >> 20 }
+            }
             Failure::Protocol(reason) => self.protocol(reason),
         }
     }

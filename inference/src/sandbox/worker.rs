@@ -96,7 +96,10 @@ fn leave_filesystem() -> Result<(), String> {
     use std::os::unix::fs::DirBuilderExt;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let dir = std::env::temp_dir().join(format!("marquee-onnx-worker-{}-{nanos}", std::process::id()));
-    std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
     let entered = std::env::set_current_dir(&dir).map_err(|e| format!("could not enter {}: {e}", dir.display()));
     std::fs::remove_dir(&dir).map_err(|e| format!("could not remove {}: {e}", dir.display()))?;
     entered
@@ -138,7 +141,10 @@ fn score(
         Err(e) => return Err(run_failed(e.to_string())),
     };
     if scores.dim() != (rows, n_outputs) {
-        return Err(run_failed(format!("the model returned scores of shape {:?}, expected [{rows}, {n_outputs}]", scores.shape())));
+        return Err(run_failed(format!(
+            "the model returned scores of shape {:?}, expected [{rows}, {n_outputs}]",
+            scores.shape()
+        )));
     }
     Ok(scores.into_iter().collect())
 }

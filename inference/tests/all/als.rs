@@ -58,7 +58,10 @@ fn bad_parameters_are_errors() {
         AlsParams { threads: 0, ..params(0, 1) },
         AlsParams { iterations: 0, ..params(0, 1) },
     ] {
-        assert!(matches!(AlsModel::fit(&data, &bad, |_| true), Err(InferenceError::InvalidParameter { .. })), "{bad:?}");
+        assert!(
+            matches!(AlsModel::fit(&data, &bad, |_| true), Err(InferenceError::InvalidParameter { .. })),
+            "{bad:?}"
+        );
     }
     let m = AlsModel::fit(&data, &params(0, 1), |_| true).unwrap();
     assert!(matches!(m.score_user(10), Err(InferenceError::UserOutOfRange { index: 10, count: 10 })));
@@ -83,7 +86,8 @@ fn users_without_history_get_zero_vectors_and_scores_are_dot_products() {
 #[test]
 fn reference_setting_beats_popularity_on_ml100k() {
     let Some(split) = ml100k_split() else { return };
-    let p = AlsParams { factors: 32, regularization: 0.05, alpha: 1.0, iterations: 10, cg_steps: 3, seed: 42, threads: 2 };
+    let p =
+        AlsParams { factors: 32, regularization: 0.05, alpha: 1.0, iterations: 10, cg_steps: 3, seed: 42, threads: 2 };
     let als = evaluate(&AlsModel::fit(&split.train, &p, |_| true).unwrap(), split, 10).unwrap();
     let pop = evaluate(&Popularity::fit(&split.train, PopularityBy::Count), split, 10).unwrap();
     assert!(als.metrics.ndcg > pop.metrics.ndcg + 0.05, "als {:?} pop {:?}", als.metrics, pop.metrics);

@@ -19,7 +19,8 @@ fn in_ci() -> bool {
 /// compile time only when run by hand (a shared build cache may hold a binary built in
 /// another checkout).
 fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf(), std::path::PathBuf::from)
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf(), std::path::PathBuf::from)
 }
 
 /// The ml-100k training/test split (seed 42), or `None` (with a message) when the
@@ -31,7 +32,10 @@ pub fn ml100k_split() -> Option<&'static Split> {
             let dir = shared_dataset_dir(&manifest_dir(), "ml-100k");
             if !dir.join("u.data").is_file() {
                 assert!(!in_ci(), "CI=true but MovieLens 100K is missing at {}", dir.display());
-                eprintln!("SKIPPED: MovieLens 100K not found at {} (never committed: research-only licence)", dir.display());
+                eprintln!(
+                    "SKIPPED: MovieLens 100K not found at {} (never committed: research-only licence)",
+                    dir.display()
+                );
                 return None;
             }
             let ml = MovieLens::load(&dir).expect("ml-100k loads");

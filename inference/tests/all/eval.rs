@@ -19,7 +19,8 @@ impl Scorer for Table {
 }
 
 fn hand_made() -> (Split, Table) {
-    let train = Interactions::from_triplets(3, 6, &[(0, 0, 1.0), (1, 2, 1.0), (1, 3, 1.0), (2, 0, 1.0), (2, 1, 1.0)]).unwrap();
+    let train =
+        Interactions::from_triplets(3, 6, &[(0, 0, 1.0), (1, 2, 1.0), (1, 3, 1.0), (2, 0, 1.0), (2, 1, 1.0)]).unwrap();
     let test = Interactions::from_triplets(3, 6, &[(0, 1, 1.0), (0, 4, 1.0), (1, 5, 1.0)]).unwrap();
     let scores = Table(vec![
         // user 0: item 0 is a training item (excluded); 4 and 5 tie, 4 wins by index.

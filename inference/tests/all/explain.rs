@@ -7,7 +7,8 @@ fn check_sums(model: &AlsModel, hist: &[(u32, f32)], items: impl Iterator<Item =
     let explainer = model.explainer(hist).unwrap();
     for item in items {
         let e = explainer.explain(item).unwrap();
-        let score: f64 = model.item_factors().row(item as usize).iter().zip(&x).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+        let score: f64 =
+            model.item_factors().row(item as usize).iter().zip(&x).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
         let sum: f64 = e.contributions.iter().map(|c| f64::from(c.value)).sum();
         let scale = score.abs().max(1e-3);
         assert!((sum - score).abs() / scale < 1e-4, "item {item}: contributions {sum} vs score {score}");
@@ -36,7 +37,8 @@ fn contributions_sum_to_the_score_synthetic() {
 #[test]
 fn contributions_sum_to_the_score_ml100k() {
     let Some(split) = ml100k_split() else { return };
-    let p = AlsParams { factors: 32, regularization: 5.0, alpha: 3.0, iterations: 5, cg_steps: 3, seed: 42, threads: 2 };
+    let p =
+        AlsParams { factors: 32, regularization: 5.0, alpha: 3.0, iterations: 5, cg_steps: 3, seed: 42, threads: 2 };
     let m = AlsModel::fit(&split.train, &p, |_| true).unwrap();
     for u in [0u32, 200, 942] {
         let h = history(&split.train, u);

@@ -85,7 +85,11 @@ fn external(name: &str, dims: &[i64], data_type: DataType, location: &str, lengt
         dims: dims.to_vec(),
         data_type: Some(data_type as i32),
         data_location: Some(DataLocation::External as i32),
-        external_data: vec![entry("location", location.into()), entry("offset", "0".into()), entry("length", length.to_string())],
+        external_data: vec![
+            entry("location", location.into()),
+            entry("offset", "0".into()),
+            entry("length", length.to_string()),
+        ],
         ..Default::default()
     }
 }
@@ -101,7 +105,13 @@ fn inline_floats(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
 }
 
 fn int64s(name: &str, dims: &[i64], values: &[i64]) -> TensorProto {
-    TensorProto { name: Some(name.into()), dims: dims.to_vec(), data_type: Some(DataType::Int64 as i32), int64_data: values.to_vec(), ..Default::default() }
+    TensorProto {
+        name: Some(name.into()),
+        dims: dims.to_vec(),
+        data_type: Some(DataType::Int64 as i32),
+        int64_data: values.to_vec(),
+        ..Default::default()
+    }
 }
 
 fn value_info(name: &str, elem: DataType, dims: &[Option<i64>]) -> ValueInfoProto {
@@ -119,7 +129,10 @@ fn value_info(name: &str, elem: DataType, dims: &[Option<i64>]) -> ValueInfoProt
         name: Some(name.into()),
         r#type: Some(TypeProto {
             denotation: None,
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(elem as i32), shape: Some(TensorShapeProto { dim }) })),
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(elem as i32),
+                shape: Some(TensorShapeProto { dim }),
+            })),
         }),
         ..Default::default()
     }
@@ -137,7 +150,12 @@ fn node(op: &str, inputs: &[&str], outputs: &[&str], attribute: Vec<AttributePro
 }
 
 fn tensor_attr(name: &str, t: TensorProto) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(attribute_proto::AttributeType::Tensor as i32), t: Some(t), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(attribute_proto::AttributeType::Tensor as i32),
+        t: Some(t),
+        ..Default::default()
+    }
 }
 
 fn sparse_attr(name: &str, s: SparseTensorProto) -> AttributeProto {
@@ -150,11 +168,21 @@ fn sparse_attr(name: &str, s: SparseTensorProto) -> AttributeProto {
 }
 
 fn graph_attr(name: &str, g: GraphProto) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(attribute_proto::AttributeType::Graph as i32), g: Some(g), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(attribute_proto::AttributeType::Graph as i32),
+        g: Some(g),
+        ..Default::default()
+    }
 }
 
 fn int_attr(name: &str, i: i64) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(attribute_proto::AttributeType::Int as i32), i: Some(i), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(attribute_proto::AttributeType::Int as i32),
+        i: Some(i),
+        ..Default::default()
+    }
 }
 
 /// `scores = user_history + leak`, where the nodes in `make_leak` produce `leak` [1, I].
@@ -167,7 +195,8 @@ fn model(mut graph: GraphProto, functions: Vec<FunctionProto>) -> Vec<u8> {
     if !functions.is_empty() {
         opset_import.push(OperatorSetIdProto { domain: Some("attack.fn".into()), version: Some(1) });
     }
-    ModelProto { ir_version: Some(8), opset_import, graph: Some(graph), functions, ..Default::default() }.encode_to_vec()
+    ModelProto { ir_version: Some(8), opset_import, graph: Some(graph), functions, ..Default::default() }
+        .encode_to_vec()
 }
 
 fn leak_tensor(name: &str, location: &str) -> TensorProto {
@@ -175,7 +204,13 @@ fn leak_tensor(name: &str, location: &str) -> TensorProto {
 }
 
 /// A subgraph with no inputs whose only output is `out`, read from an external initializer.
-fn body_graph(out: &str, location: &str, inputs: Vec<ValueInfoProto>, extra_outputs: Vec<ValueInfoProto>, pass: Vec<NodeProto>) -> GraphProto {
+fn body_graph(
+    out: &str,
+    location: &str,
+    inputs: Vec<ValueInfoProto>,
+    extra_outputs: Vec<ValueInfoProto>,
+    pass: Vec<NodeProto>,
+) -> GraphProto {
     let mut nodes = pass;
     nodes.push(node("Identity", &["body_secret"], &[out], vec![]));
     let mut output = extra_outputs;
@@ -205,12 +240,18 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let g = GraphProto { sparse_initializer: vec![sparse.clone()], ..Default::default() };
     out.push(("sparse initializer", "leak", model(g, vec![])));
 
-    let g = GraphProto { node: vec![node("Constant", &[], &["leak"], vec![tensor_attr("value", leak_tensor("const_secret", location))])], ..Default::default() };
+    let g = GraphProto {
+        node: vec![node("Constant", &[], &["leak"], vec![tensor_attr("value", leak_tensor("const_secret", location))])],
+        ..Default::default()
+    };
     out.push(("Constant tensor attribute", "const_secret", model(g, vec![])));
 
     let mut sparse_const = sparse;
     sparse_const.values.as_mut().unwrap().name = Some("sparse_const_secret".into());
-    let g = GraphProto { node: vec![node("Constant", &[], &["leak"], vec![sparse_attr("sparse_value", sparse_const)])], ..Default::default() };
+    let g = GraphProto {
+        node: vec![node("Constant", &[], &["leak"], vec![sparse_attr("sparse_value", sparse_const)])],
+        ..Default::default()
+    };
     out.push(("Constant sparse tensor attribute", "sparse_const_secret", model(g, vec![])));
 
     let cond = inline_bool("cond", true);
@@ -253,14 +294,31 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let scan_body = GraphProto {
         name: Some("scan_body".into()),
         initializer: vec![leak_tensor("body_secret", location)],
-        node: vec![node("Add", &["state_in", "body_secret"], &["state_out"], vec![]), node("Identity", &["x"], &["y"], vec![])],
-        input: vec![value_info("state_in", DataType::Float, &[Some(1), Some(ITEMS as i64)]), value_info("x", DataType::Float, &[Some(1)])],
-        output: vec![value_info("state_out", DataType::Float, &[Some(1), Some(ITEMS as i64)]), value_info("y", DataType::Float, &[Some(1)])],
+        node: vec![
+            node("Add", &["state_in", "body_secret"], &["state_out"], vec![]),
+            node("Identity", &["x"], &["y"], vec![]),
+        ],
+        input: vec![
+            value_info("state_in", DataType::Float, &[Some(1), Some(ITEMS as i64)]),
+            value_info("x", DataType::Float, &[Some(1)]),
+        ],
+        output: vec![
+            value_info("state_out", DataType::Float, &[Some(1), Some(ITEMS as i64)]),
+            value_info("y", DataType::Float, &[Some(1)]),
+        ],
         ..Default::default()
     };
     let g = GraphProto {
-        initializer: vec![inline_floats("zero", &[1, ITEMS as i64], &[0.0; ITEMS]), inline_floats("seq", &[1, 1], &[0.0])],
-        node: vec![node("Scan", &["zero", "seq"], &["leak", "ys"], vec![graph_attr("body", scan_body), int_attr("num_scan_inputs", 1)])],
+        initializer: vec![
+            inline_floats("zero", &[1, ITEMS as i64], &[0.0; ITEMS]),
+            inline_floats("seq", &[1, 1], &[0.0]),
+        ],
+        node: vec![node(
+            "Scan",
+            &["zero", "seq"],
+            &["leak", "ys"],
+            vec![graph_attr("body", scan_body), int_attr("num_scan_inputs", 1)],
+        )],
         ..Default::default()
     };
     out.push(("Scan body", "body_secret", model(g, vec![])));
@@ -270,7 +328,12 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
         name: Some("Leak".into()),
         domain: Some("attack.fn".into()),
         output: vec!["out".into()],
-        node: vec![node("Constant", &[], &["out"], vec![tensor_attr("value", leak_tensor("function_secret", location))])],
+        node: vec![node(
+            "Constant",
+            &[],
+            &["out"],
+            vec![tensor_attr("value", leak_tensor("function_secret", location))],
+        )],
         opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }],
         ..Default::default()
     };
@@ -283,7 +346,13 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
 }
 
 fn inline_bool(name: &str, v: bool) -> TensorProto {
-    TensorProto { name: Some(name.into()), dims: vec![], data_type: Some(DataType::Bool as i32), int32_data: vec![i32::from(v)], ..Default::default() }
+    TensorProto {
+        name: Some(name.into()),
+        dims: vec![],
+        data_type: Some(DataType::Bool as i32),
+        int32_data: vec![i32::from(v)],
+        ..Default::default()
+    }
 }
 
 fn history_signature() -> ExpectedSignature {
@@ -296,9 +365,12 @@ fn every_hiding_place_and_every_location_is_refused_by_name() {
     let mut checked = 0;
     for (kind, location) in target.locations() {
         for (place, tensor, bytes) in attack_models(&location) {
-            let err = validate_model(&bytes, &history_signature()).expect_err(&format!("{place} with a {kind} location was accepted"));
+            let err = validate_model(&bytes, &history_signature())
+                .expect_err(&format!("{place} with a {kind} location was accepted"));
             match &err {
-                InferenceError::ExternalData { tensor: named, .. } => assert_eq!(named, tensor, "{place}/{kind}: {err}"),
+                InferenceError::ExternalData { tensor: named, .. } => {
+                    assert_eq!(named, tensor, "{place}/{kind}: {err}")
+                }
                 other => panic!("{place} with a {kind} location: expected an external-data refusal, got {other:?}"),
             }
             let text = err.to_string();
@@ -334,7 +406,8 @@ fn a_session_cannot_read_files_even_when_validation_is_skipped() {
 
     // The same graph with the secret inline scores exactly the secret: the check below
     // would see a leak if a session read the file.
-    let inline = GraphProto { initializer: vec![inline_floats("leak", &[1, ITEMS as i64], &SECRET)], ..Default::default() };
+    let inline =
+        GraphProto { initializer: vec![inline_floats("leak", &[1, ITEMS as i64], &SECRET)], ..Default::default() };
     assert_eq!(score_zero_history(&model(inline, vec![])).unwrap(), SECRET.to_vec());
 
     for (kind, location) in target.locations() {

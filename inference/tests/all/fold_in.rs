@@ -28,7 +28,8 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn fold_in_solves_the_normal_equations() {
     let data = synthetic(150, 90, 3, 12, 5);
-    let p = AlsParams { factors: 10, regularization: 0.3, alpha: 4.0, iterations: 10, cg_steps: 3, seed: 1, threads: 2 };
+    let p =
+        AlsParams { factors: 10, regularization: 0.3, alpha: 4.0, iterations: 10, cg_steps: 3, seed: 1, threads: 2 };
     let m = AlsModel::fit(&data, &p, |_| true).unwrap();
     let h = history(&data, 12);
     let x = m.fold_in(&h).unwrap();
@@ -58,7 +59,8 @@ fn fold_in_solves_the_normal_equations() {
 #[test]
 fn fold_in_recommends_like_the_trained_model_on_ml100k() {
     let Some(split) = ml100k_split() else { return };
-    let p = AlsParams { factors: 32, regularization: 5.0, alpha: 3.0, iterations: 10, cg_steps: 3, seed: 42, threads: 2 };
+    let p =
+        AlsParams { factors: 32, regularization: 5.0, alpha: 3.0, iterations: 10, cg_steps: 3, seed: 42, threads: 2 };
     let m = AlsModel::fit(&split.train, &p, |_| true).unwrap();
     let mut cos = 0.0;
     for u in 0..100u32 {

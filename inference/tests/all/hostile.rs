@@ -6,8 +6,8 @@ use prost::Message;
 use inference::onnx::proto::tensor_proto::DataType;
 use inference::onnx::proto::tensor_shape_proto::{Dimension, dimension};
 use inference::onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    attribute_proto, type_proto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
+    ValueInfoProto, attribute_proto, type_proto,
 };
 
 /// `scores = ReduceSum(Expand(Unsqueeze(history), [1, copies, 1]), axis 1)`: the middle
@@ -56,8 +56,15 @@ pub fn loop_bomb_on_real_history(n_items: usize, trips: i64) -> Vec<u8> {
 fn loop_body() -> GraphProto {
     GraphProto {
         name: Some("spin".into()),
-        node: vec![node("Identity", &["cond_in"], &["cond_out"], vec![]), node("Identity", &["v_in"], &["v_out"], vec![])],
-        input: vec![scalar_info("i", DataType::Int64), scalar_info("cond_in", DataType::Bool), scalar_info("v_in", DataType::Float)],
+        node: vec![
+            node("Identity", &["cond_in"], &["cond_out"], vec![]),
+            node("Identity", &["v_in"], &["v_out"], vec![]),
+        ],
+        input: vec![
+            scalar_info("i", DataType::Int64),
+            scalar_info("cond_in", DataType::Bool),
+            scalar_info("v_in", DataType::Float),
+        ],
         output: vec![scalar_info("cond_out", DataType::Bool), scalar_info("v_out", DataType::Float)],
         ..Default::default()
     }
@@ -104,7 +111,12 @@ fn int_attribute(name: &str, value: i64) -> AttributeProto {
 }
 
 fn graph_attribute(name: &str, g: GraphProto) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(attribute_proto::AttributeType::Graph as i32), g: Some(g), ..Default::default() }
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(attribute_proto::AttributeType::Graph as i32),
+        g: Some(g),
+        ..Default::default()
+    }
 }
 
 fn int64_tensor(name: &str, dims: &[i64], values: &[i64]) -> TensorProto {
@@ -144,8 +156,9 @@ fn tensor_info(name: &str, elem: DataType, dims: Option<Vec<dimension::Value>>) 
             denotation: None,
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
                 elem_type: Some(elem as i32),
-                shape: dims
-                    .map(|d| TensorShapeProto { dim: d.into_iter().map(|v| Dimension { denotation: None, value: Some(v) }).collect() }),
+                shape: dims.map(|d| TensorShapeProto {
+                    dim: d.into_iter().map(|v| Dimension { denotation: None, value: Some(v) }).collect(),
+                }),
             })),
         }),
         ..Default::default()
@@ -157,5 +170,9 @@ fn scalar_info(name: &str, elem: DataType) -> ValueInfoProto {
 }
 
 fn matrix_info(name: &str, n_items: usize) -> ValueInfoProto {
-    tensor_info(name, DataType::Float, Some(vec![dimension::Value::DimParam("N".into()), dimension::Value::DimValue(n_items as i64)]))
+    tensor_info(
+        name,
+        DataType::Float,
+        Some(vec![dimension::Value::DimParam("N".into()), dimension::Value::DimValue(n_items as i64)]),
+    )
 }

@@ -7,15 +7,11 @@ use crate::common::ml100k_split;
 
 /// Items 0 and 1 always together; item 2 with 0 once; item 3 alone.
 fn tiny() -> Interactions {
-    Interactions::from_triplets(4, 4, &[
-        (0, 0, 1.0),
-        (0, 1, 1.0),
-        (1, 0, 1.0),
-        (1, 1, 1.0),
-        (2, 0, 1.0),
-        (2, 2, 1.0),
-        (3, 3, 1.0),
-    ])
+    Interactions::from_triplets(
+        4,
+        4,
+        &[(0, 0, 1.0), (0, 1, 1.0), (1, 0, 1.0), (1, 1, 1.0), (2, 0, 1.0), (2, 2, 1.0), (3, 3, 1.0)],
+    )
     .unwrap()
 }
 

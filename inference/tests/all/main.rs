@@ -5,8 +5,8 @@
 mod als;
 mod common;
 mod eval;
-mod external_data;
 mod explain;
+mod external_data;
 mod fold_in;
 mod hostile;
 mod knn_popular;

@@ -2,10 +2,12 @@ use ndarray::{Array2, Axis};
 use prost::Message;
 
 use inference::als::{AlsModel, AlsParams};
+use inference::eval::{SplitRule, evaluate, split_per_user};
 use inference::knn::ItemKnn;
 use inference::onnx::proto::ModelProto;
-use inference::eval::{SplitRule, evaluate, split_per_user};
-use inference::onnx::{META_FACTORS, META_ITEMS, META_MODEL_KIND, OPSET, export_als, export_item_knn, read_item_factors};
+use inference::onnx::{
+    META_FACTORS, META_ITEMS, META_MODEL_KIND, OPSET, export_als, export_item_knn, read_item_factors,
+};
 use inference::runtime::{OnnxFactorScorer, OnnxHistoryScorer, OnnxScorer};
 
 use crate::common::{runtime, synthetic};
@@ -21,7 +23,8 @@ fn als_export_describes_itself() {
     let m = model();
     let proto = ModelProto::decode(export_als(&m).unwrap().as_slice()).unwrap();
     assert_eq!(proto.opset_import[0].version, Some(OPSET));
-    let meta = |k: &str| proto.metadata_props.iter().find(|p| p.key.as_deref() == Some(k)).and_then(|p| p.value.clone());
+    let meta =
+        |k: &str| proto.metadata_props.iter().find(|p| p.key.as_deref() == Some(k)).and_then(|p| p.value.clone());
     assert_eq!(meta(META_MODEL_KIND).as_deref(), Some("als"));
     assert_eq!(meta(META_FACTORS).as_deref(), Some("12"));
     assert_eq!(meta(META_ITEMS).as_deref(), Some("70"));

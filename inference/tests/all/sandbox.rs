@@ -70,7 +70,10 @@ fn an_expand_past_a_gibibyte_fails_within_seconds_and_the_server_memory_stays_pu
     eprintln!("expand bomb: {err} after {took:?}, RSS grew {grown} kB");
     assert!(took < FAIL_WITHIN, "took {took:?}");
     assert!(grown < RSS_GROWTH_LIMIT_KB, "RSS grew by {grown} kB");
-    assert!(matches!(err, InferenceError::Runtime { .. } | InferenceError::SandboxWorkerDied { .. }), "a memory failure, not {err:?}");
+    assert!(
+        matches!(err, InferenceError::Runtime { .. } | InferenceError::SandboxWorkerDied { .. }),
+        "a memory failure, not {err:?}"
+    );
     good_model_scores(&config);
 }
 

@@ -7,7 +7,12 @@ use crate::common::synthetic;
 fn tuning_picks_the_best_validation_setting_and_refits() {
     let data = synthetic(200, 100, 4, 15, 31);
     let split = split_per_user(&data, 42, SplitRule::default()).unwrap();
-    let grid = TuneGrid { factors: vec![4, 16], regularization: vec![0.1, 100.0], alpha: vec![1.0, 5.0], iterations: vec![2, 6] };
+    let grid = TuneGrid {
+        factors: vec![4, 16],
+        regularization: vec![0.1, 100.0],
+        alpha: vec![1.0, 5.0],
+        iterations: vec![2, 6],
+    };
     let config = TuneConfig { grid: grid.clone(), seed: 42, threads: 2, ..TuneConfig::default() };
     let mut fractions = Vec::new();
     let r = tune_als(&split.train, &config, |f| {

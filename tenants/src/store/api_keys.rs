@@ -89,9 +89,7 @@ fn to_domain(m: api_key::Model) -> Result<ApiKey> {
 pub async fn create(ctx: &TenantCtx, tx: &TenantTx, new: NewApiKey) -> Result<(ApiKey, String)> {
     ctx.require(Scope::ApiKeysManage)?;
     if !new.scopes.is_subset(&ctx.principal().scopes()) {
-        return Err(TenantsError::Forbidden(
-            "a key cannot have scopes its creator does not hold".into(),
-        ));
+        return Err(TenantsError::Forbidden("a key cannot have scopes its creator does not hold".into()));
     }
     let secret = api_key_secret::generate(new.environment);
     let model = api_key::ActiveModel {
@@ -161,10 +159,7 @@ pub async fn touch_last_used(tx: &SystemTx, row_id: i64) -> Result<()> {
 /// Looks a presented key up by its hash, across tenants: the key is what tells us the
 /// tenant. Revoked and expired keys are not found.
 pub async fn verify(tx: &SystemTx, secret_hash: &str) -> Result<Option<VerifiedKey>> {
-    let Some(row) = api_key::Entity::find()
-        .filter(api_key::Column::SecretHash.eq(secret_hash))
-        .one(tx.conn())
-        .await?
+    let Some(row) = api_key::Entity::find().filter(api_key::Column::SecretHash.eq(secret_hash)).one(tx.conn()).await?
     else {
         return Ok(None);
     };

@@ -15,9 +15,7 @@
 //! through other keys, are revoked when they exceed what the member keeps.
 
 use sea_orm::sea_query::Condition;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::ctx::{Principal, TenantCtx};
 use crate::db::TenantTx;
@@ -48,12 +46,7 @@ pub struct Removal {
 
 /// Gives a member another role. Keys the member made whose scopes exceed the new role
 /// are revoked; the rest are kept (the member could make them again).
-pub async fn update_role(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    id: &PublicId,
-    role: Role,
-) -> Result<RoleChange> {
+pub async fn update_role(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId, role: Role) -> Result<RoleChange> {
     let (target, other_active_owners) = lock_target(ctx, tx, id).await?;
     let current = to_domain(&target)?;
     if current.status == MemberStatus::Disabled {
@@ -61,20 +54,14 @@ pub async fn update_role(
     }
     check_can_manage(ctx, current.role)?;
     check_can_grant(ctx, role)?;
-    if current.role == Role::Owner && role != Role::Owner && current.status == MemberStatus::Active
-    {
+    if current.role == Role::Owner && role != Role::Owner && current.status == MemberStatus::Active {
         ensure_another_owner(other_active_owners)?;
     }
     let mut active: member::ActiveModel = target.into();
     active.role = Set(role.as_str().to_owned());
     let updated = to_domain(&active.update(tx.conn()).await?)?;
-    let revoked_keys =
-        api_keys::revoke_beyond(ctx, tx, creator_label(&updated), &role.scopes()).await?;
-    Ok(RoleChange {
-        member: updated,
-        previous: current.role,
-        revoked_keys,
-    })
+    let revoked_keys = api_keys::revoke_beyond(ctx, tx, creator_label(&updated), &role.scopes()).await?;
+    Ok(RoleChange { member: updated, previous: current.role, revoked_keys })
 }
 
 /// Removes a member (or withdraws an invitation). Removing twice is harmless.
@@ -95,13 +82,8 @@ pub async fn remove(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<Rem
     active.invite_expires_at = Set(None);
     let updated = to_domain(&active.update(tx.conn()).await?)?;
     let revoked_sessions = sessions::revoke_all_of_member(ctx, tx, row).await?;
-    let revoked_keys =
-        api_keys::revoke_beyond(ctx, tx, creator_label(&updated), &ScopeSet::default()).await?;
-    Ok(Removal {
-        member: updated,
-        revoked_keys,
-        revoked_sessions,
-    })
+    let revoked_keys = api_keys::revoke_beyond(ctx, tx, creator_label(&updated), &ScopeSet::default()).await?;
+    Ok(Removal { member: updated, revoked_keys, revoked_sessions })
 }
 
 /// Whether the context may act on a member who holds `role`: exactly when it could
@@ -117,9 +99,7 @@ fn check_can_manage(ctx: &TenantCtx, role: Role) -> Result<()> {
 
 fn ensure_another_owner(other_active_owners: usize) -> Result<()> {
     if other_active_owners == 0 {
-        return Err(TenantsError::Conflict(
-            "the last owner can be neither removed nor demoted".into(),
-        ));
+        return Err(TenantsError::Conflict("the last owner can be neither removed nor demoted".into()));
     }
     Ok(())
 }
@@ -132,11 +112,7 @@ fn creator_label(member: &Member) -> String {
 /// owner, in id order (one order for every caller, so two of these cannot deadlock).
 /// Returns the member's row and how many other active owners there are. A member of
 /// another tenant is not found.
-async fn lock_target(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    id: &PublicId,
-) -> Result<(member::Model, usize)> {
+async fn lock_target(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<(member::Model, usize)> {
     ctx.require(Scope::MembersManage)?;
     let owners = Condition::all()
         .add(member::Column::Role.eq(Role::Owner.as_str()))
@@ -144,22 +120,14 @@ async fn lock_target(
         .add(member::Column::PasswordHash.is_not_null());
     let rows = member::Entity::find()
         .filter(member::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(
-            Condition::any()
-                .add(member::Column::PublicId.eq(id.as_string()))
-                .add(owners),
-        )
+        .filter(Condition::any().add(member::Column::PublicId.eq(id.as_string())).add(owners))
         .order_by_asc(member::Column::Id)
         .lock_exclusive()
         .all(tx.conn())
         .await?;
     let target_id = id.as_string();
-    let (targets, owners): (Vec<_>, Vec<_>) =
-        rows.into_iter().partition(|m| m.public_id == target_id);
-    let target = targets
-        .into_iter()
-        .next()
-        .ok_or(TenantsError::NotFound("member"))?;
+    let (targets, owners): (Vec<_>, Vec<_>) = rows.into_iter().partition(|m| m.public_id == target_id);
+    let target = targets.into_iter().next().ok_or(TenantsError::NotFound("member"))?;
     // A row locked as an owner is re-read after the lock is granted: one demoted or
     // removed meanwhile no longer matches and is not in `owners`.
     let other_active_owners = owners.len();

@@ -60,7 +60,9 @@ pub(crate) fn to_domain(m: &member::Model) -> Result<Member> {
 pub(crate) fn check_can_grant(ctx: &TenantCtx, role: Role) -> Result<()> {
     ctx.require(Scope::MembersManage)?;
     if !role.scopes().is_subset(&ctx.principal().scopes()) {
-        return Err(TenantsError::Forbidden(format!("you cannot grant the {role} role: it has scopes you do not hold")));
+        return Err(TenantsError::Forbidden(format!(
+            "you cannot grant the {role} role: it has scopes you do not hold"
+        )));
     }
     match ctx.member_role() {
         Some(own) if role <= own => Ok(()),
@@ -224,13 +226,9 @@ pub async fn find_active(tx: &SystemTx, tenant: TenantId, id: &PublicId) -> Resu
         .filter(member::Column::PublicId.eq(id.as_string()))
         .one(tx.conn())
         .await?;
-    row.as_ref()
-        .map(to_domain)
-        .transpose()
-        .map(|m| m.filter(|m| m.status == MemberStatus::Active))
+    row.as_ref().map(to_domain).transpose().map(|m| m.filter(|m| m.status == MemberStatus::Active))
 }
 
 pub async fn find_by_row(tx: &SystemTx, row: MemberId) -> Result<Option<Member>> {
     member::Entity::find_by_id(row.get()).one(tx.conn()).await?.as_ref().map(to_domain).transpose()
 }
-

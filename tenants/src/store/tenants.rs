@@ -19,8 +19,7 @@ pub struct Tenant {
 fn to_domain(m: tenant::Model) -> Result<Tenant> {
     Ok(Tenant {
         id: TenantId::from_db(m.id),
-        slug: TenantSlug::parse(&m.slug)
-            .map_err(|_| TenantsError::Internal(format!("corrupt slug {:?}", m.slug)))?,
+        slug: TenantSlug::parse(&m.slug).map_err(|_| TenantsError::Internal(format!("corrupt slug {:?}", m.slug)))?,
         name: m.name,
         settings: serde_json::from_str(&m.settings).unwrap_or(serde_json::Value::Null),
         created_at: m.created_at,

@@ -25,7 +25,9 @@ on_both_backends!(a_revoked_key_is_refused_at_once, |server: &'static TestServer
     // Use it so it sits in the verification cache.
     let (status, _) = server.gql(Some(&secret), "{ tenant { slug } }", json!({})).await;
     assert_eq!(status, 200);
-    let (_, body) = server.gql(Some(&t.api_key), "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }", json!({ "id": id })).await;
+    let (_, body) = server
+        .gql(Some(&t.api_key), "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }", json!({ "id": id }))
+        .await;
     assert!(body["data"]["revokeApiKey"]["revokedAt"].is_string(), "{body}");
     let (status, body) = server.gql(Some(&secret), "{ tenant { slug } }", json!({})).await;
     assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
@@ -49,18 +51,30 @@ on_both_backends!(a_key_without_the_scope_is_refused_that_operation, |server: &'
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     assert!(body["data"].is_null(), "no data with a refusal: {body}");
     let (_, body) = server
-        .gql(Some(&reader), "mutation { createApiKey(input: {name: \"x\", scopes: [\"catalog:read\"]}) { secret } }", json!({}))
+        .gql(
+            Some(&reader),
+            "mutation { createApiKey(input: {name: \"x\", scopes: [\"catalog:read\"]}) { secret } }",
+            json!({}),
+        )
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
 
     // A key manager cannot mint a key with more rights than it has.
     let (_, manager) = create_key(server, &t.api_key, &["apikeys:manage", "catalog:read"], None).await;
     let (_, body) = server
-        .gql(Some(&manager), "mutation { createApiKey(input: {name: \"x\", scopes: [\"audit:read\"]}) { secret } }", json!({}))
+        .gql(
+            Some(&manager),
+            "mutation { createApiKey(input: {name: \"x\", scopes: [\"audit:read\"]}) { secret } }",
+            json!({}),
+        )
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     let (_, body) = server
-        .gql(Some(&manager), "mutation { createApiKey(input: {name: \"x\", scopes: [\"catalog:read\"]}) { secret } }", json!({}))
+        .gql(
+            Some(&manager),
+            "mutation { createApiKey(input: {name: \"x\", scopes: [\"catalog:read\"]}) { secret } }",
+            json!({}),
+        )
         .await;
     assert!(body["data"]["createApiKey"]["secret"].as_str().unwrap().starts_with("mq_live_"), "{body}");
 });
@@ -116,11 +130,19 @@ on_both_backends!(a_viewer_cannot_do_an_admins_work, |server: &'static TestServe
     // An admin may invite, but not above their own role.
     let admin = member_with_role(server, &owner, &t.slug, "ADMIN").await;
     let (_, body) = server
-        .gql(Some(&admin), "mutation { inviteMember(input: {email: \"boss@example.com\", role: OWNER}) { inviteToken } }", json!({}))
+        .gql(
+            Some(&admin),
+            "mutation { inviteMember(input: {email: \"boss@example.com\", role: OWNER}) { inviteToken } }",
+            json!({}),
+        )
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     let (_, body) = server
-        .gql(Some(&admin), "mutation { inviteMember(input: {email: \"new@example.com\", role: ANALYST}) { member { role } } }", json!({}))
+        .gql(
+            Some(&admin),
+            "mutation { inviteMember(input: {email: \"new@example.com\", role: ANALYST}) { member { role } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(body["data"]["inviteMember"]["member"]["role"], "ANALYST", "{body}");
 });

@@ -30,25 +30,40 @@ on_both_backends!(malformed_requests_get_clear_codes, |server: &'static TestServ
     assert_refused(s, &b, 400, "GRAPHQL_VALIDATION_FAILED");
     // An unknown input field and a wrong type are refused before anything runs.
     let (s, b) = server
-        .gql(key, "mutation { createApiKey(input: {name: \"x\", scopes: [\"catalog:read\"], admin: true}) { secret } }", json!({}))
+        .gql(
+            key,
+            "mutation { createApiKey(input: {name: \"x\", scopes: [\"catalog:read\"], admin: true}) { secret } }",
+            json!({}),
+        )
         .await;
     assert_refused(s, &b, 400, "GRAPHQL_VALIDATION_FAILED");
-    let (s, b) = server.gql(key, "query($n: Int) { apiKeys(first: $n) { edges { cursor } } }", json!({ "n": "ten" })).await;
+    let (s, b) =
+        server.gql(key, "query($n: Int) { apiKeys(first: $n) { edges { cursor } } }", json!({ "n": "ten" })).await;
     assert!(s == 400 && !error_code(&b).is_empty(), "{s} {b}");
     let (s, b) = server.gql(key, "{ apiKeys(first: 5000) { edges { cursor } } }", json!({})).await;
     assert_refused(s, &b, 400, "INVALID_INPUT");
     let (s, b) = server.gql(key, "{ apiKeys(after: \"not-a-cursor\") { edges { cursor } } }", json!({})).await;
     assert_refused(s, &b, 400, "INVALID_INPUT");
     let (s, b) = server
-        .gql(key, "mutation { createApiKey(input: {name: \"x\", scopes: [\"catalog:everything\"]}) { secret } }", json!({}))
+        .gql(
+            key,
+            "mutation { createApiKey(input: {name: \"x\", scopes: [\"catalog:everything\"]}) { secret } }",
+            json!({}),
+        )
         .await;
     assert_refused(s, &b, 400, "INVALID_INPUT");
     assert_eq!(b["errors"][0]["extensions"]["field"], "scopes", "{b}");
     let (s, b) = server
-        .gql(key, "mutation { inviteMember(input: {email: \"not-an-email\", role: VIEWER}) { inviteToken } }", json!({}))
+        .gql(
+            key,
+            "mutation { inviteMember(input: {email: \"not-an-email\", role: VIEWER}) { inviteToken } }",
+            json!({}),
+        )
         .await;
     assert_refused(s, &b, 400, "INVALID_INPUT");
-    let (s, b) = server.gql(key, "mutation { inviteMember(input: {email: \"a@b.co\", role: EMPEROR}) { inviteToken } }", json!({})).await;
+    let (s, b) = server
+        .gql(key, "mutation { inviteMember(input: {email: \"a@b.co\", role: EMPEROR}) { inviteToken } }", json!({}))
+        .await;
     assert_refused(s, &b, 400, "GRAPHQL_VALIDATION_FAILED");
 });
 
@@ -100,7 +115,11 @@ on_both_backends!(wrong_and_expired_tokens_get_401, |server: &'static TestServer
             sea_orm::DbBackend::Postgres => "SELECT id FROM tenants WHERE slug = $1",
             _ => "SELECT id FROM tenants WHERE slug = ?",
         };
-        let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [t.slug.clone().into()])).await.unwrap().unwrap();
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, [t.slug.clone().into()]))
+            .await
+            .unwrap()
+            .unwrap();
         row.try_get("", "id").unwrap()
     };
     let expired = keys.issue(&member_id, tenant_id, "owner", chrono::Utc::now().timestamp() - 3600).unwrap();

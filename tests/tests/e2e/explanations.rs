@@ -16,7 +16,13 @@ async fn explain(server: &TestServer, key: &str, user: &str, content: &str) -> V
 }
 
 async fn record(server: &TestServer, key: &str, events: Vec<Value>) {
-    let (_, body) = server.gql(Some(key), "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted errors { message } } }", json!({ "e": events })).await;
+    let (_, body) = server
+        .gql(
+            Some(key),
+            "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted errors { message } } }",
+            json!({ "e": events }),
+        )
+        .await;
     assert_eq!(body["data"]["recordInteractions"]["errors"], json!([]), "{body}");
 }
 
@@ -37,7 +43,10 @@ on_both_backends!(explanations_decompose_the_served_scores, |server: &'static Te
     assert!(e["fallbackReason"].as_str().unwrap().contains("no history"), "{e}");
 
     // A trained user: contributions add up to the explained score of their top item.
-    let top = crate::models::recommend(server, key, "a0", json!(null)).await["items"][0]["contentId"].as_str().unwrap().to_owned();
+    let top = crate::models::recommend(server, key, "a0", json!(null)).await["items"][0]["contentId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let e = explain(server, key, "a0", &top).await;
     assert_eq!(e["rank"], 1, "{e}");
     assert_eq!(e["strategy"], "PERSONALIZED", "{e}");
@@ -45,7 +54,10 @@ on_both_backends!(explanations_decompose_the_served_scores, |server: &'static Te
     assert!(score > 0.0 && close(score, total, 1e-4), "score {score} vs total {total}: {e}");
     assert!(!e["contributions"].as_array().unwrap().is_empty());
     assert!(e["summary"].as_str().unwrap().contains("because you watched"), "{e}");
-    assert!(e["contentReasons"].as_array().unwrap().iter().any(|r| r["kind"] == "GENRE" && r["value"] == "Action"), "{e}");
+    assert!(
+        e["contentReasons"].as_array().unwrap().iter().any(|r| r["kind"] == "GENRE" && r["value"] == "Action"),
+        "{e}"
+    );
 
     let low = explain(server, key, "a0", "c25").await;
     assert!(close(low["score"].as_f64().unwrap(), low["contributionsTotal"].as_f64().unwrap(), 1e-4), "{low}");
@@ -66,12 +78,19 @@ on_both_backends!(explanations_decompose_the_served_scores, |server: &'static Te
     for item in list["items"].as_array().unwrap() {
         let x = &item["explanation"];
         assert_eq!(x["rank"], item["rank"], "{item}");
-        assert!(close(x["score"].as_f64().unwrap(), item["score"].as_f64().unwrap(), 1e-3), "served {} explained {}", item["score"], x["score"]);
+        assert!(
+            close(x["score"].as_f64().unwrap(), item["score"].as_f64().unwrap(), 1e-3),
+            "served {} explained {}",
+            item["score"],
+            x["score"]
+        );
         assert!(close(x["score"].as_f64().unwrap(), x["contributionsTotal"].as_f64().unwrap(), 1e-4), "{x}");
         assert_eq!(x["contributions"][0]["contentId"], "c20", "the only history item drives it: {x}");
     }
     // Take an item close to c27 (not yet in the history): c20 drives it now, c27 will.
-    let (_, similar) = server.gql(Some(key), "{ similarContent(contentId: \"c27\", first: 5) { items { contentId } } }", json!({})).await;
+    let (_, similar) = server
+        .gql(Some(key), "{ similarContent(contentId: \"c27\", first: 5) { items { contentId } } }", json!({}))
+        .await;
     let target = similar["data"]["similarContent"]["items"]
         .as_array()
         .unwrap()
@@ -81,7 +100,9 @@ on_both_backends!(explanations_decompose_the_served_scores, |server: &'static Te
         .unwrap();
     let before = explain(server, key, "fresh", &target).await;
     assert_eq!(before["contributions"][0]["contentId"], "c20", "{before}");
-    let more: Vec<Value> = (0..6).map(|i| json!({ "eventId": format!("f-more-{i}"), "userId": "fresh", "contentId": "c27", "type": "LIKE" })).collect();
+    let more: Vec<Value> = (0..6)
+        .map(|i| json!({ "eventId": format!("f-more-{i}"), "userId": "fresh", "contentId": "c27", "type": "LIKE" }))
+        .collect();
     record(server, key, more).await;
     let after = explain(server, key, "fresh", &target).await;
     assert_eq!(after["strategy"], "FOLD_IN", "{after}");

@@ -37,7 +37,13 @@ pub async fn seed(server: &TestServer, key: &str) {
             })
         })
         .collect();
-    let (_, body) = server.gql(Some(key), "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { errors { index message } } }", json!({ "c": contents })).await;
+    let (_, body) = server
+        .gql(
+            Some(key),
+            "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { errors { index message } } }",
+            json!({ "c": contents }),
+        )
+        .await;
     assert_eq!(body["data"]["upsertContents"]["errors"], json!([]), "{body}");
     let users: Vec<Value> = (0..60)
         .map(|u| {
@@ -50,7 +56,13 @@ pub async fn seed(server: &TestServer, key: &str) {
             })
         })
         .collect();
-    let (_, body) = server.gql(Some(key), "mutation($u: [EndUserInput!]!) { upsertEndUsers(users: $u) { errors { index message } } }", json!({ "u": users })).await;
+    let (_, body) = server
+        .gql(
+            Some(key),
+            "mutation($u: [EndUserInput!]!) { upsertEndUsers(users: $u) { errors { index message } } }",
+            json!({ "u": users }),
+        )
+        .await;
     assert_eq!(body["data"]["upsertEndUsers"]["errors"], json!([]), "{body}");
     let mut events = Vec::new();
     for u in 0..60 {
@@ -60,17 +72,30 @@ pub async fn seed(server: &TestServer, key: &str) {
             events.push(json!({ "eventId": format!("e-{user}-{j}"), "userId": user, "contentId": format!("c{item}"), "type": "PLAY", "occurredAt": "2026-01-01T00:00:00Z" }));
         }
     }
-    let (_, body) = server.gql(Some(key), "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }", json!({ "e": events })).await;
+    let (_, body) = server
+        .gql(
+            Some(key),
+            "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }",
+            json!({ "e": events }),
+        )
+        .await;
     assert_eq!(body["data"]["recordInteractions"]["accepted"], 480, "{body}");
 }
 
 /// Trains and waits; returns (model id, job id).
 pub async fn train(server: &TestServer, key: &str, input: Value) -> (String, String) {
-    let (_, body) = server.gql(Some(key), "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id } job { id } } }", json!({ "i": input })).await;
+    let (_, body) = server
+        .gql(
+            Some(key),
+            "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id } job { id } } }",
+            json!({ "i": input }),
+        )
+        .await;
     let job = body["data"]["trainModel"]["job"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
     let model = body["data"]["trainModel"]["model"]["id"].as_str().unwrap().to_owned();
     for _ in 0..240 {
-        let (_, body) = server.gql(Some(key), "query($id: ID!) { job(id: $id) { status } }", json!({ "id": job })).await;
+        let (_, body) =
+            server.gql(Some(key), "query($id: ID!) { job(id: $id) { status } }", json!({ "id": job })).await;
         match body["data"]["job"]["status"].as_str() {
             Some("SUCCEEDED") => return (model, job),
             Some("FAILED") | Some("CANCELLED") => panic!("training ended badly: {body}"),
@@ -87,7 +112,12 @@ pub async fn ready_model(server: &TestServer, key: &str) -> String {
 }
 
 fn group<'a>(groups: &'a Value, name: &str) -> &'a Value {
-    groups.as_array().unwrap().iter().find(|g| g["group"] == name).unwrap_or_else(|| panic!("no group {name} in {groups}"))
+    groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == name)
+        .unwrap_or_else(|| panic!("no group {name} in {groups}"))
 }
 
 fn close(v: &Value, expected: f64) -> bool {
@@ -100,7 +130,11 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
     seed(server, key).await;
     let (model, _) = train(server, key, json!({ "algorithm": "ALS", "parameters": { "factors": 8, "regularization": 0.1, "alpha": 10.0, "iterations": 10 } })).await;
     let (_, body) = server.gql(Some(key), "mutation { updateTenantSettings(input: {fairness: {minGroupSize: 10, maxGini: 0.95}}) { fairness { minGroupSize maxGini minRatio } } }", json!({})).await;
-    assert_eq!(body["data"]["updateTenantSettings"]["fairness"], json!({ "minGroupSize": 10, "maxGini": 0.95, "minRatio": 0.8 }), "{body}");
+    assert_eq!(
+        body["data"]["updateTenantSettings"]["fairness"],
+        json!({ "minGroupSize": 10, "maxGini": 0.95, "minRatio": 0.8 }),
+        "{body}"
+    );
 
     let input = json!({ "modelId": model, "userGroups": ["gender", "ageBand"], "itemGroups": ["GENRE", "PROVIDER", "POPULARITY_BUCKET"], "k": 10,
                         "rerank": { "strategy": "POPULARITY_EXPOSURE", "strength": 1.0 } });
@@ -131,7 +165,11 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
     // 25 + 29 = 54; one group shown leaves nothing to compare.
     let age = &b["userGroups"][1];
     let young = group(&age["groups"], "18_24");
-    assert_eq!((young["suppressed"].clone(), young["size"].clone(), young["ndcg"].clone()), (json!(true), Value::Null, Value::Null), "{age}");
+    assert_eq!(
+        (young["suppressed"].clone(), young["size"].clone(), young["ndcg"].clone()),
+        (json!(true), Value::Null, Value::Null),
+        "{age}"
+    );
     assert_eq!(group(&age["groups"], "25_34")["size"], 54);
     assert_eq!(age["ndcg"], Value::Null);
 
@@ -152,7 +190,14 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
     assert_eq!(group(&provider["groups"], "Studio A")["exposureShare"], action["exposureShare"]);
     // Popularity buckets over 40 items: head 8, mid 12, tail 20.
     let buckets = &b["itemGroups"][2]["groups"];
-    assert_eq!((group(buckets, "head")["items"].clone(), group(buckets, "mid")["items"].clone(), group(buckets, "tail")["items"].clone()), (json!(8), json!(12), json!(20)));
+    assert_eq!(
+        (
+            group(buckets, "head")["items"].clone(),
+            group(buckets, "mid")["items"].clone(),
+            group(buckets, "tail")["items"].clone()
+        ),
+        (json!(8), json!(12), json!(20))
+    );
     assert!(close(&group(buckets, "tail")["catalogShare"], 0.5));
     let p = &b["popularity"];
     assert_eq!(p["catalogAveragePopularity"], 9.0, "360 training plays over 40 items");
@@ -185,19 +230,30 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
     assert_eq!(body["data"]["fairnessReports"]["edges"][0]["node"]["id"], id);
 
     // Serving: the same re-rankings are selectable per request.
-    let (_, body) = server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id) { active } }", json!({ "id": model })).await;
+    let (_, body) =
+        server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id) { active } }", json!({ "id": model })).await;
     assert_eq!(body["data"]["deployModel"]["active"], true, "{body}");
     let recs = "query($f: RecommendationFilterInput) { recommendations(userId: \"a1\", first: 5, filter: $f) { strategy items { contentId } } }";
     for strategy in ["POPULARITY_EXPOSURE", "PROVIDER_EXPOSURE", "MMR_DIVERSITY"] {
-        let (_, body) = server.gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": strategy, "strength": 0.5 } } })).await;
+        let (_, body) =
+            server.gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": strategy, "strength": 0.5 } } })).await;
         assert_eq!(body["data"]["recommendations"]["strategy"], "PERSONALIZED", "{body}");
         assert_eq!(body["data"]["recommendations"]["items"].as_array().unwrap().len(), 5, "{body}");
     }
     // Provider calibration at full strength mixes both studios into a1's list.
-    let (_, body) = server.gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "PROVIDER_EXPOSURE", "strength": 1.0 } } })).await;
-    let ids: Vec<u32> = body["data"]["recommendations"]["items"].as_array().unwrap().iter().map(|i| i["contentId"].as_str().unwrap()[1..].parse().unwrap()).collect();
+    let (_, body) = server
+        .gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "PROVIDER_EXPOSURE", "strength": 1.0 } } }))
+        .await;
+    let ids: Vec<u32> = body["data"]["recommendations"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["contentId"].as_str().unwrap()[1..].parse().unwrap())
+        .collect();
     assert!(ids.iter().any(|&i| i >= 20) && ids.iter().any(|&i| i < 20), "{body}");
-    let (_, body) = server.gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "MMR_DIVERSITY", "strength": 1.5 } } })).await;
+    let (_, body) = server
+        .gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "MMR_DIVERSITY", "strength": 1.5 } } }))
+        .await;
     assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
 });
 
@@ -207,7 +263,9 @@ on_both_backends!(fairness_reports_are_scoped_isolated_and_validated, |server: &
     seed(server, key).await;
     let (model, job) = train(server, key, json!({ "algorithm": "MOST_POPULAR" })).await;
     let create = "mutation($i: CreateFairnessReportInput!) { createFairnessReport(input: $i) { id } }";
-    let (_, body) = server.gql(Some(key), create, json!({ "i": { "modelId": model, "userGroups": ["gender"], "itemGroups": ["KIND"] } })).await;
+    let (_, body) = server
+        .gql(Some(key), create, json!({ "i": { "modelId": model, "userGroups": ["gender"], "itemGroups": ["KIND"] } }))
+        .await;
     let id = body["data"]["createFairnessReport"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
 
     // Bad input, each with its code and field.
@@ -223,24 +281,35 @@ on_both_backends!(fairness_reports_are_scoped_isolated_and_validated, |server: &
         let (_, body) = server.gql(Some(key), create, json!({ "i": input })).await;
         assert_eq!(error_code(&body), code, "{input}: {body}");
     }
-    let (_, body) = server.gql(Some(key), create, json!({ "i": { "modelId": model, "userGroups": ["shoeSize"] } })).await;
+    let (_, body) =
+        server.gql(Some(key), create, json!({ "i": { "modelId": model, "userGroups": ["shoeSize"] } })).await;
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("shoeSize"), "the reason is given: {body}");
     let (_, body) = server.gql(Some(key), create, json!({ "i": { "modelId": "x", "itemGroups": ["AUTHOR"] } })).await;
     assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "unknown item grouping: {body}");
-    let (_, body) = server.gql(Some(key), "mutation { updateTenantSettings(input: {fairness: {minRatio: 2}}) { __typename } }", json!({})).await;
+    let (_, body) = server
+        .gql(Some(key), "mutation { updateTenantSettings(input: {fairness: {minRatio: 2}}) { __typename } }", json!({}))
+        .await;
     assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
 
     // reports:read reads but does not create.
-    let (_, body) = server.gql(Some(key), "mutation { createApiKey(input: {name: \"r\", scopes: [\"reports:read\"]}) { secret } }", json!({})).await;
+    let (_, body) = server
+        .gql(
+            Some(key),
+            "mutation { createApiKey(input: {name: \"r\", scopes: [\"reports:read\"]}) { secret } }",
+            json!({}),
+        )
+        .await;
     let reader = body["data"]["createApiKey"]["secret"].as_str().unwrap().to_owned();
-    let (_, body) = server.gql(Some(&reader), "query($id: ID!) { fairnessReport(id: $id) { id } }", json!({ "id": id })).await;
+    let (_, body) =
+        server.gql(Some(&reader), "query($id: ID!) { fairnessReport(id: $id) { id } }", json!({ "id": id })).await;
     assert_eq!(body["data"]["fairnessReport"]["id"], id.as_str(), "{body}");
     let (_, body) = server.gql(Some(&reader), create, json!({ "i": { "modelId": model } })).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
 
     // Tenant B can neither read A's report nor report on A's model.
     let b = server.new_tenant().await;
-    let (_, body) = server.gql(Some(&b.api_key), "query($id: ID!) { fairnessReport(id: $id) { id } }", json!({ "id": id })).await;
+    let (_, body) =
+        server.gql(Some(&b.api_key), "query($id: ID!) { fairnessReport(id: $id) { id } }", json!({ "id": id })).await;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
     let (_, body) = server.gql(Some(&b.api_key), create, json!({ "i": { "modelId": model } })).await;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");

@@ -45,8 +45,13 @@ pub fn server(backend: Backend) -> Option<&'static TestServer> {
     static SQLITE: OnceLock<TestServer> = OnceLock::new();
     static POSTGRES: OnceLock<Option<TestServer>> = OnceLock::new();
     match backend {
-        Backend::Sqlite => Some(SQLITE.get_or_init(|| start(Backend::Sqlite, Box::new(|_: &mut Settings| {})).expect("start SQLite server"))),
-        Backend::Postgres => POSTGRES.get_or_init(|| skip_or_fail(start(Backend::Postgres, Box::new(|_: &mut Settings| {})))).as_ref(),
+        Backend::Sqlite => Some(
+            SQLITE
+                .get_or_init(|| start(Backend::Sqlite, Box::new(|_: &mut Settings| {})).expect("start SQLite server")),
+        ),
+        Backend::Postgres => {
+            POSTGRES.get_or_init(|| skip_or_fail(start(Backend::Postgres, Box::new(|_: &mut Settings| {})))).as_ref()
+        }
     }
 }
 
@@ -101,7 +106,12 @@ fn start(backend: Backend, configure: Configure) -> anyhow::Result<TestServer> {
 }
 
 async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Application, TestServer)> {
-    let data_dir = std::env::temp_dir().join(format!("marquee-e2e-{}-{:?}-{}", std::process::id(), backend, uuid::Uuid::new_v4().simple()));
+    let data_dir = std::env::temp_dir().join(format!(
+        "marquee-e2e-{}-{:?}-{}",
+        std::process::id(),
+        backend,
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&data_dir)?;
     let database_url = match backend {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", data_dir.join("e2e.db").display()),
@@ -248,11 +258,8 @@ impl TestServer {
 
     /// POSTs raw bytes with a content type, for malformed-input tests.
     pub async fn post_raw(&self, token: Option<&str>, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .post(format!("{}/graphql", self.base_url))
-            .header("content-type", content_type)
-            .body(body);
+        let mut request =
+            self.http.post(format!("{}/graphql", self.base_url)).header("content-type", content_type).body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -313,5 +320,6 @@ macro_rules! on_both_backends {
 /// compile time only when run by hand (a shared build cache may hold a binary built in
 /// another checkout).
 pub fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }

@@ -26,15 +26,21 @@ on_both_backends!(a_tenant_sees_and_changes_only_its_own_access_objects, |server
     // Reads: every list and object answers with A's data only.
     let a_keys = key_ids(server, &a.api_key).await;
     assert!(a_keys.iter().all(|id| !b_keys.contains(id)));
-    let (_, body) = server.gql(Some(&a.api_key), "{ tenant { slug } members { edges { node { email } } } }", json!({})).await;
+    let (_, body) =
+        server.gql(Some(&a.api_key), "{ tenant { slug } members { edges { node { email } } } }", json!({})).await;
     assert_eq!(body["data"]["tenant"]["slug"], a.slug.as_str());
-    let emails: Vec<_> = body["data"]["members"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["email"].clone()).collect();
+    let emails: Vec<_> =
+        body["data"]["members"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["email"].clone()).collect();
     assert_eq!(emails, vec![json!(a.owner_email)]);
 
     // Writes: revoking B's key with A's credentials finds nothing, and B's key still works.
     for token in [a.api_key.clone(), server.login(&a).await["accessToken"].as_str().unwrap().to_owned()] {
         let (_, body) = server
-            .gql(Some(&token), "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }", json!({ "id": b_keys[0] }))
+            .gql(
+                Some(&token),
+                "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }",
+                json!({ "id": b_keys[0] }),
+            )
             .await;
         assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
         assert!(body["data"].is_null());
@@ -45,7 +51,11 @@ on_both_backends!(a_tenant_sees_and_changes_only_its_own_access_objects, |server
 
     // Inviting with A's key creates the member in A, never in B.
     let (_, body) = server
-        .gql(Some(&a.api_key), "mutation { inviteMember(input: {email: \"x@example.com\", role: VIEWER}) { member { email } } }", json!({}))
+        .gql(
+            Some(&a.api_key),
+            "mutation { inviteMember(input: {email: \"x@example.com\", role: VIEWER}) { member { email } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(body["data"]["inviteMember"]["member"]["email"], "x@example.com", "{body}");
     let (_, body) = server.gql(Some(&b.api_key), "{ members { edges { node { email } } } }", json!({})).await;
@@ -82,7 +92,11 @@ async fn postgres_row_level_security_hides_other_tenants_rows() {
     let _b = server.new_tenant().await;
     let db = server.raw_db().await;
     let tenant_id: i64 = db
-        .query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, "SELECT id FROM tenants WHERE slug = $1", [a.slug.clone().into()]))
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM tenants WHERE slug = $1",
+            [a.slug.clone().into()],
+        ))
         .await
         .unwrap()
         .unwrap()

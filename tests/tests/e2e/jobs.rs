@@ -41,7 +41,10 @@ async fn insert_job(db: &DatabaseConnection, tid: i64, status: &str, owner: &Job
 
 async fn job_status(db: &DatabaseConnection, public_id: &str) -> String {
     let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), format!("SELECT status FROM jobs WHERE public_id = '{public_id}'")))
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT status FROM jobs WHERE public_id = '{public_id}'"),
+        ))
         .await
         .unwrap()
         .expect("job row");
@@ -71,35 +74,38 @@ on_both_backends!(a_cli_command_beside_a_server_leaves_its_jobs_alone, |server: 
     assert_eq!(job_status(&db, &queued).await, "queued");
 });
 
-on_both_backends!(a_restarted_server_fails_only_what_its_previous_instance_left, |server: &'static TestServer| async move {
-    let t = server.new_tenant().await;
-    let db = server.raw_db().await;
-    let tid = tenant_row_id(&db, &t.slug).await;
-    // A second node: the same database, a data directory (and so a node id) of its own.
-    let mut settings = server.settings.clone();
-    settings.data_dir = std::env::temp_dir().join(format!("marquee-e2e-node-{}", uuid::Uuid::new_v4().simple()));
-    let first = startup::connect_server(&settings).await.unwrap();
-    let first_owner = first.models.job_owner().clone();
-    let left_running = insert_job(&db, tid, "running", &first_owner).await;
-    let left_queued = insert_job(&db, tid, "queued", &first_owner).await;
-    let finished = insert_job(&db, tid, "succeeded", &first_owner).await;
-    let other_server = insert_job(&db, tid, "running", &server_owner(server).await).await;
-    let cli_owner = startup::connect(&settings, false).await.unwrap().models.job_owner().clone();
-    let cli_job = insert_job(&db, tid, "running", &cli_owner).await;
+on_both_backends!(
+    a_restarted_server_fails_only_what_its_previous_instance_left,
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        let db = server.raw_db().await;
+        let tid = tenant_row_id(&db, &t.slug).await;
+        // A second node: the same database, a data directory (and so a node id) of its own.
+        let mut settings = server.settings.clone();
+        settings.data_dir = std::env::temp_dir().join(format!("marquee-e2e-node-{}", uuid::Uuid::new_v4().simple()));
+        let first = startup::connect_server(&settings).await.unwrap();
+        let first_owner = first.models.job_owner().clone();
+        let left_running = insert_job(&db, tid, "running", &first_owner).await;
+        let left_queued = insert_job(&db, tid, "queued", &first_owner).await;
+        let finished = insert_job(&db, tid, "succeeded", &first_owner).await;
+        let other_server = insert_job(&db, tid, "running", &server_owner(server).await).await;
+        let cli_owner = startup::connect(&settings, false).await.unwrap().models.job_owner().clone();
+        let cli_job = insert_job(&db, tid, "running", &cli_owner).await;
 
-    // The same node starts again: a new instance.
-    let second = startup::connect_server(&settings).await.unwrap();
-    assert_eq!(second.models.job_owner().node, first_owner.node);
-    assert_ne!(second.models.job_owner().instance, first_owner.instance);
-    assert_eq!(job_status(&db, &left_running).await, "failed");
-    assert_eq!(job_status(&db, &left_queued).await, "failed");
-    assert_eq!(job_status(&db, &finished).await, "succeeded");
-    assert_eq!(job_status(&db, &other_server).await, "running", "another node's job is its own");
-    assert_eq!(job_status(&db, &cli_job).await, "running", "a CLI process's job is its own");
+        // The same node starts again: a new instance.
+        let second = startup::connect_server(&settings).await.unwrap();
+        assert_eq!(second.models.job_owner().node, first_owner.node);
+        assert_ne!(second.models.job_owner().instance, first_owner.instance);
+        assert_eq!(job_status(&db, &left_running).await, "failed");
+        assert_eq!(job_status(&db, &left_queued).await, "failed");
+        assert_eq!(job_status(&db, &finished).await, "succeeded");
+        assert_eq!(job_status(&db, &other_server).await, "running", "another node's job is its own");
+        assert_eq!(job_status(&db, &cli_job).await, "running", "a CLI process's job is its own");
 
-    // Jobs the new instance queues are its own: starting again does not fail them.
-    let current = insert_job(&db, tid, "running", second.models.job_owner()).await;
-    domain::models::fail_interrupted_jobs(&second).await.unwrap();
-    assert_eq!(job_status(&db, &current).await, "running");
-    let _ = std::fs::remove_dir_all(&settings.data_dir);
-});
+        // Jobs the new instance queues are its own: starting again does not fail them.
+        let current = insert_job(&db, tid, "running", second.models.job_owner()).await;
+        domain::models::fail_interrupted_jobs(&second).await.unwrap();
+        assert_eq!(job_status(&db, &current).await, "running");
+        let _ = std::fs::remove_dir_all(&settings.data_dir);
+    }
+);

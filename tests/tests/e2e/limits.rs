@@ -21,10 +21,7 @@ pub(crate) async fn audit_len(server: &TestServer, key: &str) -> usize {
             )
             .await;
         let page = &body["data"]["auditEvents"];
-        n += page["edges"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{body}"))
-            .len();
+        n += page["edges"].as_array().unwrap_or_else(|| panic!("{body}")).len();
         if page["pageInfo"]["hasNextPage"] != true {
             return n;
         }
@@ -44,7 +41,11 @@ async fn seed(server: &TestServer, key: &str) {
         .await;
     assert_eq!(body["data"]["upsertEndUsers"]["accepted"], 30, "{body}");
     let (_, body) = server
-        .gql(Some(key), "mutation { upsertContents(contents: [{id: \"c0\", kind: MOVIE, title: \"A film\"}]) { accepted } }", json!({}))
+        .gql(
+            Some(key),
+            "mutation { upsertContents(contents: [{id: \"c0\", kind: MOVIE, title: \"A film\"}]) { accepted } }",
+            json!({}),
+        )
         .await;
     assert_eq!(body["data"]["upsertContents"]["accepted"], 1, "{body}");
     let events: Vec<Value> = (0..5)
@@ -61,13 +62,7 @@ async fn seed(server: &TestServer, key: &str) {
 }
 
 async fn post_batch(server: &TestServer, key: &str, operations: Vec<Value>) -> (u16, Value) {
-    server
-        .post_raw(
-            Some(key),
-            "application/json",
-            serde_json::to_vec(&Value::Array(operations)).unwrap(),
-        )
-        .await
+    server.post_raw(Some(key), "application/json", serde_json::to_vec(&Value::Array(operations)).unwrap()).await
 }
 
 /// The attack of issue #10: every listed person's history, under aliases.
@@ -90,154 +85,87 @@ on_both_backends!(
         // endUsers(first: 100) { interactions(first: 100) } under ten aliases.
         let attack = fan_out(10, 100, 100);
         let (status, body) = server.gql(Some(key), &attack, json!({})).await;
-        assert_eq!(
-            (status, error_code(&body).as_str()),
-            (400, "QUERY_TOO_COMPLEX"),
-            "{body}"
-        );
+        assert_eq!((status, error_code(&body).as_str()), (400, "QUERY_TOO_COMPLEX"), "{body}");
         // The same one without aliases, ten times in a batch: refused as a whole.
         let single = json!({ "query": fan_out(1, 100, 100) });
         let (status, body) = post_batch(server, key, vec![single; 10]).await;
-        assert_eq!(
-            (status, error_code(&body).as_str()),
-            (400, "QUERY_TOO_COMPLEX"),
-            "{body}"
-        );
-        assert_eq!(
-            audit_len(server, key).await,
-            before,
-            "no personal read ran, none was recorded"
-        );
+        assert_eq!((status, error_code(&body).as_str()), (400, "QUERY_TOO_COMPLEX"), "{body}");
+        assert_eq!(audit_len(server, key).await, before, "no personal read ran, none was recorded");
 
         // A modest nested query passes alone; ten of them in one batch are refused together,
         // before the first one runs.
         let modest = fan_out(1, 20, 10);
         let (status, body) = post_batch(server, key, vec![json!({ "query": modest }); 10]).await;
-        assert_eq!(
-            (status, error_code(&body).as_str()),
-            (400, "QUERY_TOO_COMPLEX"),
-            "{body}"
-        );
-        assert!(
-            body["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("batch"),
-            "{body}"
-        );
-        assert_eq!(
-            audit_len(server, key).await,
-            before,
-            "nothing of the batch ran"
-        );
+        assert_eq!((status, error_code(&body).as_str()), (400, "QUERY_TOO_COMPLEX"), "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("batch"), "{body}");
+        assert_eq!(audit_len(server, key).await, before, "nothing of the batch ran");
 
         let (status, body) = server.gql(Some(key), &modest, json!({})).await;
         assert_eq!(status, 200, "{body}");
-        assert!(
-            body["errors"].is_null(),
-            "a legitimate nested query still works: {body}"
-        );
+        assert!(body["errors"].is_null(), "a legitimate nested query still works: {body}");
         let people = body["data"]["a0"]["edges"].as_array().unwrap();
         assert_eq!(people.len(), 20);
-        assert_eq!(
-            people[0]["node"]["interactions"]["edges"]
-                .as_array()
-                .unwrap()
-                .len(),
-            3,
-            "{body}"
-        );
+        assert_eq!(people[0]["node"]["interactions"]["edges"].as_array().unwrap().len(), 3, "{body}");
         // One event per person listed, one per person whose history was read.
         assert_eq!(audit_len(server, key).await, before + 40);
     }
 );
 
-on_both_backends!(
-    personal_reads_per_request_are_capped,
-    |server: &'static TestServer| async move {
-        let t = server.new_tenant().await;
-        let key = t.api_key.as_str();
-        seed(server, key).await;
-        let before = audit_len(server, key).await;
+on_both_backends!(personal_reads_per_request_are_capped, |server: &'static TestServer| async move {
+    let t = server.new_tenant().await;
+    let key = t.api_key.as_str();
+    seed(server, key).await;
+    let before = audit_len(server, key).await;
 
-        // Cheap enough for the complexity limit, but 60 audited reads: two operations of
-        // 30 profile reads each share one budget of 50.
-        let profiles = |from: usize| -> Value {
-            let fields: Vec<String> = (from..from + 30)
-                .map(|i| format!("p{i}: endUser(id: \"u{}\") {{ id }}", i % 30))
-                .collect();
-            json!({ "query": format!("{{ {} }}", fields.join(" ")) })
-        };
-        let (status, body) = post_batch(server, key, vec![profiles(0), profiles(30)]).await;
-        assert_eq!(status, 200, "{body}");
-        let first = &body[0];
-        assert!(first["errors"].is_null(), "the first 30 reads fit: {first}");
-        let second = &body[1];
-        // Past the budget the fields are refused; they are non-null, so the
-        // operation's data is null.
-        assert_eq!(
-            second["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
-            "reads 51 to 60 are refused: {second}"
-        );
-        assert!(
-            second["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("at most 50"),
-            "{second}"
-        );
-        // The first operation's 30 reads are recorded; of the second, the refusal nulls
-        // the operation and drops reads still in flight (nothing of them is answered),
-        // so at most 20 more: never past the budget.
-        let recorded = audit_len(server, key).await - before;
-        assert!((30..=50).contains(&recorded), "{recorded} reads recorded");
+    // Cheap enough for the complexity limit, but 60 audited reads: two operations of
+    // 30 profile reads each share one budget of 50.
+    let profiles = |from: usize| -> Value {
+        let fields: Vec<String> =
+            (from..from + 30).map(|i| format!("p{i}: endUser(id: \"u{}\") {{ id }}", i % 30)).collect();
+        json!({ "query": format!("{{ {} }}", fields.join(" ")) })
+    };
+    let (status, body) = post_batch(server, key, vec![profiles(0), profiles(30)]).await;
+    assert_eq!(status, 200, "{body}");
+    let first = &body[0];
+    assert!(first["errors"].is_null(), "the first 30 reads fit: {first}");
+    let second = &body[1];
+    // Past the budget the fields are refused; they are non-null, so the
+    // operation's data is null.
+    assert_eq!(second["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "reads 51 to 60 are refused: {second}");
+    assert!(second["errors"][0]["message"].as_str().unwrap().contains("at most 50"), "{second}");
+    // The first operation's 30 reads are recorded; of the second, the refusal nulls
+    // the operation and drops reads still in flight (nothing of them is answered),
+    // so at most 20 more: never past the budget.
+    let recorded = audit_len(server, key).await - before;
+    assert!((30..=50).contains(&recorded), "{recorded} reads recorded");
 
-        // The budget is per request: the next one starts afresh.
-        let (_, body) = server
-            .gql(Some(key), "{ endUser(id: \"u1\") { id } }", json!({}))
-            .await;
-        assert_eq!(body["data"]["endUser"]["id"], "u1", "{body}");
+    // The budget is per request: the next one starts afresh.
+    let (_, body) = server.gql(Some(key), "{ endUser(id: \"u1\") { id } }", json!({})).await;
+    assert_eq!(body["data"]["endUser"]["id"], "u1", "{body}");
+});
+
+on_both_backends!(oversized_filter_lists_are_refused_with_the_field_named, |server: &'static TestServer| async move {
+    let t = server.new_tenant().await;
+    let key = t.api_key.as_str();
+    seed(server, key).await;
+    let before = audit_len(server, key).await;
+    let query = "query($f: RecommendationFilterInput) { recommendations(userId: \"u0\", filter: $f) { strategy } }";
+
+    let many: Vec<String> = (0..101).map(|i| format!("genre {i}")).collect();
+    for (field, filter) in [
+        ("filter.genres", json!({ "genres": many })),
+        ("filter.providers", json!({ "providers": many })),
+        ("filter.kinds", json!({ "kinds": vec!["MOVIE"; 101] })),
+    ] {
+        let (status, body) = server.gql(Some(key), query, json!({ "f": filter })).await;
+        assert_eq!((status, error_code(&body).as_str()), (400, "INVALID_INPUT"), "{field}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
     }
-);
+    assert_eq!(audit_len(server, key).await, before, "refused before the read");
 
-on_both_backends!(
-    oversized_filter_lists_are_refused_with_the_field_named,
-    |server: &'static TestServer| async move {
-        let t = server.new_tenant().await;
-        let key = t.api_key.as_str();
-        seed(server, key).await;
-        let before = audit_len(server, key).await;
-        let query = "query($f: RecommendationFilterInput) { recommendations(userId: \"u0\", filter: $f) { strategy } }";
-
-        let many: Vec<String> = (0..101).map(|i| format!("genre {i}")).collect();
-        for (field, filter) in [
-            ("filter.genres", json!({ "genres": many })),
-            ("filter.providers", json!({ "providers": many })),
-            ("filter.kinds", json!({ "kinds": vec!["MOVIE"; 101] })),
-        ] {
-            let (status, body) = server.gql(Some(key), query, json!({ "f": filter })).await;
-            assert_eq!(
-                (status, error_code(&body).as_str()),
-                (400, "INVALID_INPUT"),
-                "{field}: {body}"
-            );
-            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
-        }
-        assert_eq!(
-            audit_len(server, key).await,
-            before,
-            "refused before the read"
-        );
-
-        let hundred: Vec<String> = (0..100).map(|i| format!("genre {i}")).collect();
-        let (status, body) = server
-            .gql(
-                Some(key),
-                query,
-                json!({ "f": { "genres": hundred, "providers": ["Studio A"] } }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        assert!(body["errors"].is_null(), "100 values are allowed: {body}");
-    }
-);
+    let hundred: Vec<String> = (0..100).map(|i| format!("genre {i}")).collect();
+    let (status, body) =
+        server.gql(Some(key), query, json!({ "f": { "genres": hundred, "providers": ["Studio A"] } })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["errors"].is_null(), "100 values are allowed: {body}");
+});

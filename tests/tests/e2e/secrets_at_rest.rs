@@ -37,7 +37,11 @@ on_both_backends!(secrets_are_stored_only_as_hashes, |server: &'static TestServe
     let session = server.login(&t).await;
     let refresh = session["refreshToken"].as_str().unwrap().to_owned();
     let (_, body) = server
-        .gql(Some(&t.api_key), "mutation { inviteMember(input: {email: \"inv@example.com\", role: VIEWER}) { inviteToken } }", json!({}))
+        .gql(
+            Some(&t.api_key),
+            "mutation { inviteMember(input: {email: \"inv@example.com\", role: VIEWER}) { inviteToken } }",
+            json!({}),
+        )
         .await;
     let invite = body["data"]["inviteMember"]["inviteToken"].as_str().unwrap().to_owned();
 
@@ -87,7 +91,8 @@ async fn weak_secrets_stop_the_server_from_starting() {
 
     // A stored secret that was cut short is not silently replaced.
     std::fs::write(data_dir.join("jwt_secret"), "cut-short").unwrap();
-    let err = api::startup::Application::build(&settings).await.err().expect("a damaged secret file must stop the start");
+    let err =
+        api::startup::Application::build(&settings).await.err().expect("a damaged secret file must stop the start");
     assert!(format!("{err:#}").contains("jwt_secret"), "{err:#}");
     assert_eq!(std::fs::read_to_string(data_dir.join("jwt_secret")).unwrap(), "cut-short");
     std::fs::remove_dir_all(&data_dir).ok();

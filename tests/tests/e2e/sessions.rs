@@ -5,7 +5,8 @@ use serde_json::json;
 use crate::helpers::{TestServer, error_code};
 use crate::on_both_backends;
 
-const REFRESH: &str = "mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { accessToken refreshToken } }";
+const REFRESH: &str =
+    "mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { accessToken refreshToken } }";
 
 on_both_backends!(refresh_tokens_rotate_and_reuse_revokes_the_family, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;

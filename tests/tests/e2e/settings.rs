@@ -7,11 +7,16 @@ use serde_json::{Value, json};
 use crate::helpers::TestServer;
 use crate::on_both_backends;
 
-const EVENT_TYPES: [&str; 9] = ["VIEW", "PLAY", "COMPLETE", "LIKE", "DISLIKE", "RATING", "PURCHASE", "ADD_TO_LIST", "SKIP"];
+const EVENT_TYPES: [&str; 9] =
+    ["VIEW", "PLAY", "COMPLETE", "LIKE", "DISLIKE", "RATING", "PURCHASE", "ADD_TO_LIST", "SKIP"];
 
 async fn update(server: &'static TestServer, key: String, input: Value) {
     let (status, body) = server
-        .gql(Some(&key), "mutation($i: UpdateTenantSettingsInput!) { updateTenantSettings(input: $i) { __typename } }", json!({ "i": input }))
+        .gql(
+            Some(&key),
+            "mutation($i: UpdateTenantSettingsInput!) { updateTenantSettings(input: $i) { __typename } }",
+            json!({ "i": input }),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["errors"].is_null(), "{body}");
@@ -21,8 +26,11 @@ on_both_backends!(concurrent_updates_of_different_fields_all_survive, |server: &
     let t = server.new_tenant().await;
     for round in 1..=4u32 {
         let weight = |i: usize| f64::from(round) * 10.0 + i as f64;
-        let mut inputs: Vec<Value> =
-            EVENT_TYPES.iter().enumerate().map(|(i, ty)| json!({ "eventWeights": [{ "type": ty, "weight": weight(i) }] })).collect();
+        let mut inputs: Vec<Value> = EVENT_TYPES
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| json!({ "eventWeights": [{ "type": ty, "weight": weight(i) }] }))
+            .collect();
         let flag = round % 2 == 0;
         inputs.push(json!({ "defaultConsentPersonalization": flag }));
         inputs.push(json!({ "defaultConsentAnalytics": flag }));

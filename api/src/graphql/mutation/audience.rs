@@ -16,7 +16,8 @@ impl AudienceMutation {
     /// transaction. Idempotent; invalid rows come back in `errors`, the valid ones are stored.
     async fn upsert_end_users(&self, ctx: &Context<'_>, users: Vec<EndUserInput>) -> ApiResult<UpsertPayload> {
         let tenant_ctx = tenant(ctx)?;
-        let batch = Batch::parse(users, MAX_UPSERT_BATCH, "users", |u| Some(u.id.clone()), |u| NewEndUser::parse(u.into()))?;
+        let batch =
+            Batch::parse(users, MAX_UPSERT_BATCH, "users", |u| Some(u.id.clone()), |u| NewEndUser::parse(u.into()))?;
         Ok(domain::audience::upsert_end_users(tenant_ctx, services(ctx)?, batch).await?.into())
     }
 }

@@ -16,9 +16,13 @@ impl CatalogMutation {
     /// (`unchanged`). Invalid rows come back in `errors`; the valid ones are stored.
     async fn upsert_contents(&self, ctx: &Context<'_>, contents: Vec<ContentInput>) -> ApiResult<UpsertPayload> {
         let tenant_ctx = tenant(ctx)?;
-        let batch = Batch::parse(contents, MAX_UPSERT_BATCH, "contents", |c| Some(c.id.clone()), |c| {
-            NewContent::parse(c.into())
-        })?;
+        let batch = Batch::parse(
+            contents,
+            MAX_UPSERT_BATCH,
+            "contents",
+            |c| Some(c.id.clone()),
+            |c| NewContent::parse(c.into()),
+        )?;
         Ok(domain::catalog::upsert_contents(tenant_ctx, services(ctx)?, batch).await?.into())
     }
 
@@ -28,7 +32,11 @@ impl CatalogMutation {
     async fn delete_contents(&self, ctx: &Context<'_>, ids: Vec<String>) -> ApiResult<DeleteContentsPayload> {
         let tenant_ctx = tenant(ctx)?;
         if ids.len() > domain::catalog::MAX_DELETE_BATCH {
-            return Err(domain::DomainError::invalid("ids", format!("a batch holds at most {} ids", domain::catalog::MAX_DELETE_BATCH)).into());
+            return Err(domain::DomainError::invalid(
+                "ids",
+                format!("a batch holds at most {} ids", domain::catalog::MAX_DELETE_BATCH),
+            )
+            .into());
         }
         let ids = ids.into_iter().map(|id| ContentId::parse_as("ids", id)).collect::<Result<Vec<_>, _>>()?;
         Ok(domain::catalog::delete_contents(tenant_ctx, services(ctx)?, ids).await?.into())

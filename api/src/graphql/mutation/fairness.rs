@@ -12,11 +12,16 @@ pub struct FairnessMutation;
 impl FairnessMutation {
     /// Computes a fairness report on a model's evaluation split and stores it (needs
     /// `models:manage`). With `rerank`, every figure also after the re-ranking.
-    async fn create_fairness_report(&self, ctx: &Context<'_>, input: CreateFairnessReportInput) -> ApiResult<FairnessReportGql> {
+    async fn create_fairness_report(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateFairnessReportInput,
+    ) -> ApiResult<FairnessReportGql> {
         let tenant_ctx = tenant(ctx)?;
         let rerank = input.rerank.map(|r| r.parse()).transpose()?;
         let item_groups = input.item_groups.into_iter().map(Into::into).collect();
-        let (model, parsed) = ReportInput::parse(&input.model_id, &input.user_groups, item_groups, input.k.map(i64::from), rerank)?;
+        let (model, parsed) =
+            ReportInput::parse(&input.model_id, &input.user_groups, item_groups, input.k.map(i64::from), rerank)?;
         Ok(domain::fairness::create_report(tenant_ctx, services(ctx)?, &model, parsed).await?.into())
     }
 }

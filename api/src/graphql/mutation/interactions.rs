@@ -15,12 +15,20 @@ impl InteractionMutation {
     /// id makes it idempotent: a stored id counts as a duplicate. Unknown users are
     /// created; events on unknown content, and invalid rows, come back in `errors`
     /// while the valid ones are stored.
-    async fn record_interactions(&self, ctx: &Context<'_>, events: Vec<InteractionInput>) -> ApiResult<RecordInteractionsPayload> {
+    async fn record_interactions(
+        &self,
+        ctx: &Context<'_>,
+        events: Vec<InteractionInput>,
+    ) -> ApiResult<RecordInteractionsPayload> {
         let tenant_ctx = tenant(ctx)?;
         let now = chrono::Utc::now();
-        let batch = Batch::parse(events, MAX_RECORD_BATCH, "events", |e| Some(e.event_id.clone()), |e| {
-            NewInteraction::parse(e.into(), now)
-        })?;
+        let batch = Batch::parse(
+            events,
+            MAX_RECORD_BATCH,
+            "events",
+            |e| Some(e.event_id.clone()),
+            |e| NewInteraction::parse(e.into(), now),
+        )?;
         Ok(domain::interactions::record_interactions(tenant_ctx, services(ctx)?, batch).await?.into())
     }
 }

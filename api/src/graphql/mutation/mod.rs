@@ -13,4 +13,16 @@ mod settings;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(sessions::SessionMutation, api_keys::ApiKeyMutation, members::MemberMutation, audit::AuditMutation, models::ModelMutation, catalog::CatalogMutation, audience::AudienceMutation, interactions::InteractionMutation, settings::SettingsMutation, privacy::PrivacyMutation, fairness::FairnessMutation);
+pub struct Mutation(
+    sessions::SessionMutation,
+    api_keys::ApiKeyMutation,
+    members::MemberMutation,
+    audit::AuditMutation,
+    models::ModelMutation,
+    catalog::CatalogMutation,
+    audience::AudienceMutation,
+    interactions::InteractionMutation,
+    settings::SettingsMutation,
+    privacy::PrivacyMutation,
+    fairness::FairnessMutation,
+);

@@ -50,8 +50,13 @@ fn parse_train(input: TrainModelInput) -> Result<TrainRequest, DomainError> {
             None => Ok(TrainRequest::Als(None)),
             Some(p) => match (p.factors, p.regularization, p.alpha, p.iterations) {
                 (None, None, None, None) => Ok(TrainRequest::Als(None)),
-                (Some(f), Some(r), Some(a), Some(i)) => Ok(TrainRequest::Als(Some(AlsSettings::parse(f.into(), r, a, i.into())?))),
-                _ => Err(DomainError::invalid("parameters", "pin all of factors, regularization, alpha and iterations, or none")),
+                (Some(f), Some(r), Some(a), Some(i)) => {
+                    Ok(TrainRequest::Als(Some(AlsSettings::parse(f.into(), r, a, i.into())?)))
+                }
+                _ => Err(DomainError::invalid(
+                    "parameters",
+                    "pin all of factors, regularization, alpha and iterations, or none",
+                )),
             },
         },
         AlgorithmGql::ItemKnn => {
@@ -87,7 +92,12 @@ impl ModelMutation {
 
     /// Makes a ready model the active one, atomically. A model with lower NDCG@10 than
     /// the active one needs `allowWorse: true`.
-    async fn deploy_model(&self, ctx: &Context<'_>, id: ID, #[graphql(default = false)] allow_worse: bool) -> ApiResult<ModelGql> {
+    async fn deploy_model(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = false)] allow_worse: bool,
+    ) -> ApiResult<ModelGql> {
         let id = PublicId::parse(&id)?;
         Ok(domain::models::deploy_model(tenant(ctx)?, services(ctx)?, &id, allow_worse).await?.into())
     }
@@ -101,9 +111,13 @@ impl ModelMutation {
     /// files go to `POST /models/upload`, which answers the same way.
     async fn upload_model(&self, ctx: &Context<'_>, input: UploadModelInput) -> ApiResult<ModelGql> {
         let tenant_ctx = tenant(ctx)?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(input.onnx_base64.trim())
-            .map_err(|_| ApiError { code: ErrorCode::InvalidInput, message: "onnxBase64 is not valid base64".into(), field: Some("onnxBase64".into()), retry_after_secs: None })?;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(input.onnx_base64.trim()).map_err(|_| ApiError {
+                code: ErrorCode::InvalidInput,
+                message: "onnxBase64 is not valid base64".into(),
+                field: Some("onnxBase64".into()),
+                retry_after_secs: None,
+            })?;
         Ok(domain::models::upload_model(tenant_ctx, services(ctx)?, &input.name, bytes, input.item_ids).await?.into())
     }
 }

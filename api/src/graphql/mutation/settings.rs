@@ -11,7 +11,11 @@ pub struct SettingsMutation;
 impl SettingsMutation {
     /// Changes event weights and default consent (needs `settings:manage`). New weights
     /// apply from the next training.
-    async fn update_tenant_settings(&self, ctx: &Context<'_>, input: UpdateTenantSettingsInput) -> ApiResult<TenantSettingsGql> {
+    async fn update_tenant_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTenantSettingsInput,
+    ) -> ApiResult<TenantSettingsGql> {
         Ok(domain::settings::update_tenant_settings(tenant(ctx)?, services(ctx)?, input.into()).await?.into())
     }
 }

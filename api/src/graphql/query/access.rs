@@ -13,7 +13,12 @@ pub struct AccessQuery;
 impl AccessQuery {
     /// The tenant's API keys (needs `apikeys:manage`). Secrets are never shown.
     #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
-    async fn api_keys(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<ApiKeyGql>> {
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<ApiKeyGql>> {
         let tenant_ctx = tenant(ctx)?;
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         let keys = domain::access::list_api_keys(tenant_ctx, services(ctx)?, page).await?;
@@ -22,7 +27,12 @@ impl AccessQuery {
 
     /// The tenant's console members.
     #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
-    async fn members(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<MemberGql>> {
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<MemberGql>> {
         let tenant_ctx = tenant(ctx)?;
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         let members = domain::access::list_members(tenant_ctx, services(ctx)?, page).await?;

@@ -14,7 +14,12 @@ pub struct FairnessQuery;
 impl FairnessQuery {
     /// The tenant's fairness reports, newest first (needs `reports:read`).
     #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
-    async fn fairness_reports(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<FairnessReportGql>> {
+    async fn fairness_reports(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<FairnessReportGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         let reports = domain::fairness::list_reports(tenant(ctx)?, services(ctx)?, page).await?;
         Ok(from_page(reports, FairnessReportGql::from))

@@ -13,4 +13,16 @@ mod viewer;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery, access::AccessQuery, audit::AuditQuery, models::ModelQuery, recommendations::RecommendationQuery, catalog::CatalogQuery, audience::AudienceQuery, stats::StatsQuery, settings::SettingsQuery, privacy::PrivacyQuery, fairness::FairnessQuery);
+pub struct Query(
+    viewer::ViewerQuery,
+    access::AccessQuery,
+    audit::AuditQuery,
+    models::ModelQuery,
+    recommendations::RecommendationQuery,
+    catalog::CatalogQuery,
+    audience::AudienceQuery,
+    stats::StatsQuery,
+    settings::SettingsQuery,
+    privacy::PrivacyQuery,
+    fairness::FairnessQuery,
+);

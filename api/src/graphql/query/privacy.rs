@@ -16,7 +16,11 @@ impl PrivacyQuery {
     /// interactions, the models their data trained and the audit events about them
     /// (needs `privacy:manage`; the export is recorded). `NOT_FOUND` once erased.
     #[graphql(complexity = "crate::graphql::complexity::personal(child_complexity)")]
-    async fn export_user_data(&self, ctx: &Context<'_>, user_id: String) -> ApiResult<async_graphql::Json<serde_json::Value>> {
+    async fn export_user_data(
+        &self,
+        ctx: &Context<'_>,
+        user_id: String,
+    ) -> ApiResult<async_graphql::Json<serde_json::Value>> {
         let user = UserId::parse_as("userId", user_id)?;
         personal_reads(ctx, 1)?;
         Ok(async_graphql::Json(domain::privacy::export_user_data(tenant(ctx)?, services(ctx)?, &user).await?))

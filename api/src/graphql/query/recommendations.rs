@@ -22,7 +22,8 @@ impl RecommendationQuery {
         filter: Option<RecommendationFilterInput>,
         #[graphql(default = false, desc = "Attach an explanation to every item.")] explain: bool,
     ) -> ApiResult<RecommendationList> {
-        let request = RecommendationRequest::parse(&user_id, Some(first.into()), filter.unwrap_or_default().try_into()?)?;
+        let request =
+            RecommendationRequest::parse(&user_id, Some(first.into()), filter.unwrap_or_default().try_into()?)?;
         personal_reads(ctx, if explain { 2 } else { 1 })?;
         let (tenant_ctx, services) = (tenant(ctx)?, services(ctx)?);
         let list = domain::models::recommendations(tenant_ctx, services, &request).await?;
@@ -44,16 +45,28 @@ impl RecommendationQuery {
     /// Why an item is, or would be, recommended to a person; works for items outside the
     /// list too, and says their rank.
     #[graphql(complexity = "crate::graphql::complexity::personal(child_complexity)")]
-    async fn explain_recommendation(&self, ctx: &Context<'_>, user_id: String, content_id: String) -> ApiResult<ExplanationGql> {
+    async fn explain_recommendation(
+        &self,
+        ctx: &Context<'_>,
+        user_id: String,
+        content_id: String,
+    ) -> ApiResult<ExplanationGql> {
         let request = RecommendationRequest::parse(&user_id, None, Default::default())?;
         personal_reads(ctx, 1)?;
-        let explanation = domain::models::explain_recommendation(tenant(ctx)?, services(ctx)?, &request.user_id, content_id.trim()).await?;
+        let explanation =
+            domain::models::explain_recommendation(tenant(ctx)?, services(ctx)?, &request.user_id, content_id.trim())
+                .await?;
         Ok(explanation.into())
     }
 
     /// Items similar to one content item.
     #[graphql(complexity = "crate::graphql::complexity::list(first, child_complexity)")]
-    async fn similar_content(&self, ctx: &Context<'_>, content_id: String, #[graphql(default = 10)] first: i32) -> ApiResult<RecommendationList> {
+    async fn similar_content(
+        &self,
+        ctx: &Context<'_>,
+        content_id: String,
+        #[graphql(default = 10)] first: i32,
+    ) -> ApiResult<RecommendationList> {
         let first = usize::try_from(first).unwrap_or(0);
         if !(1..=domain::models::recommend::MAX_RECOMMENDATIONS).contains(&first) {
             return Err(domain::DomainError::invalid("first", "must be between 1 and 100").into());

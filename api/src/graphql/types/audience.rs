@@ -64,7 +64,12 @@ pub struct EndUserGql {
 impl EndUserGql {
     /// The user's interactions, newest first (by time of occurrence; the read is recorded).
     #[graphql(complexity = "crate::graphql::complexity::personal_page(first, child_complexity)")]
-    async fn interactions(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<InteractionGql>> {
+    async fn interactions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<InteractionGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         personal_reads(ctx, 1)?;
         let events = domain::audience::list_user_interactions(tenant(ctx)?, services(ctx)?, &self.user, page).await?;

@@ -43,10 +43,28 @@ macro_rules! both_ways {
 }
 pub(crate) use both_ways;
 
-both_ways!(ContentKindGql, ContentKind, [
-    Movie, Series, Season, Episode, Short, Documentary, MusicTrack, Album, MusicVideo, Podcast, PodcastEpisode,
-    Audiobook, Book, Game, LiveEvent, Other
-]);
+both_ways!(
+    ContentKindGql,
+    ContentKind,
+    [
+        Movie,
+        Series,
+        Season,
+        Episode,
+        Short,
+        Documentary,
+        MusicTrack,
+        Album,
+        MusicVideo,
+        Podcast,
+        PodcastEpisode,
+        Audiobook,
+        Book,
+        Game,
+        LiveEvent,
+        Other
+    ]
+);
 
 /// A content item of the catalog.
 #[derive(SimpleObject, Clone)]

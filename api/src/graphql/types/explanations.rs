@@ -16,7 +16,12 @@ pub struct ContributionGql {
 
 impl From<ItemContribution> for ContributionGql {
     fn from(c: ItemContribution) -> Self {
-        Self { content_id: c.content_id, title: c.title, contribution: f64::from(c.contribution), share: f64::from(c.share) }
+        Self {
+            content_id: c.content_id,
+            title: c.title,
+            contribution: f64::from(c.contribution),
+            share: f64::from(c.share),
+        }
     }
 }
 

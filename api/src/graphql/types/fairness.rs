@@ -3,8 +3,8 @@
 use async_graphql::{ComplexObject, Enum, ID, InputObject, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::fairness::{
-    AttributeFigures, Comparison, Disparity, FairnessReport, FairnessThresholds, Figures, GroupingFigures, ItemGroupFigures, ItemGrouping, PopularityBias, Rerank, RerankStrategy, Status, ThresholdsUpdate,
-    UserGroupFigures,
+    AttributeFigures, Comparison, Disparity, FairnessReport, FairnessThresholds, Figures, GroupingFigures,
+    ItemGroupFigures, ItemGrouping, PopularityBias, Rerank, RerankStrategy, Status, ThresholdsUpdate, UserGroupFigures,
 };
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -218,7 +218,12 @@ pub struct DisparityGql {
 
 impl From<Disparity> for DisparityGql {
     fn from(d: Disparity) -> Self {
-        Self { difference: d.difference, ratio: d.ratio, difference_status: d.difference_status.into(), ratio_status: d.ratio_status.into() }
+        Self {
+            difference: d.difference,
+            ratio: d.ratio,
+            difference_status: d.difference_status.into(),
+            ratio_status: d.ratio_status.into(),
+        }
     }
 }
 
@@ -233,7 +238,12 @@ pub struct AttributeQuality {
 
 impl From<AttributeFigures> for AttributeQuality {
     fn from(a: AttributeFigures) -> Self {
-        Self { attribute: a.attribute, groups: a.groups.into_iter().map(Into::into).collect(), ndcg: a.ndcg.map(Into::into), recall: a.recall.map(Into::into) }
+        Self {
+            attribute: a.attribute,
+            groups: a.groups.into_iter().map(Into::into).collect(),
+            ndcg: a.ndcg.map(Into::into),
+            recall: a.recall.map(Into::into),
+        }
     }
 }
 
@@ -330,7 +340,11 @@ pub struct FiguresGql {
 impl From<Figures> for FiguresGql {
     fn from(f: Figures) -> Self {
         Self {
-            overall: OverallQualityGql { users: i32::try_from(f.overall.users).unwrap_or(i32::MAX), ndcg: f.overall.ndcg, recall: f.overall.recall },
+            overall: OverallQualityGql {
+                users: i32::try_from(f.overall.users).unwrap_or(i32::MAX),
+                ndcg: f.overall.ndcg,
+                recall: f.overall.recall,
+            },
             user_groups: f.user_groups.into_iter().map(Into::into).collect(),
             item_groups: f.item_groups.into_iter().map(Into::into).collect(),
             popularity: f.popularity.into(),

@@ -30,7 +30,14 @@ pub struct RecommendationFilterInput {
 
 impl Default for RecommendationFilterInput {
     fn default() -> Self {
-        Self { kinds: Vec::new(), genres: Vec::new(), providers: Vec::new(), exclude_seen: true, available_at: None, rerank: None }
+        Self {
+            kinds: Vec::new(),
+            genres: Vec::new(),
+            providers: Vec::new(),
+            exclude_seen: true,
+            available_at: None,
+            rerank: None,
+        }
     }
 }
 

@@ -72,7 +72,12 @@ impl StatisticsGql {
 
     /// Events per UTC day of occurrence, every day of the range listed (zeros
     /// included), at most 731 days. Default: the 30 days up to the latest event.
-    async fn interactions_per_day(&self, ctx: &Context<'_>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<Vec<DayCount>> {
+    async fn interactions_per_day(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> ApiResult<Vec<DayCount>> {
         let (_, days) = stats::interactions_per_day(tenant(ctx)?, services(ctx)?, range(from, to)?).await?;
         Ok(days.into_iter().map(|d| DayCount { day: d.day, count: count(d.count) }).collect())
     }
@@ -88,10 +93,16 @@ impl StatisticsGql {
         to: Option<NaiveDate>,
     ) -> ApiResult<Vec<TopContent>> {
         let first = u64::try_from(first).unwrap_or(0);
-        let rows = stats::top_content(tenant(ctx)?, services(ctx)?, first, event_type.map(Into::into), range(from, to)?).await?;
+        let rows =
+            stats::top_content(tenant(ctx)?, services(ctx)?, first, event_type.map(Into::into), range(from, to)?)
+                .await?;
         Ok(rows
             .into_iter()
-            .map(|t| TopContent { content: t.content.into(), interactions: count(t.interactions), users: count(t.users) })
+            .map(|t| TopContent {
+                content: t.content.into(),
+                interactions: count(t.interactions),
+                users: count(t.users),
+            })
             .collect())
     }
 
@@ -110,6 +121,9 @@ impl StatisticsGql {
     /// Events per type, most first.
     async fn event_types(&self, ctx: &Context<'_>) -> ApiResult<Vec<EventTypeCount>> {
         let rows = stats::event_type_counts(tenant(ctx)?, services(ctx)?).await?;
-        Ok(rows.into_iter().map(|r| EventTypeCount { event_type: r.value.into(), interactions: count(r.count) }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| EventTypeCount { event_type: r.value.into(), interactions: count(r.count) })
+            .collect())
     }
 }

@@ -57,7 +57,8 @@ const QUERY_FIELDS: &[(&str, Class)] = &[
 /// Fields below the root that fetch personal data of their own (with arguments, so a
 /// resolver runs a query). Every argument-taking field of these types must be listed.
 const PERSONAL_TYPES: &[&str] = &["EndUser"];
-const NESTED_FIELDS: &[(&str, &str, Class)] = &[("EndUser", "interactions", PersonalRead("end_user.interactions.read"))];
+const NESTED_FIELDS: &[(&str, &str, Class)] =
+    &[("EndUser", "interactions", PersonalRead("end_user.interactions.read"))];
 
 const MUTATION_FIELDS: &[(&str, Class)] = &[
     ("login", Mutation("session.login")),
@@ -114,7 +115,8 @@ async fn train_and_wait(server: &TestServer, key: &str) -> String {
     let model = body["data"]["trainModel"]["model"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
     let job = body["data"]["trainModel"]["job"]["id"].clone();
     for _ in 0..600 {
-        let (_, body) = server.gql(Some(key), "query($id: ID!) { job(id: $id) { status error } }", json!({ "id": job })).await;
+        let (_, body) =
+            server.gql(Some(key), "query($id: ID!) { job(id: $id) { status error } }", json!({ "id": job })).await;
         match body["data"]["job"]["status"].as_str() {
             Some("SUCCEEDED") => return model,
             Some("FAILED" | "CANCELLED") => panic!("training ended badly: {body}"),
@@ -133,7 +135,14 @@ async fn cancel_a_running_job(server: &TestServer, key: &str) -> String {
         let (_, body) = server.gql(Some(key), train, json!({})).await;
         let job = body["data"]["trainModel"]["job"]["id"].clone();
         let rid = new_request_id();
-        let (status, body) = gql_with_id(server, Some(key), &rid, "mutation($id: ID!) { cancelJob(id: $id) { id } }", json!({ "id": job })).await;
+        let (status, body) = gql_with_id(
+            server,
+            Some(key),
+            &rid,
+            "mutation($id: ID!) { cancelJob(id: $id) { id } }",
+            json!({ "id": job }),
+        )
+        .await;
         if status == 200 && body["errors"].is_null() {
             return rid;
         }
@@ -185,7 +194,8 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
         "acceptInvite" => {
             let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
             let query = "mutation($e: String!) { inviteMember(input: {email: $e, role: VIEWER}) { inviteToken } }";
-            let token = server.gql(key, query, json!({ "e": email })).await.1["data"]["inviteMember"]["inviteToken"].clone();
+            let token =
+                server.gql(key, query, json!({ "e": email })).await.1["data"]["inviteMember"]["inviteToken"].clone();
             let query = "mutation($t: String!) { acceptInvite(input: {token: $t, password: \"viewer password 1\"}) { accessToken } }";
             gql_with_id(server, None, &rid, query, json!({ "t": token })).await
         }
@@ -196,16 +206,19 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
         "revokeApiKey" => {
             let query = "mutation { createApiKey(input: {name: \"k\", scopes: [\"catalog:read\"]}) { apiKey { id } } }";
             let id = server.gql(key, query, json!({})).await.1["data"]["createApiKey"]["apiKey"]["id"].clone();
-            gql_with_id(server, key, &rid, "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", json!({ "id": id })).await
+            gql_with_id(server, key, &rid, "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", json!({ "id": id }))
+                .await
         }
         "inviteMember" => {
-            let query = "mutation { inviteMember(input: {email: \"someone@example.com\", role: VIEWER}) { inviteToken } }";
+            let query =
+                "mutation { inviteMember(input: {email: \"someone@example.com\", role: VIEWER}) { inviteToken } }";
             gql_with_id(server, key, &rid, query, json!({})).await
         }
         "updateMemberRole" | "removeMember" => {
             let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
             let query = "mutation($e: String!) { inviteMember(input: {email: $e, role: VIEWER}) { member { id } } }";
-            let id = server.gql(key, query, json!({ "e": email })).await.1["data"]["inviteMember"]["member"]["id"].clone();
+            let id =
+                server.gql(key, query, json!({ "e": email })).await.1["data"]["inviteMember"]["member"]["id"].clone();
             let query = if field == "removeMember" {
                 "mutation($id: ID!) { removeMember(id: $id) { member { status } } }"
             } else {
@@ -213,16 +226,20 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
             };
             gql_with_id(server, key, &rid, query, json!({ "id": id })).await
         }
-        "checkpointAuditLog" => gql_with_id(server, key, &rid, "mutation { checkpointAuditLog { seq } }", json!({})).await,
+        "checkpointAuditLog" => {
+            gql_with_id(server, key, &rid, "mutation { checkpointAuditLog { seq } }", json!({})).await
+        }
         "upsertContents" => gql_with_id(server, key, &rid, UPSERT_CONTENT, json!({ "c": [movie("m-upsert")] })).await,
         "deleteContents" => {
             server.gql(key, UPSERT_CONTENT, json!({ "c": [movie("m-delete")] })).await;
-            gql_with_id(server, key, &rid, "mutation { deleteContents(ids: [\"m-delete\"]) { deleted } }", json!({})).await
+            gql_with_id(server, key, &rid, "mutation { deleteContents(ids: [\"m-delete\"]) { deleted } }", json!({}))
+                .await
         }
         "upsertEndUsers" => gql_with_id(server, key, &rid, UPSERT_USERS, json!({ "u": [{ "id": "u-upsert" }] })).await,
         "recordInteractions" => {
             server.gql(key, UPSERT_CONTENT, json!({ "c": [movie("m-played")] })).await;
-            let e = json!([{ "eventId": new_request_id(), "userId": "u-player", "contentId": "m-played", "type": "PLAY" }]);
+            let e =
+                json!([{ "eventId": new_request_id(), "userId": "u-player", "contentId": "m-played", "type": "PLAY" }]);
             let query = "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }";
             gql_with_id(server, key, &rid, query, json!({ "e": e })).await
         }
@@ -237,7 +254,14 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
         "endUsers" => gql_with_id(server, key, &rid, "{ endUsers { edges { node { id } } } }", json!({})).await,
         "recommendations" => {
             seed(server, &t.api_key).await;
-            gql_with_id(server, key, &rid, "{ recommendations(userId: \"u0\") { strategy items { __typename } } }", json!({})).await
+            gql_with_id(
+                server,
+                key,
+                &rid,
+                "{ recommendations(userId: \"u0\") { strategy items { __typename } } }",
+                json!({}),
+            )
+            .await
         }
         "explainRecommendation" => {
             seed(server, &t.api_key).await;
@@ -297,7 +321,8 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
         }
         "createFairnessReport" => {
             let model = crate::fairness::ready_model(server, t.api_key.as_str()).await;
-            let query = "mutation($m: ID!) { createFairnessReport(input: {modelId: $m, userGroups: [\"gender\"]}) { id } }";
+            let query =
+                "mutation($m: ID!) { createFairnessReport(input: {modelId: $m, userGroups: [\"gender\"]}) { id } }";
             gql_with_id(server, key, &rid, query, json!({ "m": model })).await
         }
         other => panic!("{other} must write an audit event but this test cannot call it yet: add it to `exercise`"),
@@ -307,42 +332,45 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
     rid
 }
 
-on_both_backends!(every_mutation_and_personal_data_read_writes_its_audit_event, |server: &'static TestServer| async move {
-    let queries = fields_of(server, "Query", false).await;
-    let mutations = fields_of(server, "Mutation", false).await;
-    check_classified("Query", &queries, QUERY_FIELDS);
-    check_classified("Mutation", &mutations, MUTATION_FIELDS);
-    let mut nested = Vec::new();
-    for type_name in PERSONAL_TYPES {
-        let table: Vec<(&str, Class)> =
-            NESTED_FIELDS.iter().filter(|(t, _, _)| t == type_name).map(|(_, f, c)| (*f, *c)).collect();
-        check_classified(type_name, &fields_of(server, type_name, true).await, &table);
-        nested.extend(table.into_iter().map(|(f, c)| (format!("{type_name}.{f}"), c)));
-    }
-
-    let t = server.new_tenant().await;
-    let mut audited = 0;
-    let roots = QUERY_FIELDS.iter().map(|(f, c)| ("Query", f.to_string(), *c));
-    let roots = roots.chain(MUTATION_FIELDS.iter().map(|(f, c)| ("Mutation", f.to_string(), *c)));
-    for (root, field, class) in roots.chain(nested.into_iter().map(|(f, c)| ("nested", f, c))) {
-        let action = match (root, class) {
-            (_, Class::Mutation(action) | Class::PersonalRead(action)) => action,
-            ("Mutation", Class::Other) => panic!("Mutation.{field}: every mutation is audited"),
-            (_, Class::Other) => continue,
-        };
-        let rid = exercise(server, &t, &field).await;
-        let events: Vec<Value> = events_of_request(server, &t.api_key, &rid).await;
-        assert!(
-            events.iter().any(|e| e["action"] == action),
-            "{root} {field} wrote no `{action}` audit event; it wrote {events:?}"
-        );
-        if matches!(class, Class::PersonalRead(_)) {
-            // People are named by pseudonym only, never by the tenant's id for them.
-            assert!(events.iter().all(|e| !e["target"].as_str().unwrap_or("").starts_with("u-")), "{events:?}");
+on_both_backends!(
+    every_mutation_and_personal_data_read_writes_its_audit_event,
+    |server: &'static TestServer| async move {
+        let queries = fields_of(server, "Query", false).await;
+        let mutations = fields_of(server, "Mutation", false).await;
+        check_classified("Query", &queries, QUERY_FIELDS);
+        check_classified("Mutation", &mutations, MUTATION_FIELDS);
+        let mut nested = Vec::new();
+        for type_name in PERSONAL_TYPES {
+            let table: Vec<(&str, Class)> =
+                NESTED_FIELDS.iter().filter(|(t, _, _)| t == type_name).map(|(_, f, c)| (*f, *c)).collect();
+            check_classified(type_name, &fields_of(server, type_name, true).await, &table);
+            nested.extend(table.into_iter().map(|(f, c)| (format!("{type_name}.{f}"), c)));
         }
-        audited += 1;
+
+        let t = server.new_tenant().await;
+        let mut audited = 0;
+        let roots = QUERY_FIELDS.iter().map(|(f, c)| ("Query", f.to_string(), *c));
+        let roots = roots.chain(MUTATION_FIELDS.iter().map(|(f, c)| ("Mutation", f.to_string(), *c)));
+        for (root, field, class) in roots.chain(nested.into_iter().map(|(f, c)| ("nested", f, c))) {
+            let action = match (root, class) {
+                (_, Class::Mutation(action) | Class::PersonalRead(action)) => action,
+                ("Mutation", Class::Other) => panic!("Mutation.{field}: every mutation is audited"),
+                (_, Class::Other) => continue,
+            };
+            let rid = exercise(server, &t, &field).await;
+            let events: Vec<Value> = events_of_request(server, &t.api_key, &rid).await;
+            assert!(
+                events.iter().any(|e| e["action"] == action),
+                "{root} {field} wrote no `{action}` audit event; it wrote {events:?}"
+            );
+            if matches!(class, Class::PersonalRead(_)) {
+                // People are named by pseudonym only, never by the tenant's id for them.
+                assert!(events.iter().all(|e| !e["target"].as_str().unwrap_or("").starts_with("u-")), "{events:?}");
+            }
+            audited += 1;
+        }
+        assert!(audited >= MUTATION_FIELDS.len());
+        let report = verify(server, &t.api_key).await;
+        assert_eq!(report["ok"], true, "{report}");
     }
-    assert!(audited >= MUTATION_FIELDS.len());
-    let report = verify(server, &t.api_key).await;
-    assert_eq!(report["ok"], true, "{report}");
-});
+);

@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestServer;
 
-pub const VERIFY: &str =
-    "{ verifyAuditLog { ok checked checkpointsChecked firstBrokenSeq problem detail headSeq latestCheckpointSeq missingCheckpoints } }";
+pub const VERIFY: &str = "{ verifyAuditLog { ok checked checkpointsChecked firstBrokenSeq problem detail headSeq latestCheckpointSeq missingCheckpoints } }";
 
 /// POSTs a GraphQL request with our own request id, so its audit event can be found.
 pub async fn gql_with_id(
@@ -70,7 +69,10 @@ pub async fn events_of_request(server: &TestServer, token: &str, request_id: &st
 
 pub async fn tenant_row_id(db: &DatabaseConnection, slug: &str) -> i64 {
     let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), format!("SELECT id FROM tenants WHERE slug = '{slug}'")))
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT id FROM tenants WHERE slug = '{slug}'"),
+        ))
         .await
         .unwrap()
         .expect("tenant row");
@@ -89,7 +91,11 @@ pub async fn tamper(server: &TestServer, statements: &[String]) {
         sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
         ..Default::default()
     };
-    let txn = if backend == sea_orm::DbBackend::Postgres { db.begin().await.unwrap() } else { db.begin_with_options(options).await.unwrap() };
+    let txn = if backend == sea_orm::DbBackend::Postgres {
+        db.begin().await.unwrap()
+    } else {
+        db.begin_with_options(options).await.unwrap()
+    };
     let mut triggers = Vec::new();
     if backend == sea_orm::DbBackend::Postgres {
         txn.execute_unprepared("SELECT set_config('marquee.audit_maintenance', 'on', true)").await.unwrap();

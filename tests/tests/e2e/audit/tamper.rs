@@ -37,14 +37,21 @@ fn assert_broken(report: &Value, seq: i64, problem: &str) {
 
 on_both_backends!(a_changed_field_is_named, |server: &'static TestServer| async move {
     let (t, tid) = sound_tenant(server).await;
-    tamper(server, &[format!("UPDATE audit_events SET principal = 'member:someone-else' WHERE tenant_id = {tid} AND seq = 4")]).await;
+    tamper(
+        server,
+        &[format!("UPDATE audit_events SET principal = 'member:someone-else' WHERE tenant_id = {tid} AND seq = 4")],
+    )
+    .await;
     let report = verify(server, &t.api_key).await;
     assert_broken(&report, 4, "CHANGED");
     assert_eq!(report["checked"], 3, "events before the change are sound: {report}");
 
     // The operator's `marquee audit verify` sees the same.
     let slug = t.slug.clone();
-    let operator = server.operator(move |s| async move { api::audit_cmd::verify(&s, &slug).await.map_err(|e| e.to_string()) }).await.unwrap();
+    let operator = server
+        .operator(move |s| async move { api::audit_cmd::verify(&s, &slug).await.map_err(|e| e.to_string()) })
+        .await
+        .unwrap();
     assert!(!operator.ok);
     assert_eq!(operator.first_broken_seq, Some(4));
     assert!(api::audit_cmd::report_text(&t.slug, &operator).contains("BROKEN at event 4 (CHANGED)"));
@@ -71,7 +78,9 @@ on_both_backends!(a_deleted_event_is_named, |server: &'static TestServer| async 
 on_both_backends!(a_deletion_hidden_by_renumbering_is_named, |server: &'static TestServer| async move {
     let (t, tid) = sound_tenant(server).await;
     let mut statements = vec![format!("DELETE FROM audit_events WHERE tenant_id = {tid} AND seq = 6")];
-    statements.extend((7..=10).map(|s| format!("UPDATE audit_events SET seq = {} WHERE tenant_id = {tid} AND seq = {s}", s - 1)));
+    statements.extend(
+        (7..=10).map(|s| format!("UPDATE audit_events SET seq = {} WHERE tenant_id = {tid} AND seq = {s}", s - 1)),
+    );
     statements.push(format!("UPDATE audit_heads SET last_seq = 9 WHERE tenant_id = {tid}"));
     tamper(server, &statements).await;
     assert_broken(&verify(server, &t.api_key).await, 6, "MISSING");
@@ -105,30 +114,37 @@ on_both_backends!(a_truncated_tail_is_named, |server: &'static TestServer| async
     assert!(report["detail"].as_str().unwrap().contains("signed checkpoint"), "{report}");
 });
 
-on_both_backends!(a_consistent_rewrite_of_the_whole_chain_is_caught_by_the_checkpoints, |server: &'static TestServer| async move {
-    let (t, tid) = sound_tenant(server).await;
-    let db = server.raw_db().await;
-    let mut rows = read_chain(&db, tid).await;
-    // Rewrite event 7 and recompute every hash from there with the public algorithm.
-    rows[6].outcome = "denied".into();
-    let mut prev = rows[5].hash.clone();
-    for row in rows.iter_mut().skip(6) {
-        row.prev_hash = prev.clone();
-        row.hash = row.rehash(&prev);
-        prev = row.hash.clone();
-    }
-    let mut statements: Vec<String> = rows.iter().skip(6).map(|r| r.update_sql(tid)).collect();
-    statements.push(format!("UPDATE audit_heads SET last_hash = '{prev}' WHERE tenant_id = {tid}"));
-    tamper(server, &statements).await;
-    // Internally consistent, so only the signed checkpoint at 10 can tell.
-    let report = verify(server, &t.api_key).await;
-    assert_broken(&report, 10, "REWRITTEN_AFTER_CHECKPOINT");
-    assert!(report["detail"].as_str().unwrap().contains("6..=10"), "the rewrite is bounded by checkpoint 5: {report}");
+on_both_backends!(
+    a_consistent_rewrite_of_the_whole_chain_is_caught_by_the_checkpoints,
+    |server: &'static TestServer| async move {
+        let (t, tid) = sound_tenant(server).await;
+        let db = server.raw_db().await;
+        let mut rows = read_chain(&db, tid).await;
+        // Rewrite event 7 and recompute every hash from there with the public algorithm.
+        rows[6].outcome = "denied".into();
+        let mut prev = rows[5].hash.clone();
+        for row in rows.iter_mut().skip(6) {
+            row.prev_hash = prev.clone();
+            row.hash = row.rehash(&prev);
+            prev = row.hash.clone();
+        }
+        let mut statements: Vec<String> = rows.iter().skip(6).map(|r| r.update_sql(tid)).collect();
+        statements.push(format!("UPDATE audit_heads SET last_hash = '{prev}' WHERE tenant_id = {tid}"));
+        tamper(server, &statements).await;
+        // Internally consistent, so only the signed checkpoint at 10 can tell.
+        let report = verify(server, &t.api_key).await;
+        assert_broken(&report, 10, "REWRITTEN_AFTER_CHECKPOINT");
+        assert!(
+            report["detail"].as_str().unwrap().contains("6..=10"),
+            "the rewrite is bounded by checkpoint 5: {report}"
+        );
 
-    // Changing the checkpoint's hash too breaks its signature, which needs the server's key.
-    tamper(server, &[format!("UPDATE audit_checkpoints SET hash = '{prev}' WHERE tenant_id = {tid} AND seq = 10")]).await;
-    assert_broken(&verify(server, &t.api_key).await, 10, "CHECKPOINT_INVALID");
-});
+        // Changing the checkpoint's hash too breaks its signature, which needs the server's key.
+        tamper(server, &[format!("UPDATE audit_checkpoints SET hash = '{prev}' WHERE tenant_id = {tid} AND seq = 10")])
+            .await;
+        assert_broken(&verify(server, &t.api_key).await, 10, "CHECKPOINT_INVALID");
+    }
+);
 
 on_both_backends!(a_rewrite_from_the_first_event_is_caught, |server: &'static TestServer| async move {
     let (t, tid) = sound_tenant(server).await;
@@ -163,59 +179,72 @@ fn rewrite_from(rows: &mut [Row], tid: i64, from: usize) -> Vec<String> {
     statements
 }
 
-on_both_backends!(deleting_the_newest_checkpoint_to_rewrite_after_it_is_caught, |server: &'static TestServer| async move {
-    let (t, tid) = sound_tenant(server).await;
-    let db = server.raw_db().await;
-    let mut rows = read_chain(&db, tid).await;
-    // Checkpoint 10 is all that pins events 6..=10: delete it, then rewrite them.
-    let mut statements = vec![format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid} AND seq = 10")];
-    statements.extend(rewrite_from(&mut rows, tid, 7));
-    tamper(server, &statements).await;
-    let report = verify(server, &t.api_key).await;
-    assert_broken(&report, 10, "CHECKPOINT_MISSING");
-    assert_eq!(report["missingCheckpoints"], json!([10]), "{report}");
-    assert_eq!(report["checked"], 10, "the rewritten chain itself is consistent: {report}");
+on_both_backends!(
+    deleting_the_newest_checkpoint_to_rewrite_after_it_is_caught,
+    |server: &'static TestServer| async move {
+        let (t, tid) = sound_tenant(server).await;
+        let db = server.raw_db().await;
+        let mut rows = read_chain(&db, tid).await;
+        // Checkpoint 10 is all that pins events 6..=10: delete it, then rewrite them.
+        let mut statements = vec![format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid} AND seq = 10")];
+        statements.extend(rewrite_from(&mut rows, tid, 7));
+        tamper(server, &statements).await;
+        let report = verify(server, &t.api_key).await;
+        assert_broken(&report, 10, "CHECKPOINT_MISSING");
+        assert_eq!(report["missingCheckpoints"], json!([10]), "{report}");
+        assert_eq!(report["checked"], 10, "the rewritten chain itself is consistent: {report}");
 
-    // The operator's `marquee audit verify` sees the same, and exits 2.
-    let slug = t.slug.clone();
-    let operator = server.operator(move |s| async move { api::audit_cmd::verify(&s, &slug).await.map_err(|e| e.to_string()) }).await.unwrap();
-    assert!(!operator.ok, "main exits with BROKEN_EXIT_CODE when the report is not ok");
-    assert_eq!(api::audit_cmd::BROKEN_EXIT_CODE, 2);
-    assert_eq!(operator.missing_checkpoints, vec![10]);
-    assert!(api::audit_cmd::report_text(&t.slug, &operator).contains("BROKEN at event 10 (CHECKPOINT_MISSING)"));
-});
+        // The operator's `marquee audit verify` sees the same, and exits 2.
+        let slug = t.slug.clone();
+        let operator = server
+            .operator(move |s| async move { api::audit_cmd::verify(&s, &slug).await.map_err(|e| e.to_string()) })
+            .await
+            .unwrap();
+        assert!(!operator.ok, "main exits with BROKEN_EXIT_CODE when the report is not ok");
+        assert_eq!(api::audit_cmd::BROKEN_EXIT_CODE, 2);
+        assert_eq!(operator.missing_checkpoints, vec![10]);
+        assert!(api::audit_cmd::report_text(&t.slug, &operator).contains("BROKEN at event 10 (CHECKPOINT_MISSING)"));
+    }
+);
 
-on_both_backends!(deleting_every_checkpoint_to_rewrite_the_whole_chain_is_caught, |server: &'static TestServer| async move {
-    let (t, tid) = sound_tenant(server).await;
-    let db = server.raw_db().await;
-    let mut rows = read_chain(&db, tid).await;
-    let mut statements = vec![format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid}")];
-    statements.extend(rewrite_from(&mut rows, tid, 1));
-    tamper(server, &statements).await;
-    // Nothing signed is left, but the configured interval says 5 and 10 were due.
-    let report = verify(server, &t.api_key).await;
-    assert_broken(&report, 5, "CHECKPOINT_MISSING");
-    assert_eq!(report["missingCheckpoints"], json!([5, 10]), "{report}");
-});
+on_both_backends!(
+    deleting_every_checkpoint_to_rewrite_the_whole_chain_is_caught,
+    |server: &'static TestServer| async move {
+        let (t, tid) = sound_tenant(server).await;
+        let db = server.raw_db().await;
+        let mut rows = read_chain(&db, tid).await;
+        let mut statements = vec![format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid}")];
+        statements.extend(rewrite_from(&mut rows, tid, 1));
+        tamper(server, &statements).await;
+        // Nothing signed is left, but the configured interval says 5 and 10 were due.
+        let report = verify(server, &t.api_key).await;
+        assert_broken(&report, 5, "CHECKPOINT_MISSING");
+        assert_eq!(report["missingCheckpoints"], json!([5, 10]), "{report}");
+    }
+);
 
-on_both_backends!(forging_the_heads_interval_after_deleting_checkpoints_is_caught, |server: &'static TestServer| async move {
-    let (t, tid) = sound_tenant(server).await;
-    let db = server.raw_db().await;
-    let mut rows = read_chain(&db, tid).await;
-    // Delete the checkpoints from 5 on and make the head say checkpoints were off since
-    // event 2, hoping the server opens a new interval that excuses the gap.
-    let mut statements = vec![format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid} AND seq >= 5")];
-    statements.extend(rewrite_from(&mut rows, tid, 3));
-    statements.push(format!("UPDATE audit_heads SET interval_every = 0, interval_since = 2 WHERE tenant_id = {tid}"));
-    tamper(server, &statements).await;
-    let more = tenant_with_more_events(server, &t, 1).await;
-    assert_eq!(more, 11);
-    let report = verify(server, &t.api_key).await;
-    // The new interval's opening checkpoint (signed at 11) names the forged start, which
-    // no surviving checkpoint opened.
-    assert_broken(&report, 2, "CHECKPOINT_MISSING");
-    assert_eq!(report["missingCheckpoints"], json!([2]), "{report}");
-});
+on_both_backends!(
+    forging_the_heads_interval_after_deleting_checkpoints_is_caught,
+    |server: &'static TestServer| async move {
+        let (t, tid) = sound_tenant(server).await;
+        let db = server.raw_db().await;
+        let mut rows = read_chain(&db, tid).await;
+        // Delete the checkpoints from 5 on and make the head say checkpoints were off since
+        // event 2, hoping the server opens a new interval that excuses the gap.
+        let mut statements = vec![format!("DELETE FROM audit_checkpoints WHERE tenant_id = {tid} AND seq >= 5")];
+        statements.extend(rewrite_from(&mut rows, tid, 3));
+        statements
+            .push(format!("UPDATE audit_heads SET interval_every = 0, interval_since = 2 WHERE tenant_id = {tid}"));
+        tamper(server, &statements).await;
+        let more = tenant_with_more_events(server, &t, 1).await;
+        assert_eq!(more, 11);
+        let report = verify(server, &t.api_key).await;
+        // The new interval's opening checkpoint (signed at 11) names the forged start, which
+        // no surviving checkpoint opened.
+        assert_broken(&report, 2, "CHECKPOINT_MISSING");
+        assert_eq!(report["missingCheckpoints"], json!([2]), "{report}");
+    }
+);
 
 on_both_backends!(changing_the_checkpoint_interval_is_not_tampering, |server: &'static TestServer| async move {
     let (t, _) = sound_tenant(server).await;
@@ -285,9 +314,11 @@ on_both_backends!(the_database_refuses_to_change_the_log, |server: &'static Test
         ] {
             let txn = db.begin().await.unwrap();
             txn.execute_unprepared(&format!("SET LOCAL ROLE {}", migrations::APP_ROLE)).await.unwrap();
-            txn.execute_unprepared("SELECT set_config('marquee.system', 'on', true), set_config('marquee.audit_maintenance', 'on', true)")
-                .await
-                .unwrap();
+            txn.execute_unprepared(
+                "SELECT set_config('marquee.system', 'on', true), set_config('marquee.audit_maintenance', 'on', true)",
+            )
+            .await
+            .unwrap();
             let err = txn.execute_unprepared(&sql).await.expect_err(&sql).to_string();
             txn.rollback().await.ok();
             assert!(err.contains("permission denied"), "{sql}: {err}");
@@ -301,7 +332,11 @@ on_both_backends!(the_database_refuses_to_change_the_log, |server: &'static Test
 on_both_backends!(verification_needs_audit_read, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
     let (_, body) = server
-        .gql(Some(&t.api_key), "mutation { createApiKey(input: {name: \"k\", scopes: [\"catalog:read\"]}) { secret } }", json!({}))
+        .gql(
+            Some(&t.api_key),
+            "mutation { createApiKey(input: {name: \"k\", scopes: [\"catalog:read\"]}) { secret } }",
+            json!({}),
+        )
         .await;
     let weak = body["data"]["createApiKey"]["secret"].as_str().unwrap().to_owned();
     for query in [VERIFY, "{ auditEvents { edges { node { seq } } } }", "mutation { checkpointAuditLog { seq } }"] {

@@ -25,14 +25,26 @@ on_both_backends!(end_users_upsert_read_and_filter, |server: &'static TestServer
     // Again: unchanged. Leaving consent out keeps it; profile fields are replaced.
     let r = ok(server, key, UPSERT_USERS, json!({ "u": [users[0].clone()] })).await["upsertEndUsers"].clone();
     assert_eq!(r["unchanged"].as_i64(), Some(1), "{r}");
-    let r = ok(server, key, UPSERT_USERS, json!({ "u": [{ "id": "u1", "plan": "free" }] })).await["upsertEndUsers"].clone();
+    let r =
+        ok(server, key, UPSERT_USERS, json!({ "u": [{ "id": "u1", "plan": "free" }] })).await["upsertEndUsers"].clone();
     assert_eq!(r["updated"].as_i64(), Some(1), "{r}");
     let d = ok(server, key, "{ endUser(id: \"u1\") { plan country consent { analytics } } }", json!({})).await;
     assert_eq!(d["endUser"], json!({ "plan": "free", "country": null, "consent": { "analytics": false } }));
 
     let list = |filter: serde_json::Value| async move {
-        let d = ok(server, key, "query($f: EndUserFilterInput) { endUsers(filter: $f) { edges { node { id } } } }", json!({ "f": filter })).await;
-        d["endUsers"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        let d = ok(
+            server,
+            key,
+            "query($f: EndUserFilterInput) { endUsers(filter: $f) { edges { node { id } } } }",
+            json!({ "f": filter }),
+        )
+        .await;
+        d["endUsers"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
     };
     assert_eq!(list(json!(null)).await, ["u1", "u3"]);
     assert_eq!(list(json!({ "country": "fr" })).await, ["u3"]);

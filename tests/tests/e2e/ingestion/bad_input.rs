@@ -23,7 +23,9 @@ on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestSe
     refused(s, &b, 400, "INVALID_INPUT");
     assert_eq!(b["errors"][0]["extensions"]["field"], "contents");
     assert!(b["errors"][0]["message"].as_str().unwrap().contains("500"), "{b}");
-    let events: Vec<_> = (0..1001).map(|i| json!({ "eventId": format!("{i}"), "userId": "u", "contentId": "c1", "type": "VIEW" })).collect();
+    let events: Vec<_> = (0..1001)
+        .map(|i| json!({ "eventId": format!("{i}"), "userId": "u", "contentId": "c1", "type": "VIEW" }))
+        .collect();
     let (s, b) = server.gql(key, RECORD, json!({ "e": events })).await;
     refused(s, &b, 400, "INVALID_INPUT");
     assert_eq!(b["errors"][0]["extensions"]["field"], "events");
@@ -31,10 +33,15 @@ on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestSe
     let (s, b) = server.gql(key, UPSERT_USERS, json!({ "u": users })).await;
     refused(s, &b, 400, "INVALID_INPUT");
     let ids: Vec<_> = (0..1001).map(|i| format!("{i}")).collect();
-    let (s, b) = server.gql(key, "mutation($i: [String!]!) { deleteContents(ids: $i) { deleted } }", json!({ "i": ids })).await;
+    let (s, b) =
+        server.gql(key, "mutation($i: [String!]!) { deleteContents(ids: $i) { deleted } }", json!({ "i": ids })).await;
     refused(s, &b, 400, "INVALID_INPUT");
     let d = ok(server, &t.api_key, "{ statistics { counts { items users interactions } } }", json!({})).await;
-    assert_eq!(d["statistics"]["counts"], json!({ "items": 1, "users": 0, "interactions": 0 }), "nothing of a refused batch is stored");
+    assert_eq!(
+        d["statistics"]["counts"],
+        json!({ "items": 1, "users": 0, "interactions": 0 }),
+        "nothing of a refused batch is stored"
+    );
 
     // Wrong types, unknown enum values and malformed dates are ruled out by the schema.
     for (query, vars) in [
@@ -45,8 +52,14 @@ on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestSe
         (UPSERT_CONTENTS, json!({ "c": [{ "id": "x", "kind": "MOVIE", "title": "x", "durationSeconds": "long" }] })),
         (UPSERT_CONTENTS, json!({ "c": { "id": "x" } })),
         (RECORD, json!({ "e": [{ "eventId": "x", "userId": "u", "contentId": "c1", "type": "BINGE" }] })),
-        (RECORD, json!({ "e": [{ "eventId": "x", "userId": "u", "contentId": "c1", "type": "VIEW", "occurredAt": "2024-02-30T00:00:00Z" }] })),
-        (RECORD, json!({ "e": [{ "eventId": "x", "userId": "u", "contentId": "c1", "type": "RATING", "value": "five" }] })),
+        (
+            RECORD,
+            json!({ "e": [{ "eventId": "x", "userId": "u", "contentId": "c1", "type": "VIEW", "occurredAt": "2024-02-30T00:00:00Z" }] }),
+        ),
+        (
+            RECORD,
+            json!({ "e": [{ "eventId": "x", "userId": "u", "contentId": "c1", "type": "RATING", "value": "five" }] }),
+        ),
         (RECORD, json!({ "e": [{ "eventId": "x", "userId": "u", "type": "VIEW" }] })),
         (UPSERT_USERS, json!({ "u": [{ "id": "x", "ageBand": "AGE_30" }] })),
         (UPSERT_USERS, json!({ "u": [{ "id": "x", "signupDate": "01/02/2023" }] })),
@@ -57,7 +70,13 @@ on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestSe
         assert!(code == "GRAPHQL_VALIDATION_FAILED" || code == "INVALID_INPUT", "{vars}: {b}");
         assert!(b["data"].is_null() || b["data"]["upsertContents"].is_null(), "{b}");
     }
-    let (s, b) = server.gql(key, "mutation { upsertContents(contents: [{id: \"x\", kind: HOLOGRAM, title: \"x\"}]) { accepted } }", json!({})).await;
+    let (s, b) = server
+        .gql(
+            key,
+            "mutation { upsertContents(contents: [{id: \"x\", kind: HOLOGRAM, title: \"x\"}]) { accepted } }",
+            json!({}),
+        )
+        .await;
     refused(s, &b, 400, "GRAPHQL_VALIDATION_FAILED");
     let (s, b) = server.gql(key, "mutation { recordInteractions(events: [{eventId: \"x\", userId: \"u\", contentId: \"c1\", type: VIEW, occurredAt: \"not a date\"}]) { accepted } }", json!({})).await;
     refused(s, &b, 400, "INVALID_INPUT");
@@ -77,25 +96,44 @@ on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestSe
         { "id": "n", "kind": "MOVIE", "title": "t", "durationSeconds": -5 },
     ])).await;
     assert_eq!(r["created"].as_i64(), Some(1), "{r}");
-    let fields: Vec<_> = r["errors"].as_array().unwrap().iter().map(|e| {
-        assert_eq!(e["code"], "INVALID_INPUT", "{e}");
-        e["field"].as_str().unwrap().to_owned()
-    }).collect();
-    assert_eq!(fields, ["id", "title", "description", "genres", "attributes", "availableUntil", "releaseDate", "durationSeconds"]);
+    let fields: Vec<_> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["code"], "INVALID_INPUT", "{e}");
+            e["field"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        ["id", "title", "description", "genres", "attributes", "availableUntil", "releaseDate", "durationSeconds"]
+    );
 
-    let r = record(server, &t.api_key, json!([
-        { "eventId": "good", "userId": "u", "contentId": "c1", "type": "VIEW" },
-        { "eventId": "", "userId": "u", "contentId": "c1", "type": "VIEW" },
-        { "eventId": "e2", "userId": "u".repeat(300), "contentId": "c1", "type": "VIEW" },
-        { "eventId": "e3", "userId": "u", "contentId": "c1", "type": "PLAY", "value": 1e300 },
-        { "eventId": "e4", "userId": "u", "contentId": "c1", "type": "VIEW", "occurredAt": "1960-01-01T00:00:00Z" },
-    ])).await;
+    let r = record(
+        server,
+        &t.api_key,
+        json!([
+            { "eventId": "good", "userId": "u", "contentId": "c1", "type": "VIEW" },
+            { "eventId": "", "userId": "u", "contentId": "c1", "type": "VIEW" },
+            { "eventId": "e2", "userId": "u".repeat(300), "contentId": "c1", "type": "VIEW" },
+            { "eventId": "e3", "userId": "u", "contentId": "c1", "type": "PLAY", "value": 1e300 },
+            { "eventId": "e4", "userId": "u", "contentId": "c1", "type": "VIEW", "occurredAt": "1960-01-01T00:00:00Z" },
+        ]),
+    )
+    .await;
     assert_eq!(r["accepted"].as_i64(), Some(1), "{r}");
-    let fields: Vec<_> = r["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    let fields: Vec<_> =
+        r["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
     assert_eq!(fields, ["eventId", "userId", "value", "occurredAt"], "{r}");
 
     let r = ok(server, &t.api_key, UPSERT_USERS, json!({ "u": [{ "id": "u2", "gender": "g".repeat(33) }, { "id": "u3", "plan": "p".repeat(65) }, { "id": "u4", "signupDate": "1900-01-01" }] })).await;
-    let fields: Vec<_> = r["upsertEndUsers"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    let fields: Vec<_> = r["upsertEndUsers"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(fields, ["gender", "plan", "signupDate"]);
 
     let (s, b) = server.gql(key, "{ contents(first: 101) { edges { cursor } } }", json!({})).await;

@@ -25,7 +25,11 @@ on_both_backends!(upserting_contents_is_idempotent_and_keeps_good_rows, |server:
 
     // The same batch again changes nothing.
     let r = upsert_contents(server, key, batch).await;
-    assert_eq!((r["created"].as_i64(), r["updated"].as_i64(), r["unchanged"].as_i64()), (Some(0), Some(0), Some(2)), "{r}");
+    assert_eq!(
+        (r["created"].as_i64(), r["updated"].as_i64(), r["unchanged"].as_i64()),
+        (Some(0), Some(0), Some(2)),
+        "{r}"
+    );
 
     let d = ok(server, key, "{ content(id: \"m1\") { id kind title genres tags provider creators releaseDate durationSeconds language maturityRating attributes updatedAt } }", json!({})).await;
     let c = &d["content"];
@@ -79,7 +83,12 @@ on_both_backends!(contents_filter_sort_and_delete, |server: &'static TestServer|
             json!({ "f": filter, "s": sort }),
         )
         .await;
-        d["contents"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        d["contents"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
     };
     assert_eq!(ids(json!({ "kinds": ["MOVIE", "GAME"] }), json!(null)).await, ["a", "d", "e"]);
     assert_eq!(ids(json!({ "genre": "Crime" }), json!(null)).await, ["a", "c"]);
@@ -91,11 +100,19 @@ on_both_backends!(contents_filter_sort_and_delete, |server: &'static TestServer|
     assert_eq!(ids(json!({ "availableAt": "2022-06-01T00:00:00Z" }), json!(null)).await, ["a", "b", "e"]);
     assert_eq!(ids(json!(null), json!({ "field": "TITLE", "direction": "DESC" })).await, ["e", "d", "c", "b", "a"]);
     assert_eq!(ids(json!(null), json!({ "field": "RELEASE_DATE" })).await, ["c", "d", "e", "b", "a"]);
-    assert_eq!(ids(json!(null), json!({ "field": "RELEASE_DATE", "direction": "DESC" })).await, ["a", "b", "e", "d", "c"]);
+    assert_eq!(
+        ids(json!(null), json!({ "field": "RELEASE_DATE", "direction": "DESC" })).await,
+        ["a", "b", "e", "d", "c"]
+    );
     assert_eq!(ids(json!(null), json!({ "field": "CREATED", "direction": "DESC" })).await, ["e", "d", "c", "b", "a"]);
 
-    let d = ok(server, key, "mutation { deleteContents(ids: [\"a\", \"zzz\", \"a\"]) { deleted notFound } }", json!({})).await;
-    assert_eq!((d["deleteContents"]["deleted"].as_i64(), d["deleteContents"]["notFound"].clone()), (Some(1), json!(["zzz"])));
+    let d =
+        ok(server, key, "mutation { deleteContents(ids: [\"a\", \"zzz\", \"a\"]) { deleted notFound } }", json!({}))
+            .await;
+    assert_eq!(
+        (d["deleteContents"]["deleted"].as_i64(), d["deleteContents"]["notFound"].clone()),
+        (Some(1), json!(["zzz"]))
+    );
     assert_eq!(ids(json!({ "genre": "Crime" }), json!(null)).await, ["c"], "deleted items leave lists");
     let (_, body) = server.gql(Some(key), "{ content(id: \"a\") { id } }", json!({})).await;
     assert_eq!(error_code(&body), "NOT_FOUND");

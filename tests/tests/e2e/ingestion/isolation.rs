@@ -21,28 +21,51 @@ on_both_backends!(ingestion_is_isolated_between_tenants, |server: &'static TestS
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
     let (_, body) = server.gql(Some(ka), "{ endUser(id: \"user\") { id } }", json!({})).await;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
-    for filter in [json!(null), json!({ "genre": "Bgenre" }), json!({ "tag": "btag" }), json!({ "provider": "BP" }), json!({ "text": "B" })] {
-        let d = ok(server, ka, "query($f: ContentFilterInput) { contents(filter: $f) { edges { node { id } } } }", json!({ "f": filter })).await;
+    for filter in [
+        json!(null),
+        json!({ "genre": "Bgenre" }),
+        json!({ "tag": "btag" }),
+        json!({ "provider": "BP" }),
+        json!({ "text": "B" }),
+    ] {
+        let d = ok(
+            server,
+            ka,
+            "query($f: ContentFilterInput) { contents(filter: $f) { edges { node { id } } } }",
+            json!({ "f": filter }),
+        )
+        .await;
         assert_eq!(d["contents"]["edges"], json!([]), "{filter}");
     }
     let d = ok(server, ka, "{ endUsers { edges { node { id } } } tenantSettings { eventWeights { type weight } } statistics { counts { items users interactions } topContent { content { id } } genres { genre } kinds { kind } eventTypes { type } interactionsPerDay { count } } }", json!({})).await;
     assert_eq!(d["endUsers"]["edges"], json!([]));
-    assert!(d["tenantSettings"]["eventWeights"].as_array().unwrap().contains(&json!({ "type": "VIEW", "weight": 1.0 })));
+    assert!(
+        d["tenantSettings"]["eventWeights"].as_array().unwrap().contains(&json!({ "type": "VIEW", "weight": 1.0 }))
+    );
     let s = &d["statistics"];
     assert_eq!(s["counts"], json!({ "items": 0, "users": 0, "interactions": 0 }));
-    assert_eq!((s["topContent"].clone(), s["genres"].clone(), s["kinds"].clone(), s["eventTypes"].clone()), (json!([]), json!([]), json!([]), json!([])));
+    assert_eq!(
+        (s["topContent"].clone(), s["genres"].clone(), s["kinds"].clone(), s["eventTypes"].clone()),
+        (json!([]), json!([]), json!([]), json!([]))
+    );
     assert!(s["interactionsPerDay"].as_array().unwrap().iter().all(|d| d["count"] == 0));
 
     // A's writes never touch B's rows: an event on B's item is unknown content in A.
-    let r = record(server, ka, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "LIKE" }])).await;
+    let r =
+        record(server, ka, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "LIKE" }])).await;
     assert_eq!((r["accepted"].as_i64(), r["errors"][0]["code"].as_str()), (Some(0), Some("NOT_FOUND")), "{r}");
     let d = ok(server, ka, "mutation { deleteContents(ids: [\"same\"]) { deleted notFound } }", json!({})).await;
     assert_eq!(d["deleteContents"]["deleted"].as_i64(), Some(0));
     // The same ids live independently in A.
     let r = upsert_contents(server, ka, json!([movie("same", "A's")])).await;
     assert_eq!(r["created"].as_i64(), Some(1), "{r}");
-    let r = record(server, ka, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "VIEW" }])).await;
-    assert_eq!((r["accepted"].as_i64(), r["usersCreated"].as_i64()), (Some(1), Some(1)), "same event id, other tenant: {r}");
+    let r =
+        record(server, ka, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "VIEW" }])).await;
+    assert_eq!(
+        (r["accepted"].as_i64(), r["usersCreated"].as_i64()),
+        (Some(1), Some(1)),
+        "same event id, other tenant: {r}"
+    );
     ok(server, ka, UPSERT_USERS, json!({ "u": [{ "id": "user", "plan": "a-plan" }] })).await;
 
     // B still sees exactly its own.
@@ -51,7 +74,9 @@ on_both_backends!(ingestion_is_isolated_between_tenants, |server: &'static TestS
     assert_eq!(d["endUser"]["plan"], "b-plan");
     assert_eq!(d["endUser"]["interactions"]["edges"], json!([{ "node": { "type": "LIKE" } }]));
     assert_eq!(d["statistics"]["counts"], json!({ "items": 1, "users": 1, "interactions": 1 }));
-    assert!(d["tenantSettings"]["eventWeights"].as_array().unwrap().contains(&json!({ "type": "VIEW", "weight": 9.0 })));
+    assert!(
+        d["tenantSettings"]["eventWeights"].as_array().unwrap().contains(&json!({ "type": "VIEW", "weight": 9.0 }))
+    );
 });
 
 /// On PostgreSQL the new tables are under row-level security too.
@@ -60,13 +85,22 @@ async fn postgres_row_level_security_covers_ingestion_tables() {
     use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
     let Some(server) = crate::helpers::server(crate::helpers::Backend::Postgres) else { return };
     let a = server.new_tenant().await;
-    upsert_contents(server, &a.api_key, json!([{ "id": "x", "kind": "MOVIE", "title": "X", "genres": ["G"], "tags": ["T"] }])).await;
+    upsert_contents(
+        server,
+        &a.api_key,
+        json!([{ "id": "x", "kind": "MOVIE", "title": "X", "genres": ["G"], "tags": ["T"] }]),
+    )
+    .await;
     record(server, &a.api_key, json!([{ "eventId": "e", "userId": "u", "contentId": "x", "type": "VIEW" }])).await;
     let db = server.raw_db().await;
     for table in ["content_items", "content_genres", "content_tags", "end_users", "interactions"] {
         let tx = db.begin().await.unwrap();
         tx.execute_unprepared(&format!("SET LOCAL ROLE {}", migrations::APP_ROLE)).await.unwrap();
-        let row = tx.query_one_raw(Statement::from_string(DbBackend::Postgres, format!("SELECT count(*) AS n FROM {table}"))).await.unwrap().unwrap();
+        let row = tx
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, format!("SELECT count(*) AS n FROM {table}")))
+            .await
+            .unwrap()
+            .unwrap();
         let n: i64 = row.try_get("", "n").unwrap();
         tx.rollback().await.unwrap();
         assert_eq!(n, 0, "{table}: no tenant set, no rows");

@@ -55,7 +55,8 @@ on_both_backends!(movielens_100k_imports_exactly_and_idempotently, |server: &'st
     assert_eq!(d["statistics"]["counts"], counts);
 
     // A second import changes nothing.
-    let d0 = ok(server, key, "{ content(id: \"543\") { updatedAt } endUser(id: \"1\") { updatedAt } }", json!({})).await;
+    let d0 =
+        ok(server, key, "{ content(id: \"543\") { updatedAt } endUser(id: \"1\") { updatedAt } }", json!({})).await;
     let again = import(server, &t.slug, dir).await;
     assert!(!again.changed_anything(), "{again:?}");
     assert_eq!((again.items.unchanged, again.users.unchanged, again.interactions.duplicates), (1682, 943, 100_000));
@@ -71,7 +72,10 @@ on_both_backends!(movielens_100k_imports_exactly_and_idempotently, |server: &'st
         json!({}),
     )
     .await;
-    assert_eq!(d["a"], json!({ "title": "Toy Story (1995)", "kind": "MOVIE", "genres": ["Animation", "Children's", "Comedy"], "releaseDate": "1995-01-01" }));
+    assert_eq!(
+        d["a"],
+        json!({ "title": "Toy Story (1995)", "kind": "MOVIE", "genres": ["Animation", "Children's", "Comedy"], "releaseDate": "1995-01-01" })
+    );
     assert_eq!(d["b"]["title"], "Misérables, Les (1995)", "u.item is Latin-1");
     assert_eq!(d["endUser"]["ageBand"], "AGE_18_24");
     assert_eq!(d["endUser"]["gender"], "male");
@@ -81,7 +85,10 @@ on_both_backends!(movielens_100k_imports_exactly_and_idempotently, |server: &'st
     assert_eq!(ev["type"], "RATING");
     assert_eq!(d["statistics"]["genres"][0], json!({ "genre": "Drama", "items": 725 }));
     assert_eq!(d["statistics"]["kinds"], json!([{ "kind": "MOVIE", "items": 1682 }]));
-    assert_eq!(d["statistics"]["topContent"][0], json!({ "content": { "title": "Star Wars (1977)" }, "interactions": 583, "users": 583 }));
+    assert_eq!(
+        d["statistics"]["topContent"][0],
+        json!({ "content": { "title": "Star Wars (1977)" }, "interactions": 583, "users": 583 })
+    );
 
     // The training snapshot holds everything, weighted by the tenant's weights.
     let slug = t.slug.clone();
@@ -101,8 +108,11 @@ on_both_backends!(damaged_movielens_lines_are_reported_and_skipped, |server: &'s
     let dir = std::env::temp_dir().join(format!("ml-damaged-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let flags = "|0|0|0|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0";
-    let mut item = format!("1|Caf\u{e9} (1995)|01-Jan-1995||http://x{flags}\n").chars().map(|c| c as u8).collect::<Vec<u8>>();
-    item.extend_from_slice(format!("2|Broken|32-Jan-1995||{flags}\n3|Short line\n\n4|Fine (1996)|||{flags}\n").as_bytes());
+    let mut item =
+        format!("1|Caf\u{e9} (1995)|01-Jan-1995||http://x{flags}\n").chars().map(|c| c as u8).collect::<Vec<u8>>();
+    item.extend_from_slice(
+        format!("2|Broken|32-Jan-1995||{flags}\n3|Short line\n\n4|Fine (1996)|||{flags}\n").as_bytes(),
+    );
     std::fs::write(dir.join("u.item"), item).unwrap();
     std::fs::write(dir.join("u.user"), "1|24|M|technician|85711\n2|old|F|writer|1\n3|30|F|artist|2\n").unwrap();
     std::fs::write(
@@ -112,12 +122,27 @@ on_both_backends!(damaged_movielens_lines_are_reported_and_skipped, |server: &'s
     .unwrap();
     let report = import(server, &t.slug, dir.clone()).await;
     let damaged: Vec<String> = report.damaged.iter().map(|d| format!("{}:{}", d.file, d.line)).collect();
-    assert_eq!(damaged, ["u.data:2", "u.data:3", "u.data:4", "u.item:2", "u.item:3", "u.user:2"], "{:?}", report.damaged);
-    assert!(report.damaged[0].reason.contains("content"), "an event on an item that was skipped: {:?}", report.damaged[0]);
+    assert_eq!(
+        damaged,
+        ["u.data:2", "u.data:3", "u.data:4", "u.item:2", "u.item:3", "u.user:2"],
+        "{:?}",
+        report.damaged
+    );
+    assert!(
+        report.damaged[0].reason.contains("content"),
+        "an event on an item that was skipped: {:?}",
+        report.damaged[0]
+    );
     assert!(report.damaged[3].reason.contains("date"), "{:?}", report.damaged[3]);
     assert_eq!((report.items.created, report.users.created), (2, 2));
     assert_eq!((report.interactions.accepted, report.interactions.duplicates), (2, 1), "{report:?}");
-    let d = ok(server, &t.api_key, "{ content(id: \"1\") { title genres } statistics { counts { items users interactions } } }", json!({})).await;
+    let d = ok(
+        server,
+        &t.api_key,
+        "{ content(id: \"1\") { title genres } statistics { counts { items users interactions } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(d["content"], json!({ "title": "Café (1995)", "genres": ["Drama"] }));
     assert_eq!(d["statistics"]["counts"], json!({ "items": 2, "users": 2, "interactions": 2 }));
     let again = import(server, &t.slug, dir.clone()).await;

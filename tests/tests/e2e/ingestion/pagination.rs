@@ -11,7 +11,14 @@ use crate::on_both_backends;
 
 /// Walks a connection 3 rows at a time, calling `insert(page_number)` after each of the
 /// first three pages.
-async fn walk<F, Fut>(server: &TestServer, key: &str, query: &str, path: &[&str], field: &str, mut insert: F) -> Vec<String>
+async fn walk<F, Fut>(
+    server: &TestServer,
+    key: &str,
+    query: &str,
+    path: &[&str],
+    field: &str,
+    mut insert: F,
+) -> Vec<String>
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -55,10 +62,19 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
     let before: Vec<String> = titles.iter().map(|t| format!("id-{t}")).collect();
     let before: Vec<&str> = before.iter().map(String::as_str).collect();
 
-    for sort in [json!(null), json!({ "field": "TITLE" }), json!({ "field": "TITLE", "direction": "DESC" }), json!({ "field": "RELEASE_DATE" })] {
+    for sort in [
+        json!(null),
+        json!({ "field": "TITLE" }),
+        json!({ "field": "TITLE", "direction": "DESC" }),
+        json!({ "field": "RELEASE_DATE" }),
+    ] {
         let query = format!(
             "query($first: Int, $after: String) {{ contents(first: $first, after: $after, sort: {}) {{ edges {{ node {{ id }} }} pageInfo {{ hasNextPage endCursor }} }} }}",
-            if sort.is_null() { "null".to_owned() } else { sort.to_string().replace("\"field\"", "field").replace("\"direction\"", "direction").replace('"', "") }
+            if sort.is_null() {
+                "null".to_owned()
+            } else {
+                sort.to_string().replace("\"field\"", "field").replace("\"direction\"", "direction").replace('"', "")
+            }
         );
         let tag = sort.to_string();
         let seen = walk(server, key, &query, &["contents"], "id", |page| {
@@ -66,15 +82,35 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
             let tag = tag.clone();
             async move {
                 let n = format!("{}{page}", tag.len());
-                upsert_contents(server, key, json!([movie(&format!("new-a{n}"), "a"), movie(&format!("new-k{n}"), "k"), movie(&format!("new-z{n}"), "z")])).await;
+                upsert_contents(
+                    server,
+                    key,
+                    json!([
+                        movie(&format!("new-a{n}"), "a"),
+                        movie(&format!("new-k{n}"), "k"),
+                        movie(&format!("new-z{n}"), "z")
+                    ]),
+                )
+                .await;
             }
         })
         .await;
         assert_complete(&seen, &before);
         // Rows come in the promised order.
         if sort.get("field").is_some_and(|f| f == "TITLE") {
-            let d = ok(server, key, "query($s: ContentSortInput) { contents(first: 100, sort: $s) { edges { node { id } } } }", json!({ "s": sort })).await;
-            let all: Vec<_> = d["contents"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()).collect();
+            let d = ok(
+                server,
+                key,
+                "query($s: ContentSortInput) { contents(first: 100, sort: $s) { edges { node { id } } } }",
+                json!({ "s": sort }),
+            )
+            .await;
+            let all: Vec<_> = d["contents"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+                .collect();
             let walked: Vec<_> = all.iter().filter(|id| seen.contains(id)).cloned().collect();
             assert_eq!(seen, walked, "walk order equals the final order restricted to what was seen");
         }
@@ -121,8 +157,19 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
     // Cursors are opaque and bound to their order.
     let d = ok(server, key, "{ contents(first: 1, sort: {field: TITLE}) { pageInfo { endCursor } } }", json!({})).await;
     let cursor = d["contents"]["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
-    let (_, body) = server.gql(Some(key), "query($a: String) { contents(after: $a, sort: {field: RELEASE_DATE}) { edges { cursor } } }", json!({ "a": cursor })).await;
-    assert_eq!((error_code(&body).as_str(), body["errors"][0]["extensions"]["field"].as_str()), ("INVALID_INPUT", Some("after")), "{body}");
-    let (_, body) = server.gql(Some(key), "{ contents(after: \"bm90LWEtY3Vyc29y\") { edges { cursor } } }", json!({})).await;
+    let (_, body) = server
+        .gql(
+            Some(key),
+            "query($a: String) { contents(after: $a, sort: {field: RELEASE_DATE}) { edges { cursor } } }",
+            json!({ "a": cursor }),
+        )
+        .await;
+    assert_eq!(
+        (error_code(&body).as_str(), body["errors"][0]["extensions"]["field"].as_str()),
+        ("INVALID_INPUT", Some("after")),
+        "{body}"
+    );
+    let (_, body) =
+        server.gql(Some(key), "{ contents(after: \"bm90LWEtY3Vyc29y\") { edges { cursor } } }", json!({})).await;
     assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
 });

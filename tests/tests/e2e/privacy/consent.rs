@@ -28,7 +28,8 @@ on_both_backends!(withdrawn_consent_is_honoured_everywhere, |server: &'static Te
     // A model trained now leaves a0's data out: their export no longer lists it.
     let second = train(server, key, als()).await;
     let doc = ok(server, key, "{ exportUserData(userId: \"a0\") }", json!({})).await["exportUserData"].clone();
-    let models: Vec<_> = doc["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    let models: Vec<_> =
+        doc["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
     assert!(models.contains(&first) && !models.contains(&second), "{models:?}");
 
     // Analytics: a0 and their 8 events leave the statistics.
@@ -36,7 +37,10 @@ on_both_backends!(withdrawn_consent_is_honoured_everywhere, |server: &'static Te
     ok(server, key, SET, json!({ "u": "a0", "a": false })).await;
     let after = ok(server, key, "{ statistics { counts { users interactions } } }", json!({})).await;
     assert_eq!(after["statistics"]["counts"]["users"], before["statistics"]["counts"]["users"].as_i64().unwrap() - 1);
-    assert_eq!(after["statistics"]["counts"]["interactions"], before["statistics"]["counts"]["interactions"].as_i64().unwrap() - 8);
+    assert_eq!(
+        after["statistics"]["counts"]["interactions"],
+        before["statistics"]["counts"]["interactions"].as_i64().unwrap() - 8
+    );
 
     // Each change is in the audit log, under the pseudonym.
     let events = crate::audit::all_events(server, key).await;

@@ -44,10 +44,19 @@ on_both_backends!(after_erasure_nothing_about_the_person_comes_back, |server: &'
     let recs = recommend(server, key, "a0").await;
     assert_eq!(recs["strategy"], "POPULAR_FALLBACK", "{recs}");
     assert!(recs["fallbackReason"].is_string());
-    let explained = ok(server, key, "{ explainRecommendation(userId: \"a0\", contentId: \"c1\") { contributions { contentId } fallbackReason } }", json!({})).await;
+    let explained = ok(
+        server,
+        key,
+        "{ explainRecommendation(userId: \"a0\", contentId: \"c1\") { contributions { contentId } fallbackReason } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(explained["explainRecommendation"]["contributions"], json!([]), "no history left to explain with");
     let after = ok(server, key, "{ statistics { counts { users interactions } } }", json!({})).await;
-    assert_eq!(after["statistics"]["counts"]["interactions"], before["statistics"]["counts"]["interactions"].as_i64().unwrap() - 8);
+    assert_eq!(
+        after["statistics"]["counts"]["interactions"],
+        before["statistics"]["counts"]["interactions"].as_i64().unwrap() - 8
+    );
     assert_eq!(after["statistics"]["counts"]["users"], before["statistics"]["counts"]["users"].as_i64().unwrap() - 1);
     // Others are untouched: r0 still gets their personal list.
     assert_eq!(recommend(server, key, "r0").await["strategy"], "PERSONALIZED");
@@ -58,7 +67,10 @@ on_both_backends!(after_erasure_nothing_about_the_person_comes_back, |server: &'
     let db = server.raw_db().await;
     let tid = crate::audit::tenant_row_id(&db, &t.slug).await;
     let user_rows = format!("SELECT id FROM end_users WHERE tenant_id = {tid} AND external_id = 'a0'");
-    assert_eq!(count(server, format!("SELECT COUNT(*) AS n FROM interactions WHERE user_id IN ({user_rows})")).await, 0);
+    assert_eq!(
+        count(server, format!("SELECT COUNT(*) AS n FROM interactions WHERE user_id IN ({user_rows})")).await,
+        0
+    );
     let leftovers = format!(
         "SELECT COUNT(*) AS n FROM end_users WHERE tenant_id = {tid} AND external_id = 'a0' AND (country IS NOT NULL OR plan IS NOT NULL OR age_band IS NOT NULL OR attributes <> '{{}}')"
     );
@@ -66,9 +78,17 @@ on_both_backends!(after_erasure_nothing_about_the_person_comes_back, |server: &'
 
     // Later data under the same id is refused, not silently rebuilding the person.
     let e = json!([{ "eventId": "late-1", "userId": "a0", "contentId": "c1", "type": "PLAY" }]);
-    let data = ok(server, key, "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted errors { code } } }", json!({ "e": e })).await;
+    let data = ok(
+        server,
+        key,
+        "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted errors { code } } }",
+        json!({ "e": e }),
+    )
+    .await;
     assert_eq!(data["recordInteractions"]["errors"][0]["code"], "CONFLICT", "{data}");
-    let data = ok(server, key, "mutation { upsertEndUsers(users: [{id: \"a0\"}]) { accepted errors { code } } }", json!({})).await;
+    let data =
+        ok(server, key, "mutation { upsertEndUsers(users: [{id: \"a0\"}]) { accepted errors { code } } }", json!({}))
+            .await;
     assert_eq!(data["upsertEndUsers"]["errors"][0]["code"], "CONFLICT", "{data}");
 
     // Erasing again is harmless and answers with the same receipt; the receipt is kept.
@@ -138,17 +158,27 @@ async fn read_files(server: &TestServer, model: &str) -> ModelFiles {
 /// The files decode, agree with each other, and hold nothing of these people: not
 /// their ids, not a vector, not an evaluation entry.
 fn assert_clean(files: &ModelFiles, erased: &[&str]) {
-    let ids = |name: &str| -> Vec<String> { files.meta[name].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect() };
+    let ids = |name: &str| -> Vec<String> {
+        files.meta[name].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    };
     let (users, evaluated) = (ids("user_ids"), ids("eval_user_ids"));
     for person in erased {
-        assert!(!users.iter().chain(&evaluated).any(|u| u == person), "{person} is still in {}: {}", files.dir.display(), files.meta);
+        assert!(
+            !users.iter().chain(&evaluated).any(|u| u == person),
+            "{person} is still in {}: {}",
+            files.dir.display(),
+            files.meta
+        );
     }
     if let Some(factors) = &files.factors {
         let width = files.meta["factors"].as_u64().unwrap() as usize;
         assert_eq!(factors.len(), users.len() * width, "the factor file matches the user list");
         for (row, user) in users.iter().enumerate() {
             if user.is_empty() {
-                assert!(factors[row * width..(row + 1) * width].iter().all(|v| *v == 0.0), "a blanked user keeps no vector");
+                assert!(
+                    factors[row * width..(row + 1) * width].iter().all(|v| *v == 0.0),
+                    "a blanked user keeps no vector"
+                );
             }
         }
     }
@@ -170,7 +200,13 @@ async fn erased_while_training(server: &'static TestServer) {
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
     seed(server, key).await;
-    let data = ok(server, key, "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id } job { id } } }", json!({ "i": als() })).await;
+    let data = ok(
+        server,
+        key,
+        "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id } job { id } } }",
+        json!({ "i": als() }),
+    )
+    .await;
     let model = data["trainModel"]["model"]["id"].as_str().unwrap().to_owned();
     let job = data["trainModel"]["job"]["id"].clone();
     for _ in 0..100 {
@@ -190,7 +226,13 @@ async fn erased_while_training(server: &'static TestServer) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let m = ok(server, key, "query($id: ID!) { model(id: $id) { status needsRetraining dataSnapshot { users } } }", json!({ "id": model })).await;
+    let m = ok(
+        server,
+        key,
+        "query($id: ID!) { model(id: $id) { status needsRetraining dataSnapshot { users } } }",
+        json!({ "id": model }),
+    )
+    .await;
     assert_eq!(m["model"]["status"], "READY", "{m}");
     assert_eq!(m["model"]["dataSnapshot"]["users"], 20, "the snapshot was read before the erasure, with a0 in it");
     assert_eq!(m["model"]["needsRetraining"], true, "it learnt from a0");
@@ -248,8 +290,11 @@ on_both_backends!(a_second_erasure_rechecks_and_completes, |server: &'static Tes
     seed(server, key).await;
     let model = train(server, key, als()).await;
     let dir = artifact_dir(server, &model).await;
-    let backup: Vec<(std::path::PathBuf, Vec<u8>)> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).map(|p| (p.clone(), std::fs::read(p).unwrap())).collect();
+    let backup: Vec<(std::path::PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+        .collect();
 
     let receipt = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
     assert_eq!(receipt["status"], "COMPLETE", "{receipt}");
@@ -260,7 +305,10 @@ on_both_backends!(a_second_erasure_rechecks_and_completes, |server: &'static Tes
         std::fs::write(path, bytes).unwrap();
     }
     let db = server.raw_db().await;
-    let sql = format!("UPDATE erasure_receipts SET status = 'pending', completed_at = NULL WHERE public_id = '{}'", receipt["id"].as_str().unwrap());
+    let sql = format!(
+        "UPDATE erasure_receipts SET status = 'pending', completed_at = NULL WHERE public_id = '{}'",
+        receipt["id"].as_str().unwrap()
+    );
     db.execute_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
 
     let again = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
@@ -285,46 +333,66 @@ on_both_backends!(a_second_erasure_rechecks_and_completes, |server: &'static Tes
 // (d) A tenant that retrains its active model at once: after the erasure the model is
 // retrained without the person and deployed, the old files are deleted, and the
 // receipt says when the person left every model.
-on_both_backends!(retraining_after_an_erasure_removes_the_person_from_every_model, |server: &'static TestServer| async move {
-    let t = server.new_tenant().await;
-    let key = t.api_key.as_str();
-    seed(server, key).await;
-    let settings = ok(server, key, "mutation { updateTenantSettings(input: { erasureRetrainActiveNow: true }) { erasureRetrainDays erasureRetrainActiveNow } }", json!({})).await;
-    assert_eq!(settings["updateTenantSettings"], json!({ "erasureRetrainDays": 7, "erasureRetrainActiveNow": true }));
-    let old = train(server, key, als()).await;
-    ok(server, key, "mutation($id: ID!) { deployModel(id: $id) { id } }", json!({ "id": old })).await;
-    let old_dir = artifact_dir(server, &old).await;
-    assert!(old_dir.exists());
+on_both_backends!(
+    retraining_after_an_erasure_removes_the_person_from_every_model,
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        let key = t.api_key.as_str();
+        seed(server, key).await;
+        let settings = ok(server, key, "mutation { updateTenantSettings(input: { erasureRetrainActiveNow: true }) { erasureRetrainDays erasureRetrainActiveNow } }", json!({})).await;
+        assert_eq!(
+            settings["updateTenantSettings"],
+            json!({ "erasureRetrainDays": 7, "erasureRetrainActiveNow": true })
+        );
+        let old = train(server, key, als()).await;
+        ok(server, key, "mutation($id: ID!) { deployModel(id: $id) { id } }", json!({ "id": old })).await;
+        let old_dir = artifact_dir(server, &old).await;
+        assert!(old_dir.exists());
 
-    let receipt = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
-    assert_eq!(receipt["modelsToRetrain"], json!([old]));
-    let mut left = Value::Null;
-    for _ in 0..600 {
-        let receipts = ok(server, key, RECEIPTS, json!({})).await;
-        left = receipts["erasureReceipts"]["edges"][0]["node"]["leftEveryModelAt"].clone();
-        if left.is_string() {
-            break;
+        let receipt = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
+        assert_eq!(receipt["modelsToRetrain"], json!([old]));
+        let mut left = Value::Null;
+        for _ in 0..600 {
+            let receipts = ok(server, key, RECEIPTS, json!({})).await;
+            left = receipts["erasureReceipts"]["edges"][0]["node"]["leftEveryModelAt"].clone();
+            if left.is_string() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let left_at = chrono::DateTime::parse_from_rfc3339(left.as_str().expect("the person left every model in time")).unwrap();
-    assert!(left_at >= chrono::DateTime::parse_from_rfc3339(receipt["erasedAt"].as_str().unwrap()).unwrap());
+        let left_at =
+            chrono::DateTime::parse_from_rfc3339(left.as_str().expect("the person left every model in time")).unwrap();
+        assert!(left_at >= chrono::DateTime::parse_from_rfc3339(receipt["erasedAt"].as_str().unwrap()).unwrap());
 
-    let m = ok(server, key, "query($id: ID!) { model(id: $id) { status active } }", json!({ "id": old })).await;
-    assert_eq!(m["model"], json!({ "status": "RETIRED", "active": false }));
-    assert!(!old_dir.exists(), "the old files are deleted");
-    let list = ok(server, key, "{ models(first: 10) { edges { node { id active needsRetraining parameters } } } }", json!({})).await;
-    let active: Vec<&Value> = list["models"]["edges"].as_array().unwrap().iter().map(|e| &e["node"]).filter(|n| n["active"] == true).collect();
-    assert_eq!(active.len(), 1);
-    let new = active[0]["id"].as_str().unwrap();
-    assert_ne!(new, old);
-    assert_eq!(active[0]["needsRetraining"], false);
-    assert_eq!(active[0]["parameters"]["factors"], 8, "the same parameters");
-    assert_clean(&read_files(server, new).await, &["a0"]);
-    assert_eq!(recommend(server, key, "r0").await["strategy"], "PERSONALIZED", "the retrained model serves");
-    let (_, body) = server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id) { id } }", json!({ "id": old })).await;
-    assert_eq!(error_code(&body), "CONFLICT", "a retired model cannot come back: {body}");
-    let events = crate::audit::all_events(server, key).await;
-    assert!(events.iter().any(|e| e["action"] == "model.retired" && e["target"] == json!(old)), "{events:?}");
-    assert_eq!(crate::audit::verify(server, key).await["ok"], true);
-});
+        let m = ok(server, key, "query($id: ID!) { model(id: $id) { status active } }", json!({ "id": old })).await;
+        assert_eq!(m["model"], json!({ "status": "RETIRED", "active": false }));
+        assert!(!old_dir.exists(), "the old files are deleted");
+        let list = ok(
+            server,
+            key,
+            "{ models(first: 10) { edges { node { id active needsRetraining parameters } } } }",
+            json!({}),
+        )
+        .await;
+        let active: Vec<&Value> = list["models"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["node"])
+            .filter(|n| n["active"] == true)
+            .collect();
+        assert_eq!(active.len(), 1);
+        let new = active[0]["id"].as_str().unwrap();
+        assert_ne!(new, old);
+        assert_eq!(active[0]["needsRetraining"], false);
+        assert_eq!(active[0]["parameters"]["factors"], 8, "the same parameters");
+        assert_clean(&read_files(server, new).await, &["a0"]);
+        assert_eq!(recommend(server, key, "r0").await["strategy"], "PERSONALIZED", "the retrained model serves");
+        let (_, body) =
+            server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id) { id } }", json!({ "id": old })).await;
+        assert_eq!(error_code(&body), "CONFLICT", "a retired model cannot come back: {body}");
+        let events = crate::audit::all_events(server, key).await;
+        assert!(events.iter().any(|e| e["action"] == "model.retired" && e["target"] == json!(old)), "{events:?}");
+        assert_eq!(crate::audit::verify(server, key).await["ok"], true);
+    }
+);

@@ -20,13 +20,21 @@ pub async fn ok(server: &TestServer, token: &str, query: &str, variables: Value)
 /// 20 films; users a0..a9 play the first ten, r0..r9 the last ten, 8 plays each, and
 /// profiles for a0 and r0.
 pub async fn seed(server: &TestServer, key: &str) {
-    let contents: Vec<Value> = (0..20).map(|i| json!({ "id": format!("c{i}"), "kind": "MOVIE", "title": format!("Film {i}") })).collect();
-    ok(server, key, "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { accepted } }", json!({ "c": contents })).await;
+    let contents: Vec<Value> =
+        (0..20).map(|i| json!({ "id": format!("c{i}"), "kind": "MOVIE", "title": format!("Film {i}") })).collect();
+    ok(
+        server,
+        key,
+        "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { accepted } }",
+        json!({ "c": contents }),
+    )
+    .await;
     let users = json!([
         { "id": "a0", "ageBand": "AGE_25_34", "country": "DE", "plan": "premium", "attributes": { "favouriteColour": "teal" } },
         { "id": "r0", "ageBand": "AGE_35_44", "country": "FR" },
     ]);
-    ok(server, key, "mutation($u: [EndUserInput!]!) { upsertEndUsers(users: $u) { accepted } }", json!({ "u": users })).await;
+    ok(server, key, "mutation($u: [EndUserInput!]!) { upsertEndUsers(users: $u) { accepted } }", json!({ "u": users }))
+        .await;
     let mut events = Vec::new();
     for (prefix, base) in [("a", 0), ("r", 10)] {
         for u in 0..10 {
@@ -36,12 +44,24 @@ pub async fn seed(server: &TestServer, key: &str) {
             }
         }
     }
-    ok(server, key, "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }", json!({ "e": events })).await;
+    ok(
+        server,
+        key,
+        "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }",
+        json!({ "e": events }),
+    )
+    .await;
 }
 
 /// Trains a model and waits until it is ready; returns its id.
 pub async fn train(server: &TestServer, key: &str, input: Value) -> String {
-    let data = ok(server, key, "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id } job { id } } }", json!({ "i": input })).await;
+    let data = ok(
+        server,
+        key,
+        "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id } job { id } } }",
+        json!({ "i": input }),
+    )
+    .await;
     let model = data["trainModel"]["model"]["id"].as_str().unwrap().to_owned();
     let job = data["trainModel"]["job"]["id"].clone();
     for _ in 0..600 {
@@ -60,6 +80,7 @@ pub fn als() -> Value {
 }
 
 pub async fn recommend(server: &TestServer, key: &str, user: &str) -> Value {
-    let query = "query($u: String!) { recommendations(userId: $u, first: 5) { strategy fallbackReason items { contentId } } }";
+    let query =
+        "query($u: String!) { recommendations(userId: $u, first: 5) { strategy fallbackReason items { contentId } } }";
     ok(server, key, query, json!({ "u": user })).await["recommendations"].clone()
 }
