@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use domain::Services;
-use domain::audit::{self, Checkpoint, VerifyReport};
+use domain::audit::{Checkpoint, VerifyReport};
 use domain::tenants::ids::TenantSlug;
 use domain::tenants::{RequestId, TenantCtx};
 
@@ -18,12 +18,12 @@ async fn operator_ctx(services: &Services, slug: &str) -> anyhow::Result<TenantC
 
 pub async fn verify(services: &Services, slug: &str) -> anyhow::Result<VerifyReport> {
     let ctx = operator_ctx(services, slug).await?;
-    Ok(audit::verify(&ctx, services).await?)
+    Ok(domain::audit_log::verify(&ctx, services).await?)
 }
 
 pub async fn checkpoint(services: &Services, slug: &str) -> anyhow::Result<Checkpoint> {
     let ctx = operator_ctx(services, slug).await?;
-    Ok(audit::checkpoint(&ctx, services).await?)
+    Ok(domain::audit_log::checkpoint(&ctx, services).await?)
 }
 
 pub fn report_json(report: &VerifyReport) -> serde_json::Value {

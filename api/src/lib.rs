@@ -4,16 +4,18 @@
 //! other way. It holds no business rules: a resolver parses input into domain types,
 //! calls one domain function and maps the result into GraphQL types defined here.
 
-pub mod audit_cmd;
-pub mod cli;
+// Modules in layering order, lowest first: a module uses only those declared before it,
+// which `e2e`'s module-order test checks.
 pub mod config;
-pub mod demo;
+pub mod telemetry;
+pub mod secrets;
+pub mod node;
 pub mod graphql;
 pub mod http;
-pub mod import_cmd;
 pub mod jobs;
-pub mod node;
-pub mod secrets;
-pub mod startup;
-pub mod telemetry;
+pub mod demo;
+pub mod import_cmd;
+pub mod audit_cmd;
 pub mod train_cmd;
+pub mod cli;
+pub mod startup;

@@ -24,7 +24,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let app = Application::build(&settings).await?;
             if args.demo {
-                let demo = api::demo::ensure_demo_tenant(app.services()).await?;
+                let demo = api::demo::ensure_demo_tenant(&app.app().services).await?;
                 api::demo::print_banner(app.port(), &settings.server.host, &demo);
             }
             app.run_until_stopped().await?;
@@ -35,11 +35,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
         }
         Command::Tenant { command: TenantCommand::Create { slug, name, owner_email, json } } => {
-            let services = connect(&settings, settings.database.migrate_on_start).await?;
+            let app = connect(&settings, settings.database.migrate_on_start).await?;
             let slug = TenantSlug::parse(&slug)?;
             let owner_email = Email::parse(&owner_email.unwrap_or_else(|| format!("owner@{slug}.example")))?;
             let created =
-                access::create_tenant(&services, NewTenant { slug, name, owner_email, owner_password: None }).await?;
+                access::create_tenant(&app.services, NewTenant { slug, name, owner_email, owner_password: None })
+                    .await?;
             if json {
                 let out = serde_json::json!({
                     "tenant": { "slug": created.tenant.slug.as_str(), "name": created.tenant.name },
@@ -55,8 +56,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Audit { command: AuditCommand::Verify { tenant, json } } => {
-            let services = connect(&settings, settings.database.migrate_on_start).await?;
-            let report = api::audit_cmd::verify(&services, &tenant).await?;
+            let app = connect(&settings, settings.database.migrate_on_start).await?;
+            let report = api::audit_cmd::verify(&app.services, &tenant).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&api::audit_cmd::report_json(&report))?);
             } else {
@@ -67,8 +68,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Retention { command: RetentionCommand::Run } => {
-            let services = connect(&settings, settings.database.migrate_on_start).await?;
-            let runs = domain::privacy::apply_retention(&services).await?;
+            let app = connect(&settings, settings.database.migrate_on_start).await?;
+            let runs = domain::privacy::apply_retention(&app.services).await?;
             for run in &runs {
                 println!(
                     "tenant {}  keeps {} days  deleted {} interactions before {}",
@@ -81,18 +82,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} tenant(s) with a retention period", runs.len());
         }
         Command::Audit { command: AuditCommand::Checkpoint { tenant } } => {
-            let services = connect(&settings, settings.database.migrate_on_start).await?;
-            let cp = api::audit_cmd::checkpoint(&services, &tenant).await?;
+            let app = connect(&settings, settings.database.migrate_on_start).await?;
+            let cp = api::audit_cmd::checkpoint(&app.services, &tenant).await?;
             println!("checkpoint  tenant {tenant}  event {}  hash {}", cp.seq, cp.hash);
             println!("signed at {}  key {}  signature {}", cp.signed_at.to_rfc3339(), cp.key_id, cp.signature);
         }
         Command::Import { command: ImportCommand::Movielens { dir, tenant } } => {
-            let services = connect(&settings, settings.database.migrate_on_start).await?;
-            api::import_cmd::movielens(&services, &dir, &tenant).await?;
+            let app = connect(&settings, settings.database.migrate_on_start).await?;
+            api::import_cmd::movielens(&app.services, &dir, &tenant).await?;
         }
         Command::Train(args) => {
-            let services = connect(&settings, settings.database.migrate_on_start).await?;
-            api::train_cmd::train(&services, &args).await?;
+            let app = connect(&settings, settings.database.migrate_on_start).await?;
+            api::train_cmd::train(&app, &args).await?;
         }
         // Handled in `main` before any runtime starts.
         Command::OnnxWorker => {}

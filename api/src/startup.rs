@@ -6,11 +6,11 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context as _;
+use domain::ServicesConfig;
 use domain::audit::AuditConfig;
 use domain::models::{ModelsConfig, SandboxSettings};
 use domain::tenants::auth::AuthConfig;
 use domain::tenants::db::DbConfig;
-use domain::{Services, ServicesConfig};
 use migrations::{Migrator, MigratorTrait};
 
 use crate::config::Settings;
@@ -27,21 +27,21 @@ const DOCUMENT_CACHE_BYTES: u64 = 4 * 1024 * 1024;
 pub struct Application {
     port: u16,
     server: Server,
-    services: Services,
+    app: domain::App,
 }
 
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let trusted_proxies = TrustedProxies::parse(&settings.server.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
-        let services = connect_server(settings).await?;
+        let app = connect_server(settings).await?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("cannot bind {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(GraphqlState {
-            schema: build_schema(Some(services.clone()), &settings.graphql),
+            schema: build_schema(Some(app.clone()), &settings.graphql),
             measuring: crate::graphql::build_measuring_schema(&settings.graphql),
-            services: services.clone(),
+            app: app.clone(),
             limits: settings.graphql.clone(),
             documents: graphql::DocumentCache::new(DOCUMENT_CACHE_BYTES),
             trusted_proxies,
@@ -65,23 +65,23 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(address = %format!("http://{}:{}", settings.server.host, port), "marquee listening");
-        crate::jobs::spawn_retention(services.clone(), settings.privacy.retention_interval_secs);
-        crate::jobs::spawn_erasure_retraining(services.clone(), settings.privacy.retrain_check_interval_secs);
-        Ok(Self { port, server, services })
+        crate::jobs::spawn_retention(app.clone(), settings.privacy.retention_interval_secs);
+        crate::jobs::spawn_erasure_retraining(app.clone(), settings.privacy.retrain_check_interval_secs);
+        Ok(Self { port, server, app })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    pub fn services(&self) -> &Services {
-        &self.services
+    pub fn app(&self) -> &domain::App {
+        &self.app
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let outcome = self.server.await;
         // A graceful stop (SIGTERM, Ctrl-C) commits the reads audited in its last moments.
-        if let Err(e) = self.services.read_audit.flush().await {
+        if let Err(e) = self.app.services.read_audit.flush().await {
             tracing::error!(error = ?e, "could not write the last read audit events");
         }
         outcome
@@ -96,23 +96,23 @@ async fn not_found() -> HttpResponse {
 
 /// Connects to the database (running migrations first when asked) and builds the
 /// shared services, for a CLI command: it touches no job but its own.
-pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<Services> {
+pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<domain::App> {
     connect_as(settings, migrate, Process::Cli).await
 }
 
 /// Connects as a starting server: the only caller that declares jobs dead, and only
 /// those an earlier instance of this node left unfinished.
-pub async fn connect_server(settings: &Settings) -> anyhow::Result<Services> {
-    let services = connect_as(settings, settings.database.migrate_on_start, Process::Server).await?;
-    let interrupted = domain::models::fail_interrupted_jobs(&services).await?;
+pub async fn connect_server(settings: &Settings) -> anyhow::Result<domain::App> {
+    let app = connect_as(settings, settings.database.migrate_on_start, Process::Server).await?;
+    let interrupted = domain::models::fail_interrupted_jobs(&app.models).await?;
     if interrupted > 0 {
         tracing::warn!(jobs = interrupted, "training jobs of this node's previous run were marked failed");
     }
-    Ok(services)
+    Ok(app)
 }
 
 /// As [`connect`], owning the jobs it queues as a `process` of this node.
-pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) -> anyhow::Result<Services> {
+pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) -> anyhow::Result<domain::App> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
     // Secrets first: a weak one stops the start before anything touches the database.
@@ -145,27 +145,27 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
             failed_login_window: std::time::Duration::from_secs(settings.audit.failed_login_window_secs),
         },
         throttle: settings.auth.rate_limit.to_config(),
-        models: ModelsConfig {
-            store_dir: settings.data_dir.join("models"),
-            onnxruntime_path: settings.onnxruntime_path(),
-            training_threads: settings.models.training_threads,
-            sessions_per_model: settings.models.sessions_per_model,
-            max_upload_bytes: settings.models.max_upload_bytes,
-            person_cache_events: settings.models.person_cache_events,
-            person_cache_ttl: std::time::Duration::from_secs(settings.models.person_cache_ttl_secs),
-            pause_before_store: std::time::Duration::from_millis(settings.models.test_pause_before_store_ms),
-            sandbox: SandboxSettings {
-                program: settings.sandbox_program()?,
-                args: vec![crate::cli::ONNX_WORKER_COMMAND.to_owned()],
-                memory_limit_bytes: settings.models.sandbox_memory_mib << 20,
-                timeout: std::time::Duration::from_millis(settings.models.sandbox_timeout_ms),
-                probe_timeout: std::time::Duration::from_millis(settings.models.sandbox_probe_timeout_ms),
-                workers: settings.models.sandbox_workers,
-            },
-            node_id: crate::node::node_id(&settings.data_dir, process)?,
-        },
     };
-    Ok(Services::connect(&config).await?)
+    let models = ModelsConfig {
+        store_dir: settings.data_dir.join("models"),
+        onnxruntime_path: settings.onnxruntime_path(),
+        training_threads: settings.models.training_threads,
+        sessions_per_model: settings.models.sessions_per_model,
+        max_upload_bytes: settings.models.max_upload_bytes,
+        person_cache_events: settings.models.person_cache_events,
+        person_cache_ttl: std::time::Duration::from_secs(settings.models.person_cache_ttl_secs),
+        pause_before_store: std::time::Duration::from_millis(settings.models.test_pause_before_store_ms),
+        sandbox: SandboxSettings {
+            program: settings.sandbox_program()?,
+            args: vec![crate::cli::ONNX_WORKER_COMMAND.to_owned()],
+            memory_limit_bytes: settings.models.sandbox_memory_mib << 20,
+            timeout: std::time::Duration::from_millis(settings.models.sandbox_timeout_ms),
+            probe_timeout: std::time::Duration::from_millis(settings.models.sandbox_probe_timeout_ms),
+            workers: settings.models.sandbox_workers,
+        },
+        node_id: crate::node::node_id(&settings.data_dir, process)?,
+    };
+    Ok(domain::App::connect(&config, models).await?)
 }
 
 /// Migrations run as the connecting user (who owns the schema), not the app role.

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use domain::Services;
+use domain::App;
 use domain::access;
 use domain::models::{AlsSettings, JobStatus, TrainRequest};
 use domain::tenants::ids::TenantSlug;
@@ -42,9 +42,10 @@ pub struct TrainArgs {
     pub deploy: bool,
 }
 
-pub async fn train(services: &Services, args: &TrainArgs) -> anyhow::Result<()> {
+pub async fn train(app: &App, args: &TrainArgs) -> anyhow::Result<()> {
     let slug = TenantSlug::parse(&args.tenant)?;
-    let tenant = access::find_tenant_by_slug(services, &slug).await?.with_context(|| format!("no tenant {slug}"))?;
+    let tenant =
+        access::find_tenant_by_slug(&app.services, &slug).await?.with_context(|| format!("no tenant {slug}"))?;
     let ctx = TenantCtx::operator(tenant.id, RequestId::new());
     let request = match args.algorithm {
         AlgorithmArg::Als => match (args.factors, args.regularization, args.alpha, args.iterations) {
@@ -54,7 +55,7 @@ pub async fn train(services: &Services, args: &TrainArgs) -> anyhow::Result<()> 
         AlgorithmArg::ItemKnn => TrainRequest::ItemKnn { neighbours: args.neighbours },
         AlgorithmArg::MostPopular => TrainRequest::MostPopular,
     };
-    let (model, job) = domain::models::train_model(&ctx, services, request).await?;
+    let (model, job) = domain::models::train_model(&ctx, &app.models, request).await?;
     let target =
         if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
     let bar = ProgressBar::with_draw_target(Some(1000), target);
@@ -63,7 +64,7 @@ pub async fn train(services: &Services, args: &TrainArgs) -> anyhow::Result<()> 
     }
     let finished = loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let job = domain::models::get_job(&ctx, services, &job.id).await?;
+        let job = domain::models::get_job(&ctx, &app.models, &job.id).await?;
         bar.set_position((job.progress * 1000.0) as u64);
         if job.status.is_finished() {
             break job;
@@ -73,7 +74,7 @@ pub async fn train(services: &Services, args: &TrainArgs) -> anyhow::Result<()> 
     if finished.status != JobStatus::Succeeded {
         bail!("training {}: {}", finished.status.as_str(), finished.error.unwrap_or_default());
     }
-    let model = domain::models::get_model(&ctx, services, &model.id).await?;
+    let model = domain::models::get_model(&ctx, &app.models, &model.id).await?;
     println!("model      {} (version {}, {})", model.id, model.version, model.algorithm.as_str());
     println!("parameters {}", model.parameters);
     if let Some(s) = &model.snapshot {
@@ -98,7 +99,7 @@ pub async fn train(services: &Services, args: &TrainArgs) -> anyhow::Result<()> 
         );
     }
     if args.deploy {
-        domain::models::deploy_model(&ctx, services, &model.id, false).await?;
+        domain::models::deploy_model(&ctx, &app.models, &model.id, false).await?;
         println!("deployed   {}", model.id);
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! answered row by row. A bad row never costs the good ones.
 
 use crate::error::{DomainError, ErrorCode, Result};
+use crate::vocab::UpsertCounts;
 
 /// Why one row of a batch was not stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,13 @@ impl RowError {
     pub fn new(index: usize, id: Option<String>, error: &DomainError) -> Self {
         Self { index, id, code: error.code(), field: error.field(), message: error.public_message() }
     }
+}
+
+/// What an upsert of a batch did: its counts and the rows it refused.
+#[derive(Debug, Clone, Default)]
+pub struct UpsertOutcome {
+    pub counts: UpsertCounts,
+    pub errors: Vec<RowError>,
 }
 
 /// A batch after parsing: the valid rows (with their positions) and the refused ones.

@@ -1,3 +1,5 @@
+use std::panic::Location;
+
 use tenants::TenantsError;
 
 /// The one table of public error codes. Every error a client sees carries exactly one
@@ -109,15 +111,50 @@ pub enum DomainError {
     /// an error of its own); the message says which and is meant for the tenant.
     #[error("{0}")]
     ModelFailed(String),
-    #[error("database error")]
-    Database(#[from] sea_orm::DbErr),
-    #[error("internal error")]
-    Internal(String),
+    /// The database failed underneath a request. `location` is where the error entered
+    /// the domain (the `?` that converted it).
+    #[error("database error at {location}")]
+    Database { source: sea_orm::DbErr, location: &'static Location<'static> },
+    /// A fault of the service (corrupt data, a broken invariant, an I/O failure). The
+    /// message and cause are for the logs only; clients see a request id.
+    #[error("internal error at {location}: {message}")]
+    Internal {
+        message: String,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        location: &'static Location<'static>,
+    },
+}
+
+impl From<sea_orm::DbErr> for DomainError {
+    #[track_caller]
+    fn from(source: sea_orm::DbErr) -> Self {
+        Self::Database { source, location: Location::caller() }
+    }
 }
 
 impl DomainError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidInput { field: field.into(), reason: reason.into() }
+    }
+
+    /// A fault of the service with no underlying error value; records the caller.
+    #[track_caller]
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal { message: message.into(), source: None, location: Location::caller() }
+    }
+
+    /// A fault of the service caused by `source`, which the logs keep.
+    #[track_caller]
+    pub fn internal_from(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal { message: message.into(), source: Some(Box::new(source)), location: Location::caller() }
+    }
+
+    /// Where an internal or database error arose, for the log line that reports it.
+    pub fn location(&self) -> Option<&'static Location<'static>> {
+        match self {
+            DomainError::Database { location, .. } | DomainError::Internal { location, .. } => Some(location),
+            _ => None,
+        }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -138,7 +175,7 @@ impl DomainError {
             DomainError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             DomainError::ModelNotReady(_) => ErrorCode::ModelNotReady,
             DomainError::ModelFailed(_) => ErrorCode::ModelFailed,
-            DomainError::Database(_) | DomainError::Internal(_) => ErrorCode::Internal,
+            DomainError::Database { .. } | DomainError::Internal { .. } => ErrorCode::Internal,
         }
     }
 
@@ -176,10 +213,29 @@ mod tests {
 
     #[test]
     fn internal_causes_are_not_shown() {
-        let e = DomainError::Internal("connection string postgres://secret".into());
+        let e = DomainError::internal("connection string postgres://secret");
         assert!(!e.public_message().contains("secret"));
         let e = DomainError::Access(TenantsError::Internal("boom at line 3".into()));
         assert_eq!(e.code(), ErrorCode::Internal);
         assert!(!e.public_message().contains("boom"));
+    }
+
+    #[test]
+    fn internal_errors_keep_their_cause_and_where_they_arose() {
+        let line = line!() + 1;
+        let e = DomainError::internal_from("reading a model file", std::io::Error::other("disk on fire"));
+        let location = e.location().map(|l| (l.file(), l.line()));
+        assert_eq!(location, Some((file!(), line)));
+        let cause = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("disk on fire"));
+
+        fn convert() -> Result<()> {
+            Err(sea_orm::DbErr::Custom("gone".into()))?;
+            Ok(())
+        }
+        let e = convert().err();
+        let location = e.as_ref().and_then(DomainError::location).map(|l| l.line());
+        assert!(matches!(e, Some(DomainError::Database { .. })));
+        assert!(location.is_some_and(|l| l < line!()), "the `?` inside convert is the location: {location:?}");
     }
 }

@@ -5,26 +5,37 @@
 //! tenant-scoped operation takes `&TenantCtx` first. Errors are [`DomainError`], each
 //! with exactly one public [`ErrorCode`].
 
-pub mod access;
-pub mod audience;
-pub mod audit;
-pub mod batch;
-pub mod catalog;
-mod entity;
+// Modules, lowest first. A module may use the modules above it in this list and never
+// one below it (`error` aside, which every module uses); tests/module_order.rs checks it.
+// The shared vocabulary and the plumbing come first, then the audit writer and the
+// shared handles, then the features, each after the features whose data it reads.
 pub mod error;
-pub mod fairness;
-mod fresh_cache;
-pub mod import;
-pub mod interactions;
-pub mod models;
-pub mod privacy;
-pub mod services;
-pub mod settings;
+pub mod vocab;
 mod sql;
-pub mod stats;
+mod entity;
 mod validate;
+pub mod batch;
+mod fresh_cache;
+pub mod serving_cache;
+pub mod fairness;
+pub mod audit;
+pub mod services;
+pub mod audit_log;
+pub mod access;
+pub mod settings;
+pub mod catalog;
+pub mod audience;
+pub mod interactions;
+pub mod stats;
+pub mod models;
+pub mod fairness_reports;
+pub mod privacy;
+pub mod import;
+pub mod app;
 
+pub use app::App;
 pub use error::{DomainError, ErrorCode};
+pub use models::ModelServices;
 pub use services::{Services, ServicesConfig};
 pub use tenants;
 pub use tenants::{RequestId, TenantCtx};

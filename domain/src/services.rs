@@ -4,34 +4,31 @@ use tenants::throttle::{Throttle, ThrottleConfig};
 
 use crate::audit::{AuditConfig, Auditor, ReadAuditQueue};
 use crate::error::Result;
-use crate::models::{ModelServices, ModelsConfig};
+use crate::serving_cache::ServingCache;
 
 /// What the domain needs from configuration; the binary builds it from its settings.
 #[derive(Debug, Clone)]
 pub struct ServicesConfig {
     pub database: DbConfig,
     pub auth: AuthConfig,
-    pub models: ModelsConfig,
     pub audit: AuditConfig,
     /// Throttling of the credential endpoints, kept in this process.
     pub throttle: ThrottleConfig,
 }
 
-/// Long-lived handles shared by every request. Cheap to clone.
+/// Long-lived handles every feature shares. Cheap to clone. The model subsystem builds
+/// its own handles on top of these (`models::ModelServices`).
 #[derive(Clone)]
 pub struct Services {
     pub db: Db,
     pub auth: Authenticator,
-    pub models: ModelServices,
     pub audit: Auditor,
     /// Audit events of reads, appended in batches off the request path.
     pub read_audit: ReadAuditQueue,
     /// Rate limits and back-off of `login`, `refreshSession` and `acceptInvite`.
     pub throttle: Throttle,
-    /// Per tenant, the settings the serving path needs on every request (event
-    /// weights). Changes made through this process replace the entry at once; a change
-    /// made by another process is seen within the cache's time to live.
-    pub(crate) settings: crate::fresh_cache::FreshCache<i64, crate::settings::TenantSettings>,
+    /// Where writes announce what they changed, for the caches that listen.
+    pub serving_cache: ServingCache,
 }
 
 impl Services {
@@ -44,8 +41,7 @@ impl Services {
         let auth = Authenticator::new(db.clone(), &config.auth)?;
         let audit = Auditor::new(config.audit.clone())?;
         let read_audit = ReadAuditQueue::start(db.clone(), audit.clone());
-        let settings = crate::fresh_cache::FreshCache::new(10_000, crate::settings::CACHE_TTL);
         let throttle = Throttle::in_process(config.throttle);
-        Ok(Self { db, auth, models: ModelServices::new(config.models.clone()), audit, read_audit, throttle, settings })
+        Ok(Self { db, auth, audit, read_audit, throttle, serving_cache: ServingCache::default() })
     }
 }

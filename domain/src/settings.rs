@@ -14,10 +14,11 @@ use tenants::store::tenants as tenant_store;
 use tenants::{Scope, TenantCtx, TenantTx};
 
 use crate::Services;
-use crate::audience::Consent;
+use crate::audit::{AuditEvent, action};
 use crate::error::{DomainError, Result};
 use crate::fairness::{FairnessThresholds, ThresholdsUpdate};
-use crate::interactions::EventType;
+use crate::serving_cache::Change;
+use crate::vocab::{Consent, EventType};
 
 const KEY_WEIGHTS: &str = "eventWeights";
 const KEY_CONSENT: &str = "defaultConsent";
@@ -171,16 +172,6 @@ fn write_json(doc: &mut serde_json::Value, s: &TenantSettings) {
     }
 }
 
-/// How long another process's settings change may take to reach this process's
-/// serving path (changes made here apply at once).
-pub(crate) const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The settings, from the per-tenant cache or the database. For the request path,
-/// which must not pay a query for a document that rarely changes.
-pub(crate) async fn cached(ctx: &TenantCtx, services: &Services) -> Result<TenantSettings> {
-    services.settings.get_or_load(ctx.tenant_id().get(), || tenant_settings(ctx, services)).await
-}
-
 /// The settings inside an open transaction.
 pub(crate) async fn load(ctx: &TenantCtx, tx: &TenantTx) -> Result<TenantSettings> {
     let tenant = tenant_store::current(ctx, tx).await?;
@@ -250,14 +241,11 @@ pub async fn update_tenant_settings(
     }
     write_json(&mut doc, &settings);
     tenant_store::save_settings(ctx, &tx, &doc).await?;
-    services
-        .audit
-        .record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::SETTINGS_UPDATED).details(doc.clone()))
-        .await?;
+    services.audit.record(ctx, &tx, AuditEvent::new(action::SETTINGS_UPDATED).details(doc.clone())).await?;
     tx.commit().await?;
-    // Invalidated rather than replaced: concurrent updates commit in lock order but
-    // could replace the entry in another, leaving an older document cached.
-    services.settings.invalidate(&ctx.tenant_id().get());
+    // Announced rather than handed to the caches: concurrent updates commit in lock
+    // order but could reach a cache in another, leaving an older document cached.
+    services.serving_cache.announce(ctx, Change::Settings);
     Ok(settings)
 }
 

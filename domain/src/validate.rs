@@ -3,26 +3,11 @@
 
 use crate::error::{DomainError, Result};
 
-/// Maximum length of a tenant's own id (content, user, event).
-pub const MAX_ID_CHARS: usize = 256;
 /// Maximum size of a free JSON attributes object, serialised.
 pub const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
 
 fn has_control(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
-}
-
-/// A tenant's own identifier: kept exactly as sent (no trimming), 1 to 256 characters,
-/// no control characters and no surrounding whitespace.
-pub fn external_id(field: &str, raw: String) -> Result<String> {
-    let n = raw.chars().count();
-    if n == 0 || n > MAX_ID_CHARS {
-        return Err(DomainError::invalid(field, format!("use 1 to {MAX_ID_CHARS} characters")));
-    }
-    if has_control(&raw) || raw.trim() != raw {
-        return Err(DomainError::invalid(field, "no control characters or surrounding spaces"));
-    }
-    Ok(raw)
 }
 
 /// Required text, trimmed, 1 to `max` characters.
@@ -100,16 +85,6 @@ pub fn attributes(field: &str, raw: Option<serde_json::Value>) -> Result<serde_j
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_are_exact_and_bounded() {
-        assert!(external_id("id", "abc-1".into()).is_ok());
-        assert!(external_id("id", "".into()).is_err());
-        assert!(external_id("id", " a".into()).is_err());
-        assert!(external_id("id", "a\u{0}".into()).is_err());
-        assert!(external_id("id", "x".repeat(257)).is_err());
-        assert!(external_id("id", "é".repeat(256)).is_ok(), "characters, not bytes");
-    }
 
     #[test]
     fn labels_are_trimmed_and_deduplicated() {

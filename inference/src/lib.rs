@@ -10,24 +10,29 @@
 //! - [`als`], [`knn`], [`popular`]: the built-in algorithms;
 //! - [`eval`]: the evaluation protocol shared by every model; [`tune`]: hyper-parameter
 //!   search on an inner validation split;
-//! - [`onnx`]: ONNX graphs for trained models and validation of uploaded ones;
+//! - [`onnx`]: ONNX graphs for trained models and their published signatures;
 //! - [`runtime`]: ONNX Runtime sessions for serving;
-//! - [`sandbox`]: worker processes with resource limits for tenant-uploaded models.
+//! - [`sandbox`]: worker processes with resource limits for tenant-uploaded models;
+//! - [`upload`]: validation of tenant-uploaded models (signature, external data, a probe).
+//!
+//! The module declarations below are in layering order, lowest first: a module uses
+//! only those declared before it (`error` aside), which `e2e`'s module-order test checks.
 
-pub mod als;
 pub mod error;
-pub mod eval;
-pub mod explain;
-pub mod knn;
+pub mod rng;
 mod linalg;
 pub mod matrix;
+pub mod rank;
+pub mod explain;
+pub mod eval;
+pub mod als;
+pub mod knn;
+pub mod popular;
+pub mod tune;
 pub mod movielens;
 pub mod onnx;
-pub mod popular;
-pub mod rank;
-pub mod rng;
 pub mod runtime;
 pub mod sandbox;
-pub mod tune;
+pub mod upload;
 
 pub use error::{InferenceError, Result};

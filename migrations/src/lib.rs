@@ -7,6 +7,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+// `rls` first: every migration uses it (module order, checked by `e2e`).
+pub mod rls;
 mod m0001_access;
 mod m0002_catalog;
 mod m0003_audit;
@@ -17,7 +19,6 @@ mod m0007_history_index;
 mod m0008_erasure_followup;
 mod m0009_job_owners;
 mod m0010_checkpoint_intervals;
-pub mod rls;
 
 /// The PostgreSQL role the service switches to; row-level security applies to it.
 pub const APP_ROLE: &str = rls::APP_ROLE;

@@ -6,19 +6,21 @@
 //! data function takes `&TenantCtx` first and runs inside a [`db::TenantTx`], which on
 //! PostgreSQL also sets the tenant for row-level security.
 
-pub mod api_key_secret;
-pub mod auth;
+// Modules in layering order, lowest first: a module uses only those declared before it
+// (`error` aside), which `e2e`'s module-order test checks.
+pub mod error;
+pub mod scope;
+pub mod role;
+pub mod ids;
 pub mod ctx;
 pub mod db;
-mod entity;
-pub mod error;
-pub mod ids;
+pub mod api_key_secret;
 pub mod jwt;
 pub mod page;
 pub mod password;
-pub mod role;
-pub mod scope;
+mod entity;
 pub mod store;
+pub mod auth;
 pub mod throttle;
 
 pub use ctx::{Principal, RequestId, SystemCtx, TenantCtx};

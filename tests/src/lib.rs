@@ -1,1 +1,4 @@
-//! end-to-end tests live in tests/
+//! End-to-end tests live in tests/; this library holds the checks that read the
+//! workspace's source.
+
+pub mod module_order;

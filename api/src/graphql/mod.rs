@@ -16,10 +16,10 @@ use crate::config::GraphqlSettings;
 
 pub type MarqueeSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
-pub fn build_schema(services: Option<domain::Services>, limits: &GraphqlSettings) -> MarqueeSchema {
+pub fn build_schema(app: Option<domain::App>, limits: &GraphqlSettings) -> MarqueeSchema {
     let mut builder = builder(limits);
-    if let Some(services) = services {
-        builder = builder.data(services);
+    if let Some(app) = app {
+        builder = builder.data(app.services).data(app.models);
     }
     builder.finish()
 }

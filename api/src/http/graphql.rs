@@ -25,7 +25,7 @@ pub struct GraphqlState {
     pub schema: MarqueeSchema,
     /// Measures a batch's operations before any runs ([`crate::graphql::measure`]).
     pub measuring: MarqueeSchema,
-    pub services: Services,
+    pub app: domain::App,
     pub limits: GraphqlSettings,
     pub documents: DocumentCache,
     pub trusted_proxies: TrustedProxies,
@@ -105,7 +105,7 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<Grap
         if let Err(Refusal(code, message)) = check_batch_complexity(&state, &mut requests).await {
             return error_response(code, &message, request_id.as_str());
         }
-        let tenant = match authenticate(&req, &state.services, &request_id).await {
+        let tenant = match authenticate(&req, &state.app.services, &request_id).await {
             Ok(t) => t,
             Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
         };
@@ -188,7 +188,7 @@ pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpRespon
         if let Err(Refusal(code, message)) = pre_check(&mut request, &state.limits, &state.documents) {
             return error_response(code, &message, request_id.as_str());
         }
-        let tenant = match authenticate(&req, &state.services, &request_id).await {
+        let tenant = match authenticate(&req, &state.app.services, &request_id).await {
             Ok(t) => t,
             Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
         };

@@ -10,7 +10,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// Ready: the database answers.
 pub async fn readyz(state: web::Data<GraphqlState>) -> HttpResponse {
-    match state.services.db.ping().await {
+    match state.app.services.db.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" })),
         Err(e) => {
             tracing::warn!(error = ?e, "readiness check failed");

@@ -93,18 +93,18 @@ async fn run(
     state: &GraphqlState,
     request_id: &RequestId,
 ) -> Result<HttpResponse, Refused> {
-    let ctx = authenticate(req, &state.services, request_id).await?.ok_or_else(|| {
+    let ctx = authenticate(req, &state.app.services, request_id).await?.ok_or_else(|| {
         Refused::new(ErrorCode::Unauthenticated, "send an API key or access token: Authorization: Bearer <token>")
     })?;
     tracing::Span::current().record("tenant_id", ctx.tenant_id().get());
     // Before reading the body: a caller who may not upload cannot make the server read
     // (or hold) a large one.
     ctx.require(Scope::ModelsManage).map_err(DomainError::from)?;
-    let max_model = state.services.models.max_upload_bytes();
+    let max_model = state.app.models.max_upload_bytes();
     let upload = read_form(req, payload, max_model).await?;
     let Upload { metadata, model } = upload;
     let uploaded =
-        domain::models::upload_model(&ctx, &state.services, &metadata.name, model, metadata.item_ids).await?;
+        domain::models::upload_model(&ctx, &state.app.models, &metadata.name, model, metadata.item_ids).await?;
     Ok(answer(state, ctx, request_id, uploaded.id.as_string()).await)
 }
 

@@ -9,7 +9,7 @@ pub mod personal_data;
 pub(crate) mod store;
 mod types;
 
-pub use personal_data::{PersonalDataRead, get_end_user, list_end_users, list_user_interactions};
+pub use personal_data::{PersonalDataRead, get_end_user, list_end_users};
 pub use types::{
     AgeBand, Consent, Country, EndUser, EndUserDraft, EndUserFilter, MAX_UPSERT_BATCH, NewEndUser, UserId,
 };
@@ -17,24 +17,29 @@ pub use types::{
 use tenants::{Scope, TenantCtx};
 
 use crate::Services;
-use crate::batch::{Batch, sorted};
-use crate::catalog::{UpsertCounts, UpsertOutcome};
-use crate::error::{DomainError, Result};
+use crate::audit::{AuditEvent, Target, action};
+use crate::batch::{Batch, RowError, UpsertOutcome, sorted};
+use crate::error::Result;
+use crate::serving_cache::Change;
+use crate::vocab::UpsertCounts;
 
 /// One event per end user whose profile the batch stored (rows refused are not).
-fn upserted_events(rows: &[(usize, NewEndUser)], refused: &[crate::batch::RowError]) -> Vec<crate::audit::AuditEvent> {
-    use crate::audit::{AuditEvent, Target, action};
+fn upserted_events(rows: &[(usize, NewEndUser)], refused: &[RowError]) -> Vec<AuditEvent> {
     rows.iter()
         .filter(|(index, _)| !refused.iter().any(|e| e.index == *index))
         .map(|(_, user)| AuditEvent::new(action::END_USER_UPSERTED).target(Target::end_user(user.id.as_str())))
         .collect()
 }
 
-/// Upserts a batch of at most [`MAX_UPSERT_BATCH`] end users in one transaction.
-pub async fn upsert_end_users(ctx: &TenantCtx, services: &Services, batch: Batch<NewEndUser>) -> Result<UpsertOutcome> {
-    if batch.rows.len() + batch.errors.len() > MAX_UPSERT_BATCH {
-        return Err(DomainError::invalid("users", format!("a batch holds at most {MAX_UPSERT_BATCH} rows")));
-    }
+/// Upserts at most [`MAX_UPSERT_BATCH`] end users in one transaction; rows that do not
+/// parse come back as row errors beside the stored ones.
+pub async fn upsert_end_users(
+    ctx: &TenantCtx,
+    services: &Services,
+    drafts: Vec<EndUserDraft>,
+) -> Result<UpsertOutcome> {
+    ctx.require(Scope::UsersWrite)?;
+    let batch = Batch::parse(drafts, MAX_UPSERT_BATCH, "users", |d| Some(d.id.clone()), NewEndUser::parse)?;
     upsert_unbounded(ctx, services, batch).await
 }
 
@@ -54,7 +59,8 @@ pub(crate) async fn upsert_unbounded(
     let (counts, row_errors) = store::upsert(ctx, &tx, &batch.rows, consent).await?;
     services.audit.record_all(ctx, &tx, upserted_events(&batch.rows, &row_errors)).await?;
     tx.commit().await?;
-    crate::models::data::forget_people(ctx, services, batch.rows.iter().map(|(_, r)| r.id.as_str()));
+    let people: Vec<UserId> = batch.rows.into_iter().map(|(_, r)| r.id).collect();
+    services.serving_cache.announce(ctx, Change::People(people));
     errors.extend(row_errors);
     Ok(UpsertOutcome { counts, errors: sorted(errors) })
 }

@@ -1,17 +1,16 @@
-//! The one door through which end users' personal data leaves the domain: profiles,
-//! lists of users, a user's interactions. Every function here passes through
-//! [`note_access`] inside its transaction, with the subjects it returns, so the audit
-//! log can record each read in the same commit. Nothing else in the crate returns an
-//! [`EndUser`] or a user's events to a caller.
+//! The hook through which end users' personal data leaves the domain: profiles and
+//! lists of users here, a user's events in `interactions::list_user_interactions`.
+//! Every such read passes through [`note_access`] inside its transaction, with the
+//! subjects it returns, so the audit log can record each read in the same commit.
+//! Nothing else in the crate returns an [`EndUser`] or a user's events to a caller.
 
-use tenants::page::{Page, PageRequest, SortCursor};
+use tenants::page::{Page, PageRequest};
 use tenants::{Scope, TenantCtx, TenantTx};
 
 use super::store;
 use super::types::{EndUser, EndUserFilter, UserId};
 use crate::Services;
 use crate::error::{DomainError, Result};
-use crate::interactions::Interaction;
 
 /// What was read about whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +38,7 @@ impl PersonalDataRead {
 /// without a target when the read found nobody. The transactions here are opened with
 /// `begin_write`, because on SQLite a transaction that reads and then writes its audit
 /// event must hold the write lock from the start.
-async fn note_access(
+pub(crate) async fn note_access(
     ctx: &TenantCtx,
     services: &Services,
     tx: &TenantTx,
@@ -79,25 +78,6 @@ pub async fn list_end_users(
     let page = store::list(ctx, &tx, &filter, page).await?;
     let subjects: Vec<&UserId> = page.items.iter().map(|(_, u)| &u.id).collect();
     note_access(ctx, services, &tx, PersonalDataRead::ProfileList, &subjects).await?;
-    tx.commit().await?;
-    Ok(page)
-}
-
-/// One end user's interactions, newest first (needs `users:read`). An unknown or
-/// erased user has none.
-pub async fn list_user_interactions(
-    ctx: &TenantCtx,
-    services: &Services,
-    user: &UserId,
-    page: PageRequest<SortCursor>,
-) -> Result<Page<Interaction, SortCursor>> {
-    ctx.require(Scope::UsersRead)?;
-    let tx = services.db.begin_write(ctx).await?;
-    let page = match store::internal_id(ctx, &tx, user).await? {
-        Some(row) => crate::interactions::store::list_for_user(ctx, &tx, row, &page).await?,
-        None => Page { items: Vec::new(), has_next_page: false, has_previous_page: page.after.is_some() },
-    };
-    note_access(ctx, services, &tx, PersonalDataRead::Interactions, &[user]).await?;
     tx.commit().await?;
     Ok(page)
 }

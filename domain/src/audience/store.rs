@@ -11,10 +11,10 @@ use tenants::{TenantCtx, TenantTx};
 
 use super::types::*;
 use crate::batch::RowError;
-use crate::catalog::UpsertCounts;
 use crate::entity::end_user;
 use crate::error::{DomainError, Result};
 use crate::sql::rows_per_statement;
+use crate::vocab::UpsertCounts;
 
 fn date_text(d: Option<NaiveDate>) -> Option<String> {
     d.map(|d| d.format("%Y-%m-%d").to_string())
@@ -25,7 +25,7 @@ pub(crate) fn to_domain(m: end_user::Model) -> Result<EndUser> {
         None => None,
         Some(s) => Some(
             NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| DomainError::Internal(format!("corrupt signup date {s:?}")))?,
+                .map_err(|_| DomainError::internal(format!("corrupt signup date {s:?}")))?,
         ),
     };
     Ok(EndUser {

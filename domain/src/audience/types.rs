@@ -1,69 +1,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::catalog::string_enum;
 use crate::error::{DomainError, Result};
 use crate::validate;
+pub use crate::vocab::{AgeBand, Consent, UserId};
 
 /// Most users one `upsertEndUsers` call may carry.
 pub const MAX_UPSERT_BATCH: usize = 1000;
 pub const MAX_GENDER_CHARS: usize = 32;
 pub const MAX_PLAN_CHARS: usize = 64;
-
-/// An end user's id in the tenant's own id space.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(String);
-
-impl UserId {
-    pub fn parse(raw: impl Into<String>) -> Result<Self> {
-        validate::external_id("id", raw.into()).map(Self)
-    }
-    /// Parses an id for an argument or input field other than `id`.
-    pub fn parse_as(field: &str, raw: impl Into<String>) -> Result<Self> {
-        validate::external_id(field, raw.into()).map(Self)
-    }
-    pub(crate) fn from_db(raw: String) -> Self {
-        Self(raw)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-
-impl std::fmt::Display for UserId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-string_enum!(
-    /// An age band: what Marquee keeps instead of an age or a birth date.
-    AgeBand, "ageBand", {
-        Under18 => "under_18",
-        From18To24 => "18_24",
-        From25To34 => "25_34",
-        From35To44 => "35_44",
-        From45To54 => "45_54",
-        From55To64 => "55_64",
-        From65 => "65_plus",
-    }
-);
-
-impl AgeBand {
-    pub fn from_age(age: u32) -> Self {
-        match age {
-            0..=17 => AgeBand::Under18,
-            18..=24 => AgeBand::From18To24,
-            25..=34 => AgeBand::From25To34,
-            35..=44 => AgeBand::From35To44,
-            45..=54 => AgeBand::From45To54,
-            55..=64 => AgeBand::From55To64,
-            _ => AgeBand::From65,
-        }
-    }
-}
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -81,15 +25,6 @@ impl Country {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// What an end user agreed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Consent {
-    /// Their data may shape their recommendations and train models.
-    pub personalization: bool,
-    /// Their data may appear in analytics (insights, reports).
-    pub analytics: bool,
 }
 
 /// An end user as a client sends it, before validation.
@@ -175,15 +110,6 @@ pub struct EndUserFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ages_fall_into_bands() {
-        assert_eq!(AgeBand::from_age(7), AgeBand::Under18);
-        assert_eq!(AgeBand::from_age(18), AgeBand::From18To24);
-        assert_eq!(AgeBand::from_age(34), AgeBand::From25To34);
-        assert_eq!(AgeBand::from_age(73), AgeBand::From65);
-        assert_eq!(AgeBand::parse("65_PLUS").ok(), Some(AgeBand::From65));
-    }
 
     #[test]
     fn countries_are_alpha_2() {

@@ -181,7 +181,7 @@ fn checkpoint_message(
 
 fn mac(key: &[u8]) -> Result<Hmac<Sha256>> {
     // HMAC accepts keys of any length, so this only fails if the crate's contract changes.
-    Hmac::<Sha256>::new_from_slice(key).map_err(|e| DomainError::Internal(format!("hmac key: {e}")))
+    Hmac::<Sha256>::new_from_slice(key).map_err(|e| DomainError::internal_from("hmac key", e))
 }
 
 /// HMAC-SHA256 of the checkpoint message with the server's signing key, as hex.

@@ -3,13 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use tenants::scope::Scope;
 use tenants::{TenantCtx, TenantTx};
 
 use super::chain::{self, Interval};
 use super::entity::checkpoint as row;
 use super::{AuditConfig, AuditEvent, action, record};
-use crate::Services;
 use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,24 +70,17 @@ pub(super) async fn write(
     Ok(checkpoint)
 }
 
-/// Signs the chain as it stands now, beyond the periodic checkpoints (before handing
-/// the log to an auditor, say). The request is itself recorded, and the checkpoint
-/// covers that event too.
-pub async fn checkpoint(ctx: &TenantCtx, services: &Services) -> Result<Checkpoint> {
-    ctx.require(Scope::AuditRead)?;
-    services.read_audit.flush().await?;
-    let config = services.audit.config();
-    let tx = services.db.begin_write(ctx).await?;
+/// Signs the chain as it stands now, inside the caller's write transaction. The
+/// request is itself recorded, and the checkpoint covers that event too.
+pub(crate) async fn sign_now(config: &AuditConfig, ctx: &TenantCtx, tx: &TenantTx) -> Result<Checkpoint> {
     let (seq, hash) = record::append(
         config,
-        &tx,
+        tx,
         &ctx.principal().label(),
         ctx.request_id(),
         AuditEvent::new(action::AUDIT_CHECKPOINTED),
     )
     .await?;
-    let interval = record::interval_in_force(&tx).await?;
-    let checkpoint = write(config, &tx, seq, &hash, interval).await?;
-    tx.commit().await?;
-    Ok(checkpoint)
+    let interval = record::interval_in_force(tx).await?;
+    write(config, tx, seq, &hash, interval).await
 }

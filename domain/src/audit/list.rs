@@ -3,11 +3,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::page::{Page, PageRequest};
-use tenants::scope::Scope;
 use tenants::{TenantCtx, TenantTx};
 
 use super::entity::event as row;
-use crate::Services;
 use crate::error::{DomainError, Result};
 
 /// A validated filter; every part is optional and they combine with AND.
@@ -81,15 +79,13 @@ impl From<row::Model> for AuditRecord {
     }
 }
 
-/// For owners, admins and keys with `audit:read`.
-pub async fn list_events(
+/// A page of the tenant's events, oldest first, inside the caller's transaction.
+pub(crate) async fn page_of_events(
     ctx: &TenantCtx,
-    services: &Services,
+    tx: &TenantTx,
     filter: &AuditFilter,
     page: PageRequest,
 ) -> Result<Page<AuditRecord>> {
-    ctx.require(Scope::AuditRead)?;
-    services.read_audit.flush().await?;
     let mut query = row::Entity::find()
         .filter(row::Column::TenantId.eq(ctx.tenant_id().get()))
         .order_by_asc(row::Column::Seq)
@@ -109,9 +105,7 @@ pub async fn list_events(
     if let Some(to) = filter.to {
         query = query.filter(row::Column::OccurredAt.lt(to));
     }
-    let tx = services.db.begin(ctx).await?;
     let rows = query.all(tx.conn()).await?;
-    tx.commit().await?;
     let rows = rows.into_iter().map(|m| (m.seq, AuditRecord::from(m))).collect();
     Ok(Page::from_overfetch(rows, page))
 }

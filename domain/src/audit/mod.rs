@@ -30,12 +30,15 @@ use tenants::{RequestId, TenantCtx, TenantId, TenantTx};
 
 use crate::error::{DomainError, Result};
 
-pub use checkpoint::{Checkpoint, checkpoint};
+pub use checkpoint::Checkpoint;
+pub(crate) use checkpoint::sign_now;
 pub use coalesce::{FailedLoginCoalescer, FailureRecord};
 pub use event::{AuditEvent, Outcome, Target, action};
-pub use list::{AuditFilter, AuditRecord, events_about, list_events};
+pub(crate) use list::page_of_events;
+pub use list::{AuditFilter, AuditRecord, events_about};
 pub use read_queue::ReadAuditQueue;
-pub use verify::{Problem, VerifyReport, verify};
+pub(crate) use verify::verify_in;
+pub use verify::{Problem, VerifyReport};
 
 /// The audit settings: secrets come from configuration (generated into the data
 /// directory when not set), never from globals.
@@ -96,7 +99,7 @@ impl Auditor {
     /// same tenant. The event commits or rolls back with the caller's change.
     pub async fn record(&self, ctx: &TenantCtx, tx: &TenantTx, event: AuditEvent) -> Result<()> {
         if tx.tenant_id() != ctx.tenant_id() {
-            return Err(DomainError::Internal("audit event for another tenant's transaction".into()));
+            return Err(DomainError::internal("audit event for another tenant's transaction"));
         }
         let principal = ctx.principal().label();
         record::append(&self.config, tx, &principal, ctx.request_id(), event).await?;
@@ -107,7 +110,7 @@ impl Auditor {
     /// batch that touches many end users records one event per person).
     pub async fn record_all(&self, ctx: &TenantCtx, tx: &TenantTx, events: Vec<AuditEvent>) -> Result<()> {
         if tx.tenant_id() != ctx.tenant_id() {
-            return Err(DomainError::Internal("audit event for another tenant's transaction".into()));
+            return Err(DomainError::internal("audit event for another tenant's transaction"));
         }
         let principal = ctx.principal().label();
         let entries = events
@@ -122,7 +125,7 @@ impl Auditor {
     /// batches), each by its own request's principal, as one append.
     pub(crate) async fn record_batch(&self, tx: &TenantTx, batch: Vec<(TenantCtx, AuditEvent)>) -> Result<()> {
         if batch.iter().any(|(ctx, _)| ctx.tenant_id() != tx.tenant_id()) {
-            return Err(DomainError::Internal("audit event for another tenant's transaction".into()));
+            return Err(DomainError::internal("audit event for another tenant's transaction"));
         }
         let (contexts, events): (Vec<TenantCtx>, Vec<AuditEvent>) = batch.into_iter().unzip();
         let labels: Vec<String> = contexts.iter().map(|ctx| ctx.principal().label()).collect();

@@ -48,7 +48,7 @@ impl ReadAuditQueue {
         self.sender
             .send(Message::Event(Box::new((ctx.clone(), event))))
             .await
-            .map_err(|_| DomainError::Internal("the audit writer has stopped".into()))
+            .map_err(|_| DomainError::internal("the audit writer has stopped"))
     }
 
     /// Waits until every event queued so far is committed.
@@ -57,8 +57,8 @@ impl ReadAuditQueue {
         self.sender
             .send(Message::Flush(done))
             .await
-            .map_err(|_| DomainError::Internal("the audit writer has stopped".into()))?;
-        wait.await.map_err(|_| DomainError::Internal("the audit writer has stopped".into()))
+            .map_err(|_| DomainError::internal("the audit writer has stopped"))?;
+        wait.await.map_err(|_| DomainError::internal("the audit writer has stopped"))
     }
 }
 

@@ -45,7 +45,7 @@ pub(super) async fn append(
     append_all(config, tx, vec![Entry { principal, request_id, event }])
         .await?
         .pop()
-        .ok_or_else(|| DomainError::Internal("audit append wrote nothing".into()))
+        .ok_or_else(|| DomainError::internal("audit append wrote nothing"))
 }
 
 /// Appends events in order under one lock of the head, with one insert: a batch that
@@ -77,9 +77,9 @@ pub(super) async fn append_all(
         .lock_exclusive()
         .one(conn)
         .await?
-        .ok_or_else(|| DomainError::Internal("audit head missing after insert".into()))?;
+        .ok_or_else(|| DomainError::internal("audit head missing after insert"))?;
     let mut prev = chain::from_hex(&head.last_hash)
-        .ok_or_else(|| DomainError::Internal(format!("corrupt audit head for tenant {tenant_id}")))?;
+        .ok_or_else(|| DomainError::internal(format!("corrupt audit head for tenant {tenant_id}")))?;
     let mut seq = head.last_seq;
     let interval = interval_for(config, &head);
     let occurred_at = chain::now_micros();
@@ -169,10 +169,10 @@ pub(super) async fn interval_in_force(tx: &TenantTx) -> Result<Interval> {
     let head = head::Entity::find_by_id(tx.tenant_id().get())
         .one(tx.conn())
         .await?
-        .ok_or_else(|| DomainError::Internal("audit head missing after an append".into()))?;
+        .ok_or_else(|| DomainError::internal("audit head missing after an append"))?;
     match (head.interval_every, head.interval_since) {
         (Some(every), Some(since)) => Ok(Interval { every, since, previous_since: None }),
-        _ => Err(DomainError::Internal("audit head without an interval after an append".into())),
+        _ => Err(DomainError::internal("audit head without an interval after an append")),
     }
 }
 

@@ -9,14 +9,12 @@
 use std::collections::VecDeque;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tenants::scope::Scope;
-use tenants::{TenantCtx, TenantTx};
+use tenants::TenantTx;
 
 use super::AuditConfig;
 use super::chain::{self, ChainFields, GENESIS, Interval};
 use super::due;
 use super::entity::{checkpoint, event, head};
-use crate::Services;
 use crate::error::Result;
 
 const PAGE: u64 = 500;
@@ -80,14 +78,9 @@ pub struct VerifyReport {
     pub missing_checkpoints: Vec<i64>,
 }
 
-/// For owners, admins and keys with `audit:read`, and the operator's CLI.
-pub async fn verify(ctx: &TenantCtx, services: &Services) -> Result<VerifyReport> {
-    ctx.require(Scope::AuditRead)?;
-    services.read_audit.flush().await?;
-    let tx = services.db.begin_snapshot(ctx).await?;
-    let report = Verifier::new(services.audit.config(), &tx).run().await?;
-    tx.commit().await?;
-    Ok(report)
+/// Verifies the tenant's chain and checkpoints inside the caller's snapshot.
+pub(crate) async fn verify_in(config: &AuditConfig, tx: &TenantTx) -> Result<VerifyReport> {
+    Verifier::new(config, tx).run().await
 }
 
 struct Verifier<'a> {

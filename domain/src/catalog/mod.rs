@@ -6,28 +6,29 @@
 pub(crate) mod store;
 mod types;
 
-pub(crate) use types::string_enum;
+pub use crate::batch::UpsertOutcome;
+pub use crate::vocab::UpsertCounts;
 pub use types::{
     Content, ContentDraft, ContentFilter, ContentId, ContentKind, ContentSort, ContentSortField, DeleteOutcome,
-    MAX_DELETE_BATCH, MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_UPSERT_BATCH, NewContent, UpsertCounts, UpsertOutcome,
+    MAX_DELETE_BATCH, MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_UPSERT_BATCH, NewContent,
 };
 
 use tenants::page::{Page, PageRequest, SortCursor};
 use tenants::{Scope, TenantCtx};
 
 use crate::Services;
+use crate::audit::{AuditEvent, action};
 use crate::batch::{Batch, sorted};
 use crate::error::{DomainError, Result};
+use crate::serving_cache::Change;
 
-/// Upserts a batch of at most [`MAX_UPSERT_BATCH`] items in one transaction. Each item
-/// replaces every field of a stored item with the same id; rows equal to what is stored
-/// are left untouched (`unchanged`), so repeating a batch changes nothing. Rows refused
-/// while parsing come back as row errors beside the stored ones.
-pub async fn upsert_contents(ctx: &TenantCtx, services: &Services, batch: Batch<NewContent>) -> Result<UpsertOutcome> {
+/// Upserts at most [`MAX_UPSERT_BATCH`] items in one transaction. Each item replaces
+/// every field of a stored item with the same id; rows equal to what is stored are left
+/// untouched (`unchanged`), so repeating a batch changes nothing. Rows that do not parse
+/// come back as row errors beside the stored ones.
+pub async fn upsert_contents(ctx: &TenantCtx, services: &Services, drafts: Vec<ContentDraft>) -> Result<UpsertOutcome> {
     ctx.require(Scope::CatalogWrite)?;
-    if batch.rows.len() + batch.errors.len() > MAX_UPSERT_BATCH {
-        return Err(DomainError::invalid("contents", format!("a batch holds at most {MAX_UPSERT_BATCH} rows")));
-    }
+    let batch = Batch::parse(drafts, MAX_UPSERT_BATCH, "contents", |d| Some(d.id.clone()), NewContent::parse)?;
     upsert_unbounded(ctx, services, batch).await
 }
 
@@ -44,27 +45,38 @@ pub(crate) async fn upsert_unbounded(
     }
     let tx = services.db.begin_write(ctx).await?;
     let (counts, row_errors) = store::upsert(ctx, &tx, &batch.rows).await?;
-    services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::CONTENT_UPSERTED).details(serde_json::json!({ "created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged, "refused": row_errors.len() }))).await?;
+    let details = serde_json::json!({
+        "created": counts.created,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "refused": row_errors.len(),
+    });
+    services.audit.record(ctx, &tx, AuditEvent::new(action::CONTENT_UPSERTED).details(details)).await?;
     tx.commit().await?;
     errors.extend(row_errors);
     Ok(UpsertOutcome { counts, errors: sorted(errors) })
 }
 
 /// Deletes up to [`MAX_DELETE_BATCH`] items (soft: see `docs/ingestion.md`). Unknown
-/// ids are reported, not refused.
-pub async fn delete_contents(ctx: &TenantCtx, services: &Services, ids: Vec<ContentId>) -> Result<DeleteOutcome> {
+/// ids are reported, not refused; an id that does not parse refuses the whole call.
+pub async fn delete_contents(ctx: &TenantCtx, services: &Services, ids: Vec<String>) -> Result<DeleteOutcome> {
     ctx.require(Scope::CatalogWrite)?;
     if ids.len() > MAX_DELETE_BATCH {
         return Err(DomainError::invalid("ids", format!("a batch holds at most {MAX_DELETE_BATCH} ids")));
     }
+    let ids = ids.into_iter().map(|id| ContentId::parse_as("ids", id)).collect::<Result<Vec<_>>>()?;
     if ids.is_empty() {
         return Ok(DeleteOutcome::default());
     }
     let tx = services.db.begin_write(ctx).await?;
     let outcome = store::soft_delete(ctx, &tx, &ids).await?;
-    services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::CONTENT_DELETED).details(serde_json::json!({ "deleted": outcome.deleted, "ids": ids.iter().map(|i| i.as_str()).collect::<Vec<_>>() }))).await?;
+    let details = serde_json::json!({
+        "deleted": outcome.deleted,
+        "ids": ids.iter().map(ContentId::as_str).collect::<Vec<_>>(),
+    });
+    services.audit.record(ctx, &tx, AuditEvent::new(action::CONTENT_DELETED).details(details)).await?;
     tx.commit().await?;
-    crate::models::data::forget_catalog(ctx, services);
+    services.serving_cache.announce(ctx, Change::ItemsDeleted);
     Ok(outcome)
 }
 

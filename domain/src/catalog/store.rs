@@ -13,6 +13,7 @@ use crate::batch::RowError;
 use crate::entity::{content_genre, content_item, content_tag};
 use crate::error::{DomainError, Result};
 use crate::sql::{from_ms, rows_per_statement, to_ms};
+use crate::vocab::UpsertCounts;
 
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
@@ -115,7 +116,7 @@ pub(crate) fn to_domain(m: content_item::Model) -> Result<Content> {
         None => None,
         Some(s) => Some(
             NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| DomainError::Internal(format!("corrupt release date {s:?}")))?,
+                .map_err(|_| DomainError::internal(format!("corrupt release date {s:?}")))?,
         ),
     };
     Ok(Content {

@@ -2,6 +2,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::{DomainError, Result};
 use crate::validate;
+pub use crate::vocab::{ContentId, ContentKind};
 
 /// Most items one `upsertContents` call may carry.
 pub const MAX_UPSERT_BATCH: usize = 500;
@@ -17,98 +18,6 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_MATURITY_CHARS: usize = 32;
 /// Ten years, in seconds.
 pub const MAX_DURATION_SECS: i64 = 10 * 366 * 24 * 3600;
-
-/// A content item's id in the tenant's own id space.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ContentId(String);
-
-impl ContentId {
-    pub fn parse(raw: impl Into<String>) -> Result<Self> {
-        validate::external_id("id", raw.into()).map(Self)
-    }
-    /// Parses an id for an argument or input field other than `id`.
-    pub fn parse_as(field: &str, raw: impl Into<String>) -> Result<Self> {
-        validate::external_id(field, raw.into()).map(Self)
-    }
-    pub(crate) fn from_db(raw: String) -> Self {
-        Self(raw)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-
-impl std::fmt::Display for ContentId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident, $field:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(raw: &str) -> Result<Self> {
-                let wanted = raw.trim().to_ascii_lowercase();
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == wanted)
-                    .ok_or_else(|| DomainError::invalid($field, format!("unknown value {raw:?}")))
-            }
-
-            /// Reads a stored value; a value this version does not know is corruption.
-            pub(crate) fn from_db(raw: &str) -> Result<Self> {
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == raw)
-                    .ok_or_else(|| DomainError::Internal(format!("corrupt {} {raw:?}", $field)))
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-pub(crate) use string_enum;
-
-string_enum!(
-    /// What a content item is.
-    ContentKind, "kind", {
-        Movie => "movie",
-        Series => "series",
-        Season => "season",
-        Episode => "episode",
-        Short => "short",
-        Documentary => "documentary",
-        MusicTrack => "music_track",
-        Album => "album",
-        MusicVideo => "music_video",
-        Podcast => "podcast",
-        PodcastEpisode => "podcast_episode",
-        Audiobook => "audiobook",
-        Book => "book",
-        Game => "game",
-        LiveEvent => "live_event",
-        Other => "other",
-    }
-);
 
 /// A content item as a client sends it, before validation.
 #[derive(Debug, Clone)]
@@ -304,32 +213,6 @@ impl ContentSort {
             (ContentSortField::ReleaseDate, true) => "release_date_desc",
         }
     }
-}
-
-/// What an upsert did with its rows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UpsertCounts {
-    pub created: u64,
-    pub updated: u64,
-    /// Rows equal to what was stored: nothing was written.
-    pub unchanged: u64,
-}
-
-impl UpsertCounts {
-    pub fn accepted(&self) -> u64 {
-        self.created + self.updated + self.unchanged
-    }
-    pub fn add(&mut self, other: &UpsertCounts) {
-        self.created += other.created;
-        self.updated += other.updated;
-        self.unchanged += other.unchanged;
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct UpsertOutcome {
-    pub counts: UpsertCounts,
-    pub errors: Vec<crate::batch::RowError>,
 }
 
 #[derive(Debug, Clone, Default)]

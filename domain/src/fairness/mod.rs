@@ -1,124 +1,29 @@
-//! Fairness reports (docs/fairness.md): for one model, on its kept evaluation split,
-//! quality by user group (Fairlearn's MetricFrame: overall, by group, difference,
-//! ratio), exposure by item group, popularity bias, each figure PASS or WARN against
-//! the tenant's thresholds, small user groups suppressed; optionally the same after a
-//! fairness-aware re-ranking, side by side. Reports are stored as computed.
+//! Fairness, measured and acted on (docs/fairness.md): quality by user group
+//! (Fairlearn's MetricFrame: overall, by group, difference, ratio), exposure by item
+//! group, popularity bias, each figure PASS or WARN against the tenant's thresholds,
+//! small user groups suppressed; and fairness-aware re-ranking, shared by reports and
+//! serving.
 //!
-//! Creating needs `models:manage`; reading `reports:read` (or `models:manage`).
+//! Pure computation and the report format; creating and storing reports (which needs a
+//! model's evaluation) is `fairness_reports`.
 
-mod entity;
 mod export;
 pub mod metrics;
 pub mod report;
 pub mod rerank;
-mod serving;
-mod store;
 pub mod thresholds;
 pub mod types;
 
 pub use export::to_csv;
-pub(crate) use serving::rerank_candidates;
 pub use thresholds::{FairnessThresholds, Status, ThresholdsUpdate};
 pub use types::*;
 
-use tenants::ids::PublicId;
-use tenants::page::{Page, PageRequest};
-use tenants::{Scope, TenantCtx};
-
-use crate::Services;
-use crate::audit::{AuditEvent, Target};
-use crate::error::{DomainError, Result};
-use report::{ReportData, ReportUser};
-
-/// How many of the model's best candidates a serving-time re-ranking chooses from (the
-/// evaluation keeps as many per user, so reports and serving agree).
-pub const SERVING_POOL: usize = crate::models::training::REPORT_CANDIDATES;
+/// How many of a model's best candidates per user evaluation keeps, reports look at
+/// and a serving-time re-ranking chooses from, so that reports and serving agree.
+pub const CANDIDATE_POOL: usize = 50;
 
 /// The audit action of a new report.
 pub const REPORT_CREATED: &str = "fairness_report.created";
-
-/// Computes and stores a report for one of the tenant's models.
-pub async fn create_report(
-    ctx: &TenantCtx,
-    services: &Services,
-    model_id: &PublicId,
-    input: ReportInput,
-) -> Result<FairnessReport> {
-    ctx.require(Scope::ModelsManage)?;
-    let evaluation = crate::models::evaluation::load_evaluation(ctx, services, model_id).await?;
-    let tx = services.db.begin(ctx).await?;
-    let thresholds = crate::settings::load(ctx, &tx).await?.fairness;
-    let evaluated: Vec<String> = evaluation
-        .detail
-        .users
-        .iter()
-        .filter_map(|u| evaluation.meta.eval_user_ids.get(u.user as usize).cloned())
-        .collect();
-    let groups = store::user_groups(ctx, &tx, &evaluated, &input.user_groups).await?;
-    let items = store::items(ctx, &tx, &evaluation.meta.item_ids).await?;
-    tx.commit().await?;
-
-    let mut users = Vec::with_capacity(evaluation.detail.users.len());
-    let mut excluded_users = 0;
-    for u in evaluation.detail.users {
-        let values = evaluation.meta.eval_user_ids.get(u.user as usize).and_then(|id| groups.get(id));
-        match values {
-            Some(values) => {
-                users.push(ReportUser { groups: values.clone(), test: u.test_items, candidates: u.candidates })
-            }
-            None => excluded_users += 1,
-        }
-    }
-    if users.is_empty() {
-        return Err(DomainError::Conflict(
-            "no evaluated user has analytics consent: there is nothing to report".into(),
-        ));
-    }
-    let mut counts = evaluation.detail.item_train_counts;
-    counts.resize(items.len(), 0);
-    let data = ReportData { users, excluded_users, items, item_train_counts: counts };
-    let job_input = input.clone();
-    let body = tokio::task::spawn_blocking(move || report::assemble(&job_input, &thresholds, &data))
-        .await
-        .map_err(|e| DomainError::Internal(format!("report thread: {e}")))?;
-
-    let tx = services.db.begin_write(ctx).await?;
-    let saved = store::insert(ctx, &tx, evaluation.row, &input, &body).await?;
-    services
-        .audit
-        .record(
-            ctx,
-            &tx,
-            AuditEvent::new(REPORT_CREATED).target(Target::object("fairness_report", saved.id.as_string())).details(
-                serde_json::json!({ "model": input.model_id, "k": input.k, "reranked": input.rerank.is_some() }),
-            ),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(saved)
-}
-
-fn require_read(ctx: &TenantCtx) -> Result<()> {
-    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
-    Ok(())
-}
-
-pub async fn get_report(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<FairnessReport> {
-    require_read(ctx)?;
-    let tx = services.db.begin(ctx).await?;
-    let report = store::find(ctx, &tx, id).await?;
-    tx.commit().await?;
-    Ok(report)
-}
-
-/// The tenant's reports, newest first.
-pub async fn list_reports(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<FairnessReport>> {
-    require_read(ctx)?;
-    let tx = services.db.begin(ctx).await?;
-    let page = store::list(ctx, &tx, page).await?;
-    tx.commit().await?;
-    Ok(page)
-}
 
 /// The whole report as one JSON document (the export format).
 pub fn to_json(report: &FairnessReport) -> serde_json::Value {

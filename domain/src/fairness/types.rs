@@ -99,7 +99,7 @@ impl Rerank {
 }
 
 /// Most positions a report looks at: evaluation keeps the top 50 candidates per user.
-pub const MAX_K: usize = crate::models::training::REPORT_CANDIDATES;
+pub const MAX_K: usize = super::CANDIDATE_POOL;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

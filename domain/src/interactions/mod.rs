@@ -12,28 +12,41 @@ mod snapshot;
 pub(crate) mod store;
 mod types;
 
+mod personal_data;
+
+pub use personal_data::list_user_interactions;
 pub use snapshot::{SnapshotEvent, SnapshotItem, TrainingSnapshot, training_snapshot};
 pub use types::{
     EventId, EventType, IngestCounts, IngestOutcome, Interaction, InteractionDraft, MAX_FUTURE_SKEW_HOURS,
     MAX_RECORD_BATCH, NewInteraction,
 };
 
+use chrono::Utc;
 use tenants::{Scope, TenantCtx};
 
 use crate::Services;
+use crate::audit::{AuditEvent, action};
 use crate::batch::{Batch, sorted};
-use crate::error::{DomainError, Result};
+use crate::error::Result;
+use crate::serving_cache::Change;
+use crate::vocab::UserId;
 
-/// Records a batch of at most [`MAX_RECORD_BATCH`] events in one transaction; good rows
-/// are kept whatever happens to the others.
+/// Records at most [`MAX_RECORD_BATCH`] events in one transaction; rows that do not
+/// parse come back as row errors, and good rows are kept whatever happens to the others.
 pub async fn record_interactions(
     ctx: &TenantCtx,
     services: &Services,
-    batch: Batch<NewInteraction>,
+    drafts: Vec<InteractionDraft>,
 ) -> Result<IngestOutcome> {
-    if batch.rows.len() + batch.errors.len() > MAX_RECORD_BATCH {
-        return Err(DomainError::invalid("events", format!("a batch holds at most {MAX_RECORD_BATCH} rows")));
-    }
+    ctx.require(Scope::EventsWrite)?;
+    let received_at = Utc::now();
+    let batch = Batch::parse(
+        drafts,
+        MAX_RECORD_BATCH,
+        "events",
+        |d| Some(d.event_id.clone()),
+        |d| NewInteraction::parse(d, received_at),
+    )?;
     record_unbounded(ctx, services, batch).await
 }
 
@@ -51,9 +64,18 @@ pub(crate) async fn record_unbounded(
     let tx = services.db.begin_write(ctx).await?;
     let consent = crate::settings::load(ctx, &tx).await?.default_consent;
     let (counts, row_errors) = store::ingest(ctx, &tx, &batch.rows, consent).await?;
-    services.audit.record(ctx, &tx, crate::audit::AuditEvent::new(crate::audit::action::INTERACTIONS_RECORDED).details(serde_json::json!({ "accepted": counts.accepted, "duplicates": counts.duplicates, "usersCreated": counts.users_created, "refused": row_errors.len() }))).await?;
+    let details = serde_json::json!({
+        "accepted": counts.accepted,
+        "duplicates": counts.duplicates,
+        "usersCreated": counts.users_created,
+        "refused": row_errors.len(),
+    });
+    services.audit.record(ctx, &tx, AuditEvent::new(action::INTERACTIONS_RECORDED).details(details)).await?;
     tx.commit().await?;
-    crate::models::data::forget_people(ctx, services, batch.rows.iter().map(|(_, r)| r.user.as_str()));
+    let mut people: Vec<UserId> = batch.rows.into_iter().map(|(_, r)| r.user).collect();
+    people.sort_unstable();
+    people.dedup();
+    services.serving_cache.announce(ctx, Change::People(people));
     errors.extend(row_errors);
     Ok(IngestOutcome { counts, errors: sorted(errors) })
 }

@@ -147,7 +147,7 @@ pub(crate) async fn list_for_user(
         let content = external
             .get(&item_id)
             .cloned()
-            .ok_or_else(|| DomainError::Internal(format!("interaction {id} names a missing item")))?;
+            .ok_or_else(|| DomainError::internal(format!("interaction {id} names a missing item")))?;
         let cursor = SortCursor { sort: USER_ORDER.to_owned(), value: SortValue::Int(occurred_at), id };
         items.push((
             cursor,

@@ -1,9 +1,8 @@
 use chrono::{DateTime, Duration, Utc};
 
-use crate::audience::UserId;
-use crate::catalog::{ContentId, string_enum};
 use crate::error::{DomainError, Result};
-use crate::validate;
+use crate::vocab::{ContentId, UserId};
+pub use crate::vocab::{EventId, EventType};
 
 /// Most events one `recordInteractions` call may carry.
 pub const MAX_RECORD_BATCH: usize = 1000;
@@ -11,44 +10,6 @@ pub const MAX_RECORD_BATCH: usize = 1000;
 pub const MAX_FUTURE_SKEW_HOURS: i64 = 24;
 /// The largest magnitude of an event's value.
 pub const MAX_ABS_VALUE: f64 = 1e9;
-
-/// An event's idempotency key, unique per tenant: the same event sent twice is stored once.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct EventId(String);
-
-impl EventId {
-    pub fn parse(raw: impl Into<String>) -> Result<Self> {
-        validate::external_id("eventId", raw.into()).map(Self)
-    }
-    pub(crate) fn from_db(raw: String) -> Self {
-        Self(raw)
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-string_enum!(
-    /// What the end user did.
-    EventType, "type", {
-        View => "view",
-        Play => "play",
-        Complete => "complete",
-        Like => "like",
-        Dislike => "dislike",
-        Rating => "rating",
-        Purchase => "purchase",
-        AddToList => "add_to_list",
-        Skip => "skip",
-    }
-);
-
-impl EventType {
-    /// Position in [`EventType::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// An event as a client sends it, before validation.
 #[derive(Debug, Clone)]

@@ -31,7 +31,7 @@ impl LocalDiskStore {
             !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) && !s.contains("..")
         };
         if !safe(key) || !safe(name) || name.contains('/') {
-            return Err(DomainError::Internal(format!("unsafe artifact path {key:?}/{name:?}")));
+            return Err(DomainError::internal(format!("unsafe artifact path {key:?}/{name:?}")));
         }
         Ok(self.root.join(key).join(name))
     }
@@ -86,7 +86,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> DomainError {
-    DomainError::Internal(format!("model store {}: {e}", path.display()))
+    DomainError::internal_from(format!("model store {}", path.display()), e)
 }
 
 pub const ONNX_FILE: &str = "model.onnx";
@@ -118,7 +118,7 @@ pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
 
 pub fn f32_values(bytes: &[u8]) -> Result<Vec<f32>> {
     if bytes.len() % 4 != 0 {
-        return Err(DomainError::Internal("corrupt factor file".into()));
+        return Err(DomainError::internal("corrupt factor file"));
     }
     Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }

@@ -11,21 +11,22 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 use tenants::TenantCtx;
 use tenants::db::{DbBackendKind, TenantTx};
 
+use super::runtime::ModelServices;
 use super::serving::HistoryEvent;
 use super::training::TrainingData;
 use super::types::DataSnapshot;
-use crate::Services;
 use crate::catalog::Content;
 use crate::entity::{content_item, end_user, interaction};
 use crate::error::{DomainError, Result};
-use crate::interactions::EventType;
+use crate::settings::TenantSettings;
 use crate::sql::from_ms;
+use crate::vocab::EventType;
 
 /// How much of a user's history serving looks at: the most recent events.
 const HISTORY_LIMIT: u64 = 2_000;
 
-pub async fn load_training_data(ctx: &TenantCtx, services: &Services) -> Result<TrainingData> {
-    let snapshot = crate::interactions::training_snapshot(ctx, services).await?;
+pub async fn load_training_data(ctx: &TenantCtx, models: &ModelServices) -> Result<TrainingData> {
+    let snapshot = crate::interactions::training_snapshot(ctx, &models.services).await?;
     let range = snapshot.time_range();
     let triplets = snapshot.triplets();
     let users_with_events: HashSet<u32> = snapshot.events.iter().map(|e| e.user).collect();
@@ -68,14 +69,20 @@ impl CachedPerson {
     }
 }
 
+/// The settings, from the per-tenant cache or the database: the request path must not
+/// pay a query for a document that rarely changes.
+async fn cached_settings(ctx: &TenantCtx, models: &ModelServices) -> Result<TenantSettings> {
+    models.settings.get_or_load(ctx.tenant_id().get(), || crate::settings::tenant_settings(ctx, &models.services)).await
+}
+
 /// The person's consent and recent history, from the cache or the database.
-pub async fn user_state(ctx: &TenantCtx, services: &Services, user_id: &str) -> Result<UserState> {
+pub async fn user_state(ctx: &TenantCtx, models: &ModelServices, user_id: &str) -> Result<UserState> {
     let key = (ctx.tenant_id().get(), user_id.to_owned());
-    let person = services.models.people.get_or_load(key, || load_person(ctx, services, user_id)).await?;
+    let person = models.people.get_or_load(key, || load_person(ctx, models, user_id)).await?;
     if !person.personalization {
         return Ok(UserState { personalization: false, history: Vec::new() });
     }
-    let weights = crate::settings::cached(ctx, services).await?.event_weights;
+    let weights = cached_settings(ctx, models).await?.event_weights;
     let history = person
         .events
         .iter()
@@ -87,30 +94,16 @@ pub async fn user_state(ctx: &TenantCtx, services: &Services, user_id: &str) -> 
     Ok(UserState { personalization: true, history })
 }
 
-/// After a committed change to these people's events, consent or existence.
-pub(crate) fn forget_people<'a>(ctx: &TenantCtx, services: &Services, user_ids: impl IntoIterator<Item = &'a str>) {
-    let tenant = ctx.tenant_id().get();
-    let unique: HashSet<&str> = user_ids.into_iter().collect();
-    for user_id in unique {
-        services.models.people.invalidate(&(tenant, user_id.to_owned()));
-    }
-}
-
-/// After a change to many people at once (a retention purge).
-pub(crate) fn forget_everyone(services: &Services) {
-    services.models.people.invalidate_all();
-}
-
 /// The person's newest events with their items' catalog ids, newest first, as one row
 /// holding a JSON array: the driver hands rows one at a time from its worker thread,
 /// and a hundred hand-overs cost more than the query.
 async fn recent_events(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     tx: &TenantTx,
     user_row: i64,
 ) -> Result<Vec<(Arc<str>, EventType, i64)>> {
-    let (backend, aggregate, tenant, user) = match services.db.kind() {
+    let (backend, aggregate, tenant, user) = match models.services.db.kind() {
         DbBackendKind::Sqlite => {
             (DbBackend::Sqlite, "json_group_array(json_array(external_id, event_type, occurred_at))", "?", "?")
         }
@@ -129,7 +122,7 @@ async fn recent_events(
         None => None,
     };
     let rows: Vec<(String, String, i64)> = match json {
-        Some(text) => serde_json::from_str(&text).map_err(|e| DomainError::Internal(format!("history row: {e}")))?,
+        Some(text) => serde_json::from_str(&text).map_err(|e| DomainError::internal_from("history row", e))?,
         None => Vec::new(),
     };
     let mut events = rows
@@ -141,9 +134,9 @@ async fn recent_events(
     Ok(events)
 }
 
-async fn load_person(ctx: &TenantCtx, services: &Services, user_id: &str) -> Result<Arc<CachedPerson>> {
+async fn load_person(ctx: &TenantCtx, models: &ModelServices, user_id: &str) -> Result<Arc<CachedPerson>> {
     let tenant = ctx.tenant_id().get();
-    let tx = services.db.begin(ctx).await?;
+    let tx = models.services.db.begin(ctx).await?;
     let user = end_user::Entity::find()
         .select_only()
         .columns([end_user::Column::Id, end_user::Column::ConsentPersonalization])
@@ -158,7 +151,7 @@ async fn load_person(ctx: &TenantCtx, services: &Services, user_id: &str) -> Res
         None => CachedPerson { personalization: true, events: Vec::new() },
         Some((_, consent, erased)) if erased || !consent => CachedPerson { personalization: false, events: Vec::new() },
         Some((user_row, _, _)) => {
-            CachedPerson { personalization: true, events: recent_events(ctx, services, &tx, user_row).await? }
+            CachedPerson { personalization: true, events: recent_events(ctx, models, &tx, user_row).await? }
         }
     };
     tx.commit().await?;
@@ -177,7 +170,8 @@ pub struct ItemFacets {
 }
 
 /// The tenant's live catalog, for filtering and hydrating answers without a query per
-/// item. Cached per tenant: see [`forget_catalog`].
+/// item. Cached per tenant: deletions apply at once (`Change::ItemsDeleted`), other
+/// changes within the cache's time to live.
 pub struct CatalogView {
     pub items: FxHashMap<String, (ItemFacets, Arc<Content>)>,
 }
@@ -194,20 +188,13 @@ impl CatalogView {
     }
 }
 
-pub async fn catalog_facets(ctx: &TenantCtx, services: &Services) -> Result<Arc<CatalogView>> {
-    services.models.catalog.get_or_load(ctx.tenant_id().get(), || load_catalog(ctx, services)).await
+pub async fn catalog_facets(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<CatalogView>> {
+    models.catalog.get_or_load(ctx.tenant_id().get(), || load_catalog(ctx, models)).await
 }
 
-/// After committed deletions: deleted items leave answers at once. (Other catalog
-/// changes reach serving within the cache's time to live, so a bulk import does not
-/// rebuild the view once per batch.)
-pub(crate) fn forget_catalog(ctx: &TenantCtx, services: &Services) {
-    services.models.catalog.invalidate(&ctx.tenant_id().get());
-}
-
-async fn load_catalog(ctx: &TenantCtx, services: &Services) -> Result<Arc<CatalogView>> {
+async fn load_catalog(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<CatalogView>> {
     let tenant = ctx.tenant_id().get();
-    let tx = services.db.begin(ctx).await?;
+    let tx = models.services.db.begin(ctx).await?;
     let rows = content_item::Entity::find()
         .filter(content_item::Column::TenantId.eq(tenant))
         .filter(content_item::Column::DeletedAt.is_null())
@@ -233,12 +220,12 @@ async fn load_catalog(ctx: &TenantCtx, services: &Services) -> Result<Arc<Catalo
 
 /// Items by interaction count, most popular first, for non-personalized answers.
 /// Cached per tenant for a few seconds: the order need not follow every new event.
-pub async fn popular_items(ctx: &TenantCtx, services: &Services) -> Result<Arc<Vec<(String, f32)>>> {
+pub async fn popular_items(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<Vec<(String, f32)>>> {
     let tenant = ctx.tenant_id().get();
-    if let Some(list) = services.models.popular.get(&tenant) {
+    if let Some(list) = models.popular.get(&tenant) {
         return Ok(list);
     }
-    let tx = services.db.begin(ctx).await?;
+    let tx = models.services.db.begin(ctx).await?;
     let counts: Vec<(i64, i64)> = interaction::Entity::find()
         .select_only()
         .column(interaction::Column::ItemId)
@@ -265,7 +252,7 @@ pub async fn popular_items(ctx: &TenantCtx, services: &Services) -> Result<Arc<V
         ids.into_iter().map(|(id, ext)| (id, ext, counts.get(&id).copied().unwrap_or(0))).collect();
     list.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     let list = Arc::new(list.into_iter().map(|(_, ext, n)| (ext, n as f32)).collect::<Vec<_>>());
-    services.models.popular.insert(tenant, list.clone());
+    models.popular.insert(tenant, list.clone());
     Ok(list)
 }
 

@@ -4,10 +4,10 @@ use tenants::TenantCtx;
 use tenants::ids::PublicId;
 
 use super::artifacts::{ArtifactMeta, EVALUATION_FILE, META_FILE};
+use super::runtime::ModelServices;
 use super::store;
 use super::training::EvaluationDetail;
 use super::types::ModelStatus;
-use crate::Services;
 use crate::error::{DomainError, Result};
 
 pub(crate) struct StoredEvaluation {
@@ -20,27 +20,31 @@ pub(crate) struct StoredEvaluation {
 /// The evaluation detail and id maps of one of the tenant's models: `NOT_FOUND` for
 /// another tenant's or an unknown model, `MODEL_NOT_READY` for models without one
 /// (not trained yet, failed, or uploaded).
-pub(crate) async fn load_evaluation(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<StoredEvaluation> {
-    let tx = services.db.begin(ctx).await?;
+pub(crate) async fn load_evaluation(
+    ctx: &TenantCtx,
+    models: &ModelServices,
+    id: &PublicId,
+) -> Result<StoredEvaluation> {
+    let tx = models.services.db.begin(ctx).await?;
     let record = store::find_model(ctx, &tx, id).await?;
     tx.commit().await?;
     if record.model.status != ModelStatus::Ready {
         return Err(DomainError::ModelNotReady(format!("the model is {}, not ready", record.model.status.as_str())));
     }
     let key = record.artifact_key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?;
-    let model_store = services.models.store.clone();
+    let model_store = models.store.clone();
     let (meta, detail) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Option<Vec<u8>>)> {
         let meta = model_store.get(&key, META_FILE)?;
         Ok((meta, model_store.get(&key, EVALUATION_FILE).ok()))
     })
     .await
-    .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))??;
+    .map_err(|e| DomainError::internal_from("artifact thread", e))??;
     let meta: ArtifactMeta =
-        serde_json::from_slice(&meta).map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))?;
+        serde_json::from_slice(&meta).map_err(|e| DomainError::internal_from("corrupt model metadata", e))?;
     let detail = detail.ok_or_else(|| {
         DomainError::ModelNotReady("the model has no evaluation split (uploaded models are not evaluated)".into())
     })?;
     let detail: EvaluationDetail =
-        serde_json::from_slice(&detail).map_err(|e| DomainError::Internal(format!("corrupt evaluation file: {e}")))?;
+        serde_json::from_slice(&detail).map_err(|e| DomainError::internal_from("corrupt evaluation file", e))?;
     Ok(StoredEvaluation { row: record.row, meta, detail })
 }

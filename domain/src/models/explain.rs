@@ -12,9 +12,9 @@ use tenants::scope::Scope;
 use super::data::{self, CatalogView, UserState};
 use super::recommend::{RecommendationFilter, RecommendationRequest};
 use super::registry;
+use super::runtime::ModelServices;
 use super::serving::{LoadedModel, Strategy};
 use super::types::Algorithm;
-use crate::Services;
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
 
@@ -69,22 +69,22 @@ pub struct Explanation {
 /// Explains one item for one user, recommended or not.
 pub async fn explain_recommendation(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     user_id: &str,
     content_id: &str,
 ) -> Result<Explanation> {
     ctx.require(Scope::RecommendationsRead)?;
-    let catalog = data::catalog_facets(ctx, services).await?;
+    let catalog = data::catalog_facets(ctx, models).await?;
     if catalog.get(content_id).is_none() {
         return Err(DomainError::NotFound(format!("content {content_id:?}")));
     }
-    let user = data::user_state(ctx, services, user_id).await?;
-    let model = registry::active(ctx, services).await?;
+    let user = data::user_state(ctx, models, user_id).await?;
+    let model = registry::active(ctx, models).await?;
     let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
         .target(Target::end_user(user_id))
         .details(serde_json::json!({ "contentIds": [content_id] }));
-    services.read_audit.record(ctx, event).await?;
-    let rank = rank_of(ctx, services, user_id, content_id).await?;
+    models.services.read_audit.record(ctx, event).await?;
+    let rank = rank_of(ctx, models, user_id, content_id).await?;
     let explained = match &model {
         Some(model) if user.personalization => explain_with_model(model.clone(), &user, user_id, content_id).await?,
         _ => None,
@@ -95,18 +95,18 @@ pub async fn explain_recommendation(
 /// Explanations for a list just produced, one factorization per user.
 pub async fn explain_list(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     user_id: &str,
     content_ids: &[String],
 ) -> Result<Vec<Explanation>> {
     ctx.require(Scope::RecommendationsRead)?;
-    let catalog = data::catalog_facets(ctx, services).await?;
-    let user = data::user_state(ctx, services, user_id).await?;
-    let model = registry::active(ctx, services).await?;
+    let catalog = data::catalog_facets(ctx, models).await?;
+    let user = data::user_state(ctx, models, user_id).await?;
+    let model = registry::active(ctx, models).await?;
     let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
         .target(Target::end_user(user_id))
         .details(serde_json::json!({ "contentIds": content_ids }));
-    services.read_audit.record(ctx, event).await?;
+    models.services.read_audit.record(ctx, event).await?;
     let mut out = Vec::with_capacity(content_ids.len());
     let batch = match &model {
         Some(model) if user.personalization => explain_many(model.clone(), &user, user_id, content_ids).await?,
@@ -148,11 +148,11 @@ async fn explain_many(
         let name = |i: u32| model.item_ids[i as usize].clone();
         match (&model.als, model.algorithm) {
             (Some(als), _) => {
-                let explainer = als.explainer(&history).map_err(|e| DomainError::Internal(format!("explain: {e}")))?;
+                let explainer = als.explainer(&history).map_err(|e| DomainError::internal_from("explain", e))?;
                 ids.iter()
                     .map(|id| {
                         let Some(&item) = model.item_index.get(id) else { return Ok(None) };
-                        let e = explainer.explain(item).map_err(|e| DomainError::Internal(format!("explain: {e}")))?;
+                        let e = explainer.explain(item).map_err(|e| DomainError::internal_from("explain", e))?;
                         let contributions = e.contributions.iter().map(|c| (name(c.item), c.value)).collect();
                         Ok(Some(Explained { strategy, score: e.score, contributions }))
                     })
@@ -186,17 +186,17 @@ async fn explain_many(
         }
     })
     .await
-    .map_err(|e| DomainError::Internal(format!("explanation thread: {e}")))?
+    .map_err(|e| DomainError::internal_from("explanation thread", e))?
 }
 
-async fn rank_of(ctx: &TenantCtx, services: &Services, user_id: &str, content_id: &str) -> Result<Option<usize>> {
+async fn rank_of(ctx: &TenantCtx, models: &ModelServices, user_id: &str, content_id: &str) -> Result<Option<usize>> {
     let request = RecommendationRequest::parse(
         user_id,
         Some(super::recommend::MAX_RECOMMENDATIONS as i64),
         RecommendationFilter { exclude_seen: true, ..Default::default() },
     )?;
     // The explanation's own event covers this read.
-    let list = super::recommend::recommend(ctx, services, &request, false).await?;
+    let list = super::recommend::recommend(ctx, models, &request, false).await?;
     Ok(list.items.iter().find(|i| i.item_id == content_id).map(|i| i.rank))
 }
 

@@ -9,36 +9,36 @@ use std::time::Duration;
 use tenants::TenantCtx;
 
 use super::artifacts::{ArtifactMeta, EVALUATION_FILE, META_FILE, ONNX_FILE, USER_FACTORS_FILE, f32_bytes};
+use super::runtime::ModelServices;
 use super::store::{self, TrainedRecord};
 use super::training::{self, Outcome};
 use super::types::{JobStatus, TrainRequest};
-use crate::Services;
 use crate::error::{DomainError, Result};
 
 // Every registry transaction here writes, most after a read: on SQLite they take the
 // write lock up front (`begin_write`), since upgrading a read transaction fails at once
 // when another writer holds the lock.
 
-pub(crate) fn spawn(ctx: TenantCtx, services: Services, model_row: i64, job_row: i64, request: TrainRequest) {
+pub(crate) fn spawn(ctx: TenantCtx, models: ModelServices, model_row: i64, job_row: i64, request: TrainRequest) {
     let cancel = Arc::new(AtomicBool::new(false));
-    if let Ok(mut flags) = services.models.cancel_flags.lock() {
+    if let Ok(mut flags) = models.cancel_flags.lock() {
         flags.insert(job_row, cancel.clone());
     }
     tokio::spawn(async move {
         let span = tracing::info_span!("training", tenant_id = ctx.tenant_id().get(), job = job_row);
         let _entered = span.enter();
-        let result = run(&ctx, &services, model_row, job_row, request, cancel).await;
+        let result = run(&ctx, &models, model_row, job_row, request, cancel).await;
         if let Err(e) = &result {
             tracing::error!(error = ?e, "training job failed");
             let public = match e.code() {
                 crate::ErrorCode::Internal => "training failed; see the server log".to_owned(),
                 _ => e.public_message(),
             };
-            if let Err(e) = finish(&ctx, &services, model_row, job_row, JobStatus::Failed, Some(public)).await {
+            if let Err(e) = finish(&ctx, &models, model_row, job_row, JobStatus::Failed, Some(public)).await {
                 tracing::error!(error = ?e, "could not record the failure");
             }
         }
-        if let Ok(mut flags) = services.models.cancel_flags.lock() {
+        if let Ok(mut flags) = models.cancel_flags.lock() {
             flags.remove(&job_row);
         }
     });
@@ -46,13 +46,13 @@ pub(crate) fn spawn(ctx: TenantCtx, services: Services, model_row: i64, job_row:
 
 async fn finish(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     model_row: i64,
     job_row: i64,
     status: JobStatus,
     error: Option<String>,
 ) -> Result<()> {
-    let tx = services.db.begin_write(ctx).await?;
+    let tx = models.services.db.begin_write(ctx).await?;
     store::finish_unsuccessful(ctx, &tx, model_row, job_row, status, error).await?;
     tx.commit().await?;
     Ok(())
@@ -60,40 +60,39 @@ async fn finish(
 
 async fn run(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     model_row: i64,
     job_row: i64,
     request: TrainRequest,
     cancel: Arc<AtomicBool>,
 ) -> Result<()> {
-    let _slot = services
-        .models
+    let _slot = models
         .training_slot
         .clone()
         .acquire_owned()
         .await
-        .map_err(|_| DomainError::Internal("training slot closed".into()))?;
+        .map_err(|_| DomainError::internal("training slot closed"))?;
     {
-        let tx = services.db.begin_write(ctx).await?;
+        let tx = models.services.db.begin_write(ctx).await?;
         if store::cancel_requested(ctx, &tx, job_row).await? {
             tx.commit().await?;
-            return finish(ctx, services, model_row, job_row, JobStatus::Cancelled, None).await;
+            return finish(ctx, models, model_row, job_row, JobStatus::Cancelled, None).await;
         }
         store::set_running(ctx, &tx, model_row, job_row).await?;
         tx.commit().await?;
     }
-    let data = super::data::load_training_data(ctx, services).await?;
+    let data = super::data::load_training_data(ctx, models).await?;
 
     let progress = Arc::new(AtomicU32::new(0));
     let reporter = tokio::spawn(report_progress(
         ctx.clone(),
-        services.clone(),
+        models.clone(),
         model_row,
         job_row,
         progress.clone(),
         cancel.clone(),
     ));
-    let threads = services.models.config.training_threads;
+    let threads = models.config.training_threads;
     let blocking = {
         let progress = progress.clone();
         let cancel = cancel.clone();
@@ -105,14 +104,14 @@ async fn run(
             training::train(&data, &request, threads, &mut callback).map(|o| (o, data))
         })
     };
-    let outcome = blocking.await.map_err(|e| DomainError::Internal(format!("training thread: {e}")));
+    let outcome = blocking.await.map_err(|e| DomainError::internal_from("training thread", e));
     reporter.abort();
     let (outcome, data) = outcome??;
     match outcome {
-        Outcome::Cancelled => finish(ctx, services, model_row, job_row, JobStatus::Cancelled, None).await,
+        Outcome::Cancelled => finish(ctx, models, model_row, job_row, JobStatus::Cancelled, None).await,
         Outcome::Trained(trained) => {
             let key = format!("{}/{}", ctx.tenant_id().get(), uuid::Uuid::new_v4().simple());
-            let store = services.models.store.clone();
+            let store = models.store.clone();
             let meta = ArtifactMeta {
                 algorithm: request_algorithm(&trained),
                 item_ids: data.item_ids.clone(),
@@ -125,18 +124,18 @@ async fn run(
             let key_for_write = key.clone();
             let trained_for_write = trained.clone_files();
             let evaluation =
-                serde_json::to_vec(&trained.evaluation).map_err(|e| DomainError::Internal(e.to_string()))?;
+                serde_json::to_vec(&trained.evaluation).map_err(|e| DomainError::internal(e.to_string()))?;
             tokio::task::spawn_blocking(move || -> Result<()> {
                 store.put(&key_for_write, ONNX_FILE, &trained_for_write.0)?;
                 if let Some(factors) = &trained_for_write.1 {
                     store.put(&key_for_write, USER_FACTORS_FILE, &f32_bytes(factors))?;
                 }
                 store.put(&key_for_write, EVALUATION_FILE, &evaluation)?;
-                let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::Internal(e.to_string()))?;
+                let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::internal(e.to_string()))?;
                 store.put(&key_for_write, META_FILE, &meta)
             })
             .await
-            .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))??;
+            .map_err(|e| DomainError::internal_from("artifact thread", e))??;
             let record = TrainedRecord {
                 artifact_key: key,
                 parameters: trained.parameters.clone(),
@@ -144,21 +143,21 @@ async fn run(
                 snapshot: data.snapshot.clone(),
                 metrics: trained.metrics,
             };
-            let pause = services.models.config.pause_before_store;
+            let pause = models.config.pause_before_store;
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
             }
-            let tx = services.db.begin_write(ctx).await?;
+            let tx = models.services.db.begin_write(ctx).await?;
             // A cancel that arrived during the last step still wins.
             if store::cancel_requested(ctx, &tx, job_row).await? {
                 tx.commit().await?;
-                return finish(ctx, services, model_row, job_row, JobStatus::Cancelled, None).await;
+                return finish(ctx, models, model_row, job_row, JobStatus::Cancelled, None).await;
             }
-            store_without_erased(ctx, services, &tx, model_row, &record.artifact_key, &data.user_ids).await?;
+            store_without_erased(ctx, models, &tx, model_row, &record.artifact_key, &data.user_ids).await?;
             store::finish_ready(ctx, &tx, model_row, job_row, record).await?;
             tx.commit().await?;
             tracing::info!(ndcg = trained.metrics.ndcg, recall = trained.metrics.recall, "model trained");
-            if let Err(e) = super::retrain::after_training(ctx, services, model_row).await {
+            if let Err(e) = super::retrain::after_training(ctx, models, model_row).await {
                 tracing::error!(error = ?e, "could not replace the model this one retrains; the next check retries");
             }
             Ok(())
@@ -171,14 +170,14 @@ async fn run(
 /// sees this model stored or is seen here.
 async fn store_without_erased(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     tx: &tenants::TenantTx,
     model_row: i64,
     key: &str,
     snapshot_users: &[String],
 ) -> Result<()> {
-    super::privacy::erasure_lock(services, ctx, tx).await?;
-    let held_erased = super::privacy::scrub_fresh(ctx, services, tx, model_row, key, snapshot_users).await?;
+    super::privacy::erasure_lock(models, ctx, tx).await?;
+    let held_erased = super::privacy::scrub_fresh(ctx, models, tx, model_row, key, snapshot_users).await?;
     super::privacy::settle_fresh(ctx, tx, model_row, held_erased).await
 }
 
@@ -195,7 +194,7 @@ fn request_algorithm(trained: &training::Trained) -> super::types::Algorithm {
 
 async fn report_progress(
     ctx: TenantCtx,
-    services: Services,
+    models: ModelServices,
     model_row: i64,
     job_row: i64,
     progress: Arc<AtomicU32>,
@@ -206,7 +205,7 @@ async fn report_progress(
         tokio::time::sleep(Duration::from_millis(500)).await;
         let p = f64::from(f32::from_bits(progress.load(Ordering::Relaxed)));
         let step = async {
-            let tx = services.db.begin_write(&ctx).await?;
+            let tx = models.services.db.begin_write(&ctx).await?;
             if (p - last).abs() > 1e-6 {
                 store::set_progress(&ctx, &tx, model_row, job_row, p).await?;
             }

@@ -10,6 +10,7 @@ pub mod explain;
 mod jobs;
 pub(crate) mod privacy;
 pub mod recommend;
+mod rerank;
 mod registry;
 mod retrain;
 pub mod runtime;

@@ -24,9 +24,9 @@ use super::artifacts::{
     ArtifactMeta, EVALUATION_FILE, META_FILE, ModelStore, USER_FACTORS_FILE, f32_bytes, f32_values,
 };
 use super::entity::model;
+use super::runtime::ModelServices;
 use super::store;
 use super::types::{Model, ModelStatus};
-use crate::Services;
 use crate::entity::end_user;
 use crate::error::{DomainError, Result};
 
@@ -37,8 +37,8 @@ const ERASURE_LOCK_CLASS: i32 = 0x4d51_4552;
 /// Serialises, within one tenant and across processes, everything that reads and
 /// rewrites model files for erasure, and the storing of freshly trained models. Held
 /// until the transaction ends. SQLite writers are one at a time already.
-pub(crate) async fn erasure_lock(services: &Services, ctx: &TenantCtx, tx: &TenantTx) -> Result<()> {
-    if services.db.kind() == DbBackendKind::Postgres {
+pub(crate) async fn erasure_lock(models: &ModelServices, ctx: &TenantCtx, tx: &TenantTx) -> Result<()> {
+    if models.services.db.kind() == DbBackendKind::Postgres {
         // Tenants beyond 2^31 share a lock with another tenant: only slower, never wrong.
         let tenant = (ctx.tenant_id().get() & 0x7fff_ffff) as i32;
         let lock = Statement::from_sql_and_values(
@@ -54,13 +54,13 @@ pub(crate) async fn erasure_lock(services: &Services, ctx: &TenantCtx, tx: &Tena
 /// The tenant's models whose training data included the user, oldest first.
 pub(crate) async fn trained_on(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     tx: &TenantTx,
     user_id: &str,
 ) -> Result<Vec<Model>> {
     let mut out = Vec::new();
     for (row, key) in with_artifacts(ctx, tx).await? {
-        let meta = read_meta(services.models.store.clone(), key).await?;
+        let meta = read_meta(models.store.clone(), key).await?;
         if meta.eval_user_ids.iter().chain(&meta.user_ids).any(|u| u == user_id) {
             out.push(store::model_by_row(ctx, tx, row).await?.model);
         }
@@ -88,12 +88,12 @@ pub(crate) struct Holders {
 /// scrubbed yet: the receipt commits first, so a failed scrub leaves it `pending`.
 pub(crate) async fn mark_holders(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     tx: &TenantTx,
     user_id: &str,
     erased_at: DateTime<Utc>,
 ) -> Result<Holders> {
-    let holding = trained_on(ctx, services, tx, user_id).await?;
+    let holding = trained_on(ctx, models, tx, user_id).await?;
     let unfinished: Vec<i64> = model::Entity::find()
         .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
         .filter(model::Column::Status.is_in([ModelStatus::Queued.as_str(), ModelStatus::Training.as_str()]))
@@ -157,14 +157,14 @@ pub(crate) async fn mark_for_retraining(
 /// already scrubbed is read and left alone, so a retry re-checks every model.
 pub(crate) async fn scrub_everywhere(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     tx: &TenantTx,
     user_id: &str,
 ) -> Result<Vec<Model>> {
     let mut found = Vec::new();
     for (row, key) in with_artifacts(ctx, tx).await? {
-        if scrub_model(services, row, key, vec![user_id.to_owned()]).await? {
-            services.models.loaded.invalidate(&row);
+        if scrub_model(models, row, key, vec![user_id.to_owned()]).await? {
+            models.loaded.invalidate(&row);
             found.push(store::model_by_row(ctx, tx, row).await?.model);
         }
     }
@@ -177,7 +177,7 @@ pub(crate) async fn scrub_everywhere(
 /// was erased after it; no clock comparison is needed. Returns whether anyone was.
 pub(crate) async fn scrub_fresh(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     tx: &TenantTx,
     model_row: i64,
     key: &str,
@@ -197,7 +197,7 @@ pub(crate) async fn scrub_fresh(
     if gone.is_empty() {
         return Ok(false);
     }
-    scrub_model(services, model_row, key.to_owned(), gone).await
+    scrub_model(models, model_row, key.to_owned(), gone).await
 }
 
 /// A freshly stored model: marked for retraining when its snapshot held someone erased
@@ -255,13 +255,13 @@ pub(crate) async fn released_at(
 }
 
 /// Scrubs one model's files under its scrub lock (blocking I/O off the executor).
-async fn scrub_model(services: &Services, row: i64, key: String, users: Vec<String>) -> Result<bool> {
-    let lock = services.models.scrub_lock(row);
+async fn scrub_model(models: &ModelServices, row: i64, key: String, users: Vec<String>) -> Result<bool> {
+    let lock = models.scrub_lock(row);
     let _held = lock.lock().await;
-    let store = services.models.store.clone();
+    let store = models.store.clone();
     tokio::task::spawn_blocking(move || scrub(store.as_ref(), &key, &users))
         .await
-        .map_err(|e| DomainError::Internal(format!("scrub thread: {e}")))?
+        .map_err(|e| DomainError::internal_from("scrub thread", e))?
 }
 
 async fn with_artifacts(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, String)>> {
@@ -281,11 +281,11 @@ async fn with_artifacts(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, Stri
 async fn read_meta(store: std::sync::Arc<dyn ModelStore>, key: String) -> Result<ArtifactMeta> {
     tokio::task::spawn_blocking(move || parse_meta(&store.get(&key, META_FILE)?))
         .await
-        .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))?
+        .map_err(|e| DomainError::internal_from("artifact thread", e))?
 }
 
 fn parse_meta(bytes: &[u8]) -> Result<ArtifactMeta> {
-    serde_json::from_slice(bytes).map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| DomainError::internal_from("corrupt model metadata", e))
 }
 
 /// Scrubs one model's files of these users; returns whether any of them was in them
@@ -317,19 +317,19 @@ fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
         }
         // Not every model keeps an evaluation file (uploaded ones do not).
         if let Ok(bytes) = store.get(key, EVALUATION_FILE) {
-            let mut detail: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| DomainError::Internal(format!("corrupt evaluation file: {e}")))?;
+            let mut detail: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| DomainError::internal_from("corrupt evaluation file", e))?;
             if let Some(entries) = detail.get_mut("users").and_then(|u| u.as_array_mut()) {
                 entries.retain(|u| {
                     !u.get("user").and_then(|i| i.as_u64()).is_some_and(|i| evaluated.contains(&(i as usize)))
                 });
             }
-            let bytes = serde_json::to_vec(&detail).map_err(|e| DomainError::Internal(e.to_string()))?;
+            let bytes = serde_json::to_vec(&detail).map_err(|e| DomainError::internal(e.to_string()))?;
             store.put(key, EVALUATION_FILE, &bytes)?;
         }
     }
     // The id lists go last: until they are blank, a failed scrub is found again.
-    let bytes = serde_json::to_vec(&meta).map_err(|e| DomainError::Internal(e.to_string()))?;
+    let bytes = serde_json::to_vec(&meta).map_err(|e| DomainError::internal(e.to_string()))?;
     store.put(key, META_FILE, &bytes)?;
     Ok(true)
 }

@@ -12,9 +12,9 @@ use tenants::scope::Scope;
 pub use super::data::CatalogView;
 use super::data::{self, ItemFacets};
 use super::registry;
+use super::runtime::ModelServices;
 use super::serving::{LoadedModel, Strategy};
 use super::types::Algorithm;
-use crate::Services;
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
 
@@ -106,31 +106,31 @@ pub struct Recommendations {
 
 pub async fn recommendations(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     request: &RecommendationRequest,
 ) -> Result<Recommendations> {
-    recommend(ctx, services, request, true).await
+    recommend(ctx, models, request, true).await
 }
 
 /// `audited: false` only for callers that record their own event for the same read
 /// (an explanation ranks the item in the user's list).
 pub(crate) async fn recommend(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     request: &RecommendationRequest,
     audited: bool,
 ) -> Result<Recommendations> {
     ctx.require(Scope::RecommendationsRead)?;
-    let user = data::user_state(ctx, services, &request.user_id).await?;
-    let model = registry::active(ctx, services).await?;
+    let user = data::user_state(ctx, models, &request.user_id).await?;
+    let model = registry::active(ctx, models).await?;
     let model_id = model.as_ref().map(|m| m.id);
     if audited {
         let event = AuditEvent::new(action::RECOMMENDATIONS_READ)
             .target(Target::end_user(&request.user_id))
             .details(serde_json::json!({ "first": request.first }));
-        services.read_audit.record(ctx, event).await?;
+        models.services.read_audit.record(ctx, event).await?;
     }
-    let facets = data::catalog_facets(ctx, services).await?;
+    let facets = data::catalog_facets(ctx, models).await?;
     let at = request.filter.available_at.unwrap_or_else(Utc::now);
     let seen: rustc_hash::FxHashSet<&str> = if request.filter.exclude_seen {
         user.history.iter().map(|e| &*e.item_id).collect()
@@ -149,13 +149,13 @@ pub(crate) async fn recommend(
                 Some(r) => {
                     let pool = inference::rank::top_k_where(
                         &scores,
-                        request.first.max(crate::fairness::SERVING_POOL),
+                        request.first.max(crate::fairness::CANDIDATE_POOL),
                         admits_index,
                     );
                     let scored: Vec<(String, f32)> =
                         pool.iter().map(|&i| (model.item_ids[i as usize].clone(), scores[i as usize])).collect();
-                    let popular = data::popular_items(ctx, services).await?;
-                    crate::fairness::rerank_candidates(r, &scored, request.first, &facets, &popular)
+                    let popular = data::popular_items(ctx, models).await?;
+                    super::rerank::rerank_candidates(r, &scored, request.first, &facets, &popular)
                         .into_iter()
                         .map(|j| pool[j])
                         .collect()
@@ -181,7 +181,7 @@ pub(crate) async fn recommend(
     } else {
         "there is no history for this person yet"
     });
-    let popular = data::popular_items(ctx, services).await?;
+    let popular = data::popular_items(ctx, models).await?;
     let items = popular
         .iter()
         .filter(|(id, _)| admits(id))
@@ -208,24 +208,24 @@ async fn score(model: Arc<LoadedModel>, input: Vec<f32>) -> Result<Vec<f32>> {
     }
     tokio::task::spawn_blocking(move || model.score(&input))
         .await
-        .map_err(|e| DomainError::Internal(format!("scoring thread: {e}")))?
+        .map_err(|e| DomainError::internal_from("scoring thread", e))?
 }
 
 /// Items like the given one: by the active model (ALS item-factor cosine, or the
 /// neighbour graph), or by shared genres when no model can say.
 pub async fn similar_content(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     item_id: &str,
     first: usize,
 ) -> Result<Recommendations> {
     ctx.require(Scope::CatalogRead).or_else(|_| ctx.require(Scope::RecommendationsRead))?;
     let first = first.clamp(1, MAX_RECOMMENDATIONS);
-    let facets = data::catalog_facets(ctx, services).await?;
+    let facets = data::catalog_facets(ctx, models).await?;
     let Some(target) = facets.get(item_id).filter(|f| !f.deleted) else {
         return Err(DomainError::NotFound(format!("content {item_id:?}")));
     };
-    let model = registry::active(ctx, services).await?;
+    let model = registry::active(ctx, models).await?;
     let model_id = model.as_ref().map(|m| m.id);
     let live = |id: &str| id != item_id && facets.get(id).is_some_and(|f| !f.deleted);
     if let Some(model) = &model {

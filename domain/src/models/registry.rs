@@ -11,29 +11,29 @@ use tenants::scope::Scope;
 
 use super::artifacts::{ArtifactMeta, META_FILE, ONNX_FILE};
 use super::jobs;
+use super::runtime::ModelServices;
 use super::serving::LoadedModel;
 use super::store;
 use super::types::{Algorithm, DataSnapshot, Job, Model, ModelStatus, TrainRequest};
-use crate::Services;
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
 
 /// Queues a training job; the model appears at once with status `queued`.
-pub async fn train_model(ctx: &TenantCtx, services: &Services, request: TrainRequest) -> Result<(Model, Job)> {
+pub async fn train_model(ctx: &TenantCtx, models: &ModelServices, request: TrainRequest) -> Result<(Model, Job)> {
     ctx.require(Scope::ModelsManage)?;
     let parameters = queued_parameters(&request);
-    let tx = services.db.begin_write(ctx).await?;
-    let (model_row, job_row) =
-        store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &services.models.owner).await?;
+    let tx = models.services.db.begin_write(ctx).await?;
+    let (model_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &models.owner).await?;
     let model = store::model_by_row(ctx, &tx, model_row).await?.model;
     let job = store::job_by_row(ctx, &tx, job_row).await?;
     let event = AuditEvent::new(action::MODEL_TRAINING_QUEUED).target(Target::object("model", model.id.as_string()));
-    services
+    models
+        .services
         .audit
         .record(ctx, &tx, event.details(json!({ "job": job.id.as_string(), "parameters": parameters })))
         .await?;
     tx.commit().await?;
-    jobs::spawn(ctx.clone(), services.clone(), model_row, job_row, request);
+    jobs::spawn(ctx.clone(), models.clone(), model_row, job_row, request);
     Ok((model, job))
 }
 
@@ -49,33 +49,33 @@ pub(crate) fn queued_parameters(request: &TrainRequest) -> serde_json::Value {
     }
 }
 
-pub async fn list_models(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Model>> {
+pub async fn list_models(ctx: &TenantCtx, models: &ModelServices, page: PageRequest) -> Result<Page<Model>> {
     ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = models.services.db.begin(ctx).await?;
     let page = store::list_models(ctx, &tx, page).await?;
     tx.commit().await?;
     Ok(page)
 }
 
-pub async fn get_model(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<Model> {
+pub async fn get_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -> Result<Model> {
     ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = models.services.db.begin(ctx).await?;
     let model = store::find_model(ctx, &tx, id).await?.model;
     tx.commit().await?;
     Ok(model)
 }
 
-pub async fn list_jobs(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Job>> {
+pub async fn list_jobs(ctx: &TenantCtx, models: &ModelServices, page: PageRequest) -> Result<Page<Job>> {
     ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = models.services.db.begin(ctx).await?;
     let page = store::list_jobs(ctx, &tx, page).await?;
     tx.commit().await?;
     Ok(page)
 }
 
-pub async fn get_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<Job> {
+pub async fn get_job(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -> Result<Job> {
     ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
-    let tx = services.db.begin(ctx).await?;
+    let tx = models.services.db.begin(ctx).await?;
     let job = store::find_job(ctx, &tx, id).await?;
     tx.commit().await?;
     Ok(job)
@@ -83,11 +83,12 @@ pub async fn get_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Res
 
 /// Asks a job to stop. It stops at its next progress step; the model becomes
 /// `cancelled` and the active model is untouched.
-pub async fn cancel_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<Job> {
+pub async fn cancel_job(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -> Result<Job> {
     ctx.require(Scope::ModelsManage)?;
-    let tx = services.db.begin_write(ctx).await?;
+    let tx = models.services.db.begin_write(ctx).await?;
     let (row, job) = store::request_cancel(ctx, &tx, id).await?;
-    services
+    models
+        .services
         .audit
         .record(
             ctx,
@@ -96,7 +97,7 @@ pub async fn cancel_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> 
         )
         .await?;
     tx.commit().await?;
-    if let Ok(flags) = services.models.cancel_flags.lock() {
+    if let Ok(flags) = models.cancel_flags.lock() {
         if let Some(flag) = flags.get(&row) {
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
         }
@@ -107,9 +108,9 @@ pub async fn cancel_job(ctx: &TenantCtx, services: &Services, id: &PublicId) -> 
 /// Makes a ready model the tenant's active one. Requests in flight finish on the model
 /// they started with (they hold it); the next request sees the new one. Deploying a
 /// model that scored lower NDCG@10 than the active one needs `allow_worse`.
-pub async fn deploy_model(ctx: &TenantCtx, services: &Services, id: &PublicId, allow_worse: bool) -> Result<Model> {
+pub async fn deploy_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId, allow_worse: bool) -> Result<Model> {
     ctx.require(Scope::ModelsManage)?;
-    let tx = services.db.begin_write(ctx).await?;
+    let tx = models.services.db.begin_write(ctx).await?;
     let candidate = store::find_model(ctx, &tx, id).await?;
     if candidate.model.status != ModelStatus::Ready {
         return Err(DomainError::Conflict(format!("the model is {}, not ready", candidate.model.status.as_str())));
@@ -126,28 +127,29 @@ pub async fn deploy_model(ctx: &TenantCtx, services: &Services, id: &PublicId, a
         }
     }
     // Load before switching, so a model that cannot serve never becomes active.
-    load(services, &candidate).await?;
+    load(models, &candidate).await?;
     store::insert_deployment(ctx, &tx, candidate.row, "deploy").await?;
     let model = store::model_by_row(ctx, &tx, candidate.row).await?.model;
     let event = AuditEvent::new(action::MODEL_DEPLOYED).target(Target::object("model", model.id.as_string()));
-    services.audit.record(ctx, &tx, event.details(json!({ "allowWorse": allow_worse }))).await?;
+    models.services.audit.record(ctx, &tx, event.details(json!({ "allowWorse": allow_worse }))).await?;
     tx.commit().await?;
-    services.models.active.replace(ctx.tenant_id().get(), Some(candidate.row));
+    models.active.replace(ctx.tenant_id().get(), Some(candidate.row));
     Ok(model)
 }
 
 /// Returns to the model that was active before the current one.
-pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Model> {
+pub async fn rollback_model(ctx: &TenantCtx, models: &ModelServices) -> Result<Model> {
     ctx.require(Scope::ModelsManage)?;
-    let tx = services.db.begin_write(ctx).await?;
+    let tx = models.services.db.begin_write(ctx).await?;
     let previous = store::previous_model_row(ctx, &tx)
         .await?
         .ok_or_else(|| DomainError::Conflict("there is no earlier deployment to return to".into()))?;
     let target = store::model_by_row(ctx, &tx, previous).await?;
-    load(services, &target).await?;
+    load(models, &target).await?;
     store::insert_deployment(ctx, &tx, previous, "rollback").await?;
     let model = store::model_by_row(ctx, &tx, previous).await?.model;
-    services
+    models
+        .services
         .audit
         .record(
             ctx,
@@ -156,54 +158,53 @@ pub async fn rollback_model(ctx: &TenantCtx, services: &Services) -> Result<Mode
         )
         .await?;
     tx.commit().await?;
-    services.models.active.replace(ctx.tenant_id().get(), Some(previous));
+    models.active.replace(ctx.tenant_id().get(), Some(previous));
     Ok(model)
 }
 
 /// The loaded model for a registry row, from the cache or the store. Concurrent first
 /// requests (after a deployment elsewhere, or an erasure that evicted the model) load it
 /// once.
-pub(crate) async fn load(services: &Services, record: &store::ModelRow) -> Result<Arc<LoadedModel>> {
+pub(crate) async fn load(models: &ModelServices, record: &store::ModelRow) -> Result<Arc<LoadedModel>> {
     let (row, key, id) = (record.row, record.artifact_key.clone(), record.model.id);
-    services
-        .models
+    models
         .loaded
         .get_or_load(row, || async move {
-            let runtime = services.models.runtime.ok_or_else(|| {
+            let runtime = models.runtime.ok_or_else(|| {
                 DomainError::ModelNotReady(format!(
                     "ONNX Runtime is not available ({}); run scripts/setup-onnxruntime.sh",
-                    services.models.runtime_error.clone().unwrap_or_default()
+                    models.runtime_error.clone().unwrap_or_default()
                 ))
             })?;
             let key = key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?;
-            let store = services.models.store.clone();
-            let sessions = services.models.config.sessions_per_model;
-            let sandbox = services.models.sandbox.clone();
+            let store = models.store.clone();
+            let sessions = models.config.sessions_per_model;
+            let sandbox = models.sandbox.clone();
             let model = tokio::task::spawn_blocking(move || {
                 LoadedModel::load(store.as_ref(), runtime, sandbox.as_ref(), row, id, &key, sessions)
             })
             .await
-            .map_err(|e| DomainError::Internal(format!("model loading thread: {e}")))??;
+            .map_err(|e| DomainError::internal_from("model loading thread", e))??;
             Ok(Arc::new(model))
         })
         .await
 }
 
 /// The tenant's active model, loaded, or `None` when nothing is deployed.
-pub(crate) async fn active(ctx: &TenantCtx, services: &Services) -> Result<Option<Arc<LoadedModel>>> {
-    let row = services.models.active.get_or_load(ctx.tenant_id().get(), || active_row(ctx, services)).await?;
+pub(crate) async fn active(ctx: &TenantCtx, models: &ModelServices) -> Result<Option<Arc<LoadedModel>>> {
+    let row = models.active.get_or_load(ctx.tenant_id().get(), || active_row(ctx, models)).await?;
     let Some(row) = row else { return Ok(None) };
-    if let Some(model) = services.models.loaded.get(&row) {
+    if let Some(model) = models.loaded.get(&row) {
         return Ok(Some(model));
     }
-    let tx = services.db.begin(ctx).await?;
+    let tx = models.services.db.begin(ctx).await?;
     let record = store::model_by_row(ctx, &tx, row).await?;
     tx.commit().await?;
-    Ok(Some(load(services, &record).await?))
+    Ok(Some(load(models, &record).await?))
 }
 
-async fn active_row(ctx: &TenantCtx, services: &Services) -> Result<Option<i64>> {
-    let tx = services.db.begin(ctx).await?;
+async fn active_row(ctx: &TenantCtx, models: &ModelServices) -> Result<Option<i64>> {
+    let tx = models.services.db.begin(ctx).await?;
     let row = store::active_row(ctx, &tx).await?;
     tx.commit().await?;
     Ok(row)
@@ -214,7 +215,7 @@ async fn active_row(ctx: &TenantCtx, services: &Services) -> Result<Option<i64>>
 /// are `item_ids` in order. It is loaded and probed before it is stored.
 pub async fn upload_model(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     name: &str,
     bytes: Vec<u8>,
     item_ids: Vec<String>,
@@ -231,25 +232,23 @@ pub async fn upload_model(
     if unique.len() != item_ids.len() {
         return Err(DomainError::invalid("itemIds", "ids must be unique"));
     }
-    let Some(sandbox) = &services.models.sandbox else {
+    let Some(sandbox) = &models.sandbox else {
         return Err(DomainError::ModelNotReady("ONNX Runtime is not available to validate the model".into()));
     };
     // The probe runs the tenant's graph: in a worker process, under the sandbox's limits.
-    let sandbox = sandbox.with_timeout(services.models.config.sandbox.probe_timeout);
-    let expected = inference::onnx::ExpectedSignature {
+    let sandbox = sandbox.with_timeout(models.config.sandbox.probe_timeout);
+    let expected = inference::upload::ExpectedSignature {
         kind: inference::onnx::SignatureKind::History,
         factors: 0,
         n_items: item_ids.len(),
-        max_bytes: services.models.config.max_upload_bytes,
+        max_bytes: models.config.max_upload_bytes,
     };
     let bytes_for_check = bytes.clone();
-    tokio::task::spawn_blocking(move || inference::onnx::validate_uploaded(&bytes_for_check, &expected, &sandbox))
+    tokio::task::spawn_blocking(move || inference::upload::validate_uploaded(&bytes_for_check, &expected, &sandbox))
         .await
-        .map_err(|e| DomainError::Internal(format!("validation thread: {e}")))?
+        .map_err(|e| DomainError::internal_from("validation thread", e))?
         .map_err(|e| match e {
-            inference::InferenceError::SandboxUnavailable { .. } => {
-                DomainError::Internal(format!("model sandbox: {e}"))
-            }
+            inference::InferenceError::SandboxUnavailable { .. } => DomainError::internal_from("model sandbox", e),
             e => DomainError::invalid("model", e.to_string()),
         })?;
 
@@ -264,15 +263,15 @@ pub async fn upload_model(
         als: None,
         trained_at: now,
     };
-    let store = services.models.store.clone();
+    let store = models.store.clone();
     let key_for_write = key.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
         store.put(&key_for_write, ONNX_FILE, &bytes)?;
-        let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::internal(e.to_string()))?;
         store.put(&key_for_write, META_FILE, &meta)
     })
     .await
-    .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))??;
+    .map_err(|e| DomainError::internal_from("artifact thread", e))??;
     let snapshot = DataSnapshot {
         users: 0,
         items: item_ids.len(),
@@ -281,20 +280,20 @@ pub async fn upload_model(
         last_interaction_at: None,
         taken_at: now,
     };
-    let tx = services.db.begin_write(ctx).await?;
+    let tx = models.services.db.begin_write(ctx).await?;
     let row = store::insert_uploaded(ctx, &tx, &json!({ "name": name }), &key, &snapshot).await?;
     let model = store::model_by_row(ctx, &tx, row).await?.model;
     let event = AuditEvent::new(action::MODEL_UPLOADED).target(Target::object("model", model.id.as_string()));
-    services.audit.record(ctx, &tx, event.details(json!({ "name": name, "items": item_ids.len() }))).await?;
+    models.services.audit.record(ctx, &tx, event.details(json!({ "name": name, "items": item_ids.len() }))).await?;
     tx.commit().await?;
     Ok(model)
 }
 
 /// For a starting server only: the jobs an earlier instance of this node queued died
 /// with it and cannot resume. Jobs of other nodes, and of live CLI processes, are theirs.
-pub async fn fail_interrupted_jobs(services: &Services) -> Result<u64> {
-    let tx = services.db.begin_system(&tenants::SystemCtx::new("fail interrupted training jobs")).await?;
-    let n = store::fail_interrupted(&tx, &services.models.owner).await?;
+pub async fn fail_interrupted_jobs(models: &ModelServices) -> Result<u64> {
+    let tx = models.services.db.begin_system(&tenants::SystemCtx::new("fail interrupted training jobs")).await?;
+    let n = store::fail_interrupted(&tx, &models.owner).await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -20,22 +20,22 @@ use tenants::{RequestId, SystemCtx, TenantCtx};
 
 use super::entity::model;
 use super::privacy::erasure_lock;
+use super::runtime::ModelServices;
 use super::types::{Algorithm, AlsSettings, ModelStatus, TrainRequest};
 use super::{jobs, registry, store};
-use crate::Services;
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
 
 /// Checks every tenant; returns how many retrainings were queued. A tenant that fails
 /// is logged and the others still run.
-pub async fn retrain_after_erasures(services: &Services) -> Result<usize> {
-    let tx = services.db.begin_system(&SystemCtx::new("list tenants for erasure retraining")).await?;
+pub async fn retrain_after_erasures(models: &ModelServices) -> Result<usize> {
+    let tx = models.services.db.begin_system(&SystemCtx::new("list tenants for erasure retraining")).await?;
     let tenants = tenant_store::list_all(&tx).await?;
     tx.commit().await?;
     let mut queued = 0;
     for tenant in tenants {
         let ctx = TenantCtx::operator(tenant.id, RequestId::new());
-        match retrain_due(&ctx, services, Utc::now()).await {
+        match retrain_due(&ctx, models, Utc::now()).await {
             Ok(n) => queued += n,
             Err(e) => {
                 tracing::error!(tenant_id = tenant.id.get(), error = ?e, "erasure retraining failed for a tenant")
@@ -47,9 +47,9 @@ pub async fn retrain_after_erasures(services: &Services) -> Result<usize> {
 
 /// Queues retraining for the tenant's marked models whose deadline is `now` or past,
 /// replaces those whose retraining finished, and deletes retired models' files.
-pub(crate) async fn retrain_due(ctx: &TenantCtx, services: &Services, now: DateTime<Utc>) -> Result<usize> {
+pub(crate) async fn retrain_due(ctx: &TenantCtx, models: &ModelServices, now: DateTime<Utc>) -> Result<usize> {
     let tenant = ctx.tenant_id().get();
-    let tx = services.db.begin_write(ctx).await?;
+    let tx = models.services.db.begin_write(ctx).await?;
     let due = model::Entity::find()
         .filter(model::Column::TenantId.eq(tenant))
         .filter(model::Column::NeedsRetraining.eq(true))
@@ -75,7 +75,7 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, services: &Services, now: DateT
         let Some(request) = request_for(&old)? else { continue };
         let parameters = registry::queued_parameters(&request);
         let (new_row, job_row) =
-            store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &services.models.owner).await?;
+            store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &models.owner).await?;
         // Claims the old model: a second replica's check finds the claim changed and
         // queues nothing.
         let claimed = model::Entity::update_many()
@@ -104,18 +104,18 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, services: &Services, now: DateT
             .by(RETRAINER)
             .target(Target::object("model", new_model.id.as_string()));
         let details = json!({ "job": job.id.as_string(), "parameters": parameters, "replaces": old.public_id, "reason": "erasure" });
-        services.audit.record_system(&tx, ctx.request_id(), event.details(details)).await?;
+        models.services.audit.record_system(&tx, ctx.request_id(), event.details(details)).await?;
         queued.push((new_row, job_row, request));
     }
     tx.commit().await?;
     let count = queued.len();
     for (new_row, job_row, request) in queued {
-        jobs::spawn(ctx.clone(), services.clone(), new_row, job_row, request);
+        jobs::spawn(ctx.clone(), models.clone(), new_row, job_row, request);
     }
     for (old, new) in finished {
-        replace(ctx, services, old, new).await?;
+        replace(ctx, models, old, new).await?;
     }
-    delete_retired_files(ctx, services).await?;
+    delete_retired_files(ctx, models).await?;
     Ok(count)
 }
 
@@ -124,8 +124,8 @@ const RETRAINER: &str = "system:erasure-retraining";
 
 /// After a training job stored its model: if it was trained to replace a model after an
 /// erasure, the replacement happens now.
-pub(crate) async fn after_training(ctx: &TenantCtx, services: &Services, model_row: i64) -> Result<()> {
-    let tx = services.db.begin(ctx).await?;
+pub(crate) async fn after_training(ctx: &TenantCtx, models: &ModelServices, model_row: i64) -> Result<()> {
+    let tx = models.services.db.begin(ctx).await?;
     let row = model::Entity::find()
         .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
         .filter(model::Column::Id.eq(model_row))
@@ -133,7 +133,7 @@ pub(crate) async fn after_training(ctx: &TenantCtx, services: &Services, model_r
         .await?;
     tx.commit().await?;
     match row.and_then(|m| m.retrain_of) {
-        Some(old) => replace(ctx, services, old, model_row).await,
+        Some(old) => replace(ctx, models, old, model_row).await,
         None => Ok(()),
     }
 }
@@ -141,9 +141,9 @@ pub(crate) async fn after_training(ctx: &TenantCtx, services: &Services, model_r
 /// The retrained model takes the old one's place: deployed if the old one was active
 /// (loaded first, so serving never points at a model that cannot load), then the old
 /// one is retired and its files deleted.
-async fn replace(ctx: &TenantCtx, services: &Services, old_row: i64, new_row: i64) -> Result<()> {
-    let tx = services.db.begin_write(ctx).await?;
-    erasure_lock(services, ctx, &tx).await?;
+async fn replace(ctx: &TenantCtx, models: &ModelServices, old_row: i64, new_row: i64) -> Result<()> {
+    let tx = models.services.db.begin_write(ctx).await?;
+    erasure_lock(models, ctx, &tx).await?;
     let old = store::model_by_row(ctx, &tx, old_row).await?;
     let new = store::model_by_row(ctx, &tx, new_row).await?;
     if old.model.status == ModelStatus::Retired || new.model.status != ModelStatus::Ready {
@@ -152,12 +152,13 @@ async fn replace(ctx: &TenantCtx, services: &Services, old_row: i64, new_row: i6
     }
     let switched = old.model.active;
     if switched {
-        registry::load(services, &new).await?;
+        registry::load(models, &new).await?;
         store::insert_deployment(ctx, &tx, new_row, "erasure_retraining").await?;
         let event = AuditEvent::new(action::MODEL_DEPLOYED)
             .by(RETRAINER)
             .target(Target::object("model", new.model.id.as_string()));
-        services
+        models
+            .services
             .audit
             .record_system(
                 &tx,
@@ -174,23 +175,24 @@ async fn replace(ctx: &TenantCtx, services: &Services, old_row: i64, new_row: i6
         .await?;
     let event =
         AuditEvent::new(action::MODEL_RETIRED).by(RETRAINER).target(Target::object("model", old.model.id.as_string()));
-    services
+    models
+        .services
         .audit
         .record_system(&tx, ctx.request_id(), event.details(json!({ "replacedBy": new.model.id.as_string() })))
         .await?;
     tx.commit().await?;
     if switched {
-        services.models.active.replace(ctx.tenant_id().get(), Some(new_row));
+        models.active.replace(ctx.tenant_id().get(), Some(new_row));
     }
-    delete_retired_files(ctx, services).await
+    delete_retired_files(ctx, models).await
 }
 
 /// Deletes the files of retired models that still have them and records when. Under the
 /// erasure lock, so no scrub is reading them; a failure is retried at the next check
 /// (deleting is idempotent).
-async fn delete_retired_files(ctx: &TenantCtx, services: &Services) -> Result<()> {
-    let tx = services.db.begin_write(ctx).await?;
-    erasure_lock(services, ctx, &tx).await?;
+async fn delete_retired_files(ctx: &TenantCtx, models: &ModelServices) -> Result<()> {
+    let tx = models.services.db.begin_write(ctx).await?;
+    erasure_lock(models, ctx, &tx).await?;
     let rows = model::Entity::find()
         .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
         .filter(model::Column::Status.eq(ModelStatus::Retired.as_str()))
@@ -202,14 +204,14 @@ async fn delete_retired_files(ctx: &TenantCtx, services: &Services) -> Result<()
         return Ok(());
     }
     for m in &rows {
-        services.models.loaded.invalidate(&m.id);
+        models.loaded.invalidate(&m.id);
         if let Some(key) = m.artifact_key.clone() {
-            let lock = services.models.scrub_lock(m.id);
+            let lock = models.scrub_lock(m.id);
             let _held = lock.lock().await;
-            let store = services.models.store.clone();
+            let store = models.store.clone();
             tokio::task::spawn_blocking(move || store.delete(&key))
                 .await
-                .map_err(|e| DomainError::Internal(format!("artifact thread: {e}")))??;
+                .map_err(|e| DomainError::internal_from("artifact thread", e))??;
         }
     }
     model::Entity::update_many()
@@ -228,7 +230,7 @@ fn request_for(m: &model::Model) -> Result<Option<TrainRequest>> {
     let p: serde_json::Value = serde_json::from_str(&m.parameters).unwrap_or_default();
     let int = |name: &str| p.get(name).and_then(serde_json::Value::as_i64);
     let float = |name: &str| p.get(name).and_then(serde_json::Value::as_f64);
-    let corrupt = || DomainError::Internal(format!("model {} has no usable training parameters", m.public_id));
+    let corrupt = || DomainError::internal(format!("model {} has no usable training parameters", m.public_id));
     Ok(match Algorithm::parse(&m.algorithm)? {
         Algorithm::Als => {
             let (Some(f), Some(r), Some(a), Some(i)) =

@@ -11,7 +11,10 @@ use inference::sandbox::SandboxConfig;
 use super::artifacts::{LocalDiskStore, ModelStore};
 use super::data::{CachedPerson, CatalogView};
 use super::serving::LoadedModel;
+use crate::Services;
 use crate::fresh_cache::FreshCache;
+use crate::serving_cache::{Change, ChangeListener};
+use crate::settings::TenantSettings;
 
 /// How long a catalog change may take to reach serving (deletions through this process
 /// apply at once).
@@ -19,6 +22,10 @@ const CATALOG_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long a deployment made by another process may take to reach this one's serving.
 const ACTIVE_MODEL_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long another process's settings change may take to reach this process's
+/// serving path (changes made here apply at once).
+const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct ModelsConfig {
@@ -73,8 +80,13 @@ pub struct JobOwner {
     pub instance: String,
 }
 
+/// The model subsystem's handles, built on the shared [`Services`]: the model store,
+/// ONNX Runtime, the training slot and the caches serving reads on every request. The
+/// caches listen to the shared serving cache, so the features that change what they
+/// hold need not know them. Cheap to clone.
 #[derive(Clone)]
 pub struct ModelServices {
+    pub(crate) services: Services,
     pub(crate) store: Arc<dyn ModelStore>,
     pub(crate) runtime: Option<&'static OrtRuntime>,
     pub(crate) runtime_error: Option<String>,
@@ -90,6 +102,8 @@ pub struct ModelServices {
     /// Per tenant: the live catalog and the popularity list, briefly cached.
     pub(crate) catalog: FreshCache<i64, Arc<CatalogView>>,
     pub(crate) popular: moka::sync::Cache<i64, Arc<Vec<(String, f32)>>>,
+    /// Per tenant, the settings serving needs on every request (event weights).
+    pub(crate) settings: FreshCache<i64, TenantSettings>,
     pub(crate) config: ModelsConfig,
     /// One training at a time per process: training saturates the cores already.
     pub(crate) training_slot: Arc<tokio::sync::Semaphore>,
@@ -102,7 +116,7 @@ pub struct ModelServices {
 }
 
 impl ModelServices {
-    pub fn new(config: ModelsConfig) -> Self {
+    pub fn new(services: Services, config: ModelsConfig) -> Self {
         let (runtime, runtime_error) = match OrtRuntime::init(&config.onnxruntime_path) {
             Ok(rt) => (Some(rt), None),
             Err(e) => {
@@ -118,7 +132,8 @@ impl ModelServices {
             timeout: config.sandbox.timeout,
             workers: config.sandbox.workers,
         });
-        Self {
+        let models = Self {
+            services,
             store: Arc::new(LocalDiskStore::new(&config.store_dir)),
             runtime,
             runtime_error,
@@ -136,12 +151,20 @@ impl ModelServices {
                 .max_capacity(1_000)
                 .time_to_live(std::time::Duration::from_secs(10))
                 .build(),
+            settings: FreshCache::new(10_000, SETTINGS_TTL),
             training_slot: Arc::new(tokio::sync::Semaphore::new(1)),
             cancel_flags: Arc::new(Mutex::new(HashMap::new())),
             scrub_locks: Arc::new(Mutex::new(HashMap::new())),
             owner: JobOwner { node: config.node_id.clone(), instance: uuid::Uuid::new_v4().simple().to_string() },
             config,
-        }
+        };
+        models.services.serving_cache.subscribe(Arc::new(ServingCaches::of(&models)));
+        models
+    }
+
+    /// The shared handles this subsystem is built on.
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// The largest model file an upload may carry (`models.max_upload_bytes`), so an
@@ -168,5 +191,35 @@ impl ModelServices {
 
     pub fn check_store(&self) -> crate::error::Result<()> {
         self.store.check()
+    }
+}
+
+/// The caches of serving, as one listener of the shared serving cache.
+struct ServingCaches {
+    people: FreshCache<(i64, String), Arc<CachedPerson>>,
+    catalog: FreshCache<i64, Arc<CatalogView>>,
+    settings: FreshCache<i64, TenantSettings>,
+}
+
+impl ServingCaches {
+    fn of(models: &ModelServices) -> Self {
+        Self { people: models.people.clone(), catalog: models.catalog.clone(), settings: models.settings.clone() }
+    }
+}
+
+impl ChangeListener for ServingCaches {
+    fn changed(&self, tenant_id: i64, change: &Change) {
+        match change {
+            Change::ItemsDeleted => self.catalog.invalidate(&tenant_id),
+            Change::People(people) => {
+                for person in people {
+                    self.people.invalidate(&(tenant_id, person.as_str().to_owned()));
+                }
+            }
+            // Entries are keyed by person: a purge of one tenant drops them all rather
+            // than scanning for the tenant's.
+            Change::Everyone => self.people.invalidate_all(),
+            Change::Settings => self.settings.invalidate(&tenant_id),
+        }
     }
 }

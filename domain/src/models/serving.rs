@@ -60,7 +60,7 @@ enum ModelScorer {
 impl ModelScorer {
     fn score(&self, input: ndarray::ArrayView2<'_, f32>) -> Result<Array2<f32>> {
         match self {
-            ModelScorer::InProcess(s) => s.score(input).map_err(|e| DomainError::Internal(format!("inference: {e}"))),
+            ModelScorer::InProcess(s) => s.score(input).map_err(|e| DomainError::internal_from("inference", e)),
             ModelScorer::Sandboxed(s) => s.score(input).map_err(uploaded_model_error),
         }
     }
@@ -70,7 +70,7 @@ impl ModelScorer {
 /// own error); the sandbox failing is ours.
 fn uploaded_model_error(e: InferenceError) -> DomainError {
     match e {
-        InferenceError::SandboxUnavailable { .. } => DomainError::Internal(format!("uploaded model sandbox: {e}")),
+        InferenceError::SandboxUnavailable { .. } => DomainError::internal_from("uploaded model sandbox", e),
         other => DomainError::ModelFailed(format!("the uploaded model failed: {other}")),
     }
 }
@@ -87,7 +87,7 @@ impl LoadedModel {
         sessions: usize,
     ) -> Result<Self> {
         let meta: ArtifactMeta = serde_json::from_slice(&store.get(key, META_FILE)?)
-            .map_err(|e| DomainError::Internal(format!("corrupt model metadata: {e}")))?;
+            .map_err(|e| DomainError::internal_from("corrupt model metadata", e))?;
         let graph = store.get(key, ONNX_FILE)?;
         let scorer = if meta.algorithm == Algorithm::Uploaded {
             let sandbox =
@@ -98,19 +98,19 @@ impl LoadedModel {
             ModelScorer::Sandboxed(scorer)
         } else {
             let scorer = OnnxScorer::new(runtime, &graph, sessions)
-                .map_err(|e| DomainError::Internal(format!("model {row} does not load: {e}")))?;
+                .map_err(|e| DomainError::internal_from(format!("model {row} does not load"), e))?;
             ModelScorer::InProcess(scorer)
         };
         let als = match (&meta.algorithm, &meta.als) {
             (Algorithm::Als, Some(params)) => {
                 let values = f32_values(&store.get(key, USER_FACTORS_FILE)?)?;
                 let users = Array2::from_shape_vec((meta.user_ids.len(), meta.factors), values)
-                    .map_err(|e| DomainError::Internal(format!("user factors: {e}")))?;
+                    .map_err(|e| DomainError::internal_from("user factors", e))?;
                 let items =
-                    onnx::read_item_factors(&graph).map_err(|e| DomainError::Internal(format!("item factors: {e}")))?;
+                    onnx::read_item_factors(&graph).map_err(|e| DomainError::internal_from("item factors", e))?;
                 Some(
                     AlsModel::from_parts(users, items, params.clone())
-                        .map_err(|e| DomainError::Internal(format!("als: {e}")))?,
+                        .map_err(|e| DomainError::internal_from("als", e))?,
                 )
             }
             _ => None,
@@ -159,18 +159,18 @@ impl LoadedModel {
         match self.algorithm {
             Algorithm::Als => {
                 let Some(als) = &self.als else {
-                    return Err(DomainError::Internal("ALS model without factors".into()));
+                    return Err(DomainError::internal("ALS model without factors"));
                 };
                 let newer = history.iter().any(|e| e.occurred_at > self.trained_at);
                 if let (Some(&u), false) = (self.user_index.get(user_id), newer) {
-                    let v = als.user_vector(u).map_err(|e| DomainError::Internal(e.to_string()))?;
+                    let v = als.user_vector(u).map_err(|e| DomainError::internal(e.to_string()))?;
                     return Ok(Some((v.to_vec(), Strategy::Personalized)));
                 }
                 let indexed = self.history_indices(history);
                 if indexed.is_empty() {
                     return Ok(None);
                 }
-                let v = als.fold_in(&indexed).map_err(|e| DomainError::Internal(format!("fold-in: {e}")))?;
+                let v = als.fold_in(&indexed).map_err(|e| DomainError::internal_from("fold-in", e))?;
                 Ok(Some((v, Strategy::FoldIn)))
             }
             Algorithm::ItemKnn | Algorithm::Uploaded => {
@@ -197,7 +197,7 @@ impl LoadedModel {
     pub fn score_batch(&self, inputs: &[f32], rows: usize) -> Result<Vec<f32>> {
         let width = inputs.len().checked_div(rows).unwrap_or(0);
         let view = ndarray::ArrayView2::from_shape((rows, width), inputs)
-            .map_err(|e| DomainError::Internal(format!("input shape: {e}")))?;
+            .map_err(|e| DomainError::internal_from("input shape", e))?;
         let scores = self.scorer.score(view)?;
         Ok(scores.iter().copied().collect())
     }
@@ -205,7 +205,7 @@ impl LoadedModel {
     /// Scores every item through ONNX Runtime (blocking: call off the async executor).
     pub fn score(&self, input: &[f32]) -> Result<Vec<f32>> {
         let view = ndarray::ArrayView2::from_shape((1, input.len()), input)
-            .map_err(|e| DomainError::Internal(format!("input shape: {e}")))?;
+            .map_err(|e| DomainError::internal_from("input shape", e))?;
         let scores = self.scorer.score(view)?;
         Ok(scores.row(0).to_vec())
     }

@@ -21,8 +21,7 @@ pub(crate) struct ModelRow {
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(raw: Option<&String>) -> Result<Option<T>> {
-    raw.map(|s| serde_json::from_str(s).map_err(|e| DomainError::Internal(format!("corrupt registry json: {e}"))))
-        .transpose()
+    raw.map(|s| serde_json::from_str(s).map_err(|e| DomainError::internal_from("corrupt registry json", e))).transpose()
 }
 
 fn to_model(m: model::Model, active_row: Option<i64>) -> Result<ModelRow> {

@@ -26,10 +26,6 @@ pub struct TrainingData {
     pub snapshot: DataSnapshot,
 }
 
-/// How many ranked candidates per evaluated user are kept for reports (re-ranking
-/// experiments need more than the top 10).
-pub const REPORT_CANDIDATES: usize = 50;
-
 /// One evaluated user's held-out items and best-scored candidates (training items
 /// excluded), from the model fitted on the training part only: what fairness reports
 /// are computed from, so they never need the model retrained.
@@ -52,7 +48,7 @@ pub struct EvaluationDetail {
 fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(
     scorer: &S,
     split: &inference::eval::Split,
-) -> Result<EvaluationDetail> {
+) -> Result<EvaluationDetail, Halt> {
     let n_items = scorer.n_items();
     let mut scores = vec![0f32; n_items];
     let mut users = Vec::new();
@@ -60,7 +56,7 @@ fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(
         let history = lift(split.train.row(user))?;
         lift(scorer.score_into(user, history, &mut scores))?;
         let excluded: Vec<u32> = history.indices.to_vec();
-        let top = inference::rank::top_k(&scores, REPORT_CANDIDATES, &excluded);
+        let top = inference::rank::top_k(&scores, crate::fairness::CANDIDATE_POOL, &excluded);
         let test_items = lift(split.test.row(user))?.indices.to_vec();
         users.push(EvaluatedUser {
             user,
@@ -97,7 +93,7 @@ pub enum Outcome {
 fn inference_error(e: InferenceError) -> DomainError {
     match e {
         InferenceError::InvalidParameter { name, reason } => DomainError::invalid(format!("parameters.{name}"), reason),
-        other => DomainError::Internal(format!("training failed: {other}")),
+        other => DomainError::internal(format!("training failed: {other}")),
     }
 }
 
@@ -114,24 +110,31 @@ pub fn train(
 ) -> Result<Outcome> {
     match run(data, request, threads, progress) {
         Ok(trained) => Ok(Outcome::Trained(Box::new(trained))),
-        Err(DomainError::Internal(m)) if m == CANCELLED => Ok(Outcome::Cancelled),
-        Err(e) => Err(e),
+        Err(Halt::Cancelled) => Ok(Outcome::Cancelled),
+        Err(Halt::Failed(e)) => Err(e),
     }
 }
 
-const CANCELLED: &str = "cancelled";
-
-fn check(r: std::result::Result<(), InferenceError>) -> Result<()> {
-    r.map_err(|e| match e {
-        InferenceError::Cancelled => DomainError::Internal(CANCELLED.into()),
-        other => inference_error(other),
-    })
+/// Why a run stopped before its end: a cancellation is an outcome, not an error.
+enum Halt {
+    Cancelled,
+    Failed(DomainError),
 }
 
-fn lift<T>(r: inference::Result<T>) -> Result<T> {
+impl From<DomainError> for Halt {
+    fn from(e: DomainError) -> Self {
+        Halt::Failed(e)
+    }
+}
+
+fn check(r: std::result::Result<(), InferenceError>) -> Result<(), Halt> {
+    lift(r)
+}
+
+fn lift<T>(r: inference::Result<T>) -> Result<T, Halt> {
     r.map_err(|e| match e {
-        InferenceError::Cancelled => DomainError::Internal(CANCELLED.into()),
-        other => inference_error(other),
+        InferenceError::Cancelled => Halt::Cancelled,
+        other => Halt::Failed(inference_error(other)),
     })
 }
 
@@ -140,20 +143,20 @@ fn run(
     request: &TrainRequest,
     threads: usize,
     progress: &mut dyn FnMut(f32) -> bool,
-) -> Result<Trained> {
+) -> Result<Trained, Halt> {
     if data.triplets.is_empty() || data.item_ids.is_empty() {
-        return Err(DomainError::invalid("data", "there are no interactions to train on yet"));
+        return Err(DomainError::invalid("data", "there are no interactions to train on yet").into());
     }
     let all = lift(Interactions::from_triplets(data.user_ids.len(), data.item_ids.len(), &data.triplets))?;
     let split = lift(split_per_user(&all, EVALUATION_SEED, SplitRule::default()))?;
     if split.evaluated_users().is_empty() {
-        return Err(DomainError::invalid("data", "no user has the 5 interactions evaluation needs"));
+        return Err(DomainError::invalid("data", "no user has the 5 interactions evaluation needs").into());
     }
     let threads = threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| DomainError::Internal(format!("thread pool: {e}")))?;
+        .map_err(|e| DomainError::internal_from("thread pool", e))?;
 
     let trained = match request {
         TrainRequest::Als(pinned) => {
@@ -238,7 +241,7 @@ fn run(
             let evaluation = evaluation_detail(&evaluated, &split)?;
             let final_model = Popularity::fit(&all, PopularityBy::Count);
             let scores = Array2::from_shape_vec((data.item_ids.len(), 1), final_model.scores().to_vec())
-                .map_err(|e| DomainError::Internal(format!("popularity shape: {e}")))?;
+                .map_err(|e| DomainError::internal_from("popularity shape", e))?;
             Trained {
                 evaluation,
                 // A one-factor model: every user's vector is [1], so the scores are the

@@ -33,7 +33,7 @@ impl Algorithm {
             "item_knn" => Ok(Algorithm::ItemKnn),
             "most_popular" => Ok(Algorithm::MostPopular),
             "uploaded" => Ok(Algorithm::Uploaded),
-            other => Err(DomainError::Internal(format!("unknown algorithm {other:?}"))),
+            other => Err(DomainError::internal(format!("unknown algorithm {other:?}"))),
         }
     }
 }
@@ -69,7 +69,7 @@ impl ModelStatus {
             "failed" => Ok(ModelStatus::Failed),
             "cancelled" => Ok(ModelStatus::Cancelled),
             "retired" => Ok(ModelStatus::Retired),
-            other => Err(DomainError::Internal(format!("unknown model status {other:?}"))),
+            other => Err(DomainError::internal(format!("unknown model status {other:?}"))),
         }
     }
 }
@@ -100,7 +100,7 @@ impl JobStatus {
             "succeeded" => Ok(JobStatus::Succeeded),
             "failed" => Ok(JobStatus::Failed),
             "cancelled" => Ok(JobStatus::Cancelled),
-            other => Err(DomainError::Internal(format!("unknown job status {other:?}"))),
+            other => Err(DomainError::internal(format!("unknown job status {other:?}"))),
         }
     }
     pub fn is_finished(self) -> bool {

@@ -12,6 +12,7 @@ use crate::Services;
 use crate::audience::{Consent, UserId};
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::Result;
+use crate::serving_cache::Change;
 
 /// A change of consent: flags left `None` stay as they are.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,6 +45,6 @@ pub async fn set_consent(
         .details(serde_json::json!({ "personalization": consent.personalization, "analytics": consent.analytics }));
     services.audit.record(ctx, &tx, event).await?;
     tx.commit().await?;
-    crate::models::data::forget_people(ctx, services, [user.as_str()]);
+    services.serving_cache.announce(ctx, Change::People(vec![user.clone()]));
     Ok(consent)
 }

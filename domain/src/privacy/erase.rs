@@ -32,6 +32,8 @@ use crate::audience::UserId;
 use crate::audit::{AuditEvent, Target, action};
 use crate::entity::{end_user, interaction};
 use crate::error::{DomainError, Result};
+use crate::models::ModelServices;
+use crate::serving_cache::Change;
 
 /// Whether every model file has been verified free of the person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +55,7 @@ impl ErasureStatus {
         match raw {
             "pending" => Ok(ErasureStatus::Pending),
             "complete" => Ok(ErasureStatus::Complete),
-            other => Err(DomainError::Internal(format!("unknown erasure status {other:?}"))),
+            other => Err(DomainError::internal(format!("unknown erasure status {other:?}"))),
         }
     }
 }
@@ -80,11 +82,11 @@ pub struct ErasureReceipt {
 }
 
 fn model_ids(raw: &str) -> Result<Vec<String>> {
-    serde_json::from_str(raw).map_err(|e| DomainError::Internal(format!("corrupt receipt: {e}")))
+    serde_json::from_str(raw).map_err(|e| DomainError::internal_from("corrupt receipt", e))
 }
 
 fn json_ids(ids: &[String]) -> Result<String> {
-    serde_json::to_string(ids).map_err(|e| DomainError::Internal(e.to_string()))
+    serde_json::to_string(ids).map_err(|e| DomainError::internal(e.to_string()))
 }
 
 async fn to_receipt(ctx: &TenantCtx, tx: &TenantTx, m: receipt::Model) -> Result<ErasureReceipt> {
@@ -113,24 +115,25 @@ async fn to_receipt(ctx: &TenantCtx, tx: &TenantTx, m: receipt::Model) -> Result
 
 /// Needs `privacy:manage`. Erasing someone already erased re-checks that nothing of
 /// them survives and returns the first receipt.
-pub async fn erase_user(ctx: &TenantCtx, services: &Services, user: &UserId) -> Result<ErasureReceipt> {
+pub async fn erase_user(ctx: &TenantCtx, models: &ModelServices, user: &UserId) -> Result<ErasureReceipt> {
     ctx.require(Scope::PrivacyManage)?;
+    let services = models.services();
     let subject_pseudonym = services.audit.end_user_pseudonym(ctx.tenant_id(), user.as_str())?;
     let tx = services.db.begin_write(ctx).await?;
-    crate::models::privacy::erasure_lock(services, ctx, &tx).await?;
+    crate::models::privacy::erasure_lock(models, ctx, &tx).await?;
     let row = subject::find(ctx, &tx, user).await?;
     if row.erased_at.is_some() {
         let existing = find_receipt(ctx, &tx, &subject_pseudonym).await?;
         tx.commit().await?;
-        let existing = existing.ok_or_else(|| DomainError::Internal("erased end user without a receipt".into()))?;
-        return complete(ctx, services, user, existing, true).await;
+        let existing = existing.ok_or_else(|| DomainError::internal("erased end user without a receipt"))?;
+        return complete(ctx, models, user, existing, true).await;
     }
     let now = Utc::now();
     let user_row = row.id;
     let deleted = delete_interactions(ctx, &tx, user_row).await?;
     empty_profile(&tx, row, now, now).await?;
-    let holders = crate::models::privacy::mark_holders(ctx, services, &tx, user.as_str(), now).await?;
-    let ids = |models: &[crate::models::Model]| models.iter().map(|m| m.id.as_string()).collect::<Vec<_>>();
+    let holders = crate::models::privacy::mark_holders(ctx, models, &tx, user.as_str(), now).await?;
+    let ids = |held: &[crate::models::Model]| held.iter().map(|m| m.id.as_string()).collect::<Vec<_>>();
     let stored = receipt::ActiveModel {
         tenant_id: Set(ctx.tenant_id().get()),
         public_id: Set(PublicId::new().as_string()),
@@ -156,8 +159,8 @@ pub async fn erase_user(ctx: &TenantCtx, services: &Services, user: &UserId) -> 
         }));
     services.audit.record(ctx, &tx, event).await?;
     tx.commit().await?;
-    crate::models::data::forget_people(ctx, services, [user.as_str()]);
-    complete(ctx, services, user, stored, false).await
+    services.serving_cache.announce(ctx, Change::People(vec![user.clone()]));
+    complete(ctx, models, user, stored, false).await
 }
 
 /// The second step (see the module doc): scrubs and verifies every model's files and
@@ -166,20 +169,21 @@ pub async fn erase_user(ctx: &TenantCtx, services: &Services, user: &UserId) -> 
 /// receipt and recorded in the audit log.
 async fn complete(
     ctx: &TenantCtx,
-    services: &Services,
+    models: &ModelServices,
     user: &UserId,
     stored: receipt::Model,
     recheck: bool,
 ) -> Result<ErasureReceipt> {
+    let services = models.services();
     let tx = services.db.begin_write(ctx).await?;
-    crate::models::privacy::erasure_lock(services, ctx, &tx).await?;
+    crate::models::privacy::erasure_lock(models, ctx, &tx).await?;
     let row = subject::find(ctx, &tx, user).await?;
     let erased_at = row.erased_at.unwrap_or(stored.erased_at);
     let late_interactions = delete_interactions(ctx, &tx, row.id).await?;
     if !profile_is_empty(&row) {
         empty_profile(&tx, row, erased_at, Utc::now()).await?;
     }
-    let found = crate::models::privacy::scrub_everywhere(ctx, services, &tx, user.as_str()).await?;
+    let found = crate::models::privacy::scrub_everywhere(ctx, models, &tx, user.as_str()).await?;
     let mut scrubbed = model_ids(&stored.models_scrubbed)?;
     let mut to_retrain = model_ids(&stored.models_to_retrain)?;
     let stored_status = ErasureStatus::parse(&stored.status)?;
@@ -229,16 +233,16 @@ async fn complete(
         .filter(receipt::Column::Id.eq(stored.id))
         .one(tx.conn())
         .await?
-        .ok_or_else(|| DomainError::Internal("the erasure receipt vanished".into()))?;
+        .ok_or_else(|| DomainError::internal("the erasure receipt vanished"))?;
     tx.commit().await?;
     if late_interactions > 0 {
-        crate::models::data::forget_people(ctx, services, [user.as_str()]);
+        services.serving_cache.announce(ctx, Change::People(vec![user.clone()]));
     }
     // Retraining that is due at once (the active model of a tenant that asks) starts
     // now rather than at the next periodic check; it runs as the operator, since the
     // caller may hold only `privacy:manage`.
     let operator = TenantCtx::operator(ctx.tenant_id(), ctx.request_id().clone());
-    if let Err(e) = crate::models::retrain_due(&operator, services, Utc::now()).await {
+    if let Err(e) = crate::models::retrain_due(&operator, models, Utc::now()).await {
         tracing::error!(error = ?e, "could not start retraining after an erasure; the periodic check retries");
     }
     let tx = services.db.begin(ctx).await?;

@@ -7,10 +7,10 @@ use tenants::page::{PageRequest, SortCursor};
 use tenants::{Scope, TenantCtx};
 
 use super::subject;
-use crate::Services;
 use crate::audience::{EndUser, UserId};
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
+use crate::models::ModelServices;
 
 /// The document's format name; bumped when its shape changes.
 pub const FORMAT: &str = "marquee.user-export.v1";
@@ -18,14 +18,15 @@ pub const FORMAT: &str = "marquee.user-export.v1";
 const PAGE: u64 = 1_000;
 
 /// Needs `privacy:manage`. Erased people have nothing left to export (`NOT_FOUND`).
-pub async fn export_user_data(ctx: &TenantCtx, services: &Services, user: &UserId) -> Result<Value> {
+pub async fn export_user_data(ctx: &TenantCtx, models: &ModelServices, user: &UserId) -> Result<Value> {
     ctx.require(Scope::PrivacyManage)?;
+    let services = models.services();
     services.read_audit.flush().await?;
     let tx = services.db.begin_write(ctx).await?;
     let row = subject::find_live(ctx, &tx, user).await?;
     let profile = crate::audience::store::get(ctx, &tx, user)
         .await?
-        .ok_or_else(|| DomainError::Internal("live end user without a profile".into()))?;
+        .ok_or_else(|| DomainError::internal("live end user without a profile"))?;
 
     let mut interactions = Vec::new();
     let mut page = PageRequest::<SortCursor> { first: PAGE, after: None };
@@ -48,7 +49,7 @@ pub async fn export_user_data(ctx: &TenantCtx, services: &Services, user: &UserI
         }
     }
 
-    let models: Vec<Value> = crate::models::privacy::trained_on(ctx, services, &tx, user.as_str())
+    let trained_on: Vec<Value> = crate::models::privacy::trained_on(ctx, models, &tx, user.as_str())
         .await?
         .into_iter()
         .map(|m| {
@@ -67,7 +68,7 @@ pub async fn export_user_data(ctx: &TenantCtx, services: &Services, user: &UserI
     // Recorded before the audit events are read, so the export lists itself.
     let event = AuditEvent::new(action::END_USER_EXPORTED)
         .target(Target::end_user(user.as_str()))
-        .details(json!({ "interactions": interactions.len(), "models": models.len() }));
+        .details(json!({ "interactions": interactions.len(), "models": trained_on.len() }));
     services.audit.record(ctx, &tx, event).await?;
     let pseudonym = services.audit.end_user_pseudonym(ctx.tenant_id(), user.as_str())?;
     let audit_events: Vec<Value> = crate::audit::events_about(ctx, &tx, "end_user", &pseudonym)
@@ -96,7 +97,7 @@ pub async fn export_user_data(ctx: &TenantCtx, services: &Services, user: &UserI
         "profile": profile_json(&profile),
         "consent": { "personalization": profile.consent.personalization, "analytics": profile.consent.analytics },
         "interactions": interactions,
-        "models": models,
+        "models": trained_on,
         "auditEvents": audit_events,
     }))
 }

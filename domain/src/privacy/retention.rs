@@ -12,6 +12,7 @@ use crate::Services;
 use crate::audit::{AuditEvent, action};
 use crate::entity::interaction;
 use crate::error::Result;
+use crate::serving_cache::Change;
 
 /// The principal the job's audit events name.
 const JOB: &str = "system:retention";
@@ -72,7 +73,7 @@ pub async fn apply_retention_for(
     }
     tx.commit().await?;
     if deleted > 0 {
-        crate::models::data::forget_everyone(services);
+        services.serving_cache.announce(ctx, Change::Everyone);
     }
     Ok(Some(RetentionRun { tenant: ctx.tenant_id(), retention_days: days, cutoff, deleted }))
 }

@@ -1,4 +1,5 @@
-//! ONNX models: export of trained models, and validation of tenant-uploaded ones.
+//! ONNX models: the graphs of trained models, their published signatures, and the
+//! structural checks every model file passes (`upload` validates tenants' files).
 //!
 //! Two published signatures, both with a dynamic batch dimension `N`:
 //! - **factor models**: input `user_factors` float32 `[N, F]` -> output `scores` float32
@@ -14,7 +15,6 @@ mod export;
 mod external_data;
 pub mod graph;
 pub mod proto;
-mod validate;
 
 use std::collections::BTreeMap;
 
@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 
 pub use export::{export_als, export_factor_model, export_history_model, export_item_knn, read_item_factors};
 pub use external_data::refuse_external_data;
-pub use validate::{ExpectedSignature, validate_model, validate_uploaded};
 
 /// Input name of factor models.
 pub const USER_FACTORS_INPUT: &str = "user_factors";

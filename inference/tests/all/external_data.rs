@@ -18,7 +18,8 @@ use inference::onnx::proto::{
     AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, SparseTensorProto,
     StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto, type_proto,
 };
-use inference::onnx::{ExpectedSignature, SignatureKind, USER_HISTORY_INPUT, validate_model};
+use inference::onnx::{SignatureKind, USER_HISTORY_INPUT};
+use inference::upload::{ExpectedSignature, validate_model};
 use inference::runtime::OnnxScorer;
 
 use crate::common::runtime;

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use ndarray::Array2;
 
 use inference::InferenceError;
-use inference::onnx::{ExpectedSignature, SignatureKind, export_history_model, validate_uploaded};
+use inference::onnx::{SignatureKind, export_history_model};
+use inference::upload::{ExpectedSignature, validate_uploaded};
 use inference::sandbox::{SandboxConfig, SandboxedScorer};
 
 use crate::common::runtime;

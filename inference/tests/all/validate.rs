@@ -5,7 +5,8 @@ use inference::als::{AlsModel, AlsParams};
 use inference::knn::ItemKnn;
 use inference::onnx::proto::tensor_shape_proto::dimension::Value as Dim;
 use inference::onnx::proto::{ModelProto, ValueInfoProto, type_proto};
-use inference::onnx::{ExpectedSignature, META_MODEL_KIND, SignatureKind, export_als, export_item_knn, validate_model};
+use inference::onnx::{META_MODEL_KIND, SignatureKind, export_als, export_item_knn};
+use inference::upload::{ExpectedSignature, validate_model};
 
 use crate::common::{runtime, synthetic};
 

@@ -23,7 +23,7 @@ pub struct TestServer {
     /// What the server was started with, to start other processes beside it.
     pub settings: Settings,
     handle: tokio::runtime::Handle,
-    services: Services,
+    app: domain::App,
     http: reqwest::Client,
 }
 
@@ -152,7 +152,7 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
         database_url,
         settings: settings.clone(),
         handle: tokio::runtime::Handle::current(),
-        services: app.services().clone(),
+        app: app.app().clone(),
         // Tests run on runtimes of their own: pooled connections would die with them.
         http: reqwest::Client::builder().pool_max_idle_per_host(0).build()?,
     };
@@ -191,8 +191,18 @@ impl TestServer {
         Fut: std::future::Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        let services = self.services.clone();
-        self.handle.spawn(f(services)).await.expect("operator task")
+        self.operator_app(|app| f(app.services)).await
+    }
+
+    /// As [`TestServer::operator`], with the model subsystem too.
+    pub async fn operator_app<F, Fut, T>(&self, f: F) -> T
+    where
+        F: FnOnce(domain::App) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let app = self.app.clone();
+        self.handle.spawn(f(app)).await.expect("operator task")
     }
 
     pub async fn new_tenant(&self) -> TestTenant {

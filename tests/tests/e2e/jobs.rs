@@ -52,7 +52,7 @@ async fn job_status(db: &DatabaseConnection, public_id: &str) -> String {
 }
 
 async fn server_owner(server: &TestServer) -> JobOwner {
-    server.operator(|services| async move { services.models.job_owner().clone() }).await
+    server.operator_app(|app| async move { app.models.job_owner().clone() }).await
 }
 
 on_both_backends!(a_cli_command_beside_a_server_leaves_its_jobs_alone, |server: &'static TestServer| async move {
@@ -66,7 +66,7 @@ on_both_backends!(a_cli_command_beside_a_server_leaves_its_jobs_alone, |server: 
     // What `marquee audit verify` (or any command) does first, against the live server's
     // database and data directory.
     let cli = startup::connect(&server.settings, false).await.unwrap();
-    let report = api::audit_cmd::verify(&cli, &t.slug).await.unwrap();
+    let report = api::audit_cmd::verify(&cli.services, &t.slug).await.unwrap();
     assert!(report.ok);
     assert_ne!(cli.models.job_owner().node, owner.node, "a CLI process owns jobs as a node of its own");
 
@@ -104,7 +104,7 @@ on_both_backends!(
 
         // Jobs the new instance queues are its own: starting again does not fail them.
         let current = insert_job(&db, tid, "running", second.models.job_owner()).await;
-        domain::models::fail_interrupted_jobs(&second).await.unwrap();
+        domain::models::fail_interrupted_jobs(&second.models).await.unwrap();
         assert_eq!(job_status(&db, &current).await, "running");
         let _ = std::fs::remove_dir_all(&settings.data_dir);
     }

@@ -14,6 +14,6 @@ impl AuditMutation {
     /// that the log was not rewritten.
     async fn checkpoint_audit_log(&self, ctx: &Context<'_>) -> ApiResult<AuditCheckpointGql> {
         let tenant_ctx = tenant(ctx)?;
-        Ok(domain::audit::checkpoint(tenant_ctx, services(ctx)?).await?.into())
+        Ok(domain::audit_log::checkpoint(tenant_ctx, services(ctx)?).await?.into())
     }
 }

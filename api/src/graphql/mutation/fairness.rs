@@ -1,7 +1,7 @@
 use async_graphql::{Context, Object};
 use domain::fairness::ReportInput;
 
-use crate::graphql::context::{services, tenant};
+use crate::graphql::context::{models, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::fairness::{CreateFairnessReportInput, FairnessReportGql};
 
@@ -22,6 +22,6 @@ impl FairnessMutation {
         let item_groups = input.item_groups.into_iter().map(Into::into).collect();
         let (model, parsed) =
             ReportInput::parse(&input.model_id, &input.user_groups, item_groups, input.k.map(i64::from), rerank)?;
-        Ok(domain::fairness::create_report(tenant_ctx, services(ctx)?, &model, parsed).await?.into())
+        Ok(domain::fairness_reports::create_report(tenant_ctx, models(ctx)?, &model, parsed).await?.into())
     }
 }

@@ -1,6 +1,4 @@
 use async_graphql::{Context, Object};
-use domain::batch::Batch;
-use domain::interactions::{MAX_RECORD_BATCH, NewInteraction};
 
 use crate::graphql::context::{services, tenant};
 use crate::graphql::error::ApiResult;
@@ -20,15 +18,7 @@ impl InteractionMutation {
         ctx: &Context<'_>,
         events: Vec<InteractionInput>,
     ) -> ApiResult<RecordInteractionsPayload> {
-        let tenant_ctx = tenant(ctx)?;
-        let now = chrono::Utc::now();
-        let batch = Batch::parse(
-            events,
-            MAX_RECORD_BATCH,
-            "events",
-            |e| Some(e.event_id.clone()),
-            |e| NewInteraction::parse(e.into(), now),
-        )?;
-        Ok(domain::interactions::record_interactions(tenant_ctx, services(ctx)?, batch).await?.into())
+        let drafts = events.into_iter().map(Into::into).collect();
+        Ok(domain::interactions::record_interactions(tenant(ctx)?, services(ctx)?, drafts).await?.into())
     }
 }

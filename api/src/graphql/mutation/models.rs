@@ -4,7 +4,7 @@ use domain::models::{AlsSettings, TrainRequest};
 use domain::tenants::ids::PublicId;
 use domain::{DomainError, ErrorCode};
 
-use crate::graphql::context::{services, tenant};
+use crate::graphql::context::{models, tenant};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::types::models::{AlgorithmGql, JobGql, ModelGql};
 
@@ -80,14 +80,14 @@ impl ModelMutation {
     async fn train_model(&self, ctx: &Context<'_>, input: TrainModelInput) -> ApiResult<TrainModelPayload> {
         let tenant_ctx = tenant(ctx)?;
         let request = parse_train(input)?;
-        let (model, job) = domain::models::train_model(tenant_ctx, services(ctx)?, request).await?;
+        let (model, job) = domain::models::train_model(tenant_ctx, models(ctx)?, request).await?;
         Ok(TrainModelPayload { model: model.into(), job: job.into() })
     }
 
     /// Stops a queued or running job; the active model is untouched.
     async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> ApiResult<JobGql> {
         let id = PublicId::parse(&id)?;
-        Ok(domain::models::cancel_job(tenant(ctx)?, services(ctx)?, &id).await?.into())
+        Ok(domain::models::cancel_job(tenant(ctx)?, models(ctx)?, &id).await?.into())
     }
 
     /// Makes a ready model the active one, atomically. A model with lower NDCG@10 than
@@ -99,12 +99,12 @@ impl ModelMutation {
         #[graphql(default = false)] allow_worse: bool,
     ) -> ApiResult<ModelGql> {
         let id = PublicId::parse(&id)?;
-        Ok(domain::models::deploy_model(tenant(ctx)?, services(ctx)?, &id, allow_worse).await?.into())
+        Ok(domain::models::deploy_model(tenant(ctx)?, models(ctx)?, &id, allow_worse).await?.into())
     }
 
     /// Returns to the model that was active before the current one.
     async fn rollback_model(&self, ctx: &Context<'_>) -> ApiResult<ModelGql> {
-        Ok(domain::models::rollback_model(tenant(ctx)?, services(ctx)?).await?.into())
+        Ok(domain::models::rollback_model(tenant(ctx)?, models(ctx)?).await?.into())
     }
 
     /// Registers a tenant's own small ONNX model after loading and probing it; larger
@@ -118,6 +118,6 @@ impl ModelMutation {
                 field: Some("onnxBase64".into()),
                 retry_after_secs: None,
             })?;
-        Ok(domain::models::upload_model(tenant_ctx, services(ctx)?, &input.name, bytes, input.item_ids).await?.into())
+        Ok(domain::models::upload_model(tenant_ctx, models(ctx)?, &input.name, bytes, input.item_ids).await?.into())
     }
 }

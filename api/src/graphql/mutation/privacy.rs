@@ -2,7 +2,7 @@ use async_graphql::{Context, InputObject, Object};
 use domain::audience::UserId;
 use domain::privacy::ConsentUpdate;
 
-use crate::graphql::context::{services, tenant};
+use crate::graphql::context::{models, services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::audience::ConsentGql;
 use crate::graphql::types::privacy::ErasureReceiptGql;
@@ -36,6 +36,6 @@ impl PrivacyMutation {
     /// kept (needs `privacy:manage`). Later data for the same id is refused.
     async fn erase_user(&self, ctx: &Context<'_>, user_id: String) -> ApiResult<ErasureReceiptGql> {
         let user = UserId::parse_as("userId", user_id)?;
-        Ok(domain::privacy::erase_user(tenant(ctx)?, services(ctx)?, &user).await?.into())
+        Ok(domain::privacy::erase_user(tenant(ctx)?, models(ctx)?, &user).await?.into())
     }
 }

@@ -37,7 +37,7 @@ impl AuditQuery {
         let f = filter.unwrap_or_default();
         let filter = AuditFilter::parse(f.action.as_deref(), f.principal.as_deref(), f.from, f.to)?;
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
-        let events = domain::audit::list_events(tenant_ctx, services(ctx)?, &filter, page).await?;
+        let events = domain::audit_log::list_events(tenant_ctx, services(ctx)?, &filter, page).await?;
         Ok(from_page(events, AuditEventGql::from))
     }
 
@@ -45,6 +45,6 @@ impl AuditQuery {
     /// the first broken event and what is wrong with it.
     async fn verify_audit_log(&self, ctx: &Context<'_>) -> ApiResult<AuditVerificationGql> {
         let tenant_ctx = tenant(ctx)?;
-        Ok(domain::audit::verify(tenant_ctx, services(ctx)?).await?.into())
+        Ok(domain::audit_log::verify(tenant_ctx, services(ctx)?).await?.into())
     }
 }

@@ -21,13 +21,13 @@ impl FairnessQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<FairnessReportGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
-        let reports = domain::fairness::list_reports(tenant(ctx)?, services(ctx)?, page).await?;
+        let reports = domain::fairness_reports::list_reports(tenant(ctx)?, services(ctx)?, page).await?;
         Ok(from_page(reports, FairnessReportGql::from))
     }
 
     /// One report; `json` and `csv` export it.
     async fn fairness_report(&self, ctx: &Context<'_>, id: ID) -> ApiResult<FairnessReportGql> {
         let id = PublicId::parse(&id)?;
-        Ok(domain::fairness::get_report(tenant(ctx)?, services(ctx)?, &id).await?.into())
+        Ok(domain::fairness_reports::get_report(tenant(ctx)?, services(ctx)?, &id).await?.into())
     }
 }

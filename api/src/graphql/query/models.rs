@@ -3,7 +3,7 @@ use domain::tenants::ids::PublicId;
 use domain::tenants::page::PageRequest;
 
 use crate::graphql::connection::{Conn, from_page};
-use crate::graphql::context::{services, tenant};
+use crate::graphql::context::{models, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::models::{JobGql, ModelGql};
 
@@ -16,25 +16,25 @@ impl ModelQuery {
     #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn models(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<ModelGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
-        let models = domain::models::list_models(tenant(ctx)?, services(ctx)?, page).await?;
+        let models = domain::models::list_models(tenant(ctx)?, models(ctx)?, page).await?;
         Ok(from_page(models, ModelGql::from))
     }
 
     async fn model(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ModelGql> {
         let id = PublicId::parse(&id)?;
-        Ok(domain::models::get_model(tenant(ctx)?, services(ctx)?, &id).await?.into())
+        Ok(domain::models::get_model(tenant(ctx)?, models(ctx)?, &id).await?.into())
     }
 
     /// Background jobs (training), newest first.
     #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn jobs(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<JobGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
-        let jobs = domain::models::list_jobs(tenant(ctx)?, services(ctx)?, page).await?;
+        let jobs = domain::models::list_jobs(tenant(ctx)?, models(ctx)?, page).await?;
         Ok(from_page(jobs, JobGql::from))
     }
 
     async fn job(&self, ctx: &Context<'_>, id: ID) -> ApiResult<JobGql> {
         let id = PublicId::parse(&id)?;
-        Ok(domain::models::get_job(tenant(ctx)?, services(ctx)?, &id).await?.into())
+        Ok(domain::models::get_job(tenant(ctx)?, models(ctx)?, &id).await?.into())
     }
 }

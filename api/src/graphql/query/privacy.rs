@@ -3,7 +3,7 @@ use domain::audience::UserId;
 use domain::tenants::page::PageRequest;
 
 use crate::graphql::connection::{Conn, from_page};
-use crate::graphql::context::{personal_reads, services, tenant};
+use crate::graphql::context::{models, personal_reads, services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::privacy::ErasureReceiptGql;
 
@@ -23,7 +23,7 @@ impl PrivacyQuery {
     ) -> ApiResult<async_graphql::Json<serde_json::Value>> {
         let user = UserId::parse_as("userId", user_id)?;
         personal_reads(ctx, 1)?;
-        Ok(async_graphql::Json(domain::privacy::export_user_data(tenant(ctx)?, services(ctx)?, &user).await?))
+        Ok(async_graphql::Json(domain::privacy::export_user_data(tenant(ctx)?, models(ctx)?, &user).await?))
     }
 
     /// Receipts of the tenant's erasures, oldest first (needs `privacy:manage`).

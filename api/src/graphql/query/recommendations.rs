@@ -1,7 +1,7 @@
 use async_graphql::{Context, Object};
 use domain::models::RecommendationRequest;
 
-use crate::graphql::context::{personal_reads, services, tenant};
+use crate::graphql::context::{models, personal_reads, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::explanations::ExplanationGql;
 use crate::graphql::types::recommendations::{RecommendationFilterInput, RecommendationList};
@@ -25,11 +25,11 @@ impl RecommendationQuery {
         let request =
             RecommendationRequest::parse(&user_id, Some(first.into()), filter.unwrap_or_default().try_into()?)?;
         personal_reads(ctx, if explain { 2 } else { 1 })?;
-        let (tenant_ctx, services) = (tenant(ctx)?, services(ctx)?);
-        let list = domain::models::recommendations(tenant_ctx, services, &request).await?;
+        let (tenant_ctx, models) = (tenant(ctx)?, models(ctx)?);
+        let list = domain::models::recommendations(tenant_ctx, models, &request).await?;
         let explanations = if explain {
             let ids: Vec<String> = list.items.iter().map(|i| i.item_id.clone()).collect();
-            Some(domain::models::explain_list(tenant_ctx, services, &request.user_id, &ids).await?)
+            Some(domain::models::explain_list(tenant_ctx, models, &request.user_id, &ids).await?)
         } else {
             None
         };
@@ -54,7 +54,7 @@ impl RecommendationQuery {
         let request = RecommendationRequest::parse(&user_id, None, Default::default())?;
         personal_reads(ctx, 1)?;
         let explanation =
-            domain::models::explain_recommendation(tenant(ctx)?, services(ctx)?, &request.user_id, content_id.trim())
+            domain::models::explain_recommendation(tenant(ctx)?, models(ctx)?, &request.user_id, content_id.trim())
                 .await?;
         Ok(explanation.into())
     }
@@ -71,6 +71,6 @@ impl RecommendationQuery {
         if !(1..=domain::models::recommend::MAX_RECOMMENDATIONS).contains(&first) {
             return Err(domain::DomainError::invalid("first", "must be between 1 and 100").into());
         }
-        Ok(domain::models::similar_content(tenant(ctx)?, services(ctx)?, content_id.trim(), first).await?.into())
+        Ok(domain::models::similar_content(tenant(ctx)?, models(ctx)?, content_id.trim(), first).await?.into())
     }
 }

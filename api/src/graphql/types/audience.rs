@@ -72,7 +72,8 @@ impl EndUserGql {
     ) -> ApiResult<Conn<InteractionGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         personal_reads(ctx, 1)?;
-        let events = domain::audience::list_user_interactions(tenant(ctx)?, services(ctx)?, &self.user, page).await?;
+        let events =
+            domain::interactions::list_user_interactions(tenant(ctx)?, services(ctx)?, &self.user, page).await?;
         Ok(from_page(events, InteractionGql::from))
     }
 }

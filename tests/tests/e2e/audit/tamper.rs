@@ -253,9 +253,9 @@ on_both_backends!(changing_the_checkpoint_interval_is_not_tampering, |server: &'
     let mut settings = server.settings.clone();
     settings.audit.checkpoint_every = 3;
     let other = api::startup::connect(&settings, false).await.unwrap();
-    api::audit_cmd::checkpoint(&other, &t.slug).await.unwrap();
+    api::audit_cmd::checkpoint(&other.services, &t.slug).await.unwrap();
     for _ in 0..4 {
-        api::audit_cmd::checkpoint(&other, &t.slug).await.unwrap();
+        api::audit_cmd::checkpoint(&other.services, &t.slug).await.unwrap();
     }
     // And back to the server's interval of 5.
     assert_eq!(tenant_with_more_events(server, &t, 6).await, 21);

@@ -12,9 +12,9 @@ pub struct Model {
     pub model_id: i64,
     pub created_by: String,
     pub created_at: DateTimeUtc,
-    /// JSON of [`super::types::ReportInput`].
+    /// JSON of [`crate::fairness::ReportInput`].
     pub input: String,
-    /// JSON of [`super::types::ReportBody`].
+    /// JSON of [`crate::fairness::ReportBody`].
     pub report: String,
 }
 

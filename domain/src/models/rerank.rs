@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use super::metrics::{HEAD_FRACTION, MID_FRACTION, PopularityBucket};
-use super::rerank::{self, CandidateFacts};
-use super::types::{Rerank, RerankStrategy};
-use crate::models::recommend::CatalogView;
+use super::data::CatalogView;
+use crate::fairness::metrics::{HEAD_FRACTION, MID_FRACTION, PopularityBucket};
+use crate::fairness::rerank::{self, CandidateFacts};
+use crate::fairness::{Rerank, RerankStrategy};
 
 const NONE: &str = "(none)";
 

@@ -1,16 +1,17 @@
-//! Validation of uploaded models against a published signature.
+//! Validation of tenant-uploaded models: the published signature, the refusal of
+//! external data, and a probe run in the sandbox. Above `onnx`, `runtime` and
+//! `sandbox`, which it uses.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use ndarray::Array2;
 use prost::Message;
 
-use super::external_data::refuse_external_data;
-use super::proto::tensor_proto::DataType;
-use super::proto::tensor_shape_proto::dimension;
-use super::proto::{ModelProto, ValueInfoProto, type_proto};
-use super::{ModelSignature, SCORES_OUTPUT, SignatureKind};
 use crate::error::{InferenceError, Result};
+use crate::onnx::proto::tensor_proto::DataType;
+use crate::onnx::proto::tensor_shape_proto::dimension;
+use crate::onnx::proto::{ModelProto, ValueInfoProto, type_proto};
+use crate::onnx::{ModelSignature, SCORES_OUTPUT, SignatureKind, refuse_external_data};
 use crate::runtime::{OnnxScorer, OrtRuntime};
 use crate::sandbox::{SandboxConfig, SandboxedScorer};
 

@@ -12,10 +12,10 @@ use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
 
 use super::entity as report_row;
-use super::report::ReportItem;
-use super::types::{FairnessReport, ReportBody, ReportInput, UserAttribute};
 use crate::entity::{content_item, end_user};
 use crate::error::{DomainError, Result};
+use crate::fairness::report::ReportItem;
+use crate::fairness::{FairnessReport, ReportBody, ReportInput, UserAttribute};
 
 /// The attribute values of the users a report may include: those with analytics
 /// consent who are not erased. Users missing from the map are left out.
@@ -85,7 +85,7 @@ pub(crate) async fn items(ctx: &TenantCtx, tx: &TenantTx, item_ids: &[String]) -
 }
 
 fn to_report(row: report_row::Model, model_public: &str) -> Result<FairnessReport> {
-    let corrupt = |e: serde_json::Error| DomainError::Internal(format!("corrupt fairness report {}: {e}", row.id));
+    let corrupt = |e: serde_json::Error| DomainError::internal_from(format!("corrupt fairness report {}", row.id), e);
     Ok(FairnessReport {
         id: PublicId::from_db(&row.public_id)?,
         model_id: PublicId::from_db(model_public)?,
@@ -103,8 +103,7 @@ pub(crate) async fn insert(
     input: &ReportInput,
     body: &ReportBody,
 ) -> Result<FairnessReport> {
-    let json =
-        |v: serde_json::Result<String>| v.map_err(|e| DomainError::Internal(format!("report serialization: {e}")));
+    let json = |v: serde_json::Result<String>| v.map_err(|e| DomainError::internal_from("report serialization", e));
     let row = report_row::ActiveModel {
         tenant_id: Set(ctx.tenant_id().get()),
         public_id: Set(PublicId::new().as_string()),

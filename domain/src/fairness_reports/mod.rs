@@ -1,0 +1,102 @@
+//! Fairness reports of the tenant's models: computed on a model's kept evaluation split
+//! (`fairness` does the computing), stored as computed, read and exported.
+//!
+//! Creating needs `models:manage`; reading `reports:read` (or `models:manage`).
+
+mod entity;
+mod store;
+
+use tenants::ids::PublicId;
+use tenants::page::{Page, PageRequest};
+use tenants::{Scope, TenantCtx};
+
+use crate::Services;
+use crate::audit::{AuditEvent, Target};
+use crate::error::{DomainError, Result};
+use crate::fairness::report::{self, ReportData, ReportUser};
+use crate::fairness::{FairnessReport, REPORT_CREATED, ReportInput};
+use crate::models::ModelServices;
+
+/// Computes and stores a report for one of the tenant's models.
+pub async fn create_report(
+    ctx: &TenantCtx,
+    models: &ModelServices,
+    model_id: &PublicId,
+    input: ReportInput,
+) -> Result<FairnessReport> {
+    ctx.require(Scope::ModelsManage)?;
+    let evaluation = crate::models::evaluation::load_evaluation(ctx, models, model_id).await?;
+    let tx = models.services.db.begin(ctx).await?;
+    let thresholds = crate::settings::load(ctx, &tx).await?.fairness;
+    let evaluated: Vec<String> = evaluation
+        .detail
+        .users
+        .iter()
+        .filter_map(|u| evaluation.meta.eval_user_ids.get(u.user as usize).cloned())
+        .collect();
+    let groups = store::user_groups(ctx, &tx, &evaluated, &input.user_groups).await?;
+    let items = store::items(ctx, &tx, &evaluation.meta.item_ids).await?;
+    tx.commit().await?;
+
+    let mut users = Vec::with_capacity(evaluation.detail.users.len());
+    let mut excluded_users = 0;
+    for u in evaluation.detail.users {
+        let values = evaluation.meta.eval_user_ids.get(u.user as usize).and_then(|id| groups.get(id));
+        match values {
+            Some(values) => {
+                users.push(ReportUser { groups: values.clone(), test: u.test_items, candidates: u.candidates })
+            }
+            None => excluded_users += 1,
+        }
+    }
+    if users.is_empty() {
+        return Err(DomainError::Conflict(
+            "no evaluated user has analytics consent: there is nothing to report".into(),
+        ));
+    }
+    let mut counts = evaluation.detail.item_train_counts;
+    counts.resize(items.len(), 0);
+    let data = ReportData { users, excluded_users, items, item_train_counts: counts };
+    let job_input = input.clone();
+    let body = tokio::task::spawn_blocking(move || report::assemble(&job_input, &thresholds, &data))
+        .await
+        .map_err(|e| DomainError::internal_from("report thread", e))?;
+
+    let tx = models.services.db.begin_write(ctx).await?;
+    let saved = store::insert(ctx, &tx, evaluation.row, &input, &body).await?;
+    models
+        .services
+        .audit
+        .record(
+            ctx,
+            &tx,
+            AuditEvent::new(REPORT_CREATED).target(Target::object("fairness_report", saved.id.as_string())).details(
+                serde_json::json!({ "model": input.model_id, "k": input.k, "reranked": input.rerank.is_some() }),
+            ),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+fn require_read(ctx: &TenantCtx) -> Result<()> {
+    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
+    Ok(())
+}
+
+pub async fn get_report(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<FairnessReport> {
+    require_read(ctx)?;
+    let tx = services.db.begin(ctx).await?;
+    let report = store::find(ctx, &tx, id).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// The tenant's reports, newest first.
+pub async fn list_reports(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<FairnessReport>> {
+    require_read(ctx)?;
+    let tx = services.db.begin(ctx).await?;
+    let page = store::list(ctx, &tx, page).await?;
+    tx.commit().await?;
+    Ok(page)
+}
