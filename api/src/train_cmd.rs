@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use domain::App;
 use domain::access;
-use domain::models::{AlsSettings, JobStatus, TrainRequest};
+use domain::models::{Algorithm, JobStatus, TrainDraft, TrainRequest};
 use domain::tenants::ids::TenantSlug;
 use domain::tenants::{RequestId, TenantCtx};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -26,7 +26,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "als")]
     pub algorithm: AlgorithmArg,
     /// Pin ALS settings (all four) instead of tuning automatically.
-    #[arg(long, requires_all = ["regularization", "alpha", "iterations"])]
+    #[arg(long)]
     pub factors: Option<i64>,
     #[arg(long)]
     pub regularization: Option<f64>,
@@ -34,9 +34,9 @@ pub struct TrainArgs {
     pub alpha: Option<f64>,
     #[arg(long)]
     pub iterations: Option<i64>,
-    /// Item-item neighbours per item.
-    #[arg(long, default_value_t = 100)]
-    pub neighbours: usize,
+    /// Item-item neighbours per item (default 100).
+    #[arg(long)]
+    pub neighbours: Option<i64>,
     /// Deploy the model when training succeeds (refused if worse than the active one).
     #[arg(long)]
     pub deploy: bool,
@@ -47,14 +47,18 @@ pub async fn train(app: &App, args: &TrainArgs) -> anyhow::Result<()> {
     let tenant =
         access::find_tenant_by_slug(&app.services, &slug).await?.with_context(|| format!("no tenant {slug}"))?;
     let ctx = TenantCtx::operator(tenant.id, RequestId::new());
-    let request = match args.algorithm {
-        AlgorithmArg::Als => match (args.factors, args.regularization, args.alpha, args.iterations) {
-            (Some(f), Some(r), Some(a), Some(i)) => TrainRequest::Als(Some(AlsSettings::parse(f, r, a, i)?)),
-            _ => TrainRequest::Als(None),
+    let request = TrainRequest::parse(TrainDraft {
+        algorithm: match args.algorithm {
+            AlgorithmArg::Als => Algorithm::Als,
+            AlgorithmArg::ItemKnn => Algorithm::ItemKnn,
+            AlgorithmArg::MostPopular => Algorithm::MostPopular,
         },
-        AlgorithmArg::ItemKnn => TrainRequest::ItemKnn { neighbours: args.neighbours },
-        AlgorithmArg::MostPopular => TrainRequest::MostPopular,
-    };
+        factors: args.factors,
+        regularization: args.regularization,
+        alpha: args.alpha,
+        iterations: args.iterations,
+        neighbours: args.neighbours,
+    })?;
     let (model, job) = domain::models::train_model(&ctx, &app.models, request).await?;
     let target =
         if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };

@@ -20,7 +20,7 @@ use crate::entity::{content_item, end_user, interaction};
 use crate::error::{DomainError, Result};
 use crate::settings::TenantSettings;
 use crate::sql::from_ms;
-use crate::vocab::EventType;
+use crate::vocab::{EventType, UserId};
 
 /// How much of a user's history serving looks at: the most recent events.
 const HISTORY_LIMIT: u64 = 2_000;
@@ -76,7 +76,8 @@ async fn cached_settings(ctx: &TenantCtx, models: &ModelServices) -> Result<Tena
 }
 
 /// The person's consent and recent history, from the cache or the database.
-pub async fn user_state(ctx: &TenantCtx, models: &ModelServices, user_id: &str) -> Result<UserState> {
+pub async fn user_state(ctx: &TenantCtx, models: &ModelServices, user: &UserId) -> Result<UserState> {
+    let user_id = user.as_str();
     let key = (ctx.tenant_id().get(), user_id.to_owned());
     let person = models.people.get_or_load(key, || load_person(ctx, models, user_id)).await?;
     if !person.personalization {

@@ -17,6 +17,7 @@ use super::serving::{LoadedModel, Strategy};
 use super::types::Algorithm;
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
+use crate::vocab::{ContentId, UserId};
 
 /// How many contributing history items an explanation lists.
 pub const TOP_CONTRIBUTIONS: usize = 5;
@@ -70,38 +71,40 @@ pub struct Explanation {
 pub async fn explain_recommendation(
     ctx: &TenantCtx,
     models: &ModelServices,
-    user_id: &str,
-    content_id: &str,
+    user: &UserId,
+    content: &ContentId,
 ) -> Result<Explanation> {
     ctx.require(Scope::RecommendationsRead)?;
+    let (user_id, content_id) = (user.as_str(), content.as_str());
     let catalog = data::catalog_facets(ctx, models).await?;
     if catalog.get(content_id).is_none() {
         return Err(DomainError::NotFound(format!("content {content_id:?}")));
     }
-    let user = data::user_state(ctx, models, user_id).await?;
+    let state = data::user_state(ctx, models, user).await?;
     let model = registry::active(ctx, models).await?;
     let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
         .target(Target::end_user(user_id))
         .details(serde_json::json!({ "contentIds": [content_id] }));
     models.services.read_audit.record(ctx, event).await?;
-    let rank = rank_of(ctx, models, user_id, content_id).await?;
+    let rank = rank_of(ctx, models, user, content_id).await?;
     let explained = match &model {
-        Some(model) if user.personalization => explain_with_model(model.clone(), &user, user_id, content_id).await?,
+        Some(model) if state.personalization => explain_with_model(model.clone(), &state, user_id, content_id).await?,
         _ => None,
     };
-    Ok(assemble(user_id, content_id, &user, explained, rank, &catalog, model.is_some()))
+    Ok(assemble(user_id, content_id, &state, explained, rank, &catalog, model.is_some()))
 }
 
 /// Explanations for a list just produced, one factorization per user.
 pub async fn explain_list(
     ctx: &TenantCtx,
     models: &ModelServices,
-    user_id: &str,
+    user: &UserId,
     content_ids: &[String],
 ) -> Result<Vec<Explanation>> {
     ctx.require(Scope::RecommendationsRead)?;
+    let user_id = user.as_str();
     let catalog = data::catalog_facets(ctx, models).await?;
-    let user = data::user_state(ctx, models, user_id).await?;
+    let state = data::user_state(ctx, models, user).await?;
     let model = registry::active(ctx, models).await?;
     let event = AuditEvent::new(action::RECOMMENDATIONS_EXPLAINED)
         .target(Target::end_user(user_id))
@@ -109,11 +112,11 @@ pub async fn explain_list(
     models.services.read_audit.record(ctx, event).await?;
     let mut out = Vec::with_capacity(content_ids.len());
     let batch = match &model {
-        Some(model) if user.personalization => explain_many(model.clone(), &user, user_id, content_ids).await?,
+        Some(model) if state.personalization => explain_many(model.clone(), &state, user_id, content_ids).await?,
         _ => content_ids.iter().map(|_| None).collect(),
     };
     for (i, (id, explained)) in content_ids.iter().zip(batch).enumerate() {
-        out.push(assemble(user_id, id, &user, explained, Some(i + 1), &catalog, model.is_some()));
+        out.push(assemble(user_id, id, &state, explained, Some(i + 1), &catalog, model.is_some()));
     }
     Ok(out)
 }
@@ -189,12 +192,12 @@ async fn explain_many(
     .map_err(|e| DomainError::internal_from("explanation thread", e))?
 }
 
-async fn rank_of(ctx: &TenantCtx, models: &ModelServices, user_id: &str, content_id: &str) -> Result<Option<usize>> {
-    let request = RecommendationRequest::parse(
-        user_id,
-        Some(super::recommend::MAX_RECOMMENDATIONS as i64),
-        RecommendationFilter { exclude_seen: true, ..Default::default() },
-    )?;
+async fn rank_of(ctx: &TenantCtx, models: &ModelServices, user: &UserId, content_id: &str) -> Result<Option<usize>> {
+    let request = RecommendationRequest {
+        user_id: user.clone(),
+        first: super::recommend::MAX_RECOMMENDATIONS,
+        filter: RecommendationFilter { exclude_seen: true, ..Default::default() },
+    };
     // The explanation's own event covers this read.
     let list = super::recommend::recommend(ctx, models, &request, false).await?;
     Ok(list.items.iter().find(|i| i.item_id == content_id).map(|i| i.rank))

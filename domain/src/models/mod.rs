@@ -21,7 +21,8 @@ pub mod types;
 
 pub use explain::{ContentReason, Explanation, ItemContribution, ReasonKind, explain_list, explain_recommendation};
 pub use recommend::{
-    RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, recommendations, similar_content,
+    RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, SimilarRequest, recommendations,
+    similar_content,
 };
 pub use registry::{
     cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, list_jobs, list_models, rollback_model,
@@ -31,4 +32,6 @@ pub use retrain::retrain_after_erasures;
 pub(crate) use retrain::retrain_due;
 pub use runtime::{JobOwner, ModelServices, ModelsConfig, SandboxSettings};
 pub use serving::Strategy;
-pub use types::{Algorithm, AlsSettings, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainRequest};
+pub use types::{
+    Algorithm, AlsSettings, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainDraft, TrainRequest,
+};

@@ -17,6 +17,7 @@ use super::serving::{LoadedModel, Strategy};
 use super::types::Algorithm;
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
+use crate::vocab::{ContentId, UserId};
 
 pub const MAX_RECOMMENDATIONS: usize = 100;
 /// Most values one filter list (`kinds`, `genres`, `providers`) may hold.
@@ -62,27 +63,43 @@ impl RecommendationFilter {
     }
 }
 
+/// How many items a list holds: 10 unless asked, at most [`MAX_RECOMMENDATIONS`].
+fn list_length(first: Option<i64>) -> Result<usize> {
+    match first {
+        None => Ok(10),
+        Some(n) if (1..=MAX_RECOMMENDATIONS as i64).contains(&n) => Ok(n as usize),
+        Some(_) => Err(DomainError::invalid("first", format!("must be between 1 and {MAX_RECOMMENDATIONS}"))),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RecommendationRequest {
-    pub user_id: String,
+    /// Parsed as writes parse it, so anyone whose events were stored can be asked about.
+    pub user_id: UserId,
     pub first: usize,
     pub filter: RecommendationFilter,
 }
 
 impl RecommendationRequest {
-    pub fn parse(user_id: &str, first: Option<i64>, filter: RecommendationFilter) -> Result<Self> {
-        let user_id = user_id.trim();
-        if user_id.is_empty() || user_id.len() > 256 {
-            return Err(DomainError::invalid("userId", "use 1 to 256 characters"));
-        }
-        let first = match first {
-            None => 10,
-            Some(n) if (1..=MAX_RECOMMENDATIONS as i64).contains(&n) => n as usize,
-            Some(_) => {
-                return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_RECOMMENDATIONS}")));
-            }
-        };
-        Ok(Self { user_id: user_id.to_owned(), first, filter: filter.validate()? })
+    pub fn parse(user_id: String, first: Option<i64>, filter: RecommendationFilter) -> Result<Self> {
+        Ok(Self {
+            user_id: UserId::parse_as("userId", user_id)?,
+            first: list_length(first)?,
+            filter: filter.validate()?,
+        })
+    }
+}
+
+/// Items like one content item.
+#[derive(Debug, Clone)]
+pub struct SimilarRequest {
+    pub content_id: ContentId,
+    pub first: usize,
+}
+
+impl SimilarRequest {
+    pub fn parse(content_id: String, first: Option<i64>) -> Result<Self> {
+        Ok(Self { content_id: ContentId::parse_as("contentId", content_id)?, first: list_length(first)? })
     }
 }
 
@@ -126,7 +143,7 @@ pub(crate) async fn recommend(
     let model_id = model.as_ref().map(|m| m.id);
     if audited {
         let event = AuditEvent::new(action::RECOMMENDATIONS_READ)
-            .target(Target::end_user(&request.user_id))
+            .target(Target::end_user(request.user_id.as_str()))
             .details(serde_json::json!({ "first": request.first }));
         models.services.read_audit.record(ctx, event).await?;
     }
@@ -140,7 +157,7 @@ pub(crate) async fn recommend(
     let admits = |id: &str| !seen.contains(id) && facets.get(id).is_some_and(|f| request.filter.admits(f, at));
 
     if let (Some(model), true) = (&model, user.personalization) {
-        if let Some((input, strategy)) = model.user_input(&request.user_id, &user.history)? {
+        if let Some((input, strategy)) = model.user_input(request.user_id.as_str(), &user.history)? {
             let scores = score(model.clone(), input).await?;
             let admits_index = |i: u32| admits(&model.item_ids[i as usize]);
             let top = match &request.filter.rerank {
@@ -216,11 +233,10 @@ async fn score(model: Arc<LoadedModel>, input: Vec<f32>) -> Result<Vec<f32>> {
 pub async fn similar_content(
     ctx: &TenantCtx,
     models: &ModelServices,
-    item_id: &str,
-    first: usize,
+    request: &SimilarRequest,
 ) -> Result<Recommendations> {
     ctx.require(Scope::CatalogRead).or_else(|_| ctx.require(Scope::RecommendationsRead))?;
-    let first = first.clamp(1, MAX_RECOMMENDATIONS);
+    let (item_id, first) = (request.content_id.as_str(), request.first);
     let facets = data::catalog_facets(ctx, models).await?;
     let Some(target) = facets.get(item_id).filter(|f| !f.deleted) else {
         return Err(DomainError::NotFound(format!("content {item_id:?}")));

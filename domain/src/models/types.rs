@@ -174,7 +174,58 @@ pub enum TrainRequest {
     MostPopular,
 }
 
+/// Item-item neighbours when a request names none.
+pub const DEFAULT_NEIGHBOURS: i64 = 100;
+/// The most item-item neighbours a request may ask for.
+pub const MAX_NEIGHBOURS: i64 = 1000;
+
+/// A training request as a caller sends it (the API or the command line), before
+/// validation. Settings that do not apply to the algorithm are ignored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainDraft {
+    pub algorithm: Algorithm,
+    pub factors: Option<i64>,
+    pub regularization: Option<f64>,
+    pub alpha: Option<f64>,
+    pub iterations: Option<i64>,
+    pub neighbours: Option<i64>,
+}
+
+impl TrainDraft {
+    /// Only the algorithm; every setting left to its default (ALS: tuned).
+    pub fn of(algorithm: Algorithm) -> Self {
+        Self { algorithm, factors: None, regularization: None, alpha: None, iterations: None, neighbours: None }
+    }
+}
+
 impl TrainRequest {
+    /// ALS is tuned unless all four of its settings are pinned; pinning only some is
+    /// refused rather than silently tuned.
+    pub fn parse(draft: TrainDraft) -> Result<Self> {
+        match draft.algorithm {
+            Algorithm::Als => match (draft.factors, draft.regularization, draft.alpha, draft.iterations) {
+                (None, None, None, None) => Ok(TrainRequest::Als(None)),
+                (Some(f), Some(r), Some(a), Some(i)) => Ok(TrainRequest::Als(Some(AlsSettings::parse(f, r, a, i)?))),
+                _ => Err(DomainError::invalid(
+                    "parameters",
+                    "pin all of factors, regularization, alpha and iterations, or none",
+                )),
+            },
+            Algorithm::ItemKnn => {
+                let neighbours = draft.neighbours.unwrap_or(DEFAULT_NEIGHBOURS);
+                if !(1..=MAX_NEIGHBOURS).contains(&neighbours) {
+                    return Err(DomainError::invalid(
+                        "parameters.neighbours",
+                        format!("must be between 1 and {MAX_NEIGHBOURS}"),
+                    ));
+                }
+                Ok(TrainRequest::ItemKnn { neighbours: neighbours as usize })
+            }
+            Algorithm::MostPopular => Ok(TrainRequest::MostPopular),
+            Algorithm::Uploaded => Err(DomainError::invalid("algorithm", "upload such models with uploadModel")),
+        }
+    }
+
     pub fn algorithm(&self) -> Algorithm {
         match self {
             TrainRequest::Als(_) => Algorithm::Als,

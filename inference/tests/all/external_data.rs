@@ -19,8 +19,8 @@ use inference::onnx::proto::{
     StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto, type_proto,
 };
 use inference::onnx::{SignatureKind, USER_HISTORY_INPUT};
-use inference::upload::{ExpectedSignature, validate_model};
 use inference::runtime::OnnxScorer;
+use inference::upload::{ExpectedSignature, validate_model};
 
 use crate::common::runtime;
 

@@ -9,8 +9,8 @@ use ndarray::Array2;
 
 use inference::InferenceError;
 use inference::onnx::{SignatureKind, export_history_model};
-use inference::upload::{ExpectedSignature, validate_uploaded};
 use inference::sandbox::{SandboxConfig, SandboxedScorer};
+use inference::upload::{ExpectedSignature, validate_uploaded};
 
 use crate::common::runtime;
 use crate::hostile::{expand_bomb, loop_bomb, loop_bomb_on_real_history};

@@ -1,8 +1,8 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use base64::Engine;
-use domain::models::{AlsSettings, TrainRequest};
+use domain::models::{TrainDraft, TrainRequest};
 use domain::tenants::ids::PublicId;
-use domain::{DomainError, ErrorCode};
+use domain::ErrorCode;
 
 use crate::graphql::context::{models, tenant};
 use crate::graphql::error::{ApiError, ApiResult};
@@ -43,31 +43,18 @@ pub struct UploadModelInput {
     pub item_ids: Vec<String>,
 }
 
-fn parse_train(input: TrainModelInput) -> Result<TrainRequest, DomainError> {
-    let p = input.parameters;
-    match input.algorithm {
-        AlgorithmGql::Als => match p {
-            None => Ok(TrainRequest::Als(None)),
-            Some(p) => match (p.factors, p.regularization, p.alpha, p.iterations) {
-                (None, None, None, None) => Ok(TrainRequest::Als(None)),
-                (Some(f), Some(r), Some(a), Some(i)) => {
-                    Ok(TrainRequest::Als(Some(AlsSettings::parse(f.into(), r, a, i.into())?)))
-                }
-                _ => Err(DomainError::invalid(
-                    "parameters",
-                    "pin all of factors, regularization, alpha and iterations, or none",
-                )),
-            },
-        },
-        AlgorithmGql::ItemKnn => {
-            let neighbours = p.and_then(|p| p.neighbours).unwrap_or(100);
-            if !(1..=1000).contains(&neighbours) {
-                return Err(DomainError::invalid("parameters.neighbours", "must be between 1 and 1000"));
-            }
-            Ok(TrainRequest::ItemKnn { neighbours: neighbours as usize })
+impl From<TrainModelInput> for TrainDraft {
+    fn from(input: TrainModelInput) -> Self {
+        let p = input.parameters;
+        let get = |f: fn(&TrainParametersInput) -> Option<i32>| p.as_ref().and_then(f).map(i64::from);
+        TrainDraft {
+            algorithm: input.algorithm.into(),
+            factors: get(|p| p.factors),
+            regularization: p.as_ref().and_then(|p| p.regularization),
+            alpha: p.as_ref().and_then(|p| p.alpha),
+            iterations: get(|p| p.iterations),
+            neighbours: get(|p| p.neighbours),
         }
-        AlgorithmGql::MostPopular => Ok(TrainRequest::MostPopular),
-        AlgorithmGql::Uploaded => Err(DomainError::invalid("algorithm", "upload such models with uploadModel")),
     }
 }
 
@@ -79,7 +66,7 @@ impl ModelMutation {
     /// Starts training in the background; follow `job { status progress }`.
     async fn train_model(&self, ctx: &Context<'_>, input: TrainModelInput) -> ApiResult<TrainModelPayload> {
         let tenant_ctx = tenant(ctx)?;
-        let request = parse_train(input)?;
+        let request = TrainRequest::parse(input.into())?;
         let (model, job) = domain::models::train_model(tenant_ctx, models(ctx)?, request).await?;
         Ok(TrainModelPayload { model: model.into(), job: job.into() })
     }

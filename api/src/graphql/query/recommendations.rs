@@ -1,5 +1,7 @@
 use async_graphql::{Context, Object};
-use domain::models::RecommendationRequest;
+use domain::audience::UserId;
+use domain::catalog::ContentId;
+use domain::models::{RecommendationRequest, SimilarRequest};
 
 use crate::graphql::context::{models, personal_reads, tenant};
 use crate::graphql::error::ApiResult;
@@ -23,7 +25,7 @@ impl RecommendationQuery {
         #[graphql(default = false, desc = "Attach an explanation to every item.")] explain: bool,
     ) -> ApiResult<RecommendationList> {
         let request =
-            RecommendationRequest::parse(&user_id, Some(first.into()), filter.unwrap_or_default().try_into()?)?;
+            RecommendationRequest::parse(user_id, Some(first.into()), filter.unwrap_or_default().try_into()?)?;
         personal_reads(ctx, if explain { 2 } else { 1 })?;
         let (tenant_ctx, models) = (tenant(ctx)?, models(ctx)?);
         let list = domain::models::recommendations(tenant_ctx, models, &request).await?;
@@ -51,11 +53,10 @@ impl RecommendationQuery {
         user_id: String,
         content_id: String,
     ) -> ApiResult<ExplanationGql> {
-        let request = RecommendationRequest::parse(&user_id, None, Default::default())?;
+        let user = UserId::parse_as("userId", user_id)?;
+        let content = ContentId::parse_as("contentId", content_id)?;
         personal_reads(ctx, 1)?;
-        let explanation =
-            domain::models::explain_recommendation(tenant(ctx)?, models(ctx)?, &request.user_id, content_id.trim())
-                .await?;
+        let explanation = domain::models::explain_recommendation(tenant(ctx)?, models(ctx)?, &user, &content).await?;
         Ok(explanation.into())
     }
 
@@ -67,10 +68,7 @@ impl RecommendationQuery {
         content_id: String,
         #[graphql(default = 10)] first: i32,
     ) -> ApiResult<RecommendationList> {
-        let first = usize::try_from(first).unwrap_or(0);
-        if !(1..=domain::models::recommend::MAX_RECOMMENDATIONS).contains(&first) {
-            return Err(domain::DomainError::invalid("first", "must be between 1 and 100").into());
-        }
-        Ok(domain::models::similar_content(tenant(ctx)?, models(ctx)?, content_id.trim(), first).await?.into())
+        let request = SimilarRequest::parse(content_id, Some(first.into()))?;
+        Ok(domain::models::similar_content(tenant(ctx)?, models(ctx)?, &request).await?.into())
     }
 }

@@ -14,6 +14,17 @@ pub enum AlgorithmGql {
     Uploaded,
 }
 
+impl From<AlgorithmGql> for Algorithm {
+    fn from(a: AlgorithmGql) -> Self {
+        match a {
+            AlgorithmGql::Als => Algorithm::Als,
+            AlgorithmGql::ItemKnn => Algorithm::ItemKnn,
+            AlgorithmGql::MostPopular => Algorithm::MostPopular,
+            AlgorithmGql::Uploaded => Algorithm::Uploaded,
+        }
+    }
+}
+
 impl From<Algorithm> for AlgorithmGql {
     fn from(a: Algorithm) -> Self {
         match a {
