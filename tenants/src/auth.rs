@@ -204,7 +204,7 @@ impl Authenticator {
                 Ok(LoginOutcome::SignedIn(SignIn { tx, ctx, session }))
             }
             Err(TenantsError::Unauthenticated) => {
-                let tx = tx.scope_to_tenant(tenant.id).await?;
+                let tx = tx.scope_to(&TenantCtx::unproven(tenant.id, request_id)).await?;
                 Ok(LoginOutcome::Refused { tx, tenant: tenant.id, login_name: email.trim().to_lowercase() })
             }
             Err(e) => Err(e),
@@ -229,7 +229,7 @@ impl Authenticator {
             sessions::Spend::ReuseDetected { tenant, member } => {
                 tracing::warn!("refresh token reuse detected; token family revoked");
                 let member = members::find_by_row(&tx, member).await?.map(|m| m.id);
-                let tx = tx.scope_to_tenant(tenant).await?;
+                let tx = tx.scope_to(&TenantCtx::unproven(tenant, request_id)).await?;
                 Ok(RefreshOutcome::ReuseDetected { tx, tenant, member })
             }
         }

@@ -59,6 +59,9 @@ pub enum Principal {
     },
     /// The platform operator, through the CLI.
     Operator,
+    /// Someone not proven to act for the tenant: a refused sign-in, recorded in the
+    /// tenant it named. Holds no scope.
+    Anonymous,
 }
 
 impl Principal {
@@ -67,6 +70,7 @@ impl Principal {
             Principal::ApiKey { scopes, .. } => scopes.clone(),
             Principal::Member { role, .. } => role.scopes(),
             Principal::Operator => ScopeSet::all(),
+            Principal::Anonymous => ScopeSet::default(),
         }
     }
 
@@ -77,6 +81,7 @@ impl Principal {
             Principal::ApiKey { key_id, .. } => Self::key_label(key_id),
             Principal::Member { member_id, .. } => Self::member_label(member_id),
             Principal::Operator => "operator".to_owned(),
+            Principal::Anonymous => "anonymous".to_owned(),
         }
     }
 
@@ -108,6 +113,11 @@ impl TenantCtx {
         Self::new(tenant_id, Principal::Operator, request_id)
     }
 
+    /// A refused sign-in in the tenant it named (see [`Principal::Anonymous`]).
+    pub(crate) fn unproven(tenant_id: TenantId, request_id: RequestId) -> Self {
+        Self::new(tenant_id, Principal::Anonymous, request_id)
+    }
+
     pub fn tenant_id(&self) -> TenantId {
         self.tenant_id
     }
@@ -130,7 +140,7 @@ impl TenantCtx {
         match &self.principal {
             Principal::Member { role, .. } => Some(*role),
             Principal::Operator => Some(Role::Owner),
-            Principal::ApiKey { .. } => None,
+            Principal::ApiKey { .. } | Principal::Anonymous => None,
         }
     }
 }

@@ -102,79 +102,111 @@ impl Db {
 
     /// Opens a transaction bound to the context's tenant.
     pub async fn begin(&self, ctx: &TenantCtx) -> Result<TenantTx> {
-        let txn = self.conn.begin().await?;
-        if self.kind == DbBackendKind::Postgres {
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT set_config('marquee.tenant_id', $1, true)",
-                [ctx.tenant_id().get().to_string().into()],
-            ))
-            .await?;
-        }
-        Ok(TenantTx { txn, tenant_id: ctx.tenant_id(), _writer: None })
+        self.begin_tenant(ctx, Access::Read).await
     }
 
     /// Opens a transaction bound to the context's tenant that will write. On SQLite it
-    /// takes the write lock at `BEGIN IMMEDIATE` (waiting for it under the busy timeout),
-    /// so a transaction that reads before it writes cannot fail with `SQLITE_BUSY` when
-    /// another writer committed meanwhile. On PostgreSQL it is [`Db::begin`].
+    /// waits for this process's writer turn and takes the write lock at `BEGIN
+    /// IMMEDIATE`, so a transaction that reads before it writes cannot fail with
+    /// `SQLITE_BUSY` when another writer committed meanwhile.
     pub async fn begin_write(&self, ctx: &TenantCtx) -> Result<TenantTx> {
-        if self.kind == DbBackendKind::Postgres {
-            return self.begin(ctx).await;
-        }
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        let turn = tokio::time::timeout(SQLITE_WRITER_WAIT, self.sqlite_writer.clone().lock_owned())
-            .await
-            .map_err(|_| TenantsError::Internal("timed out waiting for the SQLite writer".into()))?;
-        let txn = self.conn.begin_with_options(options).await?;
-        Ok(TenantTx { txn, tenant_id: ctx.tenant_id(), _writer: Some(turn) })
+        self.begin_tenant(ctx, Access::Write).await
     }
 
     /// Like [`Db::begin`], but read-only and with one snapshot for all its statements, for
     /// long reads that must be consistent across pages (verifying the audit log while
     /// others append to it). SQLite transactions read from one snapshot anyway.
     pub async fn begin_snapshot(&self, ctx: &TenantCtx) -> Result<TenantTx> {
-        if self.kind == DbBackendKind::Sqlite {
-            return self.begin(ctx).await;
-        }
-        let txn = self.conn.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?;
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT set_config('marquee.tenant_id', $1, true)",
-            [ctx.tenant_id().get().to_string().into()],
-        ))
-        .await?;
-        Ok(TenantTx { txn, tenant_id: ctx.tenant_id(), _writer: None })
+        self.begin_tenant(ctx, Access::Snapshot).await
     }
 
     /// Opens a transaction that may cross tenants. Callers name why.
     pub async fn begin_system(&self, sys: &SystemCtx) -> Result<SystemTx> {
         tracing::debug!(reason = sys.reason(), "system transaction");
-        let txn = self.conn.begin().await?;
-        if self.kind == DbBackendKind::Postgres {
-            txn.execute_unprepared("SELECT set_config('marquee.system', 'on', true)").await?;
-        }
-        Ok(SystemTx { txn })
+        let (txn, writer) = self.open(Bound::System, Access::Read).await?;
+        Ok(SystemTx { txn, writer })
     }
 
     /// [`Db::begin_system`] for work that reads and then writes (signing in writes a
-    /// session and its audit event): on SQLite it takes the write lock at `BEGIN
-    /// IMMEDIATE`, as [`Db::begin_write`] does.
+    /// session and its audit event), with the writer turn of [`Db::begin_write`].
     pub async fn begin_system_write(&self, sys: &SystemCtx) -> Result<SystemTx> {
-        if self.kind == DbBackendKind::Postgres {
-            return self.begin_system(sys).await;
-        }
         tracing::debug!(reason = sys.reason(), "system transaction");
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
+        let (txn, writer) = self.open(Bound::System, Access::Write).await?;
+        Ok(SystemTx { txn, writer })
+    }
+
+    async fn begin_tenant(&self, ctx: &TenantCtx, access: Access) -> Result<TenantTx> {
+        let (txn, writer) = self.open(Bound::Tenant(ctx.tenant_id()), access).await?;
+        Ok(TenantTx { txn, ctx: ctx.clone(), _writer: writer })
+    }
+
+    /// The one way a transaction starts: the writer turn and `BEGIN IMMEDIATE` for
+    /// SQLite writers, the snapshot isolation of long reads on PostgreSQL, and the
+    /// tenant (or the system flag) that row-level security reads.
+    async fn open(&self, bound: Bound, access: Access) -> Result<(DatabaseTransaction, Option<WriterTurn>)> {
+        let (txn, writer) = match (self.kind, access) {
+            (DbBackendKind::Sqlite, Access::Write) => {
+                let turn = tokio::time::timeout(SQLITE_WRITER_WAIT, self.sqlite_writer.clone().lock_owned())
+                    .await
+                    .map_err(|_| TenantsError::Internal("timed out waiting for the SQLite writer".into()))?;
+                let options = TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                };
+                (self.conn.begin_with_options(options).await?, Some(turn))
+            }
+            (DbBackendKind::Postgres, Access::Snapshot) => {
+                let txn = self
+                    .conn
+                    .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+                    .await?;
+                (txn, None)
+            }
+            _ => (self.conn.begin().await?, None),
         };
-        Ok(SystemTx { txn: self.conn.begin_with_options(options).await? })
+        if self.kind == DbBackendKind::Postgres {
+            bound.apply(&txn).await?;
+        }
+        Ok((txn, writer))
     }
 }
+
+/// What a transaction will do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+    /// Read-only, one snapshot for every statement.
+    Snapshot,
+}
+
+/// Whose rows a transaction sees under row-level security.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    Tenant(TenantId),
+    System,
+}
+
+impl Bound {
+    /// Sets the transaction-local settings row-level security reads (PostgreSQL only).
+    async fn apply(self, txn: &DatabaseTransaction) -> Result<()> {
+        let statement = match self {
+            Bound::Tenant(tenant) => Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('marquee.tenant_id', $1, true), set_config('marquee.system', 'off', true)",
+                [tenant.get().to_string().into()],
+            ),
+            Bound::System => {
+                Statement::from_string(DbBackend::Postgres, "SELECT set_config('marquee.system', 'on', true)")
+            }
+        };
+        txn.execute_raw(statement).await?;
+        Ok(())
+    }
+}
+
+/// A SQLite write transaction's turn, released when the transaction ends.
+type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
 
 /// Appends `options=-c role=<role>` so every pooled connection starts as that role.
 fn with_pg_role(url: &str, role: &str) -> String {
@@ -182,20 +214,23 @@ fn with_pg_role(url: &str, role: &str) -> String {
     format!("{url}{sep}options=-c%20role%3D{role}")
 }
 
-/// A transaction that sees one tenant's rows.
+/// A transaction that sees one tenant's rows, for the context that opened it.
 pub struct TenantTx {
     txn: DatabaseTransaction,
-    tenant_id: TenantId,
-    /// A SQLite write transaction's turn, released when the transaction ends.
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ctx: TenantCtx,
+    _writer: Option<WriterTurn>,
 }
 
 impl TenantTx {
     pub fn conn(&self) -> &DatabaseTransaction {
         &self.txn
     }
+    /// Who the transaction acts for.
+    pub fn ctx(&self) -> &TenantCtx {
+        &self.ctx
+    }
     pub fn tenant_id(&self) -> TenantId {
-        self.tenant_id
+        self.ctx.tenant_id()
     }
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
@@ -205,6 +240,7 @@ impl TenantTx {
 
 pub struct SystemTx {
     txn: DatabaseTransaction,
+    writer: Option<WriterTurn>,
 }
 
 impl SystemTx {
@@ -213,25 +249,15 @@ impl SystemTx {
     }
 
     /// Narrows this transaction to one tenant, so work that had to begin across tenants
-    /// (creating a tenant) can finish in the same commit under row-level security.
+    /// (creating a tenant, signing in) can finish in the same commit under row-level
+    /// security. The writer turn, if any, stays with the transaction.
     pub async fn scope_to(self, ctx: &TenantCtx) -> Result<TenantTx> {
-        self.scope_to_tenant(ctx.tenant_id()).await
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            Bound::Tenant(ctx.tenant_id()).apply(&self.txn).await?;
+        }
+        Ok(TenantTx { txn: self.txn, ctx: ctx.clone(), _writer: self.writer })
     }
 
-    /// The same for sign-in, which learns the tenant (from a slug or a token) before
-    /// anyone is proven to act for it: a failed login is still recorded in that tenant.
-    pub(crate) async fn scope_to_tenant(self, tenant_id: TenantId) -> Result<TenantTx> {
-        if self.txn.get_database_backend() == DbBackend::Postgres {
-            self.txn
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT set_config('marquee.tenant_id', $1, true), set_config('marquee.system', 'off', true)",
-                    [tenant_id.get().to_string().into()],
-                ))
-                .await?;
-        }
-        Ok(TenantTx { txn: self.txn, tenant_id, _writer: None })
-    }
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
         Ok(())

@@ -1,8 +1,8 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use base64::Engine;
+use domain::ErrorCode;
 use domain::models::{TrainDraft, TrainRequest};
 use domain::tenants::ids::PublicId;
-use domain::ErrorCode;
 
 use crate::graphql::context::{models, tenant};
 use crate::graphql::error::{ApiError, ApiResult};

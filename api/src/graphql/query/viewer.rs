@@ -2,7 +2,7 @@ use async_graphql::{Context, Enum, Object, SimpleObject};
 use domain::tenants::Principal;
 
 use crate::graphql::context::{services, tenant};
-use crate::graphql::error::ApiResult;
+use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::types::{RoleGql, TenantGql};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -39,6 +39,8 @@ impl ViewerQuery {
                 (PrincipalKind::Member, Some(member_id.as_string().into()), Some((*role).into()))
             }
             Principal::Operator => (PrincipalKind::Operator, None, None),
+            // Only a refused sign-in acts anonymously; no request is authenticated as one.
+            Principal::Anonymous => return Err(ApiError::unauthenticated()),
         };
         Ok(Viewer {
             kind,
