@@ -32,7 +32,9 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         let code = e.code();
         if code == ErrorCode::Internal {
-            tracing::error!(error = ?e, "internal error");
+            // Logged here, once, inside the request's span (which carries its request id
+            // and tenant); the client sees only the request id.
+            tracing::error!(error = %e, causes = %cause_chain(&e), "internal error");
         }
         let retry_after_secs = match &e {
             DomainError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
@@ -40,6 +42,17 @@ impl From<DomainError> for ApiError {
         };
         Self { code, message: e.public_message(), field: e.field(), retry_after_secs }
     }
+}
+
+/// Every underlying error of `e`, outermost first.
+fn cause_chain(e: &dyn std::error::Error) -> String {
+    let mut causes = Vec::new();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        causes.push(cause.to_string());
+        next = cause.source();
+    }
+    causes.join(": ")
 }
 
 impl From<TenantsError> for ApiError {
