@@ -79,13 +79,8 @@ pub async fn create_report(
     Ok(saved)
 }
 
-fn require_read(ctx: &TenantCtx) -> Result<()> {
-    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
-    Ok(())
-}
-
 pub async fn get_report(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<FairnessReport> {
-    require_read(ctx)?;
+    crate::models::require_reader(ctx)?;
     let tx = services.db.begin(ctx).await?;
     let report = store::find(ctx, &tx, id).await?;
     tx.commit().await?;
@@ -94,7 +89,7 @@ pub async fn get_report(ctx: &TenantCtx, services: &Services, id: &PublicId) -> 
 
 /// The tenant's reports, newest first.
 pub async fn list_reports(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<FairnessReport>> {
-    require_read(ctx)?;
+    crate::models::require_reader(ctx)?;
     let tx = services.db.begin(ctx).await?;
     let page = store::list(ctx, &tx, page).await?;
     tx.commit().await?;

@@ -24,6 +24,7 @@ pub use recommend::{
     RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, SimilarRequest, recommendations,
     similar_content,
 };
+pub(crate) use registry::require_reader;
 pub use registry::{
     cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, list_jobs, list_models, rollback_model,
     train_model, upload_model,

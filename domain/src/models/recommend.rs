@@ -129,6 +129,23 @@ pub async fn recommendations(
     recommend(ctx, models, request, true).await
 }
 
+/// The model's items at the positions `top` chose, best first, with their scores and
+/// their catalog entries.
+fn ranked_items(model: &LoadedModel, facets: &CatalogView, top: &[u32], scores: &[f32]) -> Vec<RecommendedItem> {
+    top.iter()
+        .enumerate()
+        .map(|(rank, &i)| {
+            let item_id = &model.item_ids[i as usize];
+            RecommendedItem {
+                item_id: item_id.clone(),
+                rank: rank + 1,
+                score: scores[i as usize],
+                content: facets.content(item_id),
+            }
+        })
+        .collect()
+}
+
 /// `audited: false` only for callers that record their own event for the same read
 /// (an explanation ranks the item in the user's list).
 pub(crate) async fn recommend(
@@ -178,16 +195,7 @@ pub(crate) async fn recommend(
                         .collect()
                 }
             };
-            let items = top
-                .into_iter()
-                .enumerate()
-                .map(|(rank, i)| RecommendedItem {
-                    item_id: model.item_ids[i as usize].clone(),
-                    rank: rank + 1,
-                    score: scores[i as usize],
-                    content: facets.content(&model.item_ids[i as usize]),
-                })
-                .collect();
+            let items = ranked_items(&model, &facets, &top, &scores);
             return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
         }
     }
@@ -258,16 +266,7 @@ pub async fn similar_content(
             if !scores.is_empty() {
                 let top = inference::rank::top_k_where(&scores, first, |i| live(&model.item_ids[i as usize]));
                 let strategy = Strategy::ModelSimilarity;
-                let items = top
-                    .into_iter()
-                    .enumerate()
-                    .map(|(rank, i)| RecommendedItem {
-                        item_id: model.item_ids[i as usize].clone(),
-                        rank: rank + 1,
-                        score: scores[i as usize],
-                        content: facets.content(&model.item_ids[i as usize]),
-                    })
-                    .collect();
+                let items = ranked_items(model, &facets, &top, &scores);
                 return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
             }
         }

@@ -49,8 +49,15 @@ pub(crate) fn queued_parameters(request: &TrainRequest) -> serde_json::Value {
     }
 }
 
-pub async fn list_models(ctx: &TenantCtx, models: &ModelServices, page: PageRequest) -> Result<Page<Model>> {
+/// Models, jobs and what is computed from them (fairness reports) are read with
+/// `reports:read` or `models:manage`.
+pub(crate) fn require_reader(ctx: &TenantCtx) -> Result<()> {
     ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
+    Ok(())
+}
+
+pub async fn list_models(ctx: &TenantCtx, models: &ModelServices, page: PageRequest) -> Result<Page<Model>> {
+    require_reader(ctx)?;
     let tx = models.services.db.begin(ctx).await?;
     let page = store::list_models(ctx, &tx, page).await?;
     tx.commit().await?;
@@ -58,7 +65,7 @@ pub async fn list_models(ctx: &TenantCtx, models: &ModelServices, page: PageRequ
 }
 
 pub async fn get_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -> Result<Model> {
-    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
+    require_reader(ctx)?;
     let tx = models.services.db.begin(ctx).await?;
     let model = store::find_model(ctx, &tx, id).await?.model;
     tx.commit().await?;
@@ -66,7 +73,7 @@ pub async fn get_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -
 }
 
 pub async fn list_jobs(ctx: &TenantCtx, models: &ModelServices, page: PageRequest) -> Result<Page<Job>> {
-    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
+    require_reader(ctx)?;
     let tx = models.services.db.begin(ctx).await?;
     let page = store::list_jobs(ctx, &tx, page).await?;
     tx.commit().await?;
@@ -74,7 +81,7 @@ pub async fn list_jobs(ctx: &TenantCtx, models: &ModelServices, page: PageReques
 }
 
 pub async fn get_job(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -> Result<Job> {
-    ctx.require(Scope::ReportsRead).or_else(|_| ctx.require(Scope::ModelsManage))?;
+    require_reader(ctx)?;
     let tx = models.services.db.begin(ctx).await?;
     let job = store::find_job(ctx, &tx, id).await?;
     tx.commit().await?;
