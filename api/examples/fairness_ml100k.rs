@@ -23,10 +23,10 @@ async fn main() -> anyhow::Result<()> {
     let data_dir = std::env::temp_dir().join(format!("marquee-fairness-{}", std::process::id()));
     std::fs::create_dir_all(&data_dir)?;
     let settings = Settings::load(None, &Overrides { data_dir: Some(data_dir.clone()), ..Default::default() })?;
-    let services = api::startup::connect(&settings, true).await?;
+    let app = api::startup::connect(&settings, true).await?;
     let slug = TenantSlug::parse("ml100k")?;
     let created = access::create_tenant(
-        &services,
+        &app.services,
         NewTenant {
             slug,
             name: "MovieLens 100k".into(),
@@ -35,15 +35,15 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .await?;
-    api::import_cmd::movielens(&services, &dir, "ml100k").await?;
+    api::import_cmd::movielens(&app.services, &dir, "ml100k").await?;
     let ctx = TenantCtx::operator(created.tenant.id, RequestId::new());
 
     // The settings `bench/compare_implicit.sh` uses, pinned so the figures reproduce.
     let request = TrainRequest::Als(Some(AlsSettings::parse(64, 0.05, 1.0, 15)?));
-    let (model, job) = domain::models::train_model(&ctx, &services, request).await?;
+    let (model, job) = domain::models::train_model(&ctx, &app.models, request).await?;
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let job = domain::models::get_job(&ctx, &services, &job.id).await?;
+        let job = domain::models::get_job(&ctx, &app.models, &job.id).await?;
         if job.status.is_finished() {
             if job.status != JobStatus::Succeeded {
                 bail!("training {}: {}", job.status.as_str(), job.error.unwrap_or_default());
@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
             break;
         }
     }
-    let model = domain::models::get_model(&ctx, &services, &model.id).await?;
+    let model = domain::models::get_model(&ctx, &app.models, &model.id).await?;
     let m = model.metrics.context("no metrics")?;
     println!(
         "model: ALS factors 64, reg 0.05, alpha 1, 15 iterations; protocol NDCG@10 {:.4}, Recall@10 {:.4} ({} users)\n",
@@ -67,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
         Some(10),
         Some(Rerank::parse(RerankStrategy::PopularityExposure, Some(0.5))?),
     )?;
-    let report = domain::fairness::create_report(&ctx, &services, &id, input).await?;
+    let report = domain::fairness_reports::create_report(&ctx, &app.models, &id, input).await?;
     print_report(&report);
 
     println!("\nre-ranking trade-off (k = 10): strategy, strength -> NDCG@10, Gini, long-tail share, coverage");
@@ -84,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
             Some(10),
             Some(Rerank::parse(strategy, Some(strength))?),
         )?;
-        let r = domain::fairness::create_report(&ctx, &services, &id, input).await?;
+        let r = domain::fairness_reports::create_report(&ctx, &app.models, &id, input).await?;
         let (b, a) = (&r.body.baseline, r.body.reranked.as_ref().context("no re-ranked figures")?);
         let c = r.body.comparison.context("no comparison")?;
         println!(

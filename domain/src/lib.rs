@@ -10,6 +10,8 @@
 // The shared vocabulary and the plumbing come first, then the audit writer and the
 // shared handles, then the features, each after the features whose data it reads.
 pub mod error;
+#[cfg(test)]
+mod test_db;
 pub mod vocab;
 mod sql;
 mod entity;

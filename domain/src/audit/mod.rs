@@ -20,6 +20,8 @@ mod due;
 mod entity;
 mod event;
 mod list;
+#[cfg(test)]
+mod list_tests;
 mod read_queue;
 mod record;
 mod verify;

@@ -4,6 +4,8 @@
 //! Scopes: writes need `catalog:write`, reads `catalog:read`.
 
 pub(crate) mod store;
+#[cfg(test)]
+mod store_tests;
 mod types;
 
 pub use crate::batch::UpsertOutcome;

@@ -10,6 +10,8 @@
 
 mod snapshot;
 pub(crate) mod store;
+#[cfg(test)]
+mod store_tests;
 mod types;
 
 mod personal_data;
