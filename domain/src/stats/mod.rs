@@ -70,6 +70,18 @@ impl DayRange {
         Ok(Self { from, to })
     }
 
+    /// A range from optional bounds: none gives none (all time); one bound alone
+    /// gives the longest range from it, or the 30 days up to it.
+    pub fn parse_bounds(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Option<Self>> {
+        let range = match (from, to) {
+            (None, None) => return Ok(None),
+            (Some(f), Some(t)) => (f, t),
+            (Some(f), None) => (f, f + chrono::Duration::days(MAX_DAYS - 1)),
+            (None, Some(t)) => (t - chrono::Duration::days(29), t),
+        };
+        Self::parse(range.0, range.1).map(Some)
+    }
+
     fn bounds_ms(self) -> (i64, i64) {
         let start = self.from.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0);
         let end = self.to.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0) + DAY_MS;

@@ -51,15 +51,6 @@ pub struct EventTypeCount {
     pub interactions: i32,
 }
 
-fn range(from: Option<NaiveDate>, to: Option<NaiveDate>) -> ApiResult<Option<DayRange>> {
-    Ok(match (from, to) {
-        (None, None) => None,
-        (Some(f), Some(t)) => Some(DayRange::parse(f, t)?),
-        (Some(f), None) => Some(DayRange::parse(f, f + chrono::Duration::days(stats::MAX_DAYS - 1))?),
-        (None, Some(t)) => Some(DayRange::parse(t - chrono::Duration::days(29), t)?),
-    })
-}
-
 /// Catalog and audience figures for the console (needs `reports:read`). Aggregates only.
 pub struct StatisticsGql;
 
@@ -78,7 +69,8 @@ impl StatisticsGql {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> ApiResult<Vec<DayCount>> {
-        let (_, days) = stats::interactions_per_day(tenant(ctx)?, services(ctx)?, range(from, to)?).await?;
+        let (_, days) =
+            stats::interactions_per_day(tenant(ctx)?, services(ctx)?, DayRange::parse_bounds(from, to)?).await?;
         Ok(days.into_iter().map(|d| DayCount { day: d.day, count: count(d.count) }).collect())
     }
 
@@ -93,9 +85,14 @@ impl StatisticsGql {
         to: Option<NaiveDate>,
     ) -> ApiResult<Vec<TopContent>> {
         let first = u64::try_from(first).unwrap_or(0);
-        let rows =
-            stats::top_content(tenant(ctx)?, services(ctx)?, first, event_type.map(Into::into), range(from, to)?)
-                .await?;
+        let rows = stats::top_content(
+            tenant(ctx)?,
+            services(ctx)?,
+            first,
+            event_type.map(Into::into),
+            DayRange::parse_bounds(from, to)?,
+        )
+        .await?;
         Ok(rows
             .into_iter()
             .map(|t| TopContent {
