@@ -294,3 +294,46 @@ fn cosine_to(factors: &ndarray::Array2<f32>, index: usize) -> Vec<f32> {
     let target_norm = norm(target);
     factors.rows().into_iter().map(|row| row.dot(&target) / (norm(row) * target_norm)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::interactions::{EventType, InteractionDraft, NewInteraction};
+
+    #[test]
+    fn whoever_can_be_written_can_be_asked_about() {
+        // 200 characters, 400 bytes: within the limit in characters, which writes count.
+        let person = "ü".repeat(200);
+        let draft = InteractionDraft {
+            event_id: "e1".into(),
+            user_id: person.clone(),
+            content_id: "m1".into(),
+            event_type: EventType::Play,
+            value: None,
+            occurred_at: None,
+        };
+        let written = NewInteraction::parse(draft, Utc::now()).map(|e| e.user).ok();
+        let asked = RecommendationRequest::parse(person, None, RecommendationFilter::default()).map(|r| r.user_id).ok();
+        assert!(written.as_ref().is_some_and(|u| u.as_str().chars().count() == 200), "the write is accepted as sent");
+        assert_eq!(asked, written);
+    }
+
+    #[test]
+    fn ids_are_taken_as_sent_and_lists_are_bounded() {
+        let refused = |r: Result<RecommendationRequest>| r.err().and_then(|e| e.field());
+        assert_eq!(
+            refused(RecommendationRequest::parse(" u1".into(), None, Default::default())),
+            Some("userId".into())
+        );
+        assert_eq!(
+            refused(RecommendationRequest::parse("u1".into(), Some(101), Default::default())),
+            Some("first".into())
+        );
+        let similar = SimilarRequest::parse("m1".into(), None).ok().map(|r| (r.content_id.into_string(), r.first));
+        assert_eq!(similar, Some(("m1".to_owned(), 10)));
+        assert_eq!(SimilarRequest::parse("m1".into(), Some(0)).err().and_then(|e| e.field()), Some("first".into()));
+        assert_eq!(SimilarRequest::parse("".into(), None).err().and_then(|e| e.field()), Some("contentId".into()));
+    }
+}

@@ -267,3 +267,42 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn als(f: Option<i64>, r: Option<f64>, a: Option<f64>, i: Option<i64>) -> TrainDraft {
+        TrainDraft { factors: f, regularization: r, alpha: a, iterations: i, ..TrainDraft::of(Algorithm::Als) }
+    }
+
+    fn field(r: Result<TrainRequest>) -> Option<String> {
+        r.err().and_then(|e| e.field())
+    }
+
+    #[test]
+    fn als_is_tuned_unless_all_four_settings_are_pinned() {
+        assert_eq!(TrainRequest::parse(TrainDraft::of(Algorithm::Als)).ok(), Some(TrainRequest::Als(None)));
+        let pinned = TrainRequest::parse(als(Some(32), Some(0.1), Some(10.0), Some(15))).ok();
+        assert!(matches!(pinned, Some(TrainRequest::Als(Some(s))) if s.factors == 32 && s.iterations == 15));
+        assert_eq!(field(TrainRequest::parse(als(Some(32), None, None, None))), Some("parameters".into()));
+        assert_eq!(field(TrainRequest::parse(als(None, Some(0.1), Some(1.0), Some(5)))), Some("parameters".into()));
+        assert_eq!(
+            field(TrainRequest::parse(als(Some(0), Some(0.1), Some(1.0), Some(5)))),
+            Some("parameters.factors".into())
+        );
+    }
+
+    #[test]
+    fn neighbours_are_bounded_and_uploads_are_not_trained() {
+        let knn = |n| TrainRequest::parse(TrainDraft { neighbours: n, ..TrainDraft::of(Algorithm::ItemKnn) });
+        assert_eq!(knn(None).ok(), Some(TrainRequest::ItemKnn { neighbours: 100 }));
+        assert_eq!(knn(Some(MAX_NEIGHBOURS)).ok(), Some(TrainRequest::ItemKnn { neighbours: 1000 }));
+        assert_eq!(field(knn(Some(0))), Some("parameters.neighbours".into()));
+        assert_eq!(field(knn(Some(MAX_NEIGHBOURS + 1))), Some("parameters.neighbours".into()));
+        assert_eq!(field(TrainRequest::parse(TrainDraft::of(Algorithm::Uploaded))), Some("algorithm".into()));
+        // Settings of another algorithm are ignored, as the API documents.
+        let popular = TrainDraft { factors: Some(-1), ..TrainDraft::of(Algorithm::MostPopular) };
+        assert_eq!(TrainRequest::parse(popular).ok(), Some(TrainRequest::MostPopular));
+    }
+}
