@@ -120,10 +120,11 @@ fn from_json(doc: &serde_json::Value) -> TenantSettings {
     let mut s = TenantSettings::default();
     if let Some(weights) = doc.get(KEY_WEIGHTS).and_then(|v| v.as_object()) {
         for (name, value) in weights {
-            if let (Ok(t), Some(w)) = (EventType::parse(name), value.as_f64()) {
-                if w.is_finite() && (0.0..=MAX_EVENT_WEIGHT).contains(&w) {
-                    s.event_weights.set(t, w as f32);
-                }
+            if let (Ok(t), Some(w)) = (EventType::parse(name), value.as_f64())
+                && w.is_finite()
+                && (0.0..=MAX_EVENT_WEIGHT).contains(&w)
+            {
+                s.event_weights.set(t, w as f32);
             }
         }
     }

@@ -84,10 +84,10 @@ impl NewContent {
                 return Err(DomainError::invalid("durationSeconds", format!("use 0 to {MAX_DURATION_SECS} seconds")));
             }
         };
-        if let (Some(from), Some(until)) = (d.available_from, d.available_until) {
-            if until <= from {
-                return Err(DomainError::invalid("availableUntil", "must be after availableFrom"));
-            }
+        if let (Some(from), Some(until)) = (d.available_from, d.available_until)
+            && until <= from
+        {
+            return Err(DomainError::invalid("availableUntil", "must be after availableFrom"));
         }
         if let Some(date) = d.release_date {
             use chrono::Datelike;

@@ -73,10 +73,10 @@ fn genres(dir: &Path) -> Result<Vec<String>> {
     let text = read(dir, "u.genre")?;
     let mut out: Vec<(usize, String)> = Vec::new();
     for (_, line) in lines(&text) {
-        if let Some((name, index)) = line.rsplit_once('|') {
-            if let Ok(i) = index.trim().parse::<usize>() {
-                out.push((i, name.to_owned()));
-            }
+        if let Some((name, index)) = line.rsplit_once('|')
+            && let Ok(i) = index.trim().parse::<usize>()
+        {
+            out.push((i, name.to_owned()));
         }
     }
     out.sort();

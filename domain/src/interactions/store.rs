@@ -103,6 +103,10 @@ pub(crate) async fn ingest(
 
 const USER_ORDER: &str = "occurred_desc";
 
+/// The columns [`list_for_user`] selects: id, event id, event type, value, occurred at,
+/// received at (ms), item row id.
+type UserEventRow = (i64, String, String, Option<f64>, i64, i64, i64);
+
 /// One user's events, newest first (by time of occurrence, then by arrival).
 pub(crate) async fn list_for_user(
     ctx: &TenantCtx,
@@ -127,7 +131,7 @@ pub(crate) async fn list_for_user(
                 .add(Condition::all().add(C::OccurredAt.eq(at)).add(C::Id.lt(after.id))),
         );
     }
-    let rows: Vec<(i64, String, String, Option<f64>, i64, i64, i64)> =
+    let rows: Vec<UserEventRow> =
         query.order_by_desc(C::OccurredAt).order_by_desc(C::Id).limit(page.limit()).into_tuple().all(tx.conn()).await?;
     let mut item_ids: Vec<i64> = rows.iter().map(|r| r.6).collect();
     item_ids.sort_unstable();

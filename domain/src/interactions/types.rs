@@ -41,10 +41,10 @@ impl NewInteraction {
         let event_id = EventId::parse(d.event_id)?;
         let user = UserId::parse_as("userId", d.user_id)?;
         let content = ContentId::parse_as("contentId", d.content_id)?;
-        if let Some(v) = d.value {
-            if !v.is_finite() || v.abs() > MAX_ABS_VALUE {
-                return Err(DomainError::invalid("value", format!("use a finite number within ±{MAX_ABS_VALUE}")));
-            }
+        if let Some(v) = d.value
+            && (!v.is_finite() || v.abs() > MAX_ABS_VALUE)
+        {
+            return Err(DomainError::invalid("value", format!("use a finite number within ±{MAX_ABS_VALUE}")));
         }
         if d.event_type == EventType::Rating && d.value.is_none() {
             return Err(DomainError::invalid("value", "a rating needs a value"));

@@ -295,10 +295,10 @@ fn content_reasons(
         for t in target.tags.iter().filter(|t| other.tags.contains(t)) {
             note(ReasonKind::Tag, t);
         }
-        if let (Some(a), Some(b)) = (&target.provider, &other.provider) {
-            if a == b {
-                note(ReasonKind::Provider, a);
-            }
+        if let (Some(a), Some(b)) = (&target.provider, &other.provider)
+            && a == b
+        {
+            note(ReasonKind::Provider, a);
         }
         for c in target.creators.iter().filter(|c| other.creators.contains(c)) {
             note(ReasonKind::Creator, c);

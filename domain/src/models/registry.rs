@@ -104,10 +104,10 @@ pub async fn cancel_job(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) 
         )
         .await?;
     tx.commit().await?;
-    if let Ok(flags) = models.cancel_flags.lock() {
-        if let Some(flag) = flags.get(&row) {
-            flag.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
+    if let Ok(flags) = models.cancel_flags.lock()
+        && let Some(flag) = flags.get(&row)
+    {
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(job)
 }
@@ -124,13 +124,14 @@ pub async fn deploy_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId
     }
     if let Some(active_row) = store::active_row(ctx, &tx).await? {
         let active = store::model_by_row(ctx, &tx, active_row).await?;
-        if let (Some(now), Some(new)) = (active.model.metrics, candidate.model.metrics) {
-            if new.ndcg < now.ndcg && !allow_worse {
-                return Err(DomainError::Conflict(format!(
-                    "the model's NDCG@10 ({:.4}) is below the active model's ({:.4}); deploy with allowWorse: true to do it anyway",
-                    new.ndcg, now.ndcg
-                )));
-            }
+        if let (Some(now), Some(new)) = (active.model.metrics, candidate.model.metrics)
+            && new.ndcg < now.ndcg
+            && !allow_worse
+        {
+            return Err(DomainError::Conflict(format!(
+                "the model's NDCG@10 ({:.4}) is below the active model's ({:.4}); deploy with allowWorse: true to do it anyway",
+                new.ndcg, now.ndcg
+            )));
         }
     }
     // Load before switching, so a model that cannot serve never becomes active.
