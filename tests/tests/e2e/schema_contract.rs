@@ -15,7 +15,8 @@ fn checked_in_schema_matches_the_code() {
 #[test]
 fn error_codes_are_documented_in_the_schema_docs() {
     let docs = std::fs::read_to_string(crate::helpers::manifest_dir().join("../docs/errors.md")).unwrap_or_default();
+    use api::error_codes::ErrorCodeExt as _;
     for code in domain::ErrorCode::ALL {
-        assert!(docs.contains(code.as_str()), "docs/errors.md does not describe {}", code.as_str());
+        assert!(docs.contains(code.graphql_code()), "docs/errors.md does not describe {}", code.graphql_code());
     }
 }
