@@ -7,6 +7,7 @@
 // Modules in layering order, lowest first: a module uses only those declared before it,
 // which `e2e`'s module-order test checks.
 pub mod config;
+pub mod error_codes;
 pub mod telemetry;
 pub mod secrets;
 pub mod node;

@@ -14,6 +14,7 @@ use domain::tenants::db::DbConfig;
 use migrations::{Migrator, MigratorTrait};
 
 use crate::config::Settings;
+use crate::error_codes::ErrorCodeExt as _;
 use crate::graphql::build_schema;
 use crate::http::client_addr::TrustedProxies;
 use crate::http::graphql::GraphqlState;
@@ -89,8 +90,9 @@ impl Application {
 }
 
 async fn not_found() -> HttpResponse {
+    let code = domain::ErrorCode::NotFound.graphql_code();
     HttpResponse::NotFound().json(serde_json::json!({
-        "errors": [{ "message": "no such endpoint; GraphQL is at /graphql", "extensions": { "code": "NOT_FOUND" } }]
+        "errors": [{ "message": "no such endpoint; GraphQL is at /graphql", "extensions": { "code": code } }]
     }))
 }
 

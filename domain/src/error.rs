@@ -43,50 +43,6 @@ impl ErrorCode {
         ErrorCode::ModelFailed,
         ErrorCode::Internal,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "BAD_REQUEST",
-            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
-            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
-            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
-            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
-            ErrorCode::Forbidden => "FORBIDDEN",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::InvalidInput => "INVALID_INPUT",
-            ErrorCode::Conflict => "CONFLICT",
-            ErrorCode::RateLimited => "RATE_LIMITED",
-            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
-            ErrorCode::ModelNotReady => "MODEL_NOT_READY",
-            ErrorCode::ModelFailed => "MODEL_FAILED",
-            ErrorCode::Internal => "INTERNAL",
-        }
-    }
-
-    /// The HTTP status used when the whole request fails with this code.
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorCode::BadRequest
-            | ErrorCode::GraphqlParseFailed
-            | ErrorCode::GraphqlValidationFailed
-            | ErrorCode::QueryTooComplex
-            | ErrorCode::PersistedQueryNotFound
-            | ErrorCode::InvalidInput => 400,
-            ErrorCode::Unauthenticated => 401,
-            ErrorCode::Forbidden => 403,
-            ErrorCode::NotFound => 404,
-            ErrorCode::Conflict => 409,
-            // The tenant's own model is at fault, not the request and not the service:
-            // retrying the same request will not help.
-            ErrorCode::ModelFailed => 422,
-            ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::RateLimited | ErrorCode::QuotaExceeded => 429,
-            ErrorCode::ModelNotReady => 503,
-            ErrorCode::Internal => 500,
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,14 +158,6 @@ pub type Result<T, E = DomainError> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_are_unique() {
-        let mut seen = std::collections::HashSet::new();
-        for code in ErrorCode::ALL {
-            assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
-        }
-    }
 
     #[test]
     fn internal_causes_are_not_shown() {

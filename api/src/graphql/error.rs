@@ -6,6 +6,8 @@ use async_graphql::ErrorExtensions;
 use domain::tenants::TenantsError;
 use domain::{DomainError, ErrorCode};
 
+use crate::error_codes::ErrorCodeExt as _;
+
 /// Deliberately not `Display`, so `?` cannot turn it into an untyped GraphQL error.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -64,7 +66,7 @@ impl From<TenantsError> for ApiError {
 impl From<ApiError> for async_graphql::Error {
     fn from(e: ApiError) -> Self {
         async_graphql::Error::new(e.message).extend_with(|_, ext| {
-            ext.set("code", e.code.as_str());
+            ext.set("code", e.code.graphql_code());
             if let Some(field) = &e.field {
                 ext.set("field", field.as_str());
             }

@@ -18,6 +18,7 @@ use super::client_addr::TrustedProxies;
 use super::query_guard::count_aliases;
 use super::response::{GRAPHQL_RESPONSE_JSON, annotate, error_response, retry_after, status_for};
 use crate::config::GraphqlSettings;
+use crate::error_codes::ErrorCodeExt as _;
 use crate::graphql::MarqueeSchema;
 use crate::graphql::context::{RequestBudget, RequestData};
 
@@ -341,7 +342,7 @@ async fn execute(
                 response.errors[0]
                     .extensions
                     .get_or_insert_with(Default::default)
-                    .set("code", ErrorCode::BadRequest.as_str());
+                    .set("code", ErrorCode::BadRequest.graphql_code());
                 annotate(&mut response, request_id.as_str());
                 return response;
             }
@@ -355,7 +356,10 @@ async fn execute(
             "internal error; quote the request id to support",
             None,
         )]);
-        response.errors[0].extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
+        response.errors[0]
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", ErrorCode::Internal.graphql_code());
         response
     });
     annotate(&mut response, request_id.as_str());

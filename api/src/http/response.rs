@@ -7,28 +7,26 @@ use async_graphql::Response;
 use domain::ErrorCode;
 use serde_json::{Value, json};
 
+use crate::error_codes::{self, ErrorCodeExt};
+
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 
 pub fn error_body(code: ErrorCode, message: &str, request_id: &str) -> Value {
     json!({
         "errors": [{
             "message": message,
-            "extensions": { "code": code.as_str(), "requestId": request_id }
+            "extensions": { "code": code.graphql_code(), "requestId": request_id }
         }]
     })
 }
 
 pub fn error_response(code: ErrorCode, message: &str, request_id: &str) -> HttpResponse {
-    let mut builder = HttpResponse::build(status(code));
+    let mut builder = HttpResponse::build(code.status_code());
     builder.content_type(GRAPHQL_RESPONSE_JSON).insert_header(("x-request-id", request_id));
     if code == ErrorCode::Unauthenticated {
         builder.insert_header(("www-authenticate", "Bearer"));
     }
     builder.json(error_body(code, message, request_id))
-}
-
-fn status(code: ErrorCode) -> StatusCode {
-    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Gives every error a code and the request id. Errors that carry no code came from
@@ -50,7 +48,7 @@ pub fn annotate(response: &mut Response, request_id: &str) {
             } else {
                 ErrorCode::InvalidInput
             };
-            ext.set("code", code.as_str());
+            ext.set("code", code.graphql_code());
         }
         ext.set("requestId", request_id);
     }
@@ -67,11 +65,11 @@ pub fn status_for(response: &Response) -> StatusCode {
         .as_ref()
         .and_then(|e| e.get("code"))
         .and_then(|v| match v {
-            async_graphql::Value::String(s) => ErrorCode::ALL.into_iter().find(|c| c.as_str() == s),
+            async_graphql::Value::String(s) => error_codes::parse(s),
             _ => None,
         })
         .unwrap_or(ErrorCode::Internal);
-    status(code)
+    code.status_code()
 }
 
 /// The longest `extensions.retryAfter` (seconds) among the errors, for a `Retry-After`

@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::tenants::{RequestId, Scope};
 use domain::{DomainError, ErrorCode, TenantCtx};
@@ -28,6 +28,7 @@ use tracing::Instrument;
 
 use super::graphql::{GraphqlState, Refusal, authenticate, request_id};
 use super::response::{GRAPHQL_RESPONSE_JSON, error_response};
+use crate::error_codes::ErrorCodeExt as _;
 use crate::graphql::context::{RequestBudget, RequestData};
 
 /// The `metadata` part: an id list for a catalog of a million items fits.
@@ -244,14 +245,13 @@ fn refusal_response(refused: Refused, request_id: &RequestId) -> HttpResponse {
     let Some(field) = refused.field else {
         return error_response(refused.code, &refused.message, request_id.as_str());
     };
-    let status = StatusCode::from_u16(refused.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
+    HttpResponse::build(refused.code.status_code())
         .content_type(GRAPHQL_RESPONSE_JSON)
         .insert_header(("x-request-id", request_id.as_str()))
         .json(json!({
             "errors": [{
                 "message": refused.message,
-                "extensions": { "code": refused.code.as_str(), "field": field, "requestId": request_id.as_str() }
+                "extensions": { "code": refused.code.graphql_code(), "field": field, "requestId": request_id.as_str() }
             }]
         }))
 }

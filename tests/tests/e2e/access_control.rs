@@ -3,25 +3,12 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestServer, error_code};
+use crate::helpers::{TestServer, assert_error, error_code};
 use crate::on_both_backends;
-
-async fn create_key(server: &TestServer, token: &str, scopes: &[&str], expires_at: Option<String>) -> (String, String) {
-    let (_, body) = server
-        .gql(
-            Some(token),
-            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret apiKey { id scopes } } }",
-            json!({ "i": { "name": "test key", "scopes": scopes, "expiresAt": expires_at } }),
-        )
-        .await;
-    assert!(body["errors"].is_null(), "{body}");
-    let payload = &body["data"]["createApiKey"];
-    (payload["apiKey"]["id"].as_str().unwrap().to_owned(), payload["secret"].as_str().unwrap().to_owned())
-}
 
 on_both_backends!(a_revoked_key_is_refused_at_once, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
-    let (id, secret) = create_key(server, &t.api_key, &["catalog:read"], None).await;
+    let (id, secret) = server.create_key(&t.api_key, &["catalog:read"]).await;
     // Use it so it sits in the verification cache.
     let (status, _) = server.gql(Some(&secret), "{ tenant { slug } }", json!({})).await;
     assert_eq!(status, 200);
@@ -30,23 +17,23 @@ on_both_backends!(a_revoked_key_is_refused_at_once, |server: &'static TestServer
         .await;
     assert!(body["data"]["revokeApiKey"]["revokedAt"].is_string(), "{body}");
     let (status, body) = server.gql(Some(&secret), "{ tenant { slug } }", json!({})).await;
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+    assert_error(status, &body, 401, "UNAUTHENTICATED");
 });
 
 on_both_backends!(an_expired_key_is_refused_even_from_the_cache, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
     let expires = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
-    let (_, secret) = create_key(server, &t.api_key, &["catalog:read"], Some(expires)).await;
+    let (_, secret) = server.create_key_until(&t.api_key, &["catalog:read"], Some(expires)).await;
     let (status, _) = server.gql(Some(&secret), "{ tenant { slug } }", json!({})).await;
     assert_eq!(status, 200, "valid before expiry");
     tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
     let (status, body) = server.gql(Some(&secret), "{ tenant { slug } }", json!({})).await;
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+    assert_error(status, &body, 401, "UNAUTHENTICATED");
 });
 
 on_both_backends!(a_key_without_the_scope_is_refused_that_operation, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
-    let (_, reader) = create_key(server, &t.api_key, &["catalog:read"], None).await;
+    let (_, reader) = server.create_key(&t.api_key, &["catalog:read"]).await;
     let (_, body) = server.gql(Some(&reader), "{ apiKeys { edges { node { id } } } }", json!({})).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     assert!(body["data"].is_null(), "no data with a refusal: {body}");
@@ -60,7 +47,7 @@ on_both_backends!(a_key_without_the_scope_is_refused_that_operation, |server: &'
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
 
     // A key manager cannot mint a key with more rights than it has.
-    let (_, manager) = create_key(server, &t.api_key, &["apikeys:manage", "catalog:read"], None).await;
+    let (_, manager) = server.create_key(&t.api_key, &["apikeys:manage", "catalog:read"]).await;
     let (_, body) = server
         .gql(
             Some(&manager),

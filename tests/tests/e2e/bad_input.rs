@@ -2,14 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestServer, error_code};
+use crate::helpers::{TestServer, assert_refused, error_code};
 use crate::on_both_backends;
-
-fn assert_refused(status: u16, body: &Value, want_status: u16, want_code: &str) {
-    assert_eq!((status, error_code(body).as_str()), (want_status, want_code), "{body}");
-    assert!(body["errors"][0]["extensions"]["requestId"].is_string(), "every error carries the request id: {body}");
-    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| !m.is_empty()));
-}
 
 on_both_backends!(malformed_requests_get_clear_codes, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;

@@ -3,27 +3,19 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestServer, error_code};
-use crate::models::{seed, train};
+use crate::helpers::{TestServer, error_code, two_clusters};
 use crate::on_both_backends;
 
 const EXPLAIN: &str = "query($u: String!, $c: String!) { explainRecommendation(userId: $u, contentId: $c) { strategy score contributionsTotal rank summary fallbackReason contributions { contentId contribution share } contentReasons { kind value sharedWith } } }";
 
 async fn explain(server: &TestServer, key: &str, user: &str, content: &str) -> Value {
-    let (status, body) = server.gql(Some(key), EXPLAIN, json!({ "u": user, "c": content })).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["explainRecommendation"].clone()
+    server.ok(key, EXPLAIN, json!({ "u": user, "c": content })).await["explainRecommendation"].clone()
 }
 
+/// Records events, none of which may be refused.
 async fn record(server: &TestServer, key: &str, events: Vec<Value>) {
-    let (_, body) = server
-        .gql(
-            Some(key),
-            "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted errors { message } } }",
-            json!({ "e": events }),
-        )
-        .await;
-    assert_eq!(body["data"]["recordInteractions"]["errors"], json!([]), "{body}");
+    let r = server.record(key, json!(events)).await;
+    assert_eq!(r["errors"], json!([]), "{r}");
 }
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -33,9 +25,9 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 on_both_backends!(explanations_decompose_the_served_scores, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
-    seed(server, key).await;
-    let model = train(server, key, json!({ "algorithm": "ALS", "parameters": { "factors": 8, "regularization": 0.1, "alpha": 10.0, "iterations": 10 } })).await;
-    server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id) { id } }", json!({ "id": model })).await;
+    server.seed(key, &two_clusters()).await;
+    let model = server.train(key, json!({ "algorithm": "ALS", "parameters": { "factors": 8, "regularization": 0.1, "alpha": 10.0, "iterations": 10 } })).await.model;
+    server.deploy(key, &model, false).await;
 
     // Without history the answer is a fallback, and says why.
     let e = explain(server, key, "stranger", "c1").await;
@@ -43,10 +35,7 @@ on_both_backends!(explanations_decompose_the_served_scores, |server: &'static Te
     assert!(e["fallbackReason"].as_str().unwrap().contains("no history"), "{e}");
 
     // A trained user: contributions add up to the explained score of their top item.
-    let top = crate::models::recommend(server, key, "a0", json!(null)).await["items"][0]["contentId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let top = server.recommend(key, "a0", json!(null)).await["items"][0]["contentId"].as_str().unwrap().to_owned();
     let e = explain(server, key, "a0", &top).await;
     assert_eq!(e["rank"], 1, "{e}");
     assert_eq!(e["strategy"], "PERSONALIZED", "{e}");

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestServer, error_code};
+use crate::helpers::{Dataset, TestServer, Training, error_code, two_clusters};
 use crate::on_both_backends;
 
 const CREATE: &str = "mutation($i: CreateFairnessReportInput!) { createFairnessReport(input: $i) {
@@ -23,29 +23,11 @@ const CREATE: &str = "mutation($i: CreateFairnessReportInput!) { createFairnessR
     popularity { averagePopularity catalogAveragePopularity popularityLift longTailShare gini giniStatus coverage coverageStatus }
   }";
 
-/// 40 items: c0..c19 Action movies by Studio A, c20..c39 Romance series by Studio B.
-/// 60 users with 8 distinct plays each: a0..a29 in Action, r0..r29 in Romance.
-/// a* are female, r* male; a0..a4 are 18-24 (a group of 5), everyone else 25-34;
-/// r29 withdrew analytics consent.
-pub async fn seed(server: &TestServer, key: &str) {
-    let contents: Vec<Value> = (0..40)
-        .map(|i| {
-            let action = i < 20;
-            json!({
-                "id": format!("c{i}"), "kind": if action { "MOVIE" } else { "SERIES" }, "title": format!("t{i}"),
-                "genres": [if action { "Action" } else { "Romance" }], "provider": if action { "Studio A" } else { "Studio B" },
-            })
-        })
-        .collect();
-    let (_, body) = server
-        .gql(
-            Some(key),
-            "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { errors { index message } } }",
-            json!({ "c": contents }),
-        )
-        .await;
-    assert_eq!(body["data"]["upsertContents"]["errors"], json!([]), "{body}");
-    let users: Vec<Value> = (0..60)
+/// The two taste clusters of [`two_clusters`] (40 items, 60 users with 8 distinct plays
+/// each, a0..a29 in Action, r0..r29 in Romance) with profiles: a* are female, r* male;
+/// a0..a4 are 18-24 (a group of 5), everyone else 25-34; r29 withdrew analytics consent.
+pub fn audience() -> Dataset {
+    let users = (0..60)
         .map(|u| {
             let (prefix, n) = if u < 30 { ("a", u) } else { ("r", u - 30) };
             json!({
@@ -56,59 +38,17 @@ pub async fn seed(server: &TestServer, key: &str) {
             })
         })
         .collect();
-    let (_, body) = server
-        .gql(
-            Some(key),
-            "mutation($u: [EndUserInput!]!) { upsertEndUsers(users: $u) { errors { index message } } }",
-            json!({ "u": users }),
-        )
-        .await;
-    assert_eq!(body["data"]["upsertEndUsers"]["errors"], json!([]), "{body}");
-    let mut events = Vec::new();
-    for u in 0..60 {
-        let (user, base) = if u < 30 { (format!("a{u}"), 0) } else { (format!("r{}", u - 30), 20) };
-        for j in 0..8 {
-            let item = base + (u * 7 + j * 3) % 20;
-            events.push(json!({ "eventId": format!("e-{user}-{j}"), "userId": user, "contentId": format!("c{item}"), "type": "PLAY", "occurredAt": "2026-01-01T00:00:00Z" }));
-        }
-    }
-    let (_, body) = server
-        .gql(
-            Some(key),
-            "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }",
-            json!({ "e": events }),
-        )
-        .await;
-    assert_eq!(body["data"]["recordInteractions"]["accepted"], 480, "{body}");
+    Dataset { users, ..two_clusters() }
 }
 
-/// Trains and waits; returns (model id, job id).
-pub async fn train(server: &TestServer, key: &str, input: Value) -> (String, String) {
-    let (_, body) = server
-        .gql(
-            Some(key),
-            "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id } job { id } } }",
-            json!({ "i": input }),
-        )
-        .await;
-    let job = body["data"]["trainModel"]["job"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
-    let model = body["data"]["trainModel"]["model"]["id"].as_str().unwrap().to_owned();
-    for _ in 0..240 {
-        let (_, body) =
-            server.gql(Some(key), "query($id: ID!) { job(id: $id) { status } }", json!({ "id": job })).await;
-        match body["data"]["job"]["status"].as_str() {
-            Some("SUCCEEDED") => return (model, job),
-            Some("FAILED") | Some("CANCELLED") => panic!("training ended badly: {body}"),
-            _ => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
-        }
-    }
-    panic!("training did not finish in time");
+pub async fn seed(server: &TestServer, key: &str) {
+    assert_eq!(server.seed(key, &audience()).await, 480);
 }
 
 /// A seeded tenant's ready model, for tests that only need one to exist.
 pub async fn ready_model(server: &TestServer, key: &str) -> String {
     seed(server, key).await;
-    train(server, key, json!({ "algorithm": "MOST_POPULAR" })).await.0
+    server.train(key, json!({ "algorithm": "MOST_POPULAR" })).await.model
 }
 
 fn group<'a>(groups: &'a Value, name: &str) -> &'a Value {
@@ -128,7 +68,7 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
     seed(server, key).await;
-    let (model, _) = train(server, key, json!({ "algorithm": "ALS", "parameters": { "factors": 8, "regularization": 0.1, "alpha": 10.0, "iterations": 10 } })).await;
+    let model = server.train(key, json!({ "algorithm": "ALS", "parameters": { "factors": 8, "regularization": 0.1, "alpha": 10.0, "iterations": 10 } })).await.model;
     let (_, body) = server.gql(Some(key), "mutation { updateTenantSettings(input: {fairness: {minGroupSize: 10, maxGini: 0.95}}) { fairness { minGroupSize maxGini minRatio } } }", json!({})).await;
     assert_eq!(
         body["data"]["updateTenantSettings"]["fairness"],
@@ -230,9 +170,7 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
     assert_eq!(body["data"]["fairnessReports"]["edges"][0]["node"]["id"], id);
 
     // Serving: the same re-rankings are selectable per request.
-    let (_, body) =
-        server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id) { active } }", json!({ "id": model })).await;
-    assert_eq!(body["data"]["deployModel"]["active"], true, "{body}");
+    server.deploy(key, &model, false).await;
     let recs = "query($f: RecommendationFilterInput) { recommendations(userId: \"a1\", first: 5, filter: $f) { strategy items { contentId } } }";
     for strategy in ["POPULARITY_EXPOSURE", "PROVIDER_EXPOSURE", "MMR_DIVERSITY"] {
         let (_, body) =
@@ -261,7 +199,7 @@ on_both_backends!(fairness_reports_are_scoped_isolated_and_validated, |server: &
     let a = server.new_tenant().await;
     let key = a.api_key.as_str();
     seed(server, key).await;
-    let (model, job) = train(server, key, json!({ "algorithm": "MOST_POPULAR" })).await;
+    let Training { model, job } = server.train(key, json!({ "algorithm": "MOST_POPULAR" })).await;
     let create = "mutation($i: CreateFairnessReportInput!) { createFairnessReport(input: $i) { id } }";
     let (_, body) = server
         .gql(Some(key), create, json!({ "i": { "modelId": model, "userGroups": ["gender"], "itemGroups": ["KIND"] } }))
@@ -292,14 +230,7 @@ on_both_backends!(fairness_reports_are_scoped_isolated_and_validated, |server: &
     assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
 
     // reports:read reads but does not create.
-    let (_, body) = server
-        .gql(
-            Some(key),
-            "mutation { createApiKey(input: {name: \"r\", scopes: [\"reports:read\"]}) { secret } }",
-            json!({}),
-        )
-        .await;
-    let reader = body["data"]["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    let reader = server.key_with(key, &["reports:read"]).await;
     let (_, body) =
         server.gql(Some(&reader), "query($id: ID!) { fairnessReport(id: $id) { id } }", json!({ "id": id })).await;
     assert_eq!(body["data"]["fairnessReport"]["id"], id.as_str(), "{body}");

@@ -7,9 +7,7 @@ use crate::helpers::{TestServer, error_code};
 use crate::on_both_backends;
 
 async fn key_ids(server: &TestServer, token: &str) -> Vec<String> {
-    let (status, body) = server.gql(Some(token), "{ apiKeys(first: 100) { edges { node { id } } } }", json!({})).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["apiKeys"]["edges"]
+    server.ok(token, "{ apiKeys(first: 100) { edges { node { id } } } }", json!({})).await["apiKeys"]["edges"]
         .as_array()
         .unwrap()
         .iter()
@@ -66,13 +64,7 @@ on_both_backends!(a_member_token_is_bound_to_its_tenant, |server: &'static TestS
     let a = server.new_tenant().await;
     let b = server.new_tenant().await;
     // Signing in to B with A's owner credentials fails.
-    let (status, body) = server
-        .gql(
-            None,
-            "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-            json!({ "i": { "tenant": b.slug, "email": a.owner_email, "password": a.owner_password } }),
-        )
-        .await;
+    let (status, body) = server.login_as(&b, &a.owner_email, &a.owner_password).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
     assert_eq!(status, 401);
     let session = server.login(&a).await;

@@ -7,7 +7,7 @@ use domain::models::JobOwner;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::audit::tenant_row_id;
-use crate::helpers::TestServer;
+use crate::helpers::{TestServer, query_value};
 use crate::on_both_backends;
 
 /// A job row as the owner's process writes it; returns its public id.
@@ -40,15 +40,7 @@ async fn insert_job(db: &DatabaseConnection, tid: i64, status: &str, owner: &Job
 }
 
 async fn job_status(db: &DatabaseConnection, public_id: &str) -> String {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT status FROM jobs WHERE public_id = '{public_id}'"),
-        ))
-        .await
-        .unwrap()
-        .expect("job row");
-    row.try_get("", "status").unwrap()
+    query_value(db, "status", format!("SELECT status FROM jobs WHERE public_id = '{public_id}'")).await
 }
 
 async fn server_owner(server: &TestServer) -> JobOwner {

@@ -5,60 +5,22 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestServer, error_code};
+use crate::helpers::{Dataset, TestServer, assert_error, error_code, movie};
 use crate::on_both_backends;
 
 /// The number of events in the tenant's audit log (sequence numbers have no gaps).
-pub(crate) async fn audit_len(server: &TestServer, key: &str) -> usize {
-    let mut after: Option<String> = None;
-    let mut n = 0;
-    loop {
-        let (_, body) = server
-            .gql(
-                Some(key),
-                "query($a: String) { auditEvents(first: 100, after: $a) { edges { node { seq } } pageInfo { hasNextPage endCursor } } }",
-                json!({ "a": after }),
-            )
-            .await;
-        let page = &body["data"]["auditEvents"];
-        n += page["edges"].as_array().unwrap_or_else(|| panic!("{body}")).len();
-        if page["pageInfo"]["hasNextPage"] != true {
-            return n;
-        }
-        after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
-    }
+async fn audit_len(server: &TestServer, key: &str) -> usize {
+    crate::audit::all_events(server, key).await.len()
 }
 
 /// 30 end users, the first five with a few events.
 async fn seed(server: &TestServer, key: &str) {
-    let users: Vec<Value> = (0..30).map(|i| json!({ "id": format!("u{i}") })).collect();
-    let (_, body) = server
-        .gql(
-            Some(key),
-            "mutation($u: [EndUserInput!]!) { upsertEndUsers(users: $u) { accepted } }",
-            json!({ "u": users }),
-        )
-        .await;
-    assert_eq!(body["data"]["upsertEndUsers"]["accepted"], 30, "{body}");
-    let (_, body) = server
-        .gql(
-            Some(key),
-            "mutation { upsertContents(contents: [{id: \"c0\", kind: MOVIE, title: \"A film\"}]) { accepted } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(body["data"]["upsertContents"]["accepted"], 1, "{body}");
-    let events: Vec<Value> = (0..5)
+    let users = (0..30).map(|i| json!({ "id": format!("u{i}") })).collect();
+    let events = (0..5)
         .flat_map(|u| (0..3).map(move |j| json!({ "eventId": format!("e{u}-{j}"), "userId": format!("u{u}"), "contentId": "c0", "type": "PLAY" })))
         .collect();
-    let (_, body) = server
-        .gql(
-            Some(key),
-            "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }",
-            json!({ "e": events }),
-        )
-        .await;
-    assert_eq!(body["data"]["recordInteractions"]["accepted"], 15, "{body}");
+    let data = Dataset { contents: vec![movie("c0", "A film")], users, events };
+    assert_eq!(server.seed(key, &data).await, 15);
 }
 
 async fn post_batch(server: &TestServer, key: &str, operations: Vec<Value>) -> (u16, Value) {
@@ -66,7 +28,7 @@ async fn post_batch(server: &TestServer, key: &str, operations: Vec<Value>) -> (
 }
 
 /// The attack of issue #10: every listed person's history, under aliases.
-fn fan_out(aliases: usize, users: usize, events: usize) -> String {
+pub(crate) fn fan_out(aliases: usize, users: usize, events: usize) -> String {
     let one = format!(
         "endUsers(first: {users}) {{ edges {{ node {{ id interactions(first: {events}) {{ edges {{ node {{ eventId }} }} }} }} }} }}"
     );
@@ -85,18 +47,18 @@ on_both_backends!(
         // endUsers(first: 100) { interactions(first: 100) } under ten aliases.
         let attack = fan_out(10, 100, 100);
         let (status, body) = server.gql(Some(key), &attack, json!({})).await;
-        assert_eq!((status, error_code(&body).as_str()), (400, "QUERY_TOO_COMPLEX"), "{body}");
+        assert_error(status, &body, 400, "QUERY_TOO_COMPLEX");
         // The same one without aliases, ten times in a batch: refused as a whole.
         let single = json!({ "query": fan_out(1, 100, 100) });
         let (status, body) = post_batch(server, key, vec![single; 10]).await;
-        assert_eq!((status, error_code(&body).as_str()), (400, "QUERY_TOO_COMPLEX"), "{body}");
+        assert_error(status, &body, 400, "QUERY_TOO_COMPLEX");
         assert_eq!(audit_len(server, key).await, before, "no personal read ran, none was recorded");
 
         // A modest nested query passes alone; ten of them in one batch are refused together,
         // before the first one runs.
         let modest = fan_out(1, 20, 10);
         let (status, body) = post_batch(server, key, vec![json!({ "query": modest }); 10]).await;
-        assert_eq!((status, error_code(&body).as_str()), (400, "QUERY_TOO_COMPLEX"), "{body}");
+        assert_error(status, &body, 400, "QUERY_TOO_COMPLEX");
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("batch"), "{body}");
         assert_eq!(audit_len(server, key).await, before, "nothing of the batch ran");
 

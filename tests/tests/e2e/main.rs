@@ -10,6 +10,7 @@ mod access_control;
 mod audit;
 mod bad_input;
 mod demo;
+mod error_codes;
 mod explanations;
 mod fairness;
 mod hostile_models;

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::audit::{events_of_request, gql_with_id, new_request_id};
-use crate::helpers::{TestServer, TestTenant, error_code};
+use crate::audit::{events_of_request, new_request_id};
+use crate::helpers::{TestServer, TestTenant, assert_error, error_code};
 use crate::on_both_backends;
 
 const INVITE: &str =
@@ -25,19 +25,6 @@ struct Signed {
     email: String,
     access: String,
     refresh: String,
-}
-
-async fn create_key(server: &TestServer, token: &str, scopes: &[&str]) -> (String, String) {
-    let (_, body) = server
-        .gql(
-            Some(token),
-            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret apiKey { id } } }",
-            json!({ "i": { "name": "k", "scopes": scopes } }),
-        )
-        .await;
-    assert!(body["errors"].is_null(), "{body}");
-    let payload = &body["data"]["createApiKey"];
-    (payload["apiKey"]["id"].as_str().unwrap().to_owned(), payload["secret"].as_str().unwrap().to_owned())
 }
 
 async fn invite(server: &TestServer, token: &str, role: &str) -> (u16, Value) {
@@ -107,15 +94,10 @@ async fn role_of(server: &TestServer, token: &str) -> (u16, Value) {
     (status, body["data"]["viewer"]["role"].clone())
 }
 
-async fn login_as(server: &TestServer, t: &TestTenant, email: &str) -> Value {
-    let query = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
-    server.gql(None, query, json!({ "i": { "tenant": t.slug, "email": email, "password": PASSWORD } })).await.1
-}
-
 on_both_backends!(a_key_can_only_invite_roles_whose_scopes_it_holds, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
     // The attack: a key with `members:manage` alone invites an admin, to accept it itself.
-    let (_, manager) = create_key(server, &t.api_key, &["members:manage"]).await;
+    let (_, manager) = server.create_key(&t.api_key, &["members:manage"]).await;
     for role in ["ADMIN", "ANALYST", "VIEWER"] {
         let (_, body) = invite(server, &manager, role).await;
         assert_eq!(error_code(&body), "FORBIDDEN", "{role}: {body}");
@@ -127,7 +109,7 @@ on_both_backends!(a_key_can_only_invite_roles_whose_scopes_it_holds, |server: &'
     // With exactly an analyst's scopes it may invite analysts and viewers, no more.
     let analyst_scopes =
         ["members:manage", "catalog:read", "recommendations:read", "reports:read", "users:read", "models:manage"];
-    let (_, manager) = create_key(server, &t.api_key, &analyst_scopes).await;
+    let (_, manager) = server.create_key(&t.api_key, &analyst_scopes).await;
     let (_, body) = invite(server, &manager, "ADMIN").await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     for role in ["ANALYST", "VIEWER"] {
@@ -152,7 +134,7 @@ on_both_backends!(a_key_can_only_invite_roles_whose_scopes_it_holds, |server: &'
         "settings:manage",
     ]
     .to_vec();
-    let (_, full) = create_key(server, &t.api_key, &all).await;
+    let (_, full) = server.create_key(&t.api_key, &all).await;
     let (_, body) = invite(server, &full, "OWNER").await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     let (_, body) = invite(server, &full, "ADMIN").await;
@@ -261,17 +243,17 @@ on_both_backends!(a_removed_member_loses_sessions_tokens_and_keys_at_once, |serv
     let t = server.new_tenant().await;
     let owner = owner(server, &t).await;
     let admin = member(server, &owner.access, "ADMIN").await;
-    let (key_id, key) = create_key(server, &admin.access, &["apikeys:manage", "catalog:read"]).await;
+    let (key_id, key) = server.create_key(&admin.access, &["apikeys:manage", "catalog:read"]).await;
     // A key made by the member's key must go too.
-    let (sub_id, sub) = create_key(server, &key, &["catalog:read"]).await;
-    let (_, owners_key) = create_key(server, &owner.access, &["catalog:read"]).await;
+    let (sub_id, sub) = server.create_key(&key, &["catalog:read"]).await;
+    let (_, owners_key) = server.create_key(&owner.access, &["catalog:read"]).await;
     for token in [&admin.access, &key, &sub] {
         let (status, body) = server.gql(Some(token), "{ tenant { slug } }", json!({})).await;
         assert_eq!(status, 200, "{body}");
     }
 
     let rid = new_request_id();
-    let (_, body) = gql_with_id(server, Some(&owner.access), &rid, REMOVE, json!({ "id": admin.id })).await;
+    let (_, body) = server.gql_with_id(Some(&owner.access), &rid, REMOVE, json!({ "id": admin.id })).await;
     let payload = &body["data"]["removeMember"];
     assert_eq!(payload["member"]["status"], "DISABLED", "{body}");
     let mut revoked: Vec<&str> =
@@ -284,11 +266,11 @@ on_both_backends!(a_removed_member_loses_sessions_tokens_and_keys_at_once, |serv
     // The access token already issued, the refresh token, the password and both keys.
     for token in [&admin.access, &key, &sub] {
         let (status, body) = server.gql(Some(token), "{ tenant { slug } }", json!({})).await;
-        assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+        assert_error(status, &body, 401, "UNAUTHENTICATED");
     }
     let (_, body) = server.gql(None, REFRESH, json!({ "t": admin.refresh })).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
-    let body = login_as(server, &t, &admin.email).await;
+    let (_, body) = server.login_as(&t, &admin.email, PASSWORD).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
     // Nobody else's keys are touched.
     let (status, _) = server.gql(Some(&owners_key), "{ tenant { slug } }", json!({})).await;
@@ -322,13 +304,13 @@ on_both_backends!(a_demoted_members_tokens_carry_the_new_role_at_once, |server: 
     let t = server.new_tenant().await;
     let owner = owner(server, &t).await;
     let admin = member(server, &owner.access, "ADMIN").await;
-    let (wide_id, wide) = create_key(server, &admin.access, &["apikeys:manage", "catalog:read"]).await;
-    let (_, narrow) = create_key(server, &admin.access, &["catalog:read", "reports:read"]).await;
+    let (wide_id, wide) = server.create_key(&admin.access, &["apikeys:manage", "catalog:read"]).await;
+    let (_, narrow) = server.create_key(&admin.access, &["catalog:read", "reports:read"]).await;
     assert_eq!(role_of(server, &admin.access).await, (200, json!("ADMIN")));
 
     let rid = new_request_id();
     let (_, body) =
-        gql_with_id(server, Some(&owner.access), &rid, UPDATE_ROLE, json!({ "id": admin.id, "r": "VIEWER" })).await;
+        server.gql_with_id(Some(&owner.access), &rid, UPDATE_ROLE, json!({ "id": admin.id, "r": "VIEWER" })).await;
     assert_eq!(body["data"]["updateMemberRole"]["member"]["role"], "VIEWER", "{body}");
     assert_eq!(body["data"]["updateMemberRole"]["revokedApiKeys"], json!([{ "id": wide_id }]), "{body}");
 

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestServer, error_code};
+use crate::helpers::{Dataset, TestServer, assert_error, error_code, movie};
 use crate::on_both_backends;
 
 const BOUNDARY: &str = "marquee-e2e-5f1d3c";
@@ -34,18 +34,10 @@ fn upload_form(metadata: &Value, model: &[u8]) -> Vec<u8> {
 
 /// POSTs a form to /models/upload; the status, the JSON body and the x-request-id header.
 async fn post_upload(server: &TestServer, token: Option<&str>, body: Vec<u8>) -> (u16, Value, String) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    let mut request = client
-        .post(format!("{}/models/upload", server.base_url))
-        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-        .body(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("http request");
-    let status = response.status().as_u16();
-    let request_id = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (status, response.json::<Value>().await.unwrap_or(Value::Null), request_id)
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    let answer = server.post("/models/upload", token, &[], &content_type, body).await;
+    let request_id = answer.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    (answer.status, answer.body, request_id)
 }
 
 /// A history model over `n` items where history item j recommends item j + 1, so its
@@ -58,19 +50,8 @@ fn next_item_model(n: usize) -> Vec<u8> {
     inference::onnx::export_history_model(weights.view(), "uploaded").unwrap()
 }
 
-async fn seed_catalog(server: &TestServer, key: &str, n: usize) {
-    let items: Vec<Value> =
-        (0..n).map(|i| json!({ "id": format!("c{i}"), "kind": "MOVIE", "title": format!("Film {i}") })).collect();
-    for chunk in items.chunks(400) {
-        let (_, body) = server
-            .gql(
-                Some(key),
-                "mutation($c: [ContentInput!]!) { upsertContents(contents: $c) { accepted } }",
-                json!({ "c": chunk }),
-            )
-            .await;
-        assert_eq!(body["data"]["upsertContents"]["accepted"], chunk.len(), "{body}");
-    }
+fn catalog(n: usize) -> Dataset {
+    Dataset { contents: (0..n).map(|i| movie(&format!("c{i}"), &format!("Film {i}"))).collect(), ..Dataset::default() }
 }
 
 on_both_backends!(
@@ -79,7 +60,7 @@ on_both_backends!(
         let t = server.new_tenant().await;
         let key = t.api_key.as_str();
         let n = 800;
-        seed_catalog(server, key, n).await;
+        server.seed(key, &catalog(n)).await;
         let model = next_item_model(n);
         let two_mib = 2 * 1024 * 1024;
         assert!(model.len() > two_mib, "{} bytes", model.len());
@@ -112,13 +93,10 @@ on_both_backends!(
         assert_eq!(events[0]["node"]["target"], id.as_str());
         assert_eq!(events[0]["node"]["requestId"], request_id.as_str());
 
-        let (_, body) =
-            server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id) { active } }", json!({ "id": id })).await;
-        assert_eq!(body["data"]["deployModel"]["active"], true, "{body}");
-        let (_, body) = server
-        .gql(Some(key), "mutation { recordInteractions(events: [{eventId: \"p-1\", userId: \"p\", contentId: \"c41\", type: PLAY}]) { accepted } }", json!({}))
-        .await;
-        assert_eq!(body["data"]["recordInteractions"]["accepted"], 1, "{body}");
+        server.deploy(key, &id, false).await;
+        let r =
+            server.record(key, json!([{ "eventId": "p-1", "userId": "p", "contentId": "c41", "type": "PLAY" }])).await;
+        assert_eq!(r["accepted"], 1, "{r}");
         let (_, body) = server
             .gql(
                 Some(key),
@@ -152,15 +130,12 @@ on_both_backends!(uploads_need_models_manage_and_a_well_formed_form, |server: &'
     let good = upload_form(&json!({ "name": "small", "itemIds": ["a", "b", "c"] }), &model);
 
     let (status, body, _) = post_upload(server, None, good.clone()).await;
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+    assert_error(status, &body, 401, "UNAUTHENTICATED");
     let (status, body, _) = post_upload(server, Some("mq_live_not-a-real-key"), good.clone()).await;
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
-    let (_, created) = server
-        .gql(Some(key), "mutation { createApiKey(input: {name: \"reader\", scopes: [\"catalog:read\", \"recommendations:read\"]}) { secret } }", json!({}))
-        .await;
-    let reader = created["data"]["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    assert_error(status, &body, 401, "UNAUTHENTICATED");
+    let reader = server.key_with(key, &["catalog:read", "recommendations:read"]).await;
     let (status, body, _) = post_upload(server, Some(&reader), good.clone()).await;
-    assert_eq!((status, error_code(&body).as_str()), (403, "FORBIDDEN"), "{body}");
+    assert_error(status, &body, 403, "FORBIDDEN");
     let (_, body) = server.gql(Some(key), "{ models { edges { node { id } } } }", json!({})).await;
     assert_eq!(body["data"]["models"]["edges"], json!([]), "nothing was stored: {body}");
 
@@ -168,15 +143,15 @@ on_both_backends!(uploads_need_models_manage_and_a_well_formed_form, |server: &'
     let (status, body, _) =
         post_upload(server, Some(key), upload_form(&json!({ "name": "x", "itemIds": ["a"] }), b"not onnx at all"))
             .await;
-    assert_eq!((status, error_code(&body).as_str()), (400, "INVALID_INPUT"), "{body}");
+    assert_error(status, &body, 400, "INVALID_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "model", "{body}");
     let (status, body, _) =
         post_upload(server, Some(key), upload_form(&json!({ "name": "x", "itemIds": ["a", "a", "b"] }), &model)).await;
-    assert_eq!((status, error_code(&body).as_str()), (400, "INVALID_INPUT"), "{body}");
+    assert_error(status, &body, 400, "INVALID_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "itemIds", "{body}");
     let only_model = form(&[("model", "application/octet-stream", &model)]);
     let (status, body, _) = post_upload(server, Some(key), only_model).await;
-    assert_eq!((status, error_code(&body).as_str()), (400, "INVALID_INPUT"), "{body}");
+    assert_error(status, &body, 400, "INVALID_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "metadata", "{body}");
     let (status, body, _) = post_upload(
         server,
@@ -184,9 +159,9 @@ on_both_backends!(uploads_need_models_manage_and_a_well_formed_form, |server: &'
         form(&[("metadata", "application/json", b"{\"name\": 1}"), ("model", "application/octet-stream", &model)]),
     )
     .await;
-    assert_eq!((status, error_code(&body).as_str()), (400, "INVALID_INPUT"), "{body}");
+    assert_error(status, &body, 400, "INVALID_INPUT");
     let (status, body, _) = post_upload(server, Some(key), b"raw bytes, no form".to_vec()).await;
-    assert_eq!((status, error_code(&body).as_str()), (400, "BAD_REQUEST"), "{body}");
+    assert_error(status, &body, 400, "BAD_REQUEST");
 
     // A small one goes through.
     let (status, body, _) = post_upload(server, Some(key), good).await;

@@ -11,11 +11,3 @@ fn checked_in_schema_matches_the_code() {
         "schema.graphql differs from the code's schema; run `make schema` and review the diff"
     );
 }
-
-#[test]
-fn error_codes_are_documented_in_the_schema_docs() {
-    let docs = std::fs::read_to_string(crate::helpers::manifest_dir().join("../docs/errors.md")).unwrap_or_default();
-    for code in domain::ErrorCode::ALL {
-        assert!(docs.contains(code.as_str()), "docs/errors.md does not describe {}", code.as_str());
-    }
-}

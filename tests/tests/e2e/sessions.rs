@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestServer, error_code};
+use crate::helpers::{TestServer, assert_error, error_code};
 use crate::on_both_backends;
 
 const REFRESH: &str =
@@ -22,7 +22,7 @@ on_both_backends!(refresh_tokens_rotate_and_reuse_revokes_the_family, |server: &
 
     // Replaying the spent token fails and revokes its successor too.
     let (status, body) = server.gql(None, REFRESH, json!({ "t": r1 })).await;
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+    assert_error(status, &body, 401, "UNAUTHENTICATED");
     let (_, body) = server.gql(None, REFRESH, json!({ "t": r2 })).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "successor must be revoked: {body}");
 
@@ -34,14 +34,8 @@ on_both_backends!(refresh_tokens_rotate_and_reuse_revokes_the_family, |server: &
 
 on_both_backends!(wrong_passwords_and_bad_tokens_are_unauthenticated, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
-    let (status, body) = server
-        .gql(
-            None,
-            "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-            json!({ "i": { "tenant": t.slug, "email": t.owner_email, "password": "not the password" } }),
-        )
-        .await;
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+    let (status, body) = server.login_as(&t, &t.owner_email, "not the password").await;
+    assert_error(status, &body, 401, "UNAUTHENTICATED");
 
     let session = server.login(&t).await;
     let token = session["accessToken"].as_str().unwrap();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use api::config::Settings;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Configure, TestServer, dedicated_server, error_code};
+use crate::helpers::{Backend, Configure, TestServer, assert_error, dedicated_server, error_code};
 use crate::on_both_backends;
 
 const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
@@ -37,10 +37,6 @@ macro_rules! on_dedicated_servers {
     };
 }
 
-fn login_vars(t: &crate::helpers::TestTenant, password: &str) -> Value {
-    json!({ "i": { "tenant": t.slug, "email": t.owner_email, "password": password } })
-}
-
 /// The `Retry-After` of a refused call, after checking it is a proper RATE_LIMITED 429.
 fn assert_rate_limited(status: u16, headers: &reqwest::header::HeaderMap, body: &Value) -> u64 {
     assert_eq!((status, error_code(body).as_str()), (429, "RATE_LIMITED"), "{body}");
@@ -63,33 +59,29 @@ on_both_backends!(
         let t = server.new_tenant().await;
         for attempt in 1..=6 {
             let (status, _, body) =
-                server.gql_with_headers(LOGIN, login_vars(&t, &format!("guess number {attempt}")), &[]).await;
+                server.gql_with_headers(LOGIN, t.owner_login_vars(&format!("guess number {attempt}")), &[]).await;
             assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "attempt {attempt}: {body}");
         }
         // Locked: the right password gets the same refusal as a wrong one, so no guess made
         // during the lock is confirmed.
-        let (status, headers, body) = server.gql_with_headers(LOGIN, login_vars(&t, &t.owner_password), &[]).await;
+        let (status, headers, body) = server.gql_with_headers(LOGIN, t.owner_login_vars(&t.owner_password), &[]).await;
         let retry_after = assert_rate_limited(status, &headers, &body);
         assert!(retry_after <= 2, "the first lock is short: {retry_after}");
-        let (status, headers, body) = server.gql_with_headers(LOGIN, login_vars(&t, "yet another guess"), &[]).await;
+        let (status, headers, body) =
+            server.gql_with_headers(LOGIN, t.owner_login_vars("yet another guess"), &[]).await;
         assert_rate_limited(status, &headers, &body);
         // Another account of the same tenant is not affected.
-        let (status, _, body) = server
-            .gql_with_headers(
-                LOGIN,
-                json!({ "i": { "tenant": t.slug, "email": "other@example.com", "password": "wrong password" } }),
-                &[],
-            )
-            .await;
+        let (status, _, body) =
+            server.gql_with_headers(LOGIN, t.login_vars("other@example.com", "wrong password"), &[]).await;
         assert_eq!(status, 401, "{body}");
 
         // After Retry-After the owner gets in, and that clears the account's failures.
         tokio::time::sleep(Duration::from_secs(retry_after) + Duration::from_millis(100)).await;
-        let (status, _, body) = server.gql_with_headers(LOGIN, login_vars(&t, &t.owner_password), &[]).await;
+        let (status, _, body) = server.gql_with_headers(LOGIN, t.owner_login_vars(&t.owner_password), &[]).await;
         assert_eq!(status, 200, "{body}");
         assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
-        let (status, _, body) = server.gql_with_headers(LOGIN, login_vars(&t, "a wrong one again"), &[]).await;
-        assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+        let (status, _, body) = server.gql_with_headers(LOGIN, t.owner_login_vars("a wrong one again"), &[]).await;
+        assert_error(status, &body, 401, "UNAUTHENTICATED");
     }
 );
 
@@ -168,9 +160,12 @@ fn no_account_lock() -> Configure {
 async fn events_with_action(server: &TestServer, api_key: &str, action: &str) -> Vec<Value> {
     let query =
         "query($a: String) { auditEvents(first: 100, filter: {action: $a}) { edges { node { seq details } } } }";
-    let (status, body) = server.gql(Some(api_key), query, json!({ "a": action })).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["auditEvents"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
+    server.ok(api_key, query, json!({ "a": action })).await["auditEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
 }
 
 on_dedicated_servers!(
@@ -179,11 +174,11 @@ on_dedicated_servers!(
     |server: &'static TestServer| async move {
         let t = server.new_tenant().await;
         let before = crate::audit::all_events(server, &t.api_key).await.len();
-        let vars = login_vars(&t, "a wrong password");
+        let vars = t.owner_login_vars("a wrong password");
         for _ in 0..20 {
             let calls = (0..10).map(|_| server.gql(None, LOGIN, vars.clone()));
             for (status, body) in futures::future::join_all(calls).await {
-                assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+                assert_error(status, &body, 401, "UNAUTHENTICATED");
             }
         }
         let after = crate::audit::all_events(server, &t.api_key).await.len();
@@ -227,7 +222,7 @@ on_dedicated_servers!(
             let (status, _, body) = server
                 .gql_with_headers(ACCEPT, json!({ "i": { "token": token, "password": "a long enough password" } }), &[])
                 .await;
-            assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHENTICATED"), "{body}");
+            assert_error(status, &body, 401, "UNAUTHENTICATED");
         }
         assert_eq!(work().await, before, "a token that matches nothing must not be hashed for");
 

@@ -1,6 +1,8 @@
 use async_graphql::SimpleObject;
 use domain::batch::RowError;
 
+use crate::error_codes::ErrorCodeExt as _;
+
 /// Why one row of a batch was not stored. The other rows were.
 #[derive(SimpleObject, Clone)]
 #[graphql(name = "BatchRowError")]
@@ -21,7 +23,7 @@ impl From<RowError> for BatchRowErrorGql {
         Self {
             index: i32::try_from(e.index).unwrap_or(i32::MAX),
             id: e.id,
-            code: e.code.as_str().to_owned(),
+            code: e.code.graphql_code().to_owned(),
             field: e.field,
             message: e.message,
         }

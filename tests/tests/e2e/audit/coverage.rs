@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::{events_of_request, gql_with_id, new_request_id, verify};
-use crate::helpers::{TestServer, TestTenant};
+use super::{events_of_request, new_request_id, verify};
+use crate::helpers::{Dataset, TestServer, TestTenant};
 use crate::on_both_backends;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,40 +90,18 @@ const UPSERT_CONTENT: &str = "mutation($c: [ContentInput!]!) { upsertContents(co
 const UPSERT_USERS: &str = "mutation($u: [EndUserInput!]!) { upsertEndUsers(users: $u) { accepted } }";
 
 fn movie(id: &str) -> Value {
-    json!({ "id": id, "kind": "MOVIE", "title": "A film" })
+    crate::helpers::movie(id, "A film")
 }
 
 /// A small audience for the model fields: 12 films, 10 users with 8 plays each (model
 /// evaluation holds some back). Idempotent.
 async fn seed(server: &TestServer, key: &str) {
-    let contents: Vec<Value> = (0..12).map(|i| movie(&format!("m{i}"))).collect();
-    let (_, body) = server.gql(Some(key), UPSERT_CONTENT, json!({ "c": contents })).await;
-    assert!(body["errors"].is_null(), "{body}");
-    let events: Vec<Value> = (0..10)
+    let contents = (0..12).map(|i| movie(&format!("m{i}"))).collect();
+    let events = (0..10)
         .flat_map(|u| (0..8).map(move |j| (u, j)))
         .map(|(u, j)| json!({ "eventId": format!("seed-{u}-{j}"), "userId": format!("u{u}"), "contentId": format!("m{}", (u + j) % 12), "type": "PLAY" }))
         .collect();
-    let query = "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }";
-    let (_, body) = server.gql(Some(key), query, json!({ "e": events })).await;
-    assert!(body["errors"].is_null(), "{body}");
-}
-
-/// Trains a most-popular model and waits until it is ready; returns its id.
-async fn train_and_wait(server: &TestServer, key: &str) -> String {
-    let query = "mutation { trainModel(input: {algorithm: MOST_POPULAR}) { model { id } job { id } } }";
-    let (_, body) = server.gql(Some(key), query, json!({})).await;
-    let model = body["data"]["trainModel"]["model"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
-    let job = body["data"]["trainModel"]["job"]["id"].clone();
-    for _ in 0..600 {
-        let (_, body) =
-            server.gql(Some(key), "query($id: ID!) { job(id: $id) { status error } }", json!({ "id": job })).await;
-        match body["data"]["job"]["status"].as_str() {
-            Some("SUCCEEDED") => return model,
-            Some("FAILED" | "CANCELLED") => panic!("training ended badly: {body}"),
-            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-        }
-    }
-    panic!("training did not finish in time");
+    server.seed(key, &Dataset { contents, events, ..Dataset::default() }).await;
 }
 
 /// Cancels a job that is still queued or running: a long ALS, cancelled at once (tried
@@ -135,14 +113,9 @@ async fn cancel_a_running_job(server: &TestServer, key: &str) -> String {
         let (_, body) = server.gql(Some(key), train, json!({})).await;
         let job = body["data"]["trainModel"]["job"]["id"].clone();
         let rid = new_request_id();
-        let (status, body) = gql_with_id(
-            server,
-            Some(key),
-            &rid,
-            "mutation($id: ID!) { cancelJob(id: $id) { id } }",
-            json!({ "id": job }),
-        )
-        .await;
+        let (status, body) = server
+            .gql_with_id(Some(key), &rid, "mutation($id: ID!) { cancelJob(id: $id) { id } }", json!({ "id": job }))
+            .await;
         if status == 200 && body["errors"].is_null() {
             return rid;
         }
@@ -183,13 +156,13 @@ fn check_classified(root: &str, schema: &[String], table: &[(&str, Class)]) {
 async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
     let rid = new_request_id();
     let key = Some(t.api_key.as_str());
-    let login_vars = json!({ "i": { "tenant": t.slug, "email": t.owner_email, "password": t.owner_password } });
+    let login_vars = t.owner_login_vars(&t.owner_password);
     let (status, body) = match field {
-        "login" => gql_with_id(server, None, &rid, LOGIN, login_vars).await,
+        "login" => server.gql_with_id(None, &rid, LOGIN, login_vars).await,
         "refreshSession" => {
             let refresh = server.gql(None, LOGIN, login_vars).await.1["data"]["login"]["refreshToken"].clone();
             let query = "mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { accessToken } }";
-            gql_with_id(server, None, &rid, query, json!({ "t": refresh })).await
+            server.gql_with_id(None, &rid, query, json!({ "t": refresh })).await
         }
         "acceptInvite" => {
             let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
@@ -197,22 +170,23 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
             let token =
                 server.gql(key, query, json!({ "e": email })).await.1["data"]["inviteMember"]["inviteToken"].clone();
             let query = "mutation($t: String!) { acceptInvite(input: {token: $t, password: \"viewer password 1\"}) { accessToken } }";
-            gql_with_id(server, None, &rid, query, json!({ "t": token })).await
+            server.gql_with_id(None, &rid, query, json!({ "t": token })).await
         }
         "createApiKey" => {
             let query = "mutation { createApiKey(input: {name: \"k\", scopes: [\"catalog:read\"]}) { secret } }";
-            gql_with_id(server, key, &rid, query, json!({})).await
+            server.gql_with_id(key, &rid, query, json!({})).await
         }
         "revokeApiKey" => {
             let query = "mutation { createApiKey(input: {name: \"k\", scopes: [\"catalog:read\"]}) { apiKey { id } } }";
             let id = server.gql(key, query, json!({})).await.1["data"]["createApiKey"]["apiKey"]["id"].clone();
-            gql_with_id(server, key, &rid, "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", json!({ "id": id }))
+            server
+                .gql_with_id(key, &rid, "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", json!({ "id": id }))
                 .await
         }
         "inviteMember" => {
             let query =
                 "mutation { inviteMember(input: {email: \"someone@example.com\", role: VIEWER}) { inviteToken } }";
-            gql_with_id(server, key, &rid, query, json!({})).await
+            server.gql_with_id(key, &rid, query, json!({})).await
         }
         "updateMemberRole" | "removeMember" => {
             let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
@@ -224,70 +198,69 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
             } else {
                 "mutation($id: ID!) { updateMemberRole(id: $id, role: ANALYST) { member { role } } }"
             };
-            gql_with_id(server, key, &rid, query, json!({ "id": id })).await
+            server.gql_with_id(key, &rid, query, json!({ "id": id })).await
         }
         "checkpointAuditLog" => {
-            gql_with_id(server, key, &rid, "mutation { checkpointAuditLog { seq } }", json!({})).await
+            server.gql_with_id(key, &rid, "mutation { checkpointAuditLog { seq } }", json!({})).await
         }
-        "upsertContents" => gql_with_id(server, key, &rid, UPSERT_CONTENT, json!({ "c": [movie("m-upsert")] })).await,
+        "upsertContents" => server.gql_with_id(key, &rid, UPSERT_CONTENT, json!({ "c": [movie("m-upsert")] })).await,
         "deleteContents" => {
             server.gql(key, UPSERT_CONTENT, json!({ "c": [movie("m-delete")] })).await;
-            gql_with_id(server, key, &rid, "mutation { deleteContents(ids: [\"m-delete\"]) { deleted } }", json!({}))
+            server
+                .gql_with_id(key, &rid, "mutation { deleteContents(ids: [\"m-delete\"]) { deleted } }", json!({}))
                 .await
         }
-        "upsertEndUsers" => gql_with_id(server, key, &rid, UPSERT_USERS, json!({ "u": [{ "id": "u-upsert" }] })).await,
+        "upsertEndUsers" => server.gql_with_id(key, &rid, UPSERT_USERS, json!({ "u": [{ "id": "u-upsert" }] })).await,
         "recordInteractions" => {
             server.gql(key, UPSERT_CONTENT, json!({ "c": [movie("m-played")] })).await;
             let e =
                 json!([{ "eventId": new_request_id(), "userId": "u-player", "contentId": "m-played", "type": "PLAY" }]);
             let query = "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }";
-            gql_with_id(server, key, &rid, query, json!({ "e": e })).await
+            server.gql_with_id(key, &rid, query, json!({ "e": e })).await
         }
         "updateTenantSettings" => {
             let query = "mutation { updateTenantSettings(input: {defaultConsentAnalytics: false}) { __typename } }";
-            gql_with_id(server, key, &rid, query, json!({})).await
+            server.gql_with_id(key, &rid, query, json!({})).await
         }
         "endUser" => {
             server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-read" }] })).await;
-            gql_with_id(server, key, &rid, "{ endUser(id: \"u-read\") { id } }", json!({})).await
+            server.gql_with_id(key, &rid, "{ endUser(id: \"u-read\") { id } }", json!({})).await
         }
-        "endUsers" => gql_with_id(server, key, &rid, "{ endUsers { edges { node { id } } } }", json!({})).await,
+        "endUsers" => server.gql_with_id(key, &rid, "{ endUsers { edges { node { id } } } }", json!({})).await,
         "recommendations" => {
             seed(server, &t.api_key).await;
-            gql_with_id(
-                server,
-                key,
-                &rid,
-                "{ recommendations(userId: \"u0\") { strategy items { __typename } } }",
-                json!({}),
-            )
-            .await
+            server
+                .gql_with_id(
+                    key,
+                    &rid,
+                    "{ recommendations(userId: \"u0\") { strategy items { __typename } } }",
+                    json!({}),
+                )
+                .await
         }
         "explainRecommendation" => {
             seed(server, &t.api_key).await;
             let query = "{ explainRecommendation(userId: \"u0\", contentId: \"m1\") { summary } }";
-            gql_with_id(server, key, &rid, query, json!({})).await
+            server.gql_with_id(key, &rid, query, json!({})).await
         }
         "trainModel" => {
             let query = "mutation { trainModel(input: {algorithm: MOST_POPULAR}) { job { id } } }";
-            gql_with_id(server, key, &rid, query, json!({})).await
+            server.gql_with_id(key, &rid, query, json!({})).await
         }
         "cancelJob" => return cancel_a_running_job(server, &t.api_key).await,
         "deployModel" => {
             seed(server, &t.api_key).await;
-            let model = train_and_wait(server, &t.api_key).await;
+            let model = server.train(&t.api_key, json!({ "algorithm": "MOST_POPULAR" })).await.model;
             let query = "mutation($id: ID!) { deployModel(id: $id, allowWorse: true) { id } }";
-            gql_with_id(server, key, &rid, query, json!({ "id": model })).await
+            server.gql_with_id(key, &rid, query, json!({ "id": model })).await
         }
         "rollbackModel" => {
             seed(server, &t.api_key).await;
             for _ in 0..2 {
-                let model = train_and_wait(server, &t.api_key).await;
-                let query = "mutation($id: ID!) { deployModel(id: $id, allowWorse: true) { id } }";
-                let (_, body) = server.gql(key, query, json!({ "id": model })).await;
-                assert!(body["errors"].is_null(), "{body}");
+                let model = server.train(&t.api_key, json!({ "algorithm": "MOST_POPULAR" })).await.model;
+                server.deploy(&t.api_key, &model, true).await;
             }
-            gql_with_id(server, key, &rid, "mutation { rollbackModel { id } }", json!({})).await
+            server.gql_with_id(key, &rid, "mutation { rollbackModel { id } }", json!({})).await
         }
         "uploadModel" => {
             use base64::Engine;
@@ -299,31 +272,31 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
                 "itemIds": ["m0", "m1", "m2"],
             });
             let query = "mutation($i: UploadModelInput!) { uploadModel(input: $i) { id } }";
-            gql_with_id(server, key, &rid, query, json!({ "i": input })).await
+            server.gql_with_id(key, &rid, query, json!({ "i": input })).await
         }
         "exportUserData" => {
             server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-export" }] })).await;
-            gql_with_id(server, key, &rid, "{ exportUserData(userId: \"u-export\") }", json!({})).await
+            server.gql_with_id(key, &rid, "{ exportUserData(userId: \"u-export\") }", json!({})).await
         }
         "setConsent" => {
             server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-consent" }] })).await;
             let query = "mutation { setConsent(userId: \"u-consent\", consent: {analytics: false}) { analytics } }";
-            gql_with_id(server, key, &rid, query, json!({})).await
+            server.gql_with_id(key, &rid, query, json!({})).await
         }
         "eraseUser" => {
             server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-erase" }] })).await;
-            gql_with_id(server, key, &rid, "mutation { eraseUser(userId: \"u-erase\") { id } }", json!({})).await
+            server.gql_with_id(key, &rid, "mutation { eraseUser(userId: \"u-erase\") { id } }", json!({})).await
         }
         "EndUser.interactions" => {
             server.gql(key, UPSERT_USERS, json!({ "u": [{ "id": "u-history" }] })).await;
             let query = "{ endUser(id: \"u-history\") { interactions { edges { node { __typename } } } } }";
-            gql_with_id(server, key, &rid, query, json!({})).await
+            server.gql_with_id(key, &rid, query, json!({})).await
         }
         "createFairnessReport" => {
             let model = crate::fairness::ready_model(server, t.api_key.as_str()).await;
             let query =
                 "mutation($m: ID!) { createFairnessReport(input: {modelId: $m, userGroups: [\"gender\"]}) { id } }";
-            gql_with_id(server, key, &rid, query, json!({ "m": model })).await
+            server.gql_with_id(key, &rid, query, json!({ "m": model })).await
         }
         other => panic!("{other} must write an audit event but this test cannot call it yet: add it to `exercise`"),
     };

@@ -8,39 +8,16 @@ mod tamper;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::TestServer;
+use crate::helpers::{TestServer, query_value};
 
 pub const VERIFY: &str = "{ verifyAuditLog { ok checked checkpointsChecked firstBrokenSeq problem detail headSeq latestCheckpointSeq missingCheckpoints } }";
-
-/// POSTs a GraphQL request with our own request id, so its audit event can be found.
-pub async fn gql_with_id(
-    server: &TestServer,
-    token: Option<&str>,
-    request_id: &str,
-    query: &str,
-    variables: Value,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/graphql", server.base_url))
-        .header("content-type", "application/json")
-        .header("x-request-id", request_id)
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("http request");
-    let status = response.status().as_u16();
-    (status, response.json::<Value>().await.unwrap_or(Value::Null))
-}
 
 pub fn new_request_id() -> String {
     format!("t-{}", uuid::Uuid::new_v4().simple())
 }
 
 pub async fn verify(server: &TestServer, token: &str) -> Value {
-    let (status, body) = server.gql(Some(token), VERIFY, json!({})).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"]["verifyAuditLog"].clone()
+    server.ok(token, VERIFY, json!({})).await["verifyAuditLog"].clone()
 }
 
 /// Every event of the tenant, oldest first, through the API's pages.
@@ -51,9 +28,8 @@ pub async fn all_events(server: &TestServer, token: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut after = Value::Null;
     loop {
-        let (status, body) = server.gql(Some(token), query, json!({ "after": after })).await;
-        assert_eq!(status, 200, "{body}");
-        let conn = &body["data"]["auditEvents"];
+        let data = server.ok(token, query, json!({ "after": after })).await;
+        let conn = &data["auditEvents"];
         out.extend(conn["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()));
         if !conn["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             return out;
@@ -68,15 +44,7 @@ pub async fn events_of_request(server: &TestServer, token: &str, request_id: &st
 }
 
 pub async fn tenant_row_id(db: &DatabaseConnection, slug: &str) -> i64 {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT id FROM tenants WHERE slug = '{slug}'"),
-        ))
-        .await
-        .unwrap()
-        .expect("tenant row");
-    row.try_get::<i64>("", "id").unwrap()
+    query_value(db, "id", format!("SELECT id FROM tenants WHERE slug = '{slug}'")).await
 }
 
 /// Runs statements as the database owner in one transaction, the way an attacker with
@@ -124,18 +92,17 @@ pub async fn tamper(server: &TestServer, statements: &[String]) {
     db.close().await.ok();
 }
 
+/// Moves the tenant's audit head (the last sequence number) behind the database's back:
+/// below the last event, the next append collides with a stored one and fails.
+pub async fn set_audit_head(server: &TestServer, tenant_row: i64, last_seq: i64) {
+    tamper(server, &[format!("UPDATE audit_heads SET last_seq = {last_seq} WHERE tenant_id = {tenant_row}")]).await;
+}
+
 /// A fresh tenant with `extra` API keys created after the 3 events of its creation.
 pub async fn tenant_with_events(server: &TestServer, extra: usize) -> crate::helpers::TestTenant {
     let t = server.new_tenant().await;
-    for i in 0..extra {
-        let (_, body) = server
-            .gql(
-                Some(&t.api_key),
-                "mutation($n: String!) { createApiKey(input: {name: $n, scopes: [\"catalog:read\"]}) { apiKey { id } } }",
-                json!({ "n": format!("key {i}") }),
-            )
-            .await;
-        assert!(body["data"]["createApiKey"]["apiKey"]["id"].is_string(), "{body}");
+    for _ in 0..extra {
+        server.create_key(&t.api_key, &["catalog:read"]).await;
     }
     t
 }

@@ -1,11 +1,10 @@
 //! What the log records for access events, that numbering stays gap-free under
 //! concurrent writers, and that a change whose event cannot be written does not happen.
 
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use super::{all_events, events_of_request, gql_with_id, new_request_id, tamper, tenant_row_id, verify};
-use crate::helpers::{TestServer, error_code};
+use super::{all_events, events_of_request, new_request_id, set_audit_head, tenant_row_id, verify};
+use crate::helpers::{TestServer, assert_error, error_code, query_value};
 use crate::on_both_backends;
 
 const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken member { id } } }";
@@ -31,14 +30,7 @@ on_both_backends!(
 
         // A successful login: by the member, about the member, in the login's request.
         let rid = new_request_id();
-        let (_, body) = gql_with_id(
-            server,
-            None,
-            &rid,
-            LOGIN,
-            json!({ "i": { "tenant": t.slug, "email": t.owner_email, "password": t.owner_password } }),
-        )
-        .await;
+        let (_, body) = server.gql_with_id(None, &rid, LOGIN, t.owner_login_vars(&t.owner_password)).await;
         let member_id = body["data"]["login"]["member"]["id"].as_str().unwrap().to_owned();
         let access = body["data"]["login"]["accessToken"].as_str().unwrap().to_owned();
         let refresh = body["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
@@ -51,14 +43,7 @@ on_both_backends!(
         // A failed login for a known tenant: anonymous, denied, and what was typed is only a pseudonym.
         let rid = new_request_id();
         let typed = "Intruder@Example.com";
-        let (_, body) = gql_with_id(
-            server,
-            None,
-            &rid,
-            LOGIN,
-            json!({ "i": { "tenant": t.slug, "email": typed, "password": "wrong password" } }),
-        )
-        .await;
+        let (_, body) = server.gql_with_id(None, &rid, LOGIN, t.login_vars(typed, "wrong password")).await;
         assert_eq!(error_code(&body), "UNAUTHENTICATED");
         let events = events_of_request(server, &t.api_key, &rid).await;
         let e = only_event(&events, "session.login_failed");
@@ -69,25 +54,19 @@ on_both_backends!(
         assert!(!pseudonym.to_lowercase().contains("intruder"));
         // The same name typed again gets the same pseudonym, so attempts can be correlated.
         let rid2 = new_request_id();
-        let (_, body) = gql_with_id(
-            server,
-            None,
-            &rid2,
-            LOGIN,
-            json!({ "i": { "tenant": t.slug, "email": "intruder@example.com", "password": "again wrong" } }),
-        )
-        .await;
+        let (_, body) =
+            server.gql_with_id(None, &rid2, LOGIN, t.login_vars("intruder@example.com", "again wrong")).await;
         assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
         assert_eq!(events_of_request(server, &t.api_key, &rid2).await[0]["target"], pseudonym);
 
         // Refresh, then reuse of the spent token.
         let rid = new_request_id();
-        let (_, body) = gql_with_id(server, None, &rid, REFRESH, json!({ "t": refresh })).await;
+        let (_, body) = server.gql_with_id(None, &rid, REFRESH, json!({ "t": refresh })).await;
         assert!(body["data"]["refreshSession"]["refreshToken"].is_string(), "{body}");
         let events = events_of_request(server, &t.api_key, &rid).await;
         assert_eq!(only_event(&events, "session.refreshed")["principal"], format!("member:{member_id}"));
         let rid = new_request_id();
-        let (_, body) = gql_with_id(server, None, &rid, REFRESH, json!({ "t": refresh })).await;
+        let (_, body) = server.gql_with_id(None, &rid, REFRESH, json!({ "t": refresh })).await;
         assert_eq!(error_code(&body), "UNAUTHENTICATED");
         let events = events_of_request(server, &t.api_key, &rid).await;
         let e = only_event(&events, "session.refresh_reuse_detected");
@@ -95,7 +74,7 @@ on_both_backends!(
 
         // Invitation and its acceptance; then key creation and revocation by the member.
         let rid = new_request_id();
-        let (_, body) = gql_with_id(server, Some(&access), &rid, "mutation { inviteMember(input: {email: \"ana@example.com\", role: ANALYST}) { member { id } inviteToken } }", json!({})).await;
+        let (_, body) = server.gql_with_id(Some(&access), &rid, "mutation { inviteMember(input: {email: \"ana@example.com\", role: ANALYST}) { member { id } inviteToken } }", json!({})).await;
         let invited = body["data"]["inviteMember"]["member"]["id"].as_str().unwrap().to_owned();
         let token = body["data"]["inviteMember"]["inviteToken"].as_str().unwrap().to_owned();
         let events = events_of_request(server, &t.api_key, &rid).await;
@@ -103,15 +82,13 @@ on_both_backends!(
         assert_eq!((e["target"].as_str(), e["details"]["role"].as_str()), (Some(invited.as_str()), Some("analyst")));
         assert!(!e.to_string().contains("ana@example.com"), "no e-mail in the log: {e}");
         let rid = new_request_id();
-        let (_, body) = gql_with_id(server, None, &rid, "mutation($t: String!) { acceptInvite(input: {token: $t, password: \"analyst password 1\"}) { accessToken } }", json!({ "t": token })).await;
+        let (_, body) = server.gql_with_id(None, &rid, "mutation($t: String!) { acceptInvite(input: {token: $t, password: \"analyst password 1\"}) { accessToken } }", json!({ "t": token })).await;
         let analyst = body["data"]["acceptInvite"]["accessToken"].as_str().unwrap().to_owned();
         let events = events_of_request(server, &t.api_key, &rid).await;
         assert_eq!(only_event(&events, "member.invite_accepted")["principal"], format!("member:{invited}"));
 
         let rid = new_request_id();
-        let (_, body) = gql_with_id(
-            server,
-            Some(&access),
+        let (_, body) = server.gql_with_id(Some(&access),
             &rid,
             "mutation { createApiKey(input: {name: \"ingest\", scopes: [\"events:write\"]}) { secret apiKey { id } } }",
             json!({}),
@@ -127,20 +104,20 @@ on_both_backends!(
         );
         assert!(!e.to_string().contains(&secret), "never the secret");
         let rid = new_request_id();
-        gql_with_id(
-            server,
-            Some(&t.api_key),
-            &rid,
-            "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
-            json!({ "id": key_id }),
-        )
-        .await;
+        server
+            .gql_with_id(
+                Some(&t.api_key),
+                &rid,
+                "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
+                json!({ "id": key_id }),
+            )
+            .await;
         let events = events_of_request(server, &t.api_key, &rid).await;
         assert!(only_event(&events, "api_key.revoked")["principal"].as_str().unwrap().starts_with("api_key:"));
 
         // Analysts may not read the log; filters narrow it; it verifies.
         let (status, body) = server.gql(Some(&analyst), "{ auditEvents { edges { node { seq } } } }", json!({})).await;
-        assert_eq!((status, error_code(&body).as_str()), (403, "FORBIDDEN"), "{body}");
+        assert_error(status, &body, 403, "FORBIDDEN");
         let (_, body) = server
         .gql(Some(&t.api_key), "query($p: String) { auditEvents(filter: {action: \"session.login_failed\", principal: $p}) { edges { node { seq } } } }", json!({ "p": "anonymous" }))
         .await;
@@ -187,7 +164,7 @@ on_both_backends!(a_change_whose_event_cannot_be_written_does_not_happen, |serve
     let db = server.raw_db().await;
     let tid = tenant_row_id(&db, &t.slug).await;
     // Make the next append collide with event 3 (unique tenant and seq).
-    tamper(server, &[format!("UPDATE audit_heads SET last_seq = 2 WHERE tenant_id = {tid}")]).await;
+    set_audit_head(server, tid, 2).await;
     let (status, body) = server
         .gql(
             Some(&t.api_key),
@@ -195,19 +172,15 @@ on_both_backends!(a_change_whose_event_cannot_be_written_does_not_happen, |serve
             json!({}),
         )
         .await;
-    assert_eq!((status, error_code(&body).as_str()), (500, "INTERNAL"), "{body}");
-    let count = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = {tid} AND name = 'doomed'"),
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap();
+    assert_error(status, &body, 500, "INTERNAL");
+    let count: i64 = query_value(
+        &db,
+        "n",
+        format!("SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = {tid} AND name = 'doomed'"),
+    )
+    .await;
     assert_eq!(count, 0, "the key must not exist without its audit event");
-    tamper(server, &[format!("UPDATE audit_heads SET last_seq = 3 WHERE tenant_id = {tid}")]).await;
+    set_audit_head(server, tid, 3).await;
     let report = verify(server, &t.api_key).await;
     assert_eq!((report["ok"].as_bool(), report["checked"].as_i64()), (Some(true), Some(3)), "{report}");
 });

@@ -275,15 +275,8 @@ on_both_backends!(changing_the_checkpoint_interval_is_not_tampering, |server: &'
 
 /// Appends `n` events to the tenant's log through the API; returns the head's position.
 async fn tenant_with_more_events(server: &TestServer, t: &TestTenant, n: usize) -> i64 {
-    for i in 0..n {
-        let (_, body) = server
-            .gql(
-                Some(&t.api_key),
-                "mutation($n: String!) { createApiKey(input: {name: $n, scopes: [\"catalog:read\"]}) { apiKey { id } } }",
-                json!({ "n": format!("more {i}") }),
-            )
-            .await;
-        assert!(body["data"]["createApiKey"]["apiKey"]["id"].is_string(), "{body}");
+    for _ in 0..n {
+        server.create_key(&t.api_key, &["catalog:read"]).await;
     }
     verify(server, &t.api_key).await["headSeq"].as_i64().unwrap()
 }
@@ -331,14 +324,7 @@ on_both_backends!(the_database_refuses_to_change_the_log, |server: &'static Test
 
 on_both_backends!(verification_needs_audit_read, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
-    let (_, body) = server
-        .gql(
-            Some(&t.api_key),
-            "mutation { createApiKey(input: {name: \"k\", scopes: [\"catalog:read\"]}) { secret } }",
-            json!({}),
-        )
-        .await;
-    let weak = body["data"]["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    let weak = server.key_with(&t.api_key, &["catalog:read"]).await;
     for query in [VERIFY, "{ auditEvents { edges { node { seq } } } }", "mutation { checkpointAuditLog { seq } }"] {
         let (status, body) = server.gql(Some(&weak), query, json!({})).await;
         assert_eq!((status, error_code(&body).as_str()), (403, "FORBIDDEN"), "{query}: {body}");

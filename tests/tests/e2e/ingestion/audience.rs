@@ -13,32 +13,32 @@ on_both_backends!(end_users_upsert_read_and_filter, |server: &'static TestServer
         { "id": "u2", "ageBand": "UNDER_18", "country": "Germany" },
         { "id": "u3", "gender": "male", "country": "FR" },
     ]);
-    let r = ok(server, key, UPSERT_USERS, json!({ "u": users })).await["upsertEndUsers"].clone();
+    let r = server.ok(key, UPSERT_USERS, json!({ "u": users })).await["upsertEndUsers"].clone();
     assert_eq!(r["created"].as_i64(), Some(2), "{r}");
     assert_eq!((r["errors"][0]["index"].as_i64(), r["errors"][0]["field"].as_str()), (Some(1), Some("country")), "{r}");
-    let d = ok(server, key, "{ endUser(id: \"u1\") { id ageBand gender country plan signupDate attributes consent { personalization analytics } } }", json!({})).await;
+    let d = server.ok(key, "{ endUser(id: \"u1\") { id ageBand gender country plan signupDate attributes consent { personalization analytics } } }", json!({})).await;
     assert_eq!(
         d["endUser"],
         json!({ "id": "u1", "ageBand": "AGE_25_34", "gender": "female", "country": "DE", "plan": "premium", "signupDate": "2023-04-01",
                 "attributes": { "occupation": "writer" }, "consent": { "personalization": true, "analytics": false } })
     );
     // Again: unchanged. Leaving consent out keeps it; profile fields are replaced.
-    let r = ok(server, key, UPSERT_USERS, json!({ "u": [users[0].clone()] })).await["upsertEndUsers"].clone();
+    let r = server.ok(key, UPSERT_USERS, json!({ "u": [users[0].clone()] })).await["upsertEndUsers"].clone();
     assert_eq!(r["unchanged"].as_i64(), Some(1), "{r}");
     let r =
-        ok(server, key, UPSERT_USERS, json!({ "u": [{ "id": "u1", "plan": "free" }] })).await["upsertEndUsers"].clone();
+        server.ok(key, UPSERT_USERS, json!({ "u": [{ "id": "u1", "plan": "free" }] })).await["upsertEndUsers"].clone();
     assert_eq!(r["updated"].as_i64(), Some(1), "{r}");
-    let d = ok(server, key, "{ endUser(id: \"u1\") { plan country consent { analytics } } }", json!({})).await;
+    let d = server.ok(key, "{ endUser(id: \"u1\") { plan country consent { analytics } } }", json!({})).await;
     assert_eq!(d["endUser"], json!({ "plan": "free", "country": null, "consent": { "analytics": false } }));
 
     let list = |filter: serde_json::Value| async move {
-        let d = ok(
-            server,
-            key,
-            "query($f: EndUserFilterInput) { endUsers(filter: $f) { edges { node { id } } } }",
-            json!({ "f": filter }),
-        )
-        .await;
+        let d = server
+            .ok(
+                key,
+                "query($f: EndUserFilterInput) { endUsers(filter: $f) { edges { node { id } } } }",
+                json!({ "f": filter }),
+            )
+            .await;
         d["endUsers"]["edges"]
             .as_array()
             .unwrap()
@@ -54,7 +54,7 @@ on_both_backends!(end_users_upsert_read_and_filter, |server: &'static TestServer
     assert_eq!(error_code(&body), "NOT_FOUND");
 
     // Personal data needs users:read; a catalog reader may not see it.
-    let reader = key_with(server, key, &["catalog:read"]).await;
+    let reader = server.key_with(key, &["catalog:read"]).await;
     for q in ["{ endUser(id: \"u1\") { id } }", "{ endUsers { edges { node { id } } } }"] {
         let (_, body) = server.gql(Some(&reader), q, json!({})).await;
         assert_eq!(error_code(&body), "FORBIDDEN", "{q}: {body}");

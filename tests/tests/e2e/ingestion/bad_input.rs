@@ -1,42 +1,37 @@
 //! Bad input to the ingestion API gets clear codes: whole-request refusals for what the
 //! schema rules out, row errors for what a row breaks.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::*;
-use crate::helpers::{TestServer, error_code};
+use crate::helpers::{TestServer, assert_refused, error_code};
 use crate::on_both_backends;
-
-fn refused(status: u16, body: &Value, want_status: u16, want_code: &str) {
-    assert_eq!((status, error_code(body).as_str()), (want_status, want_code), "{body}");
-    assert!(body["errors"][0]["extensions"]["requestId"].is_string(), "{body}");
-}
 
 on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
     let key = Some(t.api_key.as_str());
-    upsert_contents(server, &t.api_key, json!([movie("c1", "One")])).await;
+    server.upsert_contents(&t.api_key, json!([movie("c1", "One")])).await;
 
     // Oversized batches are refused whole, naming the limit.
     let contents: Vec<_> = (0..501).map(|i| movie(&format!("m{i}"), "t")).collect();
     let (s, b) = server.gql(key, UPSERT_CONTENTS, json!({ "c": contents })).await;
-    refused(s, &b, 400, "INVALID_INPUT");
+    assert_refused(s, &b, 400, "INVALID_INPUT");
     assert_eq!(b["errors"][0]["extensions"]["field"], "contents");
     assert!(b["errors"][0]["message"].as_str().unwrap().contains("500"), "{b}");
     let events: Vec<_> = (0..1001)
         .map(|i| json!({ "eventId": format!("{i}"), "userId": "u", "contentId": "c1", "type": "VIEW" }))
         .collect();
     let (s, b) = server.gql(key, RECORD, json!({ "e": events })).await;
-    refused(s, &b, 400, "INVALID_INPUT");
+    assert_refused(s, &b, 400, "INVALID_INPUT");
     assert_eq!(b["errors"][0]["extensions"]["field"], "events");
     let users: Vec<_> = (0..1001).map(|i| json!({ "id": format!("{i}") })).collect();
     let (s, b) = server.gql(key, UPSERT_USERS, json!({ "u": users })).await;
-    refused(s, &b, 400, "INVALID_INPUT");
+    assert_refused(s, &b, 400, "INVALID_INPUT");
     let ids: Vec<_> = (0..1001).map(|i| format!("{i}")).collect();
     let (s, b) =
         server.gql(key, "mutation($i: [String!]!) { deleteContents(ids: $i) { deleted } }", json!({ "i": ids })).await;
-    refused(s, &b, 400, "INVALID_INPUT");
-    let d = ok(server, &t.api_key, "{ statistics { counts { items users interactions } } }", json!({})).await;
+    assert_refused(s, &b, 400, "INVALID_INPUT");
+    let d = server.ok(&t.api_key, "{ statistics { counts { items users interactions } } }", json!({})).await;
     assert_eq!(
         d["statistics"]["counts"],
         json!({ "items": 1, "users": 0, "interactions": 0 }),
@@ -77,14 +72,14 @@ on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestSe
             json!({}),
         )
         .await;
-    refused(s, &b, 400, "GRAPHQL_VALIDATION_FAILED");
+    assert_refused(s, &b, 400, "GRAPHQL_VALIDATION_FAILED");
     let (s, b) = server.gql(key, "mutation { recordInteractions(events: [{eventId: \"x\", userId: \"u\", contentId: \"c1\", type: VIEW, occurredAt: \"not a date\"}]) { accepted } }", json!({})).await;
-    refused(s, &b, 400, "INVALID_INPUT");
+    assert_refused(s, &b, 400, "INVALID_INPUT");
     assert!(b["errors"][0]["message"].as_str().unwrap().contains("DateTime"), "{b}");
 
     // Over-long and otherwise invalid values are row errors; the good row is stored.
     let long = "x".repeat(501);
-    let r = upsert_contents(server, &t.api_key, json!([
+    let r = server.upsert_contents(&t.api_key, json!([
         { "id": "ok", "kind": "MOVIE", "title": "fine" },
         { "id": "x".repeat(257), "kind": "MOVIE", "title": "t" },
         { "id": "t", "kind": "MOVIE", "title": long },
@@ -110,8 +105,7 @@ on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestSe
         ["id", "title", "description", "genres", "attributes", "availableUntil", "releaseDate", "durationSeconds"]
     );
 
-    let r = record(
-        server,
+    let r = server.record(
         &t.api_key,
         json!([
             { "eventId": "good", "userId": "u", "contentId": "c1", "type": "VIEW" },
@@ -127,7 +121,7 @@ on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestSe
         r["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
     assert_eq!(fields, ["eventId", "userId", "value", "occurredAt"], "{r}");
 
-    let r = ok(server, &t.api_key, UPSERT_USERS, json!({ "u": [{ "id": "u2", "gender": "g".repeat(33) }, { "id": "u3", "plan": "p".repeat(65) }, { "id": "u4", "signupDate": "1900-01-01" }] })).await;
+    let r = server.ok(&t.api_key, UPSERT_USERS, json!({ "u": [{ "id": "u2", "gender": "g".repeat(33) }, { "id": "u3", "plan": "p".repeat(65) }, { "id": "u4", "signupDate": "1900-01-01" }] })).await;
     let fields: Vec<_> = r["upsertEndUsers"]["errors"]
         .as_array()
         .unwrap()
@@ -137,10 +131,10 @@ on_both_backends!(ingestion_bad_input_gets_clear_codes, |server: &'static TestSe
     assert_eq!(fields, ["gender", "plan", "signupDate"]);
 
     let (s, b) = server.gql(key, "{ contents(first: 101) { edges { cursor } } }", json!({})).await;
-    refused(s, &b, 400, "INVALID_INPUT");
+    assert_refused(s, &b, 400, "INVALID_INPUT");
     let (s, b) = server.gql(key, "{ statistics { topContent(first: 500) { users } } }", json!({})).await;
     assert_eq!(error_code(&b), "INVALID_INPUT", "{s} {b}");
     let long_text = format!("{{ contents(filter: {{text: \"{}\"}}) {{ edges {{ cursor }} }} }}", "q".repeat(201));
     let (s, b) = server.gql(key, &long_text, json!({})).await;
-    refused(s, &b, 400, "INVALID_INPUT");
+    assert_refused(s, &b, 400, "INVALID_INPUT");
 });

@@ -15,7 +15,7 @@ on_both_backends!(upserting_contents_is_idempotent_and_keeps_good_rows, |server:
         { "id": "s1", "kind": "SERIES", "title": "The Wire", "genres": ["Drama"] },
         { "id": "bad2", "kind": "GAME", "title": "Game", "language": "not a language" },
     ]);
-    let r = upsert_contents(server, key, batch.clone()).await;
+    let r = server.upsert_contents(key, batch.clone()).await;
     assert_eq!((r["accepted"].as_i64(), r["created"].as_i64()), (Some(2), Some(2)), "{r}");
     let errors = r["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 2);
@@ -24,14 +24,14 @@ on_both_backends!(upserting_contents_is_idempotent_and_keeps_good_rows, |server:
     assert_eq!((errors[1]["index"].as_i64(), errors[1]["field"].as_str()), (Some(3), Some("language")));
 
     // The same batch again changes nothing.
-    let r = upsert_contents(server, key, batch).await;
+    let r = server.upsert_contents(key, batch).await;
     assert_eq!(
         (r["created"].as_i64(), r["updated"].as_i64(), r["unchanged"].as_i64()),
         (Some(0), Some(0), Some(2)),
         "{r}"
     );
 
-    let d = ok(server, key, "{ content(id: \"m1\") { id kind title genres tags provider creators releaseDate durationSeconds language maturityRating attributes updatedAt } }", json!({})).await;
+    let d = server.ok(key, "{ content(id: \"m1\") { id kind title genres tags provider creators releaseDate durationSeconds language maturityRating attributes updatedAt } }", json!({})).await;
     let c = &d["content"];
     assert_eq!(c["genres"], json!(["Crime", "Drama"]), "duplicates dropped: {c}");
     assert_eq!((c["releaseDate"].as_str(), c["durationSeconds"].as_i64()), (Some("1995-12-15"), Some(10200)));
@@ -39,18 +39,18 @@ on_both_backends!(upserting_contents_is_idempotent_and_keeps_good_rows, |server:
     let first_update = c["updatedAt"].clone();
 
     // An upsert replaces every field; a changed row counts as updated.
-    let r = upsert_contents(server, key, json!([{ "id": "m1", "kind": "MOVIE", "title": "Heat (1995)" }])).await;
+    let r = server.upsert_contents(key, json!([{ "id": "m1", "kind": "MOVIE", "title": "Heat (1995)" }])).await;
     assert_eq!(r["updated"].as_i64(), Some(1), "{r}");
-    let d = ok(server, key, "{ content(id: \"m1\") { title genres provider updatedAt } }", json!({})).await;
+    let d = server.ok(key, "{ content(id: \"m1\") { title genres provider updatedAt } }", json!({})).await;
     assert_eq!((d["content"]["title"].as_str(), d["content"]["genres"].clone()), (Some("Heat (1995)"), json!([])));
     assert!(d["content"]["provider"].is_null());
     assert_ne!(d["content"]["updatedAt"], first_update);
     // Genre rows followed the change.
-    let d = ok(server, key, "{ contents(filter: {genre: \"Crime\"}) { edges { node { id } } } }", json!({})).await;
+    let d = server.ok(key, "{ contents(filter: {genre: \"Crime\"}) { edges { node { id } } } }", json!({})).await;
     assert_eq!(d["contents"]["edges"].as_array().unwrap().len(), 0, "{d}");
 
     // An id twice in one batch: the second is refused, the first stored.
-    let r = upsert_contents(server, key, json!([movie("m2", "A"), movie("m2", "B")])).await;
+    let r = server.upsert_contents(key, json!([movie("m2", "A"), movie("m2", "B")])).await;
     assert_eq!(r["created"].as_i64(), Some(1));
     assert_eq!(r["errors"][0]["index"].as_i64(), Some(1), "{r}");
 
@@ -63,8 +63,7 @@ on_both_backends!(contents_filter_sort_and_delete, |server: &'static TestServer|
     let key = t.api_key.as_str();
     let past = "2020-01-01T00:00:00Z";
     let future = "2999-01-01T00:00:00Z";
-    upsert_contents(
-        server,
+    server.upsert_contents(
         key,
         json!([
             { "id": "a", "kind": "MOVIE", "title": "alpha heist", "genres": ["Crime"], "tags": ["noir"], "provider": "P1", "releaseDate": "2001-01-01" },
@@ -76,8 +75,7 @@ on_both_backends!(contents_filter_sort_and_delete, |server: &'static TestServer|
     )
     .await;
     let ids = |filter: serde_json::Value, sort: serde_json::Value| async move {
-        let d = ok(
-            server,
+        let d = server.ok(
             key,
             "query($f: ContentFilterInput, $s: ContentSortInput) { contents(filter: $f, sort: $s, first: 100) { edges { node { id } } } }",
             json!({ "f": filter, "s": sort }),
@@ -106,9 +104,9 @@ on_both_backends!(contents_filter_sort_and_delete, |server: &'static TestServer|
     );
     assert_eq!(ids(json!(null), json!({ "field": "CREATED", "direction": "DESC" })).await, ["e", "d", "c", "b", "a"]);
 
-    let d =
-        ok(server, key, "mutation { deleteContents(ids: [\"a\", \"zzz\", \"a\"]) { deleted notFound } }", json!({}))
-            .await;
+    let d = server
+        .ok(key, "mutation { deleteContents(ids: [\"a\", \"zzz\", \"a\"]) { deleted notFound } }", json!({}))
+        .await;
     assert_eq!(
         (d["deleteContents"]["deleted"].as_i64(), d["deleteContents"]["notFound"].clone()),
         (Some(1), json!(["zzz"]))
@@ -117,7 +115,7 @@ on_both_backends!(contents_filter_sort_and_delete, |server: &'static TestServer|
     let (_, body) = server.gql(Some(key), "{ content(id: \"a\") { id } }", json!({})).await;
     assert_eq!(error_code(&body), "NOT_FOUND");
     // Upserting the id again brings it back.
-    let r = upsert_contents(server, key, json!([movie("a", "alpha again")])).await;
+    let r = server.upsert_contents(key, json!([movie("a", "alpha again")])).await;
     assert_eq!(r["created"].as_i64(), Some(1), "{r}");
     assert_eq!(ids(json!({ "kinds": ["MOVIE"] }), json!(null)).await, ["a", "e"]);
 });

@@ -7,7 +7,7 @@ use crate::on_both_backends;
 on_both_backends!(recording_is_idempotent_and_keeps_good_rows, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
-    upsert_contents(server, key, json!([movie("c1", "One"), movie("c2", "Two")])).await;
+    server.upsert_contents(key, json!([movie("c1", "One"), movie("c2", "Two")])).await;
     let events = json!([
         { "eventId": "e1", "userId": "u1", "contentId": "c1", "type": "PLAY", "value": 120.5, "occurredAt": "2024-03-01T10:00:00Z" },
         { "eventId": "e2", "userId": "u1", "contentId": "nope", "type": "VIEW" },
@@ -16,7 +16,7 @@ on_both_backends!(recording_is_idempotent_and_keeps_good_rows, |server: &'static
         { "eventId": "e1", "userId": "u1", "contentId": "c1", "type": "PLAY" },
         { "eventId": "e5", "userId": "u3", "contentId": "c1", "type": "LIKE", "occurredAt": "2999-01-01T00:00:00Z" },
     ]);
-    let r = record(server, key, events.clone()).await;
+    let r = server.record(key, events.clone()).await;
     assert_eq!(
         (r["accepted"].as_i64(), r["duplicates"].as_i64(), r["usersCreated"].as_i64()),
         (Some(2), Some(1), Some(2)),
@@ -46,18 +46,17 @@ on_both_backends!(recording_is_idempotent_and_keeps_good_rows, |server: &'static
     assert_eq!(r["errors"][0]["id"], "e2");
 
     // The same batch again stores nothing and creates no one.
-    let r = record(server, key, events).await;
+    let r = server.record(key, events).await;
     assert_eq!(
         (r["accepted"].as_i64(), r["duplicates"].as_i64(), r["usersCreated"].as_i64()),
         (Some(0), Some(3), Some(0)),
         "{r}"
     );
-    let d = ok(server, key, "{ statistics { counts { items users interactions } } }", json!({})).await;
+    let d = server.ok(key, "{ statistics { counts { items users interactions } } }", json!({})).await;
     assert_eq!(d["statistics"]["counts"], json!({ "items": 2, "users": 2, "interactions": 2 }));
 
     // The unknown users were created with the tenant's default consent, and their events read back.
-    let d = ok(
-        server,
+    let d = server.ok(
         key,
         "{ endUser(id: \"u1\") { id consent { personalization analytics } interactions { edges { node { eventId contentId type value occurredAt } } } } }",
         json!({}),
@@ -71,22 +70,21 @@ on_both_backends!(recording_is_idempotent_and_keeps_good_rows, |server: &'static
     );
 
     // An event on a deleted item is refused like an unknown one.
-    ok(server, key, "mutation { deleteContents(ids: [\"c2\"]) { deleted } }", json!({})).await;
-    let r = record(server, key, json!([{ "eventId": "e9", "userId": "u1", "contentId": "c2", "type": "VIEW" }])).await;
+    server.ok(key, "mutation { deleteContents(ids: [\"c2\"]) { deleted } }", json!({})).await;
+    let r = server.record(key, json!([{ "eventId": "e9", "userId": "u1", "contentId": "c2", "type": "VIEW" }])).await;
     assert_eq!(r["errors"][0]["code"], "NOT_FOUND", "{r}");
 });
 
 on_both_backends!(weights_and_default_consent_are_tenant_settings, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
-    let d =
-        ok(server, key, "{ tenantSettings { eventWeights { type weight } defaultConsentPersonalization } }", json!({}))
-            .await;
+    let d = server
+        .ok(key, "{ tenantSettings { eventWeights { type weight } defaultConsentPersonalization } }", json!({}))
+        .await;
     let weights = d["tenantSettings"]["eventWeights"].as_array().unwrap();
     assert_eq!(weights.len(), 9);
     assert!(weights.contains(&json!({ "type": "RATING", "weight": 1.0 })));
-    let d = ok(
-        server,
+    let d = server.ok(
         key,
         "mutation { updateTenantSettings(input: {eventWeights: [{type: LIKE, weight: 7.5}], defaultConsentPersonalization: false}) { eventWeights { type weight } defaultConsentPersonalization defaultConsentAnalytics } }",
         json!({}),
@@ -101,10 +99,10 @@ on_both_backends!(weights_and_default_consent_are_tenant_settings, |server: &'st
     );
 
     // New users now start without personalization consent; given flags still win.
-    upsert_contents(server, key, json!([movie("c1", "One")])).await;
-    record(server, key, json!([{ "eventId": "x", "userId": "new", "contentId": "c1", "type": "LIKE" }])).await;
-    ok(server, key, UPSERT_USERS, json!({ "u": [{ "id": "given", "consentPersonalization": true }] })).await;
-    let d = ok(server, key, "{ a: endUser(id: \"new\") { consent { personalization } } b: endUser(id: \"given\") { consent { personalization } } }", json!({})).await;
+    server.upsert_contents(key, json!([movie("c1", "One")])).await;
+    server.record(key, json!([{ "eventId": "x", "userId": "new", "contentId": "c1", "type": "LIKE" }])).await;
+    server.ok(key, UPSERT_USERS, json!({ "u": [{ "id": "given", "consentPersonalization": true }] })).await;
+    let d = server.ok(key, "{ a: endUser(id: \"new\") { consent { personalization } } b: endUser(id: \"given\") { consent { personalization } } }", json!({})).await;
     assert_eq!(
         (d["a"]["consent"]["personalization"].as_bool(), d["b"]["consent"]["personalization"].as_bool()),
         (Some(false), Some(true))
@@ -117,7 +115,7 @@ on_both_backends!(weights_and_default_consent_are_tenant_settings, |server: &'st
         ("INVALID_INPUT", Some("eventWeights")),
         "{body}"
     );
-    let writer = key_with(server, key, &["events:write"]).await;
+    let writer = server.key_with(key, &["events:write"]).await;
     let (_, body) = server
         .gql(
             Some(&writer),
@@ -131,31 +129,30 @@ on_both_backends!(weights_and_default_consent_are_tenant_settings, |server: &'st
 on_both_backends!(statistics_answer_for_the_console, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
-    upsert_contents(
-        server,
-        key,
-        json!([
-            { "id": "a", "kind": "MOVIE", "title": "A", "genres": ["Drama", "Crime"] },
-            { "id": "b", "kind": "MOVIE", "title": "B", "genres": ["Drama"] },
-            { "id": "c", "kind": "ALBUM", "title": "C" },
-        ]),
-    )
-    .await;
+    server
+        .upsert_contents(
+            key,
+            json!([
+                { "id": "a", "kind": "MOVIE", "title": "A", "genres": ["Drama", "Crime"] },
+                { "id": "b", "kind": "MOVIE", "title": "B", "genres": ["Drama"] },
+                { "id": "c", "kind": "ALBUM", "title": "C" },
+            ]),
+        )
+        .await;
     let ev = |id: &str, user: &str, item: &str, day: &str| json!({ "eventId": id, "userId": user, "contentId": item, "type": "VIEW", "occurredAt": format!("2024-01-{day}T12:00:00Z") });
-    record(
-        server,
-        key,
-        json!([
-            ev("1", "u1", "b", "01"),
-            ev("2", "u2", "b", "01"),
-            ev("3", "u1", "b", "03"),
-            ev("4", "u1", "a", "03"),
-            ev("5", "u3", "c", "02")
-        ]),
-    )
-    .await;
-    let d = ok(
-        server,
+    server
+        .record(
+            key,
+            json!([
+                ev("1", "u1", "b", "01"),
+                ev("2", "u2", "b", "01"),
+                ev("3", "u1", "b", "03"),
+                ev("4", "u1", "a", "03"),
+                ev("5", "u3", "c", "02")
+            ]),
+        )
+        .await;
+    let d = server.ok(
         key,
         "{ statistics { counts { items users interactions } interactionsPerDay { day count } topContent(first: 2) { content { id } interactions users } genres { genre items } kinds { kind items } eventTypes { type interactions } } }",
         json!({}),
@@ -180,13 +177,13 @@ on_both_backends!(statistics_answer_for_the_console, |server: &'static TestServe
     assert_eq!(s["genres"], json!([{ "genre": "Drama", "items": 2 }, { "genre": "Crime", "items": 1 }]));
     assert_eq!(s["kinds"], json!([{ "kind": "MOVIE", "items": 2 }, { "kind": "ALBUM", "items": 1 }]));
     assert_eq!(s["eventTypes"], json!([{ "type": "VIEW", "interactions": 5 }]));
-    let d = ok(
-        server,
-        key,
-        "{ statistics { interactionsPerDay(from: \"2024-01-02\", to: \"2024-01-03\") { day count } } }",
-        json!({}),
-    )
-    .await;
+    let d = server
+        .ok(
+            key,
+            "{ statistics { interactionsPerDay(from: \"2024-01-02\", to: \"2024-01-03\") { day count } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         d["statistics"]["interactionsPerDay"],
         json!([{ "day": "2024-01-02", "count": 1 }, { "day": "2024-01-03", "count": 2 }])
@@ -199,7 +196,7 @@ on_both_backends!(statistics_answer_for_the_console, |server: &'static TestServe
         )
         .await;
     assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
-    let reader = key_with(server, key, &["catalog:read"]).await;
+    let reader = server.key_with(key, &["catalog:read"]).await;
     let (_, body) = server.gql(Some(&reader), "{ statistics { counts { items } } }", json!({})).await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
 });

@@ -11,10 +11,10 @@ on_both_backends!(ingestion_is_isolated_between_tenants, |server: &'static TestS
     let b = server.new_tenant().await;
     let (ka, kb) = (a.api_key.as_str(), b.api_key.as_str());
     // B holds data under the same ids A will use.
-    upsert_contents(server, kb, json!([{ "id": "same", "kind": "MOVIE", "title": "B's", "genres": ["Bgenre"], "tags": ["btag"], "provider": "BP" }])).await;
-    ok(server, kb, UPSERT_USERS, json!({ "u": [{ "id": "user", "plan": "b-plan" }] })).await;
-    record(server, kb, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "LIKE" }])).await;
-    ok(server, kb, "mutation { updateTenantSettings(input: {eventWeights: [{type: VIEW, weight: 9}]}) { defaultConsentAnalytics } }", json!({})).await;
+    server.upsert_contents(kb, json!([{ "id": "same", "kind": "MOVIE", "title": "B's", "genres": ["Bgenre"], "tags": ["btag"], "provider": "BP" }])).await;
+    server.ok(kb, UPSERT_USERS, json!({ "u": [{ "id": "user", "plan": "b-plan" }] })).await;
+    server.record(kb, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "LIKE" }])).await;
+    server.ok(kb, "mutation { updateTenantSettings(input: {eventWeights: [{type: VIEW, weight: 9}]}) { defaultConsentAnalytics } }", json!({})).await;
 
     // A reads nothing of B's.
     let (_, body) = server.gql(Some(ka), "{ content(id: \"same\") { title } }", json!({})).await;
@@ -28,16 +28,16 @@ on_both_backends!(ingestion_is_isolated_between_tenants, |server: &'static TestS
         json!({ "provider": "BP" }),
         json!({ "text": "B" }),
     ] {
-        let d = ok(
-            server,
-            ka,
-            "query($f: ContentFilterInput) { contents(filter: $f) { edges { node { id } } } }",
-            json!({ "f": filter }),
-        )
-        .await;
+        let d = server
+            .ok(
+                ka,
+                "query($f: ContentFilterInput) { contents(filter: $f) { edges { node { id } } } }",
+                json!({ "f": filter }),
+            )
+            .await;
         assert_eq!(d["contents"]["edges"], json!([]), "{filter}");
     }
-    let d = ok(server, ka, "{ endUsers { edges { node { id } } } tenantSettings { eventWeights { type weight } } statistics { counts { items users interactions } topContent { content { id } } genres { genre } kinds { kind } eventTypes { type } interactionsPerDay { count } } }", json!({})).await;
+    let d = server.ok(ka, "{ endUsers { edges { node { id } } } tenantSettings { eventWeights { type weight } } statistics { counts { items users interactions } topContent { content { id } } genres { genre } kinds { kind } eventTypes { type } interactionsPerDay { count } } }", json!({})).await;
     assert_eq!(d["endUsers"]["edges"], json!([]));
     assert!(
         d["tenantSettings"]["eventWeights"].as_array().unwrap().contains(&json!({ "type": "VIEW", "weight": 1.0 }))
@@ -52,24 +52,24 @@ on_both_backends!(ingestion_is_isolated_between_tenants, |server: &'static TestS
 
     // A's writes never touch B's rows: an event on B's item is unknown content in A.
     let r =
-        record(server, ka, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "LIKE" }])).await;
+        server.record(ka, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "LIKE" }])).await;
     assert_eq!((r["accepted"].as_i64(), r["errors"][0]["code"].as_str()), (Some(0), Some("NOT_FOUND")), "{r}");
-    let d = ok(server, ka, "mutation { deleteContents(ids: [\"same\"]) { deleted notFound } }", json!({})).await;
+    let d = server.ok(ka, "mutation { deleteContents(ids: [\"same\"]) { deleted notFound } }", json!({})).await;
     assert_eq!(d["deleteContents"]["deleted"].as_i64(), Some(0));
     // The same ids live independently in A.
-    let r = upsert_contents(server, ka, json!([movie("same", "A's")])).await;
+    let r = server.upsert_contents(ka, json!([movie("same", "A's")])).await;
     assert_eq!(r["created"].as_i64(), Some(1), "{r}");
     let r =
-        record(server, ka, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "VIEW" }])).await;
+        server.record(ka, json!([{ "eventId": "ev", "userId": "user", "contentId": "same", "type": "VIEW" }])).await;
     assert_eq!(
         (r["accepted"].as_i64(), r["usersCreated"].as_i64()),
         (Some(1), Some(1)),
         "same event id, other tenant: {r}"
     );
-    ok(server, ka, UPSERT_USERS, json!({ "u": [{ "id": "user", "plan": "a-plan" }] })).await;
+    server.ok(ka, UPSERT_USERS, json!({ "u": [{ "id": "user", "plan": "a-plan" }] })).await;
 
     // B still sees exactly its own.
-    let d = ok(server, kb, "{ content(id: \"same\") { title } endUser(id: \"user\") { plan interactions { edges { node { type } } } } statistics { counts { items users interactions } } tenantSettings { eventWeights { type weight } } }", json!({})).await;
+    let d = server.ok(kb, "{ content(id: \"same\") { title } endUser(id: \"user\") { plan interactions { edges { node { type } } } } statistics { counts { items users interactions } } tenantSettings { eventWeights { type weight } } }", json!({})).await;
     assert_eq!(d["content"]["title"], "B's");
     assert_eq!(d["endUser"]["plan"], "b-plan");
     assert_eq!(d["endUser"]["interactions"]["edges"], json!([{ "node": { "type": "LIKE" } }]));
@@ -85,13 +85,13 @@ async fn postgres_row_level_security_covers_ingestion_tables() {
     use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
     let Some(server) = crate::helpers::server(crate::helpers::Backend::Postgres) else { return };
     let a = server.new_tenant().await;
-    upsert_contents(
-        server,
-        &a.api_key,
-        json!([{ "id": "x", "kind": "MOVIE", "title": "X", "genres": ["G"], "tags": ["T"] }]),
-    )
-    .await;
-    record(server, &a.api_key, json!([{ "eventId": "e", "userId": "u", "contentId": "x", "type": "VIEW" }])).await;
+    server
+        .upsert_contents(
+            &a.api_key,
+            json!([{ "id": "x", "kind": "MOVIE", "title": "X", "genres": ["G"], "tags": ["T"] }]),
+        )
+        .await;
+    server.record(&a.api_key, json!([{ "eventId": "e", "userId": "u", "contentId": "x", "type": "VIEW" }])).await;
     let db = server.raw_db().await;
     for table in ["content_items", "content_genres", "content_tags", "end_users", "interactions"] {
         let tx = db.begin().await.unwrap();

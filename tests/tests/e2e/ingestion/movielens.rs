@@ -9,7 +9,6 @@ use domain::tenants::ids::TenantSlug;
 use domain::tenants::{RequestId, TenantCtx};
 use serde_json::json;
 
-use super::*;
 use crate::helpers::TestServer;
 use crate::on_both_backends;
 
@@ -51,22 +50,20 @@ on_both_backends!(movielens_100k_imports_exactly_and_idempotently, |server: &'st
     assert!(report.damaged.is_empty(), "{:?}", report.damaged);
     assert_eq!((report.items.created, report.users.created, report.interactions.accepted), (1682, 943, 100_000));
     let counts = json!({ "items": 1682, "users": 943, "interactions": 100_000 });
-    let d = ok(server, key, "{ statistics { counts { items users interactions } } }", json!({})).await;
+    let d = server.ok(key, "{ statistics { counts { items users interactions } } }", json!({})).await;
     assert_eq!(d["statistics"]["counts"], counts);
 
     // A second import changes nothing.
-    let d0 =
-        ok(server, key, "{ content(id: \"543\") { updatedAt } endUser(id: \"1\") { updatedAt } }", json!({})).await;
+    let d0 = server.ok(key, "{ content(id: \"543\") { updatedAt } endUser(id: \"1\") { updatedAt } }", json!({})).await;
     let again = import(server, &t.slug, dir).await;
     assert!(!again.changed_anything(), "{again:?}");
     assert_eq!((again.items.unchanged, again.users.unchanged, again.interactions.duplicates), (1682, 943, 100_000));
-    let d = ok(server, key, "{ statistics { counts { items users interactions } } content(id: \"543\") { updatedAt } endUser(id: \"1\") { updatedAt } }", json!({})).await;
+    let d = server.ok(key, "{ statistics { counts { items users interactions } } content(id: \"543\") { updatedAt } endUser(id: \"1\") { updatedAt } }", json!({})).await;
     assert_eq!(d["statistics"]["counts"], counts);
     assert_eq!((&d["content"], &d["endUser"]), (&d0["content"], &d0["endUser"]), "no row was rewritten");
 
     // What was imported reads back as MovieLens says.
-    let d = ok(
-        server,
+    let d = server.ok(
         key,
         "{ a: content(id: \"1\") { title kind genres releaseDate } b: content(id: \"543\") { title } endUser(id: \"1\") { ageBand gender attributes interactions(first: 1) { edges { node { eventId type value } } } } statistics { genres { genre items } kinds { kind items } topContent(first: 1) { content { title } interactions users } } }",
         json!({}),
@@ -136,13 +133,13 @@ on_both_backends!(damaged_movielens_lines_are_reported_and_skipped, |server: &'s
     assert!(report.damaged[3].reason.contains("date"), "{:?}", report.damaged[3]);
     assert_eq!((report.items.created, report.users.created), (2, 2));
     assert_eq!((report.interactions.accepted, report.interactions.duplicates), (2, 1), "{report:?}");
-    let d = ok(
-        server,
-        &t.api_key,
-        "{ content(id: \"1\") { title genres } statistics { counts { items users interactions } } }",
-        json!({}),
-    )
-    .await;
+    let d = server
+        .ok(
+            &t.api_key,
+            "{ content(id: \"1\") { title genres } statistics { counts { items users interactions } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(d["content"], json!({ "title": "Café (1995)", "genres": ["Drama"] }));
     assert_eq!(d["statistics"]["counts"], json!({ "items": 2, "users": 2, "interactions": 2 }));
     let again = import(server, &t.slug, dir.clone()).await;

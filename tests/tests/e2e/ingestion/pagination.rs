@@ -26,7 +26,7 @@ where
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     for page in 0.. {
-        let data = ok(server, key, query, json!({ "first": 3, "after": after })).await;
+        let data = server.ok(key, query, json!({ "first": 3, "after": after })).await;
         let mut conn = &data;
         for p in path {
             conn = &conn[*p];
@@ -58,7 +58,7 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
     let key = t.api_key.as_str();
     let titles = ["b", "d", "f", "h", "j", "l", "n", "p", "r", "t"];
     let items: Vec<_> = titles.iter().map(|t| movie(&format!("id-{t}"), t)).collect();
-    upsert_contents(server, key, json!(items)).await;
+    server.upsert_contents(key, json!(items)).await;
     let before: Vec<String> = titles.iter().map(|t| format!("id-{t}")).collect();
     let before: Vec<&str> = before.iter().map(String::as_str).collect();
 
@@ -82,29 +82,29 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
             let tag = tag.clone();
             async move {
                 let n = format!("{}{page}", tag.len());
-                upsert_contents(
-                    server,
-                    key,
-                    json!([
-                        movie(&format!("new-a{n}"), "a"),
-                        movie(&format!("new-k{n}"), "k"),
-                        movie(&format!("new-z{n}"), "z")
-                    ]),
-                )
-                .await;
+                server
+                    .upsert_contents(
+                        key,
+                        json!([
+                            movie(&format!("new-a{n}"), "a"),
+                            movie(&format!("new-k{n}"), "k"),
+                            movie(&format!("new-z{n}"), "z")
+                        ]),
+                    )
+                    .await;
             }
         })
         .await;
         assert_complete(&seen, &before);
         // Rows come in the promised order.
         if sort.get("field").is_some_and(|f| f == "TITLE") {
-            let d = ok(
-                server,
-                key,
-                "query($s: ContentSortInput) { contents(first: 100, sort: $s) { edges { node { id } } } }",
-                json!({ "s": sort }),
-            )
-            .await;
+            let d = server
+                .ok(
+                    key,
+                    "query($s: ContentSortInput) { contents(first: 100, sort: $s) { edges { node { id } } } }",
+                    json!({ "s": sort }),
+                )
+                .await;
             let all: Vec<_> = d["contents"]["edges"]
                 .as_array()
                 .unwrap()
@@ -118,7 +118,7 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
 
     // End users, and one user's interactions (newest first) while events arrive.
     let users: Vec<_> = (0..8).map(|i| json!({ "id": format!("u{i}") })).collect();
-    ok(server, key, UPSERT_USERS, json!({ "u": users })).await;
+    server.ok(key, UPSERT_USERS, json!({ "u": users })).await;
     let seen = walk(
         server,
         key,
@@ -126,7 +126,7 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
         &["endUsers"],
         "id",
         |page| async move {
-            ok(server, key, UPSERT_USERS, json!({ "u": [{ "id": format!("late{page}") }] })).await;
+            server.ok(key, UPSERT_USERS, json!({ "u": [{ "id": format!("late{page}") }] })).await;
         },
     )
     .await;
@@ -135,7 +135,7 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
     let events: Vec<_> = (0..9)
         .map(|i| json!({ "eventId": format!("e{i}"), "userId": "u0", "contentId": "id-b", "type": "VIEW", "occurredAt": format!("2024-01-0{}T00:00:00Z", 1 + i % 3) }))
         .collect();
-    record(server, key, json!(events)).await;
+    server.record(key, json!(events)).await;
     let seen = walk(
         server,
         key,
@@ -144,7 +144,7 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
         "eventId",
         |page| async move {
             // Events older, newer and equal in time to those already read.
-            record(server, key, json!([
+            server.record(key, json!([
                 { "eventId": format!("old{page}"), "userId": "u0", "contentId": "id-b", "type": "VIEW", "occurredAt": "2023-01-01T00:00:00Z" },
                 { "eventId": format!("tie{page}"), "userId": "u0", "contentId": "id-b", "type": "VIEW", "occurredAt": "2024-01-02T00:00:00Z" },
                 { "eventId": format!("new{page}"), "userId": "u0", "contentId": "id-b", "type": "VIEW" },
@@ -155,7 +155,7 @@ on_both_backends!(pages_neither_lose_nor_repeat_rows_during_inserts, |server: &'
     assert_complete(&seen, &["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8"]);
 
     // Cursors are opaque and bound to their order.
-    let d = ok(server, key, "{ contents(first: 1, sort: {field: TITLE}) { pageInfo { endCursor } } }", json!({})).await;
+    let d = server.ok(key, "{ contents(first: 1, sort: {field: TITLE}) { pageInfo { endCursor } } }", json!({})).await;
     let cursor = d["contents"]["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
     let (_, body) = server
         .gql(

@@ -5,28 +5,30 @@
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use super::{als, ok, recommend, seed, train};
-use crate::helpers::{TestServer, error_code};
+use super::{als, seed};
+use crate::helpers::{TestServer, Training, assert_error, error_code, query_value};
 use crate::on_both_backends;
 
 const ERASE: &str = "mutation($u: String!) { eraseUser(userId: $u) { id subject interactionsDeleted modelsScrubbed modelsToRetrain requestedBy status completedAt erasedAt leftEveryModelAt } }";
 
 async fn count(server: &TestServer, sql: String) -> i64 {
-    let db = server.raw_db().await;
-    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
-    row.try_get::<i64>("", "n").unwrap()
+    query_value(&server.raw_db().await, "n", sql).await
 }
 
 on_both_backends!(after_erasure_nothing_about_the_person_comes_back, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
     seed(server, key).await;
-    let model = train(server, key, als()).await;
-    ok(server, key, "mutation($id: ID!) { deployModel(id: $id) { id } }", json!({ "id": model })).await;
-    assert_eq!(recommend(server, key, "a0").await["strategy"], "PERSONALIZED", "a trained vector serves a0 before");
-    let before = ok(server, key, "{ statistics { counts { users interactions } } }", json!({})).await;
+    let model = server.train(key, als()).await.model;
+    server.deploy(key, &model, false).await;
+    assert_eq!(
+        server.recommend(key, "a0", Value::Null).await["strategy"],
+        "PERSONALIZED",
+        "a trained vector serves a0 before"
+    );
+    let before = server.ok(key, "{ statistics { counts { users interactions } } }", json!({})).await;
 
-    let receipt = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
+    let receipt = server.ok(key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
     assert_eq!(receipt["interactionsDeleted"], 8);
     assert_eq!(receipt["modelsScrubbed"], json!([model]));
     assert_eq!(receipt["modelsToRetrain"], json!([model]));
@@ -38,31 +40,30 @@ on_both_backends!(after_erasure_nothing_about_the_person_comes_back, |server: &'
         let (_, body) = server.gql(Some(key), query, json!({})).await;
         assert_eq!(error_code(&body), "NOT_FOUND", "{query}: {body}");
     }
-    let users = ok(server, key, "{ endUsers(first: 100) { edges { node { id } } } }", json!({})).await;
+    let users = server.ok(key, "{ endUsers(first: 100) { edges { node { id } } } }", json!({})).await;
     let ids: Vec<&Value> = users["endUsers"]["edges"].as_array().unwrap().iter().map(|e| &e["node"]["id"]).collect();
     assert!(!ids.contains(&&json!("a0")) && ids.contains(&&json!("r0")), "{users}");
-    let recs = recommend(server, key, "a0").await;
+    let recs = server.recommend(key, "a0", Value::Null).await;
     assert_eq!(recs["strategy"], "POPULAR_FALLBACK", "{recs}");
     assert!(recs["fallbackReason"].is_string());
-    let explained = ok(
-        server,
+    let explained = server.ok(
         key,
         "{ explainRecommendation(userId: \"a0\", contentId: \"c1\") { contributions { contentId } fallbackReason } }",
         json!({}),
     )
     .await;
     assert_eq!(explained["explainRecommendation"]["contributions"], json!([]), "no history left to explain with");
-    let after = ok(server, key, "{ statistics { counts { users interactions } } }", json!({})).await;
+    let after = server.ok(key, "{ statistics { counts { users interactions } } }", json!({})).await;
     assert_eq!(
         after["statistics"]["counts"]["interactions"],
         before["statistics"]["counts"]["interactions"].as_i64().unwrap() - 8
     );
     assert_eq!(after["statistics"]["counts"]["users"], before["statistics"]["counts"]["users"].as_i64().unwrap() - 1);
     // Others are untouched: r0 still gets their personal list.
-    assert_eq!(recommend(server, key, "r0").await["strategy"], "PERSONALIZED");
+    assert_eq!(server.recommend(key, "r0", Value::Null).await["strategy"], "PERSONALIZED");
 
     // The model that learnt from a0 is marked; the database holds nothing of theirs.
-    let m = ok(server, key, "query($id: ID!) { model(id: $id) { needsRetraining } }", json!({ "id": model })).await;
+    let m = server.ok(key, "query($id: ID!) { model(id: $id) { needsRetraining } }", json!({ "id": model })).await;
     assert_eq!(m["model"]["needsRetraining"], true);
     let db = server.raw_db().await;
     let tid = crate::audit::tenant_row_id(&db, &t.slug).await;
@@ -78,23 +79,23 @@ on_both_backends!(after_erasure_nothing_about_the_person_comes_back, |server: &'
 
     // Later data under the same id is refused, not silently rebuilding the person.
     let e = json!([{ "eventId": "late-1", "userId": "a0", "contentId": "c1", "type": "PLAY" }]);
-    let data = ok(
-        server,
-        key,
-        "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted errors { code } } }",
-        json!({ "e": e }),
-    )
-    .await;
+    let data = server
+        .ok(
+            key,
+            "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted errors { code } } }",
+            json!({ "e": e }),
+        )
+        .await;
     assert_eq!(data["recordInteractions"]["errors"][0]["code"], "CONFLICT", "{data}");
-    let data =
-        ok(server, key, "mutation { upsertEndUsers(users: [{id: \"a0\"}]) { accepted errors { code } } }", json!({}))
-            .await;
+    let data = server
+        .ok(key, "mutation { upsertEndUsers(users: [{id: \"a0\"}]) { accepted errors { code } } }", json!({}))
+        .await;
     assert_eq!(data["upsertEndUsers"]["errors"][0]["code"], "CONFLICT", "{data}");
 
     // Erasing again is harmless and answers with the same receipt; the receipt is kept.
-    let again = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
+    let again = server.ok(key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
     assert_eq!(again["id"], receipt["id"]);
-    let receipts = ok(server, key, "{ erasureReceipts { edges { node { id subject } } } }", json!({})).await;
+    let receipts = server.ok(key, "{ erasureReceipts { edges { node { id subject } } } }", json!({})).await;
     assert_eq!(receipts["erasureReceipts"]["edges"][0]["node"]["id"], receipt["id"]);
 
     // The audit log records the erasure under the pseudonym, keeps the older events, and verifies.
@@ -113,12 +114,12 @@ on_both_backends!(erasure_needs_privacy_manage, |server: &'static TestServer| as
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
     seed(server, key).await;
-    let writer = crate::ingestion::key_with(server, key, &["users:write", "users:read"]).await;
+    let writer = server.key_with(key, &["users:write", "users:read"]).await;
     let (status, body) = server.gql(Some(&writer), ERASE, json!({ "u": "a0" })).await;
-    assert_eq!((status, error_code(&body).as_str()), (403, "FORBIDDEN"), "{body}");
+    assert_error(status, &body, 403, "FORBIDDEN");
     let (_, body) = server.gql(Some(key), ERASE, json!({ "u": "nobody" })).await;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
-    ok(server, key, "{ endUser(id: \"a0\") { id } }", json!({})).await;
+    server.ok(key, "{ endUser(id: \"a0\") { id } }", json!({})).await;
 });
 
 // ---- Erasure gaps (issue 10): models training during an erasure, concurrent
@@ -139,8 +140,7 @@ struct ModelFiles {
 async fn artifact_dir(server: &TestServer, model: &str) -> std::path::PathBuf {
     let db = server.raw_db().await;
     let sql = format!("SELECT artifact_key FROM models WHERE public_id = '{model}'");
-    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
-    let key: String = row.try_get("", "artifact_key").unwrap();
+    let key: String = query_value(&db, "artifact_key", sql).await;
     server.settings.data_dir.join("models").join(key)
 }
 
@@ -188,11 +188,6 @@ fn assert_clean(files: &ModelFiles, erased: &[&str]) {
     }
 }
 
-async fn job_status(server: &TestServer, key: &str, job: &Value) -> String {
-    let data = ok(server, key, "query($id: ID!) { job(id: $id) { status } }", json!({ "id": job })).await;
-    data["job"]["status"].as_str().unwrap().to_owned()
-}
-
 /// (a) A person erased after a training job read its snapshot and before it stored the
 /// model: the stored model has no trace of them. The dedicated server holds every job
 /// 5 seconds between fitting and storing.
@@ -200,39 +195,26 @@ async fn erased_while_training(server: &'static TestServer) {
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
     seed(server, key).await;
-    let data = ok(
-        server,
-        key,
-        "mutation($i: TrainModelInput!) { trainModel(input: $i) { model { id } job { id } } }",
-        json!({ "i": als() }),
-    )
-    .await;
-    let model = data["trainModel"]["model"]["id"].as_str().unwrap().to_owned();
-    let job = data["trainModel"]["job"]["id"].clone();
+    let Training { model, job } = server.start_training(key, als()).await;
     for _ in 0..100 {
-        if job_status(server, key, &job).await == "RUNNING" {
+        if server.job(key, &job).await["status"] == "RUNNING" {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     // Fitting 20 people takes well under a second; the job then waits before storing.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(job_status(server, key, &job).await, "RUNNING", "the job is still holding its model");
-    let receipt = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
+    assert_eq!(server.job(key, &job).await["status"], "RUNNING", "the job is still holding its model");
+    let receipt = server.ok(key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
     assert!(receipt["modelsToRetrain"].as_array().unwrap().contains(&json!(model)), "{receipt}");
-    for _ in 0..200 {
-        if job_status(server, key, &job).await == "SUCCEEDED" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let m = ok(
-        server,
-        key,
-        "query($id: ID!) { model(id: $id) { status needsRetraining dataSnapshot { users } } }",
-        json!({ "id": model }),
-    )
-    .await;
+    server.job_outcome(key, &job).await;
+    let m = server
+        .ok(
+            key,
+            "query($id: ID!) { model(id: $id) { status needsRetraining dataSnapshot { users } } }",
+            json!({ "id": model }),
+        )
+        .await;
     assert_eq!(m["model"]["status"], "READY", "{m}");
     assert_eq!(m["model"]["dataSnapshot"]["users"], 20, "the snapshot was read before the erasure, with a0 in it");
     assert_eq!(m["model"]["needsRetraining"], true, "it learnt from a0");
@@ -266,7 +248,8 @@ on_both_backends!(concurrent_erasures_leave_every_model_whole_and_clean, |server
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
     seed(server, key).await;
-    let models = [train(server, key, als()).await, train(server, key, json!({ "algorithm": "ITEM_KNN" })).await];
+    let models =
+        [server.train(key, als()).await.model, server.train(key, json!({ "algorithm": "ITEM_KNN" })).await.model];
     let people = ["a0", "a1", "a2", "a3", "a4", "a5", "r0", "r1", "r2", "r3"];
     let erasures = people.iter().map(|u| {
         let key = key.to_owned();
@@ -288,7 +271,7 @@ on_both_backends!(a_second_erasure_rechecks_and_completes, |server: &'static Tes
     let t = server.new_tenant().await;
     let key = t.api_key.as_str();
     seed(server, key).await;
-    let model = train(server, key, als()).await;
+    let model = server.train(key, als()).await.model;
     let dir = artifact_dir(server, &model).await;
     let backup: Vec<(std::path::PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap()
@@ -296,7 +279,7 @@ on_both_backends!(a_second_erasure_rechecks_and_completes, |server: &'static Tes
         .map(|p| (p.clone(), std::fs::read(p).unwrap()))
         .collect();
 
-    let receipt = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
+    let receipt = server.ok(key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
     assert_eq!(receipt["status"], "COMPLETE", "{receipt}");
     assert!(receipt["completedAt"].is_string());
     assert_clean(&read_files(server, &model).await, &["a0"]);
@@ -311,7 +294,7 @@ on_both_backends!(a_second_erasure_rechecks_and_completes, |server: &'static Tes
     );
     db.execute_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
 
-    let again = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
+    let again = server.ok(key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
     assert_eq!(again["id"], receipt["id"]);
     assert_eq!(again["status"], "COMPLETE", "{again}");
     assert!(again["completedAt"].is_string());
@@ -323,7 +306,7 @@ on_both_backends!(a_second_erasure_rechecks_and_completes, |server: &'static Tes
     assert_eq!(rechecked[0]["details"]["wasPending"], true);
     assert_eq!(rechecked[0]["target"], receipt["subject"]);
     // Nothing survives a third time.
-    ok(server, key, ERASE, json!({ "u": "a0" })).await;
+    server.ok(key, ERASE, json!({ "u": "a0" })).await;
     let events = crate::audit::all_events(server, key).await;
     let last = events.iter().rev().find(|e| e["action"] == "end_user.erasure_rechecked").unwrap();
     assert_eq!(last["details"]["modelsScrubbed"], json!([]));
@@ -339,21 +322,21 @@ on_both_backends!(
         let t = server.new_tenant().await;
         let key = t.api_key.as_str();
         seed(server, key).await;
-        let settings = ok(server, key, "mutation { updateTenantSettings(input: { erasureRetrainActiveNow: true }) { erasureRetrainDays erasureRetrainActiveNow } }", json!({})).await;
+        let settings = server.ok(key, "mutation { updateTenantSettings(input: { erasureRetrainActiveNow: true }) { erasureRetrainDays erasureRetrainActiveNow } }", json!({})).await;
         assert_eq!(
             settings["updateTenantSettings"],
             json!({ "erasureRetrainDays": 7, "erasureRetrainActiveNow": true })
         );
-        let old = train(server, key, als()).await;
-        ok(server, key, "mutation($id: ID!) { deployModel(id: $id) { id } }", json!({ "id": old })).await;
+        let old = server.train(key, als()).await.model;
+        server.deploy(key, &old, false).await;
         let old_dir = artifact_dir(server, &old).await;
         assert!(old_dir.exists());
 
-        let receipt = ok(server, key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
+        let receipt = server.ok(key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
         assert_eq!(receipt["modelsToRetrain"], json!([old]));
         let mut left = Value::Null;
         for _ in 0..600 {
-            let receipts = ok(server, key, RECEIPTS, json!({})).await;
+            let receipts = server.ok(key, RECEIPTS, json!({})).await;
             left = receipts["erasureReceipts"]["edges"][0]["node"]["leftEveryModelAt"].clone();
             if left.is_string() {
                 break;
@@ -364,16 +347,12 @@ on_both_backends!(
             chrono::DateTime::parse_from_rfc3339(left.as_str().expect("the person left every model in time")).unwrap();
         assert!(left_at >= chrono::DateTime::parse_from_rfc3339(receipt["erasedAt"].as_str().unwrap()).unwrap());
 
-        let m = ok(server, key, "query($id: ID!) { model(id: $id) { status active } }", json!({ "id": old })).await;
+        let m = server.ok(key, "query($id: ID!) { model(id: $id) { status active } }", json!({ "id": old })).await;
         assert_eq!(m["model"], json!({ "status": "RETIRED", "active": false }));
         assert!(!old_dir.exists(), "the old files are deleted");
-        let list = ok(
-            server,
-            key,
-            "{ models(first: 10) { edges { node { id active needsRetraining parameters } } } }",
-            json!({}),
-        )
-        .await;
+        let list = server
+            .ok(key, "{ models(first: 10) { edges { node { id active needsRetraining parameters } } } }", json!({}))
+            .await;
         let active: Vec<&Value> = list["models"]["edges"]
             .as_array()
             .unwrap()
@@ -387,7 +366,11 @@ on_both_backends!(
         assert_eq!(active[0]["needsRetraining"], false);
         assert_eq!(active[0]["parameters"]["factors"], 8, "the same parameters");
         assert_clean(&read_files(server, new).await, &["a0"]);
-        assert_eq!(recommend(server, key, "r0").await["strategy"], "PERSONALIZED", "the retrained model serves");
+        assert_eq!(
+            server.recommend(key, "r0", Value::Null).await["strategy"],
+            "PERSONALIZED",
+            "the retrained model serves"
+        );
         let (_, body) =
             server.gql(Some(key), "mutation($id: ID!) { deployModel(id: $id) { id } }", json!({ "id": old })).await;
         assert_eq!(error_code(&body), "CONFLICT", "a retired model cannot come back: {body}");

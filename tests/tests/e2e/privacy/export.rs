@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use super::{als, ok, seed, train};
-use crate::helpers::{TestServer, error_code};
+use super::{als, seed};
+use crate::helpers::{TestServer, assert_error, error_code};
 use crate::on_both_backends;
 
 const EXPORT: &str = "query($u: String!) { exportUserData(userId: $u) }";
@@ -15,10 +15,10 @@ on_both_backends!(
         let t = server.new_tenant().await;
         let key = t.api_key.as_str();
         seed(server, key).await;
-        let model = train(server, key, als()).await;
-        ok(server, key, "{ endUser(id: \"a0\") { id } }", json!({})).await;
+        let model = server.train(key, als()).await.model;
+        server.ok(key, "{ endUser(id: \"a0\") { id } }", json!({})).await;
 
-        let doc = ok(server, key, EXPORT, json!({ "u": "a0" })).await["exportUserData"].clone();
+        let doc = server.ok(key, EXPORT, json!({ "u": "a0" })).await["exportUserData"].clone();
         assert_eq!(doc["format"], "marquee.user-export.v1");
         assert_eq!(doc["userId"], "a0");
         assert_eq!(doc["profile"]["country"], "DE");
@@ -47,8 +47,8 @@ on_both_backends!(
         // Unknown people and callers without `privacy:manage` get nothing.
         let (_, body) = server.gql(Some(key), EXPORT, json!({ "u": "nobody" })).await;
         assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
-        let reader = crate::ingestion::key_with(server, key, &["users:read"]).await;
+        let reader = server.key_with(key, &["users:read"]).await;
         let (status, body) = server.gql(Some(&reader), EXPORT, json!({ "u": "a0" })).await;
-        assert_eq!((status, error_code(&body).as_str()), (403, "FORBIDDEN"), "{body}");
+        assert_error(status, &body, 403, "FORBIDDEN");
     }
 );

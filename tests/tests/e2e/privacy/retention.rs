@@ -3,7 +3,6 @@
 
 use serde_json::json;
 
-use super::ok;
 use crate::helpers::{TestServer, error_code};
 use crate::on_both_backends;
 
@@ -12,13 +11,13 @@ on_both_backends!(
     |server: &'static TestServer| async move {
         let t = server.new_tenant().await;
         let key = t.api_key.as_str();
-        ok(
-            server,
-            key,
-            "mutation { upsertContents(contents: [{id: \"c1\", kind: MOVIE, title: \"Old film\"}]) { accepted } }",
-            json!({}),
-        )
-        .await;
+        server
+            .ok(
+                key,
+                "mutation { upsertContents(contents: [{id: \"c1\", kind: MOVIE, title: \"Old film\"}]) { accepted } }",
+                json!({}),
+            )
+            .await;
         let old = (chrono::Utc::now() - chrono::Duration::days(400)).to_rfc3339();
         let recent = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339();
         let events = json!([
@@ -26,13 +25,13 @@ on_both_backends!(
             { "eventId": "old-2", "userId": "u2", "contentId": "c1", "type": "PLAY", "occurredAt": old },
             { "eventId": "new-1", "userId": "u1", "contentId": "c1", "type": "PLAY", "occurredAt": recent },
         ]);
-        ok(
-            server,
-            key,
-            "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }",
-            json!({ "e": events }),
-        )
-        .await;
+        server
+            .ok(
+                key,
+                "mutation($e: [InteractionInput!]!) { recordInteractions(events: $e) { accepted } }",
+                json!({ "e": events }),
+            )
+            .await;
 
         let (_, body) = server
             .gql(
@@ -42,8 +41,7 @@ on_both_backends!(
             )
             .await;
         assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
-        let set = ok(
-            server,
+        let set = server.ok(
             key,
             "mutation { updateTenantSettings(input: {interactionRetentionDays: 365}) { interactionRetentionDays } }",
             json!({}),
@@ -73,10 +71,10 @@ on_both_backends!(
             .unwrap();
         assert_eq!(runs, vec![(365, 2)]);
 
-        let counts = ok(server, key, "{ statistics { counts { interactions } } }", json!({})).await;
+        let counts = server.ok(key, "{ statistics { counts { interactions } } }", json!({})).await;
         assert_eq!(counts["statistics"]["counts"]["interactions"], 1, "the recent event stays");
         let history =
-            ok(server, key, "{ endUser(id: \"u1\") { interactions { edges { node { eventId } } } } }", json!({})).await;
+            server.ok(key, "{ endUser(id: \"u1\") { interactions { edges { node { eventId } } } } }", json!({})).await;
         assert_eq!(history["endUser"]["interactions"]["edges"], json!([{ "node": { "eventId": "new-1" } }]));
 
         let events = crate::audit::all_events(server, key).await;
@@ -87,13 +85,13 @@ on_both_backends!(
         assert_eq!(purged[0]["details"]["retentionDays"], 365);
 
         // Keeping forever again: the job leaves the tenant alone.
-        let set = ok(
-            server,
-            key,
-            "mutation { updateTenantSettings(input: {interactionRetentionDays: 0}) { interactionRetentionDays } }",
-            json!({}),
-        )
-        .await;
+        let set = server
+            .ok(
+                key,
+                "mutation { updateTenantSettings(input: {interactionRetentionDays: 0}) { interactionRetentionDays } }",
+                json!({}),
+            )
+            .await;
         assert!(set["updateTenantSettings"]["interactionRetentionDays"].is_null());
         let report = crate::audit::verify(server, key).await;
         assert_eq!(report["ok"], true, "{report}");

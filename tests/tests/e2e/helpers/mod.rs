@@ -9,7 +9,12 @@ use api::startup::Application;
 use domain::Services;
 use domain::access::{self, NewTenant};
 use domain::tenants::ids::{Email, TenantSlug};
-use serde_json::{Value, json};
+
+mod client;
+mod fixtures;
+
+pub use client::{assert_error, assert_refused, error_code};
+pub use fixtures::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -143,9 +148,7 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
     limits.backoff_base_secs = 2;
     limits.backoff_max_secs = 8;
     configure(&mut settings);
-    if std::env::var_os("TEST_LOG").is_some() {
-        api::telemetry::init(&settings.log);
-    }
+    show_logs(&settings);
     let app = Application::build(&settings).await?;
     let server = TestServer {
         base_url: format!("http://127.0.0.1:{}", app.port()),
@@ -157,6 +160,17 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
         http: reqwest::Client::builder().pool_max_idle_per_host(0).build()?,
     };
     Ok((app, server))
+}
+
+/// With `TEST_LOG=1`, the servers' logs go to standard output, past the test harness's
+/// capture (they show live, beside every test), at `RUST_LOG`'s level or the configured
+/// one. Off by default: a whole run logs a great deal.
+fn show_logs(settings: &Settings) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let wanted = std::env::var("TEST_LOG").is_ok_and(|v| !v.is_empty() && v != "0");
+    if wanted {
+        ONCE.call_once(|| api::telemetry::init(&settings.log));
+    }
 }
 
 /// A database of its own for this run; databases of runs whose process is gone are
@@ -228,78 +242,17 @@ impl TestServer {
         TestTenant { slug, api_key: created.0, owner_email: created.1, owner_password: created.2 }
     }
 
-    /// POSTs a GraphQL request; returns the HTTP status and the JSON body.
-    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        let mut request = self
-            .http
-            .post(format!("{}/graphql", self.base_url))
-            .header("content-type", "application/json")
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("http request");
-        let status = response.status().as_u16();
-        let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        (status, body)
-    }
-
-    /// POSTs a GraphQL request with extra headers; returns the status, the headers and the body.
-    pub async fn gql_with_headers(
-        &self,
-        query: &str,
-        variables: Value,
-        headers: &[(&str, String)],
-    ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut request = self
-            .http
-            .post(format!("{}/graphql", self.base_url))
-            .header("content-type", "application/json")
-            .json(&json!({ "query": query, "variables": variables }));
-        for (name, value) in headers {
-            request = request.header(*name, value.as_str());
-        }
-        let response = request.send().await.expect("http request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        (status, headers, body)
-    }
-
-    /// POSTs raw bytes with a content type, for malformed-input tests.
-    pub async fn post_raw(&self, token: Option<&str>, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-        let mut request =
-            self.http.post(format!("{}/graphql", self.base_url)).header("content-type", content_type).body(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("http request");
-        let status = response.status().as_u16();
-        let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        (status, body)
-    }
-
     /// A direct connection as the database owner, to inspect what is stored at rest.
     pub async fn raw_db(&self) -> sea_orm::DatabaseConnection {
         sea_orm::Database::connect(self.database_url.clone()).await.expect("raw db connection")
     }
-
-    pub async fn login(&self, tenant: &TestTenant) -> Value {
-        let (status, body) = self
-            .gql(
-                None,
-                "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken expiresIn member { id email role } } }",
-                json!({ "i": { "tenant": tenant.slug, "email": tenant.owner_email, "password": tenant.owner_password } }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["data"]["login"].clone()
-    }
 }
 
-/// The first error's `extensions.code`, or "" when there is none.
-pub fn error_code(body: &Value) -> String {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("").to_owned()
+/// One value of the one row a query answers (panics when there is no row).
+pub async fn query_value<T: sea_orm::TryGetable>(db: &impl sea_orm::ConnectionTrait, column: &str, sql: String) -> T {
+    let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql.clone());
+    let row = db.query_one_raw(statement).await.unwrap().unwrap_or_else(|| panic!("no row: {sql}"));
+    row.try_get("", column).unwrap_or_else(|e| panic!("{column} of {sql}: {e}"))
 }
 
 /// Runs the body once per backend, as two tests: `<name>::sqlite` and `<name>::postgres`.
