@@ -12,7 +12,6 @@
 pub mod error;
 pub mod vocab;
 mod sql;
-mod entity;
 mod validate;
 pub mod batch;
 mod fresh_cache;
