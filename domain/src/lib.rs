@@ -14,7 +14,6 @@ pub mod error;
 mod test_db;
 pub mod vocab;
 mod sql;
-mod entity;
 mod validate;
 pub mod batch;
 mod fresh_cache;

@@ -10,6 +10,9 @@ pub fn rows_per_statement(columns: usize) -> usize {
     (MAX_BIND / columns.max(1)).max(1)
 }
 
+/// Milliseconds per day: events are counted by UTC day as `occurred_at / DAY_MS`.
+pub const DAY_MS: i64 = 86_400_000;
+
 pub fn to_ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }

@@ -5,6 +5,7 @@
 //! [`personal_data`], the single place the audit log hooks into. Writes need
 //! `users:write`, reads `users:read`.
 
+mod entity;
 pub mod personal_data;
 pub(crate) mod store;
 mod types;

@@ -3,6 +3,7 @@
 //!
 //! Scopes: writes need `catalog:write`, reads `catalog:read`.
 
+mod entity;
 pub(crate) mod store;
 #[cfg(test)]
 mod store_tests;

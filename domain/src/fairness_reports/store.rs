@@ -1,6 +1,6 @@
-//! Persistence of reports, and the reads a report needs from the audience and the
-//! catalog. Every function runs in the caller's tenant transaction and filters by the
-//! context's tenant.
+//! Persistence of reports, and what a report needs of people and items, asked of the
+//! audience's and the catalog's stores. Every function runs in the caller's tenant
+//! transaction and filters by the context's tenant.
 
 use std::collections::HashMap;
 
@@ -12,7 +12,6 @@ use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
 
 use super::entity as report_row;
-use crate::entity::{content_item, end_user};
 use crate::error::{DomainError, Result};
 use crate::fairness::report::ReportItem;
 use crate::fairness::{FairnessReport, ReportBody, ReportInput, UserAttribute};
@@ -25,34 +24,24 @@ pub(crate) async fn user_groups(
     user_ids: &[String],
     attributes: &[UserAttribute],
 ) -> Result<HashMap<String, Vec<Option<String>>>> {
+    let profiles = crate::audience::store::report_profiles(ctx, tx, user_ids).await?;
     let mut out = HashMap::with_capacity(user_ids.len());
-    for chunk in user_ids.chunks(500) {
-        let rows = end_user::Entity::find()
-            .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
-            .filter(end_user::Column::ExternalId.is_in(chunk.iter().cloned()))
-            .filter(end_user::Column::ErasedAt.is_null())
-            .filter(end_user::Column::ConsentAnalytics.eq(true))
-            .all(tx.conn())
-            .await?;
-        for row in rows {
-            let custom: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&row.attributes).unwrap_or_default();
-            let values = attributes
-                .iter()
-                .map(|a| match a {
-                    UserAttribute::Gender => row.gender.clone(),
-                    UserAttribute::AgeBand => row.age_band.clone(),
-                    UserAttribute::Country => row.country.clone(),
-                    UserAttribute::Plan => row.plan.clone(),
-                    UserAttribute::Custom(key) => custom.get(key).and_then(|v| match v {
-                        serde_json::Value::String(s) => Some(s.clone()),
-                        serde_json::Value::Null => None,
-                        other => Some(other.to_string()),
-                    }),
-                })
-                .collect();
-            out.insert(row.external_id, values);
-        }
+    for p in profiles {
+        let values = attributes
+            .iter()
+            .map(|a| match a {
+                UserAttribute::Gender => p.gender.clone(),
+                UserAttribute::AgeBand => p.age_band.clone(),
+                UserAttribute::Country => p.country.clone(),
+                UserAttribute::Plan => p.plan.clone(),
+                UserAttribute::Custom(key) => p.attributes.get(key).and_then(|v| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                }),
+            })
+            .collect();
+        out.insert(p.id, values);
     }
     Ok(out)
 }
@@ -60,26 +49,17 @@ pub(crate) async fn user_groups(
 /// The model's items as the catalog describes them now (deleted ones unknown).
 pub(crate) async fn items(ctx: &TenantCtx, tx: &TenantTx, item_ids: &[String]) -> Result<Vec<ReportItem>> {
     let mut known: HashMap<String, ReportItem> = HashMap::with_capacity(item_ids.len());
-    for chunk in item_ids.chunks(500) {
-        let rows = content_item::Entity::find()
-            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
-            .filter(content_item::Column::ExternalId.is_in(chunk.iter().cloned()))
-            .filter(content_item::Column::DeletedAt.is_null())
-            .all(tx.conn())
-            .await?;
-        for row in rows {
-            let c = crate::catalog::store::to_domain(row)?;
-            known.insert(
-                c.id.as_str().to_owned(),
-                ReportItem {
-                    known: true,
-                    kind: c.kind.as_str().to_owned(),
-                    genres: c.genres,
-                    tags: c.tags,
-                    provider: c.provider,
-                },
-            );
-        }
+    for c in crate::catalog::store::live_by_external_ids(ctx, tx, item_ids).await? {
+        known.insert(
+            c.id.as_str().to_owned(),
+            ReportItem {
+                known: true,
+                kind: c.kind.as_str().to_owned(),
+                genres: c.genres,
+                tags: c.tags,
+                provider: c.provider,
+            },
+        );
     }
     Ok(item_ids.iter().map(|id| known.remove(id).unwrap_or_default()).collect())
 }

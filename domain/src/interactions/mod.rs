@@ -8,6 +8,7 @@
 //! id is already stored is counted as a duplicate and not stored again, whatever its
 //! content. Scopes: `events:write` to record.
 
+mod entity;
 mod snapshot;
 pub(crate) mod store;
 #[cfg(test)]

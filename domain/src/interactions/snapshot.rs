@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::{Scope, TenantCtx};
 
 use super::store;
@@ -11,10 +10,8 @@ use super::types::EventType;
 use crate::Services;
 use crate::audience::UserId;
 use crate::catalog::{ContentId, ContentKind};
-use crate::entity::{content_item, end_user};
 use crate::error::Result;
 use crate::settings::{self, EventWeights};
-use crate::sql::from_ms;
 
 /// One catalog item with what serving needs to filter recommendations.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,60 +84,32 @@ impl TrainingSnapshot {
 /// transaction, no per-row round trips. 100,000 events take well under a second.
 pub async fn training_snapshot(ctx: &TenantCtx, services: &Services) -> Result<TrainingSnapshot> {
     ctx.require(Scope::ModelsManage)?;
-    let tenant_id = ctx.tenant_id().get();
     let tx = services.db.begin(ctx).await?;
     let weights = settings::load(ctx, &tx).await?.event_weights;
     let taken_at = Utc::now();
 
-    type ItemRow = (i64, String, String, String, Option<String>, Option<i64>, Option<i64>, Option<String>);
-    let item_rows: Vec<ItemRow> = content_item::Entity::find()
-        .select_only()
-        .columns([
-            content_item::Column::Id,
-            content_item::Column::ExternalId,
-            content_item::Column::Kind,
-            content_item::Column::Genres,
-            content_item::Column::Provider,
-            content_item::Column::AvailableFrom,
-            content_item::Column::AvailableUntil,
-            content_item::Column::MaturityRating,
-        ])
-        .filter(content_item::Column::TenantId.eq(tenant_id))
-        .filter(content_item::Column::DeletedAt.is_null())
-        .order_by_asc(content_item::Column::Id)
-        .into_tuple()
-        .all(tx.conn())
-        .await?;
+    let item_rows = crate::catalog::store::live_items(ctx, &tx).await?;
     let mut item_index = HashMap::with_capacity(item_rows.len());
     let mut items = Vec::with_capacity(item_rows.len());
-    for (id, ext, kind, genres, provider, from, until, maturity) in item_rows {
-        item_index.insert(id, items.len() as u32);
+    for item in item_rows {
+        item_index.insert(item.row, items.len() as u32);
         items.push(SnapshotItem {
-            id: ContentId::from_db(ext),
-            kind: ContentKind::from_db(&kind)?,
-            genres: serde_json::from_str(&genres).unwrap_or_default(),
-            provider,
-            available_from: from.map(from_ms),
-            available_until: until.map(from_ms),
-            maturity_rating: maturity,
+            id: item.id,
+            kind: item.kind,
+            genres: item.genres,
+            provider: item.provider,
+            available_from: item.available_from,
+            available_until: item.available_until,
+            maturity_rating: item.maturity_rating,
         });
     }
 
-    let user_rows: Vec<(i64, String)> = end_user::Entity::find()
-        .select_only()
-        .columns([end_user::Column::Id, end_user::Column::ExternalId])
-        .filter(end_user::Column::TenantId.eq(tenant_id))
-        .filter(end_user::Column::ConsentPersonalization.eq(true))
-        .filter(end_user::Column::ErasedAt.is_null())
-        .order_by_asc(end_user::Column::Id)
-        .into_tuple()
-        .all(tx.conn())
-        .await?;
+    let user_rows = crate::audience::store::personalizable(ctx, &tx).await?;
     let mut user_index = HashMap::with_capacity(user_rows.len());
     let mut users = Vec::with_capacity(user_rows.len());
-    for (id, ext) in user_rows {
-        user_index.insert(id, users.len() as u32);
-        users.push(UserId::from_db(ext));
+    for (row, id) in user_rows {
+        user_index.insert(row, users.len() as u32);
+        users.push(id);
     }
 
     let type_weights: HashMap<&'static str, f32> =

@@ -7,17 +7,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
 use tenants::TenantCtx;
-use tenants::db::{DbBackendKind, TenantTx};
 
 use super::runtime::ModelServices;
 use super::serving::HistoryEvent;
 use super::training::TrainingData;
 use super::types::DataSnapshot;
 use crate::catalog::Content;
-use crate::entity::{content_item, end_user, interaction};
-use crate::error::{DomainError, Result};
+use crate::error::Result;
 use crate::settings::TenantSettings;
 use crate::sql::from_ms;
 use crate::vocab::{EventType, UserId};
@@ -79,7 +76,7 @@ async fn cached_settings(ctx: &TenantCtx, models: &ModelServices) -> Result<Tena
 pub async fn user_state(ctx: &TenantCtx, models: &ModelServices, user: &UserId) -> Result<UserState> {
     let user_id = user.as_str();
     let key = (ctx.tenant_id().get(), user_id.to_owned());
-    let person = models.people.get_or_load(key, || load_person(ctx, models, user_id)).await?;
+    let person = models.people.get_or_load(key, || load_person(ctx, models, user)).await?;
     if !person.personalization {
         return Ok(UserState { personalization: false, history: Vec::new() });
     }
@@ -95,64 +92,16 @@ pub async fn user_state(ctx: &TenantCtx, models: &ModelServices, user: &UserId) 
     Ok(UserState { personalization: true, history })
 }
 
-/// The person's newest events with their items' catalog ids, newest first, as one row
-/// holding a JSON array: the driver hands rows one at a time from its worker thread,
-/// and a hundred hand-overs cost more than the query.
-async fn recent_events(
-    ctx: &TenantCtx,
-    models: &ModelServices,
-    tx: &TenantTx,
-    user_row: i64,
-) -> Result<Vec<(Arc<str>, EventType, i64)>> {
-    let (backend, aggregate, tenant, user) = match models.services.db.kind() {
-        DbBackendKind::Sqlite => {
-            (DbBackend::Sqlite, "json_group_array(json_array(external_id, event_type, occurred_at))", "?", "?")
-        }
-        DbBackendKind::Postgres => {
-            (DbBackend::Postgres, "json_agg(json_build_array(external_id, event_type, occurred_at))::text", "$1", "$2")
-        }
-    };
-    let sql = format!(
-        "SELECT {aggregate} FROM (SELECT c.external_id AS external_id, i.event_type AS event_type, i.occurred_at AS occurred_at \
-         FROM interactions i JOIN content_items c ON c.id = i.item_id AND c.tenant_id = i.tenant_id \
-         WHERE i.tenant_id = {tenant} AND i.user_id = {user} ORDER BY i.occurred_at DESC LIMIT {HISTORY_LIMIT}) recent"
-    );
-    let statement = Statement::from_sql_and_values(backend, sql, [ctx.tenant_id().get().into(), user_row.into()]);
-    let json: Option<String> = match tx.conn().query_one_raw(statement).await? {
-        Some(row) => row.try_get_by_index(0)?,
-        None => None,
-    };
-    let rows: Vec<(String, String, i64)> = match json {
-        Some(text) => serde_json::from_str(&text).map_err(|e| DomainError::internal_from("history row", e))?,
-        None => Vec::new(),
-    };
-    let mut events = rows
-        .into_iter()
-        .map(|(item_id, event_type, at)| Ok((Arc::from(item_id), EventType::from_db(&event_type)?, at)))
-        .collect::<Result<Vec<_>>>()?;
-    // An aggregate's input order is not promised; the newest-first order is restored here.
-    events.sort_by_key(|e| std::cmp::Reverse(e.2));
-    Ok(events)
-}
-
-async fn load_person(ctx: &TenantCtx, models: &ModelServices, user_id: &str) -> Result<Arc<CachedPerson>> {
-    let tenant = ctx.tenant_id().get();
+async fn load_person(ctx: &TenantCtx, models: &ModelServices, user: &UserId) -> Result<Arc<CachedPerson>> {
     let tx = models.services.db.begin(ctx).await?;
-    let user = end_user::Entity::find()
-        .select_only()
-        .columns([end_user::Column::Id, end_user::Column::ConsentPersonalization])
-        .column_as(end_user::Column::ErasedAt.is_not_null(), "erased")
-        .filter(end_user::Column::TenantId.eq(tenant))
-        .filter(end_user::Column::ExternalId.eq(user_id))
-        .into_tuple::<(i64, bool, bool)>()
-        .one(tx.conn())
-        .await?;
-    let person = match user {
+    let person = match crate::audience::store::serving_consent(ctx, &tx, user).await? {
         // Unknown yet: personalizable, with no history (their first events invalidate this).
         None => CachedPerson { personalization: true, events: Vec::new() },
-        Some((_, consent, erased)) if erased || !consent => CachedPerson { personalization: false, events: Vec::new() },
-        Some((user_row, _, _)) => {
-            CachedPerson { personalization: true, events: recent_events(ctx, models, &tx, user_row).await? }
+        Some(p) if p.erased || !p.personalization => CachedPerson { personalization: false, events: Vec::new() },
+        Some(p) => {
+            let backend = models.services.db.kind();
+            let events = crate::interactions::store::recent_for_user(ctx, &tx, backend, p.row, HISTORY_LIMIT).await?;
+            CachedPerson { personalization: true, events }
         }
     };
     tx.commit().await?;
@@ -194,17 +143,11 @@ pub async fn catalog_facets(ctx: &TenantCtx, models: &ModelServices) -> Result<A
 }
 
 async fn load_catalog(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<CatalogView>> {
-    let tenant = ctx.tenant_id().get();
     let tx = models.services.db.begin(ctx).await?;
-    let rows = content_item::Entity::find()
-        .filter(content_item::Column::TenantId.eq(tenant))
-        .filter(content_item::Column::DeletedAt.is_null())
-        .all(tx.conn())
-        .await?;
+    let contents = crate::catalog::store::live_contents(ctx, &tx).await?;
     tx.commit().await?;
-    let mut items = FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
-    for row in rows {
-        let content = crate::catalog::store::to_domain(row)?;
+    let mut items = FxHashMap::with_capacity_and_hasher(contents.len(), Default::default());
+    for content in contents {
         let facets = ItemFacets {
             kind: content.kind.as_str().to_owned(),
             genres: content.genres.clone(),
@@ -227,30 +170,14 @@ pub async fn popular_items(ctx: &TenantCtx, models: &ModelServices) -> Result<Ar
         return Ok(list);
     }
     let tx = models.services.db.begin(ctx).await?;
-    let counts: Vec<(i64, i64)> = interaction::Entity::find()
-        .select_only()
-        .column(interaction::Column::ItemId)
-        .column_as(interaction::Column::Id.count(), "n")
-        .filter(interaction::Column::TenantId.eq(tenant))
-        .group_by(interaction::Column::ItemId)
-        .into_tuple()
-        .all(tx.conn())
-        .await?;
-    let ids: Vec<(i64, String)> = content_item::Entity::find()
-        .select_only()
-        .columns([content_item::Column::Id, content_item::Column::ExternalId])
-        .filter(content_item::Column::TenantId.eq(tenant))
-        .filter(content_item::Column::DeletedAt.is_null())
-        .order_by_asc(content_item::Column::Id)
-        .into_tuple()
-        .all(tx.conn())
-        .await?;
+    let counts = crate::interactions::store::counts_per_item(ctx, &tx).await?;
+    let ids = crate::catalog::store::live_ids(ctx, &tx).await?;
     tx.commit().await?;
     let counts: HashMap<i64, i64> = counts.into_iter().collect();
     // Every live item is listed (items nobody touched last), so filters can still fill
     // a page from a young catalog.
     let mut list: Vec<(i64, String, i64)> =
-        ids.into_iter().map(|(id, ext)| (id, ext, counts.get(&id).copied().unwrap_or(0))).collect();
+        ids.into_iter().map(|(id, ext)| (id, ext.into_string(), counts.get(&id).copied().unwrap_or(0))).collect();
     list.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     let list = Arc::new(list.into_iter().map(|(_, ext, n)| (ext, n as f32)).collect::<Vec<_>>());
     models.popular.insert(tenant, list.clone());

@@ -16,7 +16,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement};
 use tenants::db::DbBackendKind;
 use tenants::{TenantCtx, TenantTx};
 
@@ -27,7 +27,6 @@ use super::entity::model;
 use super::runtime::ModelServices;
 use super::store;
 use super::types::{Model, ModelStatus};
-use crate::entity::end_user;
 use crate::error::{DomainError, Result};
 
 /// The first key of PostgreSQL advisory locks taken for erasures (the second is the
@@ -183,16 +182,7 @@ pub(crate) async fn scrub_fresh(
     key: &str,
     snapshot_users: &[String],
 ) -> Result<bool> {
-    let erased: std::collections::HashSet<String> = end_user::Entity::find()
-        .select_only()
-        .column(end_user::Column::ExternalId)
-        .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(end_user::Column::ErasedAt.is_not_null())
-        .into_tuple::<String>()
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .collect();
+    let erased = crate::audience::store::erased_ids(ctx, tx).await?;
     let gone: Vec<String> = snapshot_users.iter().filter(|u| erased.contains(*u)).cloned().collect();
     if gone.is_empty() {
         return Ok(false);

@@ -3,8 +3,6 @@
 //! without analytics consent they stay out of statistics and reports.
 
 use chrono::Utc;
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, IntoActiveModel};
 use tenants::{Scope, TenantCtx};
 
 use super::subject;
@@ -30,16 +28,12 @@ pub async fn set_consent(
 ) -> Result<Consent> {
     ctx.require(Scope::PrivacyManage).or_else(|_| ctx.require(Scope::UsersWrite))?;
     let tx = services.db.begin_write(ctx).await?;
-    let row = subject::find_live(ctx, &tx, user).await?;
+    let person = subject::find_live(ctx, &tx, user).await?;
     let consent = Consent {
-        personalization: update.personalization.unwrap_or(row.consent_personalization),
-        analytics: update.analytics.unwrap_or(row.consent_analytics),
+        personalization: update.personalization.unwrap_or(person.consent.personalization),
+        analytics: update.analytics.unwrap_or(person.consent.analytics),
     };
-    let mut active = row.into_active_model();
-    active.consent_personalization = Set(consent.personalization);
-    active.consent_analytics = Set(consent.analytics);
-    active.updated_at = Set(Utc::now());
-    active.update(tx.conn()).await?;
+    crate::audience::store::write_consent(ctx, &tx, person.row, consent, Utc::now()).await?;
     let event = AuditEvent::new(action::CONSENT_CHANGED)
         .target(Target::end_user(user.as_str()))
         .details(serde_json::json!({ "personalization": consent.personalization, "analytics": consent.analytics }));

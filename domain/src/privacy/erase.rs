@@ -20,7 +20,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
 use tenants::{Scope, TenantCtx, TenantTx};
@@ -30,7 +30,6 @@ use super::subject;
 use crate::Services;
 use crate::audience::UserId;
 use crate::audit::{AuditEvent, Target, action};
-use crate::entity::{end_user, interaction};
 use crate::error::{DomainError, Result};
 use crate::models::ModelServices;
 use crate::serving_cache::Change;
@@ -121,17 +120,16 @@ pub async fn erase_user(ctx: &TenantCtx, models: &ModelServices, user: &UserId) 
     let subject_pseudonym = services.audit.end_user_pseudonym(ctx.tenant_id(), user.as_str())?;
     let tx = services.db.begin_write(ctx).await?;
     crate::models::privacy::erasure_lock(models, ctx, &tx).await?;
-    let row = subject::find(ctx, &tx, user).await?;
-    if row.erased_at.is_some() {
+    let person = subject::find(ctx, &tx, user).await?;
+    if person.erased_at.is_some() {
         let existing = find_receipt(ctx, &tx, &subject_pseudonym).await?;
         tx.commit().await?;
         let existing = existing.ok_or_else(|| DomainError::internal("erased end user without a receipt"))?;
         return complete(ctx, models, user, existing, true).await;
     }
     let now = Utc::now();
-    let user_row = row.id;
-    let deleted = delete_interactions(ctx, &tx, user_row).await?;
-    empty_profile(&tx, row, now, now).await?;
+    let deleted = crate::interactions::store::delete_for_user(ctx, &tx, person.row).await?;
+    crate::audience::store::empty_profile(ctx, &tx, person.row, now, now).await?;
     let holders = crate::models::privacy::mark_holders(ctx, models, &tx, user.as_str(), now).await?;
     let ids = |held: &[crate::models::Model]| held.iter().map(|m| m.id.as_string()).collect::<Vec<_>>();
     let stored = receipt::ActiveModel {
@@ -177,11 +175,11 @@ async fn complete(
     let services = models.services();
     let tx = services.db.begin_write(ctx).await?;
     crate::models::privacy::erasure_lock(models, ctx, &tx).await?;
-    let row = subject::find(ctx, &tx, user).await?;
-    let erased_at = row.erased_at.unwrap_or(stored.erased_at);
-    let late_interactions = delete_interactions(ctx, &tx, row.id).await?;
-    if !profile_is_empty(&row) {
-        empty_profile(&tx, row, erased_at, Utc::now()).await?;
+    let person = subject::find(ctx, &tx, user).await?;
+    let erased_at = person.erased_at.unwrap_or(stored.erased_at);
+    let late_interactions = crate::interactions::store::delete_for_user(ctx, &tx, person.row).await?;
+    if !person.emptied {
+        crate::audience::store::empty_profile(ctx, &tx, person.row, erased_at, Utc::now()).await?;
     }
     let found = crate::models::privacy::scrub_everywhere(ctx, models, &tx, user.as_str()).await?;
     let mut scrubbed = model_ids(&stored.models_scrubbed)?;
@@ -249,48 +247,6 @@ async fn complete(
     let receipt = to_receipt(ctx, &tx, refreshed).await?;
     tx.commit().await?;
     Ok(receipt)
-}
-
-async fn delete_interactions(ctx: &TenantCtx, tx: &TenantTx, user_row: i64) -> Result<u64> {
-    Ok(interaction::Entity::delete_many()
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(interaction::Column::UserId.eq(user_row))
-        .exec(tx.conn())
-        .await?
-        .rows_affected)
-}
-
-fn profile_is_empty(row: &end_user::Model) -> bool {
-    row.age_band.is_none()
-        && row.gender.is_none()
-        && row.country.is_none()
-        && row.plan.is_none()
-        && row.signup_date.is_none()
-        && row.attributes == "{}"
-        && !row.consent_personalization
-        && !row.consent_analytics
-}
-
-/// Keeps only what refusing later data for the id needs: the id and the erasure time.
-async fn empty_profile(
-    tx: &TenantTx,
-    row: end_user::Model,
-    erased_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let mut active = row.into_active_model();
-    active.age_band = Set(None);
-    active.gender = Set(None);
-    active.country = Set(None);
-    active.plan = Set(None);
-    active.signup_date = Set(None);
-    active.attributes = Set("{}".to_owned());
-    active.consent_personalization = Set(false);
-    active.consent_analytics = Set(false);
-    active.updated_at = Set(now);
-    active.erased_at = Set(Some(erased_at));
-    active.update(tx.conn()).await?;
-    Ok(())
 }
 
 async fn find_receipt(ctx: &TenantCtx, tx: &TenantTx, subject: &str) -> Result<Option<receipt::Model>> {

@@ -23,7 +23,7 @@ pub async fn export_user_data(ctx: &TenantCtx, models: &ModelServices, user: &Us
     let services = models.services();
     services.read_audit.flush().await?;
     let tx = services.db.begin_write(ctx).await?;
-    let row = subject::find_live(ctx, &tx, user).await?;
+    let person = subject::find_live(ctx, &tx, user).await?;
     let profile = crate::audience::store::get(ctx, &tx, user)
         .await?
         .ok_or_else(|| DomainError::internal("live end user without a profile"))?;
@@ -31,7 +31,7 @@ pub async fn export_user_data(ctx: &TenantCtx, models: &ModelServices, user: &Us
     let mut interactions = Vec::new();
     let mut page = PageRequest::<SortCursor> { first: PAGE, after: None };
     loop {
-        let batch = crate::interactions::store::list_for_user(ctx, &tx, row.id, &page).await?;
+        let batch = crate::interactions::store::list_for_user(ctx, &tx, person.row, &page).await?;
         let last = batch.items.last().map(|(cursor, _)| cursor.clone());
         interactions.extend(batch.items.into_iter().map(|(_, i)| {
             json!({

@@ -4,13 +4,11 @@
 //! retention run` runs it once.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tenants::store::tenants as tenant_store;
 use tenants::{RequestId, SystemCtx, TenantCtx, TenantId};
 
 use crate::Services;
 use crate::audit::{AuditEvent, action};
-use crate::entity::interaction;
 use crate::error::Result;
 use crate::serving_cache::Change;
 
@@ -57,12 +55,7 @@ pub async fn apply_retention_for(
         return Ok(None);
     };
     let cutoff = now - Duration::days(i64::from(days));
-    let deleted = interaction::Entity::delete_many()
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(interaction::Column::OccurredAt.lt(crate::sql::to_ms(cutoff)))
-        .exec(tx.conn())
-        .await?
-        .rows_affected;
+    let deleted = crate::interactions::store::delete_occurred_before(ctx, &tx, cutoff).await?;
     if deleted > 0 {
         let event = AuditEvent::new(action::INTERACTIONS_PURGED).by(JOB).details(serde_json::json!({
             "retentionDays": days,

@@ -1,20 +1,28 @@
-//! Persistence of interactions: bulk, idempotent ingestion and per-user lists.
+//! Persistence of interactions: bulk, idempotent ingestion, per-user lists, and the
+//! reads and deletions other features make of events. Only this store queries
+//! `interactions`: other features call the `pub(crate)` functions here and get domain
+//! types or plain figures.
+
+mod history;
+pub(crate) mod stats;
+
+pub(crate) use history::recent_for_user;
 
 use std::collections::HashSet;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::page::{Page, PageRequest, SortCursor, SortValue};
 use tenants::{TenantCtx, TenantTx};
 
+use super::entity as interaction;
 use super::types::*;
 use crate::audience::Consent;
 use crate::audience::store as users;
 use crate::batch::RowError;
 use crate::catalog::ContentId;
 use crate::catalog::store as catalog;
-use crate::entity::{content_item, interaction};
 use crate::error::{DomainError, Result};
 use crate::sql::{from_ms, rows_per_statement, to_ms};
 
@@ -136,16 +144,7 @@ pub(crate) async fn list_for_user(
     let mut item_ids: Vec<i64> = rows.iter().map(|r| r.6).collect();
     item_ids.sort_unstable();
     item_ids.dedup();
-    let external: std::collections::HashMap<i64, String> = content_item::Entity::find()
-        .select_only()
-        .columns([content_item::Column::Id, content_item::Column::ExternalId])
-        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(content_item::Column::Id.is_in(item_ids))
-        .into_tuple::<(i64, String)>()
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .collect();
+    let external = catalog::external_ids(ctx, tx, &item_ids).await?;
     let mut items = Vec::with_capacity(rows.len());
     for (id, event_id, event_type, value, occurred_at, received_at, item_id) in rows {
         let content = external
@@ -180,4 +179,37 @@ pub(crate) async fn all_events(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i6
         .into_tuple()
         .all(tx.conn())
         .await?)
+}
+
+/// Per item row id, how many events name it (every event, whoever made it).
+pub(crate) async fn counts_per_item(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, i64)>> {
+    Ok(interaction::Entity::find()
+        .select_only()
+        .column(interaction::Column::ItemId)
+        .column_as(interaction::Column::Id.count(), "n")
+        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
+        .group_by(interaction::Column::ItemId)
+        .into_tuple()
+        .all(tx.conn())
+        .await?)
+}
+
+/// Deletes every event of one person (by their row id); returns how many there were.
+pub(crate) async fn delete_for_user(ctx: &TenantCtx, tx: &TenantTx, user_row: i64) -> Result<u64> {
+    Ok(interaction::Entity::delete_many()
+        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(interaction::Column::UserId.eq(user_row))
+        .exec(tx.conn())
+        .await?
+        .rows_affected)
+}
+
+/// Deletes every event that occurred before `cutoff`; returns how many there were.
+pub(crate) async fn delete_occurred_before(ctx: &TenantCtx, tx: &TenantTx, cutoff: DateTime<Utc>) -> Result<u64> {
+    Ok(interaction::Entity::delete_many()
+        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(interaction::Column::OccurredAt.lt(to_ms(cutoff)))
+        .exec(tx.conn())
+        .await?
+        .rows_affected)
 }

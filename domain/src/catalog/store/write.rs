@@ -1,26 +1,23 @@
-//! Persistence of content items: bulk upserts, soft deletes, keyset-paginated lists.
+//! Writes on content items: bulk upserts (with their genre and tag rows) and soft
+//! deletes.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict, Query};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tenants::page::{Page, PageRequest, SortCursor, SortValue};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use tenants::{TenantCtx, TenantTx};
 
-use super::types::*;
+use super::resolve_live_ids;
 use crate::batch::RowError;
-use crate::entity::{content_genre, content_item, content_tag};
+use crate::catalog::entity::{content_genre, content_item, content_tag};
+use crate::catalog::types::*;
 use crate::error::{DomainError, Result};
-use crate::sql::{from_ms, rows_per_statement, to_ms};
+use crate::sql::{rows_per_statement, to_ms};
 use crate::vocab::UpsertCounts;
 
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
-}
-
-fn parse_list(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
 }
 
 fn date_text(d: Option<NaiveDate>) -> Option<String> {
@@ -111,35 +108,6 @@ impl Stored {
     }
 }
 
-pub(crate) fn to_domain(m: content_item::Model) -> Result<Content> {
-    let release_date = match &m.release_date {
-        None => None,
-        Some(s) => Some(
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| DomainError::internal(format!("corrupt release date {s:?}")))?,
-        ),
-    };
-    Ok(Content {
-        kind: ContentKind::from_db(&m.kind)?,
-        id: ContentId::from_db(m.external_id),
-        title: m.title,
-        description: m.description,
-        genres: parse_list(&m.genres),
-        tags: parse_list(&m.tags),
-        provider: m.provider,
-        creators: parse_list(&m.creators),
-        release_date,
-        duration_secs: m.duration_secs,
-        language: m.language,
-        maturity_rating: m.maturity_rating,
-        available_from: m.available_from.map(from_ms),
-        available_until: m.available_until.map(from_ms),
-        attributes: serde_json::from_str(&m.attributes).unwrap_or_default(),
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
-}
-
 /// Items by external id, deleted ones included, in chunks that respect bind limits.
 async fn find_by_external_ids(
     ctx: &TenantCtx,
@@ -154,43 +122,6 @@ async fn find_by_external_ids(
             .all(tx.conn())
             .await?;
         found.extend(rows.into_iter().map(|m| (m.external_id.clone(), m)));
-    }
-    Ok(found)
-}
-
-/// Internal ids of live (not deleted) items, by external id.
-pub(crate) async fn resolve_live_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, i64>> {
-    let mut found = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(rows_per_statement(1)) {
-        let rows: Vec<(i64, String)> = content_item::Entity::find()
-            .select_only()
-            .column(content_item::Column::Id)
-            .column(content_item::Column::ExternalId)
-            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
-            .filter(content_item::Column::ExternalId.is_in(chunk.iter().copied()))
-            .filter(content_item::Column::DeletedAt.is_null())
-            .into_tuple()
-            .all(tx.conn())
-            .await?;
-        found.extend(rows.into_iter().map(|(id, ext)| (ext, id)));
-    }
-    Ok(found)
-}
-
-/// Live items by internal id (for hydrating statistics and similar lists).
-pub(crate) async fn find_by_internal_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i64, Content>> {
-    let mut found = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(rows_per_statement(1)) {
-        let rows = content_item::Entity::find()
-            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
-            .filter(content_item::Column::Id.is_in(chunk.iter().copied()))
-            .filter(content_item::Column::DeletedAt.is_null())
-            .all(tx.conn())
-            .await?;
-        for m in rows {
-            let id = m.id;
-            found.insert(id, to_domain(m)?);
-        }
     }
     Ok(found)
 }
@@ -337,144 +268,4 @@ pub(crate) async fn soft_delete(ctx: &TenantCtx, tx: &TenantTx, ids: &[ContentId
     let mut not_found: Vec<ContentId> = ids.iter().filter(|id| !live.contains_key(id.as_str())).cloned().collect();
     not_found.dedup();
     Ok(DeleteOutcome { deleted, not_found })
-}
-
-pub(crate) async fn get(ctx: &TenantCtx, tx: &TenantTx, id: &ContentId) -> Result<Option<Content>> {
-    content_item::Entity::find()
-        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(content_item::Column::ExternalId.eq(id.as_str()))
-        .filter(content_item::Column::DeletedAt.is_null())
-        .one(tx.conn())
-        .await?
-        .map(to_domain)
-        .transpose()
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
-    for c in s.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
-fn filter_condition(tenant_id: i64, f: &ContentFilter) -> Condition {
-    use content_item::Column as C;
-    let mut cond = Condition::all().add(C::TenantId.eq(tenant_id)).add(C::DeletedAt.is_null());
-    if !f.kinds.is_empty() {
-        cond = cond.add(C::Kind.is_in(f.kinds.iter().map(|k| k.as_str())));
-    }
-    if let Some(genre) = &f.genre {
-        cond = cond.add(
-            C::Id.in_subquery(
-                Query::select()
-                    .column(content_genre::Column::ItemId)
-                    .from(content_genre::Entity)
-                    .and_where(content_genre::Column::TenantId.eq(tenant_id))
-                    .and_where(content_genre::Column::Genre.eq(genre.as_str()))
-                    .to_owned(),
-            ),
-        );
-    }
-    if let Some(tag) = &f.tag {
-        cond = cond.add(
-            C::Id.in_subquery(
-                Query::select()
-                    .column(content_tag::Column::ItemId)
-                    .from(content_tag::Entity)
-                    .and_where(content_tag::Column::TenantId.eq(tenant_id))
-                    .and_where(content_tag::Column::Tag.eq(tag.as_str()))
-                    .to_owned(),
-            ),
-        );
-    }
-    if let Some(provider) = &f.provider {
-        cond = cond.add(C::Provider.eq(provider.as_str()));
-    }
-    if let Some(at) = f.available_at {
-        let at = to_ms(at);
-        cond = cond
-            .add(Condition::any().add(C::AvailableFrom.is_null()).add(C::AvailableFrom.lte(at)))
-            .add(Condition::any().add(C::AvailableUntil.is_null()).add(C::AvailableUntil.gt(at)));
-    }
-    if let Some(text) = &f.text {
-        let pattern = escape_like(text);
-        cond = cond.add(
-            Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col(C::Title))).like(LikeExpr::new(pattern.clone()).escape('\\')))
-                .add(Expr::expr(Func::lower(Expr::col(C::Description))).like(LikeExpr::new(pattern).escape('\\'))),
-        );
-    }
-    cond
-}
-
-/// One page of items, filtered and sorted, continuing after the cursor's row.
-pub(crate) async fn list(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    filter: &ContentFilter,
-    sort: ContentSort,
-    page: &PageRequest<SortCursor>,
-) -> Result<Page<Content, SortCursor>> {
-    use content_item::Column as C;
-    let name = sort.cursor_name();
-    let mut cond = filter_condition(ctx.tenant_id().get(), filter);
-    let release = || Expr::expr(Func::coalesce([Expr::col(C::ReleaseDate), Expr::val("")]));
-    if let Some(after) = &page.after {
-        after.check_sort(name)?;
-        let id = after.id;
-        let text = || match &after.value {
-            SortValue::Text(s) => Ok(s.clone()),
-            _ => Err(DomainError::invalid("after", "not a cursor from this API")),
-        };
-        let next = match (sort.field, sort.descending) {
-            (ContentSortField::Created, false) => Condition::all().add(C::Id.gt(id)),
-            (ContentSortField::Created, true) => Condition::all().add(C::Id.lt(id)),
-            (ContentSortField::Title, false) => {
-                let v = text()?;
-                Condition::any().add(C::Title.gt(v.clone())).add(Condition::all().add(C::Title.eq(v)).add(C::Id.gt(id)))
-            }
-            (ContentSortField::Title, true) => {
-                let v = text()?;
-                Condition::any().add(C::Title.lt(v.clone())).add(Condition::all().add(C::Title.eq(v)).add(C::Id.lt(id)))
-            }
-            (ContentSortField::ReleaseDate, false) => {
-                let v = text()?;
-                Condition::any()
-                    .add(release().gt(v.clone()))
-                    .add(Condition::all().add(release().eq(v)).add(C::Id.gt(id)))
-            }
-            (ContentSortField::ReleaseDate, true) => {
-                let v = text()?;
-                Condition::any()
-                    .add(release().lt(v.clone()))
-                    .add(Condition::all().add(release().eq(v)).add(C::Id.lt(id)))
-            }
-        };
-        cond = cond.add(next);
-    }
-    let order = if sort.descending { sea_orm::Order::Desc } else { sea_orm::Order::Asc };
-    let mut query = content_item::Entity::find().filter(cond);
-    query = match sort.field {
-        ContentSortField::Created => query,
-        ContentSortField::Title => query.order_by(C::Title, order.clone()),
-        ContentSortField::ReleaseDate => query.order_by(release(), order.clone()),
-    };
-    let rows = query.order_by(C::Id, order).limit(page.limit()).all(tx.conn()).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for m in rows {
-        let value = match sort.field {
-            ContentSortField::Created => SortValue::Null,
-            ContentSortField::Title => SortValue::Text(m.title.clone()),
-            ContentSortField::ReleaseDate => SortValue::Text(m.release_date.clone().unwrap_or_default()),
-        };
-        let cursor = SortCursor { sort: name.to_owned(), value, id: m.id };
-        items.push((cursor, to_domain(m)?));
-    }
-    Ok(Page::from_overfetch(items, page))
 }

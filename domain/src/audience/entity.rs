@@ -1,3 +1,6 @@
+//! ORM entity of `end_users`. Private to `audience`, and only its store uses it: every
+//! other feature reads and changes people through `audience::store`.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

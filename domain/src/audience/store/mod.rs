@@ -1,5 +1,14 @@
 //! Persistence of end users. Reads that return personal data to a caller are only
-//! called from [`super::personal_data`].
+//! called from [`super::personal_data`]. Only this store queries `end_users`: other
+//! features call the `pub(crate)` functions here and its submodules and get domain types
+//! or small structs.
+
+mod reads;
+pub(crate) mod stats;
+mod subject;
+
+pub(crate) use reads::{erased_ids, personalizable, report_profiles, serving_consent};
+pub(crate) use subject::{Subject, empty_profile, find_subject, write_consent};
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,9 +18,9 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use tenants::page::{Page, PageRequest};
 use tenants::{TenantCtx, TenantTx};
 
+use super::entity as end_user;
 use super::types::*;
 use crate::batch::RowError;
-use crate::entity::end_user;
 use crate::error::{DomainError, Result};
 use crate::sql::rows_per_statement;
 use crate::vocab::UpsertCounts;
@@ -20,7 +29,7 @@ fn date_text(d: Option<NaiveDate>) -> Option<String> {
     d.map(|d| d.format("%Y-%m-%d").to_string())
 }
 
-pub(crate) fn to_domain(m: end_user::Model) -> Result<EndUser> {
+fn to_domain(m: end_user::Model) -> Result<EndUser> {
     let signup_date = match &m.signup_date {
         None => None,
         Some(s) => Some(

@@ -1,3 +1,6 @@
+//! ORM entity of `interactions`. Private to `interactions`, and only its store uses it:
+//! every other feature reads and deletes events through `interactions::store`.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

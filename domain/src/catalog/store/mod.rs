@@ -1,0 +1,211 @@
+//! Persistence of content items: bulk upserts, soft deletes, keyset-paginated lists, and
+//! the reads other features make of the catalog. Only this store queries the catalog's
+//! tables; other features call the `pub(crate)` functions here and get domain types.
+
+mod list;
+pub(crate) mod stats;
+mod write;
+
+pub(crate) use list::list;
+pub(crate) use write::{soft_delete, upsert};
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tenants::{TenantCtx, TenantTx};
+
+use super::entity::content_item;
+use super::types::*;
+use crate::error::{DomainError, Result};
+use crate::sql::{from_ms, rows_per_statement};
+
+fn parse_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn to_domain(m: content_item::Model) -> Result<Content> {
+    let release_date = match &m.release_date {
+        None => None,
+        Some(s) => Some(
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| DomainError::internal(format!("corrupt release date {s:?}")))?,
+        ),
+    };
+    Ok(Content {
+        kind: ContentKind::from_db(&m.kind)?,
+        id: ContentId::from_db(m.external_id),
+        title: m.title,
+        description: m.description,
+        genres: parse_list(&m.genres),
+        tags: parse_list(&m.tags),
+        provider: m.provider,
+        creators: parse_list(&m.creators),
+        release_date,
+        duration_secs: m.duration_secs,
+        language: m.language,
+        maturity_rating: m.maturity_rating,
+        available_from: m.available_from.map(from_ms),
+        available_until: m.available_until.map(from_ms),
+        attributes: serde_json::from_str(&m.attributes).unwrap_or_default(),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+/// Internal ids of live (not deleted) items, by external id.
+pub(crate) async fn resolve_live_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, i64>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let rows: Vec<(i64, String)> = content_item::Entity::find()
+            .select_only()
+            .column(content_item::Column::Id)
+            .column(content_item::Column::ExternalId)
+            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::ExternalId.is_in(chunk.iter().copied()))
+            .filter(content_item::Column::DeletedAt.is_null())
+            .into_tuple()
+            .all(tx.conn())
+            .await?;
+        found.extend(rows.into_iter().map(|(id, ext)| (ext, id)));
+    }
+    Ok(found)
+}
+
+/// Live items by internal id (for hydrating statistics and similar lists).
+pub(crate) async fn find_by_internal_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i64, Content>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let rows = content_item::Entity::find()
+            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::Id.is_in(chunk.iter().copied()))
+            .filter(content_item::Column::DeletedAt.is_null())
+            .all(tx.conn())
+            .await?;
+        for m in rows {
+            let id = m.id;
+            found.insert(id, to_domain(m)?);
+        }
+    }
+    Ok(found)
+}
+
+pub(crate) async fn get(ctx: &TenantCtx, tx: &TenantTx, id: &ContentId) -> Result<Option<Content>> {
+    content_item::Entity::find()
+        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::ExternalId.eq(id.as_str()))
+        .filter(content_item::Column::DeletedAt.is_null())
+        .one(tx.conn())
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+/// External ids by internal id, deleted items included (a person's history still names
+/// items deleted since). For a page of ids: one statement, no chunking.
+pub(crate) async fn external_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    Ok(content_item::Entity::find()
+        .select_only()
+        .columns([content_item::Column::Id, content_item::Column::ExternalId])
+        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple::<(i64, String)>()
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// A live item's row id and what serving filters recommendations on.
+pub(crate) struct LiveItem {
+    pub row: i64,
+    pub id: ContentId,
+    pub kind: ContentKind,
+    pub genres: Vec<String>,
+    pub provider: Option<String>,
+    pub available_from: Option<DateTime<Utc>>,
+    pub available_until: Option<DateTime<Utc>>,
+    pub maturity_rating: Option<String>,
+}
+
+/// Every live item, in the order first stored, for training snapshots: one query that
+/// reads only the columns serving filters on.
+pub(crate) async fn live_items(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<LiveItem>> {
+    type ItemRow = (i64, String, String, String, Option<String>, Option<i64>, Option<i64>, Option<String>);
+    let rows: Vec<ItemRow> = content_item::Entity::find()
+        .select_only()
+        .columns([
+            content_item::Column::Id,
+            content_item::Column::ExternalId,
+            content_item::Column::Kind,
+            content_item::Column::Genres,
+            content_item::Column::Provider,
+            content_item::Column::AvailableFrom,
+            content_item::Column::AvailableUntil,
+            content_item::Column::MaturityRating,
+        ])
+        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::DeletedAt.is_null())
+        .order_by_asc(content_item::Column::Id)
+        .into_tuple()
+        .all(tx.conn())
+        .await?;
+    rows.into_iter()
+        .map(|(row, ext, kind, genres, provider, from, until, maturity)| {
+            Ok(LiveItem {
+                row,
+                id: ContentId::from_db(ext),
+                kind: ContentKind::from_db(&kind)?,
+                genres: parse_list(&genres),
+                provider,
+                available_from: from.map(from_ms),
+                available_until: until.map(from_ms),
+                maturity_rating: maturity,
+            })
+        })
+        .collect()
+}
+
+/// Every live item, in no particular order, for serving's cached view of the catalog.
+pub(crate) async fn live_contents(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<Content>> {
+    content_item::Entity::find()
+        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::DeletedAt.is_null())
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Row ids and external ids of every live item, in the order first stored.
+pub(crate) async fn live_ids(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, ContentId)>> {
+    let rows: Vec<(i64, String)> = content_item::Entity::find()
+        .select_only()
+        .columns([content_item::Column::Id, content_item::Column::ExternalId])
+        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::DeletedAt.is_null())
+        .order_by_asc(content_item::Column::Id)
+        .into_tuple()
+        .all(tx.conn())
+        .await?;
+    Ok(rows.into_iter().map(|(row, ext)| (row, ContentId::from_db(ext))).collect())
+}
+
+/// Live items by external id, in chunks of 500 ids; unknown and deleted ones are left
+/// out.
+pub(crate) async fn live_by_external_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[String]) -> Result<Vec<Content>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows = content_item::Entity::find()
+            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::ExternalId.is_in(chunk.iter().cloned()))
+            .filter(content_item::Column::DeletedAt.is_null())
+            .all(tx.conn())
+            .await?;
+        for m in rows {
+            found.push(to_domain(m)?);
+        }
+    }
+    Ok(found)
+}
