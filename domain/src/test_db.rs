@@ -2,6 +2,8 @@
 //! one tenant, so the query code that end-to-end tests reach only indirectly can be
 //! checked directly.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use migrations::{Migrator, MigratorTrait};
 use tenants::db::{Db, DbConfig, TenantTx};
 use tenants::ids::TenantSlug;

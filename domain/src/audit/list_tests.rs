@@ -1,6 +1,8 @@
 //! Reading the log on a real (in-memory SQLite) database: filters combine, pages follow
 //! the chain's order, and another tenant's events never show.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{Duration, Utc};
 use tenants::page::PageRequest;
 

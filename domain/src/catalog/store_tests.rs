@@ -2,6 +2,8 @@
 //! with LIKE's wildcards taken literally, keyset pagination in every sort order, and
 //! soft deletion.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{NaiveDate, TimeZone, Utc};
 use tenants::page::{PageRequest, SortCursor};
 

@@ -2,6 +2,8 @@
 //! as idempotency keys, row errors beside stored rows, users created on their first
 //! event, erased users refused, and newest-first keyset paging with ties on time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tenants::page::{PageRequest, SortCursor};
 
