@@ -284,11 +284,7 @@ fn prev_is_ident(chars: &[char], i: usize) -> bool {
 
 /// `'x'` or `'\n'`, not a lifetime such as `'a`.
 fn is_char_literal(chars: &[char], i: usize) -> bool {
-    match (chars.get(i + 1), chars.get(i + 2)) {
-        (Some('\\'), _) => true,
-        (Some(_), Some('\'')) => true,
-        _ => false,
-    }
+    matches!((chars.get(i + 1), chars.get(i + 2)), (Some('\\'), _) | (Some(_), Some('\'')))
 }
 
 /// Checks one crate's `src/` against its `lib.rs`.

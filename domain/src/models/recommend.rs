@@ -173,31 +173,31 @@ pub(crate) async fn recommend(
     };
     let admits = |id: &str| !seen.contains(id) && facets.get(id).is_some_and(|f| request.filter.admits(f, at));
 
-    if let (Some(model), true) = (&model, user.personalization) {
-        if let Some((input, strategy)) = model.user_input(request.user_id.as_str(), &user.history)? {
-            let scores = score(model.clone(), input).await?;
-            let admits_index = |i: u32| admits(&model.item_ids[i as usize]);
-            let top = match &request.filter.rerank {
-                None => inference::rank::top_k_where(&scores, request.first, admits_index),
-                // Re-ranking chooses from a wider pool of the model's best, like reports do.
-                Some(r) => {
-                    let pool = inference::rank::top_k_where(
-                        &scores,
-                        request.first.max(crate::fairness::CANDIDATE_POOL),
-                        admits_index,
-                    );
-                    let scored: Vec<(String, f32)> =
-                        pool.iter().map(|&i| (model.item_ids[i as usize].clone(), scores[i as usize])).collect();
-                    let popular = data::popular_items(ctx, models).await?;
-                    super::rerank::rerank_candidates(r, &scored, request.first, &facets, &popular)
-                        .into_iter()
-                        .map(|j| pool[j])
-                        .collect()
-                }
-            };
-            let items = ranked_items(&model, &facets, &top, &scores);
-            return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
-        }
+    if let (Some(model), true) = (&model, user.personalization)
+        && let Some((input, strategy)) = model.user_input(request.user_id.as_str(), &user.history)?
+    {
+        let scores = score(model.clone(), input).await?;
+        let admits_index = |i: u32| admits(&model.item_ids[i as usize]);
+        let top = match &request.filter.rerank {
+            None => inference::rank::top_k_where(&scores, request.first, admits_index),
+            // Re-ranking chooses from a wider pool of the model's best, like reports do.
+            Some(r) => {
+                let pool = inference::rank::top_k_where(
+                    &scores,
+                    request.first.max(crate::fairness::CANDIDATE_POOL),
+                    admits_index,
+                );
+                let scored: Vec<(String, f32)> =
+                    pool.iter().map(|&i| (model.item_ids[i as usize].clone(), scores[i as usize])).collect();
+                let popular = data::popular_items(ctx, models).await?;
+                super::rerank::rerank_candidates(r, &scored, request.first, &facets, &popular)
+                    .into_iter()
+                    .map(|j| pool[j])
+                    .collect()
+            }
+        };
+        let items = ranked_items(model, &facets, &top, &scores);
+        return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
     }
     let fallback_reason = Some(if !user.personalization {
         "the person has not consented to personalized recommendations"
@@ -252,23 +252,23 @@ pub async fn similar_content(
     let model = registry::active(ctx, models).await?;
     let model_id = model.as_ref().map(|m| m.id);
     let live = |id: &str| id != item_id && facets.get(id).is_some_and(|f| !f.deleted);
-    if let Some(model) = &model {
-        if let Some(&index) = model.item_index.get(item_id) {
-            let scores = match (&model.als, model.algorithm) {
-                (Some(als), _) => cosine_to(als.item_factors(), index as usize),
-                (None, Algorithm::ItemKnn | Algorithm::Uploaded) => {
-                    let mut one_hot = vec![0f32; model.n_items()];
-                    one_hot[index as usize] = 1.0;
-                    score(model.clone(), one_hot).await?
-                }
-                _ => Vec::new(),
-            };
-            if !scores.is_empty() {
-                let top = inference::rank::top_k_where(&scores, first, |i| live(&model.item_ids[i as usize]));
-                let strategy = Strategy::ModelSimilarity;
-                let items = ranked_items(model, &facets, &top, &scores);
-                return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
+    if let Some(model) = &model
+        && let Some(&index) = model.item_index.get(item_id)
+    {
+        let scores = match (&model.als, model.algorithm) {
+            (Some(als), _) => cosine_to(als.item_factors(), index as usize),
+            (None, Algorithm::ItemKnn | Algorithm::Uploaded) => {
+                let mut one_hot = vec![0f32; model.n_items()];
+                one_hot[index as usize] = 1.0;
+                score(model.clone(), one_hot).await?
             }
+            _ => Vec::new(),
+        };
+        if !scores.is_empty() {
+            let top = inference::rank::top_k_where(&scores, first, |i| live(&model.item_ids[i as usize]));
+            let strategy = Strategy::ModelSimilarity;
+            let items = ranked_items(model, &facets, &top, &scores);
+            return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
         }
     }
     // Content-based: Jaccard overlap of genres and tags, for items no model knows yet.
