@@ -20,7 +20,7 @@ pub async fn list_events(
     ctx.require(Scope::AuditRead)?;
     services.read_audit.flush().await?;
     let tx = services.db.begin(ctx).await?;
-    let page = audit::page_of_events(ctx, &tx, filter, page).await?;
+    let page = audit::page_of_events(&tx, filter, page).await?;
     tx.commit().await?;
     Ok(page)
 }

@@ -2,8 +2,9 @@
 //!
 //! Layering rule: `domain` depends on `tenants` (tenancy, access, the database handle)
 //! and `inference` (machine learning), never on `api`, HTTP or GraphQL. Every
-//! tenant-scoped operation takes `&TenantCtx` first. Errors are [`DomainError`], each
-//! with exactly one public [`ErrorCode`].
+//! tenant-scoped operation takes `&TenantCtx` first; a store function takes the
+//! `&TenantTx` it runs in first, which carries that context. Errors are
+//! [`DomainError`], each with exactly one public [`ErrorCode`].
 
 // Modules, lowest first. A module may use the modules above it in this list and never
 // one below it (`error` aside, which every module uses); tests/module_order.rs checks it.

@@ -174,14 +174,14 @@ fn write_json(doc: &mut serde_json::Value, s: &TenantSettings) {
 }
 
 /// The settings inside an open transaction.
-pub(crate) async fn load(ctx: &TenantCtx, tx: &TenantTx) -> Result<TenantSettings> {
-    let tenant = tenant_store::current(ctx, tx).await?;
+pub(crate) async fn load(tx: &TenantTx) -> Result<TenantSettings> {
+    let tenant = tenant_store::current(tx).await?;
     Ok(from_json(&tenant.settings))
 }
 
 pub async fn tenant_settings(ctx: &TenantCtx, services: &Services) -> Result<TenantSettings> {
     let tx = services.db.begin(ctx).await?;
-    let settings = load(ctx, &tx).await?;
+    let settings = load(&tx).await?;
     tx.commit().await?;
     Ok(settings)
 }
@@ -217,7 +217,7 @@ pub async fn update_tenant_settings(
     let tx = services.db.begin_write(ctx).await?;
     // Locked: two updates of different fields would otherwise both start from the same
     // document and the later commit would drop the earlier change.
-    let tenant = tenant_store::current_for_update(ctx, &tx).await?;
+    let tenant = tenant_store::current_for_update(&tx).await?;
     let fairness = from_json(&tenant.settings).fairness.apply(&update.fairness)?;
     let mut doc = tenant.settings.clone();
     let mut settings = from_json(&doc);
@@ -241,8 +241,8 @@ pub async fn update_tenant_settings(
         settings.erasure_retrain_active_now = now;
     }
     write_json(&mut doc, &settings);
-    tenant_store::save_settings(ctx, &tx, &doc).await?;
-    services.audit.record(ctx, &tx, AuditEvent::new(action::SETTINGS_UPDATED).details(doc.clone())).await?;
+    tenant_store::save_settings(&tx, &doc).await?;
+    services.audit.record(&tx, AuditEvent::new(action::SETTINGS_UPDATED).details(doc.clone())).await?;
     tx.commit().await?;
     // Announced rather than handed to the caches: concurrent updates commit in lock
     // order but could reach a cache in another, leaving an older document cached.

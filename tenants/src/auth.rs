@@ -33,9 +33,8 @@ pub struct AuthConfig {
 /// lives in `domain`, a crate this one must not depend on) and commits; dropping it
 /// rolls everything back, so a session never exists without its audit event.
 pub struct SignIn {
+    /// Scoped to the member, now proven, acting in their tenant (`tx.ctx()`).
     pub tx: TenantTx,
-    /// The member, now proven, acting in their tenant.
-    pub ctx: TenantCtx,
     pub session: Session,
 }
 
@@ -200,8 +199,8 @@ impl Authenticator {
         match checked {
             Ok(member) => {
                 let session = self.open_session(&tx, member, None).await?;
-                let (tx, ctx) = self.scope_to_member(tx, &session.member, request_id).await?;
-                Ok(LoginOutcome::SignedIn(SignIn { tx, ctx, session }))
+                let tx = self.scope_to_member(tx, &session.member, request_id).await?;
+                Ok(LoginOutcome::SignedIn(SignIn { tx, session }))
             }
             Err(TenantsError::Unauthenticated) => {
                 let tx = tx.scope_to(&TenantCtx::unproven(tenant.id, request_id)).await?;
@@ -222,8 +221,8 @@ impl Authenticator {
                     return Ok(RefreshOutcome::Invalid);
                 };
                 let session = self.open_session(&tx, member, Some(family)).await?;
-                let (tx, ctx) = self.scope_to_member(tx, &session.member, request_id).await?;
-                Ok(RefreshOutcome::Refreshed(SignIn { tx, ctx, session }))
+                let tx = self.scope_to_member(tx, &session.member, request_id).await?;
+                Ok(RefreshOutcome::Refreshed(SignIn { tx, session }))
             }
             sessions::Spend::Invalid => Ok(RefreshOutcome::Invalid),
             sessions::Spend::ReuseDetected { tenant, member } => {
@@ -249,8 +248,8 @@ impl Authenticator {
         let tx = self.db.begin_system_write(&SystemCtx::new("accept invitation")).await?;
         let member = members::redeem_invite(&tx, invite, hashed).await?;
         let session = self.open_session(&tx, member, None).await?;
-        let (tx, ctx) = self.scope_to_member(tx, &session.member, request_id).await?;
-        Ok(SignIn { tx, ctx, session })
+        let tx = self.scope_to_member(tx, &session.member, request_id).await?;
+        Ok(SignIn { tx, session })
     }
 
     /// From here on the member is proven: the rest of the transaction acts as them.
@@ -259,11 +258,9 @@ impl Authenticator {
         tx: crate::db::SystemTx,
         member: &Member,
         request_id: RequestId,
-    ) -> Result<(TenantTx, TenantCtx)> {
+    ) -> Result<TenantTx> {
         let principal = Principal::Member { member: member.row, member_id: member.id, role: member.role };
-        let ctx = TenantCtx::new(member.tenant_id, principal, request_id);
-        let tx = tx.scope_to(&ctx).await?;
-        Ok((tx, ctx))
+        tx.scope_to(&TenantCtx::new(member.tenant_id, principal, request_id)).await
     }
 
     async fn open_session(&self, tx: &crate::db::SystemTx, member: Member, family: Option<String>) -> Result<Session> {

@@ -3,8 +3,9 @@
 //! Layering rule: this crate depends on no other workspace crate. It owns the tables
 //! `tenants`, `members`, `api_keys` and `refresh_tokens`; their ORM entities stay private
 //! and are mapped to the domain types below at this crate's boundary. Every tenant-scoped
-//! data function takes `&TenantCtx` first and runs inside a [`db::TenantTx`], which on
-//! PostgreSQL also sets the tenant for row-level security.
+//! operation takes `&TenantCtx` first; a data function takes the [`db::TenantTx`] it runs
+//! in first, which carries the `TenantCtx` that opened it and on PostgreSQL also sets the
+//! tenant for row-level security.
 
 // Modules in layering order, lowest first: a module uses only those declared before it
 // (`error` aside), which `e2e`'s module-order test checks.

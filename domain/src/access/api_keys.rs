@@ -10,8 +10,8 @@ use tenants::page::{Page, PageRequest};
 /// Returns the key and its secret; the secret is never retrievable again.
 pub async fn create_api_key(ctx: &TenantCtx, services: &Services, new: NewApiKey) -> Result<(ApiKey, String)> {
     let tx = services.db.begin_write(ctx).await?;
-    let created = api_keys::create(ctx, &tx, new).await?;
-    services.audit.record(ctx, &tx, key_created(&created.0)).await?;
+    let created = api_keys::create(&tx, new).await?;
+    services.audit.record(&tx, key_created(&created.0)).await?;
     tx.commit().await?;
     tracing::info!(key_id = %created.0.id, "api key created");
     Ok(created)
@@ -29,7 +29,7 @@ pub(crate) fn key_created(key: &ApiKey) -> AuditEvent {
 
 pub async fn list_api_keys(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<ApiKey>> {
     let tx = services.db.begin(ctx).await?;
-    let page = api_keys::list(ctx, &tx, page).await?;
+    let page = api_keys::list(&tx, page).await?;
     tx.commit().await?;
     Ok(page)
 }
@@ -38,8 +38,8 @@ pub async fn list_api_keys(ctx: &TenantCtx, services: &Services, page: PageReque
 /// after the commit.
 pub async fn revoke_api_key(ctx: &TenantCtx, services: &Services, id: PublicId) -> Result<ApiKey> {
     let tx = services.db.begin_write(ctx).await?;
-    let (key, hash) = api_keys::revoke(ctx, &tx, id).await?;
-    services.audit.record(ctx, &tx, AuditEvent::new(action::API_KEY_REVOKED).target(Target::api_key(&key.id))).await?;
+    let (key, hash) = api_keys::revoke(&tx, id).await?;
+    services.audit.record(&tx, AuditEvent::new(action::API_KEY_REVOKED).target(Target::api_key(&key.id))).await?;
     tx.commit().await?;
     services.auth.forget_key(&hash).await;
     tracing::info!(key_id = %key.id, "api key revoked");

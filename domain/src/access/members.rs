@@ -12,7 +12,7 @@ use crate::error::Result;
 
 pub async fn list_members(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Member>> {
     let tx = services.db.begin(ctx).await?;
-    let page = members::list(ctx, &tx, page).await?;
+    let page = members::list(&tx, page).await?;
     tx.commit().await?;
     Ok(page)
 }
@@ -25,11 +25,11 @@ pub async fn invite_member(
     role: Role,
 ) -> Result<(Member, String)> {
     let tx = services.db.begin_write(ctx).await?;
-    let invited = members::invite(ctx, &tx, email, role).await?;
+    let invited = members::invite(&tx, email, role).await?;
     let event = AuditEvent::new(action::MEMBER_INVITED)
         .target(Target::member(&invited.0.id))
         .details(serde_json::json!({ "role": role.as_str() }));
-    services.audit.record(ctx, &tx, event).await?;
+    services.audit.record(&tx, event).await?;
     tx.commit().await?;
     Ok(invited)
 }
@@ -56,7 +56,7 @@ pub async fn update_member_role(
     role: Role,
 ) -> Result<MemberRoleChanged> {
     let tx = services.db.begin_write(ctx).await?;
-    let change = member_admin::update_role(ctx, &tx, id, role).await?;
+    let change = member_admin::update_role(&tx, id, role).await?;
     let mut events =
         vec![AuditEvent::new(action::MEMBER_ROLE_CHANGED).target(Target::member(&change.member.id)).details(
             serde_json::json!({
@@ -66,7 +66,7 @@ pub async fn update_member_role(
             }),
         )];
     events.extend(change.revoked_keys.iter().map(|(key, _)| key_revoked_with_creator(key, "creator demoted")));
-    services.audit.record_all(ctx, &tx, events).await?;
+    services.audit.record_all(&tx, events).await?;
     tx.commit().await?;
     let revoked_keys = forget_keys(services, change.revoked_keys).await;
     tracing::info!(member_id = %change.member.id, role = role.as_str(), "member role changed");
@@ -77,7 +77,7 @@ pub async fn update_member_role(
 /// already issued, and every key they made (directly or through a key) is revoked.
 pub async fn remove_member(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<MemberRemoved> {
     let tx = services.db.begin_write(ctx).await?;
-    let removal = member_admin::remove(ctx, &tx, id).await?;
+    let removal = member_admin::remove(&tx, id).await?;
     let mut events = vec![AuditEvent::new(action::MEMBER_REMOVED).target(Target::member(&removal.member.id)).details(
         serde_json::json!({
             "role": removal.member.role.as_str(),
@@ -86,7 +86,7 @@ pub async fn remove_member(ctx: &TenantCtx, services: &Services, id: &PublicId) 
         }),
     )];
     events.extend(removal.revoked_keys.iter().map(|(key, _)| key_revoked_with_creator(key, "creator removed")));
-    services.audit.record_all(ctx, &tx, events).await?;
+    services.audit.record_all(&tx, events).await?;
     tx.commit().await?;
     let revoked_keys = forget_keys(services, removal.revoked_keys).await;
     tracing::info!(member_id = %removal.member.id, "member removed");

@@ -24,7 +24,7 @@ use tenants::TenantCtx;
 /// The context's own tenant.
 pub async fn current_tenant(ctx: &TenantCtx, services: &Services) -> Result<Tenant> {
     let tx = services.db.begin(ctx).await?;
-    let tenant = tenants::store::tenants::current(ctx, &tx).await?;
+    let tenant = tenants::store::tenants::current(&tx).await?;
     tx.commit().await?;
     Ok(tenant)
 }

@@ -42,24 +42,24 @@ pub async fn create_tenant(services: &Services, new: NewTenant) -> Result<Create
     let tenant = tenant_store::create(&tx, &new.slug, &new.name).await?;
     let ctx = TenantCtx::operator(tenant.id, RequestId::new());
     let tx = tx.scope_to(&ctx).await?;
-    let owner = members::create_with_password(&ctx, &tx, &new.owner_email, Role::Owner, hashed).await?;
+    let owner = members::create_with_password(&tx, &new.owner_email, Role::Owner, hashed).await?;
     let key_request = NewApiKey {
         name: "default".to_owned(),
         environment: KeyEnvironment::Live,
         scopes: ScopeSet::all(),
         expires_at: None,
     };
-    let (api_key, api_key_secret) = api_keys::create(&ctx, &tx, key_request).await?;
+    let (api_key, api_key_secret) = api_keys::create(&tx, key_request).await?;
     // The tenant's chain starts with its own creation.
     let created = AuditEvent::new(action::TENANT_CREATED)
         .target(Target::object("tenant", tenant.slug.as_str()))
         .details(serde_json::json!({ "name": tenant.name }));
-    services.audit.record(&ctx, &tx, created).await?;
+    services.audit.record(&tx, created).await?;
     let owner_event = AuditEvent::new(action::MEMBER_CREATED)
         .target(Target::member(&owner.id))
         .details(serde_json::json!({ "role": owner.role.as_str() }));
-    services.audit.record(&ctx, &tx, owner_event).await?;
-    services.audit.record(&ctx, &tx, super::api_keys::key_created(&api_key)).await?;
+    services.audit.record(&tx, owner_event).await?;
+    services.audit.record(&tx, super::api_keys::key_created(&api_key)).await?;
     tx.commit().await?;
     Ok(CreatedTenant { tenant, owner, owner_password: password_text, api_key, api_key_secret })
 }

@@ -120,9 +120,9 @@ pub async fn accept_invite(
 }
 
 async fn commit_sign_in(services: &Services, sign_in: SignIn, action: &'static str) -> Result<Session> {
-    let SignIn { tx, ctx, session } = sign_in;
+    let SignIn { tx, session } = sign_in;
     let event = AuditEvent::new(action).target(Target::member(&session.member.id));
-    services.audit.record(&ctx, &tx, event).await?;
+    services.audit.record(&tx, event).await?;
     tx.commit().await?;
     Ok(session)
 }

@@ -56,9 +56,9 @@ pub(crate) async fn upsert_unbounded(
         return Ok(UpsertOutcome { counts: UpsertCounts::default(), errors: sorted(errors) });
     }
     let tx = services.db.begin_write(ctx).await?;
-    let consent = crate::settings::load(ctx, &tx).await?.default_consent;
-    let (counts, row_errors) = store::upsert(ctx, &tx, &batch.rows, consent).await?;
-    services.audit.record_all(ctx, &tx, upserted_events(&batch.rows, &row_errors)).await?;
+    let consent = crate::settings::load(&tx).await?.default_consent;
+    let (counts, row_errors) = store::upsert(&tx, &batch.rows, consent).await?;
+    services.audit.record_all(&tx, upserted_events(&batch.rows, &row_errors)).await?;
     tx.commit().await?;
     let people: Vec<UserId> = batch.rows.into_iter().map(|(_, r)| r.id).collect();
     services.serving_cache.announce(ctx, Change::People(people));

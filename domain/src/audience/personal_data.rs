@@ -39,7 +39,6 @@ impl PersonalDataRead {
 /// `begin_write`, because on SQLite a transaction that reads and then writes its audit
 /// event must hold the write lock from the start.
 pub(crate) async fn note_access(
-    ctx: &TenantCtx,
     services: &Services,
     tx: &TenantTx,
     read: PersonalDataRead,
@@ -51,7 +50,7 @@ pub(crate) async fn note_access(
     } else {
         subjects.iter().map(|u| AuditEvent::new(read.as_str()).target(Target::end_user(u.as_str()))).collect()
     };
-    services.audit.record_all(ctx, tx, events).await
+    services.audit.record_all(tx, events).await
 }
 
 /// One end user's profile and consent (needs `users:read`); `NOT_FOUND` for unknown and
@@ -59,9 +58,9 @@ pub(crate) async fn note_access(
 pub async fn get_end_user(ctx: &TenantCtx, services: &Services, id: &UserId) -> Result<EndUser> {
     ctx.require(Scope::UsersRead)?;
     let tx = services.db.begin_write(ctx).await?;
-    let user = store::get(ctx, &tx, id).await?;
+    let user = store::get(&tx, id).await?;
     let subjects: Vec<&UserId> = user.iter().map(|u| &u.id).collect();
-    note_access(ctx, services, &tx, PersonalDataRead::Profile, &subjects).await?;
+    note_access(services, &tx, PersonalDataRead::Profile, &subjects).await?;
     tx.commit().await?;
     user.ok_or_else(|| DomainError::NotFound(format!("end user {:?}", id.as_str())))
 }
@@ -75,9 +74,9 @@ pub async fn list_end_users(
 ) -> Result<Page<EndUser>> {
     ctx.require(Scope::UsersRead)?;
     let tx = services.db.begin_write(ctx).await?;
-    let page = store::list(ctx, &tx, &filter, page).await?;
+    let page = store::list(&tx, &filter, page).await?;
     let subjects: Vec<&UserId> = page.items.iter().map(|(_, u)| &u.id).collect();
-    note_access(ctx, services, &tx, PersonalDataRead::ProfileList, &subjects).await?;
+    note_access(services, &tx, PersonalDataRead::ProfileList, &subjects).await?;
     tx.commit().await?;
     Ok(page)
 }

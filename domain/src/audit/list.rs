@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tenants::TenantTx;
 use tenants::page::{Page, PageRequest};
-use tenants::{TenantCtx, TenantTx};
 
 use super::entity::event as row;
 use crate::error::{DomainError, Result};
@@ -81,13 +81,12 @@ impl From<row::Model> for AuditRecord {
 
 /// A page of the tenant's events, oldest first, inside the caller's transaction.
 pub(crate) async fn page_of_events(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     filter: &AuditFilter,
     page: PageRequest,
 ) -> Result<Page<AuditRecord>> {
     let mut query = row::Entity::find()
-        .filter(row::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(row::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_asc(row::Column::Seq)
         .limit(page.first + 1);
     if let Some(after) = page.after {
@@ -112,9 +111,9 @@ pub(crate) async fn page_of_events(
 
 /// Every event about one target (an end user's pseudonym, say), oldest first, inside
 /// the caller's transaction. For data export: the caller checks the rights.
-pub async fn events_about(ctx: &TenantCtx, tx: &TenantTx, kind: &str, target: &str) -> Result<Vec<AuditRecord>> {
+pub async fn events_about(tx: &TenantTx, kind: &str, target: &str) -> Result<Vec<AuditRecord>> {
     let rows = row::Entity::find()
-        .filter(row::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(row::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(row::Column::TargetKind.eq(kind))
         .filter(row::Column::Target.eq(target))
         .order_by_asc(row::Column::Seq)

@@ -26,19 +26,19 @@ async fn filters_combine_and_pages_follow_the_chain() {
     let audit = auditor();
     let tx = t.write().await;
     for action in ["a.one", "b.two", "a.one", "a.one", "b.two"] {
-        audit.record(&t.ctx, &tx, AuditEvent::new(action)).await.expect("record");
+        audit.record(&tx, AuditEvent::new(action)).await.expect("record");
     }
     tx.commit().await.expect("commit");
     let other = TestDb::add_tenant(&t.db, "other-tenant").await;
     let tx = t.db.begin_write(&other).await.expect("write");
-    audit.record(&other, &tx, AuditEvent::new("a.one")).await.expect("record");
+    audit.record(&tx, AuditEvent::new("a.one")).await.expect("record");
     tx.commit().await.expect("commit");
 
     let read = |filter: AuditFilter, first: u64, after: Option<i64>| {
         let (db, ctx) = (t.db.clone(), t.ctx.clone());
         async move {
             let tx = db.begin(&ctx).await.expect("read");
-            let page = page_of_events(&ctx, &tx, &filter, PageRequest { first, after }).await.expect("page");
+            let page = page_of_events(&tx, &filter, PageRequest { first, after }).await.expect("page");
             (page.items.iter().map(|(seq, e)| (*seq, e.action.clone())).collect::<Vec<_>>(), page.has_next_page)
         }
     };

@@ -7,7 +7,7 @@
 //! catch even a consistent rewrite of the whole chain by someone who can write to the
 //! database but does not hold the server's signing key.
 //!
-//! Use: `services.audit.record(ctx, &tx, AuditEvent::new(action::X).target(...))`
+//! Use: `services.audit.record(&tx, AuditEvent::new(action::X).target(...))`
 //! before `tx.commit()`. Open `tx` with `db.begin_write` when it reads before it records:
 //! on SQLite a transaction that read first cannot take the write lock once another
 //! writer has committed. Appends serialise per tenant on the head row, so record as late
@@ -97,12 +97,10 @@ impl Auditor {
         &self.config
     }
 
-    /// Appends an event by the context's principal to `tx`, which must belong to the
-    /// same tenant. The event commits or rolls back with the caller's change.
-    pub async fn record(&self, ctx: &TenantCtx, tx: &TenantTx, event: AuditEvent) -> Result<()> {
-        if tx.tenant_id() != ctx.tenant_id() {
-            return Err(DomainError::internal("audit event for another tenant's transaction"));
-        }
+    /// Appends an event by the principal of the transaction's context to `tx`. The
+    /// event commits or rolls back with the caller's change.
+    pub async fn record(&self, tx: &TenantTx, event: AuditEvent) -> Result<()> {
+        let ctx = tx.ctx();
         let principal = ctx.principal().label();
         record::append(&self.config, tx, &principal, ctx.request_id(), event).await?;
         Ok(())
@@ -110,10 +108,8 @@ impl Auditor {
 
     /// Appends several events by the context's principal, in order, as one append (a
     /// batch that touches many end users records one event per person).
-    pub async fn record_all(&self, ctx: &TenantCtx, tx: &TenantTx, events: Vec<AuditEvent>) -> Result<()> {
-        if tx.tenant_id() != ctx.tenant_id() {
-            return Err(DomainError::internal("audit event for another tenant's transaction"));
-        }
+    pub async fn record_all(&self, tx: &TenantTx, events: Vec<AuditEvent>) -> Result<()> {
+        let ctx = tx.ctx();
         let principal = ctx.principal().label();
         let entries = events
             .into_iter()

@@ -47,14 +47,14 @@ pub(crate) async fn upsert_unbounded(
         return Ok(UpsertOutcome { counts: UpsertCounts::default(), errors: sorted(errors) });
     }
     let tx = services.db.begin_write(ctx).await?;
-    let (counts, row_errors) = store::upsert(ctx, &tx, &batch.rows).await?;
+    let (counts, row_errors) = store::upsert(&tx, &batch.rows).await?;
     let details = serde_json::json!({
         "created": counts.created,
         "updated": counts.updated,
         "unchanged": counts.unchanged,
         "refused": row_errors.len(),
     });
-    services.audit.record(ctx, &tx, AuditEvent::new(action::CONTENT_UPSERTED).details(details)).await?;
+    services.audit.record(&tx, AuditEvent::new(action::CONTENT_UPSERTED).details(details)).await?;
     tx.commit().await?;
     errors.extend(row_errors);
     Ok(UpsertOutcome { counts, errors: sorted(errors) })
@@ -72,12 +72,12 @@ pub async fn delete_contents(ctx: &TenantCtx, services: &Services, ids: Vec<Stri
         return Ok(DeleteOutcome::default());
     }
     let tx = services.db.begin_write(ctx).await?;
-    let outcome = store::soft_delete(ctx, &tx, &ids).await?;
+    let outcome = store::soft_delete(&tx, &ids).await?;
     let details = serde_json::json!({
         "deleted": outcome.deleted,
         "ids": ids.iter().map(ContentId::as_str).collect::<Vec<_>>(),
     });
-    services.audit.record(ctx, &tx, AuditEvent::new(action::CONTENT_DELETED).details(details)).await?;
+    services.audit.record(&tx, AuditEvent::new(action::CONTENT_DELETED).details(details)).await?;
     tx.commit().await?;
     services.serving_cache.announce(ctx, Change::ItemsDeleted);
     Ok(outcome)
@@ -87,7 +87,7 @@ pub async fn delete_contents(ctx: &TenantCtx, services: &Services, ids: Vec<Stri
 pub async fn get_content(ctx: &TenantCtx, services: &Services, id: &ContentId) -> Result<Content> {
     ctx.require(Scope::CatalogRead)?;
     let tx = services.db.begin(ctx).await?;
-    let item = store::get(ctx, &tx, id).await?;
+    let item = store::get(&tx, id).await?;
     tx.commit().await?;
     item.ok_or_else(|| DomainError::NotFound(format!("content {:?}", id.as_str())))
 }
@@ -103,7 +103,7 @@ pub async fn list_contents(
     ctx.require(Scope::CatalogRead)?;
     let filter = filter.validate()?;
     let tx = services.db.begin(ctx).await?;
-    let page = store::list(ctx, &tx, &filter, sort, &page).await?;
+    let page = store::list(&tx, &filter, sort, &page).await?;
     tx.commit().await?;
     Ok(page)
 }

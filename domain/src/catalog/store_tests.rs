@@ -59,7 +59,7 @@ async fn catalog() -> TestDb {
     ];
     let rows: Vec<(usize, NewContent)> = rows.into_iter().enumerate().collect();
     let tx = t.write().await;
-    let (counts, errors) = store::upsert(&t.ctx, &tx, &rows).await.expect("upsert");
+    let (counts, errors) = store::upsert(&tx, &rows).await.expect("upsert");
     tx.commit().await.expect("commit");
     assert_eq!((counts.created, errors.len()), (5, 0));
     t
@@ -70,7 +70,7 @@ async fn ids(t: &TestDb, filter: ContentFilter, sort: ContentSort, first: u64) -
     let mut request = PageRequest::<SortCursor> { first, after: None };
     loop {
         let tx = t.db.begin(&t.ctx).await.expect("read");
-        let page = store::list(&t.ctx, &tx, &filter, sort, &request).await.expect("list");
+        let page = store::list(&tx, &filter, sort, &request).await.expect("list");
         tx.commit().await.expect("commit");
         pages.push(page.items.iter().map(|(_, c)| c.id.as_str().to_owned()).collect());
         match page.items.last() {
@@ -136,10 +136,10 @@ async fn a_cursor_of_another_order_is_refused() {
     let t = catalog().await;
     let title = ContentSort { field: ContentSortField::Title, descending: false };
     let tx = t.db.begin(&t.ctx).await.expect("read");
-    let first = store::list(&t.ctx, &tx, &filter(), title, &PageRequest { first: 1, after: None }).await.expect("list");
+    let first = store::list(&tx, &filter(), title, &PageRequest { first: 1, after: None }).await.expect("list");
     let cursor = first.items[0].0.clone();
     let other = ContentSort { field: ContentSortField::ReleaseDate, descending: false };
-    let refused = store::list(&t.ctx, &tx, &filter(), other, &PageRequest { first: 1, after: Some(cursor) }).await;
+    let refused = store::list(&tx, &filter(), other, &PageRequest { first: 1, after: Some(cursor) }).await;
     assert_eq!(refused.err().and_then(|e| e.field()).as_deref(), Some("after"));
 }
 
@@ -148,9 +148,9 @@ async fn deleted_items_leave_reads_and_unknown_ids_are_reported() {
     let t = catalog().await;
     let tx = t.write().await;
     let gone = [ContentId::parse("m2").expect("id"), ContentId::parse("nope").expect("id")];
-    let outcome = store::soft_delete(&t.ctx, &tx, &gone).await.expect("delete");
+    let outcome = store::soft_delete(&tx, &gone).await.expect("delete");
     assert_eq!((outcome.deleted, outcome.not_found), (1, vec![gone[1].clone()]));
-    assert!(store::get(&t.ctx, &tx, &gone[0]).await.expect("get").is_none());
+    assert!(store::get(&tx, &gone[0]).await.expect("get").is_none());
     tx.commit().await.expect("commit");
     assert_eq!(ids(&t, filter(), ContentSort::default(), 10).await, [["m1", "s1", "g1", "m3"]]);
 }
@@ -160,9 +160,9 @@ async fn another_tenants_items_are_invisible() {
     let t = catalog().await;
     let other = TestDb::add_tenant(&t.db, "other-tenant").await;
     let tx = t.db.begin(&other).await.expect("read");
-    let page = store::list(&other, &tx, &filter(), ContentSort::default(), &PageRequest { first: 10, after: None })
+    let page = store::list(&tx, &filter(), ContentSort::default(), &PageRequest { first: 10, after: None })
         .await
         .expect("list");
     assert!(page.items.is_empty());
-    assert!(store::get(&other, &tx, &ContentId::parse("m1").expect("id")).await.expect("get").is_none());
+    assert!(store::get(&tx, &ContentId::parse("m1").expect("id")).await.expect("get").is_none());
 }

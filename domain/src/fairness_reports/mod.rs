@@ -27,15 +27,15 @@ pub async fn create_report(
     ctx.require(Scope::ModelsManage)?;
     let evaluation = crate::models::evaluation::load_evaluation(ctx, models, model_id).await?;
     let tx = models.services.db.begin(ctx).await?;
-    let thresholds = crate::settings::load(ctx, &tx).await?.fairness;
+    let thresholds = crate::settings::load(&tx).await?.fairness;
     let evaluated: Vec<String> = evaluation
         .detail
         .users
         .iter()
         .filter_map(|u| evaluation.meta.eval_user_ids.get(u.user as usize).cloned())
         .collect();
-    let groups = store::user_groups(ctx, &tx, &evaluated, &input.user_groups).await?;
-    let items = store::items(ctx, &tx, &evaluation.meta.item_ids).await?;
+    let groups = store::user_groups(&tx, &evaluated, &input.user_groups).await?;
+    let items = store::items(&tx, &evaluation.meta.item_ids).await?;
     tx.commit().await?;
 
     let mut users = Vec::with_capacity(evaluation.detail.users.len());
@@ -63,12 +63,11 @@ pub async fn create_report(
         .map_err(|e| DomainError::internal_from("report thread", e))?;
 
     let tx = models.services.db.begin_write(ctx).await?;
-    let saved = store::insert(ctx, &tx, evaluation.row, &input, &body).await?;
+    let saved = store::insert(&tx, evaluation.row, &input, &body).await?;
     models
         .services
         .audit
         .record(
-            ctx,
             &tx,
             AuditEvent::new(REPORT_CREATED).target(Target::object("fairness_report", saved.id.as_string())).details(
                 serde_json::json!({ "model": input.model_id, "k": input.k, "reranked": input.rerank.is_some() }),
@@ -82,7 +81,7 @@ pub async fn create_report(
 pub async fn get_report(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<FairnessReport> {
     crate::models::require_reader(ctx)?;
     let tx = services.db.begin(ctx).await?;
-    let report = store::find(ctx, &tx, id).await?;
+    let report = store::find(&tx, id).await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -91,7 +90,7 @@ pub async fn get_report(ctx: &TenantCtx, services: &Services, id: &PublicId) -> 
 pub async fn list_reports(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<FairnessReport>> {
     crate::models::require_reader(ctx)?;
     let tx = services.db.begin(ctx).await?;
-    let page = store::list(ctx, &tx, page).await?;
+    let page = store::list(&tx, page).await?;
     tx.commit().await?;
     Ok(page)
 }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use tenants::TenantCtx;
 use tenants::db::TenantTx;
 use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
@@ -19,12 +18,11 @@ use crate::fairness::{FairnessReport, ReportBody, ReportInput, UserAttribute};
 /// The attribute values of the users a report may include: those with analytics
 /// consent who are not erased. Users missing from the map are left out.
 pub(crate) async fn user_groups(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     user_ids: &[String],
     attributes: &[UserAttribute],
 ) -> Result<HashMap<String, Vec<Option<String>>>> {
-    let profiles = crate::audience::store::report_profiles(ctx, tx, user_ids).await?;
+    let profiles = crate::audience::store::report_profiles(tx, user_ids).await?;
     let mut out = HashMap::with_capacity(user_ids.len());
     for p in profiles {
         let values = attributes
@@ -47,9 +45,9 @@ pub(crate) async fn user_groups(
 }
 
 /// The model's items as the catalog describes them now (deleted ones unknown).
-pub(crate) async fn items(ctx: &TenantCtx, tx: &TenantTx, item_ids: &[String]) -> Result<Vec<ReportItem>> {
+pub(crate) async fn items(tx: &TenantTx, item_ids: &[String]) -> Result<Vec<ReportItem>> {
     let mut known: HashMap<String, ReportItem> = HashMap::with_capacity(item_ids.len());
-    for c in crate::catalog::store::live_by_external_ids(ctx, tx, item_ids).await? {
+    for c in crate::catalog::store::live_by_external_ids(tx, item_ids).await? {
         known.insert(
             c.id.as_str().to_owned(),
             ReportItem {
@@ -77,7 +75,6 @@ fn to_report(row: report_row::Model, model_public: &str) -> Result<FairnessRepor
 }
 
 pub(crate) async fn insert(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     model_row: i64,
     input: &ReportInput,
@@ -85,10 +82,10 @@ pub(crate) async fn insert(
 ) -> Result<FairnessReport> {
     let json = |v: serde_json::Result<String>| v.map_err(|e| DomainError::internal_from("report serialization", e));
     let row = report_row::ActiveModel {
-        tenant_id: Set(ctx.tenant_id().get()),
+        tenant_id: Set(tx.tenant_id().get()),
         public_id: Set(PublicId::new().as_string()),
         model_id: Set(model_row),
-        created_by: Set(ctx.principal().label()),
+        created_by: Set(tx.ctx().principal().label()),
         created_at: Set(Utc::now()),
         input: Set(json(serde_json::to_string(input))?),
         report: Set(json(serde_json::to_string(body))?),
@@ -104,9 +101,9 @@ fn model_of(row: &report_row::Model) -> String {
     serde_json::from_str::<ReportInput>(&row.input).map(|i| i.model_id).unwrap_or_default()
 }
 
-pub(crate) async fn find(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<FairnessReport> {
+pub(crate) async fn find(tx: &TenantTx, id: &PublicId) -> Result<FairnessReport> {
     let row = report_row::Entity::find()
-        .filter(report_row::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(report_row::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(report_row::Column::PublicId.eq(id.as_string()))
         .one(tx.conn())
         .await?
@@ -115,9 +112,9 @@ pub(crate) async fn find(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Resul
     to_report(row, &model)
 }
 
-pub(crate) async fn list(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest) -> Result<Page<FairnessReport>> {
+pub(crate) async fn list(tx: &TenantTx, page: PageRequest) -> Result<Page<FairnessReport>> {
     let mut query = report_row::Entity::find()
-        .filter(report_row::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(report_row::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_desc(report_row::Column::Id)
         .limit(page.first + 1);
     if let Some(after) = page.after {

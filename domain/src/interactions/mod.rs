@@ -65,15 +65,15 @@ pub(crate) async fn record_unbounded(
         return Ok(IngestOutcome { counts: IngestCounts::default(), errors: sorted(errors) });
     }
     let tx = services.db.begin_write(ctx).await?;
-    let consent = crate::settings::load(ctx, &tx).await?.default_consent;
-    let (counts, row_errors) = store::ingest(ctx, &tx, &batch.rows, consent).await?;
+    let consent = crate::settings::load(&tx).await?.default_consent;
+    let (counts, row_errors) = store::ingest(&tx, &batch.rows, consent).await?;
     let details = serde_json::json!({
         "accepted": counts.accepted,
         "duplicates": counts.duplicates,
         "usersCreated": counts.users_created,
         "refused": row_errors.len(),
     });
-    services.audit.record(ctx, &tx, AuditEvent::new(action::INTERACTIONS_RECORDED).details(details)).await?;
+    services.audit.record(&tx, AuditEvent::new(action::INTERACTIONS_RECORDED).details(details)).await?;
     tx.commit().await?;
     let mut people: Vec<UserId> = batch.rows.into_iter().map(|(_, r)| r.user).collect();
     people.sort_unstable();

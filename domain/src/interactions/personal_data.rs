@@ -21,11 +21,11 @@ pub async fn list_user_interactions(
 ) -> Result<Page<Interaction, SortCursor>> {
     ctx.require(Scope::UsersRead)?;
     let tx = services.db.begin_write(ctx).await?;
-    let page = match crate::audience::store::internal_id(ctx, &tx, user).await? {
-        Some(row) => store::list_for_user(ctx, &tx, row, &page).await?,
+    let page = match crate::audience::store::internal_id(&tx, user).await? {
+        Some(row) => store::list_for_user(&tx, row, &page).await?,
         None => Page { items: Vec::new(), has_next_page: false, has_previous_page: page.after.is_some() },
     };
-    note_access(ctx, services, &tx, PersonalDataRead::Interactions, &[user]).await?;
+    note_access(services, &tx, PersonalDataRead::Interactions, &[user]).await?;
     tx.commit().await?;
     Ok(page)
 }

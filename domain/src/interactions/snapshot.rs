@@ -85,10 +85,10 @@ impl TrainingSnapshot {
 pub async fn training_snapshot(ctx: &TenantCtx, services: &Services) -> Result<TrainingSnapshot> {
     ctx.require(Scope::ModelsManage)?;
     let tx = services.db.begin(ctx).await?;
-    let weights = settings::load(ctx, &tx).await?.event_weights;
+    let weights = settings::load(&tx).await?.event_weights;
     let taken_at = Utc::now();
 
-    let item_rows = crate::catalog::store::live_items(ctx, &tx).await?;
+    let item_rows = crate::catalog::store::live_items(&tx).await?;
     let mut item_index = HashMap::with_capacity(item_rows.len());
     let mut items = Vec::with_capacity(item_rows.len());
     for item in item_rows {
@@ -104,7 +104,7 @@ pub async fn training_snapshot(ctx: &TenantCtx, services: &Services) -> Result<T
         });
     }
 
-    let user_rows = crate::audience::store::personalizable(ctx, &tx).await?;
+    let user_rows = crate::audience::store::personalizable(&tx).await?;
     let mut user_index = HashMap::with_capacity(user_rows.len());
     let mut users = Vec::with_capacity(user_rows.len());
     for (row, id) in user_rows {
@@ -114,7 +114,7 @@ pub async fn training_snapshot(ctx: &TenantCtx, services: &Services) -> Result<T
 
     let type_weights: HashMap<&'static str, f32> =
         EventType::ALL.iter().map(|t| (t.as_str(), weights.get(*t))).collect();
-    let rows = store::all_events(ctx, &tx).await?;
+    let rows = store::all_events(&tx).await?;
     tx.commit().await?;
     let mut events = Vec::with_capacity(rows.len());
     for (user, item, event_type, occurred_at) in rows {

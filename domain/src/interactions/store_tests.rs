@@ -59,21 +59,21 @@ async fn with_items() -> TestDb {
     };
     let rows = vec![(0, item("a")), (1, item("b"))];
     let tx = t.write().await;
-    crate::catalog::store::upsert(&t.ctx, &tx, &rows).await.expect("items");
+    crate::catalog::store::upsert(&tx, &rows).await.expect("items");
     tx.commit().await.expect("commit");
     t
 }
 
 async fn ingest(t: &TestDb, rows: Vec<(usize, NewInteraction)>) -> (crate::interactions::IngestCounts, Vec<usize>) {
     let tx = t.write().await;
-    let (counts, errors) = store::ingest(&t.ctx, &tx, &numbered(rows), CONSENT).await.expect("ingest");
+    let (counts, errors) = store::ingest(&tx, &numbered(rows), CONSENT).await.expect("ingest");
     tx.commit().await.expect("commit");
     (counts, errors.iter().map(|e| e.index).collect())
 }
 
 async fn user_row(t: &TestDb, user: &str) -> i64 {
     let tx = t.db.begin(&t.ctx).await.expect("read");
-    let row = crate::audience::store::internal_id(&t.ctx, &tx, &UserId::parse(user).expect("id")).await.expect("row");
+    let row = crate::audience::store::internal_id(&tx, &UserId::parse(user).expect("id")).await.expect("row");
     row.expect("the user exists")
 }
 
@@ -107,7 +107,7 @@ async fn a_persons_events_page_newest_first_with_ties_broken_by_arrival() {
     let mut request = PageRequest::<SortCursor> { first: 2, after: None };
     loop {
         let tx = t.db.begin(&t.ctx).await.expect("read");
-        let page = store::list_for_user(&t.ctx, &tx, user, &request).await.expect("page");
+        let page = store::list_for_user(&tx, user, &request).await.expect("page");
         pages.push(page.items.iter().map(|(_, e)| e.event_id.as_str().to_owned()).collect::<Vec<_>>());
         match page.items.last() {
             Some((cursor, _)) if page.has_next_page => request.after = Some(cursor.clone()),

@@ -94,13 +94,13 @@ pub async fn user_state(ctx: &TenantCtx, models: &ModelServices, user: &UserId) 
 
 async fn load_person(ctx: &TenantCtx, models: &ModelServices, user: &UserId) -> Result<Arc<CachedPerson>> {
     let tx = models.services.db.begin(ctx).await?;
-    let person = match crate::audience::store::serving_consent(ctx, &tx, user).await? {
+    let person = match crate::audience::store::serving_consent(&tx, user).await? {
         // Unknown yet: personalizable, with no history (their first events invalidate this).
         None => CachedPerson { personalization: true, events: Vec::new() },
         Some(p) if p.erased || !p.personalization => CachedPerson { personalization: false, events: Vec::new() },
         Some(p) => {
             let backend = models.services.db.kind();
-            let events = crate::interactions::store::recent_for_user(ctx, &tx, backend, p.row, HISTORY_LIMIT).await?;
+            let events = crate::interactions::store::recent_for_user(&tx, backend, p.row, HISTORY_LIMIT).await?;
             CachedPerson { personalization: true, events }
         }
     };
@@ -144,7 +144,7 @@ pub async fn catalog_facets(ctx: &TenantCtx, models: &ModelServices) -> Result<A
 
 async fn load_catalog(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<CatalogView>> {
     let tx = models.services.db.begin(ctx).await?;
-    let contents = crate::catalog::store::live_contents(ctx, &tx).await?;
+    let contents = crate::catalog::store::live_contents(&tx).await?;
     tx.commit().await?;
     let mut items = FxHashMap::with_capacity_and_hasher(contents.len(), Default::default());
     for content in contents {
@@ -170,8 +170,8 @@ pub async fn popular_items(ctx: &TenantCtx, models: &ModelServices) -> Result<Ar
         return Ok(list);
     }
     let tx = models.services.db.begin(ctx).await?;
-    let counts = crate::interactions::store::counts_per_item(ctx, &tx).await?;
-    let ids = crate::catalog::store::live_ids(ctx, &tx).await?;
+    let counts = crate::interactions::store::counts_per_item(&tx).await?;
+    let ids = crate::catalog::store::live_ids(&tx).await?;
     tx.commit().await?;
     let counts: HashMap<i64, i64> = counts.into_iter().collect();
     // Every live item is listed (items nobody touched last), so filters can still fill

@@ -26,7 +26,7 @@ pub(crate) async fn load_evaluation(
     id: &PublicId,
 ) -> Result<StoredEvaluation> {
     let tx = models.services.db.begin(ctx).await?;
-    let record = store::find_model(ctx, &tx, id).await?;
+    let record = store::find_model(&tx, id).await?;
     tx.commit().await?;
     if record.model.status != ModelStatus::Ready {
         return Err(DomainError::ModelNotReady(format!("the model is {}, not ready", record.model.status.as_str())));

@@ -53,7 +53,7 @@ async fn finish(
     error: Option<String>,
 ) -> Result<()> {
     let tx = models.services.db.begin_write(ctx).await?;
-    store::finish_unsuccessful(ctx, &tx, model_row, job_row, status, error).await?;
+    store::finish_unsuccessful(&tx, model_row, job_row, status, error).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -74,11 +74,11 @@ async fn run(
         .map_err(|_| DomainError::internal("training slot closed"))?;
     {
         let tx = models.services.db.begin_write(ctx).await?;
-        if store::cancel_requested(ctx, &tx, job_row).await? {
+        if store::cancel_requested(&tx, job_row).await? {
             tx.commit().await?;
             return finish(ctx, models, model_row, job_row, JobStatus::Cancelled, None).await;
         }
-        store::set_running(ctx, &tx, model_row, job_row).await?;
+        store::set_running(&tx, model_row, job_row).await?;
         tx.commit().await?;
     }
     let data = super::data::load_training_data(ctx, models).await?;
@@ -149,12 +149,12 @@ async fn run(
             }
             let tx = models.services.db.begin_write(ctx).await?;
             // A cancel that arrived during the last step still wins.
-            if store::cancel_requested(ctx, &tx, job_row).await? {
+            if store::cancel_requested(&tx, job_row).await? {
                 tx.commit().await?;
                 return finish(ctx, models, model_row, job_row, JobStatus::Cancelled, None).await;
             }
             store_without_erased(ctx, models, &tx, model_row, &record.artifact_key, &data.user_ids).await?;
-            store::finish_ready(ctx, &tx, model_row, job_row, record).await?;
+            store::finish_ready(&tx, model_row, job_row, record).await?;
             tx.commit().await?;
             tracing::info!(ndcg = trained.metrics.ndcg, recall = trained.metrics.recall, "model trained");
             if let Err(e) = super::retrain::after_training(ctx, models, model_row).await {
@@ -177,8 +177,8 @@ async fn store_without_erased(
     snapshot_users: &[String],
 ) -> Result<()> {
     super::privacy::erasure_lock(models, ctx, tx).await?;
-    let held_erased = super::privacy::scrub_fresh(ctx, models, tx, model_row, key, snapshot_users).await?;
-    super::privacy::settle_fresh(ctx, tx, model_row, held_erased).await
+    let held_erased = super::privacy::scrub_fresh(models, tx, model_row, key, snapshot_users).await?;
+    super::privacy::settle_fresh(tx, model_row, held_erased).await
 }
 
 fn request_algorithm(trained: &training::Trained) -> super::types::Algorithm {
@@ -207,10 +207,10 @@ async fn report_progress(
         let step = async {
             let tx = models.services.db.begin_write(&ctx).await?;
             if (p - last).abs() > 1e-6 {
-                store::set_progress(&ctx, &tx, model_row, job_row, p).await?;
+                store::set_progress(&tx, model_row, job_row, p).await?;
             }
             // Cancellation may come through another replica: the database tells.
-            if store::cancel_requested(&ctx, &tx, job_row).await? {
+            if store::cancel_requested(&tx, job_row).await? {
                 cancel.store(true, Ordering::Relaxed);
             }
             tx.commit().await?;

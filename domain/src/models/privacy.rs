@@ -51,25 +51,20 @@ pub(crate) async fn erasure_lock(models: &ModelServices, ctx: &TenantCtx, tx: &T
 }
 
 /// The tenant's models whose training data included the user, oldest first.
-pub(crate) async fn trained_on(
-    ctx: &TenantCtx,
-    models: &ModelServices,
-    tx: &TenantTx,
-    user_id: &str,
-) -> Result<Vec<Model>> {
+pub(crate) async fn trained_on(models: &ModelServices, tx: &TenantTx, user_id: &str) -> Result<Vec<Model>> {
     let mut out = Vec::new();
-    for (row, key) in with_artifacts(ctx, tx).await? {
+    for (row, key) in with_artifacts(tx).await? {
         let meta = read_meta(models.store.clone(), key).await?;
         if meta.eval_user_ids.iter().chain(&meta.user_ids).any(|u| u == user_id) {
-            out.push(store::model_by_row(ctx, tx, row).await?.model);
+            out.push(store::model_by_row(tx, row).await?.model);
         }
     }
     Ok(out)
 }
 
 /// The registry row of a model.
-pub(crate) async fn model_row(ctx: &TenantCtx, tx: &TenantTx, id: &tenants::ids::PublicId) -> Result<i64> {
-    Ok(store::find_model(ctx, tx, id).await?.row)
+pub(crate) async fn model_row(tx: &TenantTx, id: &tenants::ids::PublicId) -> Result<i64> {
+    Ok(store::find_model(tx, id).await?.row)
 }
 
 /// What erasure found in the models before scrubbing.
@@ -92,7 +87,7 @@ pub(crate) async fn mark_holders(
     user_id: &str,
     erased_at: DateTime<Utc>,
 ) -> Result<Holders> {
-    let holding = trained_on(ctx, models, tx, user_id).await?;
+    let holding = trained_on(models, tx, user_id).await?;
     let unfinished: Vec<i64> = model::Entity::find()
         .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
         .filter(model::Column::Status.is_in([ModelStatus::Queued.as_str(), ModelStatus::Training.as_str()]))
@@ -103,30 +98,25 @@ pub(crate) async fn mark_holders(
         .collect();
     let mut rows = Vec::new();
     for m in &holding {
-        rows.push(store::find_model(ctx, tx, &m.id).await?.row);
+        rows.push(store::find_model(tx, &m.id).await?.row);
     }
     rows.extend(unfinished);
     rows.sort_unstable();
     rows.dedup();
-    let to_retrain = mark_for_retraining(ctx, tx, &rows, erased_at).await?;
+    let to_retrain = mark_for_retraining(tx, &rows, erased_at).await?;
     Ok(Holders { holding, to_retrain })
 }
 
 /// Sets the retraining mark and deadline (the earlier of any existing one and this
 /// erasure's): the tenant's `erasureRetrainDays` after the erasure, or at once for the
 /// active model of a tenant that asks.
-pub(crate) async fn mark_for_retraining(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    rows: &[i64],
-    erased_at: DateTime<Utc>,
-) -> Result<Vec<Model>> {
-    let settings = crate::settings::load(ctx, tx).await?;
-    let active = store::active_row(ctx, tx).await?;
+pub(crate) async fn mark_for_retraining(tx: &TenantTx, rows: &[i64], erased_at: DateTime<Utc>) -> Result<Vec<Model>> {
+    let settings = crate::settings::load(tx).await?;
+    let active = store::active_row(tx).await?;
     let mut out = Vec::new();
     for &row in rows {
         let Some(current) = model::Entity::find()
-            .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(model::Column::Id.eq(row))
             .one(tx.conn())
             .await?
@@ -142,11 +132,11 @@ pub(crate) async fn mark_for_retraining(
         model::Entity::update_many()
             .col_expr(model::Column::NeedsRetraining, Expr::value(true))
             .col_expr(model::Column::RetrainDueAt, Expr::value(due))
-            .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(model::Column::Id.eq(row))
             .exec(tx.conn())
             .await?;
-        out.push(store::model_by_row(ctx, tx, row).await?.model);
+        out.push(store::model_by_row(tx, row).await?.model);
     }
     Ok(out)
 }
@@ -154,17 +144,12 @@ pub(crate) async fn mark_for_retraining(
 /// Under the erasure lock: removes the person from every model's files (see the module
 /// doc) and returns the models that still held something of them. Idempotent: a model
 /// already scrubbed is read and left alone, so a retry re-checks every model.
-pub(crate) async fn scrub_everywhere(
-    ctx: &TenantCtx,
-    models: &ModelServices,
-    tx: &TenantTx,
-    user_id: &str,
-) -> Result<Vec<Model>> {
+pub(crate) async fn scrub_everywhere(models: &ModelServices, tx: &TenantTx, user_id: &str) -> Result<Vec<Model>> {
     let mut found = Vec::new();
-    for (row, key) in with_artifacts(ctx, tx).await? {
+    for (row, key) in with_artifacts(tx).await? {
         if scrub_model(models, row, key, vec![user_id.to_owned()]).await? {
             models.loaded.invalidate(&row);
-            found.push(store::model_by_row(ctx, tx, row).await?.model);
+            found.push(store::model_by_row(tx, row).await?.model);
         }
     }
     Ok(found)
@@ -175,14 +160,13 @@ pub(crate) async fn scrub_everywhere(
 /// Erased people are left out of snapshots, so every erased person still in the files
 /// was erased after it; no clock comparison is needed. Returns whether anyone was.
 pub(crate) async fn scrub_fresh(
-    ctx: &TenantCtx,
     models: &ModelServices,
     tx: &TenantTx,
     model_row: i64,
     key: &str,
     snapshot_users: &[String],
 ) -> Result<bool> {
-    let erased = crate::audience::store::erased_ids(ctx, tx).await?;
+    let erased = crate::audience::store::erased_ids(tx).await?;
     let gone: Vec<String> = snapshot_users.iter().filter(|u| erased.contains(*u)).cloned().collect();
     if gone.is_empty() {
         return Ok(false);
@@ -193,15 +177,15 @@ pub(crate) async fn scrub_fresh(
 /// A freshly stored model: marked for retraining when its snapshot held someone erased
 /// since (the erasure set its deadline, or the tenant's deadline from now), unmarked
 /// when it did not (an erasure during training marks every unfinished model).
-pub(crate) async fn settle_fresh(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, held_erased: bool) -> Result<()> {
+pub(crate) async fn settle_fresh(tx: &TenantTx, model_row: i64, held_erased: bool) -> Result<()> {
     if held_erased {
-        mark_for_retraining(ctx, tx, &[model_row], Utc::now()).await?;
+        mark_for_retraining(tx, &[model_row], Utc::now()).await?;
         return Ok(());
     }
     model::Entity::update_many()
         .col_expr(model::Column::NeedsRetraining, Expr::value(false))
         .col_expr(model::Column::RetrainDueAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(model::Column::Id.eq(model_row))
         .exec(tx.conn())
         .await?;
@@ -213,7 +197,6 @@ pub(crate) async fn settle_fresh(ctx: &TenantCtx, tx: &TenantTx, model_row: i64,
 /// without anyone erased in it, failed, was cancelled or had its files deleted no
 /// longer holds them.
 pub(crate) async fn released_at(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     model_ids: &[String],
     erased_at: DateTime<Utc>,
@@ -222,7 +205,7 @@ pub(crate) async fn released_at(
         return Ok(Some(erased_at));
     }
     let rows = model::Entity::find()
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(model::Column::PublicId.is_in(model_ids.iter().cloned()))
         .all(tx.conn())
         .await?;
@@ -254,9 +237,9 @@ async fn scrub_model(models: &ModelServices, row: i64, key: String, users: Vec<S
         .map_err(|e| DomainError::internal_from("scrub thread", e))?
 }
 
-async fn with_artifacts(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, String)>> {
+async fn with_artifacts(tx: &TenantTx) -> Result<Vec<(i64, String)>> {
     Ok(model::Entity::find()
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(model::Column::ArtifactKey.is_not_null())
         // A retired model's files are deleted (or about to be).
         .filter(model::Column::Status.ne(ModelStatus::Retired.as_str()))

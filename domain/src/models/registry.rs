@@ -23,14 +23,14 @@ pub async fn train_model(ctx: &TenantCtx, models: &ModelServices, request: Train
     ctx.require(Scope::ModelsManage)?;
     let parameters = queued_parameters(&request);
     let tx = models.services.db.begin_write(ctx).await?;
-    let (model_row, job_row) = store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &models.owner).await?;
-    let model = store::model_by_row(ctx, &tx, model_row).await?.model;
-    let job = store::job_by_row(ctx, &tx, job_row).await?;
+    let (model_row, job_row) = store::insert_queued(&tx, request.algorithm(), &parameters, &models.owner).await?;
+    let model = store::model_by_row(&tx, model_row).await?.model;
+    let job = store::job_by_row(&tx, job_row).await?;
     let event = AuditEvent::new(action::MODEL_TRAINING_QUEUED).target(Target::object("model", model.id.as_string()));
     models
         .services
         .audit
-        .record(ctx, &tx, event.details(json!({ "job": job.id.as_string(), "parameters": parameters })))
+        .record(&tx, event.details(json!({ "job": job.id.as_string(), "parameters": parameters })))
         .await?;
     tx.commit().await?;
     jobs::spawn(ctx.clone(), models.clone(), model_row, job_row, request);
@@ -59,7 +59,7 @@ pub(crate) fn require_reader(ctx: &TenantCtx) -> Result<()> {
 pub async fn list_models(ctx: &TenantCtx, models: &ModelServices, page: PageRequest) -> Result<Page<Model>> {
     require_reader(ctx)?;
     let tx = models.services.db.begin(ctx).await?;
-    let page = store::list_models(ctx, &tx, page).await?;
+    let page = store::list_models(&tx, page).await?;
     tx.commit().await?;
     Ok(page)
 }
@@ -67,7 +67,7 @@ pub async fn list_models(ctx: &TenantCtx, models: &ModelServices, page: PageRequ
 pub async fn get_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -> Result<Model> {
     require_reader(ctx)?;
     let tx = models.services.db.begin(ctx).await?;
-    let model = store::find_model(ctx, &tx, id).await?.model;
+    let model = store::find_model(&tx, id).await?.model;
     tx.commit().await?;
     Ok(model)
 }
@@ -75,7 +75,7 @@ pub async fn get_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -
 pub async fn list_jobs(ctx: &TenantCtx, models: &ModelServices, page: PageRequest) -> Result<Page<Job>> {
     require_reader(ctx)?;
     let tx = models.services.db.begin(ctx).await?;
-    let page = store::list_jobs(ctx, &tx, page).await?;
+    let page = store::list_jobs(&tx, page).await?;
     tx.commit().await?;
     Ok(page)
 }
@@ -83,7 +83,7 @@ pub async fn list_jobs(ctx: &TenantCtx, models: &ModelServices, page: PageReques
 pub async fn get_job(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -> Result<Job> {
     require_reader(ctx)?;
     let tx = models.services.db.begin(ctx).await?;
-    let job = store::find_job(ctx, &tx, id).await?;
+    let job = store::find_job(&tx, id).await?;
     tx.commit().await?;
     Ok(job)
 }
@@ -93,15 +93,11 @@ pub async fn get_job(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -> 
 pub async fn cancel_job(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) -> Result<Job> {
     ctx.require(Scope::ModelsManage)?;
     let tx = models.services.db.begin_write(ctx).await?;
-    let (row, job) = store::request_cancel(ctx, &tx, id).await?;
+    let (row, job) = store::request_cancel(&tx, id).await?;
     models
         .services
         .audit
-        .record(
-            ctx,
-            &tx,
-            AuditEvent::new(action::JOB_CANCEL_REQUESTED).target(Target::object("job", job.id.as_string())),
-        )
+        .record(&tx, AuditEvent::new(action::JOB_CANCEL_REQUESTED).target(Target::object("job", job.id.as_string())))
         .await?;
     tx.commit().await?;
     if let Ok(flags) = models.cancel_flags.lock()
@@ -118,12 +114,12 @@ pub async fn cancel_job(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) 
 pub async fn deploy_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId, allow_worse: bool) -> Result<Model> {
     ctx.require(Scope::ModelsManage)?;
     let tx = models.services.db.begin_write(ctx).await?;
-    let candidate = store::find_model(ctx, &tx, id).await?;
+    let candidate = store::find_model(&tx, id).await?;
     if candidate.model.status != ModelStatus::Ready {
         return Err(DomainError::Conflict(format!("the model is {}, not ready", candidate.model.status.as_str())));
     }
-    if let Some(active_row) = store::active_row(ctx, &tx).await? {
-        let active = store::model_by_row(ctx, &tx, active_row).await?;
+    if let Some(active_row) = store::active_row(&tx).await? {
+        let active = store::model_by_row(&tx, active_row).await?;
         if let (Some(now), Some(new)) = (active.model.metrics, candidate.model.metrics)
             && new.ndcg < now.ndcg
             && !allow_worse
@@ -136,10 +132,10 @@ pub async fn deploy_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId
     }
     // Load before switching, so a model that cannot serve never becomes active.
     load(models, &candidate).await?;
-    store::insert_deployment(ctx, &tx, candidate.row, "deploy").await?;
-    let model = store::model_by_row(ctx, &tx, candidate.row).await?.model;
+    store::insert_deployment(&tx, candidate.row, "deploy").await?;
+    let model = store::model_by_row(&tx, candidate.row).await?.model;
     let event = AuditEvent::new(action::MODEL_DEPLOYED).target(Target::object("model", model.id.as_string()));
-    models.services.audit.record(ctx, &tx, event.details(json!({ "allowWorse": allow_worse }))).await?;
+    models.services.audit.record(&tx, event.details(json!({ "allowWorse": allow_worse }))).await?;
     tx.commit().await?;
     models.active.replace(ctx.tenant_id().get(), Some(candidate.row));
     Ok(model)
@@ -149,21 +145,17 @@ pub async fn deploy_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId
 pub async fn rollback_model(ctx: &TenantCtx, models: &ModelServices) -> Result<Model> {
     ctx.require(Scope::ModelsManage)?;
     let tx = models.services.db.begin_write(ctx).await?;
-    let previous = store::previous_model_row(ctx, &tx)
+    let previous = store::previous_model_row(&tx)
         .await?
         .ok_or_else(|| DomainError::Conflict("there is no earlier deployment to return to".into()))?;
-    let target = store::model_by_row(ctx, &tx, previous).await?;
+    let target = store::model_by_row(&tx, previous).await?;
     load(models, &target).await?;
-    store::insert_deployment(ctx, &tx, previous, "rollback").await?;
-    let model = store::model_by_row(ctx, &tx, previous).await?.model;
+    store::insert_deployment(&tx, previous, "rollback").await?;
+    let model = store::model_by_row(&tx, previous).await?.model;
     models
         .services
         .audit
-        .record(
-            ctx,
-            &tx,
-            AuditEvent::new(action::MODEL_ROLLED_BACK).target(Target::object("model", model.id.as_string())),
-        )
+        .record(&tx, AuditEvent::new(action::MODEL_ROLLED_BACK).target(Target::object("model", model.id.as_string())))
         .await?;
     tx.commit().await?;
     models.active.replace(ctx.tenant_id().get(), Some(previous));
@@ -206,14 +198,14 @@ pub(crate) async fn active(ctx: &TenantCtx, models: &ModelServices) -> Result<Op
         return Ok(Some(model));
     }
     let tx = models.services.db.begin(ctx).await?;
-    let record = store::model_by_row(ctx, &tx, row).await?;
+    let record = store::model_by_row(&tx, row).await?;
     tx.commit().await?;
     Ok(Some(load(models, &record).await?))
 }
 
 async fn active_row(ctx: &TenantCtx, models: &ModelServices) -> Result<Option<i64>> {
     let tx = models.services.db.begin(ctx).await?;
-    let row = store::active_row(ctx, &tx).await?;
+    let row = store::active_row(&tx).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -289,10 +281,10 @@ pub async fn upload_model(
         taken_at: now,
     };
     let tx = models.services.db.begin_write(ctx).await?;
-    let row = store::insert_uploaded(ctx, &tx, &json!({ "name": name }), &key, &snapshot).await?;
-    let model = store::model_by_row(ctx, &tx, row).await?.model;
+    let row = store::insert_uploaded(&tx, &json!({ "name": name }), &key, &snapshot).await?;
+    let model = store::model_by_row(&tx, row).await?.model;
     let event = AuditEvent::new(action::MODEL_UPLOADED).target(Target::object("model", model.id.as_string()));
-    models.services.audit.record(ctx, &tx, event.details(json!({ "name": name, "items": item_ids.len() }))).await?;
+    models.services.audit.record(&tx, event.details(json!({ "name": name, "items": item_ids.len() }))).await?;
     tx.commit().await?;
     Ok(model)
 }

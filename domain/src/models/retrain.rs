@@ -61,7 +61,7 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, models: &ModelServices, now: Da
     let mut finished = Vec::new();
     for old in due {
         if let Some(successor) = old.retrain_model_id {
-            let status = store::model_by_row(ctx, &tx, successor).await?.model.status;
+            let status = store::model_by_row(&tx, successor).await?.model.status;
             match status {
                 ModelStatus::Queued | ModelStatus::Training => continue,
                 ModelStatus::Ready => {
@@ -74,8 +74,7 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, models: &ModelServices, now: Da
         }
         let Some(request) = request_for(&old)? else { continue };
         let parameters = registry::queued_parameters(&request);
-        let (new_row, job_row) =
-            store::insert_queued(ctx, &tx, request.algorithm(), &parameters, &models.owner).await?;
+        let (new_row, job_row) = store::insert_queued(&tx, request.algorithm(), &parameters, &models.owner).await?;
         // Claims the old model: a second replica's check finds the claim changed and
         // queues nothing.
         let claimed = model::Entity::update_many()
@@ -98,8 +97,8 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, models: &ModelServices, now: Da
             .filter(model::Column::Id.eq(new_row))
             .exec(tx.conn())
             .await?;
-        let new_model = store::model_by_row(ctx, &tx, new_row).await?.model;
-        let job = store::job_by_row(ctx, &tx, job_row).await?;
+        let new_model = store::model_by_row(&tx, new_row).await?.model;
+        let job = store::job_by_row(&tx, job_row).await?;
         let event = AuditEvent::new(action::MODEL_TRAINING_QUEUED)
             .by(RETRAINER)
             .target(Target::object("model", new_model.id.as_string()));
@@ -144,8 +143,8 @@ pub(crate) async fn after_training(ctx: &TenantCtx, models: &ModelServices, mode
 async fn replace(ctx: &TenantCtx, models: &ModelServices, old_row: i64, new_row: i64) -> Result<()> {
     let tx = models.services.db.begin_write(ctx).await?;
     erasure_lock(models, ctx, &tx).await?;
-    let old = store::model_by_row(ctx, &tx, old_row).await?;
-    let new = store::model_by_row(ctx, &tx, new_row).await?;
+    let old = store::model_by_row(&tx, old_row).await?;
+    let new = store::model_by_row(&tx, new_row).await?;
     if old.model.status == ModelStatus::Retired || new.model.status != ModelStatus::Ready {
         tx.commit().await?;
         return Ok(());
@@ -153,7 +152,7 @@ async fn replace(ctx: &TenantCtx, models: &ModelServices, old_row: i64, new_row:
     let switched = old.model.active;
     if switched {
         registry::load(models, &new).await?;
-        store::insert_deployment(ctx, &tx, new_row, "erasure_retraining").await?;
+        store::insert_deployment(&tx, new_row, "erasure_retraining").await?;
         let event = AuditEvent::new(action::MODEL_DEPLOYED)
             .by(RETRAINER)
             .target(Target::object("model", new.model.id.as_string()));

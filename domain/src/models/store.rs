@@ -4,7 +4,6 @@
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use tenants::TenantCtx;
 use tenants::db::{SystemTx, TenantTx};
 use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
@@ -64,9 +63,9 @@ fn to_job(j: job::Model, model_public: Option<PublicId>) -> Result<Job> {
 }
 
 /// The tenant's highest model version so far (0 before the first).
-async fn last_version(ctx: &TenantCtx, tx: &TenantTx) -> Result<i32> {
+async fn last_version(tx: &TenantTx) -> Result<i32> {
     Ok(model::Entity::find()
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_desc(model::Column::Version)
         .one(tx.conn())
         .await?
@@ -75,14 +74,13 @@ async fn last_version(ctx: &TenantCtx, tx: &TenantTx) -> Result<i32> {
 
 /// Registers a model and its training job, both queued.
 pub(crate) async fn insert_queued(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     algorithm: Algorithm,
     parameters: &serde_json::Value,
     owner: &JobOwner,
 ) -> Result<(i64, i64)> {
-    let tenant = ctx.tenant_id().get();
-    let last_version = last_version(ctx, tx).await?;
+    let tenant = tx.tenant_id().get();
+    let last_version = last_version(tx).await?;
     let now = Utc::now();
     let model_row = model::ActiveModel {
         tenant_id: Set(tenant),
@@ -93,7 +91,7 @@ pub(crate) async fn insert_queued(
         progress: Set(0.0),
         parameters: Set(parameters.to_string()),
         needs_retraining: Set(false),
-        created_by: Set(ctx.principal().label()),
+        created_by: Set(tx.ctx().principal().label()),
         created_at: Set(now),
         ..Default::default()
     }
@@ -107,7 +105,7 @@ pub(crate) async fn insert_queued(
         status: Set(JobStatus::Queued.as_str().to_owned()),
         progress: Set(0.0),
         cancel_requested: Set(false),
-        created_by: Set(ctx.principal().label()),
+        created_by: Set(tx.ctx().principal().label()),
         created_at: Set(now),
         owner_node: Set(Some(owner.node.clone())),
         owner_instance: Set(Some(owner.instance.clone())),
@@ -118,8 +116,8 @@ pub(crate) async fn insert_queued(
     Ok((model_row.id, job_row.id))
 }
 
-pub(crate) async fn set_running(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, job_row: i64) -> Result<()> {
-    let tenant = ctx.tenant_id().get();
+pub(crate) async fn set_running(tx: &TenantTx, model_row: i64, job_row: i64) -> Result<()> {
+    let tenant = tx.tenant_id().get();
     model::Entity::update_many()
         .col_expr(model::Column::Status, Expr::value(ModelStatus::Training.as_str()))
         .filter(model::Column::TenantId.eq(tenant))
@@ -136,14 +134,8 @@ pub(crate) async fn set_running(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, 
     Ok(())
 }
 
-pub(crate) async fn set_progress(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    model_row: i64,
-    job_row: i64,
-    progress: f64,
-) -> Result<()> {
-    let tenant = ctx.tenant_id().get();
+pub(crate) async fn set_progress(tx: &TenantTx, model_row: i64, job_row: i64, progress: f64) -> Result<()> {
+    let tenant = tx.tenant_id().get();
     model::Entity::update_many()
         .col_expr(model::Column::Progress, Expr::value(progress))
         .filter(model::Column::TenantId.eq(tenant))
@@ -159,9 +151,9 @@ pub(crate) async fn set_progress(
     Ok(())
 }
 
-pub(crate) async fn cancel_requested(ctx: &TenantCtx, tx: &TenantTx, job_row: i64) -> Result<bool> {
+pub(crate) async fn cancel_requested(tx: &TenantTx, job_row: i64) -> Result<bool> {
     Ok(job::Entity::find()
-        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(job::Column::Id.eq(job_row))
         .one(tx.conn())
         .await?
@@ -176,14 +168,8 @@ pub(crate) struct TrainedRecord {
     pub metrics: ModelMetrics,
 }
 
-pub(crate) async fn finish_ready(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    model_row: i64,
-    job_row: i64,
-    record: TrainedRecord,
-) -> Result<()> {
-    let tenant = ctx.tenant_id().get();
+pub(crate) async fn finish_ready(tx: &TenantTx, model_row: i64, job_row: i64, record: TrainedRecord) -> Result<()> {
+    let tenant = tx.tenant_id().get();
     let now = Utc::now();
     let to_text = |v: &serde_json::Value| v.to_string();
     model::Entity::update_many()
@@ -199,11 +185,10 @@ pub(crate) async fn finish_ready(
         .filter(model::Column::Id.eq(model_row))
         .exec(tx.conn())
         .await?;
-    finish_job(ctx, tx, job_row, JobStatus::Succeeded, None).await
+    finish_job(tx, job_row, JobStatus::Succeeded, None).await
 }
 
 pub(crate) async fn finish_unsuccessful(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     model_row: i64,
     job_row: i64,
@@ -215,25 +200,19 @@ pub(crate) async fn finish_unsuccessful(
         .col_expr(model::Column::Status, Expr::value(model_status.as_str()))
         .col_expr(model::Column::Error, Expr::value(error.clone()))
         .col_expr(model::Column::FinishedAt, Expr::value(Utc::now()))
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(model::Column::Id.eq(model_row))
         .exec(tx.conn())
         .await?;
-    finish_job(ctx, tx, job_row, status, error).await
+    finish_job(tx, job_row, status, error).await
 }
 
-async fn finish_job(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    job_row: i64,
-    status: JobStatus,
-    error: Option<String>,
-) -> Result<()> {
+async fn finish_job(tx: &TenantTx, job_row: i64, status: JobStatus, error: Option<String>) -> Result<()> {
     job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(status.as_str()))
         .col_expr(job::Column::Error, Expr::value(error))
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
-        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(job::Column::Id.eq(job_row))
         .exec(tx.conn())
         .await?;
@@ -241,9 +220,9 @@ async fn finish_job(
 }
 
 /// Asks a queued or running job to stop; the runner notices at its next progress step.
-pub(crate) async fn request_cancel(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<(i64, Job)> {
+pub(crate) async fn request_cancel(tx: &TenantTx, id: &PublicId) -> Result<(i64, Job)> {
     let row = job::Entity::find()
-        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(job::Column::PublicId.eq(id.as_string()))
         .one(tx.conn())
         .await?
@@ -255,14 +234,14 @@ pub(crate) async fn request_cancel(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId
     let mut active: job::ActiveModel = row.into();
     active.cancel_requested = Set(true);
     let row = active.update(tx.conn()).await?;
-    let model_public = model_public_id(ctx, tx, row.model_id).await?;
+    let model_public = model_public_id(tx, row.model_id).await?;
     Ok((row_id, to_job(row, model_public)?))
 }
 
-async fn model_public_id(ctx: &TenantCtx, tx: &TenantTx, model_row: Option<i64>) -> Result<Option<PublicId>> {
+async fn model_public_id(tx: &TenantTx, model_row: Option<i64>) -> Result<Option<PublicId>> {
     let Some(model_row) = model_row else { return Ok(None) };
     model::Entity::find()
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(model::Column::Id.eq(model_row))
         .one(tx.conn())
         .await?
@@ -271,19 +250,19 @@ async fn model_public_id(ctx: &TenantCtx, tx: &TenantTx, model_row: Option<i64>)
         .map_err(Into::into)
 }
 
-pub(crate) async fn active_row(ctx: &TenantCtx, tx: &TenantTx) -> Result<Option<i64>> {
+pub(crate) async fn active_row(tx: &TenantTx) -> Result<Option<i64>> {
     Ok(deployment::Entity::find()
-        .filter(deployment::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(deployment::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_desc(deployment::Column::Id)
         .one(tx.conn())
         .await?
         .map(|d| d.model_id))
 }
 
-pub(crate) async fn find_model(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<ModelRow> {
-    let active = active_row(ctx, tx).await?;
+pub(crate) async fn find_model(tx: &TenantTx, id: &PublicId) -> Result<ModelRow> {
+    let active = active_row(tx).await?;
     let row = model::Entity::find()
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(model::Column::PublicId.eq(id.as_string()))
         .one(tx.conn())
         .await?
@@ -291,10 +270,10 @@ pub(crate) async fn find_model(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) ->
     to_model(row, active)
 }
 
-pub(crate) async fn model_by_row(ctx: &TenantCtx, tx: &TenantTx, row: i64) -> Result<ModelRow> {
-    let active = active_row(ctx, tx).await?;
+pub(crate) async fn model_by_row(tx: &TenantTx, row: i64) -> Result<ModelRow> {
+    let active = active_row(tx).await?;
     let row = model::Entity::find()
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(model::Column::Id.eq(row))
         .one(tx.conn())
         .await?
@@ -302,10 +281,10 @@ pub(crate) async fn model_by_row(ctx: &TenantCtx, tx: &TenantTx, row: i64) -> Re
     to_model(row, active)
 }
 
-pub(crate) async fn list_models(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest) -> Result<Page<Model>> {
-    let active = active_row(ctx, tx).await?;
+pub(crate) async fn list_models(tx: &TenantTx, page: PageRequest) -> Result<Page<Model>> {
+    let active = active_row(tx).await?;
     let mut query = model::Entity::find()
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_desc(model::Column::Id)
         .limit(page.first + 1);
     if let Some(after) = page.after {
@@ -316,31 +295,31 @@ pub(crate) async fn list_models(ctx: &TenantCtx, tx: &TenantTx, page: PageReques
     Ok(Page::from_overfetch(rows, page))
 }
 
-pub(crate) async fn find_job(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<Job> {
+pub(crate) async fn find_job(tx: &TenantTx, id: &PublicId) -> Result<Job> {
     let row = job::Entity::find()
-        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(job::Column::PublicId.eq(id.as_string()))
         .one(tx.conn())
         .await?
         .ok_or_else(|| DomainError::NotFound("job".into()))?;
-    let model_public = model_public_id(ctx, tx, row.model_id).await?;
+    let model_public = model_public_id(tx, row.model_id).await?;
     to_job(row, model_public)
 }
 
-pub(crate) async fn job_by_row(ctx: &TenantCtx, tx: &TenantTx, row: i64) -> Result<Job> {
+pub(crate) async fn job_by_row(tx: &TenantTx, row: i64) -> Result<Job> {
     let row = job::Entity::find()
-        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(job::Column::Id.eq(row))
         .one(tx.conn())
         .await?
         .ok_or_else(|| DomainError::NotFound("job".into()))?;
-    let model_public = model_public_id(ctx, tx, row.model_id).await?;
+    let model_public = model_public_id(tx, row.model_id).await?;
     to_job(row, model_public)
 }
 
-pub(crate) async fn list_jobs(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest) -> Result<Page<Job>> {
+pub(crate) async fn list_jobs(tx: &TenantTx, page: PageRequest) -> Result<Page<Job>> {
     let mut query = job::Entity::find()
-        .filter(job::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(job::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_desc(job::Column::Id)
         .limit(page.first + 1);
     if let Some(after) = page.after {
@@ -349,18 +328,18 @@ pub(crate) async fn list_jobs(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest)
     let rows = query.all(tx.conn()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let model_public = model_public_id(ctx, tx, row.model_id).await?;
+        let model_public = model_public_id(tx, row.model_id).await?;
         out.push((row.id, to_job(row, model_public)?));
     }
     Ok(Page::from_overfetch(out, page))
 }
 
-pub(crate) async fn insert_deployment(ctx: &TenantCtx, tx: &TenantTx, model_row: i64, action: &str) -> Result<()> {
+pub(crate) async fn insert_deployment(tx: &TenantTx, model_row: i64, action: &str) -> Result<()> {
     deployment::ActiveModel {
-        tenant_id: Set(ctx.tenant_id().get()),
+        tenant_id: Set(tx.tenant_id().get()),
         model_id: Set(model_row),
         action: Set(action.to_owned()),
-        deployed_by: Set(ctx.principal().label()),
+        deployed_by: Set(tx.ctx().principal().label()),
         deployed_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -370,9 +349,9 @@ pub(crate) async fn insert_deployment(ctx: &TenantCtx, tx: &TenantTx, model_row:
 }
 
 /// The model that was active before the current one, if any.
-pub(crate) async fn previous_model_row(ctx: &TenantCtx, tx: &TenantTx) -> Result<Option<i64>> {
+pub(crate) async fn previous_model_row(tx: &TenantTx) -> Result<Option<i64>> {
     let history = deployment::Entity::find()
-        .filter(deployment::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(deployment::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_desc(deployment::Column::Id)
         .limit(200)
         .all(tx.conn())
@@ -380,7 +359,7 @@ pub(crate) async fn previous_model_row(ctx: &TenantCtx, tx: &TenantTx) -> Result
     let Some(current) = history.first().map(|d| d.model_id) else { return Ok(None) };
     // A model retired after an erasure has no files left to serve.
     let retired: std::collections::HashSet<i64> = model::Entity::find()
-        .filter(model::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(model::Column::Id.is_in(history.iter().map(|d| d.model_id)))
         .filter(model::Column::Status.eq(ModelStatus::Retired.as_str()))
         .all(tx.conn())
@@ -393,14 +372,13 @@ pub(crate) async fn previous_model_row(ctx: &TenantCtx, tx: &TenantTx) -> Result
 
 /// Registers an uploaded model as ready; it has no training job.
 pub(crate) async fn insert_uploaded(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     parameters: &serde_json::Value,
     artifact_key: &str,
     snapshot: &DataSnapshot,
 ) -> Result<i64> {
-    let tenant = ctx.tenant_id().get();
-    let last_version = last_version(ctx, tx).await?;
+    let tenant = tx.tenant_id().get();
+    let last_version = last_version(tx).await?;
     let now = Utc::now();
     let row = model::ActiveModel {
         tenant_id: Set(tenant),
@@ -413,7 +391,7 @@ pub(crate) async fn insert_uploaded(
         data_snapshot: Set(serde_json::to_string(snapshot).ok()),
         artifact_key: Set(Some(artifact_key.to_owned())),
         needs_retraining: Set(false),
-        created_by: Set(ctx.principal().label()),
+        created_by: Set(tx.ctx().principal().label()),
         created_at: Set(now),
         finished_at: Set(Some(now)),
         ..Default::default()

@@ -28,16 +28,16 @@ pub async fn set_consent(
 ) -> Result<Consent> {
     ctx.require(Scope::PrivacyManage).or_else(|_| ctx.require(Scope::UsersWrite))?;
     let tx = services.db.begin_write(ctx).await?;
-    let person = subject::find_live(ctx, &tx, user).await?;
+    let person = subject::find_live(&tx, user).await?;
     let consent = Consent {
         personalization: update.personalization.unwrap_or(person.consent.personalization),
         analytics: update.analytics.unwrap_or(person.consent.analytics),
     };
-    crate::audience::store::write_consent(ctx, &tx, person.row, consent, Utc::now()).await?;
+    crate::audience::store::write_consent(&tx, person.row, consent, Utc::now()).await?;
     let event = AuditEvent::new(action::CONSENT_CHANGED)
         .target(Target::end_user(user.as_str()))
         .details(serde_json::json!({ "personalization": consent.personalization, "analytics": consent.analytics }));
-    services.audit.record(ctx, &tx, event).await?;
+    services.audit.record(&tx, event).await?;
     tx.commit().await?;
     services.serving_cache.announce(ctx, Change::People(vec![user.clone()]));
     Ok(consent)

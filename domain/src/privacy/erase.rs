@@ -88,13 +88,11 @@ fn json_ids(ids: &[String]) -> Result<String> {
     serde_json::to_string(ids).map_err(|e| DomainError::internal(e.to_string()))
 }
 
-async fn to_receipt(ctx: &TenantCtx, tx: &TenantTx, m: receipt::Model) -> Result<ErasureReceipt> {
+async fn to_receipt(tx: &TenantTx, m: receipt::Model) -> Result<ErasureReceipt> {
     let status = ErasureStatus::parse(&m.status)?;
     let models_to_retrain = model_ids(&m.models_to_retrain)?;
     let left_every_model_at = match status {
-        ErasureStatus::Complete => {
-            crate::models::privacy::released_at(ctx, tx, &models_to_retrain, m.erased_at).await?
-        }
+        ErasureStatus::Complete => crate::models::privacy::released_at(tx, &models_to_retrain, m.erased_at).await?,
         ErasureStatus::Pending => None,
     };
     Ok(ErasureReceipt {
@@ -120,16 +118,16 @@ pub async fn erase_user(ctx: &TenantCtx, models: &ModelServices, user: &UserId) 
     let subject_pseudonym = services.audit.end_user_pseudonym(ctx.tenant_id(), user.as_str())?;
     let tx = services.db.begin_write(ctx).await?;
     crate::models::privacy::erasure_lock(models, ctx, &tx).await?;
-    let person = subject::find(ctx, &tx, user).await?;
+    let person = subject::find(&tx, user).await?;
     if person.erased_at.is_some() {
-        let existing = find_receipt(ctx, &tx, &subject_pseudonym).await?;
+        let existing = find_receipt(&tx, &subject_pseudonym).await?;
         tx.commit().await?;
         let existing = existing.ok_or_else(|| DomainError::internal("erased end user without a receipt"))?;
         return complete(ctx, models, user, existing, true).await;
     }
     let now = Utc::now();
-    let deleted = crate::interactions::store::delete_for_user(ctx, &tx, person.row).await?;
-    crate::audience::store::empty_profile(ctx, &tx, person.row, now, now).await?;
+    let deleted = crate::interactions::store::delete_for_user(&tx, person.row).await?;
+    crate::audience::store::empty_profile(&tx, person.row, now, now).await?;
     let holders = crate::models::privacy::mark_holders(ctx, models, &tx, user.as_str(), now).await?;
     let ids = |held: &[crate::models::Model]| held.iter().map(|m| m.id.as_string()).collect::<Vec<_>>();
     let stored = receipt::ActiveModel {
@@ -155,7 +153,7 @@ pub async fn erase_user(ctx: &TenantCtx, models: &ModelServices, user: &UserId) 
             "modelsScrubbed": ids(&holders.holding),
             "modelsToRetrain": ids(&holders.to_retrain),
         }));
-    services.audit.record(ctx, &tx, event).await?;
+    services.audit.record(&tx, event).await?;
     tx.commit().await?;
     services.serving_cache.announce(ctx, Change::People(vec![user.clone()]));
     complete(ctx, models, user, stored, false).await
@@ -175,13 +173,13 @@ async fn complete(
     let services = models.services();
     let tx = services.db.begin_write(ctx).await?;
     crate::models::privacy::erasure_lock(models, ctx, &tx).await?;
-    let person = subject::find(ctx, &tx, user).await?;
+    let person = subject::find(&tx, user).await?;
     let erased_at = person.erased_at.unwrap_or(stored.erased_at);
-    let late_interactions = crate::interactions::store::delete_for_user(ctx, &tx, person.row).await?;
+    let late_interactions = crate::interactions::store::delete_for_user(&tx, person.row).await?;
     if !person.emptied {
-        crate::audience::store::empty_profile(ctx, &tx, person.row, erased_at, Utc::now()).await?;
+        crate::audience::store::empty_profile(&tx, person.row, erased_at, Utc::now()).await?;
     }
-    let found = crate::models::privacy::scrub_everywhere(ctx, models, &tx, user.as_str()).await?;
+    let found = crate::models::privacy::scrub_everywhere(models, &tx, user.as_str()).await?;
     let mut scrubbed = model_ids(&stored.models_scrubbed)?;
     let mut to_retrain = model_ids(&stored.models_to_retrain)?;
     let stored_status = ErasureStatus::parse(&stored.status)?;
@@ -190,9 +188,9 @@ async fn complete(
         let mut rows = Vec::new();
         for m in &found {
             found_ids.push(m.id.as_string());
-            rows.push(crate::models::privacy::model_row(ctx, &tx, &m.id).await?);
+            rows.push(crate::models::privacy::model_row(&tx, &m.id).await?);
         }
-        crate::models::privacy::mark_for_retraining(ctx, &tx, &rows, erased_at).await?;
+        crate::models::privacy::mark_for_retraining(&tx, &rows, erased_at).await?;
         for id in &found_ids {
             if !scrubbed.contains(id) {
                 scrubbed.push(id.clone());
@@ -224,7 +222,7 @@ async fn complete(
                 "interactionsDeleted": late_interactions,
                 "modelsScrubbed": found_ids,
             }));
-        services.audit.record(ctx, &tx, event).await?;
+        services.audit.record(&tx, event).await?;
     }
     let refreshed = receipt::Entity::find()
         .filter(receipt::Column::TenantId.eq(ctx.tenant_id().get()))
@@ -244,14 +242,14 @@ async fn complete(
         tracing::error!(error = ?e, "could not start retraining after an erasure; the periodic check retries");
     }
     let tx = services.db.begin(ctx).await?;
-    let receipt = to_receipt(ctx, &tx, refreshed).await?;
+    let receipt = to_receipt(&tx, refreshed).await?;
     tx.commit().await?;
     Ok(receipt)
 }
 
-async fn find_receipt(ctx: &TenantCtx, tx: &TenantTx, subject: &str) -> Result<Option<receipt::Model>> {
+async fn find_receipt(tx: &TenantTx, subject: &str) -> Result<Option<receipt::Model>> {
     Ok(receipt::Entity::find()
-        .filter(receipt::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(receipt::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(receipt::Column::Subject.eq(subject))
         .one(tx.conn())
         .await?)
@@ -274,7 +272,7 @@ pub async fn list_erasure_receipts(
     let tx = services.db.begin(ctx).await?;
     let mut rows = Vec::new();
     for m in query.all(tx.conn()).await? {
-        rows.push((m.id, to_receipt(ctx, &tx, m).await?));
+        rows.push((m.id, to_receipt(&tx, m).await?));
     }
     tx.commit().await?;
     Ok(Page::from_overfetch(rows, page))

@@ -23,15 +23,15 @@ pub async fn export_user_data(ctx: &TenantCtx, models: &ModelServices, user: &Us
     let services = models.services();
     services.read_audit.flush().await?;
     let tx = services.db.begin_write(ctx).await?;
-    let person = subject::find_live(ctx, &tx, user).await?;
-    let profile = crate::audience::store::get(ctx, &tx, user)
+    let person = subject::find_live(&tx, user).await?;
+    let profile = crate::audience::store::get(&tx, user)
         .await?
         .ok_or_else(|| DomainError::internal("live end user without a profile"))?;
 
     let mut interactions = Vec::new();
     let mut page = PageRequest::<SortCursor> { first: PAGE, after: None };
     loop {
-        let batch = crate::interactions::store::list_for_user(ctx, &tx, person.row, &page).await?;
+        let batch = crate::interactions::store::list_for_user(&tx, person.row, &page).await?;
         let last = batch.items.last().map(|(cursor, _)| cursor.clone());
         interactions.extend(batch.items.into_iter().map(|(_, i)| {
             json!({
@@ -49,7 +49,7 @@ pub async fn export_user_data(ctx: &TenantCtx, models: &ModelServices, user: &Us
         }
     }
 
-    let trained_on: Vec<Value> = crate::models::privacy::trained_on(ctx, models, &tx, user.as_str())
+    let trained_on: Vec<Value> = crate::models::privacy::trained_on(models, &tx, user.as_str())
         .await?
         .into_iter()
         .map(|m| {
@@ -69,9 +69,9 @@ pub async fn export_user_data(ctx: &TenantCtx, models: &ModelServices, user: &Us
     let event = AuditEvent::new(action::END_USER_EXPORTED)
         .target(Target::end_user(user.as_str()))
         .details(json!({ "interactions": interactions.len(), "models": trained_on.len() }));
-    services.audit.record(ctx, &tx, event).await?;
+    services.audit.record(&tx, event).await?;
     let pseudonym = services.audit.end_user_pseudonym(ctx.tenant_id(), user.as_str())?;
-    let audit_events: Vec<Value> = crate::audit::events_about(ctx, &tx, "end_user", &pseudonym)
+    let audit_events: Vec<Value> = crate::audit::events_about(&tx, "end_user", &pseudonym)
         .await?
         .into_iter()
         .map(|e| {

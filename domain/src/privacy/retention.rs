@@ -50,12 +50,12 @@ pub async fn apply_retention_for(
     now: DateTime<Utc>,
 ) -> Result<Option<RetentionRun>> {
     let tx = services.db.begin_write(ctx).await?;
-    let Some(days) = crate::settings::load(ctx, &tx).await?.interaction_retention_days else {
+    let Some(days) = crate::settings::load(&tx).await?.interaction_retention_days else {
         tx.commit().await?;
         return Ok(None);
     };
     let cutoff = now - Duration::days(i64::from(days));
-    let deleted = crate::interactions::store::delete_occurred_before(ctx, &tx, cutoff).await?;
+    let deleted = crate::interactions::store::delete_occurred_before(&tx, cutoff).await?;
     if deleted > 0 {
         let event = AuditEvent::new(action::INTERACTIONS_PURGED).by(JOB).details(serde_json::json!({
             "retentionDays": days,

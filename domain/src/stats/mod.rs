@@ -106,9 +106,9 @@ async fn begin(ctx: &TenantCtx, services: &Services) -> Result<TenantTx> {
 
 pub async fn counts(ctx: &TenantCtx, services: &Services) -> Result<Counts> {
     let tx = begin(ctx, services).await?;
-    let items = catalog::count_live_items(ctx, &tx).await?;
-    let users = audience::count_counted_users(ctx, &tx).await?;
-    let interactions = interactions::count_counted_events(ctx, &tx).await?;
+    let items = catalog::count_live_items(&tx).await?;
+    let users = audience::count_counted_users(&tx).await?;
+    let interactions = interactions::count_counted_events(&tx).await?;
     tx.commit().await?;
     Ok(Counts { items, users, interactions })
 }
@@ -124,13 +124,13 @@ pub async fn interactions_per_day(
     let range = match range {
         Some(r) => r,
         None => {
-            let latest = interactions::latest_occurred_at(ctx, &tx).await?;
+            let latest = interactions::latest_occurred_at(&tx).await?;
             let to = latest.map(day_of).unwrap_or_else(|| Utc::now().date_naive());
             DayRange { from: to - Duration::days(29), to }
         }
     };
     let (start, end) = range.bounds_ms();
-    let by_day = interactions::per_day(ctx, &tx, start, end).await?;
+    let by_day = interactions::per_day(&tx, start, end).await?;
     tx.commit().await?;
     let mut out = Vec::new();
     let mut d = range.from;
@@ -155,9 +155,9 @@ pub async fn top_content(
         return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_TOP}")));
     }
     let tx = begin(ctx, services).await?;
-    let rows = interactions::top_items(ctx, &tx, first, event_type, range.map(DayRange::bounds_ms)).await?;
+    let rows = interactions::top_items(&tx, first, event_type, range.map(DayRange::bounds_ms)).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.row).collect();
-    let mut items = crate::catalog::store::find_by_internal_ids(ctx, &tx, &ids).await?;
+    let mut items = crate::catalog::store::find_by_internal_ids(&tx, &ids).await?;
     tx.commit().await?;
     Ok(rows
         .into_iter()
@@ -170,7 +170,7 @@ pub async fn top_content(
 /// Live items per genre, most first.
 pub async fn genre_counts(ctx: &TenantCtx, services: &Services) -> Result<Vec<LabelCount<String>>> {
     let tx = begin(ctx, services).await?;
-    let rows = catalog::genre_counts(ctx, &tx).await?;
+    let rows = catalog::genre_counts(&tx).await?;
     tx.commit().await?;
     Ok(sorted(rows))
 }
@@ -178,7 +178,7 @@ pub async fn genre_counts(ctx: &TenantCtx, services: &Services) -> Result<Vec<La
 /// Live items per kind, most first.
 pub async fn kind_counts(ctx: &TenantCtx, services: &Services) -> Result<Vec<LabelCount<ContentKind>>> {
     let tx = begin(ctx, services).await?;
-    let rows = catalog::kind_counts(ctx, &tx).await?;
+    let rows = catalog::kind_counts(&tx).await?;
     tx.commit().await?;
     Ok(sorted(rows))
 }
@@ -186,7 +186,7 @@ pub async fn kind_counts(ctx: &TenantCtx, services: &Services) -> Result<Vec<Lab
 /// Events per type, most first.
 pub async fn event_type_counts(ctx: &TenantCtx, services: &Services) -> Result<Vec<LabelCount<EventType>>> {
     let tx = begin(ctx, services).await?;
-    let rows = interactions::type_counts(ctx, &tx).await?;
+    let rows = interactions::type_counts(&tx).await?;
     tx.commit().await?;
     Ok(sorted(rows))
 }

@@ -3,7 +3,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::api_key_secret::{self, KeyEnvironment};
-use crate::ctx::TenantCtx;
 use crate::db::{SystemTx, TenantTx};
 use crate::entity::api_key;
 use crate::error::{Result, TenantsError};
@@ -86,21 +85,21 @@ fn to_domain(m: api_key::Model) -> Result<ApiKey> {
 
 /// Creates a key and returns it with its secret, which is never stored or shown again.
 /// A principal can only hand out scopes it holds itself.
-pub async fn create(ctx: &TenantCtx, tx: &TenantTx, new: NewApiKey) -> Result<(ApiKey, String)> {
-    ctx.require(Scope::ApiKeysManage)?;
-    if !new.scopes.is_subset(&ctx.principal().scopes()) {
+pub async fn create(tx: &TenantTx, new: NewApiKey) -> Result<(ApiKey, String)> {
+    tx.ctx().require(Scope::ApiKeysManage)?;
+    if !new.scopes.is_subset(&tx.ctx().principal().scopes()) {
         return Err(TenantsError::Forbidden("a key cannot have scopes its creator does not hold".into()));
     }
     let secret = api_key_secret::generate(new.environment);
     let model = api_key::ActiveModel {
-        tenant_id: Set(ctx.tenant_id().get()),
+        tenant_id: Set(tx.tenant_id().get()),
         public_id: Set(PublicId::new().as_string()),
         name: Set(new.name),
         environment: Set(new.environment.as_str().to_owned()),
         display_prefix: Set(secret.display_prefix.clone()),
         secret_hash: Set(hex(&secret.hash)),
         scopes: Set(new.scopes.to_storage()),
-        created_by: Set(ctx.principal().label()),
+        created_by: Set(tx.ctx().principal().label()),
         created_at: Set(now()),
         expires_at: Set(new.expires_at),
         ..Default::default()
@@ -110,10 +109,10 @@ pub async fn create(ctx: &TenantCtx, tx: &TenantTx, new: NewApiKey) -> Result<(A
     Ok((to_domain(model)?, secret.plain))
 }
 
-pub async fn list(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest) -> Result<Page<ApiKey>> {
-    ctx.require(Scope::ApiKeysManage)?;
+pub async fn list(tx: &TenantTx, page: PageRequest) -> Result<Page<ApiKey>> {
+    tx.ctx().require(Scope::ApiKeysManage)?;
     let mut query = api_key::Entity::find()
-        .filter(api_key::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(api_key::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_asc(api_key::Column::Id)
         .limit(page.first + 1);
     if let Some(after) = page.after {
@@ -126,10 +125,10 @@ pub async fn list(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest) -> Result<P
 
 /// Revokes a key of the context's tenant. Returns the key and its secret hash so the
 /// caller can drop it from the verification cache at once.
-pub async fn revoke(ctx: &TenantCtx, tx: &TenantTx, id: PublicId) -> Result<(ApiKey, String)> {
-    ctx.require(Scope::ApiKeysManage)?;
+pub async fn revoke(tx: &TenantTx, id: PublicId) -> Result<(ApiKey, String)> {
+    tx.ctx().require(Scope::ApiKeysManage)?;
     let row = api_key::Entity::find()
-        .filter(api_key::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(api_key::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(api_key::Column::PublicId.eq(id.as_string()))
         .one(tx.conn())
         .await?
@@ -181,19 +180,14 @@ pub async fn verify(tx: &SystemTx, secret_hash: &str) -> Result<Option<VerifiedK
 /// member leaves (nothing is kept) or is demoted (keys beyond the new role go): a key
 /// must not outlive the rights of whoever minted it, directly or through another key.
 /// Returns the revoked keys with their secret hashes, for the verification cache.
-pub async fn revoke_beyond(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    creator: String,
-    keep_within: &ScopeSet,
-) -> Result<Vec<(ApiKey, String)>> {
+pub async fn revoke_beyond(tx: &TenantTx, creator: String, keep_within: &ScopeSet) -> Result<Vec<(ApiKey, String)>> {
     let mut revoked = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut creators = vec![creator];
     while !creators.is_empty() {
         seen.extend(creators.iter().cloned());
         let rows = api_key::Entity::find()
-            .filter(api_key::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(api_key::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(api_key::Column::CreatedBy.is_in(creators))
             .filter(api_key::Column::RevokedAt.is_null())
             .order_by_asc(api_key::Column::Id)

@@ -46,29 +46,29 @@ pub struct Removal {
 
 /// Gives a member another role. Keys the member made whose scopes exceed the new role
 /// are revoked; the rest are kept (the member could make them again).
-pub async fn update_role(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId, role: Role) -> Result<RoleChange> {
-    let (target, other_active_owners) = lock_target(ctx, tx, id).await?;
+pub async fn update_role(tx: &TenantTx, id: &PublicId, role: Role) -> Result<RoleChange> {
+    let (target, other_active_owners) = lock_target(tx, id).await?;
     let current = to_domain(&target)?;
     if current.status == MemberStatus::Disabled {
         return Err(TenantsError::Conflict("this member was removed".into()));
     }
-    check_can_manage(ctx, current.role)?;
-    check_can_grant(ctx, role)?;
+    check_can_manage(tx.ctx(), current.role)?;
+    check_can_grant(tx.ctx(), role)?;
     if current.role == Role::Owner && role != Role::Owner && current.status == MemberStatus::Active {
         ensure_another_owner(other_active_owners)?;
     }
     let mut active: member::ActiveModel = target.into();
     active.role = Set(role.as_str().to_owned());
     let updated = to_domain(&active.update(tx.conn()).await?)?;
-    let revoked_keys = api_keys::revoke_beyond(ctx, tx, creator_label(&updated), &role.scopes()).await?;
+    let revoked_keys = api_keys::revoke_beyond(tx, creator_label(&updated), &role.scopes()).await?;
     Ok(RoleChange { member: updated, previous: current.role, revoked_keys })
 }
 
 /// Removes a member (or withdraws an invitation). Removing twice is harmless.
-pub async fn remove(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<Removal> {
-    let (target, other_active_owners) = lock_target(ctx, tx, id).await?;
+pub async fn remove(tx: &TenantTx, id: &PublicId) -> Result<Removal> {
+    let (target, other_active_owners) = lock_target(tx, id).await?;
     let current = to_domain(&target)?;
-    check_can_manage(ctx, current.role)?;
+    check_can_manage(tx.ctx(), current.role)?;
     if current.role == Role::Owner && current.status == MemberStatus::Active {
         ensure_another_owner(other_active_owners)?;
     }
@@ -81,8 +81,8 @@ pub async fn remove(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<Rem
     active.invite_hash = Set(None);
     active.invite_expires_at = Set(None);
     let updated = to_domain(&active.update(tx.conn()).await?)?;
-    let revoked_sessions = sessions::revoke_all_of_member(ctx, tx, row).await?;
-    let revoked_keys = api_keys::revoke_beyond(ctx, tx, creator_label(&updated), &ScopeSet::default()).await?;
+    let revoked_sessions = sessions::revoke_all_of_member(tx.ctx(), tx, row).await?;
+    let revoked_keys = api_keys::revoke_beyond(tx, creator_label(&updated), &ScopeSet::default()).await?;
     Ok(Removal { member: updated, revoked_keys, revoked_sessions })
 }
 
@@ -112,14 +112,14 @@ fn creator_label(member: &Member) -> String {
 /// owner, in id order (one order for every caller, so two of these cannot deadlock).
 /// Returns the member's row and how many other active owners there are. A member of
 /// another tenant is not found.
-async fn lock_target(ctx: &TenantCtx, tx: &TenantTx, id: &PublicId) -> Result<(member::Model, usize)> {
-    ctx.require(Scope::MembersManage)?;
+async fn lock_target(tx: &TenantTx, id: &PublicId) -> Result<(member::Model, usize)> {
+    tx.ctx().require(Scope::MembersManage)?;
     let owners = Condition::all()
         .add(member::Column::Role.eq(Role::Owner.as_str()))
         .add(member::Column::DisabledAt.is_null())
         .add(member::Column::PasswordHash.is_not_null());
     let rows = member::Entity::find()
-        .filter(member::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(member::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(Condition::any().add(member::Column::PublicId.eq(id.as_string())).add(owners))
         .order_by_asc(member::Column::Id)
         .lock_exclusive()

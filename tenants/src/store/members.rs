@@ -73,9 +73,9 @@ pub(crate) fn check_can_grant(ctx: &TenantCtx, role: Role) -> Result<()> {
     }
 }
 
-async fn ensure_email_free(ctx: &TenantCtx, tx: &TenantTx, email: &Email) -> Result<()> {
+async fn ensure_email_free(tx: &TenantTx, email: &Email) -> Result<()> {
     let existing = member::Entity::find()
-        .filter(member::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(member::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(member::Column::Email.eq(email.as_str()))
         .one(tx.conn())
         .await?;
@@ -88,16 +88,15 @@ async fn ensure_email_free(ctx: &TenantCtx, tx: &TenantTx, email: &Email) -> Res
 /// Adds a member who can sign in at once (used by the operator for a tenant's owner).
 /// The password is hashed beforehand, outside the transaction.
 pub async fn create_with_password(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     email: &Email,
     role: Role,
     password: HashedPassword,
 ) -> Result<Member> {
-    check_can_grant(ctx, role)?;
-    ensure_email_free(ctx, tx, email).await?;
+    check_can_grant(tx.ctx(), role)?;
+    ensure_email_free(tx, email).await?;
     let model = member::ActiveModel {
-        tenant_id: Set(ctx.tenant_id().get()),
+        tenant_id: Set(tx.tenant_id().get()),
         public_id: Set(PublicId::new().as_string()),
         email: Set(email.as_str().to_owned()),
         password_hash: Set(Some(password.into_phc())),
@@ -111,12 +110,12 @@ pub async fn create_with_password(
 }
 
 /// Invites a member; the returned token (shown once) lets them choose a password.
-pub async fn invite(ctx: &TenantCtx, tx: &TenantTx, email: &Email, role: Role) -> Result<(Member, String)> {
-    check_can_grant(ctx, role)?;
-    ensure_email_free(ctx, tx, email).await?;
+pub async fn invite(tx: &TenantTx, email: &Email, role: Role) -> Result<(Member, String)> {
+    check_can_grant(tx.ctx(), role)?;
+    ensure_email_free(tx, email).await?;
     let token = crate::store::sessions::random_token("mqi_");
     let model = member::ActiveModel {
-        tenant_id: Set(ctx.tenant_id().get()),
+        tenant_id: Set(tx.tenant_id().get()),
         public_id: Set(PublicId::new().as_string()),
         email: Set(email.as_str().to_owned()),
         password_hash: Set(None),
@@ -170,13 +169,13 @@ pub async fn redeem_invite(tx: &SystemTx, invite: PendingInvite, password: Hashe
     to_domain(&row)
 }
 
-pub async fn list(ctx: &TenantCtx, tx: &TenantTx, page: PageRequest) -> Result<Page<Member>> {
+pub async fn list(tx: &TenantTx, page: PageRequest) -> Result<Page<Member>> {
     // Every member may see who else works in the tenant; managing them needs more.
-    if ctx.member_role().is_none() && !ctx.has(Scope::MembersManage) {
+    if tx.ctx().member_role().is_none() && !tx.ctx().has(Scope::MembersManage) {
         return Err(TenantsError::MissingScope(Scope::MembersManage));
     }
     let mut query = member::Entity::find()
-        .filter(member::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(member::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_asc(member::Column::Id)
         .limit(page.first + 1);
     if let Some(after) = page.after {

@@ -1,7 +1,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
-use crate::ctx::TenantCtx;
 use crate::db::{SystemTx, TenantTx};
 use crate::entity::tenant;
 use crate::error::{Result, TenantsError};
@@ -65,8 +64,8 @@ pub async fn list_all(tx: &SystemTx) -> Result<Vec<Tenant>> {
 }
 
 /// The context's own tenant.
-pub async fn current(ctx: &TenantCtx, tx: &TenantTx) -> Result<Tenant> {
-    tenant::Entity::find_by_id(ctx.tenant_id().get())
+pub async fn current(tx: &TenantTx) -> Result<Tenant> {
+    tenant::Entity::find_by_id(tx.tenant_id().get())
         .one(tx.conn())
         .await?
         .map(to_domain)
@@ -77,8 +76,8 @@ pub async fn current(ctx: &TenantCtx, tx: &TenantTx) -> Result<Tenant> {
 /// The tenant's row, locked until `tx` ends (`SELECT ... FOR UPDATE` on PostgreSQL; a
 /// SQLite write transaction holds the database's write lock already), for a
 /// read-modify-write of its settings that must not lose a concurrent change.
-pub async fn current_for_update(ctx: &TenantCtx, tx: &TenantTx) -> Result<Tenant> {
-    tenant::Entity::find_by_id(ctx.tenant_id().get())
+pub async fn current_for_update(tx: &TenantTx) -> Result<Tenant> {
+    tenant::Entity::find_by_id(tx.tenant_id().get())
         .lock_exclusive()
         .one(tx.conn())
         .await?
@@ -88,9 +87,9 @@ pub async fn current_for_update(ctx: &TenantCtx, tx: &TenantTx) -> Result<Tenant
 }
 
 /// Replaces the tenant's settings document (validated by the caller that owns its shape).
-pub async fn save_settings(ctx: &TenantCtx, tx: &TenantTx, settings: &serde_json::Value) -> Result<()> {
+pub async fn save_settings(tx: &TenantTx, settings: &serde_json::Value) -> Result<()> {
     let model = tenant::ActiveModel {
-        id: Set(ctx.tenant_id().get()),
+        id: Set(tx.tenant_id().get()),
         settings: Set(settings.to_string()),
         ..Default::default()
     };

@@ -15,8 +15,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tenants::TenantTx;
 use tenants::page::{Page, PageRequest};
-use tenants::{TenantCtx, TenantTx};
 
 use super::entity as end_user;
 use super::types::*;
@@ -111,15 +111,11 @@ impl Stored {
     }
 }
 
-async fn find_by_external_ids(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    ids: &[&str],
-) -> Result<HashMap<String, end_user::Model>> {
+async fn find_by_external_ids(tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, end_user::Model>> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
         let rows = end_user::Entity::find()
-            .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(end_user::Column::ExternalId.is_in(chunk.iter().copied()))
             .all(tx.conn())
             .await?;
@@ -135,12 +131,11 @@ fn erased_error() -> DomainError {
 /// Stores a batch of valid users in the caller's transaction; see [`NewEndUser`] for
 /// what an upsert replaces. Erased users are refused row by row.
 pub(crate) async fn upsert(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     rows: &[(usize, NewEndUser)],
     default_consent: Consent,
 ) -> Result<(UpsertCounts, Vec<RowError>)> {
-    let tenant_id = ctx.tenant_id().get();
+    let tenant_id = tx.tenant_id().get();
     let mut errors = Vec::new();
     let mut seen = HashSet::with_capacity(rows.len());
     let mut unique = Vec::with_capacity(rows.len());
@@ -153,7 +148,7 @@ pub(crate) async fn upsert(
         }
     }
     let ids: Vec<&str> = unique.iter().map(|(_, r)| r.id.as_str()).collect();
-    let existing = find_by_external_ids(ctx, tx, &ids).await?;
+    let existing = find_by_external_ids(tx, &ids).await?;
     let now = Utc::now();
     let mut counts = UpsertCounts::default();
     let mut writes = Vec::new();
@@ -212,15 +207,10 @@ pub(crate) struct ResolvedUsers {
 
 /// Finds users by external id and creates the missing ones (with the tenant's default
 /// consent and no profile), in a few statements.
-pub(crate) async fn resolve_or_create(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    ids: &[&str],
-    consent: Consent,
-) -> Result<ResolvedUsers> {
-    let tenant_id = ctx.tenant_id().get();
+pub(crate) async fn resolve_or_create(tx: &TenantTx, ids: &[&str], consent: Consent) -> Result<ResolvedUsers> {
+    let tenant_id = tx.tenant_id().get();
     let mut out = ResolvedUsers { ids: HashMap::with_capacity(ids.len()), erased: HashSet::new(), created: 0 };
-    let found = lookup(ctx, tx, ids).await?;
+    let found = lookup(tx, ids).await?;
     for (ext, (id, erased)) in found {
         if erased {
             out.erased.insert(ext);
@@ -262,7 +252,7 @@ pub(crate) async fn resolve_or_create(
             .exec_without_returning(tx.conn())
             .await?;
     }
-    for (ext, (id, erased)) in lookup(ctx, tx, &missing).await? {
+    for (ext, (id, erased)) in lookup(tx, &missing).await? {
         if erased {
             out.erased.insert(ext);
         } else {
@@ -273,7 +263,7 @@ pub(crate) async fn resolve_or_create(
 }
 
 /// (internal id, erased?) by external id.
-async fn lookup(ctx: &TenantCtx, tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, (i64, bool)>> {
+async fn lookup(tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, (i64, bool)>> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
         let rows: Vec<(i64, String, Option<chrono::DateTime<Utc>>)> = end_user::Entity::find()
@@ -281,7 +271,7 @@ async fn lookup(ctx: &TenantCtx, tx: &TenantTx, ids: &[&str]) -> Result<HashMap<
             .column(end_user::Column::Id)
             .column(end_user::Column::ExternalId)
             .column(end_user::Column::ErasedAt)
-            .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(end_user::Column::ExternalId.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(tx.conn())
@@ -292,13 +282,13 @@ async fn lookup(ctx: &TenantCtx, tx: &TenantTx, ids: &[&str]) -> Result<HashMap<
 }
 
 /// The internal id of a user who is not erased.
-pub(crate) async fn internal_id(ctx: &TenantCtx, tx: &TenantTx, id: &UserId) -> Result<Option<i64>> {
-    Ok(lookup(ctx, tx, &[id.as_str()]).await?.remove(id.as_str()).filter(|(_, erased)| !erased).map(|(id, _)| id))
+pub(crate) async fn internal_id(tx: &TenantTx, id: &UserId) -> Result<Option<i64>> {
+    Ok(lookup(tx, &[id.as_str()]).await?.remove(id.as_str()).filter(|(_, erased)| !erased).map(|(id, _)| id))
 }
 
-pub(crate) async fn get(ctx: &TenantCtx, tx: &TenantTx, id: &UserId) -> Result<Option<EndUser>> {
+pub(crate) async fn get(tx: &TenantTx, id: &UserId) -> Result<Option<EndUser>> {
     end_user::Entity::find()
-        .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(end_user::Column::ExternalId.eq(id.as_str()))
         .filter(end_user::Column::ErasedAt.is_null())
         .one(tx.conn())
@@ -307,15 +297,9 @@ pub(crate) async fn get(ctx: &TenantCtx, tx: &TenantTx, id: &UserId) -> Result<O
         .transpose()
 }
 
-pub(crate) async fn list(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    filter: &EndUserFilter,
-    page: PageRequest,
-) -> Result<Page<EndUser>> {
+pub(crate) async fn list(tx: &TenantTx, filter: &EndUserFilter, page: PageRequest) -> Result<Page<EndUser>> {
     use end_user::Column as C;
-    let mut query =
-        end_user::Entity::find().filter(C::TenantId.eq(ctx.tenant_id().get())).filter(C::ErasedAt.is_null());
+    let mut query = end_user::Entity::find().filter(C::TenantId.eq(tx.tenant_id().get())).filter(C::ErasedAt.is_null());
     if let Some(a) = filter.age_band {
         query = query.filter(C::AgeBand.eq(a.as_str()));
     }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tenants::{TenantCtx, TenantTx};
+use tenants::TenantTx;
 
 use crate::audience::entity as end_user;
 use crate::audience::types::UserId;
@@ -19,12 +19,12 @@ pub(crate) struct ServingConsent {
 
 /// The person's row id, personalization consent and erasure, in one small query;
 /// `None` for someone the tenant has not stored yet.
-pub(crate) async fn serving_consent(ctx: &TenantCtx, tx: &TenantTx, id: &UserId) -> Result<Option<ServingConsent>> {
+pub(crate) async fn serving_consent(tx: &TenantTx, id: &UserId) -> Result<Option<ServingConsent>> {
     let row = end_user::Entity::find()
         .select_only()
         .columns([end_user::Column::Id, end_user::Column::ConsentPersonalization])
         .column_as(end_user::Column::ErasedAt.is_not_null(), "erased")
-        .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(end_user::Column::ExternalId.eq(id.as_str()))
         .into_tuple::<(i64, bool, bool)>()
         .one(tx.conn())
@@ -34,11 +34,11 @@ pub(crate) async fn serving_consent(ctx: &TenantCtx, tx: &TenantTx, id: &UserId)
 
 /// Row ids and ids of the people a model may learn from (personalization consent, not
 /// erased), in the order first stored.
-pub(crate) async fn personalizable(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, UserId)>> {
+pub(crate) async fn personalizable(tx: &TenantTx) -> Result<Vec<(i64, UserId)>> {
     let rows: Vec<(i64, String)> = end_user::Entity::find()
         .select_only()
         .columns([end_user::Column::Id, end_user::Column::ExternalId])
-        .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(end_user::Column::ConsentPersonalization.eq(true))
         .filter(end_user::Column::ErasedAt.is_null())
         .order_by_asc(end_user::Column::Id)
@@ -49,11 +49,11 @@ pub(crate) async fn personalizable(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec
 }
 
 /// The external ids of everyone erased.
-pub(crate) async fn erased_ids(ctx: &TenantCtx, tx: &TenantTx) -> Result<HashSet<String>> {
+pub(crate) async fn erased_ids(tx: &TenantTx) -> Result<HashSet<String>> {
     Ok(end_user::Entity::find()
         .select_only()
         .column(end_user::Column::ExternalId)
-        .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(end_user::Column::ErasedAt.is_not_null())
         .into_tuple::<String>()
         .all(tx.conn())
@@ -74,11 +74,11 @@ pub(crate) struct ReportProfile {
 
 /// The profiles of the listed people who consent to analytics and are not erased, in
 /// chunks of 500 ids; the others are left out.
-pub(crate) async fn report_profiles(ctx: &TenantCtx, tx: &TenantTx, ids: &[String]) -> Result<Vec<ReportProfile>> {
+pub(crate) async fn report_profiles(tx: &TenantTx, ids: &[String]) -> Result<Vec<ReportProfile>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let rows = end_user::Entity::find()
-            .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(end_user::Column::ExternalId.is_in(chunk.iter().cloned()))
             .filter(end_user::Column::ErasedAt.is_null())
             .filter(end_user::Column::ConsentAnalytics.eq(true))

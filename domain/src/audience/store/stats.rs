@@ -22,9 +22,9 @@ pub(crate) fn counted_user_rows(ctx: &TenantCtx) -> SelectStatement {
 }
 
 /// The people statistics may count.
-pub(crate) async fn count_counted_users(ctx: &TenantCtx, tx: &TenantTx) -> Result<u64> {
+pub(crate) async fn count_counted_users(tx: &TenantTx) -> Result<u64> {
     Ok(end_user::Entity::find()
-        .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(end_user::Column::ErasedAt.is_null())
         .filter(end_user::Column::ConsentAnalytics.eq(true))
         .count(tx.conn())

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, ValidatedUpdateOne};
-use tenants::{TenantCtx, TenantTx};
+use tenants::TenantTx;
 
 use crate::audience::entity as end_user;
 use crate::audience::types::{Consent, UserId};
@@ -32,9 +32,9 @@ fn emptied(m: &end_user::Model) -> bool {
 }
 
 /// The end user by external id, erased or not; `None` when the tenant never had them.
-pub(crate) async fn find_subject(ctx: &TenantCtx, tx: &TenantTx, id: &UserId) -> Result<Option<Subject>> {
+pub(crate) async fn find_subject(tx: &TenantTx, id: &UserId) -> Result<Option<Subject>> {
     let row = end_user::Entity::find()
-        .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(end_user::Column::ExternalId.eq(id.as_str()))
         .one(tx.conn())
         .await?;
@@ -47,22 +47,16 @@ pub(crate) async fn find_subject(ctx: &TenantCtx, tx: &TenantTx, id: &UserId) ->
 }
 
 /// Writes the set columns of one row, found by its id within the tenant.
-async fn update_row(ctx: &TenantCtx, tx: &TenantTx, active: end_user::ActiveModel) -> Result<()> {
+async fn update_row(tx: &TenantTx, active: end_user::ActiveModel) -> Result<()> {
     ValidatedUpdateOne::try_from(end_user::Entity::update(active))?
-        .filter(end_user::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(end_user::Column::TenantId.eq(tx.tenant_id().get()))
         .exec(tx.conn())
         .await?;
     Ok(())
 }
 
 /// Keeps only what refusing later data for the id needs: the id and the erasure time.
-pub(crate) async fn empty_profile(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    row: i64,
-    erased_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub(crate) async fn empty_profile(tx: &TenantTx, row: i64, erased_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
     let active = end_user::ActiveModel {
         id: Unchanged(row),
         age_band: Set(None),
@@ -77,17 +71,11 @@ pub(crate) async fn empty_profile(
         erased_at: Set(Some(erased_at)),
         ..Default::default()
     };
-    update_row(ctx, tx, active).await
+    update_row(tx, active).await
 }
 
 /// Stores the person's consent flags.
-pub(crate) async fn write_consent(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    row: i64,
-    consent: Consent,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub(crate) async fn write_consent(tx: &TenantTx, row: i64, consent: Consent, now: DateTime<Utc>) -> Result<()> {
     let active = end_user::ActiveModel {
         id: Unchanged(row),
         consent_personalization: Set(consent.personalization),
@@ -95,5 +83,5 @@ pub(crate) async fn write_consent(
         updated_at: Set(now),
         ..Default::default()
     };
-    update_row(ctx, tx, active).await
+    update_row(tx, active).await
 }

@@ -2,8 +2,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tenants::TenantTx;
 use tenants::page::{Page, PageRequest, SortCursor, SortValue};
-use tenants::{TenantCtx, TenantTx};
 
 use super::to_domain;
 use crate::catalog::entity::{content_genre, content_item, content_tag};
@@ -76,7 +76,6 @@ fn filter_condition(tenant_id: i64, f: &ContentFilter) -> Condition {
 
 /// One page of items, filtered and sorted, continuing after the cursor's row.
 pub(crate) async fn list(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     filter: &ContentFilter,
     sort: ContentSort,
@@ -84,7 +83,7 @@ pub(crate) async fn list(
 ) -> Result<Page<Content, SortCursor>> {
     use content_item::Column as C;
     let name = sort.cursor_name();
-    let mut cond = filter_condition(ctx.tenant_id().get(), filter);
+    let mut cond = filter_condition(tx.tenant_id().get(), filter);
     let release = || Expr::expr(Func::coalesce([Expr::col(C::ReleaseDate), Expr::val("")]));
     if let Some(after) = &page.after {
         after.check_sort(name)?;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tenants::{TenantCtx, TenantTx};
+use tenants::TenantTx;
 
 use super::entity::content_item;
 use super::types::*;
@@ -54,14 +54,14 @@ fn to_domain(m: content_item::Model) -> Result<Content> {
 }
 
 /// Internal ids of live (not deleted) items, by external id.
-pub(crate) async fn resolve_live_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, i64>> {
+pub(crate) async fn resolve_live_ids(tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, i64>> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
         let rows: Vec<(i64, String)> = content_item::Entity::find()
             .select_only()
             .column(content_item::Column::Id)
             .column(content_item::Column::ExternalId)
-            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(content_item::Column::ExternalId.is_in(chunk.iter().copied()))
             .filter(content_item::Column::DeletedAt.is_null())
             .into_tuple()
@@ -73,11 +73,11 @@ pub(crate) async fn resolve_live_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[&str
 }
 
 /// Live items by internal id (for hydrating statistics and similar lists).
-pub(crate) async fn find_by_internal_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i64, Content>> {
+pub(crate) async fn find_by_internal_ids(tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i64, Content>> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
         let rows = content_item::Entity::find()
-            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(content_item::Column::Id.is_in(chunk.iter().copied()))
             .filter(content_item::Column::DeletedAt.is_null())
             .all(tx.conn())
@@ -90,9 +90,9 @@ pub(crate) async fn find_by_internal_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[
     Ok(found)
 }
 
-pub(crate) async fn get(ctx: &TenantCtx, tx: &TenantTx, id: &ContentId) -> Result<Option<Content>> {
+pub(crate) async fn get(tx: &TenantTx, id: &ContentId) -> Result<Option<Content>> {
     content_item::Entity::find()
-        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(content_item::Column::ExternalId.eq(id.as_str()))
         .filter(content_item::Column::DeletedAt.is_null())
         .one(tx.conn())
@@ -103,11 +103,11 @@ pub(crate) async fn get(ctx: &TenantCtx, tx: &TenantTx, id: &ContentId) -> Resul
 
 /// External ids by internal id, deleted items included (a person's history still names
 /// items deleted since). For a page of ids: one statement, no chunking.
-pub(crate) async fn external_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i64, String>> {
+pub(crate) async fn external_ids(tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i64, String>> {
     Ok(content_item::Entity::find()
         .select_only()
         .columns([content_item::Column::Id, content_item::Column::ExternalId])
-        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(content_item::Column::Id.is_in(ids.iter().copied()))
         .into_tuple::<(i64, String)>()
         .all(tx.conn())
@@ -130,7 +130,7 @@ pub(crate) struct LiveItem {
 
 /// Every live item, in the order first stored, for training snapshots: one query that
 /// reads only the columns serving filters on.
-pub(crate) async fn live_items(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<LiveItem>> {
+pub(crate) async fn live_items(tx: &TenantTx) -> Result<Vec<LiveItem>> {
     type ItemRow = (i64, String, String, String, Option<String>, Option<i64>, Option<i64>, Option<String>);
     let rows: Vec<ItemRow> = content_item::Entity::find()
         .select_only()
@@ -144,7 +144,7 @@ pub(crate) async fn live_items(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<Liv
             content_item::Column::AvailableUntil,
             content_item::Column::MaturityRating,
         ])
-        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(content_item::Column::DeletedAt.is_null())
         .order_by_asc(content_item::Column::Id)
         .into_tuple()
@@ -167,9 +167,9 @@ pub(crate) async fn live_items(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<Liv
 }
 
 /// Every live item, in no particular order, for serving's cached view of the catalog.
-pub(crate) async fn live_contents(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<Content>> {
+pub(crate) async fn live_contents(tx: &TenantTx) -> Result<Vec<Content>> {
     content_item::Entity::find()
-        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(content_item::Column::DeletedAt.is_null())
         .all(tx.conn())
         .await?
@@ -179,11 +179,11 @@ pub(crate) async fn live_contents(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<
 }
 
 /// Row ids and external ids of every live item, in the order first stored.
-pub(crate) async fn live_ids(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, ContentId)>> {
+pub(crate) async fn live_ids(tx: &TenantTx) -> Result<Vec<(i64, ContentId)>> {
     let rows: Vec<(i64, String)> = content_item::Entity::find()
         .select_only()
         .columns([content_item::Column::Id, content_item::Column::ExternalId])
-        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(content_item::Column::DeletedAt.is_null())
         .order_by_asc(content_item::Column::Id)
         .into_tuple()
@@ -194,11 +194,11 @@ pub(crate) async fn live_ids(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64,
 
 /// Live items by external id, in chunks of 500 ids; unknown and deleted ones are left
 /// out.
-pub(crate) async fn live_by_external_ids(ctx: &TenantCtx, tx: &TenantTx, ids: &[String]) -> Result<Vec<Content>> {
+pub(crate) async fn live_by_external_ids(tx: &TenantTx, ids: &[String]) -> Result<Vec<Content>> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let rows = content_item::Entity::find()
-            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(content_item::Column::ExternalId.is_in(chunk.iter().cloned()))
             .filter(content_item::Column::DeletedAt.is_null())
             .all(tx.conn())

@@ -21,22 +21,22 @@ pub(crate) fn deleted_item_rows(ctx: &TenantCtx) -> SelectStatement {
 }
 
 /// Live items.
-pub(crate) async fn count_live_items(ctx: &TenantCtx, tx: &TenantTx) -> Result<u64> {
+pub(crate) async fn count_live_items(tx: &TenantTx) -> Result<u64> {
     Ok(content_item::Entity::find()
-        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(content_item::Column::DeletedAt.is_null())
         .count(tx.conn())
         .await?)
 }
 
 /// Live items per genre, in no particular order.
-pub(crate) async fn genre_counts(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(String, u64)>> {
+pub(crate) async fn genre_counts(tx: &TenantTx) -> Result<Vec<(String, u64)>> {
     let rows: Vec<(String, i64)> = content_genre::Entity::find()
         .select_only()
         .column(content_genre::Column::Genre)
         .column_as(content_genre::Column::ItemId.count(), "n")
-        .filter(content_genre::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(content_genre::Column::ItemId.not_in_subquery(deleted_item_rows(ctx)))
+        .filter(content_genre::Column::TenantId.eq(tx.tenant_id().get()))
+        .filter(content_genre::Column::ItemId.not_in_subquery(deleted_item_rows(tx.ctx())))
         .group_by(content_genre::Column::Genre)
         .into_tuple()
         .all(tx.conn())
@@ -45,12 +45,12 @@ pub(crate) async fn genre_counts(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(
 }
 
 /// Live items per kind, in no particular order.
-pub(crate) async fn kind_counts(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(ContentKind, u64)>> {
+pub(crate) async fn kind_counts(tx: &TenantTx) -> Result<Vec<(ContentKind, u64)>> {
     let rows: Vec<(String, i64)> = content_item::Entity::find()
         .select_only()
         .column(content_item::Column::Kind)
         .column_as(content_item::Column::Id.count(), "n")
-        .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(content_item::Column::DeletedAt.is_null())
         .group_by(content_item::Column::Kind)
         .into_tuple()

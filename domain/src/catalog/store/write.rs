@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use tenants::{TenantCtx, TenantTx};
+use tenants::TenantTx;
 
 use super::resolve_live_ids;
 use crate::batch::RowError;
@@ -109,15 +109,11 @@ impl Stored {
 }
 
 /// Items by external id, deleted ones included, in chunks that respect bind limits.
-async fn find_by_external_ids(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    ids: &[&str],
-) -> Result<HashMap<String, content_item::Model>> {
+async fn find_by_external_ids(tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, content_item::Model>> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
         let rows = content_item::Entity::find()
-            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(content_item::Column::ExternalId.is_in(chunk.iter().copied()))
             .all(tx.conn())
             .await?;
@@ -148,12 +144,8 @@ const UPSERT_COLUMNS: [content_item::Column; 16] = [
 /// Stores a batch of valid items in the caller's transaction: new ones are inserted,
 /// changed ones updated (a deleted item comes back), equal ones left untouched. An id
 /// that appears twice in one batch is refused the second time.
-pub(crate) async fn upsert(
-    ctx: &TenantCtx,
-    tx: &TenantTx,
-    rows: &[(usize, NewContent)],
-) -> Result<(UpsertCounts, Vec<RowError>)> {
-    let tenant_id = ctx.tenant_id().get();
+pub(crate) async fn upsert(tx: &TenantTx, rows: &[(usize, NewContent)]) -> Result<(UpsertCounts, Vec<RowError>)> {
+    let tenant_id = tx.tenant_id().get();
     let mut errors = Vec::new();
     let mut seen = HashSet::with_capacity(rows.len());
     let mut unique: Vec<&NewContent> = Vec::with_capacity(rows.len());
@@ -166,7 +158,7 @@ pub(crate) async fn upsert(
         }
     }
     let ids: Vec<&str> = unique.iter().map(|r| r.id.as_str()).collect();
-    let existing = find_by_external_ids(ctx, tx, &ids).await?;
+    let existing = find_by_external_ids(tx, &ids).await?;
 
     let now = Utc::now();
     let mut counts = UpsertCounts::default();
@@ -200,16 +192,16 @@ pub(crate) async fn upsert(
             .await?;
     }
     if !changed.is_empty() {
-        write_labels(ctx, tx, &changed).await?;
+        write_labels(tx, &changed).await?;
     }
     Ok((counts, errors))
 }
 
 /// Replaces the genre and tag rows of the changed items.
-async fn write_labels(ctx: &TenantCtx, tx: &TenantTx, changed: &[&NewContent]) -> Result<()> {
-    let tenant_id = ctx.tenant_id().get();
+async fn write_labels(tx: &TenantTx, changed: &[&NewContent]) -> Result<()> {
+    let tenant_id = tx.tenant_id().get();
     let ext: Vec<&str> = changed.iter().map(|r| r.id.as_str()).collect();
-    let ids = resolve_live_ids(ctx, tx, &ext).await?;
+    let ids = resolve_live_ids(tx, &ext).await?;
     let internal: Vec<i64> = ids.values().copied().collect();
     for chunk in internal.chunks(rows_per_statement(1)) {
         content_genre::Entity::delete_many()
@@ -249,9 +241,9 @@ async fn write_labels(ctx: &TenantCtx, tx: &TenantTx, changed: &[&NewContent]) -
 
 /// Marks items deleted. They vanish from every read and from training; their
 /// interactions stay stored, and upserting the id again brings the item back.
-pub(crate) async fn soft_delete(ctx: &TenantCtx, tx: &TenantTx, ids: &[ContentId]) -> Result<DeleteOutcome> {
+pub(crate) async fn soft_delete(tx: &TenantTx, ids: &[ContentId]) -> Result<DeleteOutcome> {
     let ext: Vec<&str> = ids.iter().map(ContentId::as_str).collect();
-    let live = resolve_live_ids(ctx, tx, &ext).await?;
+    let live = resolve_live_ids(tx, &ext).await?;
     let internal: Vec<i64> = live.values().copied().collect();
     let now = Utc::now();
     let mut deleted = 0;
@@ -259,7 +251,7 @@ pub(crate) async fn soft_delete(ctx: &TenantCtx, tx: &TenantTx, ids: &[ContentId
         let result = content_item::Entity::update_many()
             .col_expr(content_item::Column::DeletedAt, Expr::value(now))
             .col_expr(content_item::Column::UpdatedAt, Expr::value(now))
-            .filter(content_item::Column::TenantId.eq(ctx.tenant_id().get()))
+            .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(content_item::Column::Id.is_in(chunk.iter().copied()))
             .exec(tx.conn())
             .await?;

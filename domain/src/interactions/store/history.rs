@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use tenants::TenantTx;
 use tenants::db::DbBackendKind;
-use tenants::{TenantCtx, TenantTx};
 
 use crate::error::{DomainError, Result};
 use crate::vocab::EventType;
@@ -17,7 +17,6 @@ use crate::vocab::EventType;
 /// items' external ids and a second query per request (or per event) would cost more
 /// than the join on the item's primary key.
 pub(crate) async fn recent_for_user(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     backend: DbBackendKind,
     user_row: i64,
@@ -36,7 +35,7 @@ pub(crate) async fn recent_for_user(
          FROM interactions i JOIN content_items c ON c.id = i.item_id AND c.tenant_id = i.tenant_id \
          WHERE i.tenant_id = {tenant} AND i.user_id = {user} ORDER BY i.occurred_at DESC LIMIT {limit}) recent"
     );
-    let statement = Statement::from_sql_and_values(backend, sql, [ctx.tenant_id().get().into(), user_row.into()]);
+    let statement = Statement::from_sql_and_values(backend, sql, [tx.tenant_id().get().into(), user_row.into()]);
     let json: Option<String> = match tx.conn().query_one_raw(statement).await? {
         Some(row) => row.try_get_by_index(0)?,
         None => None,

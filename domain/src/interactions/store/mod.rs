@@ -13,8 +13,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tenants::TenantTx;
 use tenants::page::{Page, PageRequest, SortCursor, SortValue};
-use tenants::{TenantCtx, TenantTx};
 
 use super::entity as interaction;
 use super::types::*;
@@ -30,12 +30,11 @@ use crate::sql::{from_ms, rows_per_statement, to_ms};
 /// deleted) content are refused row by row; unknown users are created; erased users'
 /// events are refused; an event id already stored is counted as a duplicate.
 pub(crate) async fn ingest(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     rows: &[(usize, NewInteraction)],
     default_consent: Consent,
 ) -> Result<(IngestCounts, Vec<RowError>)> {
-    let tenant_id = ctx.tenant_id().get();
+    let tenant_id = tx.tenant_id().get();
     let mut counts = IngestCounts::default();
     let mut errors = Vec::new();
 
@@ -52,7 +51,7 @@ pub(crate) async fn ingest(
     let mut content_ids: Vec<&str> = unique.iter().map(|(_, r)| r.content.as_str()).collect();
     content_ids.sort_unstable();
     content_ids.dedup();
-    let items = catalog::resolve_live_ids(ctx, tx, &content_ids).await?;
+    let items = catalog::resolve_live_ids(tx, &content_ids).await?;
     let mut known = Vec::with_capacity(unique.len());
     for (index, row) in unique {
         if items.contains_key(row.content.as_str()) {
@@ -68,7 +67,7 @@ pub(crate) async fn ingest(
     let mut user_ids: Vec<&str> = known.iter().map(|(_, r)| r.user.as_str()).collect();
     user_ids.sort_unstable();
     user_ids.dedup();
-    let resolved = users::resolve_or_create(ctx, tx, &user_ids, default_consent).await?;
+    let resolved = users::resolve_or_create(tx, &user_ids, default_consent).await?;
     counts.users_created = resolved.created;
 
     let received = to_ms(Utc::now());
@@ -117,7 +116,6 @@ type UserEventRow = (i64, String, String, Option<f64>, i64, i64, i64);
 
 /// One user's events, newest first (by time of occurrence, then by arrival).
 pub(crate) async fn list_for_user(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     user_id: i64,
     page: &PageRequest<SortCursor>,
@@ -126,7 +124,7 @@ pub(crate) async fn list_for_user(
     let mut query = interaction::Entity::find()
         .select_only()
         .columns([C::Id, C::EventId, C::EventType, C::Value, C::OccurredAt, C::ReceivedAt, C::ItemId])
-        .filter(C::TenantId.eq(ctx.tenant_id().get()))
+        .filter(C::TenantId.eq(tx.tenant_id().get()))
         .filter(C::UserId.eq(user_id));
     if let Some(after) = &page.after {
         after.check_sort(USER_ORDER)?;
@@ -144,7 +142,7 @@ pub(crate) async fn list_for_user(
     let mut item_ids: Vec<i64> = rows.iter().map(|r| r.6).collect();
     item_ids.sort_unstable();
     item_ids.dedup();
-    let external = catalog::external_ids(ctx, tx, &item_ids).await?;
+    let external = catalog::external_ids(tx, &item_ids).await?;
     let mut items = Vec::with_capacity(rows.len());
     for (id, event_id, event_type, value, occurred_at, received_at, item_id) in rows {
         let content = external
@@ -169,12 +167,12 @@ pub(crate) async fn list_for_user(
 
 /// Every event of the tenant as (user row id, item row id, type, occurred_at ms), for
 /// training snapshots.
-pub(crate) async fn all_events(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, i64, String, i64)>> {
+pub(crate) async fn all_events(tx: &TenantTx) -> Result<Vec<(i64, i64, String, i64)>> {
     use interaction::Column as C;
     Ok(interaction::Entity::find()
         .select_only()
         .columns([C::UserId, C::ItemId, C::EventType, C::OccurredAt])
-        .filter(C::TenantId.eq(ctx.tenant_id().get()))
+        .filter(C::TenantId.eq(tx.tenant_id().get()))
         .order_by_asc(C::Id)
         .into_tuple()
         .all(tx.conn())
@@ -182,12 +180,12 @@ pub(crate) async fn all_events(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i6
 }
 
 /// Per item row id, how many events name it (every event, whoever made it).
-pub(crate) async fn counts_per_item(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(i64, i64)>> {
+pub(crate) async fn counts_per_item(tx: &TenantTx) -> Result<Vec<(i64, i64)>> {
     Ok(interaction::Entity::find()
         .select_only()
         .column(interaction::Column::ItemId)
         .column_as(interaction::Column::Id.count(), "n")
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(interaction::Column::TenantId.eq(tx.tenant_id().get()))
         .group_by(interaction::Column::ItemId)
         .into_tuple()
         .all(tx.conn())
@@ -195,9 +193,9 @@ pub(crate) async fn counts_per_item(ctx: &TenantCtx, tx: &TenantTx) -> Result<Ve
 }
 
 /// Deletes every event of one person (by their row id); returns how many there were.
-pub(crate) async fn delete_for_user(ctx: &TenantCtx, tx: &TenantTx, user_row: i64) -> Result<u64> {
+pub(crate) async fn delete_for_user(tx: &TenantTx, user_row: i64) -> Result<u64> {
     Ok(interaction::Entity::delete_many()
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(interaction::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(interaction::Column::UserId.eq(user_row))
         .exec(tx.conn())
         .await?
@@ -205,9 +203,9 @@ pub(crate) async fn delete_for_user(ctx: &TenantCtx, tx: &TenantTx, user_row: i6
 }
 
 /// Deletes every event that occurred before `cutoff`; returns how many there were.
-pub(crate) async fn delete_occurred_before(ctx: &TenantCtx, tx: &TenantTx, cutoff: DateTime<Utc>) -> Result<u64> {
+pub(crate) async fn delete_occurred_before(tx: &TenantTx, cutoff: DateTime<Utc>) -> Result<u64> {
     Ok(interaction::Entity::delete_many()
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(interaction::Column::TenantId.eq(tx.tenant_id().get()))
         .filter(interaction::Column::OccurredAt.lt(to_ms(cutoff)))
         .exec(tx.conn())
         .await?

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ColumnTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-use tenants::{TenantCtx, TenantTx};
+use tenants::TenantTx;
 
 use crate::audience::store::stats::counted_user_rows;
 use crate::catalog::store::stats::deleted_item_rows;
@@ -19,20 +19,20 @@ use crate::sql::DAY_MS;
 use crate::vocab::EventType;
 
 /// The counted people's events.
-pub(crate) async fn count_counted_events(ctx: &TenantCtx, tx: &TenantTx) -> Result<u64> {
+pub(crate) async fn count_counted_events(tx: &TenantTx) -> Result<u64> {
     Ok(interaction::Entity::find()
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(interaction::Column::UserId.in_subquery(counted_user_rows(ctx)))
+        .filter(interaction::Column::TenantId.eq(tx.tenant_id().get()))
+        .filter(interaction::Column::UserId.in_subquery(counted_user_rows(tx.ctx())))
         .count(tx.conn())
         .await?)
 }
 
 /// When the latest event occurred (ms), whoever made it.
-pub(crate) async fn latest_occurred_at(ctx: &TenantCtx, tx: &TenantTx) -> Result<Option<i64>> {
+pub(crate) async fn latest_occurred_at(tx: &TenantTx) -> Result<Option<i64>> {
     let latest: Option<Option<i64>> = interaction::Entity::find()
         .select_only()
         .column_as(interaction::Column::OccurredAt.max(), "latest")
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
+        .filter(interaction::Column::TenantId.eq(tx.tenant_id().get()))
         .into_tuple()
         .one(tx.conn())
         .await?;
@@ -41,7 +41,7 @@ pub(crate) async fn latest_occurred_at(ctx: &TenantCtx, tx: &TenantTx) -> Result
 
 /// The counted people's events that occurred in `[start, end)` (ms), by UTC day
 /// (`occurred_at / DAY_MS`); days without events are missing.
-pub(crate) async fn per_day(ctx: &TenantCtx, tx: &TenantTx, start: i64, end: i64) -> Result<HashMap<i64, u64>> {
+pub(crate) async fn per_day(tx: &TenantTx, start: i64, end: i64) -> Result<HashMap<i64, u64>> {
     // A literal divisor, so the select and the GROUP BY are the same expression on
     // PostgreSQL (two bound parameters would not be).
     let day = Expr::cust(format!("\"occurred_at\" / {DAY_MS}"));
@@ -49,8 +49,8 @@ pub(crate) async fn per_day(ctx: &TenantCtx, tx: &TenantTx, start: i64, end: i64
         .select_only()
         .column_as(day.clone(), "day")
         .column_as(interaction::Column::Id.count(), "n")
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(interaction::Column::UserId.in_subquery(counted_user_rows(ctx)))
+        .filter(interaction::Column::TenantId.eq(tx.tenant_id().get()))
+        .filter(interaction::Column::UserId.in_subquery(counted_user_rows(tx.ctx())))
         .filter(interaction::Column::OccurredAt.gte(start))
         .filter(interaction::Column::OccurredAt.lt(end))
         .group_by(day)
@@ -72,7 +72,6 @@ pub(crate) struct ItemActivity {
 /// The live items with the most counted events (optionally of one type, within
 /// `[start, end)` ms), most first; ties by the order items were stored.
 pub(crate) async fn top_items(
-    ctx: &TenantCtx,
     tx: &TenantTx,
     first: u64,
     event_type: Option<EventType>,
@@ -83,9 +82,9 @@ pub(crate) async fn top_items(
         .column(interaction::Column::ItemId)
         .column_as(interaction::Column::Id.count(), "n")
         .column_as(Expr::expr(Func::count_distinct(Expr::col(interaction::Column::UserId))), "u")
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(interaction::Column::UserId.in_subquery(counted_user_rows(ctx)))
-        .filter(interaction::Column::ItemId.not_in_subquery(deleted_item_rows(ctx)));
+        .filter(interaction::Column::TenantId.eq(tx.tenant_id().get()))
+        .filter(interaction::Column::UserId.in_subquery(counted_user_rows(tx.ctx())))
+        .filter(interaction::Column::ItemId.not_in_subquery(deleted_item_rows(tx.ctx())));
     if let Some(et) = event_type {
         query = query.filter(interaction::Column::EventType.eq(et.as_str()));
     }
@@ -112,13 +111,13 @@ pub(crate) async fn top_items(
 }
 
 /// The counted people's events per type, in no particular order.
-pub(crate) async fn type_counts(ctx: &TenantCtx, tx: &TenantTx) -> Result<Vec<(EventType, u64)>> {
+pub(crate) async fn type_counts(tx: &TenantTx) -> Result<Vec<(EventType, u64)>> {
     let rows: Vec<(String, i64)> = interaction::Entity::find()
         .select_only()
         .column(interaction::Column::EventType)
         .column_as(interaction::Column::Id.count(), "n")
-        .filter(interaction::Column::TenantId.eq(ctx.tenant_id().get()))
-        .filter(interaction::Column::UserId.in_subquery(counted_user_rows(ctx)))
+        .filter(interaction::Column::TenantId.eq(tx.tenant_id().get()))
+        .filter(interaction::Column::UserId.in_subquery(counted_user_rows(tx.ctx())))
         .group_by(interaction::Column::EventType)
         .into_tuple()
         .all(tx.conn())
