@@ -13,7 +13,7 @@ pub use crate::batch::UpsertOutcome;
 pub use crate::vocab::UpsertCounts;
 pub use types::{
     Content, ContentDraft, ContentFilter, ContentId, ContentKind, ContentSort, ContentSortField, DeleteOutcome,
-    MAX_DELETE_BATCH, MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_UPSERT_BATCH, NewContent,
+    MAX_DELETE_BATCH, MAX_LABEL_CHARS, MAX_NAME_CHARS, MAX_UPSERT_BATCH, NewContent, SnapshotItem,
 };
 
 use tenants::page::{Page, PageRequest, SortCursor};

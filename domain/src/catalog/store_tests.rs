@@ -13,23 +13,7 @@ use crate::test_db::TestDb;
 use crate::vocab::ContentId;
 
 fn item(id: &str, title: &str, kind: ContentKind) -> NewContent {
-    let draft = ContentDraft {
-        id: id.into(),
-        kind,
-        title: title.into(),
-        description: None,
-        genres: vec![],
-        tags: vec![],
-        provider: None,
-        creators: vec![],
-        release_date: None,
-        duration_secs: None,
-        language: None,
-        maturity_rating: None,
-        available_from: None,
-        available_until: None,
-        attributes: None,
-    };
+    let draft = ContentDraft::new(id, kind, title);
     NewContent::parse(draft).expect("valid item")
 }
 

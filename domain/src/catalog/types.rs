@@ -39,6 +39,30 @@ pub struct ContentDraft {
     pub attributes: Option<serde_json::Value>,
 }
 
+impl ContentDraft {
+    /// A draft with what every item needs and nothing else; set other fields with
+    /// struct update syntax.
+    pub fn new(id: impl Into<String>, kind: ContentKind, title: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            kind,
+            title: title.into(),
+            description: None,
+            genres: Vec::new(),
+            tags: Vec::new(),
+            provider: None,
+            creators: Vec::new(),
+            release_date: None,
+            duration_secs: None,
+            language: None,
+            maturity_rating: None,
+            available_from: None,
+            available_until: None,
+            attributes: None,
+        }
+    }
+}
+
 /// A validated content item, ready to store. An upsert replaces every field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewContent {
@@ -144,6 +168,19 @@ impl Content {
     }
 }
 
+/// One catalog item as a training snapshot keeps it: what serving needs to filter
+/// recommendations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotItem {
+    pub id: ContentId,
+    pub kind: ContentKind,
+    pub genres: Vec<String>,
+    pub provider: Option<String>,
+    pub available_from: Option<DateTime<Utc>>,
+    pub available_until: Option<DateTime<Utc>>,
+    pub maturity_rating: Option<String>,
+}
+
 /// Filters of `contents`; all given ones must hold.
 #[derive(Debug, Clone, Default)]
 pub struct ContentFilter {
@@ -227,23 +264,7 @@ mod tests {
     use super::*;
 
     fn draft() -> ContentDraft {
-        ContentDraft {
-            id: "m1".into(),
-            kind: ContentKind::Movie,
-            title: " Heat ".into(),
-            description: None,
-            genres: vec![],
-            tags: vec![],
-            provider: None,
-            creators: vec![],
-            release_date: None,
-            duration_secs: None,
-            language: None,
-            maturity_rating: None,
-            available_from: None,
-            available_until: None,
-            attributes: None,
-        }
+        ContentDraft::new("m1", ContentKind::Movie, " Heat ")
     }
 
     #[test]

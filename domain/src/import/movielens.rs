@@ -112,21 +112,10 @@ fn parse_item(line: &str, genre_names: &[String]) -> std::result::Result<NewCont
         attributes.insert("imdbUrl".into(), serde_json::Value::String(fields[4].trim().to_owned()));
     }
     NewContent::parse(ContentDraft {
-        id: id.to_string(),
-        kind: ContentKind::Movie,
-        title: fields[1].to_owned(),
-        description: None,
         genres,
-        tags: Vec::new(),
-        provider: None,
-        creators: Vec::new(),
         release_date,
-        duration_secs: None,
-        language: None,
-        maturity_rating: None,
-        available_from: None,
-        available_until: None,
         attributes: Some(serde_json::Value::Object(attributes)),
+        ..ContentDraft::new(id.to_string(), ContentKind::Movie, fields[1])
     })
     .map_err(|e| e.to_string())
 }

@@ -9,21 +9,9 @@ use super::store;
 use super::types::EventType;
 use crate::Services;
 use crate::audience::UserId;
-use crate::catalog::{ContentId, ContentKind};
+pub use crate::catalog::SnapshotItem;
 use crate::error::Result;
 use crate::settings::{self, EventWeights};
-
-/// One catalog item with what serving needs to filter recommendations.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SnapshotItem {
-    pub id: ContentId,
-    pub kind: ContentKind,
-    pub genres: Vec<String>,
-    pub provider: Option<String>,
-    pub available_from: Option<DateTime<Utc>>,
-    pub available_until: Option<DateTime<Utc>>,
-    pub maturity_rating: Option<String>,
-}
 
 /// One event in index space.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,17 +79,9 @@ pub async fn training_snapshot(ctx: &TenantCtx, services: &Services) -> Result<T
     let item_rows = crate::catalog::store::live_items(&tx).await?;
     let mut item_index = HashMap::with_capacity(item_rows.len());
     let mut items = Vec::with_capacity(item_rows.len());
-    for item in item_rows {
-        item_index.insert(item.row, items.len() as u32);
-        items.push(SnapshotItem {
-            id: item.id,
-            kind: item.kind,
-            genres: item.genres,
-            provider: item.provider,
-            available_from: item.available_from,
-            available_until: item.available_until,
-            maturity_rating: item.maturity_rating,
-        });
+    for (row, item) in item_rows {
+        item_index.insert(row, items.len() as u32);
+        items.push(item);
     }
 
     let user_rows = crate::audience::store::personalizable(&tx).await?;

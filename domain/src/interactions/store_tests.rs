@@ -38,23 +38,7 @@ fn numbered(events: Vec<(usize, NewInteraction)>) -> Vec<(usize, NewInteraction)
 async fn with_items() -> TestDb {
     let t = TestDb::new().await;
     let item = |id: &str| {
-        let draft = ContentDraft {
-            id: id.into(),
-            kind: ContentKind::Movie,
-            title: id.to_uppercase(),
-            description: None,
-            genres: vec![],
-            tags: vec![],
-            provider: None,
-            creators: vec![],
-            release_date: None,
-            duration_secs: None,
-            language: None,
-            maturity_rating: None,
-            available_from: None,
-            available_until: None,
-            attributes: None,
-        };
+        let draft = ContentDraft::new(id, ContentKind::Movie, id.to_uppercase());
         NewContent::parse(draft).expect("valid item")
     };
     let rows = vec![(0, item("a")), (1, item("b"))];

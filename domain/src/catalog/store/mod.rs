@@ -11,7 +11,7 @@ pub(crate) use write::{soft_delete, upsert};
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::TenantTx;
 
@@ -116,21 +116,8 @@ pub(crate) async fn external_ids(tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i
         .collect())
 }
 
-/// A live item's row id and what serving filters recommendations on.
-pub(crate) struct LiveItem {
-    pub row: i64,
-    pub id: ContentId,
-    pub kind: ContentKind,
-    pub genres: Vec<String>,
-    pub provider: Option<String>,
-    pub available_from: Option<DateTime<Utc>>,
-    pub available_until: Option<DateTime<Utc>>,
-    pub maturity_rating: Option<String>,
-}
-
-/// Every live item, in the order first stored, for training snapshots: one query that
-/// reads only the columns serving filters on.
-pub(crate) async fn live_items(tx: &TenantTx) -> Result<Vec<LiveItem>> {
+/// Every live item with its row id, in row order, as the training snapshot keeps it.
+pub(crate) async fn live_items(tx: &TenantTx) -> Result<Vec<(i64, SnapshotItem)>> {
     type ItemRow = (i64, String, String, String, Option<String>, Option<i64>, Option<i64>, Option<String>);
     let rows: Vec<ItemRow> = content_item::Entity::find()
         .select_only()
@@ -152,8 +139,7 @@ pub(crate) async fn live_items(tx: &TenantTx) -> Result<Vec<LiveItem>> {
         .await?;
     rows.into_iter()
         .map(|(row, ext, kind, genres, provider, from, until, maturity)| {
-            Ok(LiveItem {
-                row,
+            let item = SnapshotItem {
                 id: ContentId::from_db(ext),
                 kind: ContentKind::from_db(&kind)?,
                 genres: parse_list(&genres),
@@ -161,7 +147,8 @@ pub(crate) async fn live_items(tx: &TenantTx) -> Result<Vec<LiveItem>> {
                 available_from: from.map(from_ms),
                 available_until: until.map(from_ms),
                 maturity_rating: maturity,
-            })
+            };
+            Ok((row, item))
         })
         .collect()
 }
