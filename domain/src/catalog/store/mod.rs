@@ -74,20 +74,7 @@ pub(crate) async fn resolve_live_ids(tx: &TenantTx, ids: &[&str]) -> Result<Hash
 
 /// Live items by internal id (for hydrating statistics and similar lists).
 pub(crate) async fn find_by_internal_ids(tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i64, Content>> {
-    let mut found = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(rows_per_statement(1)) {
-        let rows = content_item::Entity::find()
-            .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
-            .filter(content_item::Column::Id.is_in(chunk.iter().copied()))
-            .filter(content_item::Column::DeletedAt.is_null())
-            .all(tx.conn())
-            .await?;
-        for m in rows {
-            let id = m.id;
-            found.insert(id, to_domain(m)?);
-        }
-    }
-    Ok(found)
+    live_rows_where(tx, content_item::Column::Id, ids).await?.into_iter().map(|m| Ok((m.id, to_domain(m)?))).collect()
 }
 
 pub(crate) async fn get(tx: &TenantTx, id: &ContentId) -> Result<Option<Content>> {
@@ -182,17 +169,23 @@ pub(crate) async fn live_ids(tx: &TenantTx) -> Result<Vec<(i64, ContentId)>> {
 /// Live items by external id, in chunks of 500 ids; unknown and deleted ones are left
 /// out.
 pub(crate) async fn live_by_external_ids(tx: &TenantTx, ids: &[String]) -> Result<Vec<Content>> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let rows = content_item::Entity::find()
+    live_rows_where(tx, content_item::Column::ExternalId, ids).await?.into_iter().map(to_domain).collect()
+}
+
+/// The live rows whose `column` is one of `keys`, in statements of at most the bind limit.
+async fn live_rows_where<K>(tx: &TenantTx, column: content_item::Column, keys: &[K]) -> Result<Vec<content_item::Model>>
+where
+    K: Clone + Into<sea_orm::Value>,
+{
+    let mut rows = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(rows_per_statement(1)) {
+        let found = content_item::Entity::find()
             .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
-            .filter(content_item::Column::ExternalId.is_in(chunk.iter().cloned()))
+            .filter(column.is_in(chunk.iter().cloned()))
             .filter(content_item::Column::DeletedAt.is_null())
             .all(tx.conn())
             .await?;
-        for m in rows {
-            found.push(to_domain(m)?);
-        }
+        rows.extend(found);
     }
-    Ok(found)
+    Ok(rows)
 }
