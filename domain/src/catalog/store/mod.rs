@@ -166,8 +166,7 @@ pub(crate) async fn live_ids(tx: &TenantTx) -> Result<Vec<(i64, ContentId)>> {
     Ok(rows.into_iter().map(|(row, ext)| (row, ContentId::from_db(ext))).collect())
 }
 
-/// Live items by external id, in chunks of 500 ids; unknown and deleted ones are left
-/// out.
+/// Live items by external id; unknown and deleted ones are left out.
 pub(crate) async fn live_by_external_ids(tx: &TenantTx, ids: &[String]) -> Result<Vec<Content>> {
     live_rows_where(tx, content_item::Column::ExternalId, ids).await?.into_iter().map(to_domain).collect()
 }
