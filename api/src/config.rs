@@ -272,7 +272,8 @@ pub struct Overrides {
 }
 
 impl Settings {
-    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, figment::Error> {
+    /// Figment's error is boxed: it is large (over 200 bytes) and returned once, at start.
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         match config_file {
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
@@ -282,7 +283,7 @@ impl Settings {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             figment = figment.merge(Serialized::default("database.url", url));
         }
-        let mut settings: Settings = figment.extract()?;
+        let mut settings: Settings = figment.extract().map_err(Box::new)?;
         settings.apply(overrides);
         Ok(settings)
     }

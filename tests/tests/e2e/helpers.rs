@@ -117,8 +117,7 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", data_dir.join("e2e.db").display()),
         Backend::Postgres => fresh_pg_database().await?,
     };
-    let mut settings = Settings::default();
-    settings.data_dir = data_dir.clone();
+    let mut settings = Settings { data_dir: data_dir.clone(), ..Settings::default() };
     settings.server.port = 0;
     settings.server.workers = 2;
     settings.database.url = database_url.clone();
