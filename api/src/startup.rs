@@ -13,7 +13,7 @@ use domain::tenants::db::DbConfig;
 use domain::{Services, ServicesConfig};
 use migrations::{Migrator, MigratorTrait};
 
-use crate::config::Settings;
+use crate::config::{ExposeSecret as _, Settings};
 use crate::graphql::build_schema;
 use crate::http::client_addr::TrustedProxies;
 use crate::http::graphql::GraphqlState;
@@ -119,7 +119,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
     let secrets = ServerSecrets::load(settings)?;
     let url = settings.database_url();
     if migrate {
-        run_migrations(&url).await?;
+        run_migrations(url.expose_secret()).await?;
     }
     let config = ServicesConfig {
         database: DbConfig {
@@ -138,8 +138,8 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
             },
         },
         audit: AuditConfig {
-            pseudonym_secret: secrets.audit_pseudonym,
-            checkpoint_signing_key: secrets.audit_checkpoint,
+            pseudonym_secret: secrets.audit_pseudonym.expose_secret().to_vec(),
+            checkpoint_signing_key: secrets.audit_checkpoint.expose_secret().to_vec(),
             checkpoint_every: settings.audit.checkpoint_every,
             failed_login_threshold: settings.audit.failed_login_threshold,
             failed_login_window: std::time::Duration::from_secs(settings.audit.failed_login_window_secs),
