@@ -355,6 +355,8 @@ impl Settings {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -403,5 +405,79 @@ mod tests {
             assert!(!printed.contains(secret), "`{secret}` is printed: {printed}");
         }
         assert!(printed.contains("REDACTED"), "{printed}");
+    }
+
+    /// Every setting's dotted key (`auth.rate_limit.client_burst`), from the serialized
+    /// defaults: a key the code adds is found without a list to keep up to date.
+    fn setting_keys() -> BTreeSet<String> {
+        fn walk(prefix: &str, value: &serde_json::Value, keys: &mut BTreeSet<String>) {
+            match value {
+                serde_json::Value::Object(map) if !map.is_empty() => {
+                    for (name, value) in map {
+                        let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                        walk(&key, value, keys);
+                    }
+                }
+                _ => {
+                    keys.insert(prefix.to_owned());
+                }
+            }
+        }
+        let mut keys = BTreeSet::new();
+        walk("", &serde_json::to_value(Settings::default()).unwrap(), &mut keys);
+        keys
+    }
+
+    /// The keys in the first column of the tables of docs/configuration.md. A cell may name
+    /// several keys: `` `server.host` / `server.port` ``, or after a full key, keys of the
+    /// same section by their last part (`` `auth.rate_limit.client_burst` / `client_per_sec` ``).
+    fn documented_keys(doc: &str) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for line in doc.lines().filter(|l| l.starts_with('|')) {
+            let first_cell = line.split('|').nth(1).unwrap_or_default();
+            let names: Vec<&str> = first_cell.split('`').skip(1).step_by(2).collect();
+            let section = names.first().and_then(|first| first.rsplit_once('.')).map(|(section, _)| section);
+            for (i, name) in names.iter().enumerate() {
+                match section {
+                    Some(section) if i > 0 && !name.contains('.') => keys.insert(format!("{section}.{name}")),
+                    _ => keys.insert((*name).to_owned()),
+                };
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn the_configuration_doc_lists_exactly_the_settings_the_code_has() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md");
+        let documented = documented_keys(&std::fs::read_to_string(path).unwrap());
+        let code = setting_keys();
+        let undocumented: Vec<_> = code.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&code).collect();
+        assert!(
+            undocumented.is_empty() && unknown.is_empty(),
+            "docs/configuration.md lacks the settings {undocumented:?} and documents ones the code does not have: \
+             {unknown:?}"
+        );
+    }
+
+    #[test]
+    fn the_doc_parser_reads_shared_cells_and_the_walk_finds_nested_keys() {
+        let doc = "| key | default |\n|---|---|\n| `data_dir` | `data` |\n| `server.host` / `server.port` | x |\n\
+                   | `auth.rate_limit.client_burst` / `client_per_sec` | 60 / `1.0` |\n";
+        let keys: Vec<_> = documented_keys(doc).into_iter().collect();
+        assert_eq!(
+            keys,
+            [
+                "auth.rate_limit.client_burst",
+                "auth.rate_limit.client_per_sec",
+                "data_dir",
+                "server.host",
+                "server.port"
+            ]
+        );
+        let code = setting_keys();
+        assert!(code.contains("auth.rate_limit.max_tracked_keys") && code.contains("server.trusted_proxies"));
+        assert!(!code.contains("auth") && !code.contains("auth.rate_limit"), "sections are not settings");
     }
 }
