@@ -14,8 +14,9 @@ if ! git rev-parse --verify --quiet "${BASE}^{commit}" >/dev/null 2>&1; then
     echo "schema: no commit ${BASE} to compare with (shallow clone or first commit); skipped" >&2
     exit 0
 fi
-OLD="$(mktemp)"
-trap 'rm -f "${OLD}"' EXIT
+TMP="$(mktemp -d)"
+trap 'rm -rf "${TMP}"' EXIT
+OLD="${TMP}/${BASE//\//_}:schema.graphql"
 if ! git show "${BASE}:schema.graphql" >"${OLD}" 2>/dev/null; then
     echo "schema: ${BASE} has no schema.graphql; skipped" >&2
     exit 0
