@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR
 ORT_DYLIB_PATH ?= $(CURDIR)/.tools/onnxruntime/libonnxruntime.so.1.31.1
 export ORT_DYLIB_PATH
 
-.PHONY: run test setup schema bench postgres
+.PHONY: run test lint setup schema bench postgres
 
 setup:
 	@bash scripts/setup-onnxruntime.sh >/dev/null
@@ -20,6 +20,11 @@ run: setup
 test: setup postgres
 	bash scripts/check-dataset.sh
 	cargo test --workspace --no-fail-fast
+
+## The house rules CI checks before the tests: formatting, clippy -D warnings on all targets,
+## unused dependencies (cargo-machete) and breaking schema changes announced in CHANGELOG.md.
+lint:
+	bash scripts/lint.sh
 
 postgres:
 	@bash scripts/ensure-postgres.sh

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Overrides;
+use crate::config::{Overrides, SecretString};
 
 #[derive(Parser, Debug)]
 #[command(name = "marquee", version, about = "Recommendations and analysis as a service")]
@@ -21,8 +21,8 @@ pub struct Cli {
 #[derive(Args, Debug, Default, Clone)]
 pub struct CommonFlags {
     /// Database URL (overrides DATABASE_URL and the settings).
-    #[arg(long, global = true)]
-    pub database_url: Option<String>,
+    #[arg(long, global = true, value_parser = secret)]
+    pub database_url: Option<SecretString>,
     /// Data directory for the embedded database and model files.
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
@@ -134,6 +134,11 @@ pub enum ImportCommand {
         #[arg(long)]
         tenant: String,
     },
+}
+
+/// A flag's value that may hold a password (a database URL), kept out of `Debug` output.
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(value.into())
 }
 
 impl Cli {

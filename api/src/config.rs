@@ -1,12 +1,19 @@
 //! Settings, loaded once at start-up and passed down: defaults < config file <
 //! `MARQUEE_*` environment (nested with `__`, e.g. `MARQUEE_SERVER__PORT`) <
 //! `DATABASE_URL` < command-line flags.
+//!
+//! Secrets (the database URL, which may hold a password, and the signing keys) are
+//! [`SecretString`]s: their `Debug` prints `[REDACTED]`, so printing or logging the
+//! settings never shows them, and reading one takes a visible `expose_secret()`.
 
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use serde::{Deserialize, Serialize};
+// Re-exported so that code setting or reading secret settings (the e2e tests) uses the
+// same types without a dependency of its own.
+pub use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,7 +77,9 @@ pub struct ServerSettings {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `postgres://...` or `sqlite://...`; empty means SQLite in the data directory.
-    pub url: String,
+    /// Secret: it may carry the database password.
+    #[serde(serialize_with = "expose")]
+    pub url: SecretString,
     pub migrate_on_start: bool,
     pub max_connections: u32,
     /// PostgreSQL role the service runs as, so row-level security applies to it.
@@ -82,7 +91,8 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// HMAC secret for access tokens. Empty: generated once and kept in the data dir.
-    pub jwt_secret: String,
+    #[serde(serialize_with = "expose")]
+    pub jwt_secret: SecretString,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     pub key_cache_ttl_secs: u64,
@@ -140,10 +150,12 @@ impl RateLimitSettings {
 pub struct AuditSettings {
     /// HMAC key for end users' pseudonyms in the audit log. Empty: generated once and
     /// kept in the data dir. Never change it: old and new pseudonyms would not match.
-    pub pseudonym_secret: String,
+    #[serde(serialize_with = "expose")]
+    pub pseudonym_secret: SecretString,
     /// HMAC key that signs audit checkpoints. Empty: generated into the data dir. Keep it
     /// away from whoever administers the database, or checkpoints prove nothing.
-    pub checkpoint_signing_key: String,
+    #[serde(serialize_with = "expose")]
+    pub checkpoint_signing_key: SecretString,
     /// A signed checkpoint every this many events per tenant (0: only on request).
     pub checkpoint_every: u64,
     /// Failed sign-ins of one account recorded one by one per window; past it, only
@@ -202,13 +214,13 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             server: ServerSettings { host: "127.0.0.1".into(), port: 8080, workers: 0, trusted_proxies: Vec::new() },
             database: DatabaseSettings {
-                url: String::new(),
+                url: SecretString::default(),
                 migrate_on_start: true,
                 max_connections: 16,
                 app_role: migrations::APP_ROLE.into(),
             },
             auth: AuthSettings {
-                jwt_secret: String::new(),
+                jwt_secret: SecretString::default(),
                 access_token_ttl_secs: 15 * 60,
                 refresh_token_ttl_secs: 30 * 24 * 3600,
                 key_cache_ttl_secs: 60,
@@ -225,8 +237,8 @@ impl Default for Settings {
                 },
             },
             audit: AuditSettings {
-                pseudonym_secret: String::new(),
-                checkpoint_signing_key: String::new(),
+                pseudonym_secret: SecretString::default(),
+                checkpoint_signing_key: SecretString::default(),
                 checkpoint_every: 100,
                 failed_login_threshold: 5,
                 failed_login_window_secs: 3600,
@@ -266,13 +278,20 @@ impl Default for Settings {
 pub struct Overrides {
     pub port: Option<u16>,
     pub host: Option<String>,
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretString>,
     pub data_dir: Option<PathBuf>,
     pub no_migrate: bool,
 }
 
+/// Serializes a secret as its value. Serialization exists for [`Settings::load`], which
+/// hands the defaults to figment; nothing serializes settings to show them.
+fn expose<S: Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
+}
+
 impl Settings {
-    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, figment::Error> {
+    /// Figment's error is boxed: it is large (over 200 bytes) and returned once, at start.
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         match config_file {
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
@@ -282,7 +301,7 @@ impl Settings {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             figment = figment.merge(Serialized::default("database.url", url));
         }
-        let mut settings: Settings = figment.extract()?;
+        let mut settings: Settings = figment.extract().map_err(Box::new)?;
         settings.apply(overrides);
         Ok(settings)
     }
@@ -306,9 +325,9 @@ impl Settings {
     }
 
     /// The database URL to use: the setting, or SQLite in the data directory.
-    pub fn database_url(&self) -> String {
-        if self.database.url.trim().is_empty() {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("marquee.db").display())
+    pub fn database_url(&self) -> SecretString {
+        if self.database.url.expose_secret().trim().is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("marquee.db").display()).into()
         } else {
             self.database.url.clone()
         }
@@ -334,16 +353,19 @@ impl Settings {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
     fn flags_beat_defaults_and_sqlite_is_the_default() {
         let mut settings = Settings::default();
-        assert!(settings.database_url().starts_with("sqlite://"));
+        assert!(settings.database_url().expose_secret().starts_with("sqlite://"));
         settings.apply(&Overrides { port: Some(0), database_url: Some("postgres://x/y".into()), ..Default::default() });
         assert_eq!(settings.server.port, 0);
-        assert_eq!(settings.database_url(), "postgres://x/y");
+        assert_eq!(settings.database_url().expose_secret(), "postgres://x/y");
     }
 
     #[test]
@@ -351,5 +373,111 @@ mod tests {
         let figment =
             Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("[server]\nportt = 1"));
         assert!(figment.extract::<Settings>().is_err());
+    }
+
+    #[test]
+    fn secrets_load_from_a_file_and_never_print() {
+        let file = r#"
+            [database]
+            url = "postgres://marquee:db-password-5f1c@db.internal/marquee"
+            [auth]
+            jwt_secret = "jwt-secret-value-8d2e"
+            [audit]
+            pseudonym_secret = "pseudonym-secret-value-1b7a"
+            checkpoint_signing_key = "checkpoint-key-value-9c3f"
+        "#;
+        let settings: Settings =
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(file)).extract().unwrap();
+        assert_eq!(settings.auth.jwt_secret.expose_secret(), "jwt-secret-value-8d2e");
+        assert_eq!(settings.audit.pseudonym_secret.expose_secret(), "pseudonym-secret-value-1b7a");
+        assert_eq!(settings.audit.checkpoint_signing_key.expose_secret(), "checkpoint-key-value-9c3f");
+        assert!(settings.database_url().expose_secret().contains("db-password-5f1c"));
+        // A round trip through figment (how `load` layers the defaults) keeps them.
+        let again: Settings = Figment::from(Serialized::defaults(settings.clone())).extract().unwrap();
+        assert_eq!(again.auth.jwt_secret.expose_secret(), "jwt-secret-value-8d2e");
+
+        let overrides =
+            Overrides { database_url: Some("postgres://u:flag-password-4e0d@h/db".into()), ..Default::default() };
+        let printed = format!("{settings:?}\n{settings:#?}\n{overrides:?}\n{:?}", settings.database_url());
+        for secret in
+            ["db-password", "jwt-secret-value", "pseudonym-secret-value", "checkpoint-key-value", "flag-password"]
+        {
+            assert!(!printed.contains(secret), "`{secret}` is printed: {printed}");
+        }
+        assert!(printed.contains("REDACTED"), "{printed}");
+    }
+
+    /// Every setting's dotted key (`auth.rate_limit.client_burst`), from the serialized
+    /// defaults: a key the code adds is found without a list to keep up to date.
+    fn setting_keys() -> BTreeSet<String> {
+        fn walk(prefix: &str, value: &serde_json::Value, keys: &mut BTreeSet<String>) {
+            match value {
+                serde_json::Value::Object(map) if !map.is_empty() => {
+                    for (name, value) in map {
+                        let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                        walk(&key, value, keys);
+                    }
+                }
+                _ => {
+                    keys.insert(prefix.to_owned());
+                }
+            }
+        }
+        let mut keys = BTreeSet::new();
+        walk("", &serde_json::to_value(Settings::default()).unwrap(), &mut keys);
+        keys
+    }
+
+    /// The keys in the first column of the tables of docs/configuration.md. A cell may name
+    /// several keys: `` `server.host` / `server.port` ``, or after a full key, keys of the
+    /// same section by their last part (`` `auth.rate_limit.client_burst` / `client_per_sec` ``).
+    fn documented_keys(doc: &str) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for line in doc.lines().filter(|l| l.starts_with('|')) {
+            let first_cell = line.split('|').nth(1).unwrap_or_default();
+            let names: Vec<&str> = first_cell.split('`').skip(1).step_by(2).collect();
+            let section = names.first().and_then(|first| first.rsplit_once('.')).map(|(section, _)| section);
+            for (i, name) in names.iter().enumerate() {
+                match section {
+                    Some(section) if i > 0 && !name.contains('.') => keys.insert(format!("{section}.{name}")),
+                    _ => keys.insert((*name).to_owned()),
+                };
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn the_configuration_doc_lists_exactly_the_settings_the_code_has() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md");
+        let documented = documented_keys(&std::fs::read_to_string(path).unwrap());
+        let code = setting_keys();
+        let undocumented: Vec<_> = code.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&code).collect();
+        assert!(
+            undocumented.is_empty() && unknown.is_empty(),
+            "docs/configuration.md lacks the settings {undocumented:?} and documents ones the code does not have: \
+             {unknown:?}"
+        );
+    }
+
+    #[test]
+    fn the_doc_parser_reads_shared_cells_and_the_walk_finds_nested_keys() {
+        let doc = "| key | default |\n|---|---|\n| `data_dir` | `data` |\n| `server.host` / `server.port` | x |\n\
+                   | `auth.rate_limit.client_burst` / `client_per_sec` | 60 / `1.0` |\n";
+        let keys: Vec<_> = documented_keys(doc).into_iter().collect();
+        assert_eq!(
+            keys,
+            [
+                "auth.rate_limit.client_burst",
+                "auth.rate_limit.client_per_sec",
+                "data_dir",
+                "server.host",
+                "server.port"
+            ]
+        );
+        let code = setting_keys();
+        assert!(code.contains("auth.rate_limit.max_tracked_keys") && code.contains("server.trusted_proxies"));
+        assert!(!code.contains("auth") && !code.contains("auth.rate_limit"), "sections are not settings");
     }
 }

@@ -1,6 +1,6 @@
 use anyhow::Context as _;
 use api::cli::{AuditCommand, Cli, Command, ImportCommand, RetentionCommand, TenantCommand};
-use api::config::Settings;
+use api::config::{ExposeSecret as _, Settings};
 use api::startup::{Application, connect, run_migrations};
 use clap::Parser;
 use domain::access::{self, NewTenant};
@@ -31,7 +31,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             std::fs::create_dir_all(&settings.data_dir)?;
-            run_migrations(&settings.database_url()).await?;
+            run_migrations(settings.database_url().expose_secret()).await?;
             println!("migrations applied");
         }
         Command::Tenant { command: TenantCommand::Create { slug, name, owner_email, json } } => {

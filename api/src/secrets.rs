@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
+use secrecy::{ExposeSecret as _, SecretSlice};
 
 use crate::config::Settings;
 
@@ -45,18 +46,12 @@ const PLACEHOLDERS: &[&str] = &[
     "qwerty",
 ];
 
-/// The three secrets the server needs, each checked.
-#[derive(Clone)]
+/// The three secrets the server needs, each checked. `Debug` prints none of them.
+#[derive(Clone, Debug)]
 pub struct ServerSecrets {
-    pub jwt: Vec<u8>,
-    pub audit_pseudonym: Vec<u8>,
-    pub audit_checkpoint: Vec<u8>,
-}
-
-impl std::fmt::Debug for ServerSecrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ServerSecrets { .. }")
-    }
+    pub jwt: SecretSlice<u8>,
+    pub audit_pseudonym: SecretSlice<u8>,
+    pub audit_checkpoint: SecretSlice<u8>,
 }
 
 impl ServerSecrets {
@@ -64,19 +59,22 @@ impl ServerSecrets {
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
         let dir = &settings.data_dir;
         Ok(Self {
-            jwt: load_or_generate(dir, "auth.jwt_secret", &settings.auth.jwt_secret, "jwt_secret")?,
+            jwt: load_or_generate(dir, "auth.jwt_secret", settings.auth.jwt_secret.expose_secret(), "jwt_secret")?
+                .into(),
             audit_pseudonym: load_or_generate(
                 dir,
                 "audit.pseudonym_secret",
-                &settings.audit.pseudonym_secret,
+                settings.audit.pseudonym_secret.expose_secret(),
                 "audit_pseudonym_secret",
-            )?,
+            )?
+            .into(),
             audit_checkpoint: load_or_generate(
                 dir,
                 "audit.checkpoint_signing_key",
-                &settings.audit.checkpoint_signing_key,
+                settings.audit.checkpoint_signing_key.expose_secret(),
                 "audit_checkpoint_key",
-            )?,
+            )?
+            .into(),
         })
     }
 }

@@ -13,7 +13,7 @@ use domain::tenants::auth::AuthConfig;
 use domain::tenants::db::DbConfig;
 use migrations::{Migrator, MigratorTrait};
 
-use crate::config::Settings;
+use crate::config::{ExposeSecret as _, Settings};
 use crate::error_codes::ErrorCodeExt as _;
 use crate::graphql::build_schema;
 use crate::http::client_addr::TrustedProxies;
@@ -121,7 +121,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
     let secrets = ServerSecrets::load(settings)?;
     let url = settings.database_url();
     if migrate {
-        run_migrations(&url).await?;
+        run_migrations(url.expose_secret()).await?;
     }
     let config = ServicesConfig {
         database: DbConfig {
@@ -140,8 +140,8 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
             },
         },
         audit: AuditConfig {
-            pseudonym_secret: secrets.audit_pseudonym,
-            checkpoint_signing_key: secrets.audit_checkpoint,
+            pseudonym_secret: secrets.audit_pseudonym.expose_secret().to_vec(),
+            checkpoint_signing_key: secrets.audit_checkpoint.expose_secret().to_vec(),
             checkpoint_every: settings.audit.checkpoint_every,
             failed_login_threshold: settings.audit.failed_login_threshold,
             failed_login_window: std::time::Duration::from_secs(settings.audit.failed_login_window_secs),

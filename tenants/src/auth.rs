@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use moka::future::Cache;
+use secrecy::{ExposeSecret as _, SecretSlice};
 
 use crate::api_key_secret;
 use crate::ctx::{Principal, RequestId, SystemCtx, TenantCtx};
@@ -18,7 +19,8 @@ use crate::store::{hex, sessions, tenants};
 
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
-    pub jwt_secret: Vec<u8>,
+    /// Signs access tokens (`Debug` prints `[REDACTED]`).
+    pub jwt_secret: SecretSlice<u8>,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     /// How long a verified API key is trusted without asking the database. Revocation
@@ -87,7 +89,7 @@ impl Authenticator {
     pub fn new(db: Db, config: &AuthConfig) -> Result<Self> {
         Ok(Self {
             db,
-            jwt: std::sync::Arc::new(JwtKeys::new(&config.jwt_secret, config.access_token_ttl_secs)?),
+            jwt: std::sync::Arc::new(JwtKeys::new(config.jwt_secret.expose_secret(), config.access_token_ttl_secs)?),
             keys: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(config.key_cache_ttl_secs))

@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret as _, SecretString};
+
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     IsolationLevel, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -39,17 +41,19 @@ const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
 /// security applies to; the service switches to it at connection start.
 #[derive(Debug, Clone)]
 pub struct DbConfig {
-    pub url: String,
+    /// Secret: it may carry the password (`Debug` prints `[REDACTED]`).
+    pub url: SecretString,
     pub app_role: Option<String>,
     pub max_connections: u32,
 }
 
 impl Db {
     pub async fn connect(config: &DbConfig) -> Result<Self> {
-        let kind = if config.url.starts_with("postgres") { DbBackendKind::Postgres } else { DbBackendKind::Sqlite };
+        let config_url = config.url.expose_secret();
+        let kind = if config_url.starts_with("postgres") { DbBackendKind::Postgres } else { DbBackendKind::Sqlite };
         let url = match (&config.app_role, kind) {
-            (Some(role), DbBackendKind::Postgres) => with_pg_role(&config.url, role),
-            _ => config.url.clone(),
+            (Some(role), DbBackendKind::Postgres) => with_pg_role(config_url, role),
+            _ => config_url.to_owned(),
         };
         let mut options = ConnectOptions::new(url);
         options

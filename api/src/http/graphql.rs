@@ -326,26 +326,24 @@ async fn execute(
     queries_only: bool,
     budget: Arc<RequestBudget>,
 ) -> async_graphql::Response {
-    if queries_only {
-        if let Ok(doc) = request.parsed_query() {
-            let is_query = match &doc.operations {
-                async_graphql::parser::types::DocumentOperations::Single(op) => op.node.ty == OperationType::Query,
-                async_graphql::parser::types::DocumentOperations::Multiple(ops) => {
-                    ops.values().all(|op| op.node.ty == OperationType::Query)
-                }
-            };
-            if !is_query {
-                let mut response = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
-                    "mutations must be sent with POST",
-                    None,
-                )]);
-                response.errors[0]
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", ErrorCode::BadRequest.graphql_code());
-                annotate(&mut response, request_id.as_str());
-                return response;
+    if queries_only && let Ok(doc) = request.parsed_query() {
+        let is_query = match &doc.operations {
+            async_graphql::parser::types::DocumentOperations::Single(op) => op.node.ty == OperationType::Query,
+            async_graphql::parser::types::DocumentOperations::Multiple(ops) => {
+                ops.values().all(|op| op.node.ty == OperationType::Query)
             }
+        };
+        if !is_query {
+            let mut response = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                "mutations must be sent with POST",
+                None,
+            )]);
+            response.errors[0]
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", ErrorCode::BadRequest.graphql_code());
+            annotate(&mut response, request_id.as_str());
+            return response;
         }
     }
     request = request.data(RequestData { request_id: request_id.clone(), client, tenant, budget });

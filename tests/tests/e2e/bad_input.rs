@@ -1,5 +1,6 @@
 //! Bad input gets a clear error code and the right HTTP status, never a 500.
 
+use api::config::ExposeSecret as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestServer, assert_refused, error_code};
@@ -100,7 +101,8 @@ on_both_backends!(wrong_and_expired_tokens_get_401, |server: &'static TestServer
     let session = server.login(&t).await;
     let member_id = session["member"]["id"].as_str().unwrap().to_owned();
     // A token the server signed, but already expired.
-    let keys = domain::tenants::jwt::JwtKeys::new(server.settings.auth.jwt_secret.as_bytes(), 60).unwrap();
+    let keys =
+        domain::tenants::jwt::JwtKeys::new(server.settings.auth.jwt_secret.expose_secret().as_bytes(), 60).unwrap();
     let tenant_id: i64 = {
         use sea_orm::{ConnectionTrait, Statement};
         let db = server.raw_db().await;

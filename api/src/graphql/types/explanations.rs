@@ -4,6 +4,7 @@ use domain::models::{ContentReason, Explanation, ItemContribution, ReasonKind};
 use super::models::StrategyGql;
 
 #[derive(SimpleObject, Clone)]
+#[graphql(name = "Contribution")]
 pub struct ContributionGql {
     /// A content item from the person's history.
     pub content_id: String,
@@ -35,6 +36,7 @@ pub enum ReasonKindGql {
 }
 
 #[derive(SimpleObject, Clone)]
+#[graphql(name = "ContentReason")]
 pub struct ContentReasonGql {
     pub kind: ReasonKindGql,
     pub value: String,

@@ -322,6 +322,7 @@ impl From<PopularityBias> for PopularityBiasGql {
 }
 
 #[derive(SimpleObject)]
+#[graphql(name = "OverallQuality")]
 pub struct OverallQualityGql {
     pub users: i32,
     pub ndcg: f64,

@@ -122,13 +122,12 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", data_dir.join("e2e.db").display()),
         Backend::Postgres => fresh_pg_database().await?,
     };
-    let mut settings = Settings::default();
-    settings.data_dir = data_dir.clone();
+    let mut settings = Settings { data_dir: data_dir.clone(), ..Settings::default() };
     settings.server.port = 0;
     settings.server.workers = 2;
-    settings.database.url = database_url.clone();
+    settings.database.url = database_url.clone().into();
     // A configured secret, as replicas use; weak ones are refused at start-up.
-    settings.auth.jwt_secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    settings.auth.jwt_secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()).into();
     settings.graphql.max_body_bytes = 256 * 1024;
     if std::env::var_os("ORT_DYLIB_PATH").is_none() {
         let local = manifest_dir().join("../.tools/onnxruntime/libonnxruntime.so.1.31.1");

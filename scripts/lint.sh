@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make lint`: the house rules, checked by CI before the tests. Each step stops the run:
+#   1. formatting (rustfmt.toml),
+#   2. clippy on every target with warnings as errors,
+#   3. unused dependencies (cargo-machete, installed from crates.io on first use),
+#   4. breaking changes to schema.graphql announced in CHANGELOG.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MACHETE_VERSION="0.9.2"
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy -D warnings"
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+
+step "unused dependencies (cargo-machete ${MACHETE_VERSION})"
+MACHETE="$(bash scripts/install-cargo-tool.sh cargo-machete "${MACHETE_VERSION}" | tail -n 1)"
+"${MACHETE}" --with-metadata
+
+step "breaking schema changes"
+bash scripts/check-schema-changes.sh
+
+printf '\nlint: all checks passed\n' >&2
