@@ -1,34 +1,33 @@
-use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, SimpleObject};
+use async_graphql::{ComplexObject, Context, InputObject, Json, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::audience::{AgeBand, Country, EndUser, EndUserDraft, EndUserFilter, UserId};
 use domain::tenants::page::PageRequest;
 
-use super::catalog::both_ways;
+use super::catalog::mirror_enum;
 use super::interactions::InteractionGql;
 use crate::graphql::connection::{Conn, from_page};
 use crate::graphql::context::{personal_reads, services, tenant};
 use crate::graphql::error::ApiResult;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "AgeBand")]
-pub enum AgeBandGql {
-    #[graphql(name = "UNDER_18")]
-    Under18,
-    #[graphql(name = "AGE_18_24")]
-    From18To24,
-    #[graphql(name = "AGE_25_34")]
-    From25To34,
-    #[graphql(name = "AGE_35_44")]
-    From35To44,
-    #[graphql(name = "AGE_45_54")]
-    From45To54,
-    #[graphql(name = "AGE_55_64")]
-    From55To64,
-    #[graphql(name = "AGE_65_PLUS")]
-    From65,
-}
-
-both_ways!(AgeBandGql, AgeBand, [Under18, From18To24, From25To34, From35To44, From45To54, From55To64, From65]);
+mirror_enum!(
+    #[graphql(name = "AgeBand")]
+    AgeBandGql mirrors AgeBand {
+        #[graphql(name = "UNDER_18")]
+        Under18,
+        #[graphql(name = "AGE_18_24")]
+        From18To24,
+        #[graphql(name = "AGE_25_34")]
+        From25To34,
+        #[graphql(name = "AGE_35_44")]
+        From35To44,
+        #[graphql(name = "AGE_45_54")]
+        From45To54,
+        #[graphql(name = "AGE_55_64")]
+        From55To64,
+        #[graphql(name = "AGE_65_PLUS")]
+        From65,
+    }
+);
 
 /// What the end user agreed to.
 #[derive(SimpleObject, Clone, Copy)]

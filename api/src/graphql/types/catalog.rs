@@ -6,29 +6,14 @@ use domain::catalog::{
 
 use super::batch::{BatchRowErrorGql, count};
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "ContentKind")]
-pub enum ContentKindGql {
-    Movie,
-    Series,
-    Season,
-    Episode,
-    Short,
-    Documentary,
-    MusicTrack,
-    Album,
-    MusicVideo,
-    Podcast,
-    PodcastEpisode,
-    Audiobook,
-    Book,
-    Game,
-    LiveEvent,
-    Other,
-}
+/// A GraphQL enum that mirrors a domain enum variant for variant, with the conversions
+/// both ways, from one list of variants (so the two cannot drift apart).
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $gql:ident mirrors $dom:ident { $($(#[$vmeta:meta])* $v:ident),+ $(,)? }) => {
+        #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+        $(#[$meta])*
+        pub enum $gql { $($(#[$vmeta])* $v),+ }
 
-macro_rules! both_ways {
-    ($gql:ident, $dom:ident, [$($v:ident),+]) => {
         impl From<$gql> for $dom {
             fn from(k: $gql) -> Self {
                 match k { $($gql::$v => $dom::$v),+ }
@@ -41,12 +26,11 @@ macro_rules! both_ways {
         }
     };
 }
-pub(crate) use both_ways;
+pub(crate) use mirror_enum;
 
-both_ways!(
-    ContentKindGql,
-    ContentKind,
-    [
+mirror_enum!(
+    #[graphql(name = "ContentKind")]
+    ContentKindGql mirrors ContentKind {
         Movie,
         Series,
         Season,
@@ -62,8 +46,8 @@ both_ways!(
         Book,
         Game,
         LiveEvent,
-        Other
-    ]
+        Other,
+    }
 );
 
 /// A content item of the catalog.

@@ -1,26 +1,25 @@
-use async_graphql::{Enum, InputObject, SimpleObject};
+use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::interactions::{EventType, IngestOutcome, Interaction, InteractionDraft};
 
 use super::batch::{BatchRowErrorGql, count};
-use super::catalog::both_ways;
+use super::catalog::mirror_enum;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "EventType")]
-pub enum EventTypeGql {
-    View,
-    Play,
-    Complete,
-    Like,
-    Dislike,
-    /// Needs a `value` (the rating).
-    Rating,
-    Purchase,
-    AddToList,
-    Skip,
-}
-
-both_ways!(EventTypeGql, EventType, [View, Play, Complete, Like, Dislike, Rating, Purchase, AddToList, Skip]);
+mirror_enum!(
+    #[graphql(name = "EventType")]
+    EventTypeGql mirrors EventType {
+        View,
+        Play,
+        Complete,
+        Like,
+        Dislike,
+        /// Needs a `value` (the rating).
+        Rating,
+        Purchase,
+        AddToList,
+        Skip,
+    }
+);
 
 /// One thing an end user did.
 #[derive(InputObject)]
