@@ -23,6 +23,7 @@ use inference::runtime::OnnxScorer;
 use inference::upload::{ExpectedSignature, validate_model};
 
 use crate::common::runtime;
+use crate::hostile::int64_tensor;
 
 /// Catalog size of the attack models: the leaked tensor is one row of scores.
 const ITEMS: usize = 8;
@@ -101,16 +102,6 @@ fn inline_floats(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
         dims: dims.to_vec(),
         data_type: Some(DataType::Float as i32),
         raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
-        ..Default::default()
-    }
-}
-
-fn int64s(name: &str, dims: &[i64], values: &[i64]) -> TensorProto {
-    TensorProto {
-        name: Some(name.into()),
-        dims: dims.to_vec(),
-        data_type: Some(DataType::Int64 as i32),
-        int64_data: values.to_vec(),
         ..Default::default()
     }
 }
@@ -235,7 +226,7 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
 
     let sparse = SparseTensorProto {
         values: Some(external("leak", &[ITEMS as i64], DataType::Float, location, ITEMS * 4)),
-        indices: Some(int64s("leak_indices", &[ITEMS as i64], &(0..ITEMS as i64).collect::<Vec<_>>())),
+        indices: Some(int64_tensor("leak_indices", &[ITEMS as i64], &(0..ITEMS as i64).collect::<Vec<_>>())),
         dims: vec![1, ITEMS as i64],
     };
     let g = GraphProto { sparse_initializer: vec![sparse.clone()], ..Default::default() };
@@ -280,7 +271,7 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
         vec![node("Identity", &["c_in"], &["c_out"], vec![])],
     );
     let g = GraphProto {
-        initializer: vec![int64s("trip", &[], &[1]), inline_bool("keep_going", true)],
+        initializer: vec![int64_tensor("trip", &[], &[1]), inline_bool("keep_going", true)],
         node: vec![
             node("Loop", &["trip", "keep_going"], &["stacked"], vec![graph_attr("body", loop_body)]),
             node("Squeeze", &["stacked", "axis0"], &["leak"], vec![]),
@@ -288,7 +279,7 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ..Default::default()
     };
     let mut g = g;
-    g.initializer.push(int64s("axis0", &[1], &[0]));
+    g.initializer.push(int64_tensor("axis0", &[1], &[0]));
     out.push(("Loop body", "body_secret", model(g, vec![])));
 
     // Scan body: one state passed through, the secret added to it.

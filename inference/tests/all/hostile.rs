@@ -119,7 +119,7 @@ fn graph_attribute(name: &str, g: GraphProto) -> AttributeProto {
     }
 }
 
-fn int64_tensor(name: &str, dims: &[i64], values: &[i64]) -> TensorProto {
+pub fn int64_tensor(name: &str, dims: &[i64], values: &[i64]) -> TensorProto {
     TensorProto {
         name: Some(name.into()),
         dims: dims.to_vec(),

@@ -12,7 +12,7 @@ pub(crate) use write::{soft_delete, upsert};
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use tenants::TenantTx;
 
 use super::entity::content_item;
@@ -53,17 +53,22 @@ fn to_domain(m: content_item::Model) -> Result<Content> {
     })
 }
 
+/// The tenant's live (not deleted) items, to narrow further.
+fn live(tx: &TenantTx) -> Select<content_item::Entity> {
+    content_item::Entity::find()
+        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
+        .filter(content_item::Column::DeletedAt.is_null())
+}
+
 /// Internal ids of live (not deleted) items, by external id.
 pub(crate) async fn resolve_live_ids(tx: &TenantTx, ids: &[&str]) -> Result<HashMap<String, i64>> {
     let mut found = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
-        let rows: Vec<(i64, String)> = content_item::Entity::find()
+        let rows: Vec<(i64, String)> = live(tx)
             .select_only()
             .column(content_item::Column::Id)
             .column(content_item::Column::ExternalId)
-            .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
             .filter(content_item::Column::ExternalId.is_in(chunk.iter().copied()))
-            .filter(content_item::Column::DeletedAt.is_null())
             .into_tuple()
             .all(tx.conn())
             .await?;
@@ -78,14 +83,7 @@ pub(crate) async fn find_by_internal_ids(tx: &TenantTx, ids: &[i64]) -> Result<H
 }
 
 pub(crate) async fn get(tx: &TenantTx, id: &ContentId) -> Result<Option<Content>> {
-    content_item::Entity::find()
-        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
-        .filter(content_item::Column::ExternalId.eq(id.as_str()))
-        .filter(content_item::Column::DeletedAt.is_null())
-        .one(tx.conn())
-        .await?
-        .map(to_domain)
-        .transpose()
+    live(tx).filter(content_item::Column::ExternalId.eq(id.as_str())).one(tx.conn()).await?.map(to_domain).transpose()
 }
 
 /// External ids by internal id, deleted items included (a person's history still names
@@ -106,7 +104,7 @@ pub(crate) async fn external_ids(tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i
 /// Every live item with its row id, in row order, as the training snapshot keeps it.
 pub(crate) async fn live_items(tx: &TenantTx) -> Result<Vec<(i64, SnapshotItem)>> {
     type ItemRow = (i64, String, String, String, Option<String>, Option<i64>, Option<i64>, Option<String>);
-    let rows: Vec<ItemRow> = content_item::Entity::find()
+    let rows: Vec<ItemRow> = live(tx)
         .select_only()
         .columns([
             content_item::Column::Id,
@@ -118,8 +116,6 @@ pub(crate) async fn live_items(tx: &TenantTx) -> Result<Vec<(i64, SnapshotItem)>
             content_item::Column::AvailableUntil,
             content_item::Column::MaturityRating,
         ])
-        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
-        .filter(content_item::Column::DeletedAt.is_null())
         .order_by_asc(content_item::Column::Id)
         .into_tuple()
         .all(tx.conn())
@@ -142,23 +138,14 @@ pub(crate) async fn live_items(tx: &TenantTx) -> Result<Vec<(i64, SnapshotItem)>
 
 /// Every live item, in no particular order, for serving's cached view of the catalog.
 pub(crate) async fn live_contents(tx: &TenantTx) -> Result<Vec<Content>> {
-    content_item::Entity::find()
-        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
-        .filter(content_item::Column::DeletedAt.is_null())
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect()
+    live(tx).all(tx.conn()).await?.into_iter().map(to_domain).collect()
 }
 
 /// Row ids and external ids of every live item, in the order first stored.
 pub(crate) async fn live_ids(tx: &TenantTx) -> Result<Vec<(i64, ContentId)>> {
-    let rows: Vec<(i64, String)> = content_item::Entity::find()
+    let rows: Vec<(i64, String)> = live(tx)
         .select_only()
         .columns([content_item::Column::Id, content_item::Column::ExternalId])
-        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
-        .filter(content_item::Column::DeletedAt.is_null())
         .order_by_asc(content_item::Column::Id)
         .into_tuple()
         .all(tx.conn())
@@ -178,12 +165,7 @@ where
 {
     let mut rows = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(rows_per_statement(1)) {
-        let found = content_item::Entity::find()
-            .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
-            .filter(column.is_in(chunk.iter().cloned()))
-            .filter(content_item::Column::DeletedAt.is_null())
-            .all(tx.conn())
-            .await?;
+        let found = live(tx).filter(column.is_in(chunk.iter().cloned())).all(tx.conn()).await?;
         rows.extend(found);
     }
     Ok(rows)
