@@ -23,7 +23,7 @@ use inference::runtime::OnnxScorer;
 use inference::upload::{ExpectedSignature, validate_model};
 
 use crate::common::runtime;
-use crate::hostile::int64_tensor;
+use crate::hostile::{graph_attribute, int_attribute, int64_tensor};
 
 /// Catalog size of the attack models: the leaked tensor is one row of scores.
 const ITEMS: usize = 8;
@@ -159,24 +159,6 @@ fn sparse_attr(name: &str, s: SparseTensorProto) -> AttributeProto {
     }
 }
 
-fn graph_attr(name: &str, g: GraphProto) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(attribute_proto::AttributeType::Graph as i32),
-        g: Some(g),
-        ..Default::default()
-    }
-}
-
-fn int_attr(name: &str, i: i64) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(attribute_proto::AttributeType::Int as i32),
-        i: Some(i),
-        ..Default::default()
-    }
-}
-
 /// `scores = user_history + leak`, where the nodes in `make_leak` produce `leak` [1, I].
 fn model(mut graph: GraphProto, functions: Vec<FunctionProto>) -> Vec<u8> {
     graph.name = Some("attack".into());
@@ -254,8 +236,8 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
             &["cond"],
             &["leak"],
             vec![
-                graph_attr("then_branch", body_graph("then_out", location, vec![], vec![], vec![])),
-                graph_attr("else_branch", body_graph("else_out", location, vec![], vec![], vec![])),
+                graph_attribute("then_branch", body_graph("then_out", location, vec![], vec![], vec![])),
+                graph_attribute("else_branch", body_graph("else_out", location, vec![], vec![], vec![])),
             ],
         )],
         ..Default::default()
@@ -273,7 +255,7 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let g = GraphProto {
         initializer: vec![int64_tensor("trip", &[], &[1]), inline_bool("keep_going", true)],
         node: vec![
-            node("Loop", &["trip", "keep_going"], &["stacked"], vec![graph_attr("body", loop_body)]),
+            node("Loop", &["trip", "keep_going"], &["stacked"], vec![graph_attribute("body", loop_body)]),
             node("Squeeze", &["stacked", "axis0"], &["leak"], vec![]),
         ],
         ..Default::default()
@@ -309,7 +291,7 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
             "Scan",
             &["zero", "seq"],
             &["leak", "ys"],
-            vec![graph_attr("body", scan_body), int_attr("num_scan_inputs", 1)],
+            vec![graph_attribute("body", scan_body), int_attribute("num_scan_inputs", 1)],
         )],
         ..Default::default()
     };

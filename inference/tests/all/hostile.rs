@@ -101,7 +101,7 @@ fn node(op: &str, inputs: &[&str], outputs: &[&str], attribute: Vec<AttributePro
     }
 }
 
-fn int_attribute(name: &str, value: i64) -> AttributeProto {
+pub fn int_attribute(name: &str, value: i64) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
         r#type: Some(attribute_proto::AttributeType::Int as i32),
@@ -110,7 +110,7 @@ fn int_attribute(name: &str, value: i64) -> AttributeProto {
     }
 }
 
-fn graph_attribute(name: &str, g: GraphProto) -> AttributeProto {
+pub fn graph_attribute(name: &str, g: GraphProto) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
         r#type: Some(attribute_proto::AttributeType::Graph as i32),
