@@ -39,6 +39,17 @@ pub enum InferenceError {
     #[error("the linear system for the user is not positive definite; increase regularization")]
     NotPositiveDefinite,
 
+    /// A model whose size grows with the square of the catalog would not fit the memory
+    /// budget its caller set.
+    #[error(
+        "a catalog of {items} items needs {needed} bytes for this model, more than the budget of {budget} bytes"
+    )]
+    CatalogTooLarge { items: usize, needed: usize, budget: usize },
+
+    /// Memory for a computation could not be allocated.
+    #[error("could not allocate {bytes} bytes")]
+    Allocation { bytes: usize },
+
     /// A rayon thread pool could not be created.
     #[error("could not start a pool of {threads} threads: {reason}")]
     ThreadPool { threads: usize, reason: String },

@@ -66,6 +66,24 @@ impl ItemKnn {
         Ok(Self { n_items, k, offsets, neighbours })
     }
 
+    /// The same model keeping only the `k` best neighbours per item: exactly what a fit
+    /// with `k` gives (lists are sorted best first, ties by index), without recomputing
+    /// similarities, so a search over k pays for one fit.
+    pub fn truncated(&self, k: usize) -> Result<Self> {
+        if k == 0 {
+            return Err(InferenceError::invalid("k", "must be at least 1"));
+        }
+        let mut offsets = Vec::with_capacity(self.n_items + 1);
+        offsets.push(0);
+        let mut neighbours = Vec::with_capacity(self.neighbours.len().min(self.n_items.saturating_mul(k)));
+        for i in 0..self.n_items {
+            let list = &self.neighbours[self.offsets[i]..self.offsets[i + 1]];
+            neighbours.extend_from_slice(&list[..list.len().min(k)]);
+            offsets.push(neighbours.len());
+        }
+        Ok(Self { n_items: self.n_items, k: k.min(self.k), offsets, neighbours })
+    }
+
     /// Catalog size.
     pub fn n_items(&self) -> usize {
         self.n_items

@@ -7,7 +7,7 @@
 //!
 //! Modules, in the order a model's life goes:
 //! - [`matrix`]: the sparse user x item interaction matrix;
-//! - [`als`], [`knn`], [`popular`]: the built-in algorithms;
+//! - [`als`], [`knn`], [`ease`], [`popular`]: the built-in algorithms;
 //! - [`eval`]: the evaluation protocol shared by every model; [`tune`]: hyper-parameter
 //!   search on an inner validation split;
 //! - [`onnx`]: ONNX graphs for trained models and their published signatures;
@@ -27,6 +27,7 @@ pub mod explain;
 pub mod eval;
 pub mod als;
 pub mod knn;
+pub mod ease;
 pub mod popular;
 pub mod tune;
 pub mod movielens;

@@ -3,10 +3,17 @@
 use ndarray::{Array2, ArrayView2};
 use prost::Message;
 
-use super::graph::{Dim, encode_model, float_tensor, float_value_info, ints_attribute, node};
+use super::graph::{
+    Dim, encode_model, float_tensor, float_value_info, int_attribute, int64_tensor, int64_value_info, ints_attribute,
+    node,
+};
 use super::proto::{GraphProto, ModelProto};
-use super::{META_FACTORS, META_ITEMS, META_MODEL_KIND, SCORES_OUTPUT, USER_FACTORS_INPUT, USER_HISTORY_INPUT};
+use super::{
+    HISTORY_ITEMS_INPUT, HISTORY_WEIGHTS_INPUT, META_FACTORS, META_ITEMS, META_MODEL_KIND, SCORES_OUTPUT,
+    USER_FACTORS_INPUT, USER_HISTORY_INPUT,
+};
 use crate::als::AlsModel;
+use crate::ease::EaseModel;
 use crate::error::{InferenceError, Result};
 use crate::knn::ItemKnn;
 
@@ -76,12 +83,66 @@ pub fn read_item_factors(model: &[u8]) -> Result<Array2<f32>> {
         .map_err(|e| not_ours(&format!("`item_factors` has the wrong size ({e})")))
 }
 
-/// Exports an item-item neighbour model as a history model (`model_kind = "item_knn"`).
+/// Exports an item-item neighbour model as a sparse history model
+/// (`model_kind = "item_knn"`).
 pub fn export_item_knn(knn: &ItemKnn) -> Result<Vec<u8>> {
     let n = knn.n_items();
     check_size("similarity", n, n)?;
     let dense = knn.dense_similarity();
-    export_history_model(dense.view(), "item_knn")
+    export_sparse_history_model(dense.view(), "item_knn")
+}
+
+/// Exports an EASE model as a sparse history model (`model_kind = "ease"`).
+pub fn export_ease(model: &EaseModel) -> Result<Vec<u8>> {
+    let n = model.n_items();
+    check_size("weights", n, n)?;
+    let weights = ArrayView2::from_shape((n, n), model.weights())
+        .map_err(|e| InferenceError::invalid("weights", format!("shape error: {e}")))?;
+    export_sparse_history_model(weights, "ease")
+}
+
+/// Exports a linear history model that reads only the rows of the person's history
+/// items: inputs `history_items` int64 `[N, H]` and `history_weights` float32 `[N, H]`,
+/// `scores[n] = sum_h history_weights[n, h] * weights[history_items[n, h]]`. A request
+/// costs H x I multiply-adds instead of the I x I of a dense history row; rows shorter
+/// than H are padded with weight 0 (any valid item index).
+pub fn export_sparse_history_model(weights: ArrayView2<'_, f32>, model_kind: &str) -> Result<Vec<u8>> {
+    let (rows, n_items) = weights.dim();
+    if rows != n_items {
+        return Err(InferenceError::DimensionMismatch {
+            what: "history weight matrix rows",
+            expected: n_items,
+            actual: rows,
+        });
+    }
+    check_initializer("weights", rows, n_items, weights.iter())?;
+    let batch_by_history = [Dim::Symbolic("N"), Dim::Symbolic("H")];
+    let graph = GraphProto {
+        name: Some(format!("marquee_{model_kind}")),
+        node: vec![
+            // [N, H] indices -> [N, H, I]: the history items' rows.
+            node("Gather", "history_rows", &["weights", HISTORY_ITEMS_INPUT], &["rows"], vec![int_attribute("axis", 0)]),
+            // [N, H] -> [N, 1, H], so one batched MatMul sums the weighted rows.
+            node("Unsqueeze", "weights_as_row", &[HISTORY_WEIGHTS_INPUT, "axis_1"], &["row_weights"], Vec::new()),
+            node("MatMul", "weighted_sum", &["row_weights", "rows"], &["summed"], Vec::new()),
+            node("Squeeze", "drop_axis", &["summed", "axis_1"], &[SCORES_OUTPUT], Vec::new()),
+        ],
+        initializer: vec![
+            float_tensor("weights", &[rows, n_items], weights.iter().copied()),
+            int64_tensor("axis_1", &[1], &[1]),
+        ],
+        input: vec![
+            int64_value_info(HISTORY_ITEMS_INPUT, &batch_by_history),
+            float_value_info(HISTORY_WEIGHTS_INPUT, &batch_by_history),
+        ],
+        output: vec![float_value_info(SCORES_OUTPUT, &[Dim::Symbolic("N"), Dim::Fixed(n_items)])],
+        ..Default::default()
+    };
+    Ok(encode_model(
+        graph,
+        "Marquee sparse history model: scores = sum over history items of weight x weights[item]",
+        &[(META_MODEL_KIND, model_kind.to_string()), (META_ITEMS, n_items.to_string())],
+    ))
 }
 
 /// Exports any linear history model: `scores = user_history . weights`, with `weights`

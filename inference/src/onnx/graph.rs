@@ -22,6 +22,15 @@ pub enum Dim {
 
 /// A float32 graph input or output of the given dimensions.
 pub fn float_value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
+    value_info(name, DataType::Float, dims)
+}
+
+/// An int64 graph input or output of the given dimensions.
+pub fn int64_value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
+    value_info(name, DataType::Int64, dims)
+}
+
+fn value_info(name: &str, elem_type: DataType, dims: &[Dim]) -> ValueInfoProto {
     let dim = dims
         .iter()
         .map(|d| Dimension {
@@ -37,7 +46,7 @@ pub fn float_value_info(name: &str, dims: &[Dim]) -> ValueInfoProto {
         r#type: Some(TypeProto {
             denotation: None,
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(DataType::Float as i32),
+                elem_type: Some(elem_type as i32),
                 shape: Some(TensorShapeProto { dim }),
             })),
         }),
@@ -60,6 +69,17 @@ pub fn float_tensor(name: &str, dims: &[usize], values: impl Iterator<Item = f32
     }
 }
 
+/// An int64 initializer (shapes and axes that operators take as inputs).
+pub fn int64_tensor(name: &str, dims: &[usize], values: &[i64]) -> TensorProto {
+    TensorProto {
+        name: Some(name.to_string()),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: Some(DataType::Int64 as i32),
+        int64_data: values.to_vec(),
+        ..Default::default()
+    }
+}
+
 /// A node of the default domain.
 pub fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: Vec<AttributeProto>) -> NodeProto {
     NodeProto {
@@ -69,6 +89,15 @@ pub fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes:
         op_type: Some(op.to_string()),
         domain: Some(String::new()),
         attribute: attributes,
+        ..Default::default()
+    }
+}
+
+pub fn int_attribute(name: &str, value: i64) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.to_string()),
+        r#type: Some(attribute_proto::AttributeType::Int as i32),
+        i: Some(value),
         ..Default::default()
     }
 }

@@ -6,7 +6,13 @@
 //!   `[N, I]` (ALS: the item factors are an initializer, `scores = X Y^T`);
 //! - **history models**: input `user_history` float32 `[N, I]` (a user's weights over the
 //!   catalog, in the model's item order) -> output `scores` float32 `[N, I]` (item-item
-//!   neighbours, and the signature tenants' own uploaded models must follow).
+//!   neighbours of older releases, and the signature tenants' own uploaded models must
+//!   follow).
+//!
+//! Built-in linear item-item models (item-kNN, EASE) use a third, internal signature,
+//! **sparse history**: inputs `history_items` int64 `[N, H]` and `history_weights`
+//! float32 `[N, H]` -> `scores` float32 `[N, I]`; the graph gathers the rows of the
+//! history items only, so a request costs H x I rather than I x I multiply-adds.
 //!
 //! Graphs use opset 17 and carry `metadata_props` (`marquee.model_kind`,
 //! `marquee.factors`, `marquee.items`) so a stored file describes itself.
@@ -20,13 +26,20 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use export::{export_als, export_factor_model, export_history_model, export_item_knn, read_item_factors};
+pub use export::{
+    export_als, export_ease, export_factor_model, export_history_model, export_item_knn, export_sparse_history_model,
+    read_item_factors,
+};
 pub use external_data::refuse_external_data;
 
 /// Input name of factor models.
 pub const USER_FACTORS_INPUT: &str = "user_factors";
 /// Input name of history models.
 pub const USER_HISTORY_INPUT: &str = "user_history";
+/// Sparse history models' first input: the person's history item indices `[N, H]`.
+pub const HISTORY_ITEMS_INPUT: &str = "history_items";
+/// Sparse history models' second input: the weights of those items `[N, H]`.
+pub const HISTORY_WEIGHTS_INPUT: &str = "history_weights";
 /// Output name of every model.
 pub const SCORES_OUTPUT: &str = "scores";
 /// Default ONNX operator set of exported graphs.

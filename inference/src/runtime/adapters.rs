@@ -8,8 +8,9 @@ use crate::error::{InferenceError, Result};
 use crate::matrix::Row;
 use crate::rank::Scorer;
 
-/// A history model (`user_history [N, I] -> scores [N, I]`) scored one user at a time
-/// from the history the evaluator passes in.
+/// A history model, dense (`user_history [N, I] -> scores [N, I]`) or sparse
+/// (`history_items`, `history_weights` `[N, H]` -> `scores [N, I]`), scored one user at
+/// a time from the history the evaluator passes in.
 #[derive(Debug)]
 pub struct OnnxHistoryScorer<'a> {
     scorer: &'a OnnxScorer,
@@ -29,6 +30,11 @@ impl Scorer for OnnxHistoryScorer<'_> {
     }
 
     fn score_into(&self, _user: u32, history: Row<'_>, out: &mut [f32]) -> Result<()> {
+        if self.scorer.is_sparse() {
+            let items = Array2::from_shape_fn((1, history.len()), |(_, h)| i64::from(history.indices[h]));
+            let weights = Array2::from_shape_fn((1, history.len()), |(_, h)| history.values[h]);
+            return copy_row(&self.scorer.score_sparse(items.view(), weights.view())?, out);
+        }
         let mut input = Array2::<f32>::zeros((1, self.n_items));
         for (i, w) in history.iter() {
             let slot = input

@@ -8,7 +8,7 @@ use ort::value::{TensorRef, ValueType};
 
 use super::OrtRuntime;
 use crate::error::{InferenceError, Result};
-use crate::onnx::SCORES_OUTPUT;
+use crate::onnx::{HISTORY_ITEMS_INPUT, HISTORY_WEIGHTS_INPUT, SCORES_OUTPUT};
 
 /// Runs one ONNX model from many threads.
 ///
@@ -24,6 +24,9 @@ pub struct OnnxScorer {
     output_name: String,
     input_width: Option<usize>,
     n_outputs: Option<usize>,
+    /// The model takes a sparse history (`history_items`, `history_weights`) rather than
+    /// one dense input.
+    sparse: bool,
 }
 
 impl OnnxScorer {
@@ -35,14 +38,21 @@ impl OnnxScorer {
             pool.push(runtime.session(model, 1)?);
         }
         let first = &pool[0];
-        let input = match first.inputs() {
-            [one] => one,
+        let names: Vec<&str> = first.inputs().iter().map(|i| i.name()).collect();
+        let sparse = match names.as_slice() {
+            [_] => false,
+            [a, b] if [*a, *b].contains(&HISTORY_ITEMS_INPUT) && [*a, *b].contains(&HISTORY_WEIGHTS_INPUT) => true,
             other => {
                 return Err(InferenceError::ModelLoad {
-                    reason: format!("a scoring model takes exactly one input, this one takes {}", other.len()),
+                    reason: format!(
+                        "a scoring model takes one input, or `{HISTORY_ITEMS_INPUT}` and `{HISTORY_WEIGHTS_INPUT}`; \
+                         this one takes {}",
+                        other.len()
+                    ),
                 });
             }
         };
+        let input = &first.inputs()[0];
         let output = first
             .outputs()
             .iter()
@@ -51,9 +61,56 @@ impl OnnxScorer {
             .ok_or(InferenceError::ModelLoad { reason: "the model has no output".to_string() })?;
         let input_name = input.name().to_string();
         let output_name = output.name().to_string();
-        let input_width = fixed_dim(input.dtype(), 1);
+        let input_width = if sparse { None } else { fixed_dim(input.dtype(), 1) };
         let n_outputs = fixed_dim(output.dtype(), 1);
-        Ok(Self { idle: Mutex::new(pool), returned: Condvar::new(), input_name, output_name, input_width, n_outputs })
+        Ok(Self {
+            idle: Mutex::new(pool),
+            returned: Condvar::new(),
+            input_name,
+            output_name,
+            input_width,
+            n_outputs,
+            sparse,
+        })
+    }
+
+    /// Whether the model takes a sparse history ([`Self::score_sparse`]) rather than one
+    /// dense input ([`Self::score`]).
+    pub fn is_sparse(&self) -> bool {
+        self.sparse
+    }
+
+    /// Scores a batch of sparse histories: row n holds person n's history item indices
+    /// and their weights (pad shorter rows with weight 0).
+    pub fn score_sparse(&self, items: ArrayView2<'_, i64>, weights: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        if !self.sparse {
+            return Err(InferenceError::Runtime {
+                context: "preparing the input",
+                reason: "the model takes one dense input, not a sparse history".into(),
+            });
+        }
+        if items.dim() != weights.dim() {
+            return Err(InferenceError::DimensionMismatch {
+                what: "history weights",
+                expected: items.len(),
+                actual: weights.len(),
+            });
+        }
+        if let Some(n) = self.n_outputs
+            && let Some(&bad) = items.iter().find(|&&i| i < 0 || i as usize >= n)
+        {
+            return Err(InferenceError::ItemOutOfRange { index: bad.clamp(0, i64::from(u32::MAX)) as u32, count: n });
+        }
+        let items = items.as_standard_layout();
+        let weights = weights.as_standard_layout();
+        let mut lease = self.lease();
+        let session = lease.session()?;
+        let tensor_items = TensorRef::from_array_view(&items).map_err(run_err("preparing the input"))?;
+        let tensor_weights = TensorRef::from_array_view(&weights).map_err(run_err("preparing the input"))?;
+        let outputs = session
+            .run(ort::inputs![HISTORY_ITEMS_INPUT => tensor_items, HISTORY_WEIGHTS_INPUT => tensor_weights])
+            .map_err(run_err("running the model"))?;
+        self.read_scores(&outputs)
     }
 
     /// The model's input name.
@@ -91,11 +148,15 @@ impl OnnxScorer {
                 actual: input.ncols(),
             });
         }
+        if self.sparse {
+            return Err(InferenceError::Runtime {
+                context: "preparing the input",
+                reason: "the model takes a sparse history, not one dense input".into(),
+            });
+        }
         let input = input.as_standard_layout();
         let mut lease = self.lease();
         let session = lease.session()?;
-        let run_err =
-            |context: &'static str| move |e: ort::Error| InferenceError::Runtime { context, reason: e.to_string() };
         let tensor = TensorRef::from_array_view(&input).map_err(run_err("preparing the input"))?;
         let inputs = ort::inputs![self.input_name.as_str() => tensor];
         let outputs = match options {
@@ -103,6 +164,10 @@ impl OnnxScorer {
             None => session.run(inputs),
         }
         .map_err(run_err("running the model"))?;
+        self.read_scores(&outputs)
+    }
+
+    fn read_scores(&self, outputs: &ort::session::SessionOutputs<'_>) -> Result<Array2<f32>> {
         let value = outputs.get(&self.output_name).ok_or(InferenceError::Runtime {
             context: "reading the output",
             reason: format!("no output named `{}`", self.output_name),
@@ -147,6 +212,10 @@ impl Drop for Lease<'_> {
             self.owner.returned.notify_one();
         }
     }
+}
+
+fn run_err(context: &'static str) -> impl Fn(ort::Error) -> InferenceError {
+    move |e| InferenceError::Runtime { context, reason: e.to_string() }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -208,7 +208,7 @@ fn attack_models(location: &str) -> Vec<(&'static str, &'static str, Vec<u8>)> {
 
     let sparse = SparseTensorProto {
         values: Some(external("leak", &[ITEMS as i64], DataType::Float, location, ITEMS * 4)),
-        indices: Some(int64_tensor("leak_indices", &[ITEMS as i64], &(0..ITEMS as i64).collect::<Vec<_>>())),
+        indices: Some(int64_tensor("leak_indices", &[ITEMS], &(0..ITEMS as i64).collect::<Vec<_>>())),
         dims: vec![1, ITEMS as i64],
     };
     let g = GraphProto { sparse_initializer: vec![sparse.clone()], ..Default::default() };

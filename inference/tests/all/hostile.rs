@@ -3,6 +3,8 @@
 
 use prost::Message;
 
+pub use inference::onnx::graph::{int_attribute, int64_tensor};
+
 use inference::onnx::proto::tensor_proto::DataType;
 use inference::onnx::proto::tensor_shape_proto::{Dimension, dimension};
 use inference::onnx::proto::{
@@ -101,30 +103,11 @@ fn node(op: &str, inputs: &[&str], outputs: &[&str], attribute: Vec<AttributePro
     }
 }
 
-pub fn int_attribute(name: &str, value: i64) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(attribute_proto::AttributeType::Int as i32),
-        i: Some(value),
-        ..Default::default()
-    }
-}
-
 pub fn graph_attribute(name: &str, g: GraphProto) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
         r#type: Some(attribute_proto::AttributeType::Graph as i32),
         g: Some(g),
-        ..Default::default()
-    }
-}
-
-pub fn int64_tensor(name: &str, dims: &[i64], values: &[i64]) -> TensorProto {
-    TensorProto {
-        name: Some(name.into()),
-        dims: dims.to_vec(),
-        data_type: Some(DataType::Int64 as i32),
-        int64_data: values.to_vec(),
         ..Default::default()
     }
 }

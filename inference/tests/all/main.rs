@@ -4,6 +4,7 @@
 
 mod als;
 mod common;
+mod ease;
 mod eval;
 mod explain;
 mod external_data;

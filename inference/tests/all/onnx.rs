@@ -2,11 +2,12 @@ use ndarray::{Array2, Axis};
 use prost::Message;
 
 use inference::als::{AlsModel, AlsParams};
+use inference::ease::{EaseModel, EaseParams};
 use inference::eval::{SplitRule, evaluate, split_per_user};
 use inference::knn::ItemKnn;
 use inference::onnx::proto::ModelProto;
 use inference::onnx::{
-    META_FACTORS, META_ITEMS, META_MODEL_KIND, OPSET, export_als, export_item_knn, read_item_factors,
+    META_FACTORS, META_ITEMS, META_MODEL_KIND, OPSET, export_als, export_ease, export_item_knn, read_item_factors,
 };
 use inference::runtime::{OnnxFactorScorer, OnnxHistoryScorer, OnnxScorer};
 
@@ -52,9 +53,17 @@ fn exported_models_evaluate_like_the_originals() {
 
     let knn = ItemKnn::fit(&split.train, 20, 2).unwrap();
     let onnx = OnnxScorer::new(rt, &export_item_knn(&knn).unwrap(), 2).unwrap();
+    assert!(onnx.is_sparse(), "built-in item-item models read only the history's rows");
     let direct = evaluate(&knn, &split, 10).unwrap();
     let through = evaluate(&OnnxHistoryScorer::new(&onnx, 70), &split, 10).unwrap();
     assert!((direct.metrics.ndcg - through.metrics.ndcg).abs() < 1e-3);
+    assert!(direct.metrics.ndcg > 0.0);
+
+    let ease = EaseModel::fit(&split.train, &EaseParams { lambda: 20.0, threads: 2 }, 1 << 30).unwrap();
+    let onnx = OnnxScorer::new(rt, &export_ease(&ease).unwrap(), 2).unwrap();
+    let direct = evaluate(&ease, &split, 10).unwrap();
+    let through = evaluate(&OnnxHistoryScorer::new(&onnx, 70), &split, 10).unwrap();
+    assert!((direct.metrics.ndcg - through.metrics.ndcg).abs() < 1e-3, "{direct:?} {through:?}");
     assert!(direct.metrics.ndcg > 0.0);
 }
 
@@ -105,18 +114,48 @@ fn item_knn_round_trip_through_onnx_runtime() {
     let data = synthetic(100, 60, 3, 8, 3);
     let knn = ItemKnn::fit(&data, 20, 2).unwrap();
     let scorer = OnnxScorer::new(rt, &export_item_knn(&knn).unwrap(), 1).unwrap();
-    let mut input = Array2::<f32>::zeros((3, 60));
-    for u in 0..3u32 {
-        for (i, w) in data.row(u).unwrap().iter() {
-            input[(u as usize, i as usize)] = w;
-        }
-    }
-    let scores = scorer.score(input.view()).unwrap();
-    for u in 0..3u32 {
-        let h: Vec<(u32, f32)> = data.row(u).unwrap().iter().collect();
-        let want = knn.score_history(&h).unwrap();
+    let histories: Vec<Vec<(u32, f32)>> = (0..3u32).map(|u| data.row(u).unwrap().iter().collect()).collect();
+    let scores = score_padded(&scorer, &histories);
+    for (u, h) in histories.iter().enumerate() {
+        let want = knn.score_history(h).unwrap();
         for (i, w) in want.iter().enumerate() {
-            assert!((scores[(u as usize, i)] - w).abs() < 1e-4);
+            assert!((scores[(u, i)] - w).abs() < 1e-4);
         }
     }
+    // A dense input to a sparse model is refused, not misread.
+    assert!(scorer.score(Array2::<f32>::zeros((1, 60)).view()).is_err());
+}
+
+#[test]
+fn ease_round_trip_through_onnx_runtime_with_padded_histories() {
+    let Some(rt) = runtime() else { return };
+    let data = synthetic(150, 80, 4, 12, 8);
+    let ease = EaseModel::fit(&data, &EaseParams { lambda: 30.0, threads: 2 }, 1 << 30).unwrap();
+    let scorer = OnnxScorer::new(rt, &export_ease(&ease).unwrap(), 1).unwrap();
+    let histories: Vec<Vec<(u32, f32)>> = (0..5u32).map(|u| data.row(u).unwrap().iter().collect()).collect();
+    assert!(histories.iter().map(Vec::len).min() < histories.iter().map(Vec::len).max(), "rows must need padding");
+    let scores = score_padded(&scorer, &histories);
+    for (u, h) in histories.iter().enumerate() {
+        let want = ease.score_history(h).unwrap();
+        for (i, w) in want.iter().enumerate() {
+            let got = scores[(u, i)];
+            assert!((got - w).abs() <= 1e-5 * w.abs().max(1.0), "user {u} item {i}: {got} vs {w}");
+        }
+    }
+    let out_of_range = Array2::from_elem((1, 1), 80i64);
+    assert!(scorer.score_sparse(out_of_range.view(), Array2::<f32>::ones((1, 1)).view()).is_err());
+}
+
+/// Scores histories of different lengths in one batch, padding with weight 0.
+fn score_padded(scorer: &OnnxScorer, histories: &[Vec<(u32, f32)>]) -> Array2<f32> {
+    let width = histories.iter().map(Vec::len).max().unwrap();
+    let mut items = Array2::<i64>::zeros((histories.len(), width));
+    let mut weights = Array2::<f32>::zeros((histories.len(), width));
+    for (r, h) in histories.iter().enumerate() {
+        for (c, &(i, w)) in h.iter().enumerate() {
+            items[(r, c)] = i64::from(i);
+            weights[(r, c)] = w;
+        }
+    }
+    scorer.score_sparse(items.view(), weights.view()).unwrap()
 }

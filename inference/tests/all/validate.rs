@@ -5,7 +5,7 @@ use inference::als::{AlsModel, AlsParams};
 use inference::knn::ItemKnn;
 use inference::onnx::proto::tensor_shape_proto::dimension::Value as Dim;
 use inference::onnx::proto::{ModelProto, ValueInfoProto, type_proto};
-use inference::onnx::{META_MODEL_KIND, SignatureKind, export_als, export_item_knn};
+use inference::onnx::{META_MODEL_KIND, SignatureKind, export_als, export_history_model};
 use inference::upload::{ExpectedSignature, validate_model};
 
 use crate::common::{runtime, synthetic};
@@ -107,7 +107,7 @@ fn accepts_our_exports() {
 
     let knn = ItemKnn::fit(&synthetic(60, 70, 2, 8, 1), 10, 1).unwrap();
     let history = ExpectedSignature { kind: SignatureKind::History, factors: 0, n_items: 70, max_bytes: MB };
-    let sig = validate_model(&export_item_knn(&knn).unwrap(), &history).unwrap();
+    let sig = validate_model(&export_history_model(knn.dense_similarity().view(), "item_knn").unwrap(), &history).unwrap();
     assert_eq!((sig.kind, sig.input_width), (SignatureKind::History, 70));
 }
 

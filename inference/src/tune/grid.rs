@@ -1,4 +1,5 @@
-//! Automatic ALS tuning on an inner validation split.
+//! Exhaustive ALS tuning on an inner validation split (the reference search the bench
+//! compares with `implicit`'s grid; [`super::search`] is the budgeted one training uses).
 //!
 //! The protocol's model selection: the training data is split again with the same rule
 //! and `seed + 1`; every grid setting is fitted on the inner training part and scored by
@@ -181,11 +182,11 @@ pub fn tune_als(
 
 /// Scores straight from flat factor slices, to evaluate mid-training snapshots without
 /// building a model.
-struct FactorsView<'a> {
-    x: &'a [f32],
-    y: &'a [f32],
-    factors: usize,
-    n_items: usize,
+pub(super) struct FactorsView<'a> {
+    pub(super) x: &'a [f32],
+    pub(super) y: &'a [f32],
+    pub(super) factors: usize,
+    pub(super) n_items: usize,
 }
 
 impl Scorer for FactorsView<'_> {
