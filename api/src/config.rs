@@ -36,6 +36,11 @@ pub struct Settings {
 pub struct ModelSettings {
     /// Threads of one training job (one job runs at a time per process).
     pub training_threads: usize,
+    /// Seconds one training job's tuning search may take (AUTO, tuned ALS and EASE); 0
+    /// for no limit.
+    pub tuning_budget_secs: u64,
+    /// Memory an EASE fit may hold, in MiB: it caps the catalogs EASE accepts.
+    pub ease_memory_mib: u64,
     /// ONNX Runtime sessions per loaded model: concurrent scorings of one model.
     pub sessions_per_model: usize,
     pub max_upload_bytes: usize,
@@ -257,6 +262,8 @@ impl Default for Settings {
             onnxruntime: OnnxRuntimeSettings { dylib_path: String::new() },
             models: ModelSettings {
                 training_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+                tuning_budget_secs: 300,
+                ease_memory_mib: 4096,
                 sessions_per_model: 4,
                 max_upload_bytes: 64 * 1024 * 1024,
                 person_cache_events: 2_000_000,

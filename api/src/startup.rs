@@ -152,6 +152,11 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
         store_dir: settings.data_dir.join("models"),
         onnxruntime_path: settings.onnxruntime_path(),
         training_threads: settings.models.training_threads,
+        tuning_budget: match settings.models.tuning_budget_secs {
+            0 => None,
+            secs => Some(std::time::Duration::from_secs(secs)),
+        },
+        ease_memory_budget: usize::try_from(settings.models.ease_memory_mib << 20).unwrap_or(usize::MAX),
         sessions_per_model: settings.models.sessions_per_model,
         max_upload_bytes: settings.models.max_upload_bytes,
         person_cache_events: settings.models.person_cache_events,

@@ -7,14 +7,17 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use domain::App;
 use domain::access;
-use domain::models::{Algorithm, JobStatus, TrainDraft, TrainRequest};
+use domain::models::{Algorithm, JobStatus, Selection, TrainDraft, TrainRequest};
 use domain::tenants::ids::TenantSlug;
 use domain::tenants::{RequestId, TenantCtx};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum AlgorithmArg {
+    /// Tune every built-in family and keep the best (docs/models.md).
+    Auto,
     Als,
+    Ease,
     ItemKnn,
     MostPopular,
 }
@@ -23,7 +26,7 @@ pub enum AlgorithmArg {
 pub struct TrainArgs {
     #[arg(long)]
     pub tenant: String,
-    #[arg(long, value_enum, default_value = "als")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub algorithm: AlgorithmArg,
     /// Pin ALS settings (all four) instead of tuning automatically.
     #[arg(long)]
@@ -37,6 +40,12 @@ pub struct TrainArgs {
     /// Item-item neighbours per item (default 100).
     #[arg(long)]
     pub neighbours: Option<i64>,
+    /// Pin EASE's L2 penalty instead of tuning it.
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// With --lambda: EASE's dropout penalty in proportion to item popularity (default 0).
+    #[arg(long)]
+    pub omega: Option<f64>,
     /// Deploy the model when training succeeds (refused if worse than the active one).
     #[arg(long)]
     pub deploy: bool,
@@ -49,7 +58,9 @@ pub async fn train(app: &App, args: &TrainArgs) -> anyhow::Result<()> {
     let ctx = TenantCtx::operator(tenant.id, RequestId::new());
     let request = TrainRequest::parse(TrainDraft {
         algorithm: match args.algorithm {
+            AlgorithmArg::Auto => Algorithm::Auto,
             AlgorithmArg::Als => Algorithm::Als,
+            AlgorithmArg::Ease => Algorithm::Ease,
             AlgorithmArg::ItemKnn => Algorithm::ItemKnn,
             AlgorithmArg::MostPopular => Algorithm::MostPopular,
         },
@@ -58,6 +69,8 @@ pub async fn train(app: &App, args: &TrainArgs) -> anyhow::Result<()> {
         alpha: args.alpha,
         iterations: args.iterations,
         neighbours: args.neighbours,
+        lambda: args.lambda,
+        omega: args.omega,
     })?;
     let (model, job) = domain::models::train_model(&ctx, &app.models, request).await?;
     let target =
@@ -96,15 +109,43 @@ pub async fn train(app: &App, args: &TrainArgs) -> anyhow::Result<()> {
             k = m.k
         );
     }
-    if let Some(seconds) = model.tuning.as_ref().and_then(|t| t.get("seconds")).and_then(|s| s.as_f64()) {
-        println!(
-            "tuning     {} settings tried in {seconds:.1} s",
-            model.tuning.as_ref().and_then(|t| t.get("trials")).and_then(|t| t.as_array()).map_or(0, |t| t.len())
-        );
+    if let Some(selection) = model.tuning.as_ref().and_then(Selection::from_record) {
+        print_selection(&selection);
     }
     if args.deploy {
         domain::models::deploy_model(&ctx, &app.models, &model.id, false).await?;
         println!("deployed   {}", model.id);
     }
     Ok(())
+}
+
+/// The search's comparison: every family's best, and the tuning time.
+fn print_selection(selection: &Selection) {
+    println!(
+        "tuning     {} settings tried in {:.1} s{}; chosen: {} (validation NDCG@10 {:.4})",
+        selection.settings_tried,
+        selection.seconds,
+        match (selection.budget_seconds, selection.budget_exhausted) {
+            (Some(budget), true) => format!(" (budget {budget:.0} s, reached)"),
+            (Some(budget), false) => format!(" (budget {budget:.0} s)"),
+            (None, _) => String::new(),
+        },
+        selection.chosen.family.as_str(),
+        selection.validation_ndcg,
+    );
+    for family in &selection.families {
+        let best = family.best.as_ref().and_then(|b| serde_json::to_string(b).ok()).unwrap_or_default();
+        match (&family.skipped, family.validation_ndcg) {
+            (Some(why), _) => println!("  {:<13} skipped: {why}", family.family.as_str()),
+            (None, Some(ndcg)) => println!(
+                "  {:<13} validation NDCG@10 {ndcg:.4}  fit {:.2} s  {} settings in {:.1} s{}  best {best}",
+                family.family.as_str(),
+                family.fit_seconds.unwrap_or_default(),
+                family.settings_tried,
+                family.seconds,
+                if family.stopped_by_budget { " (stopped by the budget)" } else { "" },
+            ),
+            (None, None) => println!("  {:<13} no setting tried", family.family.as_str()),
+        }
+    }
 }

@@ -126,7 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = evaluate(&model?, &split, K)?;
     row("ALS reference", &describe(&Setting::Als { factors: 64, regularization: 0.05, alpha: 1.0, iterations: 15 }), &report, fit, "pinned");
 
-    let ease = EaseModel::fit(&split.train, &EaseParams { lambda: 500.0, threads: THREADS }, 4 << 30)?;
+    let ease = EaseModel::fit(&split.train, &EaseParams { lambda: 500.0, omega: 0.0, threads: THREADS }, 4 << 30)?;
     for keep in [50usize, 200] {
         let pruned = ease.pruned(keep);
         let report = evaluate(&pruned, &split, K)?;
@@ -196,7 +196,7 @@ fn describe(s: &Setting) -> String {
         Setting::Als { factors, regularization, alpha, iterations } => {
             format!("ALS f={factors} reg={regularization} alpha={alpha} it={iterations}")
         }
-        Setting::Ease { lambda } => format!("EASE lambda={lambda}"),
+        Setting::Ease { lambda, omega } => format!("EASE lambda={lambda} omega={omega}"),
         Setting::ItemKnn { neighbours } => format!("item-kNN k={neighbours}"),
         Setting::MostPopular => "most popular".to_owned(),
     }

@@ -34,6 +34,12 @@ const PEAK_BYTES_PER_CELL: usize = 32;
 pub struct EaseParams {
     /// L2 penalty added to the Gram matrix's diagonal.
     pub lambda: f64,
+    /// A further penalty on each item in proportion to its own Gram entry (its
+    /// popularity): `omega * G[i, i]`, the dropout penalty of Steck's DLAE/EDLAE
+    /// ("Autoencoders that don't overfit towards the identity", NeurIPS 2020, with
+    /// omega = p / (1 - p) for dropout rate p). 0 is plain EASE.
+    #[serde(default)]
+    pub omega: f64,
     /// Threads of the solve and of the Gram matrix.
     pub threads: usize,
 }
@@ -86,11 +92,14 @@ impl EaseGram {
         let n = self.n_items;
         let pool = pool(params.threads)?;
         let par = if params.threads > 1 { Par::rayon(params.threads) } else { Par::Seq };
-        let lambda = params.lambda;
+        if !(params.omega.is_finite() && params.omega >= 0.0) {
+            return Err(InferenceError::invalid("omega", "must be finite and at least 0"));
+        }
+        let (lambda, omega) = (params.lambda, params.omega);
         let inverse = pool.install(|| -> Result<Mat<f64>> {
             let mut system = Mat::<f64>::from_fn(n, n, |i, j| {
                 let g = self.gram[i * n + j];
-                if i == j { g + lambda } else { g }
+                if i == j { g * (1.0 + omega) + lambda } else { g }
             });
             let scratch = llt::factor::cholesky_in_place_scratch::<f64>(n, par, Default::default())
                 .or(llt::inverse::inverse_scratch::<f64>(n, par));

@@ -161,15 +161,13 @@ async fn explain_many(
                     })
                     .collect()
             }
-            (None, Algorithm::ItemKnn | Algorithm::Uploaded) if !history.is_empty() => {
-                // The graph is linear in the history: row h of its weights is the score
-                // of a one-hot history, so each history item's vote is weight * W[h, i].
+            (None, Algorithm::ItemKnn | Algorithm::Ease | Algorithm::Uploaded) if !history.is_empty() => {
+                // The graph is linear in the history: the scores of a one-item history h
+                // are what h adds to every item, so each history item's term is
+                // weight * row_h[i], and the terms add up to the served score.
                 let n = model.n_items();
-                let mut one_hot = vec![0f32; history.len() * n];
-                for (row, (h, _)) in history.iter().enumerate() {
-                    one_hot[row * n + *h as usize] = 1.0;
-                }
-                let rows = model.score_batch(&one_hot, history.len())?;
+                let items: Vec<u32> = history.iter().map(|(h, _)| *h).collect();
+                let rows = model.score_one_hot(&items)?;
                 ids.iter()
                     .map(|id| {
                         let Some(&item) = model.item_index.get(id) else { return Ok(None) };

@@ -10,6 +10,7 @@ use tenants::TenantCtx;
 
 use super::artifacts::{ArtifactMeta, EVALUATION_FILE, META_FILE, ONNX_FILE, USER_FACTORS_FILE, f32_bytes};
 use super::runtime::ModelServices;
+use super::selection::Selection;
 use super::store::{self, TrainedRecord};
 use super::training::{self, Outcome};
 use super::types::{JobStatus, TrainRequest};
@@ -82,6 +83,12 @@ async fn run(
         tx.commit().await?;
     }
     let data = super::data::load_training_data(ctx, models).await?;
+    let options = training::TrainingOptions {
+        threads: models.config.training_threads,
+        tuning_budget: models.config.tuning_budget,
+        ease_memory_budget: models.config.ease_memory_budget,
+        warm: warm_start(ctx, models).await?,
+    };
 
     let progress = Arc::new(AtomicU32::new(0));
     let reporter = tokio::spawn(report_progress(
@@ -92,7 +99,6 @@ async fn run(
         progress.clone(),
         cancel.clone(),
     ));
-    let threads = models.config.training_threads;
     let blocking = {
         let progress = progress.clone();
         let cancel = cancel.clone();
@@ -101,7 +107,7 @@ async fn run(
                 progress.store(p.to_bits(), Ordering::Relaxed);
                 !cancel.load(Ordering::Relaxed)
             };
-            training::train(&data, &request, threads, &mut callback).map(|o| (o, data))
+            training::train(&data, &request, &options, &mut callback).map(|o| (o, data))
         })
     };
     let outcome = blocking.await.map_err(|e| DomainError::internal_from("training thread", e));
@@ -113,7 +119,7 @@ async fn run(
             let key = format!("{}/{}", ctx.tenant_id().get(), uuid::Uuid::new_v4().simple());
             let store = models.store.clone();
             let meta = ArtifactMeta {
-                algorithm: request_algorithm(&trained),
+                algorithm: trained.algorithm,
                 item_ids: data.item_ids.clone(),
                 user_ids: if trained.user_factors.is_some() { data.user_ids.clone() } else { Vec::new() },
                 eval_user_ids: data.user_ids.clone(),
@@ -137,6 +143,7 @@ async fn run(
             .await
             .map_err(|e| DomainError::internal_from("artifact thread", e))??;
             let record = TrainedRecord {
+                algorithm: trained.algorithm,
                 artifact_key: key,
                 parameters: trained.parameters.clone(),
                 tuning: trained.tuning.clone(),
@@ -181,15 +188,21 @@ async fn store_without_erased(
     super::privacy::settle_fresh(tx, model_row, held_erased).await
 }
 
-fn request_algorithm(trained: &training::Trained) -> super::types::Algorithm {
-    use super::types::Algorithm;
-    if trained.als.is_some() {
-        Algorithm::Als
-    } else if trained.factors == 1 {
-        Algorithm::MostPopular
-    } else {
-        Algorithm::ItemKnn
+/// The best setting of each family in the tenant's latest tuning record that has one:
+/// the next search starts from them.
+async fn warm_start(ctx: &TenantCtx, models: &ModelServices) -> Result<Vec<inference::tune::Setting>> {
+    let tx = models.services.db.begin(ctx).await?;
+    let records = store::recent_tuning(&tx, 5).await?;
+    tx.commit().await?;
+    let mut warm: Vec<inference::tune::Setting> = Vec::new();
+    for selection in records.iter().filter_map(Selection::from_record) {
+        for setting in selection.best_settings() {
+            if !warm.iter().any(|w| w.family() == setting.family()) {
+                warm.push(setting);
+            }
+        }
     }
+    Ok(warm)
 }
 
 async fn report_progress(

@@ -14,6 +14,7 @@ mod rerank;
 mod registry;
 mod retrain;
 pub mod runtime;
+pub mod selection;
 mod serving;
 mod store;
 pub mod training;
@@ -32,7 +33,8 @@ pub use registry::{
 pub use retrain::retrain_after_erasures;
 pub(crate) use retrain::retrain_due;
 pub use runtime::{JobOwner, ModelServices, ModelsConfig, SandboxSettings};
+pub use selection::{FamilyRecord, Selection, SettingRecord, TrialRecord};
 pub use serving::Strategy;
 pub use types::{
-    Algorithm, AlsSettings, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainDraft, TrainRequest,
+    Algorithm, AlsSettings, DataSnapshot, EaseSettings, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainDraft, TrainRequest,
 };

@@ -13,7 +13,7 @@ pub use super::data::CatalogView;
 use super::data::{self, ItemFacets};
 use super::registry;
 use super::runtime::ModelServices;
-use super::serving::{LoadedModel, Strategy};
+use super::serving::{LoadedModel, ModelInput, Strategy};
 use super::types::Algorithm;
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
@@ -227,8 +227,8 @@ pub(crate) async fn recommend(
 /// items takes tens of microseconds).
 const INLINE_SCORING_MAX_WORK: usize = 1 << 20;
 
-async fn score(model: Arc<LoadedModel>, input: Vec<f32>) -> Result<Vec<f32>> {
-    if !model.is_sandboxed() && input.len().saturating_mul(model.n_items()) <= INLINE_SCORING_MAX_WORK {
+async fn score(model: Arc<LoadedModel>, input: ModelInput) -> Result<Vec<f32>> {
+    if !model.is_sandboxed() && input.work(model.n_items()) <= INLINE_SCORING_MAX_WORK {
         return model.score(&input);
     }
     tokio::task::spawn_blocking(move || model.score(&input))
@@ -257,10 +257,15 @@ pub async fn similar_content(
     {
         let scores = match (&model.als, model.algorithm) {
             (Some(als), _) => cosine_to(als.item_factors(), index as usize),
-            (None, Algorithm::ItemKnn | Algorithm::Uploaded) => {
-                let mut one_hot = vec![0f32; model.n_items()];
-                one_hot[index as usize] = 1.0;
-                score(model.clone(), one_hot).await?
+            (None, Algorithm::ItemKnn | Algorithm::Ease | Algorithm::Uploaded) => {
+                let model = model.clone();
+                if model.is_sandboxed() {
+                    tokio::task::spawn_blocking(move || model.score_one_hot(&[index]))
+                        .await
+                        .map_err(|e| DomainError::internal_from("scoring thread", e))??
+                } else {
+                    model.score_one_hot(&[index])?
+                }
             }
             _ => Vec::new(),
         };

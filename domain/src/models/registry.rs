@@ -43,7 +43,8 @@ pub(crate) fn queued_parameters(request: &TrainRequest) -> serde_json::Value {
         TrainRequest::Als(Some(s)) => {
             json!({ "factors": s.factors, "regularization": s.regularization, "alpha": s.alpha, "iterations": s.iterations, "tuned": false })
         }
-        TrainRequest::Als(None) => json!({ "tuned": true }),
+        TrainRequest::Als(None) | TrainRequest::Ease(None) | TrainRequest::Auto => json!({ "tuned": true }),
+        TrainRequest::Ease(Some(s)) => json!({ "lambda": s.lambda, "omega": s.omega, "tuned": false }),
         TrainRequest::ItemKnn { neighbours } => json!({ "neighbours": neighbours }),
         TrainRequest::MostPopular => json!({}),
     }

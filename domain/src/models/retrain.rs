@@ -21,7 +21,7 @@ use tenants::{RequestId, SystemCtx, TenantCtx};
 use super::entity::model;
 use super::privacy::erasure_lock;
 use super::runtime::ModelServices;
-use super::types::{Algorithm, AlsSettings, ModelStatus, TrainRequest};
+use super::types::{Algorithm, AlsSettings, EaseSettings, ModelStatus, TrainRequest};
 use super::{jobs, registry, store};
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
@@ -242,7 +242,13 @@ fn request_for(m: &model::Model) -> Result<Option<TrainRequest>> {
         Algorithm::ItemKnn => Some(TrainRequest::ItemKnn {
             neighbours: usize::try_from(int("neighbours").ok_or_else(corrupt)?).map_err(|_| corrupt())?,
         }),
+        Algorithm::Ease => Some(TrainRequest::Ease(Some(EaseSettings {
+            lambda: float("lambda").ok_or_else(corrupt)?,
+            omega: float("omega").unwrap_or(0.0),
+        }))),
         Algorithm::MostPopular => Some(TrainRequest::MostPopular),
+        // Only a model that never finished training still shows AUTO.
+        Algorithm::Auto => Some(TrainRequest::Auto),
         Algorithm::Uploaded => None,
     })
 }

@@ -34,6 +34,11 @@ pub struct ModelsConfig {
     /// libonnxruntime; serving needs it, training does not.
     pub onnxruntime_path: PathBuf,
     pub training_threads: usize,
+    /// Wall-clock budget of one training job's tuning search (`None`: no limit).
+    pub tuning_budget: Option<std::time::Duration>,
+    /// Bytes an EASE fit may hold: its memory grows with the square of the catalog, so
+    /// this caps the catalogs EASE accepts (docs/models.md).
+    pub ease_memory_budget: usize,
     /// ONNX Runtime sessions per loaded model (each serves one request at a time).
     pub sessions_per_model: usize,
     /// Largest accepted upload.

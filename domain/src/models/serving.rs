@@ -27,6 +27,8 @@ pub enum Strategy {
     FoldIn,
     /// Neighbours of the items in the user's current history.
     ItemNeighbours,
+    /// A linear item-item model (EASE) applied to the user's current history.
+    HistoryModel,
     /// The tenant's own uploaded model, fed the user's history.
     UploadedModel,
     /// Non-personalized: unknown user, no history, no consent, or no model yet.
@@ -62,6 +64,40 @@ impl ModelScorer {
         match self {
             ModelScorer::InProcess(s) => s.score(input).map_err(|e| DomainError::internal_from("inference", e)),
             ModelScorer::Sandboxed(s) => s.score(input).map_err(uploaded_model_error),
+        }
+    }
+
+    fn score_sparse(&self, items: ndarray::ArrayView2<'_, i64>, weights: ndarray::ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        match self {
+            ModelScorer::InProcess(s) => {
+                s.score_sparse(items, weights).map_err(|e| DomainError::internal_from("inference", e))
+            }
+            ModelScorer::Sandboxed(_) => Err(DomainError::internal("uploaded models take a dense history")),
+        }
+    }
+
+    fn is_sparse(&self) -> bool {
+        matches!(self, ModelScorer::InProcess(s) if s.is_sparse())
+    }
+}
+
+/// What a model is fed for one person.
+#[derive(Debug, Clone)]
+pub enum ModelInput {
+    /// A factor vector (ALS, most popular), or a dense history row over the catalog
+    /// (uploaded models, and item-kNN models of earlier releases).
+    Dense(Vec<f32>),
+    /// The history's (item index, weight) pairs: built-in item-item models read only
+    /// the rows of these items.
+    Sparse(Vec<(u32, f32)>),
+}
+
+impl ModelInput {
+    /// Multiply-adds one scoring costs over a catalog of `n_items`.
+    pub fn work(&self, n_items: usize) -> usize {
+        match self {
+            ModelInput::Dense(v) => v.len().saturating_mul(n_items),
+            ModelInput::Sparse(h) => h.len().saturating_mul(n_items),
         }
     }
 }
@@ -153,9 +189,9 @@ impl LoadedModel {
         out
     }
 
-    /// The input vector for this user and the strategy it stands for, or `None` when
-    /// the model cannot personalize for them (then the caller falls back).
-    pub fn user_input(&self, user_id: &str, history: &[HistoryEvent]) -> Result<Option<(Vec<f32>, Strategy)>> {
+    /// The input for this user and the strategy it stands for, or `None` when the model
+    /// cannot personalize for them (then the caller falls back).
+    pub fn user_input(&self, user_id: &str, history: &[HistoryEvent]) -> Result<Option<(ModelInput, Strategy)>> {
         match self.algorithm {
             Algorithm::Als => {
                 let Some(als) = &self.als else {
@@ -164,49 +200,77 @@ impl LoadedModel {
                 let newer = history.iter().any(|e| e.occurred_at > self.trained_at);
                 if let (Some(&u), false) = (self.user_index.get(user_id), newer) {
                     let v = als.user_vector(u).map_err(|e| DomainError::internal(e.to_string()))?;
-                    return Ok(Some((v.to_vec(), Strategy::Personalized)));
+                    return Ok(Some((ModelInput::Dense(v.to_vec()), Strategy::Personalized)));
                 }
                 let indexed = self.history_indices(history);
                 if indexed.is_empty() {
                     return Ok(None);
                 }
                 let v = als.fold_in(&indexed).map_err(|e| DomainError::internal_from("fold-in", e))?;
-                Ok(Some((v, Strategy::FoldIn)))
+                Ok(Some((ModelInput::Dense(v), Strategy::FoldIn)))
             }
-            Algorithm::ItemKnn | Algorithm::Uploaded => {
+            Algorithm::ItemKnn | Algorithm::Ease | Algorithm::Uploaded => {
                 let indexed = self.history_indices(history);
                 if indexed.is_empty() {
                     return Ok(None);
                 }
-                let mut dense = vec![0f32; self.n_items()];
-                for (i, w) in indexed {
-                    dense[i as usize] = w;
-                }
-                let strategy = if self.algorithm == Algorithm::Uploaded {
-                    Strategy::UploadedModel
-                } else {
-                    Strategy::ItemNeighbours
+                let strategy = match self.algorithm {
+                    Algorithm::Uploaded => Strategy::UploadedModel,
+                    Algorithm::Ease => Strategy::HistoryModel,
+                    _ => Strategy::ItemNeighbours,
                 };
-                Ok(Some((dense, strategy)))
+                Ok(Some((self.history_input(indexed), strategy)))
             }
-            Algorithm::MostPopular => Ok(Some((vec![1.0], Strategy::PopularFallback))),
+            Algorithm::MostPopular => Ok(Some((ModelInput::Dense(vec![1.0]), Strategy::PopularFallback))),
+            Algorithm::Auto => Err(DomainError::internal("a model whose algorithm was never chosen is loaded")),
         }
     }
 
-    /// Scores `rows` inputs at once (row-major), returning `rows x n_items` scores.
-    pub fn score_batch(&self, inputs: &[f32], rows: usize) -> Result<Vec<f32>> {
-        let width = inputs.len().checked_div(rows).unwrap_or(0);
-        let view = ndarray::ArrayView2::from_shape((rows, width), inputs)
-            .map_err(|e| DomainError::internal_from("input shape", e))?;
-        let scores = self.scorer.score(view)?;
+    /// A history in the form this model takes.
+    fn history_input(&self, indexed: Vec<(u32, f32)>) -> ModelInput {
+        if self.scorer.is_sparse() {
+            return ModelInput::Sparse(indexed);
+        }
+        let mut dense = vec![0f32; self.n_items()];
+        for (i, w) in indexed {
+            dense[i as usize] = w;
+        }
+        ModelInput::Dense(dense)
+    }
+
+    /// The scores of one-item histories, one row of `n_items` per item (row-major): for a
+    /// linear history model, row h is what history item h adds to every item's score.
+    pub fn score_one_hot(&self, items: &[u32]) -> Result<Vec<f32>> {
+        let rows = items.len();
+        let scores = if self.scorer.is_sparse() {
+            let indices = ndarray::Array2::from_shape_fn((rows, 1), |(r, _)| i64::from(items[r]));
+            self.scorer.score_sparse(indices.view(), ndarray::Array2::<f32>::ones((rows, 1)).view())?
+        } else {
+            let n = self.n_items();
+            let mut one_hot = ndarray::Array2::<f32>::zeros((rows, n));
+            for (r, &item) in items.iter().enumerate() {
+                let slot = one_hot.get_mut((r, item as usize)).ok_or_else(|| DomainError::internal("item index"))?;
+                *slot = 1.0;
+            }
+            self.scorer.score(one_hot.view())?
+        };
         Ok(scores.iter().copied().collect())
     }
 
     /// Scores every item through ONNX Runtime (blocking: call off the async executor).
-    pub fn score(&self, input: &[f32]) -> Result<Vec<f32>> {
-        let view = ndarray::ArrayView2::from_shape((1, input.len()), input)
-            .map_err(|e| DomainError::internal_from("input shape", e))?;
-        let scores = self.scorer.score(view)?;
+    pub fn score(&self, input: &ModelInput) -> Result<Vec<f32>> {
+        let scores = match input {
+            ModelInput::Dense(v) => {
+                let view = ndarray::ArrayView2::from_shape((1, v.len()), v)
+                    .map_err(|e| DomainError::internal_from("input shape", e))?;
+                self.scorer.score(view)?
+            }
+            ModelInput::Sparse(history) => {
+                let items = ndarray::Array2::from_shape_fn((1, history.len()), |(_, h)| i64::from(history[h].0));
+                let weights = ndarray::Array2::from_shape_fn((1, history.len()), |(_, h)| history[h].1);
+                self.scorer.score_sparse(items.view(), weights.view())?
+            }
+        };
         Ok(scores.row(0).to_vec())
     }
 }

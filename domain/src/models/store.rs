@@ -161,6 +161,8 @@ pub(crate) async fn cancel_requested(tx: &TenantTx, job_row: i64) -> Result<bool
 }
 
 pub(crate) struct TrainedRecord {
+    /// The family trained: for `AUTO`, the one the search chose.
+    pub algorithm: Algorithm,
     pub artifact_key: String,
     pub parameters: serde_json::Value,
     pub tuning: Option<serde_json::Value>,
@@ -174,6 +176,7 @@ pub(crate) async fn finish_ready(tx: &TenantTx, model_row: i64, job_row: i64, re
     let to_text = |v: &serde_json::Value| v.to_string();
     model::Entity::update_many()
         .col_expr(model::Column::Status, Expr::value(ModelStatus::Ready.as_str()))
+        .col_expr(model::Column::Algorithm, Expr::value(record.algorithm.as_str()))
         .col_expr(model::Column::Progress, Expr::value(1.0))
         .col_expr(model::Column::ArtifactKey, Expr::value(record.artifact_key))
         .col_expr(model::Column::Parameters, Expr::value(to_text(&record.parameters)))
@@ -257,6 +260,23 @@ pub(crate) async fn active_row(tx: &TenantTx) -> Result<Option<i64>> {
         .one(tx.conn())
         .await?
         .map(|d| d.model_id))
+}
+
+/// The tuning records of the tenant's most recent trained models, newest first: where
+/// the next search starts (a warm start).
+pub(crate) async fn recent_tuning(tx: &TenantTx, limit: u64) -> Result<Vec<serde_json::Value>> {
+    let rows: Vec<Option<String>> = model::Entity::find()
+        .select_only()
+        .column(model::Column::Tuning)
+        .filter(model::Column::TenantId.eq(tx.tenant_id().get()))
+        .filter(model::Column::Status.eq(ModelStatus::Ready.as_str()))
+        .filter(model::Column::Tuning.is_not_null())
+        .order_by_desc(model::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(tx.conn())
+        .await?;
+    Ok(rows.into_iter().flatten().filter_map(|text| serde_json::from_str(&text).ok()).collect())
 }
 
 pub(crate) async fn find_model(tx: &TenantTx, id: &PublicId) -> Result<ModelRow> {

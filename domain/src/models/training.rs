@@ -1,17 +1,18 @@
 //! The training pipeline, run on a blocking thread: split, fit (tuned or pinned),
 //! evaluate under the protocol, refit on all data, export to ONNX.
 
-use inference::als::{AlsModel, AlsParams};
+use std::time::Duration;
+
+use inference::als::AlsParams;
 use inference::eval::{SplitRule, evaluate, split_per_user};
-use inference::knn::ItemKnn;
 use inference::matrix::Interactions;
-use inference::popular::{Popularity, PopularityBy};
-use inference::tune::{TuneConfig, tune_als};
+use inference::tune::{Family, FitOptions, Fitted, SearchConfig, SearchResult, Setting, search};
 use inference::{InferenceError, onnx};
 use ndarray::Array2;
 use serde_json::json;
 
-use super::types::{DataSnapshot, ModelMetrics, TrainRequest};
+use super::selection::Selection;
+use super::types::{Algorithm, DataSnapshot, ModelMetrics, TrainRequest};
 use crate::error::{DomainError, Result};
 
 /// The protocol's split seed: the same everywhere, so numbers compare.
@@ -67,7 +68,21 @@ fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(
     Ok(EvaluationDetail { k: EVALUATION_K, users, item_train_counts: split.train.column_counts() })
 }
 
+/// How a training job runs, besides what it trains.
+#[derive(Debug, Clone)]
+pub struct TrainingOptions {
+    pub threads: usize,
+    /// Wall-clock budget of a tuning search (`None`: no limit).
+    pub tuning_budget: Option<Duration>,
+    /// Bytes an EASE fit may hold; larger catalogs are refused (docs/models.md).
+    pub ease_memory_budget: usize,
+    /// The tenant's previous best settings, where searches start.
+    pub warm: Vec<Setting>,
+}
+
 pub struct Trained {
+    /// The family trained (for `AUTO`, the one chosen).
+    pub algorithm: Algorithm,
     pub evaluation: EvaluationDetail,
     pub onnx: Vec<u8>,
     pub user_factors: Option<Array2<f32>>,
@@ -93,6 +108,14 @@ pub enum Outcome {
 fn inference_error(e: InferenceError) -> DomainError {
     match e {
         InferenceError::InvalidParameter { name, reason } => DomainError::invalid(format!("parameters.{name}"), reason),
+        InferenceError::CatalogTooLarge { items, needed, budget } => DomainError::invalid(
+            "algorithm",
+            format!(
+                "EASE over {items} items needs {} MiB, above this server's budget of {} MiB; train ALS or AUTO instead",
+                needed >> 20,
+                budget >> 20
+            ),
+        ),
         other => DomainError::internal(format!("training failed: {other}")),
     }
 }
@@ -105,10 +128,10 @@ fn slice(progress: &mut dyn FnMut(f32) -> bool, from: f32, to: f32) -> impl FnMu
 pub fn train(
     data: &TrainingData,
     request: &TrainRequest,
-    threads: usize,
+    options: &TrainingOptions,
     progress: &mut dyn FnMut(f32) -> bool,
 ) -> Result<Outcome> {
-    match run(data, request, threads, progress) {
+    match run(data, request, options, progress) {
         Ok(trained) => Ok(Outcome::Trained(Box::new(trained))),
         Err(Halt::Cancelled) => Ok(Outcome::Cancelled),
         Err(Halt::Failed(e)) => Err(e),
@@ -141,7 +164,7 @@ fn lift<T>(r: inference::Result<T>) -> Result<T, Halt> {
 fn run(
     data: &TrainingData,
     request: &TrainRequest,
-    threads: usize,
+    options: &TrainingOptions,
     progress: &mut dyn FnMut(f32) -> bool,
 ) -> Result<Trained, Halt> {
     if data.triplets.is_empty() || data.item_ids.is_empty() {
@@ -152,112 +175,108 @@ fn run(
     if split.evaluated_users().is_empty() {
         return Err(DomainError::invalid("data", "no user has the 5 interactions evaluation needs").into());
     }
-    let threads = threads.max(1);
+    let threads = options.threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| DomainError::internal_from("thread pool", e))?;
+    let fit = FitOptions {
+        seed: EVALUATION_SEED,
+        threads,
+        cg_steps: AlsParams::default().cg_steps,
+        ease_memory_budget: options.ease_memory_budget,
+    };
 
-    let trained = match request {
-        TrainRequest::Als(pinned) => {
-            let (evaluated, params, tuning) = match pinned {
-                Some(s) => {
-                    let params = AlsParams {
-                        factors: s.factors,
-                        regularization: s.regularization,
-                        alpha: s.alpha,
-                        iterations: s.iterations,
-                        seed: EVALUATION_SEED,
-                        threads,
-                        ..AlsParams::default()
-                    };
-                    let model = lift(AlsModel::fit(&split.train, &params, slice(progress, 0.0, 0.6)))?;
-                    (model, params, None)
-                }
-                None => {
-                    let config =
-                        TuneConfig { seed: EVALUATION_SEED, threads, k: EVALUATION_K, ..TuneConfig::default() };
-                    let result = lift(tune_als(&split.train, &config, slice(progress, 0.0, 0.6)))?;
-                    let trials: Vec<_> = result
-                        .trials
-                        .iter()
-                        .map(|t| {
-                            json!({
-                                "factors": t.params.factors, "regularization": t.params.regularization,
-                                "alpha": t.params.alpha, "iterations": t.params.iterations,
-                                "validationNdcg": t.validation_ndcg,
-                            })
-                        })
-                        .collect();
-                    let tuning = json!({
-                        "selectedBy": "validation NDCG@10 on an inner split of the training data (seed 43)",
-                        "seconds": result.seconds,
-                        "trials": trials,
-                    });
-                    (result.model, result.best, Some(tuning))
-                }
-            };
-            let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
-            let evaluation = evaluation_detail(&evaluated, &split)?;
-            check(if progress(0.7) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
-            let final_model = lift(AlsModel::fit(&all, &params, slice(progress, 0.7, 0.98)))?;
-            let onnx = lift(onnx::export_als(&final_model))?;
-            Trained {
-                evaluation,
-                onnx,
-                user_factors: Some(final_model.user_factors().clone()),
-                factors: params.factors,
-                parameters: json!({
-                    "factors": params.factors, "regularization": params.regularization, "alpha": params.alpha,
-                    "iterations": params.iterations, "cgSteps": params.cg_steps, "seed": params.seed,
-                    "tuned": pinned.is_none(),
-                }),
-                als: Some(params),
-                tuning,
-                metrics: to_metrics(&report),
-            }
-        }
-        TrainRequest::ItemKnn { neighbours } => {
-            let evaluated = lift(ItemKnn::fit(&split.train, *neighbours, threads))?;
-            check(if progress(0.3) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
-            let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
-            let evaluation = evaluation_detail(&evaluated, &split)?;
-            check(if progress(0.6) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
-            let final_model = lift(ItemKnn::fit(&all, *neighbours, threads))?;
-            Trained {
-                evaluation,
-                onnx: lift(onnx::export_item_knn(&final_model))?,
-                user_factors: None,
-                als: None,
-                factors: 0,
-                parameters: json!({ "neighbours": neighbours }),
-                tuning: None,
-                metrics: to_metrics(&report),
-            }
-        }
-        TrainRequest::MostPopular => {
-            let evaluated = Popularity::fit(&split.train, PopularityBy::Count);
-            let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
-            let evaluation = evaluation_detail(&evaluated, &split)?;
-            let final_model = Popularity::fit(&all, PopularityBy::Count);
-            let scores = Array2::from_shape_vec((data.item_ids.len(), 1), final_model.scores().to_vec())
+    let (setting, selection) = choose(&split.train, request, options, &fit, &mut slice(progress, 0.0, 0.6))?;
+    let evaluated = lift(setting.fit(&split.train, &fit, slice(progress, 0.6, 0.68)))?;
+    let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
+    let evaluation = evaluation_detail(&evaluated, &split)?;
+    check(if progress(0.7) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
+    let served = lift(setting.fit(&all, &fit, slice(progress, 0.7, 0.98)))?;
+    let (onnx, user_factors, factors) = match &served {
+        Fitted::Als(model) => (lift(onnx::export_als(model))?, Some(model.user_factors().clone()), model.factors()),
+        Fitted::Ease(model) => (lift(onnx::export_ease(model))?, None, 0),
+        Fitted::ItemKnn(model) => (lift(onnx::export_item_knn(model))?, None, 0),
+        Fitted::MostPopular(model) => {
+            let scores = Array2::from_shape_vec((data.item_ids.len(), 1), model.scores().to_vec())
                 .map_err(|e| DomainError::internal_from("popularity shape", e))?;
-            Trained {
-                evaluation,
-                // A one-factor model: every user's vector is [1], so the scores are the
-                // popularity itself, served by the same ONNX path as every other model.
-                onnx: lift(onnx::export_factor_model(scores.view(), "most_popular"))?,
-                user_factors: None,
-                als: None,
-                factors: 1,
-                parameters: json!({ "by": "interaction count" }),
-                tuning: None,
-                metrics: to_metrics(&report),
-            }
+            // A one-factor model: every user's vector is [1], so the scores are the
+            // popularity itself, served by the same ONNX path as every other model.
+            (lift(onnx::export_factor_model(scores.view(), "most_popular"))?, None, 1)
         }
     };
     check(if progress(1.0) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
-    Ok(trained)
+    Ok(Trained {
+        algorithm: Algorithm::from(setting.family()),
+        evaluation,
+        onnx,
+        user_factors,
+        als: setting.als_params(&fit),
+        factors,
+        parameters: parameters_json(&setting, &fit, selection.is_some()),
+        tuning: selection.as_ref().map(tuning_record).transpose()?,
+        metrics: to_metrics(&report),
+    })
+}
+
+/// The setting to train: pinned by the request, or chosen by a search over the families
+/// the request leaves open, on an inner split of the training part only.
+fn choose(
+    train: &Interactions,
+    request: &TrainRequest,
+    options: &TrainingOptions,
+    fit: &FitOptions,
+    progress: &mut dyn FnMut(f32) -> bool,
+) -> Result<(Setting, Option<SearchResult>), Halt> {
+    let families = match request {
+        TrainRequest::Auto => Family::ALL.to_vec(),
+        TrainRequest::Als(None) => vec![Family::Als],
+        TrainRequest::Ease(None) => vec![Family::Ease],
+        TrainRequest::Als(Some(s)) => {
+            let setting = Setting::Als {
+                factors: s.factors,
+                regularization: s.regularization,
+                alpha: s.alpha,
+                iterations: s.iterations,
+            };
+            return Ok((setting, None));
+        }
+        TrainRequest::Ease(Some(s)) => return Ok((Setting::Ease { lambda: s.lambda, omega: s.omega }, None)),
+        TrainRequest::ItemKnn { neighbours } => return Ok((Setting::ItemKnn { neighbours: *neighbours }, None)),
+        TrainRequest::MostPopular => return Ok((Setting::MostPopular, None)),
+    };
+    let config = SearchConfig {
+        families,
+        seed: EVALUATION_SEED,
+        k: EVALUATION_K,
+        fit: *fit,
+        budget: options.tuning_budget,
+        warm: options.warm.clone(),
+        ..SearchConfig::default()
+    };
+    let result = lift(search(train, &config, progress))?;
+    Ok((result.best.clone(), Some(result)))
+}
+
+fn tuning_record(result: &SearchResult) -> Result<serde_json::Value> {
+    let selected_by = format!(
+        "validation NDCG@{EVALUATION_K} on an inner split of the training data (seed {})",
+        EVALUATION_SEED + 1
+    );
+    serde_json::to_value(Selection::of_search(result, selected_by))
+        .map_err(|e| DomainError::internal_from("tuning record", e))
+}
+
+fn parameters_json(setting: &Setting, fit: &FitOptions, tuned: bool) -> serde_json::Value {
+    match setting {
+        Setting::Als { factors, regularization, alpha, iterations } => json!({
+            "factors": factors, "regularization": regularization, "alpha": alpha,
+            "iterations": iterations, "cgSteps": fit.cg_steps, "seed": fit.seed, "tuned": tuned,
+        }),
+        Setting::Ease { lambda, omega } => json!({ "lambda": lambda, "omega": omega, "tuned": tuned }),
+        Setting::ItemKnn { neighbours } => json!({ "neighbours": neighbours, "tuned": tuned }),
+        Setting::MostPopular => json!({ "by": "interaction count", "tuned": tuned }),
+    }
 }
 
 fn to_metrics(report: &inference::eval::EvalReport) -> ModelMetrics {

@@ -11,29 +11,50 @@ use crate::error::{DomainError, Result};
 pub enum Algorithm {
     /// Implicit-feedback ALS (Hu, Koren, Volinsky 2008).
     Als,
+    /// EASE^R, a closed-form linear item-item model (Steck 2019).
+    Ease,
     /// Item-item cosine neighbours.
     ItemKnn,
     MostPopular,
     /// A tenant's own ONNX model with the published history signature.
     Uploaded,
+    /// Chosen by training among the built-in families; a model shows it only until the
+    /// choice is made (queued, training, or failed before choosing).
+    Auto,
 }
 
 impl Algorithm {
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::Als => "als",
+            Algorithm::Ease => "ease",
             Algorithm::ItemKnn => "item_knn",
             Algorithm::MostPopular => "most_popular",
             Algorithm::Uploaded => "uploaded",
+            Algorithm::Auto => "auto",
         }
     }
     pub fn parse(raw: &str) -> Result<Self> {
         match raw {
             "als" => Ok(Algorithm::Als),
+            "ease" => Ok(Algorithm::Ease),
+            "auto" => Ok(Algorithm::Auto),
             "item_knn" => Ok(Algorithm::ItemKnn),
             "most_popular" => Ok(Algorithm::MostPopular),
             "uploaded" => Ok(Algorithm::Uploaded),
             other => Err(DomainError::internal(format!("unknown algorithm {other:?}"))),
+        }
+    }
+}
+
+impl From<inference::tune::Family> for Algorithm {
+    fn from(family: inference::tune::Family) -> Self {
+        use inference::tune::Family;
+        match family {
+            Family::Als => Algorithm::Als,
+            Family::Ease => Algorithm::Ease,
+            Family::ItemKnn => Algorithm::ItemKnn,
+            Family::MostPopular => Algorithm::MostPopular,
         }
     }
 }
@@ -163,11 +184,27 @@ impl AlsSettings {
     }
 }
 
+/// EASE settings a tenant pins instead of automatic tuning.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EaseSettings {
+    /// The L2 penalty.
+    pub lambda: f64,
+    /// The dropout penalty in proportion to item popularity (0: plain EASE).
+    pub omega: f64,
+}
+
+/// The largest EASE dropout penalty a request may pin (a dropout rate of 99%).
+pub const MAX_OMEGA: f64 = 99.0;
+
 /// What to train.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainRequest {
+    /// Tune every suitable family on an inner validation split and keep the best.
+    Auto,
     /// `None`: tune automatically on an inner validation split.
     Als(Option<AlsSettings>),
+    /// `None`: tuned on an inner validation split.
+    Ease(Option<EaseSettings>),
     ItemKnn {
         neighbours: usize,
     },
@@ -178,6 +215,8 @@ pub enum TrainRequest {
 pub const DEFAULT_NEIGHBOURS: i64 = 100;
 /// The most item-item neighbours a request may ask for.
 pub const MAX_NEIGHBOURS: i64 = 1000;
+/// The largest EASE penalty a request may pin.
+pub const MAX_LAMBDA: f64 = 1e7;
 
 /// A training request as a caller sends it (the API or the command line), before
 /// validation. Settings that do not apply to the algorithm are ignored.
@@ -189,12 +228,23 @@ pub struct TrainDraft {
     pub alpha: Option<f64>,
     pub iterations: Option<i64>,
     pub neighbours: Option<i64>,
+    pub lambda: Option<f64>,
+    pub omega: Option<f64>,
 }
 
 impl TrainDraft {
-    /// Only the algorithm; every setting left to its default (ALS: tuned).
+    /// Only the algorithm; every setting left to its default (ALS, EASE: tuned).
     pub fn of(algorithm: Algorithm) -> Self {
-        Self { algorithm, factors: None, regularization: None, alpha: None, iterations: None, neighbours: None }
+        Self {
+            algorithm,
+            factors: None,
+            regularization: None,
+            alpha: None,
+            iterations: None,
+            neighbours: None,
+            lambda: None,
+            omega: None,
+        }
     }
 }
 
@@ -203,6 +253,7 @@ impl TrainRequest {
     /// refused rather than silently tuned.
     pub fn parse(draft: TrainDraft) -> Result<Self> {
         match draft.algorithm {
+            Algorithm::Auto => Ok(TrainRequest::Auto),
             Algorithm::Als => match (draft.factors, draft.regularization, draft.alpha, draft.iterations) {
                 (None, None, None, None) => Ok(TrainRequest::Als(None)),
                 (Some(f), Some(r), Some(a), Some(i)) => Ok(TrainRequest::Als(Some(AlsSettings::parse(f, r, a, i)?))),
@@ -210,6 +261,26 @@ impl TrainRequest {
                     "parameters",
                     "pin all of factors, regularization, alpha and iterations, or none",
                 )),
+            },
+            Algorithm::Ease => match (draft.lambda, draft.omega) {
+                (None, None) => Ok(TrainRequest::Ease(None)),
+                (None, Some(_)) => Err(DomainError::invalid("parameters", "pin lambda with omega, or neither")),
+                (Some(lambda), omega) => {
+                    if !(lambda.is_finite() && lambda > 0.0 && lambda <= MAX_LAMBDA) {
+                        return Err(DomainError::invalid(
+                            "parameters.lambda",
+                            format!("must be above 0 and at most {MAX_LAMBDA}"),
+                        ));
+                    }
+                    let omega = omega.unwrap_or(0.0);
+                    if !(omega.is_finite() && (0.0..=MAX_OMEGA).contains(&omega)) {
+                        return Err(DomainError::invalid(
+                            "parameters.omega",
+                            format!("must be between 0 and {MAX_OMEGA}"),
+                        ));
+                    }
+                    Ok(TrainRequest::Ease(Some(EaseSettings { lambda, omega })))
+                }
             },
             Algorithm::ItemKnn => {
                 let neighbours = draft.neighbours.unwrap_or(DEFAULT_NEIGHBOURS);
@@ -226,9 +297,12 @@ impl TrainRequest {
         }
     }
 
+    /// The algorithm a queued model shows (`Auto` until training chooses).
     pub fn algorithm(&self) -> Algorithm {
         match self {
+            TrainRequest::Auto => Algorithm::Auto,
             TrainRequest::Als(_) => Algorithm::Als,
+            TrainRequest::Ease(_) => Algorithm::Ease,
             TrainRequest::ItemKnn { .. } => Algorithm::ItemKnn,
             TrainRequest::MostPopular => Algorithm::MostPopular,
         }
@@ -301,6 +375,22 @@ mod tests {
         assert_eq!(field(knn(Some(0))), Some("parameters.neighbours".into()));
         assert_eq!(field(knn(Some(MAX_NEIGHBOURS + 1))), Some("parameters.neighbours".into()));
         assert_eq!(field(TrainRequest::parse(TrainDraft::of(Algorithm::Uploaded))), Some("algorithm".into()));
+        let ease = |l| TrainRequest::parse(TrainDraft { lambda: l, ..TrainDraft::of(Algorithm::Ease) });
+        assert_eq!(ease(None).ok(), Some(TrainRequest::Ease(None)));
+        assert_eq!(
+            ease(Some(250.0)).ok(),
+            Some(TrainRequest::Ease(Some(EaseSettings { lambda: 250.0, omega: 0.0 })))
+        );
+        let with_omega = TrainDraft { lambda: Some(300.0), omega: Some(1.0), ..TrainDraft::of(Algorithm::Ease) };
+        assert_eq!(
+            TrainRequest::parse(with_omega).ok(),
+            Some(TrainRequest::Ease(Some(EaseSettings { lambda: 300.0, omega: 1.0 })))
+        );
+        let omega_alone = TrainDraft { omega: Some(1.0), ..TrainDraft::of(Algorithm::Ease) };
+        assert_eq!(field(TrainRequest::parse(omega_alone)), Some("parameters".into()));
+        assert_eq!(field(ease(Some(0.0))), Some("parameters.lambda".into()));
+        assert_eq!(field(ease(Some(f64::NAN))), Some("parameters.lambda".into()));
+        assert_eq!(TrainRequest::parse(TrainDraft::of(Algorithm::Auto)).ok(), Some(TrainRequest::Auto));
         // Settings of another algorithm are ignored, as the API documents.
         let popular = TrainDraft { factors: Some(-1), ..TrainDraft::of(Algorithm::MostPopular) };
         assert_eq!(TrainRequest::parse(popular).ok(), Some(TrainRequest::MostPopular));

@@ -50,6 +50,9 @@ pub enum Setting {
     },
     Ease {
         lambda: f64,
+        /// The dropout penalty in proportion to item popularity (0: plain EASE).
+        #[serde(default)]
+        omega: f64,
     },
     Als {
         factors: usize,
@@ -110,9 +113,9 @@ impl Setting {
         let fitted = match self {
             Setting::MostPopular => Fitted::MostPopular(Popularity::fit(data, PopularityBy::Count)),
             Setting::ItemKnn { neighbours } => Fitted::ItemKnn(ItemKnn::fit(data, *neighbours, options.threads)?),
-            Setting::Ease { lambda } => Fitted::Ease(EaseModel::fit(
+            Setting::Ease { lambda, omega } => Fitted::Ease(EaseModel::fit(
                 data,
-                &EaseParams { lambda: *lambda, threads: options.threads },
+                &EaseParams { lambda: *lambda, omega: *omega, threads: options.threads },
                 options.ease_memory_budget,
             )?),
             Setting::Als { .. } => {

@@ -46,7 +46,7 @@ fn reference_weights(data: &Interactions, lambda: f64) -> Vec<f64> {
 #[test]
 fn the_closed_form_matches_an_independent_inverse() {
     let data = synthetic(90, 40, 3, 12, 5);
-    let model = EaseModel::fit(&data, &EaseParams { lambda: 15.0, threads: 2 }, 1 << 30).unwrap();
+    let model = EaseModel::fit(&data, &EaseParams { lambda: 15.0, omega: 0.0, threads: 2 }, 1 << 30).unwrap();
     let want = reference_weights(&data, 15.0);
     let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
     for (c, (&got, &want)) in model.weights().iter().zip(&want).enumerate() {
@@ -56,7 +56,7 @@ fn the_closed_form_matches_an_independent_inverse() {
         assert_eq!(model.weights()[i * 40 + i], 0.0, "an item never explains itself");
     }
     // The result does not depend on the thread count.
-    let one = EaseModel::fit(&data, &EaseParams { lambda: 15.0, threads: 1 }, 1 << 30).unwrap();
+    let one = EaseModel::fit(&data, &EaseParams { lambda: 15.0, omega: 0.0, threads: 1 }, 1 << 30).unwrap();
     let most = one.weights().iter().zip(model.weights()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(most <= 1e-6 * scale as f32, "{most}");
 }
@@ -64,7 +64,7 @@ fn the_closed_form_matches_an_independent_inverse() {
 #[test]
 fn a_score_is_the_sum_of_its_history_terms() {
     let data = synthetic(120, 50, 4, 10, 9);
-    let model = EaseModel::fit(&data, &EaseParams { lambda: 40.0, threads: 2 }, 1 << 30).unwrap();
+    let model = EaseModel::fit(&data, &EaseParams { lambda: 40.0, omega: 0.0, threads: 2 }, 1 << 30).unwrap();
     let mut scores = vec![0f32; 50];
     for user in 0..20u32 {
         let h = history(&data, user);
@@ -88,13 +88,13 @@ fn one_gram_matrix_serves_every_penalty() {
     let data = synthetic(100, 45, 3, 10, 2);
     let gram = EaseGram::new(&data, 2, 1 << 30).unwrap();
     for lambda in [5.0, 50.0, 500.0] {
-        let once = gram.fit(&EaseParams { lambda, threads: 2 }).unwrap();
-        let fresh = EaseModel::fit(&data, &EaseParams { lambda, threads: 2 }, 1 << 30).unwrap();
+        let once = gram.fit(&EaseParams { lambda, omega: 0.0, threads: 2 }).unwrap();
+        let fresh = EaseModel::fit(&data, &EaseParams { lambda, omega: 0.0, threads: 2 }, 1 << 30).unwrap();
         assert_eq!(once.weights(), fresh.weights());
         assert_eq!(once.lambda(), lambda);
     }
-    assert!(gram.fit(&EaseParams { lambda: 0.0, threads: 2 }).is_err());
-    assert!(gram.fit(&EaseParams { lambda: f64::NAN, threads: 2 }).is_err());
+    assert!(gram.fit(&EaseParams { lambda: 0.0, omega: 0.0, threads: 2 }).is_err());
+    assert!(gram.fit(&EaseParams { lambda: f64::NAN, omega: 0.0, threads: 2 }).is_err());
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn catalogs_beyond_the_memory_budget_are_refused_with_the_figures() {
     let data = synthetic(50, 300, 3, 10, 4);
     let needed = EaseModel::memory_needed(300);
     assert_eq!(needed, 300 * 300 * 32);
-    let err = EaseModel::fit(&data, &EaseParams { lambda: 10.0, threads: 1 }, needed - 1).unwrap_err();
+    let err = EaseModel::fit(&data, &EaseParams { lambda: 10.0, omega: 0.0, threads: 1 }, needed - 1).unwrap_err();
     match &err {
         InferenceError::CatalogTooLarge { items, needed: n, budget } => {
             assert_eq!((*items, *n, *budget), (300, needed, needed - 1));
@@ -110,13 +110,13 @@ fn catalogs_beyond_the_memory_budget_are_refused_with_the_figures() {
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().contains("300 items"), "{err}");
-    assert!(EaseModel::fit(&data, &EaseParams { lambda: 10.0, threads: 1 }, needed).is_ok());
+    assert!(EaseModel::fit(&data, &EaseParams { lambda: 10.0, omega: 0.0, threads: 1 }, needed).is_ok());
 }
 
 #[test]
 fn pruning_keeps_the_largest_terms_of_every_item() {
     let data = synthetic(150, 60, 3, 14, 12);
-    let model = EaseModel::fit(&data, &EaseParams { lambda: 20.0, threads: 2 }, 1 << 30).unwrap();
+    let model = EaseModel::fit(&data, &EaseParams { lambda: 20.0, omega: 0.0, threads: 2 }, 1 << 30).unwrap();
     let pruned = model.pruned(5);
     for i in 0..60 {
         let column = |m: &EaseModel| (0..60).map(|j| m.weights()[j * 60 + i]).collect::<Vec<f32>>();

@@ -59,7 +59,7 @@ fn exported_models_evaluate_like_the_originals() {
     assert!((direct.metrics.ndcg - through.metrics.ndcg).abs() < 1e-3);
     assert!(direct.metrics.ndcg > 0.0);
 
-    let ease = EaseModel::fit(&split.train, &EaseParams { lambda: 20.0, threads: 2 }, 1 << 30).unwrap();
+    let ease = EaseModel::fit(&split.train, &EaseParams { lambda: 20.0, omega: 0.0, threads: 2 }, 1 << 30).unwrap();
     let onnx = OnnxScorer::new(rt, &export_ease(&ease).unwrap(), 2).unwrap();
     let direct = evaluate(&ease, &split, 10).unwrap();
     let through = evaluate(&OnnxHistoryScorer::new(&onnx, 70), &split, 10).unwrap();
@@ -130,7 +130,7 @@ fn item_knn_round_trip_through_onnx_runtime() {
 fn ease_round_trip_through_onnx_runtime_with_padded_histories() {
     let Some(rt) = runtime() else { return };
     let data = synthetic(150, 80, 4, 12, 8);
-    let ease = EaseModel::fit(&data, &EaseParams { lambda: 30.0, threads: 2 }, 1 << 30).unwrap();
+    let ease = EaseModel::fit(&data, &EaseParams { lambda: 30.0, omega: 0.0, threads: 2 }, 1 << 30).unwrap();
     let scorer = OnnxScorer::new(rt, &export_ease(&ease).unwrap(), 1).unwrap();
     let histories: Vec<Vec<(u32, f32)>> = (0..5u32).map(|u| data.row(u).unwrap().iter().collect()).collect();
     assert!(histories.iter().map(Vec::len).min() < histories.iter().map(Vec::len).max(), "rows must need padding");

@@ -8,7 +8,7 @@ use crate::graphql::context::{models, tenant};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::types::models::{AlgorithmGql, JobGql, ModelGql};
 
-/// Pinned settings. Leave them out to let Marquee tune ALS on a validation split.
+/// Pinned settings. Leave them out to let Marquee tune on a validation split.
 #[derive(InputObject)]
 pub struct TrainParametersInput {
     pub factors: Option<i32>,
@@ -17,11 +17,17 @@ pub struct TrainParametersInput {
     pub iterations: Option<i32>,
     /// Item-item neighbours per item (default 100).
     pub neighbours: Option<i32>,
+    /// EASE's L2 penalty (tuned when left out).
+    pub lambda: Option<f64>,
+    /// With `lambda`: EASE's dropout penalty in proportion to item popularity (default 0,
+    /// plain EASE; docs/models.md).
+    pub omega: Option<f64>,
 }
 
 #[derive(InputObject)]
 pub struct TrainModelInput {
-    #[graphql(default_with = "AlgorithmGql::Als")]
+    /// `AUTO` (the default) tunes every built-in family and keeps the best.
+    #[graphql(default_with = "AlgorithmGql::Auto")]
     pub algorithm: AlgorithmGql,
     pub parameters: Option<TrainParametersInput>,
 }
@@ -54,6 +60,8 @@ impl From<TrainModelInput> for TrainDraft {
             alpha: p.as_ref().and_then(|p| p.alpha),
             iterations: get(|p| p.iterations),
             neighbours: get(|p| p.neighbours),
+            lambda: p.as_ref().and_then(|p| p.lambda),
+            omega: p.as_ref().and_then(|p| p.omega),
         }
     }
 }

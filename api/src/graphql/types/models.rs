@@ -1,12 +1,21 @@
 use async_graphql::{Enum, ID, Json, SimpleObject};
 use chrono::{DateTime, Utc};
-use domain::models::{Algorithm, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, Strategy};
+use domain::models::{
+    Algorithm, DataSnapshot, FamilyRecord, Job, JobStatus, Model, ModelMetrics, ModelStatus, Selection, SettingRecord,
+    Strategy, TrialRecord,
+};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "Algorithm")]
 pub enum AlgorithmGql {
+    /// Training tunes every built-in family on a validation split and keeps the best; a
+    /// model shows it only until the choice is made.
+    Auto,
     /// Implicit-feedback ALS; tuned automatically unless parameters are pinned.
     Als,
+    /// EASE^R, a closed-form linear item-item model; its penalty is tuned unless
+    /// `lambda` is pinned.
+    Ease,
     /// Item-item cosine neighbours.
     ItemKnn,
     MostPopular,
@@ -17,7 +26,9 @@ pub enum AlgorithmGql {
 impl From<AlgorithmGql> for Algorithm {
     fn from(a: AlgorithmGql) -> Self {
         match a {
+            AlgorithmGql::Auto => Algorithm::Auto,
             AlgorithmGql::Als => Algorithm::Als,
+            AlgorithmGql::Ease => Algorithm::Ease,
             AlgorithmGql::ItemKnn => Algorithm::ItemKnn,
             AlgorithmGql::MostPopular => Algorithm::MostPopular,
             AlgorithmGql::Uploaded => Algorithm::Uploaded,
@@ -28,7 +39,9 @@ impl From<AlgorithmGql> for Algorithm {
 impl From<Algorithm> for AlgorithmGql {
     fn from(a: Algorithm) -> Self {
         match a {
+            Algorithm::Auto => AlgorithmGql::Auto,
             Algorithm::Als => AlgorithmGql::Als,
+            Algorithm::Ease => AlgorithmGql::Ease,
             Algorithm::ItemKnn => AlgorithmGql::ItemKnn,
             Algorithm::MostPopular => AlgorithmGql::MostPopular,
             Algorithm::Uploaded => AlgorithmGql::Uploaded,
@@ -93,6 +106,8 @@ pub enum StrategyGql {
     FoldIn,
     /// Neighbours of the items in the user's history.
     ItemNeighbours,
+    /// A linear item-item model (EASE) applied to the user's current history.
+    HistoryModel,
     /// The tenant's uploaded model.
     UploadedModel,
     /// Non-personalized: unknown user, no history, no consent, or no model yet.
@@ -109,6 +124,7 @@ impl From<Strategy> for StrategyGql {
             Strategy::Personalized => StrategyGql::Personalized,
             Strategy::FoldIn => StrategyGql::FoldIn,
             Strategy::ItemNeighbours => StrategyGql::ItemNeighbours,
+            Strategy::HistoryModel => StrategyGql::HistoryModel,
             Strategy::UploadedModel => StrategyGql::UploadedModel,
             Strategy::PopularFallback => StrategyGql::PopularFallback,
             Strategy::ModelSimilarity => StrategyGql::ModelSimilarity,
@@ -180,8 +196,12 @@ pub struct ModelGql {
     pub progress: f64,
     /// The settings used (chosen by tuning or pinned).
     pub parameters: Json<serde_json::Value>,
-    /// Every setting tried by automatic tuning, with its validation NDCG@10.
+    /// Every setting tried by automatic tuning, with its validation NDCG@10 (the raw
+    /// record; `selection` has it typed).
     pub tuning: Option<Json<serde_json::Value>>,
+    /// How training chose the family and setting, when it searched (null for pinned
+    /// settings, uploads and models of earlier releases).
+    pub selection: Option<SelectionGql>,
     pub data_snapshot: Option<DataSnapshotGql>,
     pub metrics: Option<ModelMetricsGql>,
     pub error: Option<String>,
@@ -203,6 +223,7 @@ impl From<Model> for ModelGql {
             status: m.status.into(),
             progress: m.progress,
             parameters: Json(m.parameters),
+            selection: m.tuning.as_ref().and_then(Selection::from_record).map(Into::into),
             tuning: m.tuning.map(Json),
             data_snapshot: m.snapshot.map(Into::into),
             metrics: m.metrics.map(Into::into),
@@ -244,6 +265,121 @@ impl From<Job> for JobGql {
             created_at: j.created_at,
             started_at: j.started_at,
             finished_at: j.finished_at,
+        }
+    }
+}
+
+/// One setting of one family; only the family's own fields are set.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "TrainingSetting")]
+pub struct TrainingSettingGql {
+    pub family: AlgorithmGql,
+    pub factors: Option<i32>,
+    pub regularization: Option<f64>,
+    pub alpha: Option<f64>,
+    pub iterations: Option<i32>,
+    /// EASE's L2 penalty.
+    pub lambda: Option<f64>,
+    /// EASE's dropout penalty in proportion to item popularity.
+    pub omega: Option<f64>,
+    pub neighbours: Option<i32>,
+}
+
+impl From<SettingRecord> for TrainingSettingGql {
+    fn from(s: SettingRecord) -> Self {
+        let int = |v: Option<usize>| v.map(|v| i32::try_from(v).unwrap_or(i32::MAX));
+        Self {
+            family: s.family.into(),
+            factors: int(s.factors),
+            regularization: s.regularization.map(f64::from),
+            alpha: s.alpha.map(f64::from),
+            iterations: int(s.iterations),
+            lambda: s.lambda,
+            omega: s.omega,
+            neighbours: int(s.neighbours),
+        }
+    }
+}
+
+/// How one family fared in the search.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "FamilyResult")]
+pub struct FamilyResultGql {
+    pub family: AlgorithmGql,
+    /// Its best setting (null when skipped).
+    pub best: Option<TrainingSettingGql>,
+    pub validation_ndcg: Option<f64>,
+    /// Seconds to fit the best setting on the validation split's training part.
+    pub fit_seconds: Option<f64>,
+    pub settings_tried: i32,
+    /// Seconds the family's search took, evaluation included.
+    pub seconds: f64,
+    /// Why it was not tuned (a catalog too large for EASE, the time budget spent).
+    pub skipped: Option<String>,
+    /// The time budget stopped its search early.
+    pub stopped_by_budget: bool,
+}
+
+impl From<FamilyRecord> for FamilyResultGql {
+    fn from(f: FamilyRecord) -> Self {
+        Self {
+            family: f.family.into(),
+            best: f.best.map(Into::into),
+            validation_ndcg: f.validation_ndcg,
+            fit_seconds: f.fit_seconds,
+            settings_tried: i32::try_from(f.settings_tried).unwrap_or(i32::MAX),
+            seconds: f.seconds,
+            skipped: f.skipped,
+            stopped_by_budget: f.stopped_by_budget,
+        }
+    }
+}
+
+/// One tried setting.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "TuningTrial")]
+pub struct TuningTrialGql {
+    pub setting: TrainingSettingGql,
+    pub validation_ndcg: f64,
+    pub fit_seconds: f64,
+}
+
+impl From<TrialRecord> for TuningTrialGql {
+    fn from(t: TrialRecord) -> Self {
+        Self { setting: t.setting.into(), validation_ndcg: t.validation_ndcg, fit_seconds: t.fit_seconds }
+    }
+}
+
+/// The search that chose a model's family and setting (docs/models.md, "Automatic
+/// choice").
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "ModelSelection")]
+pub struct SelectionGql {
+    pub selected_by: String,
+    pub chosen: TrainingSettingGql,
+    pub validation_ndcg: f64,
+    /// Wall-clock seconds of the whole search.
+    pub seconds: f64,
+    pub budget_seconds: Option<f64>,
+    /// Some family stopped early, or was skipped, because the budget was spent.
+    pub budget_exhausted: bool,
+    pub settings_tried: i32,
+    pub families: Vec<FamilyResultGql>,
+    pub trials: Vec<TuningTrialGql>,
+}
+
+impl From<Selection> for SelectionGql {
+    fn from(s: Selection) -> Self {
+        Self {
+            selected_by: s.selected_by,
+            chosen: s.chosen.into(),
+            validation_ndcg: s.validation_ndcg,
+            seconds: s.seconds,
+            budget_seconds: s.budget_seconds,
+            budget_exhausted: s.budget_exhausted,
+            settings_tried: i32::try_from(s.settings_tried).unwrap_or(i32::MAX),
+            families: s.families.into_iter().map(Into::into).collect(),
+            trials: s.trials.into_iter().map(Into::into).collect(),
         }
     }
 }
