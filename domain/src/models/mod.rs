@@ -3,6 +3,7 @@
 //! switch, rollback) -> serve through ONNX Runtime.
 
 pub mod artifacts;
+pub mod comparison;
 pub(crate) mod data;
 mod entity;
 pub(crate) mod evaluation;
@@ -19,6 +20,7 @@ mod store;
 pub mod training;
 pub mod types;
 
+pub use comparison::{MetricComparison, ModelComparison, Pairing, compare_models};
 pub use explain::{ContentReason, Explanation, ItemContribution, ReasonKind, explain_list, explain_recommendation};
 pub use recommend::{
     RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, SimilarRequest, recommendations,
@@ -34,5 +36,5 @@ pub(crate) use retrain::retrain_due;
 pub use runtime::{JobOwner, ModelServices, ModelsConfig, SandboxSettings};
 pub use serving::Strategy;
 pub use types::{
-    Algorithm, AlsSettings, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainDraft, TrainRequest,
+    Algorithm, AlsSettings, DataSnapshot, Interval, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainDraft, TrainRequest,
 };
