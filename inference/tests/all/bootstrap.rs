@@ -101,3 +101,42 @@ fn the_same_input_gives_the_same_interval_and_bad_input_is_refused() {
     assert!(invalid(Bootstrap { resamples: 10, ..b }.mean(&values)));
     assert!(matches!(b.paired_difference(&values, &values[1..]), Err(InferenceError::DimensionMismatch { .. })));
 }
+
+#[test]
+fn on_ml100k_als_beats_popularity_significantly_and_pairing_narrows_the_interval() {
+    use inference::als::{AlsModel, AlsParams};
+    use inference::eval::evaluate;
+    use inference::popular::{Popularity, PopularityBy};
+
+    let Some(split) = crate::common::ml100k_split() else { return };
+    let p =
+        AlsParams { factors: 32, regularization: 0.05, alpha: 1.0, iterations: 10, cg_steps: 3, seed: 42, threads: 2 };
+    let als = evaluate(&AlsModel::fit(&split.train, &p, |_| true).unwrap(), split, 10).unwrap();
+    let other_seed = evaluate(&AlsModel::fit(&split.train, &AlsParams { seed: 7, ..p }, |_| true).unwrap(), split, 10)
+        .unwrap();
+    let pop = evaluate(&Popularity::fit(&split.train, PopularityBy::Count), split, 10).unwrap();
+    let ndcg = |r: &inference::eval::EvalReport| r.users.iter().map(|u| u.ndcg).collect::<Vec<f64>>();
+    let b = Bootstrap::default();
+
+    let own = b.mean(&ndcg(&als)).unwrap();
+    assert!(own.contains(als.metrics.ndcg), "{own:?} {:?}", als.metrics);
+    // 943 users: the interval is a few hundredths wide, not a few thousandths or tenths.
+    assert!((0.02..0.08).contains(&own.width()), "{own:?}");
+
+    let paired = b.paired_difference(&ndcg(&als), &ndcg(&pop)).unwrap();
+    let unpaired = b.unpaired_difference(&ndcg(&als), &ndcg(&pop)).unwrap();
+    assert!(paired.low > 0.0, "{paired:?}");
+    assert!(paired.contains(als.metrics.ndcg - pop.metrics.ndcg));
+    assert!(paired.width() < unpaired.width(), "{paired:?} vs {unpaired:?}");
+
+    // Another initialisation of the same setting: a difference within the noise.
+    let seeds = b.paired_difference(&ndcg(&other_seed), &ndcg(&als)).unwrap();
+    eprintln!(
+        "ml-100k NDCG@10: ALS {:.4} {own:?}; popular {:.4}; ALS - popular paired {paired:?} unpaired {unpaired:?}; \
+         seed 7 - seed 42: {:.4} {seeds:?}",
+        als.metrics.ndcg,
+        pop.metrics.ndcg,
+        other_seed.metrics.ndcg - als.metrics.ndcg
+    );
+    assert!(!seeds.excludes_zero(), "{seeds:?}");
+}

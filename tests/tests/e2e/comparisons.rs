@@ -98,7 +98,7 @@ on_both_backends!(twins_are_not_significant_and_als_significantly_beats_populari
     assert_eq!(against_active["ndcg"]["significant"], true, "{against_active}");
     assert!(f(&against_active["ndcg"]["interval"]["high"]) < 0.0, "{against_active}");
     let deploy = "mutation($id: ID!, $w: Boolean) { deployModel(id: $id, allowWorse: $w) { id active } }";
-    let (_, body) = server.gql(Some(key), deploy, json!({ "id": popular })).await;
+    let (_, body) = server.gql(Some(key), deploy, json!({ "id": popular, "w": false })).await;
     assert_eq!(error_code(&body), "CONFLICT", "{body}");
     let message = body["errors"][0]["message"].as_str().unwrap();
     for part in ["significantly below", "95% interval", "paired bootstrap over 60 users", "allowWorse"] {
@@ -125,10 +125,10 @@ on_both_backends!(a_worse_model_within_the_noise_deploys_and_changed_data_compar
     let key = t.api_key.as_str();
     server.seed(key, &two_clusters()).await;
 
-    // Two slightly different ALS settings: whichever scores lower is worse by a margin
-    // the 60 users cannot tell from chance.
+    // 16 and 15 factors: whichever scores lower (on this data, by about 0.0004) is worse
+    // by a margin the 60 users cannot tell from chance.
     let a = server.train(key, als(16)).await.model;
-    let b = server.train(key, als(12)).await.model;
+    let b = server.train(key, als(15)).await.model;
     let c = compare(server, key, &b, Some(&a)).await;
     assert_eq!(c["pairing"], "PAIRED", "{c}");
     let difference = f(&c["ndcg"]["difference"]);
