@@ -129,14 +129,11 @@ fn on_ml100k_als_beats_popularity_significantly_and_pairing_narrows_the_interval
     assert!(paired.contains(als.metrics.ndcg - pop.metrics.ndcg));
     assert!(paired.width() < unpaired.width(), "{paired:?} vs {unpaired:?}");
 
-    // Another initialisation of the same setting: a difference within the noise.
+    // Another initialisation of the same setting moves NDCG@10 by under 0.01 (0.0066 at
+    // the time of writing), which the paired test over 943 users may well call
+    // significant: the interval is about the sampling of users, not about the randomness
+    // of training (docs/models.md says so).
     let seeds = b.paired_difference(&ndcg(&other_seed), &ndcg(&als)).unwrap();
-    eprintln!(
-        "ml-100k NDCG@10: ALS {:.4} {own:?}; popular {:.4}; ALS - popular paired {paired:?} unpaired {unpaired:?}; \
-         seed 7 - seed 42: {:.4} {seeds:?}",
-        als.metrics.ndcg,
-        pop.metrics.ndcg,
-        other_seed.metrics.ndcg - als.metrics.ndcg
-    );
-    assert!(!seeds.excludes_zero(), "{seeds:?}");
+    assert!((other_seed.metrics.ndcg - als.metrics.ndcg).abs() < 0.02, "{seeds:?}");
+    assert!(seeds.width() < paired.width(), "{seeds:?} vs {paired:?}");
 }
