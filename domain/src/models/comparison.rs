@@ -184,12 +184,9 @@ pub(crate) fn compare(
     let metric = |value: fn(&UserMetrics) -> f64| -> Result<MetricComparison> {
         let cv: Vec<f64> = c.iter().map(|u| value(&u.metrics)).collect();
         let bv: Vec<f64> = b.iter().map(|u| value(&u.metrics)).collect();
-        let interval = if paired {
-            bootstrap.paired_difference(&cv, &bv)
-        } else {
-            bootstrap.unpaired_difference(&cv, &bv)
-        }
-        .map_err(|e| DomainError::internal(format!("bootstrap: {e}")))?;
+        let interval =
+            if paired { bootstrap.paired_difference(&cv, &bv) } else { bootstrap.unpaired_difference(&cv, &bv) }
+                .map_err(|e| DomainError::internal(format!("bootstrap: {e}")))?;
         let (candidate, baseline) = (mean(&cv), mean(&bv));
         Ok(MetricComparison {
             candidate,

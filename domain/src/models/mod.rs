@@ -36,5 +36,6 @@ pub(crate) use retrain::retrain_due;
 pub use runtime::{JobOwner, ModelServices, ModelsConfig, SandboxSettings};
 pub use serving::Strategy;
 pub use types::{
-    Algorithm, AlsSettings, DataSnapshot, Interval, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainDraft, TrainRequest,
+    Algorithm, AlsSettings, DataSnapshot, Interval, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainDraft,
+    TrainRequest,
 };

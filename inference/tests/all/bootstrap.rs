@@ -112,8 +112,8 @@ fn on_ml100k_als_beats_popularity_significantly_and_pairing_narrows_the_interval
     let p =
         AlsParams { factors: 32, regularization: 0.05, alpha: 1.0, iterations: 10, cg_steps: 3, seed: 42, threads: 2 };
     let als = evaluate(&AlsModel::fit(&split.train, &p, |_| true).unwrap(), split, 10).unwrap();
-    let other_seed = evaluate(&AlsModel::fit(&split.train, &AlsParams { seed: 7, ..p }, |_| true).unwrap(), split, 10)
-        .unwrap();
+    let other_seed =
+        evaluate(&AlsModel::fit(&split.train, &AlsParams { seed: 7, ..p }, |_| true).unwrap(), split, 10).unwrap();
     let pop = evaluate(&Popularity::fit(&split.train, PopularityBy::Count), split, 10).unwrap();
     let ndcg = |r: &inference::eval::EvalReport| r.users.iter().map(|u| u.ndcg).collect::<Vec<f64>>();
     let b = Bootstrap::default();
