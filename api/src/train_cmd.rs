@@ -108,6 +108,16 @@ pub async fn train(app: &App, args: &TrainArgs) -> anyhow::Result<()> {
             m.evaluated_users,
             k = m.k
         );
+        if let (Some(n), Some(r)) = (m.ndcg_interval, m.recall_interval) {
+            println!(
+                "95% CI     NDCG@{k} [{:.4}, {:.4}]  Recall@{k} [{:.4}, {:.4}]  (bootstrap over users)",
+                n.low,
+                n.high,
+                r.low,
+                r.high,
+                k = m.k
+            );
+        }
     }
     if let Some(selection) = model.tuning.as_ref().and_then(Selection::from_record) {
         print_selection(&selection);

@@ -20,6 +20,14 @@ fn elements(first: Option<i32>, default: usize, max: usize) -> usize {
     first.map_or(default, |n| usize::try_from(n).unwrap_or(1).clamp(1, max))
 }
 
+/// The extra cost of comparing two models: two evaluation files read and resampled.
+pub const COMPARISON: usize = 100;
+
+/// A comparison of two models.
+pub fn comparison(child_complexity: usize) -> usize {
+    COMPARISON.saturating_add(child_complexity).saturating_add(1)
+}
+
 /// A connection with `first` (default page size when absent).
 pub fn page(first: Option<i32>, child_complexity: usize) -> usize {
     let n = elements(first, DEFAULT_PAGE_SIZE as usize, MAX_PAGE_SIZE as usize);

@@ -3,6 +3,7 @@
 //! switch, rollback) -> serve through ONNX Runtime.
 
 pub mod artifacts;
+pub mod comparison;
 pub(crate) mod data;
 mod entity;
 pub(crate) mod evaluation;
@@ -20,6 +21,7 @@ mod store;
 pub mod training;
 pub mod types;
 
+pub use comparison::{MetricComparison, ModelComparison, Pairing, compare_models};
 pub use explain::{ContentReason, Explanation, ItemContribution, ReasonKind, explain_list, explain_recommendation};
 pub use recommend::{
     RecommendationFilter, RecommendationRequest, Recommendations, RecommendedItem, SimilarRequest, recommendations,
@@ -36,5 +38,6 @@ pub use runtime::{JobOwner, ModelServices, ModelsConfig, SandboxSettings};
 pub use selection::{FamilyRecord, Selection, SettingRecord, TrialRecord};
 pub use serving::Strategy;
 pub use types::{
-    Algorithm, AlsSettings, DataSnapshot, EaseSettings, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainDraft, TrainRequest,
+    Algorithm, AlsSettings, DataSnapshot, EaseSettings, Interval, Job, JobStatus, Model, ModelMetrics, ModelStatus,
+    TrainDraft, TrainRequest,
 };

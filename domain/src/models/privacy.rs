@@ -2,11 +2,11 @@
 //!
 //! A model learnt from every user of its training snapshot (`meta.json`'s
 //! `eval_user_ids`); ALS keeps a trained vector per user (`user_ids`, rows of the factor
-//! file), and the evaluation file keeps each evaluated user's held-out items. Erasure
-//! blanks the person's id in both lists, zeroes their factor row, drops their evaluation
-//! entry, evicts the loaded model so the next request serves the scrubbed files, and
-//! marks the model for retraining by a deadline (it still learnt from them: the item
-//! factors; `super::retrain` replaces it).
+//! file), and the evaluation file keeps each evaluated user's held-out items and metrics.
+//! Erasure blanks the person's id in both lists, zeroes their factor row, drops their
+//! evaluation entries, evicts the loaded model so the next request serves the scrubbed
+//! files, and marks the model for retraining by a deadline (it still learnt from them:
+//! the item factors; `super::retrain` replaces it).
 //!
 //! Ordering: every scrub, and the storing of a freshly trained model, happens under the
 //! tenant's erasure lock ([`erasure_lock`]) and the model's scrub lock, so two erasures
@@ -292,10 +292,13 @@ fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
         if let Ok(bytes) = store.get(key, EVALUATION_FILE) {
             let mut detail: serde_json::Value =
                 serde_json::from_slice(&bytes).map_err(|e| DomainError::internal_from("corrupt evaluation file", e))?;
-            if let Some(entries) = detail.get_mut("users").and_then(|u| u.as_array_mut()) {
-                entries.retain(|u| {
-                    !u.get("user").and_then(|i| i.as_u64()).is_some_and(|i| evaluated.contains(&(i as usize)))
-                });
+            // Their held-out items and their per-user metrics.
+            for list in ["users", "user_metrics"] {
+                if let Some(entries) = detail.get_mut(list).and_then(|u| u.as_array_mut()) {
+                    entries.retain(|u| {
+                        !u.get("user").and_then(|i| i.as_u64()).is_some_and(|i| evaluated.contains(&(i as usize)))
+                    });
+                }
             }
             let bytes = serde_json::to_vec(&detail).map_err(|e| DomainError::internal(e.to_string()))?;
             store.put(key, EVALUATION_FILE, &bytes)?;
@@ -329,7 +332,11 @@ mod tests {
         };
         store.put("1/m", META_FILE, &serde_json::to_vec(&meta).unwrap()).unwrap();
         store.put("1/m", USER_FACTORS_FILE, &f32_bytes(&[1.0, 2.0, 3.0, 4.0])).unwrap();
-        let evaluation = serde_json::json!({ "k": 10, "users": [{ "user": 0, "test_items": [1] }, { "user": 1, "test_items": [0] }] });
+        let evaluation = serde_json::json!({
+            "k": 10,
+            "users": [{ "user": 0, "test_items": [1] }, { "user": 1, "test_items": [0] }],
+            "user_metrics": [{ "user": 0, "ndcg": 1.0, "recall": 1.0 }, { "user": 1, "ndcg": 0.0, "recall": 0.0 }],
+        });
         store.put("1/m", EVALUATION_FILE, evaluation.to_string().as_bytes()).unwrap();
 
         assert!(!scrub(&store, "1/m", &["nobody".into()]).unwrap());
@@ -341,6 +348,7 @@ mod tests {
         let evaluation: serde_json::Value =
             serde_json::from_slice(&store.get("1/m", EVALUATION_FILE).unwrap()).unwrap();
         assert_eq!(evaluation["users"], serde_json::json!([{ "user": 0, "test_items": [1] }]));
+        assert_eq!(evaluation["user_metrics"], serde_json::json!([{ "user": 0, "ndcg": 1.0, "recall": 1.0 }]));
         // A second erasure of the same person finds nothing left.
         assert!(!scrub(&store, "1/m", &["b".into()]).unwrap());
         std::fs::remove_dir_all(dir).ok();

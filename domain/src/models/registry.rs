@@ -110,36 +110,50 @@ pub async fn cancel_job(ctx: &TenantCtx, models: &ModelServices, id: &PublicId) 
 }
 
 /// Makes a ready model the tenant's active one. Requests in flight finish on the model
-/// they started with (they hold it); the next request sees the new one. Deploying a
-/// model that scored lower NDCG@10 than the active one needs `allow_worse`.
+/// they started with (they hold it); the next request sees the new one. A model
+/// significantly worse than the active one (NDCG@10, bootstrap over users:
+/// [`super::comparison::deploy_check`]) needs `allow_worse`.
 pub async fn deploy_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId, allow_worse: bool) -> Result<Model> {
     ctx.require(Scope::ModelsManage)?;
+    // The comparison reads two evaluation files and resamples: done before the write
+    // transaction, which then checks that the model compared with is still the active one.
+    let tx = models.services.db.begin(ctx).await?;
+    let candidate = store::find_model(&tx, id).await?;
+    let active = match store::active_row(&tx).await? {
+        Some(row) => Some(store::model_by_row(&tx, row).await?),
+        None => None,
+    };
+    tx.commit().await?;
+    ready(&candidate)?;
+    let details = match &active {
+        Some(active) if active.row != candidate.row => {
+            super::comparison::deploy_check(ctx, models, &candidate, active, allow_worse).await?
+        }
+        _ => json!({ "allowWorse": allow_worse, "comparison": null }),
+    };
+
     let tx = models.services.db.begin_write(ctx).await?;
     let candidate = store::find_model(&tx, id).await?;
-    if candidate.model.status != ModelStatus::Ready {
-        return Err(DomainError::Conflict(format!("the model is {}, not ready", candidate.model.status.as_str())));
-    }
-    if let Some(active_row) = store::active_row(&tx).await? {
-        let active = store::model_by_row(&tx, active_row).await?;
-        if let (Some(now), Some(new)) = (active.model.metrics, candidate.model.metrics)
-            && new.ndcg < now.ndcg
-            && !allow_worse
-        {
-            return Err(DomainError::Conflict(format!(
-                "the model's NDCG@10 ({:.4}) is below the active model's ({:.4}); deploy with allowWorse: true to do it anyway",
-                new.ndcg, now.ndcg
-            )));
-        }
+    ready(&candidate)?;
+    if store::active_row(&tx).await? != active.map(|a| a.row) {
+        return Err(DomainError::Conflict("another model was deployed meanwhile; deploy again".into()));
     }
     // Load before switching, so a model that cannot serve never becomes active.
     load(models, &candidate).await?;
     store::insert_deployment(&tx, candidate.row, "deploy").await?;
     let model = store::model_by_row(&tx, candidate.row).await?.model;
     let event = AuditEvent::new(action::MODEL_DEPLOYED).target(Target::object("model", model.id.as_string()));
-    models.services.audit.record(&tx, event.details(json!({ "allowWorse": allow_worse }))).await?;
+    models.services.audit.record(&tx, event.details(details)).await?;
     tx.commit().await?;
     models.active.replace(ctx.tenant_id().get(), Some(candidate.row));
     Ok(model)
+}
+
+fn ready(candidate: &store::ModelRow) -> Result<()> {
+    if candidate.model.status != ModelStatus::Ready {
+        return Err(DomainError::Conflict(format!("the model is {}, not ready", candidate.model.status.as_str())));
+    }
+    Ok(())
 }
 
 /// Returns to the model that was active before the current one.

@@ -44,6 +44,10 @@ pub struct EvaluationDetail {
     pub users: Vec<EvaluatedUser>,
     /// Training interactions per item (for popularity and interaction shares).
     pub item_train_counts: Vec<u32>,
+    /// Each evaluated user's NDCG@k and Recall@k, for intervals and comparisons (absent
+    /// from files written before they were kept: `comparison::per_user` measures them).
+    #[serde(default)]
+    pub user_metrics: Vec<super::comparison::UserMetrics>,
 }
 
 fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(
@@ -65,7 +69,8 @@ fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(
             candidates: top.into_iter().map(|i| (i, scores[i as usize])).collect(),
         });
     }
-    Ok(EvaluationDetail { k: EVALUATION_K, users, item_train_counts: split.train.column_counts() })
+    let user_metrics = super::comparison::measure_users(&users, EVALUATION_K);
+    Ok(EvaluationDetail { k: EVALUATION_K, users, item_train_counts: split.train.column_counts(), user_metrics })
 }
 
 /// How a training job runs, besides what it trains.
@@ -280,6 +285,7 @@ fn parameters_json(setting: &Setting, fit: &FitOptions, tuned: bool) -> serde_js
 }
 
 fn to_metrics(report: &inference::eval::EvalReport) -> ModelMetrics {
+    let (ndcg_interval, recall_interval) = super::comparison::metric_intervals(report);
     ModelMetrics {
         k: report.k,
         ndcg: report.metrics.ndcg,
@@ -288,5 +294,7 @@ fn to_metrics(report: &inference::eval::EvalReport) -> ModelMetrics {
         hit_rate: report.metrics.hit_rate,
         coverage: report.metrics.coverage,
         evaluated_users: report.evaluated_users,
+        ndcg_interval,
+        recall_interval,
     }
 }

@@ -1,6 +1,7 @@
 //! Domain types of the model registry.
 
 use chrono::{DateTime, Utc};
+pub use inference::eval::Interval;
 use serde::{Deserialize, Serialize};
 use tenants::ids::PublicId;
 
@@ -139,6 +140,12 @@ pub struct ModelMetrics {
     pub hit_rate: f64,
     pub coverage: f64,
     pub evaluated_users: usize,
+    /// 95 % intervals of the means, by bootstrap over users (absent for models trained
+    /// before intervals were computed).
+    #[serde(default)]
+    pub ndcg_interval: Option<Interval>,
+    #[serde(default)]
+    pub recall_interval: Option<Interval>,
 }
 
 /// What data a model was trained on.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod als;
+mod bootstrap;
 mod common;
 mod ease;
 mod eval;

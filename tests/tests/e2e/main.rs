@@ -9,6 +9,7 @@ mod helpers;
 mod access_control;
 mod audit;
 mod bad_input;
+mod comparisons;
 mod demo;
 mod error_codes;
 mod explanations;

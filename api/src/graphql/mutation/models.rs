@@ -85,8 +85,9 @@ impl ModelMutation {
         Ok(domain::models::cancel_job(tenant(ctx)?, models(ctx)?, &id).await?.into())
     }
 
-    /// Makes a ready model the active one, atomically. A model with lower NDCG@10 than
-    /// the active one needs `allowWorse: true`.
+    /// Makes a ready model the active one, atomically. A model whose NDCG@10 is
+    /// significantly below the active one's (the 95 % interval of the difference, by
+    /// bootstrap over users, lies below 0: see `Model.comparison`) needs `allowWorse: true`.
     async fn deploy_model(
         &self,
         ctx: &Context<'_>,

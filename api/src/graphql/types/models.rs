@@ -1,9 +1,14 @@
-use async_graphql::{Enum, ID, Json, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::models::{
-    Algorithm, DataSnapshot, FamilyRecord, Job, JobStatus, Model, ModelMetrics, ModelStatus, Selection, SettingRecord,
-    Strategy, TrialRecord,
+    Algorithm, DataSnapshot, FamilyRecord, Interval, Job, JobStatus, MetricComparison, Model, ModelComparison,
+    ModelMetrics, ModelStatus, Pairing, Selection, SettingRecord, Strategy, TrialRecord,
 };
+use domain::tenants::ids::PublicId;
+
+use super::catalog::mirror_enum;
+use crate::graphql::context::{models, tenant};
+use crate::graphql::error::ApiResult;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "Algorithm")]
@@ -133,6 +138,20 @@ impl From<Strategy> for StrategyGql {
     }
 }
 
+/// A 95 % confidence interval, by bootstrap over the evaluated users.
+#[derive(SimpleObject, Clone, Copy)]
+#[graphql(name = "ConfidenceInterval")]
+pub struct ConfidenceIntervalGql {
+    pub low: f64,
+    pub high: f64,
+}
+
+impl From<Interval> for ConfidenceIntervalGql {
+    fn from(i: Interval) -> Self {
+        Self { low: i.low, high: i.high }
+    }
+}
+
 /// Held-out quality under the evaluation protocol (per-user 80/20 split, seed 42, full
 /// ranking, training items excluded).
 #[derive(SimpleObject, Clone)]
@@ -140,7 +159,13 @@ impl From<Strategy> for StrategyGql {
 pub struct ModelMetricsGql {
     pub k: i32,
     pub ndcg: f64,
+    /// The 95 % interval of `ndcg` (bootstrap over users); null for models trained
+    /// before intervals were computed.
+    pub ndcg_interval: Option<ConfidenceIntervalGql>,
     pub recall: f64,
+    /// The 95 % interval of `recall`; null for models trained before intervals were
+    /// computed.
+    pub recall_interval: Option<ConfidenceIntervalGql>,
     pub precision: f64,
     pub hit_rate: f64,
     pub coverage: f64,
@@ -152,11 +177,84 @@ impl From<ModelMetrics> for ModelMetricsGql {
         Self {
             k: m.k as i32,
             ndcg: m.ndcg,
+            ndcg_interval: m.ndcg_interval.map(Into::into),
             recall: m.recall,
+            recall_interval: m.recall_interval.map(Into::into),
             precision: m.precision,
             hit_rate: m.hit_rate,
             coverage: m.coverage,
             evaluated_users: m.evaluated_users as i32,
+        }
+    }
+}
+
+mirror_enum!(
+    /// How two models' evaluated users were resampled.
+    #[graphql(name = "ComparisonPairing")]
+    ComparisonPairingGql mirrors Pairing {
+        /// Both held out the same items of the same users: per-user differences.
+        Paired,
+        /// Different splits (the data changed between the trainings): two groups.
+        Unpaired,
+    }
+);
+
+/// One metric of a model (the candidate) against a baseline.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "MetricComparison")]
+pub struct MetricComparisonGql {
+    /// The model's mean over the compared users.
+    pub candidate: f64,
+    /// The baseline's mean over the compared users.
+    pub baseline: f64,
+    /// candidate - baseline.
+    pub difference: f64,
+    /// The difference's confidence interval.
+    pub interval: ConfidenceIntervalGql,
+    /// The interval excludes 0.
+    pub significant: bool,
+}
+
+impl From<MetricComparison> for MetricComparisonGql {
+    fn from(m: MetricComparison) -> Self {
+        Self {
+            candidate: m.candidate,
+            baseline: m.baseline,
+            difference: m.difference,
+            interval: m.interval.into(),
+            significant: m.significant,
+        }
+    }
+}
+
+/// A model against a baseline on their held-out users, by bootstrap over users.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "ModelComparison")]
+pub struct ModelComparisonGql {
+    pub baseline_id: ID,
+    pub pairing: ComparisonPairingGql,
+    /// Coverage of the intervals (0.95).
+    pub level: f64,
+    /// Users compared on the model's side (the same users as the baseline's when paired).
+    pub candidate_users: i32,
+    pub baseline_users: i32,
+    /// The cutoff of the metrics (10).
+    pub k: i32,
+    pub ndcg: MetricComparisonGql,
+    pub recall: MetricComparisonGql,
+}
+
+impl From<ModelComparison> for ModelComparisonGql {
+    fn from(c: ModelComparison) -> Self {
+        Self {
+            baseline_id: c.baseline_id.as_string().into(),
+            pairing: c.pairing.into(),
+            level: c.level,
+            candidate_users: c.candidate_users as i32,
+            baseline_users: c.baseline_users as i32,
+            k: c.k as i32,
+            ndcg: c.ndcg.into(),
+            recall: c.recall.into(),
         }
     }
 }
@@ -186,7 +284,7 @@ impl From<DataSnapshot> for DataSnapshotGql {
 }
 
 #[derive(SimpleObject, Clone)]
-#[graphql(name = "Model")]
+#[graphql(name = "Model", complex)]
 pub struct ModelGql {
     pub id: ID,
     pub version: i32,
@@ -212,6 +310,21 @@ pub struct ModelGql {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[ComplexObject]
+impl ModelGql {
+    /// This model against `baselineId`, by default the active model (null when none is
+    /// deployed): NDCG@10 and Recall@10, their difference and its 95 % interval, and
+    /// whether it is significant. `MODEL_NOT_READY` when either model has no evaluation
+    /// (not ready, or uploaded).
+    #[graphql(complexity = "crate::graphql::complexity::comparison(child_complexity)")]
+    async fn comparison(&self, ctx: &Context<'_>, baseline_id: Option<ID>) -> ApiResult<Option<ModelComparisonGql>> {
+        let id = PublicId::parse(&self.id)?;
+        let baseline = baseline_id.map(|b| PublicId::parse(&b)).transpose()?;
+        let comparison = domain::models::compare_models(tenant(ctx)?, models(ctx)?, &id, baseline.as_ref()).await?;
+        Ok(comparison.map(Into::into))
+    }
 }
 
 impl From<Model> for ModelGql {
