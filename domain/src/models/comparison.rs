@@ -408,7 +408,7 @@ mod tests {
     }
 
     fn trained(request: &crate::models::types::TrainRequest) -> crate::models::training::Trained {
-        use crate::models::training::{Outcome, TrainingData, train};
+        use crate::models::training::{Outcome, TrainingData, TrainingOptions, train};
         // Two taste clusters of 15 items; each of 40 users has 10 items of their cluster.
         let triplets: Vec<(u32, u32, f32)> =
             (0..40u32).flat_map(|u| (0..10u32).map(move |j| (u, (u % 2) * 15 + (u + j * 4) % 15, 1.0))).collect();
@@ -425,7 +425,7 @@ mod tests {
             },
             triplets,
         };
-        match train(&data, request, 1, &mut |_| true).unwrap() {
+        match train(&data, request, &TrainingOptions::with_threads(1), &mut |_| true).unwrap() {
             Outcome::Trained(t) => *t,
             Outcome::Cancelled => panic!("not cancelled"),
         }

@@ -85,6 +85,14 @@ pub struct TrainingOptions {
     pub warm: Vec<Setting>,
 }
 
+impl TrainingOptions {
+    /// `threads` threads, no time budget, no warm start, and 1 GiB for EASE: for tools
+    /// and tests that train outside a server.
+    pub fn with_threads(threads: usize) -> Self {
+        Self { threads, tuning_budget: None, ease_memory_budget: 1 << 30, warm: Vec::new() }
+    }
+}
+
 pub struct Trained {
     /// The family trained (for `AUTO`, the one chosen).
     pub algorithm: Algorithm,
