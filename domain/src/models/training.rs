@@ -185,6 +185,19 @@ fn run(
     }
     let all = lift(Interactions::from_triplets(data.user_ids.len(), data.item_ids.len(), &data.triplets))?;
     let split = lift(split_per_user(&all, EVALUATION_SEED, SplitRule::default()))?;
+    run_on_split(data, &all, &split, request, options, progress)
+}
+
+/// The pipeline after the protocol's split: choose on the training part only, evaluate
+/// on the test part, refit on everything.
+fn run_on_split(
+    data: &TrainingData,
+    all: &Interactions,
+    split: &inference::eval::Split,
+    request: &TrainRequest,
+    options: &TrainingOptions,
+    progress: &mut dyn FnMut(f32) -> bool,
+) -> Result<Trained, Halt> {
     if split.evaluated_users().is_empty() {
         return Err(DomainError::invalid("data", "no user has the 5 interactions evaluation needs").into());
     }
@@ -202,10 +215,10 @@ fn run(
 
     let (setting, selection) = choose(&split.train, request, options, &fit, &mut slice(progress, 0.0, 0.6))?;
     let evaluated = lift(setting.fit(&split.train, &fit, slice(progress, 0.6, 0.68)))?;
-    let report = lift(pool.install(|| evaluate(&evaluated, &split, EVALUATION_K)))?;
-    let evaluation = evaluation_detail(&evaluated, &split)?;
+    let report = lift(pool.install(|| evaluate(&evaluated, split, EVALUATION_K)))?;
+    let evaluation = evaluation_detail(&evaluated, split)?;
     check(if progress(0.7) { Ok(()) } else { Err(InferenceError::Cancelled) })?;
-    let served = lift(setting.fit(&all, &fit, slice(progress, 0.7, 0.98)))?;
+    let served = lift(setting.fit(all, &fit, slice(progress, 0.7, 0.98)))?;
     let (onnx, user_factors, factors) = match &served {
         Fitted::Als(model) => (lift(onnx::export_als(model))?, Some(model.user_factors().clone()), model.factors()),
         Fitted::Ease(model) => (lift(onnx::export_ease(model))?, None, 0),
@@ -304,5 +317,76 @@ fn to_metrics(report: &inference::eval::EvalReport) -> ModelMetrics {
         evaluated_users: report.evaluated_users,
         ndcg_interval,
         recall_interval,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use inference::rng::SplitMix64;
+
+    use super::*;
+
+    /// People in four taste groups over 60 items, 25 events each.
+    fn data() -> TrainingData {
+        let mut rng = SplitMix64::new(3);
+        let mut triplets = Vec::new();
+        for u in 0..120u32 {
+            let group = (u % 4) as usize;
+            for _ in 0..25 {
+                let item = if rng.below(10) < 8 { group * 15 + rng.below(15) } else { rng.below(60) };
+                triplets.push((u, item as u32, 1.0));
+            }
+        }
+        TrainingData {
+            user_ids: (0..120).map(|u| format!("u{u}")).collect(),
+            item_ids: (0..60).map(|i| format!("c{i}")).collect(),
+            snapshot: DataSnapshot {
+                users: 120,
+                items: 60,
+                interactions: triplets.len(),
+                first_interaction_at: None,
+                last_interaction_at: None,
+                taken_at: chrono::Utc::now(),
+            },
+            triplets,
+        }
+    }
+
+    fn trained(data: &TrainingData, split: &inference::eval::Split) -> Trained {
+        let all = Interactions::from_triplets(120, 60, &data.triplets).unwrap();
+        match run_on_split(data, &all, split, &TrainRequest::Auto, &TrainingOptions::with_threads(2), &mut |_| true) {
+            Ok(t) => t,
+            Err(_) => panic!("training failed"),
+        }
+    }
+
+    #[test]
+    fn the_test_split_informs_no_choice() {
+        let data = data();
+        let all = Interactions::from_triplets(120, 60, &data.triplets).unwrap();
+        let split = split_per_user(&all, EVALUATION_SEED, SplitRule::default()).unwrap();
+        // The same training part, with every held-out interaction replaced by a random
+        // item of the same person.
+        let mut rng = SplitMix64::new(99);
+        let random: Vec<(u32, u32, f32)> =
+            split.test.triplets().map(|(u, _, w)| (u, rng.below(60) as u32, w)).collect();
+        let noise = inference::eval::Split {
+            train: split.train.clone(),
+            test: Interactions::from_triplets(120, 60, &random).unwrap(),
+        };
+        let (real, shuffled) = (trained(&data, &split), trained(&data, &noise));
+        assert_eq!(real.algorithm, shuffled.algorithm);
+        assert_eq!(real.parameters, shuffled.parameters, "the chosen setting");
+        // Every trial and its validation score (timings aside).
+        let trials = |t: &Trained| {
+            let selection = t.tuning.as_ref().and_then(Selection::from_record).unwrap();
+            let scores: Vec<_> = selection.trials.into_iter().map(|t| (t.setting, t.validation_ndcg)).collect();
+            (selection.chosen, scores)
+        };
+        assert_eq!(trials(&real), trials(&shuffled));
+        assert!(trials(&real).1.len() > 40, "every family was searched");
+        assert_ne!(real.metrics.ndcg, shuffled.metrics.ndcg, "the test split is what changed");
+        assert!(real.metrics.ndcg > shuffled.metrics.ndcg, "real held-out items are easier than random ones");
     }
 }
