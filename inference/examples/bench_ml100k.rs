@@ -92,7 +92,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         split.evaluated_users().len()
     );
     println!();
-    println!("| model | chosen setting | NDCG@10 (95% CI) | Recall@10 (95% CI) | P@10 | HR@10 | Cov@10 | fit s | tuning |");
+    println!(
+        "| model | chosen setting | NDCG@10 (95% CI) | Recall@10 (95% CI) | P@10 | HR@10 | Cov@10 | fit s | tuning |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
 
     let mut auto_report = None;
@@ -124,7 +126,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reference = reference_params();
     let (model, fit) = timed(|| AlsModel::fit(&split.train, &reference, |_| true));
     let report = evaluate(&model?, &split, K)?;
-    row("ALS reference", &describe(&Setting::Als { factors: 64, regularization: 0.05, alpha: 1.0, iterations: 15 }), &report, fit, "pinned");
+    row(
+        "ALS reference",
+        &describe(&Setting::Als { factors: 64, regularization: 0.05, alpha: 1.0, iterations: 15 }),
+        &report,
+        fit,
+        "pinned",
+    );
 
     let ease = EaseModel::fit(&split.train, &EaseParams { lambda: 500.0, omega: 0.0, threads: THREADS }, 4 << 30)?;
     for keep in [50usize, 200] {
@@ -217,8 +225,9 @@ fn row(name: &str, params: &str, r: &EvalReport, fit: f64, tuning: &str) {
 fn interval(values: &[f64]) -> (f64, f64) {
     let mut rng = inference::rng::SplitMix64::new(SEED);
     let n = values.len().max(1);
-    let mut means: Vec<f64> =
-        (0..2000).map(|_| (0..n).map(|_| values.get(rng.below(n)).copied().unwrap_or(0.0)).sum::<f64>() / n as f64).collect();
+    let mut means: Vec<f64> = (0..2000)
+        .map(|_| (0..n).map(|_| values.get(rng.below(n)).copied().unwrap_or(0.0)).sum::<f64>() / n as f64)
+        .collect();
     means.sort_by(f64::total_cmp);
     (means[50], means[1949])
 }

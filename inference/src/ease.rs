@@ -29,6 +29,22 @@ use crate::rank::Scorer;
 /// the factor before it is built.
 const PEAK_BYTES_PER_CELL: usize = 32;
 
+/// A byte count as people read it ("51 KiB", "3.2 GiB").
+pub fn readable_bytes(bytes: usize) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value >= 10.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// Settings of one EASE fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EaseParams {
@@ -103,8 +119,8 @@ impl EaseGram {
             });
             let scratch = llt::factor::cholesky_in_place_scratch::<f64>(n, par, Default::default())
                 .or(llt::inverse::inverse_scratch::<f64>(n, par));
-            let mut buffer = MemBuffer::try_new(scratch)
-                .map_err(|_| InferenceError::Allocation { bytes: scratch.size_bytes() })?;
+            let mut buffer =
+                MemBuffer::try_new(scratch).map_err(|_| InferenceError::Allocation { bytes: scratch.size_bytes() })?;
             let stack = MemStack::new(&mut buffer);
             llt::factor::cholesky_in_place(system.as_mut(), Default::default(), par, stack, Default::default())
                 .map_err(|_| InferenceError::NotPositiveDefinite)?;

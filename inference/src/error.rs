@@ -41,9 +41,7 @@ pub enum InferenceError {
 
     /// A model whose size grows with the square of the catalog would not fit the memory
     /// budget its caller set.
-    #[error(
-        "a catalog of {items} items needs {needed} bytes for this model, more than the budget of {budget} bytes"
-    )]
+    #[error("a catalog of {items} items needs {needed} bytes for this model, more than the budget of {budget} bytes")]
     CatalogTooLarge { items: usize, needed: usize, budget: usize },
 
     /// Memory for a computation could not be allocated.

@@ -67,7 +67,11 @@ impl ModelScorer {
         }
     }
 
-    fn score_sparse(&self, items: ndarray::ArrayView2<'_, i64>, weights: ndarray::ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+    fn score_sparse(
+        &self,
+        items: ndarray::ArrayView2<'_, i64>,
+        weights: ndarray::ArrayView2<'_, f32>,
+    ) -> Result<Array2<f32>> {
         match self {
             ModelScorer::InProcess(s) => {
                 s.score_sparse(items, weights).map_err(|e| DomainError::internal_from("inference", e))

@@ -124,9 +124,9 @@ fn inference_error(e: InferenceError) -> DomainError {
         InferenceError::CatalogTooLarge { items, needed, budget } => DomainError::invalid(
             "algorithm",
             format!(
-                "EASE over {items} items needs {} MiB, above this server's budget of {} MiB; train ALS or AUTO instead",
-                needed >> 20,
-                budget >> 20
+                "EASE over {items} items needs {}, above this server's budget of {}; train ALS or AUTO instead",
+                inference::ease::readable_bytes(needed),
+                inference::ease::readable_bytes(budget)
             ),
         ),
         other => DomainError::internal(format!("training failed: {other}")),
@@ -285,10 +285,8 @@ fn choose(
 }
 
 fn tuning_record(result: &SearchResult) -> Result<serde_json::Value> {
-    let selected_by = format!(
-        "validation NDCG@{EVALUATION_K} on an inner split of the training data (seed {})",
-        EVALUATION_SEED + 1
-    );
+    let selected_by =
+        format!("validation NDCG@{EVALUATION_K} on an inner split of the training data (seed {})", EVALUATION_SEED + 1);
     serde_json::to_value(Selection::of_search(result, selected_by))
         .map_err(|e| DomainError::internal_from("tuning record", e))
 }

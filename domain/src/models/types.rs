@@ -384,10 +384,7 @@ mod tests {
         assert_eq!(field(TrainRequest::parse(TrainDraft::of(Algorithm::Uploaded))), Some("algorithm".into()));
         let ease = |l| TrainRequest::parse(TrainDraft { lambda: l, ..TrainDraft::of(Algorithm::Ease) });
         assert_eq!(ease(None).ok(), Some(TrainRequest::Ease(None)));
-        assert_eq!(
-            ease(Some(250.0)).ok(),
-            Some(TrainRequest::Ease(Some(EaseSettings { lambda: 250.0, omega: 0.0 })))
-        );
+        assert_eq!(ease(Some(250.0)).ok(), Some(TrainRequest::Ease(Some(EaseSettings { lambda: 250.0, omega: 0.0 }))));
         let with_omega = TrainDraft { lambda: Some(300.0), omega: Some(1.0), ..TrainDraft::of(Algorithm::Ease) };
         assert_eq!(
             TrainRequest::parse(with_omega).ok(),

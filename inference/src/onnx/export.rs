@@ -121,7 +121,13 @@ pub fn export_sparse_history_model(weights: ArrayView2<'_, f32>, model_kind: &st
         name: Some(format!("marquee_{model_kind}")),
         node: vec![
             // [N, H] indices -> [N, H, I]: the history items' rows.
-            node("Gather", "history_rows", &["weights", HISTORY_ITEMS_INPUT], &["rows"], vec![int_attribute("axis", 0)]),
+            node(
+                "Gather",
+                "history_rows",
+                &["weights", HISTORY_ITEMS_INPUT],
+                &["rows"],
+                vec![int_attribute("axis", 0)],
+            ),
             // [N, H] -> [N, 1, H], so one batched MatMul sums the weighted rows.
             node("Unsqueeze", "weights_as_row", &[HISTORY_WEIGHTS_INPUT, "axis_1"], &["row_weights"], Vec::new()),
             node("MatMul", "weighted_sum", &["row_weights", "rows"], &["summed"], Vec::new()),

@@ -9,6 +9,6 @@ mod grid;
 mod setting;
 mod search;
 
-pub use grid::{TuneConfig, TuneGrid, TuneResult, Trial as GridTrial, tune_als};
+pub use grid::{Trial as GridTrial, TuneConfig, TuneGrid, TuneResult, tune_als};
 pub use search::{DEFAULT_EASE_START, FamilyOutcome, SearchConfig, SearchResult, Trial, VALIDATION_RULE, search};
 pub use setting::{Family, FitOptions, Fitted, Setting};

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::grid::{FactorsView, TuneGrid};
 use super::setting::{Family, FitOptions, Setting};
 use crate::als::{AlsParams, train as als_train};
-use crate::ease::{EaseGram, EaseModel, EaseParams};
+use crate::ease::{EaseGram, EaseModel, EaseParams, readable_bytes};
 use crate::error::{InferenceError, Result};
 use crate::eval::{Split, SplitRule, evaluate, split_per_user};
 use crate::knn::ItemKnn;
@@ -89,9 +89,7 @@ impl Default for SearchConfig {
             budget: None,
             warm: Vec::new(),
             als_grid: TuneGrid::default(),
-            ease_lambdas: vec![
-                10.0, 20.0, 50.0, 100.0, 200.0, 300.0, 500.0, 700.0, 1000.0, 2000.0, 5000.0, 10_000.0,
-            ],
+            ease_lambdas: vec![10.0, 20.0, 50.0, 100.0, 200.0, 300.0, 500.0, 700.0, 1000.0, 2000.0, 5000.0, 10_000.0],
             ease_omegas: vec![0.0, 0.5, 1.0, 2.0],
             neighbours: vec![10, 20, 50, 100, 200, 400],
         }
@@ -178,6 +176,8 @@ pub fn search(
 
     let mut trials = Vec::new();
     let mut outcomes = Vec::new();
+    // Why a family could not be tuned, for when no family could.
+    let mut refusal: Option<InferenceError> = None;
     let mut done_weight = 0f32;
     for (position, &family) in families.iter().enumerate() {
         let family_start = Instant::now();
@@ -204,11 +204,14 @@ pub fn search(
                 Family::MostPopular => ctx.most_popular().map(|()| None)?,
                 Family::ItemKnn => ctx.item_knn().map(|()| None)?,
                 Family::Ease => match ctx.ease() {
-                    Err(InferenceError::CatalogTooLarge { items, needed, budget }) => Some(format!(
-                        "a catalog of {items} items needs {} MiB to fit, above the budget of {} MiB",
-                        needed >> 20,
-                        budget >> 20
-                    )),
+                    Err(InferenceError::CatalogTooLarge { items, needed, budget }) => {
+                        refusal = Some(InferenceError::CatalogTooLarge { items, needed, budget });
+                        Some(format!(
+                            "a catalog of {items} items needs {} to fit, above the budget of {}",
+                            readable_bytes(needed),
+                            readable_bytes(budget)
+                        ))
+                    }
                     other => other.map(|()| None)?,
                 },
                 Family::Als => ctx.als().map(|()| None)?,
@@ -233,13 +236,12 @@ pub fn search(
     }
     // Strictly greater: on ties the cheaper family (visited first) and the earlier
     // setting stay.
-    let winner = trials
-        .iter()
-        .fold(None::<&Trial>, |best, t| match best {
-            Some(b) if b.validation_ndcg >= t.validation_ndcg => Some(b),
-            _ => Some(t),
-        })
-        .ok_or_else(|| InferenceError::invalid("budget", "too small to try any setting"))?;
+    let Some(winner) = trials.iter().fold(None::<&Trial>, |best, t| match best {
+        Some(b) if b.validation_ndcg >= t.validation_ndcg => Some(b),
+        _ => Some(t),
+    }) else {
+        return Err(refusal.unwrap_or_else(|| InferenceError::invalid("budget", "too small to try any setting")));
+    };
     Ok(SearchResult {
         best: winner.setting.clone(),
         validation_ndcg: winner.validation_ndcg,

@@ -158,9 +158,8 @@ mod search {
             eprintln!("{:?}: {:?} val {:?} ({} tried)", f.family, f.best, f.validation_ndcg, f.settings_tried);
         }
         assert_eq!(result.best.family(), winner, "{result:#?}");
-        let best_of = |family: Family| {
-            result.families.iter().find(|f| f.family == family).and_then(|f| f.best.clone()).unwrap()
-        };
+        let best_of =
+            |family: Family| result.families.iter().find(|f| f.family == family).and_then(|f| f.best.clone()).unwrap();
         let won = test_ndcg(&split, &best_of(winner), &cfg.fit);
         let lost = test_ndcg(&split, &best_of(loser), &cfg.fit);
         let (low, high) = interval(&lost);
@@ -256,9 +255,6 @@ mod search {
         assert_eq!(a.best, b.best);
         let scores = |r: &inference::tune::SearchResult| r.trials.iter().map(|t| t.validation_ndcg).collect::<Vec<_>>();
         assert_eq!(scores(&a), scores(&b));
-        assert!(matches!(
-            search(&data, &config(&Family::ALL), |_| false),
-            Err(inference::InferenceError::Cancelled)
-        ));
+        assert!(matches!(search(&data, &config(&Family::ALL), |_| false), Err(inference::InferenceError::Cancelled)));
     }
 }

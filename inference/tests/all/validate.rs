@@ -107,7 +107,8 @@ fn accepts_our_exports() {
 
     let knn = ItemKnn::fit(&synthetic(60, 70, 2, 8, 1), 10, 1).unwrap();
     let history = ExpectedSignature { kind: SignatureKind::History, factors: 0, n_items: 70, max_bytes: MB };
-    let sig = validate_model(&export_history_model(knn.dense_similarity().view(), "item_knn").unwrap(), &history).unwrap();
+    let sig =
+        validate_model(&export_history_model(knn.dense_similarity().view(), "item_knn").unwrap(), &history).unwrap();
     assert_eq!((sig.kind, sig.input_width), (SignatureKind::History, 70));
 }
 

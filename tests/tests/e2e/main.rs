@@ -8,6 +8,7 @@ mod helpers;
 
 mod access_control;
 mod audit;
+mod auto_choice;
 mod bad_input;
 mod comparisons;
 mod demo;

@@ -7,35 +7,13 @@ use std::time::Duration;
 use api::config::Settings;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Configure, TestServer, assert_error, dedicated_server, error_code};
+use crate::helpers::{Configure, TestServer, assert_error, error_code};
 use crate::on_both_backends;
+use crate::on_dedicated_servers;
 
 const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
 const REFRESH: &str = "mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { accessToken } }";
 const ACCEPT: &str = "mutation($i: AcceptInviteInput!) { acceptInvite(input: $i) { member { status } } }";
-
-/// Runs the body on a dedicated server per backend, configured by `$configure`.
-macro_rules! on_dedicated_servers {
-    ($name:ident, $configure:expr, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let server = dedicated_server(Backend::Sqlite, $configure).expect("sqlite");
-                ($body)(server).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(server) = dedicated_server(Backend::Postgres, $configure) {
-                    ($body)(server).await;
-                }
-            }
-        }
-    };
-}
 
 /// The `Retry-After` of a refused call, after checking it is a proper RATE_LIMITED 429.
 fn assert_rate_limited(status: u16, headers: &reqwest::header::HeaderMap, body: &Value) -> u64 {

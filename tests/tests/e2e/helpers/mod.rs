@@ -278,6 +278,33 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs the body on a dedicated server per backend, configured by `$configure`, as two
+/// tests: `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_dedicated_servers {
+    ($name:ident, $configure:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let server =
+                    $crate::helpers::dedicated_server($crate::helpers::Backend::Sqlite, $configure).expect("sqlite");
+                ($body)(server).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(server) = $crate::helpers::dedicated_server($crate::helpers::Backend::Postgres, $configure)
+                {
+                    ($body)(server).await;
+                }
+            }
+        }
+    };
+}
+
 /// This crate's folder as cargo names it when it runs the tests; the folder baked in at
 /// compile time only when run by hand (a shared build cache may hold a binary built in
 /// another checkout).
