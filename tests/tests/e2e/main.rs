@@ -11,6 +11,7 @@ mod audit;
 mod bad_input;
 mod demo;
 mod error_codes;
+mod explained_scores;
 mod explanations;
 mod fairness;
 mod hostile_models;
