@@ -103,6 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let reference = reference_params();
+    let solve_costs = [&tuned.best, &reference].map(|p| exact_solve_cost(&split.train, p));
     let (model, fit) = timed(|| AlsModel::fit(&split.train, &reference, |_| true));
     let report = evaluate(&model?, &split, K)?;
     row("ALS reference", &describe(&reference), &report, &format!("fit {fit:.3} s"));
@@ -116,6 +117,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     row("most popular", "by count", &report, &format!("fit {fit:.3} s"));
 
     println!();
+    for (name, (p, cg, full)) in ["tuned", "reference"].iter().zip(&solve_costs) {
+        println!(
+            "exact user solve, {name} ({}): fit {full:.3} s, of which {:.3} s ({:.0}%) after the {cg:.3} s of iterations",
+            describe(p),
+            full - cg,
+            100.0 * (full - cg) / full
+        );
+    }
     let best = tuned.trials.iter().map(|t| t.validation_ndcg).fold(f64::MIN, f64::max);
     println!("auto-tuning chose {} (validation NDCG@10 {best:.4}) in {:.2} s", describe(&tuned.best), tuned.seconds);
     let m = tuned_report.metrics;
@@ -142,6 +151,21 @@ fn time_reference_fit(train: &Interactions, reps: usize) -> Result<(), Box<dyn s
     println!("ours fit seconds: {}", list.join(" "));
     println!("OURS_FIT_MEDIAN {:.6}", times[times.len() / 2]);
     Ok(())
+}
+
+/// Median seconds of `fit_cg_only` and of `fit` (the same iterations, then every user
+/// solved exactly) over three runs each, alternated.
+fn exact_solve_cost<'p>(train: &Interactions, p: &'p AlsParams) -> (&'p AlsParams, f64, f64) {
+    let (mut cg, mut full) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        cg.push(timed(|| AlsModel::fit_cg_only(train, p, |_| true)).1);
+        full.push(timed(|| AlsModel::fit(train, p, |_| true)).1);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[1]
+    };
+    (p, median(cg), median(full))
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
