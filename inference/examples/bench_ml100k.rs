@@ -98,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("|---|---|---|---|---|---|---|---|---|");
 
     let mut auto_report = None;
+    let mut als_tuned = None;
     for (name, families) in [
         ("AUTO (every family)", Family::ALL.to_vec()),
         ("ALS (tuned)", vec![Family::Als]),
@@ -118,12 +119,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let report = evaluate(&model?, &split, K)?;
         let tuning = format!("{:.1} s, {} settings", result.seconds, result.settings_tried());
         row(name, &describe(&result.best), &report, fit, &tuning);
+        if name.starts_with("ALS") {
+            als_tuned = result.best.als_params(&config.fit);
+        }
         if name.starts_with("AUTO") {
             auto_report = Some((result, report));
         }
     }
 
     let reference = reference_params();
+    let solve_costs: Vec<_> =
+        als_tuned.iter().chain([&reference]).map(|p| exact_solve_cost(&split.train, p)).collect();
     let (model, fit) = timed(|| AlsModel::fit(&split.train, &reference, |_| true));
     let report = evaluate(&model?, &split, K)?;
     row(
@@ -139,6 +145,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let pruned = ease.pruned(keep);
         let report = evaluate(&pruned, &split, K)?;
         row(&format!("EASE pruned to {keep} per item"), "lambda=500", &report, 0.0, "pinned");
+    }
+    println!();
+    for (name, (p, cg, full)) in ["tuned", "reference"].iter().zip(&solve_costs) {
+        println!(
+            "exact user solve, {name} ({}): fit {full:.3} s, of which {:.3} s ({:.0}%) after the {cg:.3} s of iterations",
+            describe_als(p),
+            full - cg,
+            100.0 * (full - cg) / full
+        );
     }
     println!();
     println!("| reference (shared/bench/baseline_results.md) | setting | NDCG@10 | Recall@10 | fit s |");
@@ -193,6 +208,21 @@ fn time_reference_fit(train: &Interactions, reps: usize) -> Result<(), Box<dyn s
     Ok(())
 }
 
+/// Median seconds of `fit_cg_only` and of `fit` (the same iterations, then every user
+/// solved exactly) over three runs each, alternated.
+fn exact_solve_cost<'p>(train: &Interactions, p: &'p AlsParams) -> (&'p AlsParams, f64, f64) {
+    let (mut cg, mut full) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        cg.push(timed(|| AlsModel::fit_cg_only(train, p, |_| true)).1);
+        full.push(timed(|| AlsModel::fit(train, p, |_| true)).1);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[1]
+    };
+    (p, median(cg), median(full))
+}
+
 fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
     let t = Instant::now();
     let v = f();
@@ -208,6 +238,10 @@ fn describe(s: &Setting) -> String {
         Setting::ItemKnn { neighbours } => format!("item-kNN k={neighbours}"),
         Setting::MostPopular => "most popular".to_owned(),
     }
+}
+
+fn describe_als(p: &AlsParams) -> String {
+    format!("f={} reg={} alpha={} it={}", p.factors, p.regularization, p.alpha, p.iterations)
 }
 
 fn row(name: &str, params: &str, r: &EvalReport, fit: f64, tuning: &str) {

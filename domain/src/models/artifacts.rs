@@ -92,6 +92,9 @@ fn io_error(path: &Path, e: std::io::Error) -> DomainError {
 pub const ONNX_FILE: &str = "model.onnx";
 pub const META_FILE: &str = "meta.json";
 pub const USER_FACTORS_FILE: &str = "user_factors.f32";
+/// ALS: a digest of each trained person's history, in the user-factor file's row order
+/// (see `history_digest`).
+pub const HISTORY_DIGESTS_FILE: &str = "history_digests.bin";
 /// The evaluation split's per-user detail ([`super::training::EvaluationDetail`]), with
 /// user and item indices into `meta.json`'s `eval_user_ids` and `item_ids`.
 pub const EVALUATION_FILE: &str = "evaluation.json";
@@ -109,6 +112,9 @@ pub struct ArtifactMeta {
     pub eval_user_ids: Vec<String>,
     pub factors: usize,
     pub als: Option<inference::als::AlsParams>,
+    /// Whether [`HISTORY_DIGESTS_FILE`] exists (models trained before it did not have one).
+    #[serde(default)]
+    pub history_digests: bool,
     pub trained_at: chrono::DateTime<chrono::Utc>,
 }
 

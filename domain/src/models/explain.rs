@@ -52,10 +52,13 @@ pub struct Explanation {
     pub user_id: String,
     pub content_id: String,
     pub strategy: Strategy,
-    /// The score the contributions decompose (for ALS: of the user's vector solved from
-    /// their history, as in Hu, Koren and Volinsky 2008, section 5).
+    /// The score `recommendations` serves the item with, which the contributions
+    /// decompose (for ALS: the served vector is the exact solution for the person's
+    /// history, as in Hu, Koren and Volinsky 2008, section 5). For a popularity answer,
+    /// the item's popularity, with no contributions.
     pub score: f32,
-    /// Every contribution added up; equals `score` up to rounding.
+    /// Every contribution added up; equals `score` up to float rounding when the score
+    /// comes from the person's history.
     pub contributions_total: f32,
     /// The largest contributions, largest first.
     pub contributions: Vec<ItemContribution>,
@@ -87,11 +90,17 @@ pub async fn explain_recommendation(
         .details(serde_json::json!({ "contentIds": [content_id] }));
     models.services.read_audit.record(ctx, event).await?;
     let rank = rank_of(ctx, models, user, content_id).await?;
+    let ids = [content_id.to_owned()];
     let explained = match &model {
-        Some(model) if state.personalization => explain_with_model(model.clone(), &state, user_id, content_id).await?,
+        Some(model) if state.personalization => explain_many(model.clone(), &state, user_id, &ids).await?,
         _ => None,
     };
-    Ok(assemble(user_id, content_id, &state, explained, rank, &catalog, model.is_some()))
+    let (explained, fallback) = match explained {
+        Some(mut list) => (list.pop().flatten(), None),
+        None => (None, Some(popularity(ctx, models, &ids).await?)),
+    };
+    let fallback_score = fallback.and_then(|f| f.first().copied()).unwrap_or(0.0);
+    Ok(assemble(user_id, content_id, &state, explained, fallback_score, rank, &catalog, model.is_some()))
 }
 
 /// Explanations for a list just produced, one factorization per user.
@@ -110,57 +119,82 @@ pub async fn explain_list(
         .target(Target::end_user(user_id))
         .details(serde_json::json!({ "contentIds": content_ids }));
     models.services.read_audit.record(ctx, event).await?;
-    let mut out = Vec::with_capacity(content_ids.len());
     let batch = match &model {
         Some(model) if state.personalization => explain_many(model.clone(), &state, user_id, content_ids).await?,
-        _ => content_ids.iter().map(|_| None).collect(),
+        _ => None,
     };
+    let (batch, fallback) = match batch {
+        Some(batch) => (batch, None),
+        None => (content_ids.iter().map(|_| None).collect(), Some(popularity(ctx, models, content_ids).await?)),
+    };
+    let mut out = Vec::with_capacity(content_ids.len());
     for (i, (id, explained)) in content_ids.iter().zip(batch).enumerate() {
-        out.push(assemble(user_id, id, &state, explained, Some(i + 1), &catalog, model.is_some()));
+        let fallback_score = fallback.as_ref().and_then(|f| f.get(i).copied()).unwrap_or(0.0);
+        out.push(assemble(user_id, id, &state, explained, fallback_score, Some(i + 1), &catalog, model.is_some()));
     }
     Ok(out)
 }
 
+/// The scores a non-personalized list serves these items with (their interaction counts).
+async fn popularity(ctx: &TenantCtx, models: &ModelServices, content_ids: &[String]) -> Result<Vec<f32>> {
+    let popular = data::popular_items(ctx, models).await?;
+    let scores: HashMap<&str, f32> = popular.iter().map(|(id, n)| (id.as_str(), *n)).collect();
+    Ok(content_ids.iter().map(|id| scores.get(id.as_str()).copied().unwrap_or(0.0)).collect())
+}
+
 struct Explained {
     strategy: Strategy,
+    /// The score `recommendations` serves the item with.
     score: f32,
     contributions: Vec<(String, f32)>,
+    /// Why the model's scores are not the person's own (a popularity model).
+    not_personal: Option<&'static str>,
 }
 
-async fn explain_with_model(
-    model: Arc<LoadedModel>,
-    user: &UserState,
-    user_id: &str,
-    content_id: &str,
-) -> Result<Option<Explained>> {
-    Ok(explain_many(model, user, user_id, &[content_id.to_owned()]).await?.pop().flatten())
-}
-
+/// What the model says about these items for this person, or `None` when it cannot
+/// personalize for them (then the answer is the popularity fallback's).
 async fn explain_many(
     model: Arc<LoadedModel>,
     user: &UserState,
     user_id: &str,
     content_ids: &[String],
-) -> Result<Vec<Option<Explained>>> {
+) -> Result<Option<Vec<Option<Explained>>>> {
     let history = model.history_indices(&user.history);
-    let Some((_, strategy)) = model.user_input(user_id, &user.history)? else {
-        return Ok(content_ids.iter().map(|_| None).collect());
+    let Some((input, strategy)) = model.user_input(user_id, &user.history)? else {
+        return Ok(None);
     };
     let ids = content_ids.to_vec();
-    tokio::task::spawn_blocking(move || -> Result<Vec<Option<Explained>>> {
+    let explained = tokio::task::spawn_blocking(move || -> Result<Vec<Option<Explained>>> {
         let name = |i: u32| model.item_ids[i as usize].clone();
+        // The very scores `recommendations` serves: the same input through the same
+        // session. The contributions add up to them up to float rounding.
+        let served = model.score(&input)?;
+        let scored = |id: &String| model.item_index.get(id).map(|&i| (i, served[i as usize]));
         match (&model.als, model.algorithm) {
             (Some(als), _) => {
+                // The served vector (trained or folded in) is the exact solution for this
+                // history (serving checks it), so this decomposes the served score.
                 let explainer = als.explainer(&history).map_err(|e| DomainError::internal_from("explain", e))?;
                 ids.iter()
                     .map(|id| {
-                        let Some(&item) = model.item_index.get(id) else { return Ok(None) };
+                        let Some((item, score)) = scored(id) else { return Ok(None) };
                         let e = explainer.explain(item).map_err(|e| DomainError::internal_from("explain", e))?;
                         let contributions = e.contributions.iter().map(|c| (name(c.item), c.value)).collect();
-                        Ok(Some(Explained { strategy, score: e.score, contributions }))
+                        Ok(Some(Explained { strategy, score, contributions, not_personal: None }))
                     })
                     .collect()
             }
+            (None, Algorithm::MostPopular) => Ok(ids
+                .iter()
+                .map(|id| {
+                    scored(id).map(|(_, score)| Explained {
+                        strategy,
+                        score,
+                        contributions: Vec::new(),
+                        not_personal: Some("the deployed model ranks every item by its popularity"),
+                    })
+                })
+                .collect()),
             (None, Algorithm::ItemKnn | Algorithm::Ease | Algorithm::Uploaded) if !history.is_empty() => {
                 // The graph is linear in the history: the scores of a one-item history h
                 // are what h adds to every item, so each history item's term is
@@ -170,7 +204,7 @@ async fn explain_many(
                 let rows = model.score_one_hot(&items)?;
                 ids.iter()
                     .map(|id| {
-                        let Some(&item) = model.item_index.get(id) else { return Ok(None) };
+                        let Some((item, score)) = scored(id) else { return Ok(None) };
                         let mut contributions: Vec<(String, f32)> = history
                             .iter()
                             .enumerate()
@@ -178,8 +212,7 @@ async fn explain_many(
                             .filter(|(_, v)| *v != 0.0)
                             .collect();
                         contributions.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                        let score = contributions.iter().map(|(_, v)| v).sum();
-                        Ok(Some(Explained { strategy, score, contributions }))
+                        Ok(Some(Explained { strategy, score, contributions, not_personal: None }))
                     })
                     .collect()
             }
@@ -187,7 +220,8 @@ async fn explain_many(
         }
     })
     .await
-    .map_err(|e| DomainError::internal_from("explanation thread", e))?
+    .map_err(|e| DomainError::internal_from("explanation thread", e))??;
+    Ok(Some(explained))
 }
 
 async fn rank_of(ctx: &TenantCtx, models: &ModelServices, user: &UserId, content_id: &str) -> Result<Option<usize>> {
@@ -201,11 +235,15 @@ async fn rank_of(ctx: &TenantCtx, models: &ModelServices, user: &UserId, content
     Ok(list.items.iter().find(|i| i.item_id == content_id).map(|i| i.rank))
 }
 
+/// `fallback_score`: what a non-personalized list serves the item with, for when no
+/// model explains it.
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     user_id: &str,
     content_id: &str,
     user: &UserState,
     explained: Option<Explained>,
+    fallback_score: f32,
     rank: Option<usize>,
     catalog: &CatalogView,
     has_model: bool,
@@ -226,7 +264,9 @@ fn assemble(
                     share: if denominator != 0.0 { v / denominator } else { 0.0 },
                 })
                 .collect();
-            (e.strategy, e.score, total, top, None)
+            let fallback_reason =
+                e.not_personal.map(|r| format!("Shown because it is popular with this audience: {r}."));
+            (e.strategy, e.score, total, top, fallback_reason)
         }
         None => {
             let reason = if !user.personalization {
@@ -240,7 +280,7 @@ fn assemble(
             };
             (
                 Strategy::PopularFallback,
-                0.0,
+                fallback_score,
                 0.0,
                 Vec::new(),
                 Some(format!("Shown because it is popular with this audience: {reason}.")),

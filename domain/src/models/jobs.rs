@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tenants::TenantCtx;
 
-use super::artifacts::{ArtifactMeta, EVALUATION_FILE, META_FILE, ONNX_FILE, USER_FACTORS_FILE, f32_bytes};
+use super::artifacts::{
+    ArtifactMeta, EVALUATION_FILE, HISTORY_DIGESTS_FILE, META_FILE, ONNX_FILE, USER_FACTORS_FILE, f32_bytes,
+};
 use super::runtime::ModelServices;
 use super::selection::Selection;
 use super::store::{self, TrainedRecord};
@@ -107,12 +109,17 @@ async fn run(
                 progress.store(p.to_bits(), Ordering::Relaxed);
                 !cancel.load(Ordering::Relaxed)
             };
-            training::train(&data, &request, &options, &mut callback).map(|o| (o, data))
+            let outcome = training::train(&data, &request, &options, &mut callback)?;
+            let digests = match &outcome {
+                Outcome::Trained(t) if t.user_factors.is_some() => Some(history_digests(&data)?),
+                _ => None,
+            };
+            Ok::<_, DomainError>((outcome, data, digests))
         })
     };
     let outcome = blocking.await.map_err(|e| DomainError::internal_from("training thread", e));
     reporter.abort();
-    let (outcome, data) = outcome??;
+    let (outcome, data, digests) = outcome??;
     match outcome {
         Outcome::Cancelled => finish(ctx, models, model_row, job_row, JobStatus::Cancelled, None).await,
         Outcome::Trained(trained) => {
@@ -125,6 +132,7 @@ async fn run(
                 eval_user_ids: data.user_ids.clone(),
                 factors: trained.factors,
                 als: trained.als.clone(),
+                history_digests: digests.is_some(),
                 trained_at: data.snapshot.taken_at,
             };
             let key_for_write = key.clone();
@@ -135,6 +143,9 @@ async fn run(
                 store.put(&key_for_write, ONNX_FILE, &trained_for_write.0)?;
                 if let Some(factors) = &trained_for_write.1 {
                     store.put(&key_for_write, USER_FACTORS_FILE, &f32_bytes(factors))?;
+                }
+                if let Some(digests) = &digests {
+                    store.put(&key_for_write, HISTORY_DIGESTS_FILE, digests)?;
                 }
                 store.put(&key_for_write, EVALUATION_FILE, &evaluation)?;
                 let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::internal(e.to_string()))?;
@@ -186,6 +197,15 @@ async fn store_without_erased(
     super::privacy::erasure_lock(models, ctx, tx).await?;
     let held_erased = super::privacy::scrub_fresh(models, tx, model_row, key, snapshot_users).await?;
     super::privacy::settle_fresh(tx, model_row, held_erased).await
+}
+
+/// The stored digest of every trained person's history: the matrix training built from
+/// the same triplets, so the same merged weights.
+fn history_digests(data: &training::TrainingData) -> Result<Vec<u8>> {
+    let matrix =
+        inference::matrix::Interactions::from_triplets(data.user_ids.len(), data.item_ids.len(), &data.triplets)
+            .map_err(|e| DomainError::internal_from("history digests", e))?;
+    Ok(super::history_digest::to_bytes(&super::history_digest::digests(&matrix)))
 }
 
 /// The best setting of each family in the tenant's latest tuning record that has one:

@@ -8,6 +8,7 @@ pub(crate) mod data;
 mod entity;
 pub(crate) mod evaluation;
 pub mod explain;
+mod history_digest;
 mod jobs;
 pub(crate) mod privacy;
 pub mod recommend;

@@ -21,7 +21,8 @@ use tenants::db::DbBackendKind;
 use tenants::{TenantCtx, TenantTx};
 
 use super::artifacts::{
-    ArtifactMeta, EVALUATION_FILE, META_FILE, ModelStore, USER_FACTORS_FILE, f32_bytes, f32_values,
+    ArtifactMeta, EVALUATION_FILE, HISTORY_DIGESTS_FILE, META_FILE, ModelStore, USER_FACTORS_FILE, f32_bytes,
+    f32_values,
 };
 use super::entity::model;
 use super::runtime::ModelServices;
@@ -283,6 +284,11 @@ fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
             meta.user_ids[row] = String::new();
         }
         store.put(key, USER_FACTORS_FILE, &f32_bytes(&factors))?;
+        if meta.history_digests {
+            let mut digests = store.get(key, HISTORY_DIGESTS_FILE)?;
+            super::history_digest::scrub(&mut digests, &trained_rows);
+            store.put(key, HISTORY_DIGESTS_FILE, &digests)?;
+        }
     }
     if !evaluated.is_empty() {
         for &index in &evaluated {
@@ -315,6 +321,7 @@ fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
 mod tests {
     use super::*;
     use crate::models::artifacts::LocalDiskStore;
+    use crate::models::history_digest::{self, HistoryDigest};
     use crate::models::types::Algorithm;
 
     #[test]
@@ -328,10 +335,13 @@ mod tests {
             eval_user_ids: vec!["a".into(), "b".into(), "c".into()],
             factors: 2,
             als: None,
+            history_digests: true,
             trained_at: chrono::Utc::now(),
         };
         store.put("1/m", META_FILE, &serde_json::to_vec(&meta).unwrap()).unwrap();
         store.put("1/m", USER_FACTORS_FILE, &f32_bytes(&[1.0, 2.0, 3.0, 4.0])).unwrap();
+        let digests = [HistoryDigest::of([(0, 1.0)]), HistoryDigest::of([(1, 2.0)])];
+        store.put("1/m", HISTORY_DIGESTS_FILE, &history_digest::to_bytes(&digests)).unwrap();
         let evaluation = serde_json::json!({
             "k": 10,
             "users": [{ "user": 0, "test_items": [1] }, { "user": 1, "test_items": [0] }],
@@ -345,6 +355,8 @@ mod tests {
         assert_eq!(meta.user_ids, ["a", ""]);
         assert_eq!(meta.eval_user_ids, ["a", "", "c"]);
         assert_eq!(f32_values(&store.get("1/m", USER_FACTORS_FILE).unwrap()).unwrap(), [1.0, 2.0, 0.0, 0.0]);
+        let digests_left = history_digest::from_bytes(&store.get("1/m", HISTORY_DIGESTS_FILE).unwrap()).unwrap();
+        assert_eq!(digests_left, [digests[0], HistoryDigest::of([])]);
         let evaluation: serde_json::Value =
             serde_json::from_slice(&store.get("1/m", EVALUATION_FILE).unwrap()).unwrap();
         assert_eq!(evaluation["users"], serde_json::json!([{ "user": 0, "test_items": [1] }]));

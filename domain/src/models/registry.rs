@@ -276,6 +276,7 @@ pub async fn upload_model(
         eval_user_ids: Vec::new(),
         factors: 0,
         als: None,
+        history_digests: false,
         trained_at: now,
     };
     let store = models.store.clone();

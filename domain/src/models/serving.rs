@@ -13,7 +13,10 @@ use inference::runtime::{OnnxScorer, OrtRuntime};
 use inference::sandbox::{SandboxConfig, SandboxedScorer};
 use ndarray::Array2;
 
-use super::artifacts::{ArtifactMeta, META_FILE, ModelStore, ONNX_FILE, USER_FACTORS_FILE, f32_values};
+use super::artifacts::{
+    ArtifactMeta, HISTORY_DIGESTS_FILE, META_FILE, ModelStore, ONNX_FILE, USER_FACTORS_FILE, f32_values,
+};
+use super::history_digest::{self, HistoryDigest};
 use super::types::Algorithm;
 use crate::error::{DomainError, Result};
 
@@ -50,6 +53,9 @@ pub struct LoadedModel {
     scorer: ModelScorer,
     /// ALS only: trained user factors plus item factors read back from the graph.
     pub als: Option<AlsModel>,
+    /// ALS only: a digest of the history each trained vector was solved from (`None` for
+    /// models trained before digests were kept).
+    trained_histories: Option<Vec<HistoryDigest>>,
 }
 
 /// Built-in models run in this process; a tenant's uploaded model is untrusted code and
@@ -155,6 +161,16 @@ impl LoadedModel {
             }
             _ => None,
         };
+        let trained_histories = match (&als, meta.history_digests) {
+            (Some(als), true) => {
+                let digests = history_digest::from_bytes(&store.get(key, HISTORY_DIGESTS_FILE)?)?;
+                if digests.len() != als.n_users() {
+                    return Err(DomainError::internal(format!("model {row}: history digests do not match the users")));
+                }
+                Some(digests)
+            }
+            _ => None,
+        };
         let item_index = meta.item_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
         let user_index = meta.user_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
         Ok(Self {
@@ -166,6 +182,7 @@ impl LoadedModel {
             trained_at: meta.trained_at,
             scorer,
             als,
+            trained_histories,
         })
     }
 
@@ -201,14 +218,15 @@ impl LoadedModel {
                 let Some(als) = &self.als else {
                     return Err(DomainError::internal("ALS model without factors"));
                 };
-                let newer = history.iter().any(|e| e.occurred_at > self.trained_at);
-                if let (Some(&u), false) = (self.user_index.get(user_id), newer) {
-                    let v = als.user_vector(u).map_err(|e| DomainError::internal(e.to_string()))?;
-                    return Ok(Some((ModelInput::Dense(v.to_vec()), Strategy::Personalized)));
-                }
                 let indexed = self.history_indices(history);
                 if indexed.is_empty() {
                     return Ok(None);
+                }
+                if let Some(&u) = self.user_index.get(user_id)
+                    && self.trained_on(u, &indexed, history)
+                {
+                    let v = als.user_vector(u).map_err(|e| DomainError::internal(e.to_string()))?;
+                    return Ok(Some((ModelInput::Dense(v.to_vec()), Strategy::Personalized)));
                 }
                 let v = als.fold_in(&indexed).map_err(|e| DomainError::internal_from("fold-in", e))?;
                 Ok(Some((ModelInput::Dense(v), Strategy::FoldIn)))
@@ -227,6 +245,18 @@ impl LoadedModel {
             }
             Algorithm::MostPopular => Ok(Some((ModelInput::Dense(vec![1.0]), Strategy::PopularFallback))),
             Algorithm::Auto => Err(DomainError::internal("a model whose algorithm was never chosen is loaded")),
+        }
+    }
+
+    /// Whether trained user `u`'s vector was solved from exactly this history (merged in
+    /// `indexed`): then it is what a fold-in of the history gives, and serving it saves
+    /// the solve. Models without digests can only tell events newer than the model.
+    fn trained_on(&self, u: u32, indexed: &[(u32, f32)], history: &[HistoryEvent]) -> bool {
+        match &self.trained_histories {
+            Some(digests) => digests
+                .get(u as usize)
+                .is_some_and(|trained| trained.matches(&HistoryDigest::of(indexed.iter().copied()))),
+            None => !history.iter().any(|e| e.occurred_at > self.trained_at),
         }
     }
 

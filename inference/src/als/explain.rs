@@ -5,6 +5,8 @@
 //! so the score of item i is `y_i^T x_u = sum_j c_uj (y_i^T W^u y_j)`: one term per
 //! liked item j, and the terms add up to the score exactly.
 
+use std::borrow::Cow;
+
 use super::model::AlsModel;
 use crate::error::Result;
 use crate::explain::{Contribution, Explanation};
@@ -15,16 +17,17 @@ use crate::linalg::cholesky_solve;
 pub struct UserExplainer<'m> {
     model: &'m AlsModel,
     /// Cholesky factor of `Y^T C^u Y + reg I`; empty when the history is empty.
-    chol: Vec<f64>,
+    chol: Cow<'m, [f64]>,
     confidences: Vec<(u32, f64)>,
 }
 
 impl AlsModel {
     /// Factorises the user's system once; see [`UserExplainer::explain`].
     pub fn explainer(&self, history: &[(u32, f32)]) -> Result<UserExplainer<'_>> {
-        let system = self.user_system(history)?;
-        let chol = if system.confidences.is_empty() { Vec::new() } else { system.factor()? };
-        Ok(UserExplainer { model: self, chol, confidences: system.confidences })
+        Ok(match self.user_system(history)? {
+            Some(system) => UserExplainer { model: self, chol: system.chol, confidences: system.confidences },
+            None => UserExplainer { model: self, chol: Cow::Borrowed(&[]), confidences: Vec::new() },
+        })
     }
 
     /// Explains `item`'s score for the user whose history is given.

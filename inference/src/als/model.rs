@@ -1,13 +1,15 @@
 //! The trained ALS model: fitting, scoring and fold-in of new users.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use super::params::AlsParams;
-use super::train::train;
+use super::train::{pool, train_on};
 use crate::error::{InferenceError, Result};
-use crate::linalg::{cholesky, cholesky_solve, dot};
+use crate::linalg::{add_scaled_outer_upper, cholesky, cholesky_solve, dot};
 use crate::matrix::{Interactions, Row};
 use crate::rank::Scorer;
 
@@ -17,20 +19,55 @@ pub struct AlsModel {
     user_factors: Array2<f32>,
     item_factors: Array2<f32>,
     params: AlsParams,
-    /// `Y^T Y` in f64, computed on first use (fold-in, explanations) and kept: serving
-    /// needs it on every call, training never.
-    yty: OnceLock<Vec<f64>>,
+    /// `Y^T Y + reg I` in f64 and its Cholesky factor, computed on first use (exact user
+    /// vectors, fold-in, explanations) and kept: serving needs them on every call.
+    base: OnceLock<BaseSystem>,
+}
+
+/// The part of every user's system that does not depend on the user.
+#[derive(Debug, Clone)]
+struct BaseSystem {
+    a: Vec<f64>,
+    /// The factor of `a` itself: the whole system of a user whose confidences are all 1
+    /// (binary data with alpha 1), who then costs one triangular solve.
+    chol: Option<Vec<f64>>,
 }
 
 impl AlsModel {
     /// Fits the model on `data` (users x items weights).
     ///
+    /// After the last iteration every user's vector is solved exactly from the final item
+    /// factors ([`Self::solve_users_exactly`]), so it is what [`Self::fold_in`] gives for
+    /// the user's row and what [`Self::explain`] decomposes: a served score and its
+    /// explanation are one number.
+    ///
     /// `progress` is called after each iteration with the fraction done (0, 1]; returning
     /// `false` stops training with [`InferenceError::Cancelled`]. Uses a private pool of
     /// `params.threads` threads; the same seed gives bit-identical factors.
-    pub fn fit(data: &Interactions, params: &AlsParams, mut progress: impl FnMut(f32) -> bool) -> Result<Self> {
+    pub fn fit(data: &Interactions, params: &AlsParams, progress: impl FnMut(f32) -> bool) -> Result<Self> {
+        params.validate()?;
+        let pool = pool(params.threads)?;
+        let mut model = Self::iterate(&pool, data, params, progress)?;
+        pool.install(|| model.solve_users_in_pool(data))?;
+        Ok(model)
+    }
+
+    /// [`Self::fit`] without the exact user solve: the user vectors are the last
+    /// conjugate-gradient iterates, as `implicit`'s are, and as automatic tuning scores
+    /// its trials (it reads several iteration counts off one run).
+    pub fn fit_cg_only(data: &Interactions, params: &AlsParams, progress: impl FnMut(f32) -> bool) -> Result<Self> {
+        params.validate()?;
+        Self::iterate(&pool(params.threads)?, data, params, progress)
+    }
+
+    fn iterate(
+        pool: &rayon::ThreadPool,
+        data: &Interactions,
+        params: &AlsParams,
+        mut progress: impl FnMut(f32) -> bool,
+    ) -> Result<Self> {
         let total = params.iterations as f32;
-        let (x, y) = train(data, params, None, |it, _, _| Ok(progress(it as f32 / total)))?;
+        let (x, y) = train_on(pool, data, params, None, |it, _, _| Ok(progress(it as f32 / total)))?;
         let user_factors = to_array(x, data.n_rows(), params.factors)?;
         let item_factors = to_array(y, data.n_cols(), params.factors)?;
         Self::from_parts(user_factors, item_factors, params.clone())
@@ -40,6 +77,9 @@ impl AlsModel {
     /// (`implicit` does the same when factors are already set): a warm start when
     /// retraining on updated data, and a way to compare with other implementations
     /// step for step. Shapes must be `[users, factors]` and `[items, factors]`.
+    ///
+    /// The user vectors stay the last conjugate-gradient iterates, as `implicit`'s, so
+    /// two calls chain exactly; [`Self::solve_users_exactly`] makes them exact.
     pub fn fit_from(
         data: &Interactions,
         params: &AlsParams,
@@ -68,8 +108,58 @@ impl AlsModel {
         let x = flat(user_factors, data.n_rows(), "initial user factor rows")?;
         let y = flat(item_factors, data.n_cols(), "initial item factor rows")?;
         let total = params.iterations as f32;
-        let (x, y) = train(data, params, Some((x, y)), |it, _, _| Ok(progress(it as f32 / total)))?;
+        let pool = pool(params.threads)?;
+        let (x, y) = train_on(&pool, data, params, Some((x, y)), |it, _, _| Ok(progress(it as f32 / total)))?;
         Self::from_parts(to_array(x, data.n_rows(), f)?, to_array(y, data.n_cols(), f)?, params.clone())
+    }
+
+    /// Replaces every user's vector with the exact solution of their least-squares system
+    /// against the current item factors (the f64 Cholesky solve of [`Self::fold_in`], for
+    /// the user's row of `data`), on a pool of `params.threads` threads. [`Self::fit`]
+    /// already does this; a model from [`Self::fit_from`] or [`Self::from_parts`] may need it.
+    ///
+    /// A user whose system is not positive definite (only possible without
+    /// regularization) keeps the vector they had.
+    pub fn solve_users_exactly(&mut self, data: &Interactions) -> Result<()> {
+        pool(self.params.threads)?.install(|| self.solve_users_in_pool(data))
+    }
+
+    /// [`Self::solve_users_exactly`] on the current rayon pool. Each user is solved on
+    /// its own, so the result does not depend on the thread count.
+    fn solve_users_in_pool(&mut self, data: &Interactions) -> Result<()> {
+        if data.n_rows() != self.n_users() {
+            return Err(InferenceError::DimensionMismatch {
+                what: "interaction rows",
+                expected: self.n_users(),
+                actual: data.n_rows(),
+            });
+        }
+        if data.n_cols() != self.n_items() {
+            return Err(InferenceError::DimensionMismatch {
+                what: "interaction columns",
+                expected: self.n_items(),
+                actual: data.n_cols(),
+            });
+        }
+        let this = &*self;
+        let solved: Vec<Option<Vec<f32>>> = (0..data.n_rows())
+            .into_par_iter()
+            .with_min_len(8)
+            .map(|u| {
+                let history: Vec<(u32, f32)> = data.row_unchecked(u).iter().collect();
+                match this.fold_in(&history) {
+                    Ok(x) => Ok(Some(x)),
+                    Err(InferenceError::NotPositiveDefinite) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .collect::<Result<_>>()?;
+        for (mut row, x) in self.user_factors.rows_mut().into_iter().zip(solved) {
+            if let Some(x) = x {
+                row.iter_mut().zip(x).for_each(|(v, s)| *v = s);
+            }
+        }
+        Ok(())
     }
 
     /// Rebuilds a model from stored factors (e.g. loaded from the model store).
@@ -82,7 +172,7 @@ impl AlsModel {
         }
         let item_factors = item_factors.as_standard_layout().into_owned();
         let user_factors = user_factors.as_standard_layout().into_owned();
-        Ok(Self { user_factors, item_factors, params, yty: OnceLock::new() })
+        Ok(Self { user_factors, item_factors, params, base: OnceLock::new() })
     }
 
     /// Users x factors.
@@ -169,26 +259,39 @@ impl AlsModel {
     /// least-squares solution against the fixed item factors (Cholesky, not CG), for users
     /// newer than the model or whose history changed. An empty history gives zeros.
     pub fn fold_in(&self, history: &[(u32, f32)]) -> Result<Vec<f32>> {
-        let system = self.user_system(history)?;
-        if system.confidences.is_empty() {
+        let Some(system) = self.user_system(history)? else {
             return Ok(vec![0.0; self.factors()]);
-        }
-        let l = system.factor()?;
-        let x = cholesky_solve(&l, self.factors(), &system.b);
+        };
+        let x = cholesky_solve(&system.chol, self.factors(), &system.b);
         Ok(x.into_iter().map(|v| v as f32).collect())
     }
 
-    /// Builds `A = Y^T C_u Y + reg I` and `b = Y^T C_u p_u` for a history (section 5 of the
-    /// paper calls `A^-1` the user's weight matrix `W^u`).
-    pub(super) fn user_system(&self, history: &[(u32, f32)]) -> Result<UserSystem> {
+    fn base(&self) -> &BaseSystem {
+        self.base.get_or_init(|| {
+            let f = self.factors();
+            let mut a = gram_f64(&self.item_factors, f);
+            for j in 0..f {
+                a[j * f + j] += f64::from(self.params.regularization);
+            }
+            let chol = cholesky(&a, f);
+            BaseSystem { a, chol }
+        })
+    }
+
+    /// Factorises `A = Y^T C_u Y + reg I` and builds `b = Y^T C_u p_u` for a history
+    /// (section 5 of the paper calls `A^-1` the user's weight matrix `W^u`); `None` for
+    /// an empty history.
+    pub(super) fn user_system(&self, history: &[(u32, f32)]) -> Result<Option<UserSystem<'_>>> {
         let f = self.factors();
         let merged = merge_history(history, self.n_items())?;
-        let mut a = self.yty.get_or_init(|| gram_f64(&self.item_factors, f)).clone();
-        for j in 0..f {
-            a[j * f + j] += f64::from(self.params.regularization);
+        if merged.is_empty() {
+            return Ok(None);
         }
         let mut b = vec![0f64; f];
         let mut confidences = Vec::with_capacity(merged.len());
+        // The items whose confidence is not 1, as f64 rows, with their (c - 1).
+        let mut rows = Vec::new();
+        let mut scales = Vec::new();
         for (item, weight) in merged {
             let conf = f64::from(self.params.alpha) * f64::from(weight);
             let y = self.item_vector(item)?;
@@ -199,32 +302,30 @@ impl AlsModel {
                 }
             }
             if c != 1.0 {
-                for j in 0..f {
-                    let s = (c - 1.0) * f64::from(y[j]);
-                    for k in 0..f {
-                        a[j * f + k] += s * f64::from(y[k]);
-                    }
-                }
+                rows.extend(y.iter().map(|&v| f64::from(v)));
+                scales.push(c - 1.0);
             }
             confidences.push((item, conf));
         }
-        Ok(UserSystem { a, b, f, confidences })
+        let base = self.base();
+        let chol = if scales.is_empty() {
+            Cow::Borrowed(base.chol.as_deref().ok_or(InferenceError::NotPositiveDefinite)?)
+        } else {
+            let mut a = base.a.clone();
+            add_scaled_outer_upper(&mut a, f, &rows, &scales);
+            Cow::Owned(cholesky(&a, f).ok_or(InferenceError::NotPositiveDefinite)?)
+        };
+        Ok(Some(UserSystem { chol, b, confidences }))
     }
 }
 
-/// The normal equations of one user; see [`AlsModel::user_system`].
-pub(super) struct UserSystem {
-    pub(super) a: Vec<f64>,
+/// The factorised normal equations of one user; see [`AlsModel::user_system`].
+pub(super) struct UserSystem<'m> {
+    /// Cholesky factor `U` of `A = U^T U` (shared with the model when every confidence is 1).
+    pub(super) chol: Cow<'m, [f64]>,
     pub(super) b: Vec<f64>,
-    pub(super) f: usize,
     /// (item, alpha * weight) after merging duplicates.
     pub(super) confidences: Vec<(u32, f64)>,
-}
-
-impl UserSystem {
-    pub(super) fn factor(&self) -> Result<Vec<f64>> {
-        cholesky(&self.a, self.f).ok_or(InferenceError::NotPositiveDefinite)
-    }
 }
 
 /// Sorts a history by item and sums repeated items, as the CSR matrix does in training.

@@ -13,20 +13,35 @@ const INIT_SCALE: f32 = 0.01;
 ///
 /// `after_iteration(done, x, y)` sees the factors after each iteration (1-based count);
 /// returning `Ok(false)` cancels. Because iterations are deterministic, the factors seen
-/// after iteration n are exactly those of a fit with `iterations = n`, which lets tuning
-/// evaluate several iteration counts from one run.
+/// after iteration n are exactly those of a fit with `iterations = n` before its exact
+/// user solve, which lets tuning evaluate several iteration counts from one run.
 pub(crate) fn train(
+    data: &Interactions,
+    params: &AlsParams,
+    initial: Option<(Vec<f32>, Vec<f32>)>,
+    after_iteration: impl FnMut(usize, &[f32], &[f32]) -> Result<bool>,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    params.validate()?;
+    train_on(&pool(params.threads)?, data, params, initial, after_iteration)
+}
+
+/// A fit's private pool.
+pub(super) fn pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("als-{i}"))
+        .build()
+        .map_err(|e| InferenceError::ThreadPool { threads, reason: e.to_string() })
+}
+
+/// [`train`] on a pool the caller keeps for later work; `params` must be valid.
+pub(super) fn train_on(
+    pool: &rayon::ThreadPool,
     data: &Interactions,
     params: &AlsParams,
     initial: Option<(Vec<f32>, Vec<f32>)>,
     mut after_iteration: impl FnMut(usize, &[f32], &[f32]) -> Result<bool>,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
-    params.validate()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(params.threads)
-        .thread_name(|i| format!("als-{i}"))
-        .build()
-        .map_err(|e| InferenceError::ThreadPool { threads: params.threads, reason: e.to_string() })?;
     let f = params.factors;
     let cui = if params.alpha == 1.0 { data.clone() } else { data.scaled(params.alpha) };
     let ciu = cui.transpose();

@@ -111,17 +111,15 @@ fn degenerate_shapes_do_not_panic() {
 
 #[test]
 fn warm_start_continues_a_fit_exactly() {
+    // `fit_from` keeps the conjugate-gradient user vectors, so two runs chain exactly.
     let data = synthetic(100, 60, 3, 10, 6);
-    let first = AlsModel::fit(&data, &AlsParams { iterations: 4, ..params(5, 2) }, |_| true).unwrap();
-    let resumed = AlsModel::fit_from(
-        &data,
-        &AlsParams { iterations: 2, ..params(5, 2) },
-        first.user_factors().clone(),
-        first.item_factors().clone(),
-        |_| true,
-    )
-    .unwrap();
-    let straight = AlsModel::fit(&data, &params(5, 2), |_| true).unwrap();
+    let mut rng = inference::rng::SplitMix64::new(9);
+    let mut init = |rows| ndarray::Array2::from_shape_fn((rows, 16), |_| rng.next_f32() * 0.01);
+    let (x0, y0) = (init(100), init(60));
+    let start = |iterations, x, y| AlsModel::fit_from(&data, &AlsParams { iterations, ..params(5, 2) }, x, y, |_| true);
+    let first = start(4, x0.clone(), y0.clone()).unwrap();
+    let resumed = start(2, first.user_factors().clone(), first.item_factors().clone()).unwrap();
+    let straight = start(6, x0, y0).unwrap();
     assert_eq!(bits(&resumed), bits(&straight));
 
     let wrong = ndarray::Array2::<f32>::zeros((99, 16));

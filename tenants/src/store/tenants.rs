@@ -73,12 +73,17 @@ pub async fn current(tx: &TenantTx) -> Result<Tenant> {
         .ok_or(TenantsError::NotFound("tenant"))
 }
 
-/// The tenant's row, locked until `tx` ends (`SELECT ... FOR UPDATE` on PostgreSQL; a
-/// SQLite write transaction holds the database's write lock already), for a
+/// The tenant's row, locked until `tx` ends (`SELECT ... FOR NO KEY UPDATE` on
+/// PostgreSQL; a SQLite write transaction holds the database's write lock already), for a
 /// read-modify-write of its settings that must not lose a concurrent change.
+///
+/// Not `FOR UPDATE`: every insert of a tenant-owned row checks its foreign key with a
+/// key-share lock on this row, which `FOR UPDATE` blocks. The read-audit writer inserts
+/// events while it holds the audit chain's head, which a settings update then waits for
+/// to record its own event: a deadlock. Two updates still exclude each other.
 pub async fn current_for_update(tx: &TenantTx) -> Result<Tenant> {
     tenant::Entity::find_by_id(tx.tenant_id().get())
-        .lock_exclusive()
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(tx.conn())
         .await?
         .map(to_domain)

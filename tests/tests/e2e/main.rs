@@ -13,6 +13,7 @@ mod bad_input;
 mod comparisons;
 mod demo;
 mod error_codes;
+mod explained_scores;
 mod explanations;
 mod fairness;
 mod hostile_models;

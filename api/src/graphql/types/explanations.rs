@@ -66,10 +66,13 @@ pub struct ExplanationGql {
     pub user_id: String,
     pub content_id: String,
     pub strategy: StrategyGql,
-    /// The score the contributions decompose. For ALS, the score of the person's vector
-    /// solved from their history (Hu, Koren and Volinsky 2008, section 5).
+    /// The score `recommendations` serves the item with, which the contributions
+    /// decompose. For ALS, the served vector is the exact solution for the person's
+    /// history (Hu, Koren and Volinsky 2008, section 5). For a popularity answer, the
+    /// item's popularity.
     pub score: f64,
-    /// All contributions added up: equal to `score` up to rounding.
+    /// All contributions added up: equal to `score` up to float rounding (a relative
+    /// 1e-4 at most); 0 for a popularity answer, which the history does not make.
     pub contributions_total: f64,
     /// The largest contributions (at most 5), largest first.
     pub contributions: Vec<ContributionGql>,
