@@ -128,8 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let reference = reference_params();
-    let solve_costs: Vec<_> =
-        als_tuned.iter().chain([&reference]).map(|p| exact_solve_cost(&split.train, p)).collect();
+    let solve_costs: Vec<_> = als_tuned.iter().chain([&reference]).map(|p| exact_solve_cost(&split.train, p)).collect();
     let (model, fit) = timed(|| AlsModel::fit(&split.train, &reference, |_| true));
     let report = evaluate(&model?, &split, K)?;
     row(

@@ -319,6 +319,7 @@ mod tests {
             factors: 1,
             als: None,
             trained_at: chrono::Utc::now(),
+            history_digests: false,
         }
     }
 

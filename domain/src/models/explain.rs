@@ -251,7 +251,8 @@ fn assemble(
     let title = |id: &str| catalog.content(id).map(|c| c.title.clone());
     let (strategy, score, contributions_total, contributions, fallback_reason) = match explained {
         Some(e) => {
-            let total: f32 = e.contributions.iter().map(|(_, v)| v).sum();
+            // Summed in float64, as the served sum is: long histories mix signs.
+            let total = e.contributions.iter().map(|(_, v)| f64::from(*v)).sum::<f64>() as f32;
             let denominator = if e.score.abs() > f32::EPSILON { e.score } else { total };
             let top = e
                 .contributions
