@@ -2,8 +2,6 @@
 //! optionally re-ranked ones), the figures of each, PASS/WARN and suppression. Pure:
 //! the data comes in already loaded, so the whole report is checked by hand in tests.
 
-use std::collections::HashSet;
-
 use super::metrics::{self, PopularityBucket};
 use super::rerank::{self, CandidateFacts};
 use super::thresholds::{FairnessThresholds, Status};
@@ -117,7 +115,7 @@ fn candidate_facts(rerank: &Rerank, data: &ReportData, catalog: &Catalog, user: 
                     data.items
                         .get(c.0 as usize)
                         .map(|it| it.genres.iter().chain(&it.tags).map(|s| s.to_lowercase()).collect())
-                        .unwrap_or_else(HashSet::new)
+                        .unwrap_or_default()
                 })
                 .collect();
         }

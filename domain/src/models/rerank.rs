@@ -126,3 +126,22 @@ pub(crate) fn rerank_candidates<'a>(
     };
     rerank::rerank(r, &facts, first)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_and_profile_from_the_popularity_list() {
+        // Ten items by count, most popular first: head 2 (ceil 20%), mid 3, tail 5.
+        let popular: Vec<(String, f32)> = (0..10).map(|i| (format!("i{i}"), (10 - i) as f32)).collect();
+        let b = buckets_of(["i1", "i2", "i9", "gone"].into_iter(), &popular);
+        assert_eq!(b["i1"], PopularityBucket::Head);
+        assert_eq!(b["i2"], PopularityBucket::Mid);
+        assert_eq!(b["i9"], PopularityBucket::Tail);
+        assert_eq!(b["gone"], PopularityBucket::Tail, "an item the list lacks is tail");
+        // Counts 55 in all: head 10 + 9, mid 8 + 7 + 6, tail 5 + 4 + 3 + 2 + 1.
+        let p = interaction_profile(&popular);
+        assert!((p[0] - 19.0 / 55.0).abs() < 1e-12 && (p[1] - 21.0 / 55.0).abs() < 1e-12);
+    }
+}
