@@ -1,7 +1,9 @@
 //! Fairness figures on MovieLens 100k: imports the data set into a fresh tenant (in a
 //! throw-away data directory), trains ALS with pinned settings, and prints a report by
-//! gender, age band and genre, before and after the popularity-exposure re-ranking
-//! (and MMR diversity) at a few strengths.
+//! gender, age band and genre, before and after the popularity-exposure re-ranking,
+//! the report's trade-off curves (NDCG@10 against exposure Gini, long-tail share and
+//! coverage for each popularity strategy over strengths 0 to 1) with the recommended
+//! setting, MMR diversity at one strength, and the same curves for item-kNN.
 //!
 //! `cargo run -p api --example fairness_ml100k -- ../shared/datasets/ml-100k`
 //! (bench/fairness_ml100k.sh does this).
@@ -40,18 +42,7 @@ async fn main() -> anyhow::Result<()> {
 
     // The settings `bench/compare_implicit.sh` uses, pinned so the figures reproduce.
     let request = TrainRequest::Als(Some(AlsSettings::parse(64, 0.05, 1.0, 15)?));
-    let (model, job) = domain::models::train_model(&ctx, &app.models, request).await?;
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let job = domain::models::get_job(&ctx, &app.models, &job.id).await?;
-        if job.status.is_finished() {
-            if job.status != JobStatus::Succeeded {
-                bail!("training {}: {}", job.status.as_str(), job.error.unwrap_or_default());
-            }
-            break;
-        }
-    }
-    let model = domain::models::get_model(&ctx, &app.models, &model.id).await?;
+    let model = train(&ctx, &app, request).await?;
     let m = model.metrics.context("no metrics")?;
     println!(
         "model: ALS factors 64, reg 0.05, alpha 1, 15 iterations; protocol NDCG@10 {:.4}, Recall@10 {:.4} ({} users)\n",
@@ -69,38 +60,95 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let report = domain::fairness_reports::create_report(&ctx, &app.models, &id, input).await?;
     print_report(&report);
+    print_tradeoff("ALS", &report)?;
 
-    println!("\nre-ranking trade-off (k = 10): strategy, strength -> NDCG@10, Gini, long-tail share, coverage");
-    for (strategy, strength) in [
-        (RerankStrategy::PopularityExposure, 0.25),
-        (RerankStrategy::PopularityExposure, 0.5),
-        (RerankStrategy::PopularityExposure, 0.75),
-        (RerankStrategy::MmrDiversity, 0.5),
-    ] {
-        let (id, input) = ReportInput::parse(
-            &model.id.as_string(),
-            &[],
-            Vec::new(),
-            Some(10),
-            Some(Rerank::parse(strategy, Some(strength))?),
-        )?;
-        let r = domain::fairness_reports::create_report(&ctx, &app.models, &id, input).await?;
-        let (b, a) = (&r.body.baseline, r.body.reranked.as_ref().context("no re-ranked figures")?);
-        let c = r.body.comparison.context("no comparison")?;
-        println!(
-            "  {strategy:?} {strength}: NDCG {:.4} -> {:.4} ({:+.1}%), Gini {:.4} -> {:.4}, long tail {:.3} -> {:.3}, coverage {:.3} -> {:.3}",
-            b.overall.ndcg,
-            a.overall.ndcg,
-            100.0 * c.ndcg_relative_change,
-            b.popularity.gini,
-            a.popularity.gini,
-            b.popularity.long_tail_share,
-            a.popularity.long_tail_share,
-            b.popularity.coverage,
-            a.popularity.coverage
-        );
-    }
+    let (id, input) = ReportInput::parse(
+        &model.id.as_string(),
+        &[],
+        Vec::new(),
+        Some(10),
+        Some(Rerank::parse(RerankStrategy::MmrDiversity, Some(0.5))?),
+    )?;
+    let r = domain::fairness_reports::create_report(&ctx, &app.models, &id, input).await?;
+    let (b, a) = (&r.body.baseline, r.body.reranked.as_ref().context("no re-ranked figures")?);
+    let c = r.body.comparison.context("no comparison")?;
+    println!(
+        "\nMMR_DIVERSITY 0.5: NDCG {:.4} -> {:.4} ({:+.1}%), Gini {:.4} -> {:.4}, long tail {:.3} -> {:.3}, coverage {:.3} -> {:.3}",
+        b.overall.ndcg,
+        a.overall.ndcg,
+        100.0 * c.ndcg_relative_change,
+        b.popularity.gini,
+        a.popularity.gini,
+        b.popularity.long_tail_share,
+        a.popularity.long_tail_share,
+        b.popularity.coverage,
+        a.popularity.coverage
+    );
+
+    let knn = train(&ctx, &app, TrainRequest::ItemKnn { neighbours: 100 }).await?;
+    let (id, input) = ReportInput::parse(&knn.id.as_string(), &[], Vec::new(), Some(10), None)?;
+    let r = domain::fairness_reports::create_report(&ctx, &app.models, &id, input).await?;
+    print_tradeoff("item-kNN (100 neighbours)", &r)?;
     std::fs::remove_dir_all(&data_dir).ok();
+    Ok(())
+}
+
+async fn train(ctx: &TenantCtx, app: &domain::App, request: TrainRequest) -> anyhow::Result<domain::models::Model> {
+    let (model, job) = domain::models::train_model(ctx, &app.models, request).await?;
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let job = domain::models::get_job(ctx, &app.models, &job.id).await?;
+        if job.status.is_finished() {
+            if job.status != JobStatus::Succeeded {
+                bail!("training {}: {}", job.status.as_str(), job.error.unwrap_or_default());
+            }
+            break;
+        }
+    }
+    Ok(domain::models::get_model(ctx, &app.models, &model.id).await?)
+}
+
+/// The report's trade-off curves and recommended setting.
+fn print_tradeoff(name: &str, report: &FairnessReport) -> anyhow::Result<()> {
+    let t = report.body.tradeoff.as_ref().context("no trade-off")?;
+    let b = &t.baseline;
+    println!(
+        "\n{name} trade-off (k = {}): unranked NDCG {:.4}, Gini {:.4}, long tail {:.3}, coverage {:.3}",
+        report.body.k, b.ndcg, b.gini, b.long_tail_share, b.coverage
+    );
+    println!("  strategy               strength   NDCG   (change)   Gini   (change)  long tail  coverage");
+    for curve in &t.curves {
+        for p in curve.points.iter().filter(|p| p.strength > 0.0) {
+            println!(
+                "  {:<22} {:>5.1}    {:.4} ({:+6.1}%)  {:.4} ({:+6.1}%)   {:.3}     {:.3}",
+                curve.strategy.as_str(),
+                p.strength,
+                p.ndcg,
+                100.0 * p.ndcg_relative_change,
+                p.gini,
+                100.0 * p.gini_relative_change,
+                p.long_tail_share,
+                p.coverage
+            );
+        }
+    }
+    match &t.recommended {
+        Some(r) => println!(
+            "  recommended (NDCG cost at most {:.0}%): {} {:.1}: NDCG {:.4} ({:+.1}%), Gini {:.4} ({:+.1}%), long tail {:.3} ({:+.3}), coverage {:.3} ({:+.3})",
+            100.0 * t.max_ndcg_cost,
+            r.strategy.as_str(),
+            r.strength,
+            r.ndcg,
+            100.0 * r.ndcg_relative_change,
+            r.gini,
+            100.0 * r.gini_relative_change,
+            r.long_tail_share,
+            r.long_tail_share_change,
+            r.coverage,
+            r.coverage_change
+        ),
+        None => println!("  recommended: none lowers the Gini within {:.0}% of NDCG", 100.0 * t.max_ndcg_cost),
+    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! CSV export: one figure per row, long format, so any spreadsheet can pivot it.
 
 use super::thresholds::Status;
-use super::types::{FairnessReport, Figures};
+use super::types::{FairnessReport, Figures, Tradeoff};
 
 fn field(s: &str) -> String {
     // RFC 4180 quoting; a leading formula character is neutralized so a spreadsheet
@@ -97,13 +97,53 @@ fn figures(rows: &mut Rows, variant: &str, f: &Figures) {
     rows.push(variant, "popularity", "", "", "coverage", Some(p.coverage), Some(p.coverage_status));
 }
 
-/// `variant,section,dimension,group,metric,value,status`; `variant` is `baseline` or
-/// `reranked`.
+/// The curve: variant `tradeoff`, section `curve`, dimension the strategy, group the
+/// strength; then the recommended setting: variant `recommended`, section `setting`.
+fn tradeoff(rows: &mut Rows, t: &Tradeoff) {
+    rows.push("tradeoff", "tolerance", "", "", "max_ndcg_cost", Some(t.max_ndcg_cost), None);
+    for curve in &t.curves {
+        let strategy = curve.strategy.as_str();
+        for p in &curve.points {
+            let strength = format!("{:.2}", p.strength);
+            for (metric, value) in [
+                ("ndcg", p.ndcg),
+                ("gini", p.gini),
+                ("long_tail_share", p.long_tail_share),
+                ("coverage", p.coverage),
+                ("ndcg_relative_change", p.ndcg_relative_change),
+                ("gini_relative_change", p.gini_relative_change),
+            ] {
+                rows.push("tradeoff", "curve", strategy, &strength, metric, Some(value), None);
+            }
+        }
+    }
+    if let Some(r) = &t.recommended {
+        let (strategy, strength) = (r.strategy.as_str(), format!("{:.2}", r.strength));
+        for (metric, value) in [
+            ("ndcg", r.ndcg),
+            ("gini", r.gini),
+            ("long_tail_share", r.long_tail_share),
+            ("coverage", r.coverage),
+            ("ndcg_relative_change", r.ndcg_relative_change),
+            ("gini_relative_change", r.gini_relative_change),
+            ("long_tail_share_change", r.long_tail_share_change),
+            ("coverage_change", r.coverage_change),
+        ] {
+            rows.push("recommended", "setting", strategy, &strength, metric, Some(value), None);
+        }
+    }
+}
+
+/// `variant,section,dimension,group,metric,value,status`; `variant` is `baseline`,
+/// `reranked`, `tradeoff` (the curve) or `recommended` (the recommended setting).
 pub fn to_csv(report: &FairnessReport) -> String {
     let mut rows = Rows("variant,section,dimension,group,metric,value,status\n".to_owned());
     figures(&mut rows, "baseline", &report.body.baseline);
     if let Some(after) = &report.body.reranked {
         figures(&mut rows, "reranked", after);
+    }
+    if let Some(t) = &report.body.tradeoff {
+        tradeoff(&mut rows, t);
     }
     rows.0
 }

@@ -151,6 +151,14 @@ impl PopularityBucket {
             PopularityBucket::Tail => "tail",
         }
     }
+    /// 0 for the head, 1 for the middle, 2 for the tail.
+    pub fn index(self) -> usize {
+        match self {
+            PopularityBucket::Head => 0,
+            PopularityBucket::Mid => 1,
+            PopularityBucket::Tail => 2,
+        }
+    }
 }
 
 pub const HEAD_FRACTION: f64 = 0.2;

@@ -2,19 +2,19 @@
 //! optionally re-ranked ones), the figures of each, PASS/WARN and suppression. Pure:
 //! the data comes in already loaded, so the whole report is checked by hand in tests.
 
-use std::collections::HashSet;
-
 use super::metrics::{self, PopularityBucket};
 use super::rerank::{self, CandidateFacts};
 use super::thresholds::{FairnessThresholds, Status};
 use super::types::*;
 
 /// One evaluated user, with the values of the requested attributes (in the input's
-/// order) and the model's best candidates, best first.
+/// order), the model's best candidates, best first, and the items of their training
+/// history (for the strategies personalized by it).
 pub struct ReportUser {
     pub groups: Vec<Option<String>>,
     pub test: Vec<u32>,
     pub candidates: Vec<(u32, f32)>,
+    pub history: Vec<u32>,
 }
 
 /// One catalog item as the model indexes it; `None` facts for items since deleted.
@@ -55,56 +55,165 @@ fn item_groups(grouping: ItemGrouping, data: &ReportData) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The facts a re-ranking needs about one user's candidates.
-fn candidate_facts(rerank: &Rerank, data: &ReportData, candidates: &[(u32, f32)]) -> CandidateFacts {
-    let scores = candidates.iter().map(|c| c.1).collect();
-    let item = |i: u32| data.items.get(i as usize);
-    let (groups, targets, features) = match rerank.strategy {
-        RerankStrategy::ProviderExposure => {
-            let provider = |i: u32| item(i).and_then(|it| it.provider.clone()).unwrap_or_else(|| NONE.to_owned());
-            let names: Vec<String> = (0..data.items.len() as u32).map(provider).collect();
-            let (ids, targets) = rerank::group_targets(names.iter().map(String::as_str));
-            let groups = candidates.iter().map(|c| ids.get(&provider(c.0)).copied().unwrap_or(0)).collect();
-            (groups, targets, Vec::new())
+/// What every user's re-ranking shares: the catalog's groups and shares, computed once.
+struct Catalog {
+    buckets: Vec<PopularityBucket>,
+    /// Exposure strategies: each item's group and each group's catalog share.
+    groups: Vec<usize>,
+    targets: Vec<f64>,
+    /// The catalog's interaction shares of head, mid and tail: the profile of a user
+    /// without history.
+    interaction_profile: [f64; 3],
+}
+
+impl Catalog {
+    fn new(rerank: &Rerank, data: &ReportData) -> Self {
+        let buckets = metrics::popularity_buckets(&data.item_train_counts);
+        let names: Vec<String> = match rerank.strategy {
+            RerankStrategy::ProviderExposure => {
+                data.items.iter().map(|it| it.provider.clone().unwrap_or_else(|| NONE.to_owned())).collect()
+            }
+            RerankStrategy::PopularityExposure => buckets.iter().map(|b| b.as_str().to_owned()).collect(),
+            _ => Vec::new(),
+        };
+        let (ids, targets) = rerank::group_targets(names.iter().map(String::as_str));
+        let groups = names.iter().map(|n| ids.get(n).copied().unwrap_or(0)).collect();
+        let mut interactions = [0.0; 3];
+        for (b, &c) in buckets.iter().zip(&data.item_train_counts) {
+            interactions[b.index()] += f64::from(c);
         }
-        RerankStrategy::PopularityExposure => {
-            let buckets = metrics::popularity_buckets(&data.item_train_counts);
-            let (ids, targets) = rerank::group_targets(buckets.iter().map(|b| b.as_str()));
-            let groups = candidates
-                .iter()
-                .map(|c| buckets.get(c.0 as usize).and_then(|b| ids.get(b.as_str())).copied().unwrap_or(0))
-                .collect();
-            (groups, targets, Vec::new())
+        let total: f64 = interactions.iter().sum();
+        let interaction_profile = if total > 0.0 { interactions.map(|c| c / total) } else { [1.0 / 3.0; 3] };
+        Self { buckets, groups, targets, interaction_profile }
+    }
+
+    fn bucket(&self, item: u32) -> PopularityBucket {
+        self.buckets.get(item as usize).copied().unwrap_or(PopularityBucket::Tail)
+    }
+}
+
+/// The facts a re-ranking needs about one user's candidates.
+fn candidate_facts(rerank: &Rerank, data: &ReportData, catalog: &Catalog, user: &ReportUser) -> CandidateFacts {
+    let candidates = &user.candidates;
+    let mut facts = CandidateFacts {
+        scores: candidates.iter().map(|c| c.1).collect(),
+        groups: Vec::new(),
+        targets: Vec::new(),
+        features: Vec::new(),
+        buckets: Vec::new(),
+        profile: catalog.interaction_profile,
+    };
+    match rerank.strategy {
+        RerankStrategy::ProviderExposure | RerankStrategy::PopularityExposure => {
+            facts.groups = candidates.iter().map(|c| catalog.groups.get(c.0 as usize).copied().unwrap_or(0)).collect();
+            facts.targets = catalog.targets.clone();
         }
         RerankStrategy::MmrDiversity => {
-            let features = candidates
+            facts.features = candidates
                 .iter()
                 .map(|c| {
-                    item(c.0)
+                    data.items
+                        .get(c.0 as usize)
                         .map(|it| it.genres.iter().chain(&it.tags).map(|s| s.to_lowercase()).collect())
-                        .unwrap_or_else(HashSet::new)
+                        .unwrap_or_default()
                 })
                 .collect();
-            (Vec::new(), Vec::new(), features)
         }
-    };
-    CandidateFacts { scores, groups, targets, features }
+        RerankStrategy::PopularityXquad | RerankStrategy::PopularityCalibration => {
+            facts.buckets = candidates.iter().map(|c| catalog.bucket(c.0)).collect();
+            facts.profile =
+                rerank::profile(user.history.iter().map(|&i| catalog.bucket(i)), catalog.interaction_profile);
+        }
+    }
+    facts
 }
 
 /// Every user's list of k: the model's order, or re-ranked from its candidates.
 pub fn lists(data: &ReportData, k: usize, rerank: Option<&Rerank>) -> Vec<Vec<u32>> {
+    let catalog = rerank.map(|r| Catalog::new(r, data));
     data.users
         .iter()
-        .map(|u| match rerank {
-            None => u.candidates.iter().take(k).map(|c| c.0).collect(),
-            Some(r) => {
-                // The exposure strategies need the catalog's group shares, so facts are
-                // built per user; the catalog work is small beside the evaluation load.
-                let facts = candidate_facts(r, data, &u.candidates);
+        .map(|u| match (rerank, &catalog) {
+            (Some(r), Some(catalog)) => {
+                let facts = candidate_facts(r, data, catalog, u);
                 rerank::rerank(r, &facts, k).into_iter().map(|i| u.candidates[i].0).collect()
             }
+            _ => u.candidates.iter().take(k).map(|c| c.0).collect(),
         })
         .collect()
+}
+
+/// The strengths a trade-off curve is drawn at: 0, 0.1, ..., 1.
+pub const CURVE_STRENGTHS: usize = 11;
+
+fn tradeoff_point(data: &ReportData, k: usize, lists: &[Vec<u32>], strength: f64) -> TradeoffPoint {
+    let quality = metrics::mean_quality(data.users.iter().zip(lists).map(|(u, l)| metrics::ndcg_recall(l, &u.test, k)));
+    let p = metrics::popularity_figures(lists, &data.item_train_counts, k);
+    TradeoffPoint {
+        strength,
+        ndcg: quality.ndcg,
+        gini: p.gini,
+        long_tail_share: p.long_tail_share,
+        coverage: p.coverage,
+        ndcg_relative_change: 0.0,
+        gini_relative_change: 0.0,
+    }
+}
+
+fn relative(after: f64, before: f64) -> f64 {
+    if before > 0.0 { after / before - 1.0 } else { 0.0 }
+}
+
+/// NDCG@k, exposure Gini, long-tail share and coverage of each popularity strategy
+/// over the strength grid, on the same users and candidates as the report, and the
+/// recommended setting: the lowest Gini below the unranked list's whose relative NDCG
+/// cost is at most `max_ndcg_cost` (ties: the better NDCG).
+pub fn tradeoff(data: &ReportData, k: usize, max_ndcg_cost: f64) -> Tradeoff {
+    let baseline = tradeoff_point(data, k, &lists(data, k, None), 0.0);
+    let relative_to_baseline = |mut p: TradeoffPoint| {
+        p.ndcg_relative_change = relative(p.ndcg, baseline.ndcg);
+        p.gini_relative_change = relative(p.gini, baseline.gini);
+        p
+    };
+    let curves: Vec<TradeoffCurve> = RerankStrategy::POPULARITY
+        .iter()
+        .map(|&strategy| TradeoffCurve {
+            strategy,
+            points: (0..CURVE_STRENGTHS)
+                .map(|step| {
+                    let strength = step as f64 / (CURVE_STRENGTHS - 1) as f64;
+                    if step == 0 {
+                        return relative_to_baseline(baseline);
+                    }
+                    let r = Rerank { strategy, strength };
+                    relative_to_baseline(tradeoff_point(data, k, &lists(data, k, Some(&r)), strength))
+                })
+                .collect(),
+        })
+        .collect();
+    let mut recommended: Option<(RerankStrategy, TradeoffPoint)> = None;
+    for curve in &curves {
+        for p in curve.points.iter().filter(|p| p.strength > 0.0) {
+            let within = -p.ndcg_relative_change <= max_ndcg_cost + 1e-12;
+            let better = recommended.is_none_or(|(_, best)| (p.gini, -p.ndcg) < (best.gini, -best.ndcg));
+            if within && p.gini < baseline.gini - 1e-12 && better {
+                recommended = Some((curve.strategy, *p));
+            }
+        }
+    }
+    let recommended = recommended.map(|(strategy, p)| RecommendedRerank {
+        strategy,
+        strength: p.strength,
+        ndcg: p.ndcg,
+        gini: p.gini,
+        long_tail_share: p.long_tail_share,
+        coverage: p.coverage,
+        ndcg_relative_change: p.ndcg_relative_change,
+        gini_relative_change: p.gini_relative_change,
+        long_tail_share_change: p.long_tail_share - baseline.long_tail_share,
+        coverage_change: p.coverage - baseline.coverage,
+    });
+    Tradeoff { max_ndcg_cost, baseline: relative_to_baseline(baseline), curves, recommended }
 }
 
 fn disparity(values: &[f64], t: &FairnessThresholds) -> Option<Disparity> {
@@ -231,12 +340,22 @@ pub fn assemble(input: &ReportInput, t: &FairnessThresholds, data: &ReportData) 
         long_tail_share_change: after.popularity.long_tail_share - baseline.popularity.long_tail_share,
         coverage_change: after.popularity.coverage - baseline.popularity.coverage,
     });
-    ReportBody { k: input.k, thresholds: *t, excluded_users: data.excluded_users, baseline, reranked, comparison }
+    let tradeoff = Some(tradeoff(data, input.k, t.max_ndcg_cost));
+    ReportBody {
+        k: input.k,
+        thresholds: *t,
+        excluded_users: data.excluded_users,
+        baseline,
+        reranked,
+        comparison,
+        tradeoff,
+    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::tradeoff as tradeoff_fn;
     use super::*;
 
     fn close(a: f64, b: f64) -> bool {
@@ -262,6 +381,7 @@ mod tests {
             groups: vec![g.map(str::to_owned)],
             test,
             candidates: c.iter().enumerate().map(|(i, &x)| (x, 1.0 - i as f32 * 0.1)).collect(),
+            history: Vec::new(),
         };
         let data = ReportData {
             users: vec![
@@ -377,5 +497,81 @@ mod tests {
         assert!(after.popularity.gini < body.baseline.popularity.gini, "{after:?}");
         assert!(close(c.gini_change, after.popularity.gini - body.baseline.popularity.gini));
         assert!(close(c.ndcg_change, after.overall.ndcg - body.baseline.overall.ndcg));
+    }
+
+    #[test]
+    fn tradeoff_curves_and_the_recommended_setting() {
+        let (input, mut data) = data();
+        // u1 plays mostly tail items: the personalized strategies can serve it some.
+        data.users[1].history = vec![3, 2];
+        let t = FairnessThresholds { min_group_size: 1, ..FairnessThresholds::default() };
+        let body = assemble(&input, &t, &data);
+        let tradeoff = body.tradeoff.as_ref().unwrap();
+        assert_eq!(tradeoff.max_ndcg_cost, 0.03);
+        assert!(close(tradeoff.baseline.ndcg, body.baseline.overall.ndcg));
+        assert!(close(tradeoff.baseline.gini, body.baseline.popularity.gini));
+        let strategies: Vec<RerankStrategy> = tradeoff.curves.iter().map(|c| c.strategy).collect();
+        assert_eq!(strategies, RerankStrategy::POPULARITY);
+        for curve in &tradeoff.curves {
+            assert_eq!(curve.points.len(), CURVE_STRENGTHS);
+            assert_eq!(curve.points[0], tradeoff.baseline);
+            assert!(close(curve.points[10].strength, 1.0));
+            // Each point is the report of that re-ranking.
+            let r = Rerank { strategy: curve.strategy, strength: 0.7 };
+            let f = figures(&input, &t, &data, &lists(&data, input.k, Some(&r)));
+            let p = curve.points[7];
+            assert!(close(p.ndcg, f.overall.ndcg) && close(p.gini, f.popularity.gini), "{p:?}");
+            assert!(close(p.ndcg_relative_change, p.ndcg / tradeoff.baseline.ndcg - 1.0));
+        }
+
+        // Every tolerance: the recommendation is the lowest Gini among the points within
+        // it, or none when no point lowers the Gini there.
+        for tolerance in [0.0, 0.03, 0.2, 0.5, 1.0] {
+            let tr = tradeoff_fn(&data, input.k, tolerance);
+            let eligible: Vec<(RerankStrategy, TradeoffPoint)> = tr
+                .curves
+                .iter()
+                .flat_map(|c| c.points.iter().skip(1).map(move |p| (c.strategy, *p)))
+                .filter(|(_, p)| p.ndcg_relative_change >= -tolerance - 1e-12 && p.gini < tr.baseline.gini - 1e-12)
+                .collect();
+            let lowest = eligible.iter().map(|(_, p)| p.gini).fold(f64::INFINITY, f64::min);
+            match tr.recommended {
+                None => assert!(eligible.is_empty(), "{tolerance}: {eligible:?}"),
+                Some(r) => {
+                    assert!(close(r.gini, lowest), "{tolerance}: {r:?}");
+                    assert!(-r.ndcg_relative_change <= tolerance + 1e-12);
+                    assert!(close(r.coverage_change, r.coverage - tr.baseline.coverage));
+                }
+            }
+        }
+        // At any cost, popularity exposure at full strength lowers this Gini (see above).
+        assert!(tradeoff_fn(&data, input.k, 1.0).recommended.is_some());
+    }
+
+    #[test]
+    fn personalized_strategies_follow_the_history() {
+        // Ten items: 0, 1 head; 2-4 mid; 5-9 tail (counts 10..1). One user whose
+        // candidates are head first, with a history of head items only, then of tail
+        // items only.
+        let item = ReportItem { known: true, kind: "movie".into(), ..ReportItem::default() };
+        let user = |history: Vec<u32>| ReportUser {
+            groups: Vec::new(),
+            test: vec![9],
+            candidates: vec![(0, 1.0), (1, 0.9), (2, 0.8), (5, 0.7), (9, 0.6)],
+            history,
+        };
+        let data = |history: Vec<u32>| ReportData {
+            users: vec![user(history)],
+            excluded_users: 0,
+            items: vec![item.clone(); 10],
+            item_train_counts: (1..=10).rev().collect(),
+        };
+        for strategy in [RerankStrategy::PopularityXquad, RerankStrategy::PopularityCalibration] {
+            let r = Rerank { strategy, strength: 0.8 };
+            let tail_fan = lists(&data(vec![6, 7, 8]), 2, Some(&r));
+            let head_fan = lists(&data(vec![0, 1]), 2, Some(&r));
+            assert_eq!(head_fan, vec![vec![0, 1]], "{strategy:?}: a head-only history keeps the head");
+            assert!(tail_fan[0].iter().any(|&i| i >= 2), "{strategy:?}: outside the head: {tail_fan:?}");
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! Fairness-aware re-ranking of a model's best candidates, shared by reports and
-//! serving. Both greedy: each position takes the candidate with the best blend of its
-//! (min-max normalized) model score and the fairness objective, weighted by strength.
+//! serving. All greedy: each position takes the candidate with the best blend of its
+//! model score, min-max normalized over the user's candidates (so scores of any model,
+//! whatever their scale, weigh the same), and the fairness objective, weighted by
+//! strength. Each is O(k × candidates) per list.
 
 use std::collections::{HashMap, HashSet};
 
-use super::metrics::position_weight;
+use super::metrics::{PopularityBucket, position_weight};
 use super::types::{Rerank, RerankStrategy};
 
 /// What the strategies need to know about each candidate.
@@ -17,6 +19,10 @@ pub struct CandidateFacts {
     pub targets: Vec<f64>,
     /// MMR: each candidate's genres and tags, lower case.
     pub features: Vec<HashSet<String>>,
+    /// xQuAD and calibration: each candidate's popularity bucket, and the user's
+    /// profile: the shares of head, mid and tail items in their history.
+    pub buckets: Vec<PopularityBucket>,
+    pub profile: [f64; 3],
 }
 
 /// Indices into the candidates, in the new order, at most `k`.
@@ -26,7 +32,26 @@ pub fn rerank(rerank: &Rerank, facts: &CandidateFacts, k: usize) -> Vec<usize> {
             calibrated(&facts.scores, &facts.groups, &facts.targets, k, rerank.strength)
         }
         RerankStrategy::MmrDiversity => mmr(&facts.scores, &facts.features, k, rerank.strength),
+        RerankStrategy::PopularityXquad => {
+            let tail: Vec<bool> = facts.buckets.iter().map(|&b| b != PopularityBucket::Head).collect();
+            xquad(&facts.scores, &tail, 1.0 - facts.profile[0], k, rerank.strength)
+        }
+        RerankStrategy::PopularityCalibration => {
+            let buckets: Vec<usize> = facts.buckets.iter().map(|&b| b.index()).collect();
+            calibration(&facts.scores, &buckets, &facts.profile, k, rerank.strength)
+        }
     }
+}
+
+/// The shares of head, mid and tail in a user's history (each distinct item once), or
+/// `fallback` (the catalog's interaction shares) for a user without history.
+pub fn profile(history: impl Iterator<Item = PopularityBucket>, fallback: [f64; 3]) -> [f64; 3] {
+    let mut counts = [0.0; 3];
+    for b in history {
+        counts[b.index()] += 1.0;
+    }
+    let n: f64 = counts.iter().sum();
+    if n > 0.0 { counts.map(|c| c / n) } else { fallback }
 }
 
 fn normalized(scores: &[f32]) -> Vec<f64> {
@@ -37,7 +62,7 @@ fn normalized(scores: &[f32]) -> Vec<f64> {
 }
 
 /// Picks the unused candidate with the highest utility; ties go to the better-ranked.
-fn pick(used: &[bool], utility: impl Fn(usize) -> f64) -> Option<usize> {
+fn pick(used: &[bool], mut utility: impl FnMut(usize) -> f64) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (i, u) in used.iter().enumerate() {
         if *u {
@@ -73,6 +98,83 @@ pub fn calibrated(scores: &[f32], groups: &[usize], targets: &[f64], k: usize, s
         used[i] = true;
         if let Some(e) = exposure.get_mut(group(i)) {
             *e += w;
+        }
+        order.push(i);
+    }
+    order
+}
+
+/// Popularity-aware xQuAD (Abdollahpouri, Burke and Mobasher 2019, "Managing
+/// popularity bias in recommender systems with personalized re-ranking"), smooth and
+/// personalized: the categories are the head (most popular 20% of items) and the long
+/// tail (the rest); a candidate's utility is (1 − λ)·relevance + λ·P(c|u)·(1 − share of
+/// c in the list so far), where c is its category and P(c|u) the share of c in the
+/// user's history (`tail_share` for the tail). So the first slots go by relevance, and
+/// a category the user likes but the list lacks is pulled forward.
+pub fn xquad(scores: &[f32], tail: &[bool], tail_share: f64, k: usize, strength: f64) -> Vec<usize> {
+    let norm = normalized(scores);
+    let p = [1.0 - tail_share, tail_share];
+    let category = |i: usize| usize::from(tail.get(i).copied().unwrap_or(false));
+    let mut used = vec![false; scores.len()];
+    let mut placed = [0usize; 2];
+    let mut order = Vec::with_capacity(k);
+    for _ in 0..k.min(scores.len()) {
+        let n = order.len();
+        let coverage = |c: usize| if n == 0 { 1.0 } else { 1.0 - placed[c] as f64 / n as f64 };
+        let Some(i) = pick(&used, |i| {
+            let c = category(i);
+            (1.0 - strength) * norm[i] + strength * p[c] * coverage(c)
+        }) else {
+            break;
+        };
+        used[i] = true;
+        placed[category(i)] += 1;
+        order.push(i);
+    }
+    order
+}
+
+/// Steck's smoothing of the list's distribution towards the user's (α in q̃ = (1 − α)q + αp).
+const CALIBRATION_ALPHA: f64 = 0.01;
+
+/// Kullback-Leibler divergence of the smoothed list distribution `q` from the user's `p`.
+fn calibration_kl(p: &[f64], q: &[f64]) -> f64 {
+    p.iter()
+        .zip(q)
+        .filter(|(p, _)| **p > 0.0)
+        .map(|(&p, &q)| {
+            let smoothed = (1.0 - CALIBRATION_ALPHA) * q + CALIBRATION_ALPHA * p;
+            p * (p / smoothed).ln()
+        })
+        .sum()
+}
+
+/// Calibrated recommendations (Steck 2018, "Calibrated recommendations"): the greedy
+/// maximization of (1 − λ)·Σ relevance − λ·KL(p ‖ q̃), where p is the user's
+/// distribution over categories (here popularity buckets: head, mid, tail of their
+/// history), q the list's, and q̃ = (1 − α)q + αp with α = 0.01 as in the paper. A
+/// list whose mix of popular and less popular items matches the user's own history is
+/// calibrated.
+pub fn calibration(scores: &[f32], categories: &[usize], p: &[f64], k: usize, strength: f64) -> Vec<usize> {
+    let norm = normalized(scores);
+    let mut used = vec![false; scores.len()];
+    let mut counts = vec![0.0; p.len()];
+    let mut q = vec![0.0; p.len()];
+    let mut order = Vec::with_capacity(k);
+    for _ in 0..k.min(scores.len()) {
+        let n = order.len() as f64 + 1.0;
+        let Some(i) = pick(&used, |i| {
+            let c = categories.get(i).copied().unwrap_or(usize::MAX);
+            for (j, slot) in q.iter_mut().enumerate() {
+                *slot = (counts[j] + if j == c { 1.0 } else { 0.0 }) / n;
+            }
+            (1.0 - strength) * norm[i] - strength * calibration_kl(p, &q)
+        }) else {
+            break;
+        };
+        used[i] = true;
+        if let Some(c) = counts.get_mut(categories.get(i).copied().unwrap_or(usize::MAX)) {
+            *c += 1.0;
         }
         order.push(i);
     }
@@ -150,6 +252,56 @@ mod tests {
         let f = |s: &str| HashSet::from([s.to_owned()]);
         let order = mmr(&[1.0, 0.5, 0.0], &[f("a"), f("a"), f("b")], 2, 0.5);
         assert_eq!(order, vec![0, 2]);
+    }
+
+    #[test]
+    fn xquad_by_hand() {
+        // Scores 1, 0.9, 0.8, 0.7, 0 normalize to 1, 0.9, 0.8, 0.7, 0; items 0-2 head, 3-4
+        // tail; the user's history is half tail; strength 0.5.
+        // Rank 1 (empty list, coverage 1 for both): 0.5 + 0.25 = 0.75 for item 0 -> 0.
+        // Rank 2: head coverage 1 - 1/1 = 0, tail 1: item 1 = 0.45, item 3 = 0.35 + 0.25
+        //   = 0.6 -> 3. Rank 3: both covered half: item 1 = 0.45 + 0.125 = 0.575, item 4 =
+        //   0 + 0.125 -> 1.
+        let tail = [false, false, false, true, true];
+        let order = xquad(&[1.0, 0.9, 0.8, 0.7, 0.0], &tail, 0.5, 3, 0.5);
+        assert_eq!(order, vec![0, 3, 1]);
+        // Without the re-ranking, the model's order.
+        assert_eq!(xquad(&[1.0, 0.9, 0.8, 0.7, 0.0], &tail, 0.5, 3, 0.0), vec![0, 1, 2]);
+        // A user who never plays tail items gets none, however strong the re-ranking.
+        assert_eq!(xquad(&[1.0, 0.9, 0.8, 0.7, 0.0], &tail, 0.0, 3, 0.9), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn popularity_calibration_by_hand() {
+        // Items 0-2 head (bucket 0), 3 mid (1), 4 tail (2); scores normalize to 1, 0.9,
+        // 0.8, 0.7, 0. The user's history is half head, half mid: p = (0.5, 0.5, 0).
+        let buckets = [0, 0, 0, 1, 2];
+        let p = [0.5, 0.5, 0.0];
+        // At full strength only the divergence counts. Rank 1: a head item alone gives
+        // q = (1, 0, 0), q̃ = (0.995, 0.005, 0), KL = 0.5 ln(0.5/0.995) + 0.5 ln(0.5/0.005)
+        // = 1.958, and a mid item the same: a tie, which the better-ranked item 0 wins.
+        // Rank 2: a second head item leaves KL at 1.958; the mid item gives q = (0.5,
+        // 0.5, 0): KL 0 -> 3.
+        let order = calibration(&[1.0, 0.9, 0.8, 0.7, 0.0], &buckets, &p, 2, 1.0);
+        assert_eq!(order, vec![0, 3]);
+        let kl = |q: [f64; 3]| calibration_kl(&p, &q);
+        assert!((kl([1.0, 0.0, 0.0]) - (0.5 * (0.5f64 / 0.995).ln() + 0.5 * (0.5f64 / 0.005).ln())).abs() < 1e-12);
+        assert_eq!(kl([0.5, 0.5, 0.0]), 0.0);
+        // At strength 0.1 the gain of calibration (0.1 × 1.958 = 0.196) still beats the
+        // score lost (0.9 × 0.2 = 0.18); at 0.05 it does not (0.098 < 0.95 × 0.2 = 0.19).
+        assert_eq!(calibration(&[1.0, 0.9, 0.8, 0.7, 0.0], &buckets, &p, 2, 0.1), vec![0, 3]);
+        assert_eq!(calibration(&[1.0, 0.9, 0.8, 0.7, 0.0], &buckets, &p, 2, 0.05), vec![0, 1]);
+        assert_eq!(calibration(&[1.0, 0.9, 0.8, 0.7, 0.0], &buckets, &p, 3, 0.0), vec![0, 1, 2]);
+        // The tail item, which the user's history lacks, never comes in.
+        assert!(!calibration(&[1.0, 0.9, 0.8, 0.7, 0.0], &buckets, &p, 4, 1.0).contains(&4));
+    }
+
+    #[test]
+    fn profiles_are_history_shares() {
+        use PopularityBucket::*;
+        let p = profile([Head, Head, Mid, Tail].into_iter(), [1.0, 0.0, 0.0]);
+        assert_eq!(p, [0.5, 0.25, 0.25]);
+        assert_eq!(profile(std::iter::empty(), [0.7, 0.2, 0.1]), [0.7, 0.2, 0.1]);
     }
 
     #[test]

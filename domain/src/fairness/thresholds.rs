@@ -43,6 +43,8 @@ pub struct FairnessThresholds {
     pub min_coverage: f64,
     /// Largest acceptable average popularity of recommendations over the catalog's.
     pub max_popularity_lift: f64,
+    /// Largest relative NDCG cost a recommended re-ranking may have (0.03 = 3%).
+    pub max_ndcg_cost: f64,
 }
 
 impl Default for FairnessThresholds {
@@ -57,6 +59,7 @@ impl Default for FairnessThresholds {
             min_long_tail_share: 0.2,
             min_coverage: 0.2,
             max_popularity_lift: 3.0,
+            max_ndcg_cost: 0.03,
         }
     }
 }
@@ -72,6 +75,7 @@ pub struct ThresholdsUpdate {
     pub min_long_tail_share: Option<f64>,
     pub min_coverage: Option<f64>,
     pub max_popularity_lift: Option<f64>,
+    pub max_ndcg_cost: Option<f64>,
 }
 
 fn in_range(field: &str, v: Option<f64>, lo: f64, hi: f64) -> Result<Option<f64>> {
@@ -104,6 +108,7 @@ impl FairnessThresholds {
         set(&mut self.min_long_tail_share, "minLongTailShare", u.min_long_tail_share, 1.0)?;
         set(&mut self.min_coverage, "minCoverage", u.min_coverage, 1.0)?;
         set(&mut self.max_popularity_lift, "maxPopularityLift", u.max_popularity_lift, 1_000_000.0)?;
+        set(&mut self.max_ndcg_cost, "maxNdcgCost", u.max_ndcg_cost, 1.0)?;
         Ok(self)
     }
 
@@ -131,6 +136,8 @@ mod tests {
         let t = FairnessThresholds::from_json(Some(&serde_json::json!({ "minGroupSize": 3 })));
         assert_eq!(t.min_group_size, 3);
         assert_eq!(t.max_gini, 0.8);
+        assert_eq!(t.max_ndcg_cost, 0.03, "documents from before the setting existed get its default");
+        assert!(t.apply(&ThresholdsUpdate { max_ndcg_cost: Some(1.1), ..Default::default() }).is_err());
         assert!(t.apply(&ThresholdsUpdate { min_ratio: Some(1.5), ..Default::default() }).is_err());
         assert!(t.apply(&ThresholdsUpdate { min_group_size: Some(0), ..Default::default() }).is_err());
         assert_eq!(FairnessThresholds::from_json(Some(&t.to_json())), t);

@@ -78,6 +78,28 @@ pub enum RerankStrategy {
     PopularityExposure,
     /// Maximal marginal relevance: penalizes genre/tag overlap with items above.
     MmrDiversity,
+    /// Popularity-aware xQuAD (Abdollahpouri et al. 2019), personalized: covers the
+    /// head and the long tail in proportion to the user's own history.
+    PopularityXquad,
+    /// Calibrated recommendations (Steck 2018) over popularity buckets: each list's mix
+    /// of head, mid and tail items towards the user's own history.
+    PopularityCalibration,
+}
+
+impl RerankStrategy {
+    /// The strategies that act on popularity, whose trade-off a report draws.
+    pub const POPULARITY: [RerankStrategy; 3] =
+        [RerankStrategy::PopularityExposure, RerankStrategy::PopularityXquad, RerankStrategy::PopularityCalibration];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProviderExposure => "PROVIDER_EXPOSURE",
+            Self::PopularityExposure => "POPULARITY_EXPOSURE",
+            Self::MmrDiversity => "MMR_DIVERSITY",
+            Self::PopularityXquad => "POPULARITY_XQUAD",
+            Self::PopularityCalibration => "POPULARITY_CALIBRATION",
+        }
+    }
 }
 
 /// A fairness-aware re-ranking: `strength` 0 keeps the model's order, 1 follows the
@@ -245,6 +267,60 @@ pub struct Comparison {
     pub coverage_change: f64,
 }
 
+/// One re-ranking strength's figures, on the same lists' top k as the report.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TradeoffPoint {
+    pub strength: f64,
+    pub ndcg: f64,
+    pub gini: f64,
+    pub long_tail_share: f64,
+    pub coverage: f64,
+    /// NDCG over the unranked list's, minus 1 (−0.03 is a cost of 3%).
+    pub ndcg_relative_change: f64,
+    /// Gini over the unranked list's, minus 1 (−0.1 is 10% lower).
+    pub gini_relative_change: f64,
+}
+
+/// One strategy over the strength grid, strength 0 (the unranked list) first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TradeoffCurve {
+    pub strategy: RerankStrategy,
+    pub points: Vec<TradeoffPoint>,
+}
+
+/// The setting a report recommends: of every strategy and strength on the curves, the
+/// one with the lowest exposure Gini whose NDCG cost is within `maxNdcgCost`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecommendedRerank {
+    pub strategy: RerankStrategy,
+    pub strength: f64,
+    pub ndcg: f64,
+    pub gini: f64,
+    pub long_tail_share: f64,
+    pub coverage: f64,
+    pub ndcg_relative_change: f64,
+    pub gini_relative_change: f64,
+    /// After minus before.
+    pub long_tail_share_change: f64,
+    pub coverage_change: f64,
+}
+
+/// NDCG against exposure over re-ranking strengths, and the recommended setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tradeoff {
+    /// The tolerance the recommendation obeyed (the `maxNdcgCost` threshold).
+    pub max_ndcg_cost: f64,
+    /// The unranked lists' point (strength 0).
+    pub baseline: TradeoffPoint,
+    pub curves: Vec<TradeoffCurve>,
+    /// `null` when no setting lowers the Gini within the tolerance.
+    pub recommended: Option<RecommendedRerank>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportBody {
@@ -255,6 +331,9 @@ pub struct ReportBody {
     pub baseline: Figures,
     pub reranked: Option<Figures>,
     pub comparison: Option<Comparison>,
+    /// Absent from reports made before the trade-off was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tradeoff: Option<Tradeoff>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,6 +6,8 @@
 mod entity;
 mod store;
 
+use std::collections::{HashMap, HashSet};
+
 use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
 use tenants::{Scope, TenantCtx};
@@ -37,14 +39,17 @@ pub async fn create_report(
     let groups = store::user_groups(&tx, &evaluated, &input.user_groups).await?;
     let items = store::items(&tx, &evaluation.meta.item_ids).await?;
     tx.commit().await?;
+    let histories = histories(ctx, models, &evaluation).await?;
 
     let mut users = Vec::with_capacity(evaluation.detail.users.len());
     let mut excluded_users = 0;
     for u in evaluation.detail.users {
-        let values = evaluation.meta.eval_user_ids.get(u.user as usize).and_then(|id| groups.get(id));
-        match values {
+        let id = evaluation.meta.eval_user_ids.get(u.user as usize);
+        match id.and_then(|id| groups.get(id)) {
             Some(values) => {
-                users.push(ReportUser { groups: values.clone(), test: u.test_items, candidates: u.candidates })
+                let mut history = id.and_then(|id| histories.get(id)).cloned().unwrap_or_default();
+                history.retain(|i| !u.test_items.contains(i));
+                users.push(ReportUser { groups: values.clone(), test: u.test_items, candidates: u.candidates, history })
             }
             None => excluded_users += 1,
         }
@@ -76,6 +81,32 @@ pub async fn create_report(
         .await?;
     tx.commit().await?;
     Ok(saved)
+}
+
+/// The evaluated users' histories as model item indices (each item once), from the
+/// tenant's interactions as training reads them: with the held-out items removed by
+/// the caller, the training part of the split (plus whatever arrived since training).
+async fn histories(
+    ctx: &TenantCtx,
+    models: &ModelServices,
+    evaluation: &crate::models::evaluation::StoredEvaluation,
+) -> Result<HashMap<String, Vec<u32>>> {
+    let snapshot = crate::interactions::training_snapshot(ctx, &models.services).await?;
+    let model_items: HashMap<&str, u32> =
+        evaluation.meta.item_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i as u32)).collect();
+    let item_of: Vec<Option<u32>> = snapshot.items.iter().map(|it| model_items.get(it.id.as_str()).copied()).collect();
+    let evaluated: HashSet<&str> = evaluation.meta.eval_user_ids.iter().map(String::as_str).collect();
+    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
+    let mut seen: HashSet<(u32, u32)> = HashSet::new();
+    for e in &snapshot.events {
+        let (Some(user), Some(Some(item))) = (snapshot.users.get(e.user as usize), item_of.get(e.item as usize)) else {
+            continue;
+        };
+        if evaluated.contains(user.as_str()) && seen.insert((e.user, *item)) {
+            out.entry(user.as_str().to_owned()).or_default().push(*item);
+        }
+    }
+    Ok(out)
 }
 
 pub async fn get_report(ctx: &TenantCtx, services: &Services, id: &PublicId) -> Result<FairnessReport> {

@@ -190,7 +190,8 @@ pub(crate) async fn recommend(
                 let scored: Vec<(String, f32)> =
                     pool.iter().map(|&i| (model.item_ids[i as usize].clone(), scores[i as usize])).collect();
                 let popular = data::popular_items(ctx, models).await?;
-                super::rerank::rerank_candidates(r, &scored, request.first, &facets, &popular)
+                let history = user.history.iter().map(|e| &*e.item_id);
+                super::rerank::rerank_candidates(r, &scored, request.first, &facets, &popular, history)
                     .into_iter()
                     .map(|j| pool[j])
                     .collect()

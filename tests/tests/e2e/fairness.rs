@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Dataset, TestServer, Training, error_code, two_clusters};
+use crate::helpers::{Backend, Dataset, TestServer, Training, error_code, server, two_clusters};
 use crate::on_both_backends;
 
 const CREATE: &str = "mutation($i: CreateFairnessReportInput!) { createFairnessReport(input: $i) {
@@ -14,7 +14,13 @@ const CREATE: &str = "mutation($i: CreateFairnessReportInput!) { createFairnessR
     rerank { strategy strength }
     baseline { ...F } reranked { ...F }
     comparison { ndcgChange giniChange ndcgRelativeChange }
+    tradeoff { ...T }
     csv json } }
+  fragment P on TradeoffPoint { strength ndcg gini longTailShare coverage ndcgRelativeChange giniRelativeChange }
+  fragment T on FairnessTradeoff {
+    maxNdcgCost baseline { ...P } curves { strategy points { ...P } }
+    recommended { strategy strength ndcg gini longTailShare coverage ndcgRelativeChange giniRelativeChange longTailShareChange coverageChange }
+  }
   fragment F on FairnessFigures {
     overall { users ndcg recall }
     userGroups { attribute groups { group suppressed size ndcg recall ndcgStatus recallStatus }
@@ -172,7 +178,9 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
     // Serving: the same re-rankings are selectable per request.
     server.deploy(key, &model, false).await;
     let recs = "query($f: RecommendationFilterInput) { recommendations(userId: \"a1\", first: 5, filter: $f) { strategy items { contentId } } }";
-    for strategy in ["POPULARITY_EXPOSURE", "PROVIDER_EXPOSURE", "MMR_DIVERSITY"] {
+    for strategy in
+        ["POPULARITY_EXPOSURE", "PROVIDER_EXPOSURE", "MMR_DIVERSITY", "POPULARITY_XQUAD", "POPULARITY_CALIBRATION"]
+    {
         let (_, body) =
             server.gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": strategy, "strength": 0.5 } } })).await;
         assert_eq!(body["data"]["recommendations"]["strategy"], "PERSONALIZED", "{body}");
@@ -193,7 +201,157 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
         .gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "MMR_DIVERSITY", "strength": 1.5 } } }))
         .await;
     assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
+    // The popularity strategies act: at full strength each changes some user's list
+    // (users' histories mix head, mid and tail items, the model's top five barely do).
+    for strategy in ["POPULARITY_XQUAD", "POPULARITY_CALIBRATION"] {
+        let mut changed = 0;
+        for user in ["a0", "a3", "a6", "a9", "r0", "r3", "r6", "r9"] {
+            let q = "query($u: ID!, $f: RecommendationFilterInput) { recommendations(userId: $u, first: 5, filter: $f) { items { contentId } } }";
+            let list = |body: Value| body["data"]["recommendations"]["items"].clone();
+            let (_, plain) = server.gql(Some(key), q, json!({ "u": user })).await;
+            let f = json!({ "rerank": { "strategy": strategy, "strength": 1.0 } });
+            let (_, reranked) = server.gql(Some(key), q, json!({ "u": user, "f": f })).await;
+            assert_eq!(list(reranked.clone()).as_array().map(Vec::len), Some(5), "{reranked}");
+            changed += usize::from(list(plain) != list(reranked));
+        }
+        assert!(changed > 0, "{strategy} at full strength changed no list");
+    }
 });
+
+/// Checks a report's trade-off: a curve per popularity strategy over strengths 0, 0.1,
+/// ..., 1 starting at the unranked lists' figures, and a recommended setting (when
+/// there is one) that is the lowest Gini of the curves within the NDCG tolerance.
+fn check_tradeoff(t: &Value, baseline: &Value, tolerance: f64) {
+    assert_eq!(t["maxNdcgCost"], tolerance, "{t}");
+    let b = &t["baseline"];
+    assert!(close(&b["ndcg"], baseline["overall"]["ndcg"].as_f64().unwrap()), "{t}");
+    assert!(close(&b["gini"], baseline["popularity"]["gini"].as_f64().unwrap()), "{t}");
+    assert!(close(&b["longTailShare"], baseline["popularity"]["longTailShare"].as_f64().unwrap()));
+    let strategies: Vec<&str> =
+        t["curves"].as_array().unwrap().iter().map(|c| c["strategy"].as_str().unwrap()).collect();
+    assert_eq!(strategies, ["POPULARITY_EXPOSURE", "POPULARITY_XQUAD", "POPULARITY_CALIBRATION"]);
+    let (b_ndcg, b_gini) = (b["ndcg"].as_f64().unwrap(), b["gini"].as_f64().unwrap());
+    let mut best: Option<(f64, f64)> = None;
+    for curve in t["curves"].as_array().unwrap() {
+        let points = curve["points"].as_array().unwrap();
+        assert_eq!(points.len(), 11, "{curve}");
+        assert_eq!(&points[0], b, "strength 0 is the unranked list");
+        for (i, p) in points.iter().enumerate() {
+            assert!(close(&p["strength"], i as f64 / 10.0), "{p}");
+            let (ndcg, gini) = (p["ndcg"].as_f64().unwrap(), p["gini"].as_f64().unwrap());
+            assert!(close(&p["ndcgRelativeChange"], ndcg / b_ndcg - 1.0), "{p}");
+            assert!(close(&p["giniRelativeChange"], gini / b_gini - 1.0), "{p}");
+            if i > 0 && ndcg / b_ndcg - 1.0 >= -tolerance - 1e-12 && gini < b_gini - 1e-12 {
+                best = Some(best.map_or((gini, ndcg), |x: (f64, f64)| if gini < x.0 { (gini, ndcg) } else { x }));
+            }
+        }
+    }
+    let r = &t["recommended"];
+    match best {
+        None => assert_eq!(*r, Value::Null, "{t}"),
+        Some((gini, _)) => {
+            assert!(close(&r["gini"], gini), "the lowest Gini within the tolerance: {t}");
+            assert!(r["ndcgRelativeChange"].as_f64().unwrap() >= -tolerance - 1e-12, "{r}");
+            assert!(r["giniRelativeChange"].as_f64().unwrap() < 0.0, "{r}");
+            let curve = t["curves"].as_array().unwrap().iter().find(|c| c["strategy"] == r["strategy"]).unwrap();
+            let point = curve["points"].as_array().unwrap().iter().find(|p| p["strength"] == r["strength"]).unwrap();
+            assert_eq!((&point["ndcg"], &point["gini"]), (&r["ndcg"], &r["gini"]), "{r}");
+            assert!(close(
+                &r["longTailShareChange"],
+                r["longTailShare"].as_f64().unwrap() - b["longTailShare"].as_f64().unwrap()
+            ));
+            assert!(close(&r["coverageChange"], r["coverage"].as_f64().unwrap() - b["coverage"].as_f64().unwrap()));
+        }
+    }
+}
+
+on_both_backends!(
+    fairness_report_draws_the_tradeoff_and_recommends_within_the_tolerance,
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        let key = t.api_key.as_str();
+        seed(server, key).await;
+        let model = server.train(key, json!({ "algorithm": "ALS", "parameters": { "factors": 8, "regularization": 0.1, "alpha": 10.0, "iterations": 10 } })).await.model;
+        // The default tolerance is 3%; a tenant changes it beside the other thresholds.
+        let d = server.ok(key, "{ tenantSettings { fairness { maxNdcgCost } } }", json!({})).await;
+        assert_eq!(d["tenantSettings"]["fairness"]["maxNdcgCost"], 0.03, "{d}");
+        let (_, body) = server.gql(Some(key), CREATE, json!({ "i": { "modelId": model } })).await;
+        let r = &body["data"]["createFairnessReport"];
+        check_tradeoff(&r["tradeoff"], &r["baseline"], 0.03);
+        // The export carries the curve and the recommendation.
+        let csv = r["csv"].as_str().unwrap_or_else(|| panic!("{body}"));
+        assert!(csv.contains("tradeoff,tolerance,,,max_ndcg_cost,0.030000,\n"), "{csv}");
+        assert_eq!(csv.lines().filter(|l| l.starts_with("tradeoff,curve,")).count(), 3 * 11 * 6, "{csv}");
+        assert!(csv.contains("tradeoff,curve,POPULARITY_XQUAD,0.50,gini,"), "{csv}");
+        assert_eq!(r["json"]["report"]["tradeoff"], r["tradeoff"], "the JSON export is the same document");
+        assert_eq!(
+            csv.lines().filter(|l| l.starts_with("recommended,setting,")).count(),
+            if r["tradeoff"]["recommended"].is_null() { 0 } else { 8 }
+        );
+
+        // A tolerance of 100% recommends the lowest Gini of all; one of 0 only a free gain.
+        for tolerance in [1.0, 0.0] {
+            let q = "mutation($c: Float!) { updateTenantSettings(input: {fairness: {maxNdcgCost: $c}}) { fairness { maxNdcgCost } } }";
+            let d = server.ok(key, q, json!({ "c": tolerance })).await;
+            assert_eq!(d["updateTenantSettings"]["fairness"]["maxNdcgCost"], tolerance);
+            let (_, body) = server.gql(Some(key), CREATE, json!({ "i": { "modelId": model } })).await;
+            let r = &body["data"]["createFairnessReport"];
+            check_tradeoff(&r["tradeoff"], &r["baseline"], tolerance);
+            if tolerance == 1.0 {
+                assert!(!r["tradeoff"]["recommended"].is_null(), "some setting lowers the Gini: {body}");
+            }
+        }
+        let (_, body) = server
+            .gql(
+                Some(key),
+                "mutation { updateTenantSettings(input: {fairness: {maxNdcgCost: 1.5}}) { __typename } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
+    }
+);
+
+/// The pinned ALS model of `bench/fairness_ml100k.sh` on MovieLens 100k, and the
+/// figures docs/fairness.md gives for its report (one backend: the figures do not
+/// depend on it, and training takes a few seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fairness_tradeoff_on_movielens_100k() {
+    let Some(dir) = crate::ingestion::movielens::dataset() else { return };
+    let server = server(Backend::Sqlite).expect("sqlite");
+    let t = server.new_tenant().await;
+    let key = t.api_key.as_str();
+    crate::ingestion::movielens::import(server, &t.slug, dir).await;
+    let params = json!({ "factors": 64, "regularization": 0.05, "alpha": 1.0, "iterations": 15 });
+    let model = server.train(key, json!({ "algorithm": "ALS", "parameters": params })).await.model;
+    let (_, body) = server.gql(Some(key), CREATE, json!({ "i": { "modelId": model } })).await;
+    let r = &body["data"]["createFairnessReport"];
+    let tradeoff = &r["tradeoff"];
+    check_tradeoff(tradeoff, &r["baseline"], 0.03);
+    let b = &tradeoff["baseline"];
+    assert_eq!(r["baseline"]["overall"]["users"], 943, "{body}");
+    // ALS's own figures (to a little float noise between machines).
+    assert!((b["ndcg"].as_f64().unwrap() - 0.3591).abs() < 0.003, "{b}");
+    assert!((b["gini"].as_f64().unwrap() - 0.8790).abs() < 0.003, "{b}");
+    // The recommended setting keeps within the 3% tolerance and lowers the Gini by at
+    // least 2% (measured: 2.7%, POPULARITY_EXPOSURE 0.1; docs/fairness.md). The 10% that
+    // issue #12 asked for is not reached by any strategy on this model's 50 candidates.
+    let rec = &tradeoff["recommended"];
+    assert!(rec["ndcgRelativeChange"].as_f64().unwrap_or_else(|| panic!("{tradeoff}")) >= -0.03, "{rec}");
+    assert!(rec["giniRelativeChange"].as_f64().unwrap() <= -0.02, "{rec}");
+    // The old setting, for comparison: popularity exposure at 0.5 costs 16.7% of NDCG
+    // for a Gini of 0.813; xQuAD at 0.5 keeps within 3% for about a third of that gain.
+    let point = |strategy: &str, strength: f64| {
+        let curve = tradeoff["curves"].as_array().unwrap().iter().find(|c| c["strategy"] == strategy).unwrap();
+        curve["points"].as_array().unwrap().iter().find(|p| close(&p["strength"], strength)).unwrap().clone()
+    };
+    let old = point("POPULARITY_EXPOSURE", 0.5);
+    assert!((old["gini"].as_f64().unwrap() - 0.8126).abs() < 0.005, "{old}");
+    assert!((old["ndcgRelativeChange"].as_f64().unwrap() + 0.167).abs() < 0.01, "{old}");
+    let xquad = point("POPULARITY_XQUAD", 0.5);
+    assert!(xquad["ndcgRelativeChange"].as_f64().unwrap() > -0.035, "{xquad}");
+    assert!(xquad["giniRelativeChange"].as_f64().unwrap() < -0.02, "{xquad}");
+}
 
 on_both_backends!(fairness_reports_are_scoped_isolated_and_validated, |server: &'static TestServer| async move {
     let a = server.new_tenant().await;

@@ -1,10 +1,13 @@
 //! GraphQL shapes of fairness reports and their inputs; mapped from the domain types.
 
 use async_graphql::{ComplexObject, Enum, ID, InputObject, Json, SimpleObject};
+
+use super::catalog::mirror_enum;
 use chrono::{DateTime, Utc};
 use domain::fairness::{
     AttributeFigures, Comparison, Disparity, FairnessReport, FairnessThresholds, Figures, GroupingFigures,
-    ItemGroupFigures, ItemGrouping, PopularityBias, Rerank, RerankStrategy, Status, ThresholdsUpdate, UserGroupFigures,
+    ItemGroupFigures, ItemGrouping, PopularityBias, RecommendedRerank, Rerank, RerankStrategy, Status,
+    ThresholdsUpdate, Tradeoff, TradeoffCurve, TradeoffPoint, UserGroupFigures,
 };
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -55,36 +58,23 @@ impl From<ItemGrouping> for ItemGroupingGql {
     }
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "RerankStrategy")]
-pub enum RerankStrategyGql {
-    /// Calibrates each list's exposure by provider towards the providers' catalog shares.
-    ProviderExposure,
-    /// Calibrates each list's exposure by popularity bucket towards their catalog shares.
-    PopularityExposure,
-    /// Maximal marginal relevance over genres and tags.
-    MmrDiversity,
-}
-
-impl From<RerankStrategyGql> for RerankStrategy {
-    fn from(s: RerankStrategyGql) -> Self {
-        match s {
-            RerankStrategyGql::ProviderExposure => RerankStrategy::ProviderExposure,
-            RerankStrategyGql::PopularityExposure => RerankStrategy::PopularityExposure,
-            RerankStrategyGql::MmrDiversity => RerankStrategy::MmrDiversity,
-        }
+mirror_enum!(
+    #[graphql(name = "RerankStrategy")]
+    RerankStrategyGql mirrors RerankStrategy {
+        /// Calibrates each list's exposure by provider towards the providers' catalog shares.
+        ProviderExposure,
+        /// Calibrates each list's exposure by popularity bucket towards their catalog shares.
+        PopularityExposure,
+        /// Maximal marginal relevance over genres and tags.
+        MmrDiversity,
+        /// Popularity-aware xQuAD (Abdollahpouri et al. 2019), personalized: covers the head
+        /// and the long tail in proportion to the user's own history.
+        PopularityXquad,
+        /// Calibrated recommendations (Steck 2018) over popularity buckets: each list's mix of
+        /// head, mid and tail items towards the user's own history.
+        PopularityCalibration,
     }
-}
-
-impl From<RerankStrategy> for RerankStrategyGql {
-    fn from(s: RerankStrategy) -> Self {
-        match s {
-            RerankStrategy::ProviderExposure => RerankStrategyGql::ProviderExposure,
-            RerankStrategy::PopularityExposure => RerankStrategyGql::PopularityExposure,
-            RerankStrategy::MmrDiversity => RerankStrategyGql::MmrDiversity,
-        }
-    }
-}
+);
 
 /// A fairness-aware re-ranking: strength 0 keeps the model's order, 1 follows only the
 /// fairness objective (default 0.5).
@@ -133,6 +123,8 @@ pub struct ThresholdsGql {
     pub min_long_tail_share: f64,
     pub min_coverage: f64,
     pub max_popularity_lift: f64,
+    /// Largest relative NDCG@k cost of the re-ranking a report recommends (0.03 = 3%).
+    pub max_ndcg_cost: f64,
 }
 
 impl From<FairnessThresholds> for ThresholdsGql {
@@ -146,6 +138,7 @@ impl From<FairnessThresholds> for ThresholdsGql {
             min_long_tail_share: t.min_long_tail_share,
             min_coverage: t.min_coverage,
             max_popularity_lift: t.max_popularity_lift,
+            max_ndcg_cost: t.max_ndcg_cost,
         }
     }
 }
@@ -161,6 +154,7 @@ pub struct FairnessThresholdsInput {
     pub min_long_tail_share: Option<f64>,
     pub min_coverage: Option<f64>,
     pub max_popularity_lift: Option<f64>,
+    pub max_ndcg_cost: Option<f64>,
 }
 
 impl From<FairnessThresholdsInput> for ThresholdsUpdate {
@@ -174,6 +168,7 @@ impl From<FairnessThresholdsInput> for ThresholdsUpdate {
             min_long_tail_share: i.min_long_tail_share,
             min_coverage: i.min_coverage,
             max_popularity_lift: i.max_popularity_lift,
+            max_ndcg_cost: i.max_ndcg_cost,
         }
     }
 }
@@ -378,6 +373,110 @@ impl From<Comparison> for ComparisonGql {
     }
 }
 
+/// One re-ranking strength's figures on the report's users and top k.
+#[derive(SimpleObject)]
+#[graphql(name = "TradeoffPoint")]
+pub struct TradeoffPointGql {
+    pub strength: f64,
+    pub ndcg: f64,
+    /// Gini index of position-weighted item exposure over the catalog.
+    pub gini: f64,
+    pub long_tail_share: f64,
+    pub coverage: f64,
+    /// NDCG over the unranked list's, minus 1 (−0.03: a cost of 3%).
+    pub ndcg_relative_change: f64,
+    /// Gini over the unranked list's, minus 1 (−0.1: 10% lower).
+    pub gini_relative_change: f64,
+}
+
+impl From<TradeoffPoint> for TradeoffPointGql {
+    fn from(p: TradeoffPoint) -> Self {
+        Self {
+            strength: p.strength,
+            ndcg: p.ndcg,
+            gini: p.gini,
+            long_tail_share: p.long_tail_share,
+            coverage: p.coverage,
+            ndcg_relative_change: p.ndcg_relative_change,
+            gini_relative_change: p.gini_relative_change,
+        }
+    }
+}
+
+/// One strategy over the strengths 0, 0.1, ..., 1 (strength 0 is the unranked list).
+#[derive(SimpleObject)]
+#[graphql(name = "TradeoffCurve")]
+pub struct TradeoffCurveGql {
+    pub strategy: RerankStrategyGql,
+    pub points: Vec<TradeoffPointGql>,
+}
+
+impl From<TradeoffCurve> for TradeoffCurveGql {
+    fn from(c: TradeoffCurve) -> Self {
+        Self { strategy: c.strategy.into(), points: c.points.into_iter().map(Into::into).collect() }
+    }
+}
+
+/// The setting a report recommends: of every strategy and strength on the curves, the
+/// lowest exposure Gini whose NDCG cost is within `maxNdcgCost`, with its figures
+/// relative to the unranked list.
+#[derive(SimpleObject)]
+#[graphql(name = "RecommendedRerank")]
+pub struct RecommendedRerankGql {
+    pub strategy: RerankStrategyGql,
+    pub strength: f64,
+    pub ndcg: f64,
+    pub gini: f64,
+    pub long_tail_share: f64,
+    pub coverage: f64,
+    pub ndcg_relative_change: f64,
+    pub gini_relative_change: f64,
+    /// After minus before.
+    pub long_tail_share_change: f64,
+    pub coverage_change: f64,
+}
+
+impl From<RecommendedRerank> for RecommendedRerankGql {
+    fn from(r: RecommendedRerank) -> Self {
+        Self {
+            strategy: r.strategy.into(),
+            strength: r.strength,
+            ndcg: r.ndcg,
+            gini: r.gini,
+            long_tail_share: r.long_tail_share,
+            coverage: r.coverage,
+            ndcg_relative_change: r.ndcg_relative_change,
+            gini_relative_change: r.gini_relative_change,
+            long_tail_share_change: r.long_tail_share_change,
+            coverage_change: r.coverage_change,
+        }
+    }
+}
+
+/// NDCG@k against exposure over re-ranking strengths, for each popularity strategy.
+#[derive(SimpleObject)]
+#[graphql(name = "FairnessTradeoff")]
+pub struct TradeoffGql {
+    /// The tolerance the recommendation obeyed (the `maxNdcgCost` threshold).
+    pub max_ndcg_cost: f64,
+    /// The unranked lists' figures.
+    pub baseline: TradeoffPointGql,
+    pub curves: Vec<TradeoffCurveGql>,
+    /// Null when no setting lowers the Gini within the tolerance.
+    pub recommended: Option<RecommendedRerankGql>,
+}
+
+impl From<Tradeoff> for TradeoffGql {
+    fn from(t: Tradeoff) -> Self {
+        Self {
+            max_ndcg_cost: t.max_ndcg_cost,
+            baseline: t.baseline.into(),
+            curves: t.curves.into_iter().map(Into::into).collect(),
+            recommended: t.recommended.map(Into::into),
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 #[graphql(name = "FairnessReport", complex)]
 pub struct FairnessReportGql {
@@ -397,6 +496,9 @@ pub struct FairnessReportGql {
     /// The same figures after the re-ranking, when one was asked for.
     pub reranked: Option<FiguresGql>,
     pub comparison: Option<ComparisonGql>,
+    /// The trade-off curve and the recommended setting (null for reports made before
+    /// they were added).
+    pub tradeoff: Option<TradeoffGql>,
     #[graphql(skip)]
     pub source: FairnessReport,
 }
@@ -432,6 +534,7 @@ impl From<FairnessReport> for FairnessReportGql {
             baseline: r.body.baseline.into(),
             reranked: r.body.reranked.map(Into::into),
             comparison: r.body.comparison.map(Into::into),
+            tradeoff: r.body.tradeoff.map(Into::into),
             source,
         }
     }

@@ -7,7 +7,7 @@ mod bad_input;
 mod catalog;
 mod interactions;
 mod isolation;
-mod movielens;
+pub(crate) mod movielens;
 mod pagination;
 
 pub use crate::helpers::{RECORD, UPSERT_CONTENTS, UPSERT_USERS, movie};

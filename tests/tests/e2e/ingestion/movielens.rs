@@ -13,7 +13,7 @@ use crate::helpers::TestServer;
 use crate::on_both_backends;
 
 /// `../shared/datasets/ml-100k` beside the repository; its licence keeps it out of the repo.
-fn dataset() -> Option<PathBuf> {
+pub(crate) fn dataset() -> Option<PathBuf> {
     let dir = crate::helpers::manifest_dir().join("../../shared/datasets/ml-100k");
     if dir.join("u.data").is_file() {
         return Some(dir);
@@ -30,7 +30,7 @@ async fn operator_ctx(services: &domain::Services, slug: &str) -> TenantCtx {
     TenantCtx::operator(tenant.id, RequestId::new())
 }
 
-async fn import(server: &TestServer, slug: &str, dir: PathBuf) -> ImportReport {
+pub(crate) async fn import(server: &TestServer, slug: &str, dir: PathBuf) -> ImportReport {
     let slug = slug.to_owned();
     server
         .operator(move |services| async move {
