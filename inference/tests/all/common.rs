@@ -83,3 +83,11 @@ pub fn synthetic(n_users: usize, n_items: usize, groups: usize, per_user: usize,
 pub fn history(m: &Interactions, user: u32) -> Vec<(u32, f32)> {
     m.row(user).unwrap().iter().collect()
 }
+
+/// Held by tests that measure this process's resident memory and by tests that allocate
+/// hundreds of megabytes, so the first never see the second's allocations (the tests of
+/// this binary run on parallel threads of one process).
+pub fn resident_memory_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

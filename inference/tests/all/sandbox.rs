@@ -12,7 +12,7 @@ use inference::onnx::{SignatureKind, export_history_model};
 use inference::sandbox::{SandboxConfig, SandboxedScorer};
 use inference::upload::{ExpectedSignature, validate_uploaded};
 
-use crate::common::runtime;
+use crate::common::{resident_memory_lock, runtime};
 use crate::hostile::{expand_bomb, loop_bomb, loop_bomb_on_real_history};
 
 const ITEMS: usize = 3;
@@ -63,6 +63,7 @@ fn good_model_scores(config: &SandboxConfig) {
 
 #[test]
 fn an_expand_past_a_gibibyte_fails_within_seconds_and_the_server_memory_stays_put() {
+    let _memory = resident_memory_lock();
     let Some(config) = config() else { return };
     good_model_scores(&config);
     let before = rss_kb();
@@ -80,6 +81,7 @@ fn an_expand_past_a_gibibyte_fails_within_seconds_and_the_server_memory_stays_pu
 
 #[test]
 fn a_loop_of_a_billion_trips_fails_within_seconds_and_the_worker_is_replaced() {
+    let _memory = resident_memory_lock();
     let Some(config) = config() else { return };
     let scorer = SandboxedScorer::new(config.clone(), loop_bomb(ITEMS, TRIPS), ITEMS);
     let before = rss_kb();
@@ -97,6 +99,7 @@ fn a_loop_of_a_billion_trips_fails_within_seconds_and_the_worker_is_replaced() {
 
 #[test]
 fn the_upload_probe_refuses_both_bombs_within_seconds() {
+    let _memory = resident_memory_lock();
     let Some(config) = config() else { return };
     let probe = config.with_timeout(Duration::from_secs(4));
     let expected = ExpectedSignature { kind: SignatureKind::History, factors: 0, n_items: ITEMS, max_bytes: 1 << 20 };

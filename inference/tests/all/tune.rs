@@ -152,6 +152,7 @@ mod search {
     }
 
     fn auto_picks(data: &Interactions, winner: Family, loser: Family) {
+        let _memory = crate::common::resident_memory_lock();
         let split = split_per_user(data, 42, SplitRule::default()).unwrap();
         let cfg = config(&Family::ALL);
         let result = search(&split.train, &cfg, |_| true).unwrap();
