@@ -111,15 +111,8 @@ pub fn export_ease(model: &EaseModel) -> Result<Vec<u8>> {
 /// costs H x I multiply-adds instead of the I x I of a dense history row; rows shorter
 /// than H are padded with weight 0 (any valid item index).
 pub fn export_sparse_history_model(weights: ArrayView2<'_, f32>, model_kind: &str) -> Result<Vec<u8>> {
-    let (rows, n_items) = weights.dim();
-    if rows != n_items {
-        return Err(InferenceError::DimensionMismatch {
-            what: "history weight matrix rows",
-            expected: n_items,
-            actual: rows,
-        });
-    }
-    check_initializer("weights", rows, n_items, weights.iter())?;
+    let n_items = check_item_weights(weights)?;
+    let rows = n_items;
     let batch_by_history = [Dim::Symbolic("N"), Dim::Symbolic("H")];
     let graph = GraphProto {
         name: Some(format!("marquee_{model_kind}")),
@@ -164,15 +157,8 @@ pub fn export_sparse_history_model(weights: ArrayView2<'_, f32>, model_kind: &st
 /// Exports any linear history model: `scores = user_history . weights`, with `weights`
 /// an `[I, I]` initializer (row j = what history item j adds to every item's score).
 pub fn export_history_model(weights: ArrayView2<'_, f32>, model_kind: &str) -> Result<Vec<u8>> {
-    let (rows, n_items) = weights.dim();
-    if rows != n_items {
-        return Err(InferenceError::DimensionMismatch {
-            what: "history weight matrix rows",
-            expected: n_items,
-            actual: rows,
-        });
-    }
-    check_initializer("weights", rows, n_items, weights.iter())?;
+    let n_items = check_item_weights(weights)?;
+    let rows = n_items;
     let graph = GraphProto {
         name: Some(format!("marquee_{model_kind}")),
         node: vec![node("MatMul", "score", &[USER_HISTORY_INPUT, "weights"], &[SCORES_OUTPUT], Vec::new())],
@@ -186,6 +172,20 @@ pub fn export_history_model(weights: ArrayView2<'_, f32>, model_kind: &str) -> R
         "Marquee history model: scores = user_history x weights",
         &[(META_MODEL_KIND, model_kind.to_string()), (META_ITEMS, n_items.to_string())],
     ))
+}
+
+/// Checks an `[I, I]` item-item weight matrix and returns I.
+fn check_item_weights(weights: ArrayView2<'_, f32>) -> Result<usize> {
+    let (rows, n_items) = weights.dim();
+    if rows != n_items {
+        return Err(InferenceError::DimensionMismatch {
+            what: "history weight matrix rows",
+            expected: n_items,
+            actual: rows,
+        });
+    }
+    check_initializer("weights", rows, n_items, weights.iter())?;
+    Ok(n_items)
 }
 
 fn check_size(name: &'static str, rows: usize, cols: usize) -> Result<()> {
