@@ -23,7 +23,7 @@ PID=
 "$BIN" --data-dir "$DATA" tenant create bench --name "Bench" --json > "$DATA/tenant.json"
 KEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiKey"]["secret"])' "$DATA/tenant.json")"
 /usr/bin/time -f "import: %e s" "$BIN" --data-dir "$DATA" import movielens "$DATASET" --tenant bench | tail -n 3
-/usr/bin/time -f "train (auto-tuned ALS): %e s" "$BIN" --data-dir "$DATA" train --tenant bench --deploy
+/usr/bin/time -f "train (auto-tuned ALS): %e s" "$BIN" --data-dir "$DATA" train --tenant bench --algorithm als --deploy
 PORT="${PORT:-18089}"
 MARQUEE_LOG__FILTER=warn "$BIN" --data-dir "$DATA" serve --port "$PORT" &
 PID=$!
