@@ -29,6 +29,17 @@ pub struct Settings {
     pub onnxruntime: OnnxRuntimeSettings,
     pub models: ModelSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// `/metrics`: what operators see of a running server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// The bearer token `/metrics` asks for. Empty: `/metrics` is off (404). The series
+    /// name no tenant, but they show the service's load to whoever holds the token.
+    #[serde(serialize_with = "expose")]
+    pub token: SecretString,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +61,9 @@ pub struct ModelSettings {
     /// the same SQLite file) reaches this process's serving; 0 reads the database on
     /// every request.
     pub person_cache_ttl_secs: u64,
+    /// Keep each person's last answers with their cached history: a repeated request
+    /// is answered without scoring again until something it depends on changes.
+    pub answer_cache: bool,
     /// For tests only; leave 0. Milliseconds a training job waits between fitting and
     /// storing its model.
     pub test_pause_before_store_ms: u64,
@@ -167,6 +181,9 @@ pub struct AuditSettings {
     /// summaries with counts.
     pub failed_login_threshold: u32,
     pub failed_login_window_secs: u64,
+    /// Repeated reads of one person by one principal within this many seconds are one
+    /// event with their count and time range (at most 60; 0 records every read singly).
+    pub read_coalesce_window_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -247,6 +264,7 @@ impl Default for Settings {
                 checkpoint_every: 100,
                 failed_login_threshold: 5,
                 failed_login_window_secs: 3600,
+                read_coalesce_window_secs: 60,
             },
             privacy: PrivacySettings { retention_interval_secs: 3600, retrain_check_interval_secs: 600 },
             graphql: GraphqlSettings {
@@ -268,6 +286,7 @@ impl Default for Settings {
                 max_upload_bytes: 64 * 1024 * 1024,
                 person_cache_events: 2_000_000,
                 person_cache_ttl_secs: 30,
+                answer_cache: true,
                 test_pause_before_store_ms: 0,
                 sandbox_program: String::new(),
                 sandbox_memory_mib: 512,
@@ -276,6 +295,7 @@ impl Default for Settings {
                 sandbox_workers: 2,
             },
             log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
+            metrics: MetricsSettings { token: SecretString::default() },
         }
     }
 }

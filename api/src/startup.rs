@@ -47,6 +47,8 @@ impl Application {
             documents: graphql::DocumentCache::new(DOCUMENT_CACHE_BYTES),
             trusted_proxies,
         });
+        let metrics_access =
+            web::Data::new(crate::http::metrics::MetricsAccess { token: settings.metrics.token.clone() });
         let workers = if settings.server.workers == 0 {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
         } else {
@@ -55,11 +57,13 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(metrics_access.clone())
                 .route("/graphql", web::post().to(graphql::post))
                 .route("/graphql", web::get().to(graphql::get))
                 .route("/models/upload", web::post().to(crate::http::upload::upload_model))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
+                .route("/metrics", web::get().to(crate::http::metrics::metrics))
                 .default_service(web::to(not_found))
         })
         .workers(workers)
@@ -145,6 +149,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
             checkpoint_every: settings.audit.checkpoint_every,
             failed_login_threshold: settings.audit.failed_login_threshold,
             failed_login_window: std::time::Duration::from_secs(settings.audit.failed_login_window_secs),
+            read_coalesce_window: std::time::Duration::from_secs(settings.audit.read_coalesce_window_secs),
         },
         throttle: settings.auth.rate_limit.to_config(),
     };
@@ -161,6 +166,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
         max_upload_bytes: settings.models.max_upload_bytes,
         person_cache_events: settings.models.person_cache_events,
         person_cache_ttl: std::time::Duration::from_secs(settings.models.person_cache_ttl_secs),
+        answer_cache: settings.models.answer_cache,
         pause_before_store: std::time::Duration::from_millis(settings.models.test_pause_before_store_ms),
         sandbox: SandboxSettings {
             program: settings.sandbox_program()?,

@@ -8,6 +8,8 @@ use tenants::TenantsError;
 pub enum ErrorCode {
     BadRequest,
     PayloadTooLarge,
+    MethodNotAllowed,
+    NotAcceptable,
     GraphqlParseFailed,
     GraphqlValidationFailed,
     QueryTooComplex,
@@ -25,9 +27,11 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::BadRequest,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::NotAcceptable,
         ErrorCode::GraphqlParseFailed,
         ErrorCode::GraphqlValidationFailed,
         ErrorCode::QueryTooComplex,

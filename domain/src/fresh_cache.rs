@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::Result;
+use crate::metrics::CacheCounters;
 
 /// Enough slots that writes to other keys rarely stop a load from being kept.
 const EPOCH_SLOTS: usize = 1024;
@@ -35,6 +36,8 @@ pub(crate) struct FreshCache<K, V> {
     /// One loader at a time per slot (keys share slots as they share epochs).
     loading: Arc<[tokio::sync::Mutex<()>]>,
     hasher: RandomState,
+    /// Hits and misses of `get_or_load` (unregistered unless [`FreshCache::counted`]).
+    counters: CacheCounters,
 }
 
 impl<K, V> Clone for FreshCache<K, V> {
@@ -44,6 +47,7 @@ impl<K, V> Clone for FreshCache<K, V> {
             epochs: self.epochs.clone(),
             loading: self.loading.clone(),
             hasher: self.hasher.clone(),
+            counters: self.counters.clone(),
         }
     }
 }
@@ -77,7 +81,14 @@ where
             epochs: (0..EPOCH_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             loading: (0..EPOCH_SLOTS).map(|_| tokio::sync::Mutex::new(())).collect(),
             hasher: RandomState::new(),
+            counters: CacheCounters::default(),
         }
+    }
+
+    /// Counts this cache's hits and misses into `counters` (the hit ratio on /metrics).
+    pub fn counted(mut self, counters: CacheCounters) -> Self {
+        self.counters = counters;
+        self
     }
 
     fn slot(&self, key: &K) -> usize {
@@ -99,13 +110,16 @@ where
         Fut: Future<Output = Result<V>>,
     {
         if let Some(value) = self.entries.get(&key) {
+            self.counters.hit();
             return Ok(value);
         }
         let _turn = self.loading[self.slot(&key)].lock().await;
         // Whoever held the turn before may have loaded this very key.
         if let Some(value) = self.entries.get(&key) {
+            self.counters.hit();
             return Ok(value);
         }
+        self.counters.miss();
         let epoch = self.epoch(&key);
         let before = epoch.load(Ordering::Acquire);
         let value = load().await?;

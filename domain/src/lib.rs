@@ -17,6 +17,7 @@ pub mod vocab;
 mod sql;
 mod validate;
 pub mod batch;
+pub mod metrics;
 mod fresh_cache;
 pub mod serving_cache;
 pub mod fairness;

@@ -4,6 +4,7 @@ use tenants::throttle::{Throttle, ThrottleConfig};
 
 use crate::audit::{AuditConfig, Auditor, ReadAuditQueue};
 use crate::error::Result;
+use crate::metrics::Metrics;
 use crate::serving_cache::ServingCache;
 
 /// What the domain needs from configuration; the binary builds it from its settings.
@@ -29,6 +30,8 @@ pub struct Services {
     pub throttle: Throttle,
     /// Where writes announce what they changed, for the caches that listen.
     pub serving_cache: ServingCache,
+    /// The process's metrics (`/metrics`), recorded into by whoever holds a clone.
+    pub metrics: Metrics,
 }
 
 impl Services {
@@ -40,8 +43,8 @@ impl Services {
     pub fn with_db(db: Db, config: &ServicesConfig) -> Result<Self> {
         let auth = Authenticator::new(db.clone(), &config.auth)?;
         let audit = Auditor::new(config.audit.clone())?;
-        let read_audit = ReadAuditQueue::start(db.clone(), audit.clone());
+        let read_audit = ReadAuditQueue::start(db.clone(), audit.clone(), config.audit.read_coalesce_window);
         let throttle = Throttle::in_process(config.throttle);
-        Ok(Self { db, auth, audit, read_audit, throttle, serving_cache: ServingCache::default() })
+        Ok(Self { db, auth, audit, read_audit, throttle, serving_cache: ServingCache::default(), metrics: Metrics::new() })
     }
 }

@@ -34,6 +34,11 @@ pub struct Db {
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// SQLite page cache of the whole pool, in KiB.
+const SQLITE_CACHE_KIB: u64 = 64 * 1024;
+/// The least one connection gets, whatever the pool's size.
+const SQLITE_MIN_CACHE_KIB: u64 = 2 * 1024;
+
 /// How long a write transaction waits for its turn on SQLite before giving up.
 const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
 
@@ -65,20 +70,24 @@ impl Db {
         // Per connection (one hook: a second `map_sqlx_sqlite_opts` would replace it):
         // WAL with `synchronous=NORMAL`, the setting SQLite recommends with WAL (no
         // corruption on power loss, only the last commits may be rolled back; no fsync per
-        // commit, which is what lets many small audited transactions through); a 64 MiB
-        // page cache; statement journals in memory, not in temporary files (every
+        // commit, which is what lets many small audited transactions through); page
+        // caches of [`SQLITE_CACHE_KIB`] in all, shared out over the pool (each
+        // connection keeps its own, and under sustained load every one fills up: 64 MiB
+        // each on 16 connections let the process grow past a gigabyte); statement journals in memory, not in temporary files (every
         // multi-row insert keeps one); the WAL folded back into the database every 10,000
         // pages rather than 1,000, so pages rewritten by many commits (the audit chain's
         // head, the newest leaves) are copied once per checkpoint, not once per few
         // commits; and a writer waits up to 10 s for the lock instead of failing. No
         // memory-mapped I/O: each commit that grew the file made every connection remap
         // it, which cost more than the copies it saved.
-        options.map_sqlx_sqlite_opts(|o| {
+        let cache_kib = (SQLITE_CACHE_KIB / u64::from(config.max_connections.max(1))).max(SQLITE_MIN_CACHE_KIB);
+        let cache_size = format!("-{cache_kib}");
+        options.map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                .pragma("cache_size", "-65536")
+                .pragma("cache_size", cache_size.clone())
                 .pragma("temp_store", "memory")
                 .pragma("wal_autocheckpoint", "10000")
         });
@@ -97,6 +106,22 @@ impl Db {
     /// For health checks and migrations only; data access goes through transactions.
     pub fn raw(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The pool's connections now: (in use, idle, most allowed), for `/metrics`.
+    pub fn pool_usage(&self) -> (u32, u32, u32) {
+        let (size, idle, max) = match self.kind {
+            DbBackendKind::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+            DbBackendKind::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+            }
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        (size.saturating_sub(idle), idle, max)
     }
 
     pub async fn ping(&self) -> Result<()> {

@@ -16,7 +16,8 @@ use tracing::Instrument;
 
 use super::client_addr::TrustedProxies;
 use super::query_guard::count_aliases;
-use super::response::{GRAPHQL_RESPONSE_JSON, annotate, error_response, retry_after, status_for};
+use super::media::MediaType;
+use super::response::{WireResponse, annotate, error_response_as, retry_after, status_as};
 use crate::config::GraphqlSettings;
 use crate::error_codes::ErrorCodeExt as _;
 use crate::graphql::MarqueeSchema;
@@ -95,8 +96,59 @@ pub(crate) fn request_id(req: &HttpRequest) -> RequestId {
     RequestId::from_header(req.headers().get("x-request-id").and_then(|v| v.to_str().ok()))
 }
 
+const NOT_ACCEPTABLE: &str = "accept application/graphql-response+json or application/json";
+
+/// What `/metrics` learns of one request: its operation, status, time and error codes.
+struct Observed<'a> {
+    metrics: &'a domain::metrics::Metrics,
+    started: std::time::Instant,
+}
+
+impl Observed<'_> {
+    fn refused(&self, media: MediaType, code: ErrorCode, message: &str, request_id: &str) -> HttpResponse {
+        self.metrics.count_error(code.graphql_code());
+        let response = error_response_as(media, code, message, request_id);
+        self.metrics.observe_request(None, response.status().as_u16(), self.started.elapsed().as_secs_f64());
+        response
+    }
+
+    fn answered(&self, operation: Option<&str>, responses: &[async_graphql::Response], answer: &HttpResponse) {
+        let mut rate_limited = false;
+        for error in responses.iter().flat_map(|r| r.errors.iter()) {
+            if let Some(async_graphql::Value::String(code)) = error.extensions.as_ref().and_then(|e| e.get("code")) {
+                self.metrics.count_error(code);
+                rate_limited |= code == ErrorCode::RateLimited.graphql_code();
+            }
+        }
+        let status = answer.status().as_u16();
+        self.metrics.observe_request(operation, status, self.started.elapsed().as_secs_f64());
+        // A throttled operation whose status did not say so (in a batch, beside data).
+        if rate_limited && status != 429 {
+            self.metrics.count_rate_limited();
+        }
+    }
+}
+
+/// The operation's name as the client gave it, or as its document names its only one.
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    match &request.parsed_query().ok()?.operations {
+        async_graphql::parser::types::DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+            ops.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
+}
+
 pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<GraphqlState>) -> HttpResponse {
     let request_id = request_id(&req);
+    let observed = Observed { metrics: &state.app.services.metrics, started: std::time::Instant::now() };
+    let Some(media) = MediaType::of(&req) else {
+        return observed.refused(MediaType::Json, ErrorCode::NotAcceptable, NOT_ACCEPTABLE, request_id.as_str());
+    };
+    let error_response = |code, message: &str, request_id: &str| observed.refused(media, code, message, request_id);
     let span = tracing::info_span!("graphql", request_id = %request_id, tenant_id = tracing::field::Empty);
     async move {
         let mut requests = match read_requests(&req, payload, &state.limits, &state.documents).await {
@@ -114,13 +166,20 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<Grap
             tracing::Span::current().record("tenant_id", ctx.tenant_id().get());
         }
         let batched = requests.len() > 1 || req_is_batch(&requests);
+        let operation = match requests.first_mut() {
+            _ if batched => Some("batch".to_owned()),
+            Some(first) => operation_name(&mut first.request),
+            None => None,
+        };
         let client = state.trusted_proxies.client_of(&req);
         let budget = Arc::new(RequestBudget::new(state.limits.max_personal_reads));
         let mut responses = Vec::with_capacity(requests.len());
         for request in requests.into_iter().map(|r| r.request) {
             responses.push(execute(&state, request, &request_id, client, tenant.clone(), false, budget.clone()).await);
         }
-        respond(responses, batched, &request_id)
+        let answer = respond(media, &responses, batched, &request_id);
+        observed.answered(operation.as_deref(), &responses, &answer);
+        answer
     }
     .instrument(span)
     .await
@@ -166,8 +225,14 @@ pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpRespon
                 .content_type("text/html; charset=utf-8")
                 .body(GraphiQLSource::build().endpoint("/graphql").finish());
         }
-        return error_response(ErrorCode::BadRequest, "send a query", request_id.as_str());
+        let media = MediaType::of(&req).unwrap_or(MediaType::Json);
+        return error_response_as(media, ErrorCode::BadRequest, "send a query", request_id.as_str());
     };
+    let observed = Observed { metrics: &state.app.services.metrics, started: std::time::Instant::now() };
+    let Some(media) = MediaType::of(&req) else {
+        return observed.refused(MediaType::Json, ErrorCode::NotAcceptable, NOT_ACCEPTABLE, request_id.as_str());
+    };
+    let error_response = |code, message: &str, request_id: &str| observed.refused(media, code, message, request_id);
     let span = tracing::info_span!("graphql", request_id = %request_id, tenant_id = tracing::field::Empty);
     async move {
         let mut request = async_graphql::Request::new(source);
@@ -193,10 +258,16 @@ pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpRespon
             Ok(t) => t,
             Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
         };
+        if let Some(ctx) = &tenant {
+            tracing::Span::current().record("tenant_id", ctx.tenant_id().get());
+        }
         let client = state.trusted_proxies.client_of(&req);
         let budget = Arc::new(RequestBudget::new(state.limits.max_personal_reads));
-        let response = execute(&state, request, &request_id, client, tenant, true, budget).await;
-        respond(vec![response], false, &request_id)
+        let operation = operation_name(&mut request);
+        let responses = [execute(&state, request, &request_id, client, tenant, true, budget).await];
+        let answer = respond(media, &responses, false, &request_id);
+        observed.answered(operation.as_deref(), &responses, &answer);
+        answer
     }
     .instrument(span)
     .await
@@ -341,7 +412,7 @@ async fn execute(
             response.errors[0]
                 .extensions
                 .get_or_insert_with(Default::default)
-                .set("code", ErrorCode::BadRequest.graphql_code());
+                .set("code", ErrorCode::MethodNotAllowed.graphql_code());
             annotate(&mut response, request_id.as_str());
             return response;
         }
@@ -364,29 +435,37 @@ async fn execute(
     response
 }
 
-fn respond(responses: Vec<async_graphql::Response>, batched: bool, request_id: &RequestId) -> HttpResponse {
+fn respond(
+    media: MediaType,
+    responses: &[async_graphql::Response],
+    batched: bool,
+    request_id: &RequestId,
+) -> HttpResponse {
     let status = if batched {
         actix_web::http::StatusCode::OK
     } else {
-        responses.first().map(status_for).unwrap_or(actix_web::http::StatusCode::OK)
+        responses.first().map(|r| status_as(media, r)).unwrap_or(actix_web::http::StatusCode::OK)
     };
     let body = if batched {
-        serde_json::to_vec(&responses)
+        serde_json::to_vec(&responses.iter().map(WireResponse::of).collect::<Vec<_>>())
     } else {
-        responses.first().map(serde_json::to_vec).unwrap_or_else(|| Ok(b"null".to_vec()))
+        responses.first().map(|r| serde_json::to_vec(&WireResponse::of(r))).unwrap_or_else(|| Ok(b"null".to_vec()))
     };
     match body {
         Ok(body) => {
             let mut builder = HttpResponse::build(status);
-            builder.content_type(GRAPHQL_RESPONSE_JSON).insert_header(("x-request-id", request_id.as_str()));
-            if let Some(secs) = retry_after(&responses) {
+            builder.content_type(media.content_type()).insert_header(("x-request-id", request_id.as_str()));
+            if status == actix_web::http::StatusCode::METHOD_NOT_ALLOWED {
+                builder.insert_header((header::ALLOW, "POST"));
+            }
+            if let Some(secs) = retry_after(responses) {
                 builder.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
             builder.body(body)
         }
         Err(e) => {
             tracing::error!(error = %e, "could not serialise a response");
-            error_response(ErrorCode::Internal, "internal error", request_id.as_str())
+            error_response_as(media, ErrorCode::Internal, "internal error", request_id.as_str())
         }
     }
 }

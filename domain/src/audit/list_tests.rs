@@ -16,6 +16,7 @@ fn auditor() -> Auditor {
         checkpoint_every: 0,
         failed_login_threshold: 5,
         failed_login_window: std::time::Duration::from_secs(60),
+        read_coalesce_window: std::time::Duration::ZERO,
     })
     .expect("auditor")
 }

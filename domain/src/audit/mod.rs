@@ -22,6 +22,7 @@ mod event;
 mod list;
 #[cfg(test)]
 mod list_tests;
+mod read_coalesce;
 mod read_queue;
 mod record;
 mod verify;
@@ -57,6 +58,9 @@ pub struct AuditConfig {
     /// summaries with counts ([`FailedLoginCoalescer`]).
     pub failed_login_threshold: u32,
     pub failed_login_window: std::time::Duration,
+    /// Reads of one person by one principal within this window are one event plus a
+    /// count (at most a minute; zero: every read is its own event).
+    pub read_coalesce_window: std::time::Duration,
 }
 
 impl std::fmt::Debug for AuditConfig {
@@ -68,6 +72,7 @@ impl std::fmt::Debug for AuditConfig {
             .field("checkpoint_every", &self.checkpoint_every)
             .field("failed_login_threshold", &self.failed_login_threshold)
             .field("failed_login_window", &self.failed_login_window)
+            .field("read_coalesce_window", &self.read_coalesce_window)
             .finish()
     }
 }

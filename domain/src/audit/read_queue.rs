@@ -12,12 +12,16 @@
 //! instead of dropping events; a crash loses at most the events of the last few
 //! milliseconds (the writer gathers for up to [`LINGER`] before it commits; a failed
 //! batch is logged with its count).
+//!
+//! Repeated reads of one person by one principal are coalesced ([`super::read_coalesce`]):
+//! the first is written, the rest counted into one event when their window closes.
 
 use std::collections::BTreeMap;
 
 use tenants::{Db, TenantCtx};
 use tokio::sync::{mpsc, oneshot};
 
+use super::read_coalesce::{ReadCoalescer, SWEEP_EVERY};
 use super::{AuditEvent, Auditor};
 use crate::error::{DomainError, Result};
 
@@ -37,10 +41,11 @@ pub struct ReadAuditQueue {
 }
 
 impl ReadAuditQueue {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: Db, auditor: Auditor) -> Self {
+    /// Starts the writer task on the current runtime; reads of one person by one
+    /// principal within `coalesce_window` are coalesced (zero: none are).
+    pub fn start(db: Db, auditor: Auditor, coalesce_window: std::time::Duration) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(db, auditor, receiver));
+        tokio::spawn(run(db, auditor, receiver, ReadCoalescer::new(coalesce_window)));
         Self { sender }
     }
 
@@ -62,18 +67,34 @@ impl ReadAuditQueue {
     }
 }
 
-async fn run(db: Db, auditor: Auditor, mut receiver: mpsc::Receiver<Message>) {
-    while let Some(first) = receiver.recv().await {
+async fn run(db: Db, auditor: Auditor, mut receiver: mpsc::Receiver<Message>, mut coalescer: ReadCoalescer) {
+    loop {
+        // With windows open, wake up now and then to close the expired ones.
+        let first = if coalescer.has_open() {
+            match tokio::time::timeout(SWEEP_EVERY, receiver.recv()).await {
+                Ok(Some(message)) => Some(message),
+                Ok(None) => break,
+                Err(_) => None,
+            }
+        } else {
+            match receiver.recv().await {
+                Some(message) => Some(message),
+                None => break,
+            }
+        };
         let mut events: Vec<(TenantCtx, AuditEvent)> = Vec::new();
         let mut flushes = Vec::new();
         // Gather for a moment unless someone waits on a flush: each commit rewrites the
         // same few pages (the chain head, the table's last leaves), so a batch of a
         // hundred costs little more than a batch of one.
         let deadline = tokio::time::Instant::now() + LINGER;
-        let mut next = Some(first);
+        let mut next = first;
         while let Some(message) = next.take() {
             match message {
-                Message::Event(boxed) => events.push(*boxed),
+                Message::Event(boxed) => {
+                    let (ctx, event) = *boxed;
+                    events.extend(coalescer.note(ctx, event, std::time::Instant::now()));
+                }
                 Message::Flush(done) => flushes.push(done),
             }
             if events.len() >= MAX_BATCH {
@@ -84,6 +105,10 @@ async fn run(db: Db, auditor: Auditor, mut receiver: mpsc::Receiver<Message>) {
                 Err(_) if flushes.is_empty() => tokio::time::timeout_at(deadline, receiver.recv()).await.ok().flatten(),
                 Err(_) => None,
             };
+        }
+        events.extend(coalescer.expired(std::time::Instant::now()));
+        if !flushes.is_empty() {
+            events.extend(coalescer.close_all());
         }
         let mut by_tenant: BTreeMap<i64, Vec<(TenantCtx, AuditEvent)>> = BTreeMap::new();
         for (ctx, event) in events {
@@ -97,6 +122,19 @@ async fn run(db: Db, auditor: Auditor, mut receiver: mpsc::Receiver<Message>) {
         }
         for done in flushes {
             let _ = done.send(());
+        }
+    }
+    // Every sender is gone: what is still counted is written before the task ends.
+    let rest = coalescer.close_all();
+    if !rest.is_empty() {
+        let mut by_tenant: BTreeMap<i64, Vec<(TenantCtx, AuditEvent)>> = BTreeMap::new();
+        for (ctx, event) in rest {
+            by_tenant.entry(ctx.tenant_id().get()).or_default().push((ctx, event));
+        }
+        for (_, batch) in by_tenant {
+            if let Err(e) = write(&db, &auditor, batch).await {
+                tracing::error!(error = ?e, "could not write coalesced read audit events");
+            }
         }
     }
 }

@@ -10,12 +10,12 @@ use rustc_hash::FxHashMap;
 use tenants::TenantCtx;
 
 use super::runtime::ModelServices;
-use super::serving::HistoryEvent;
+use super::serving::{HistoryEvent, IndexedHistory, LoadedModel, Strategy};
 use super::training::TrainingData;
 use super::types::DataSnapshot;
 use crate::catalog::Content;
 use crate::error::Result;
-use crate::settings::TenantSettings;
+use crate::settings::{EventWeights, TenantSettings};
 use crate::sql::from_ms;
 use crate::vocab::{EventType, UserId};
 
@@ -48,6 +48,25 @@ pub struct UserState {
     pub personalization: bool,
     /// Recent history, newest first, weighted by the tenant's event weights.
     pub history: Vec<HistoryEvent>,
+    /// Where `history` came from, and the weights that weighed it.
+    source: Option<(Arc<CachedPerson>, EventWeights)>,
+}
+
+impl UserState {
+    /// The history in `model`'s item space, with its digest: kept with the cached person
+    /// for the model and weights that last served them, so a steady stream of requests
+    /// for one person indexes and digests their history once, not on every request.
+    pub fn indexed_for(&self, model: &LoadedModel) -> Arc<IndexedHistory> {
+        let Some((person, weights)) = &self.source else { return Arc::new(model.index_history(&self.history)) };
+        // The memo only ever holds a whole entry: a panic elsewhere leaves it usable.
+        let mut memo = person.indexed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(kept) = memo.as_ref().filter(|m| m.model == model.id && m.weights == *weights) {
+            return kept.indexed.clone();
+        }
+        let indexed = Arc::new(model.index_history(&self.history));
+        *memo = Some(IndexedMemo { model: model.id, weights: *weights, indexed: indexed.clone() });
+        indexed
+    }
 }
 
 /// What serving keeps of a person between requests (`ModelServices::people`): consent
@@ -57,9 +76,68 @@ pub struct UserState {
 pub(crate) struct CachedPerson {
     personalization: bool,
     events: Vec<(Arc<str>, EventType, i64)>,
+    /// The history as the last model that served this person indexes it. A new entry
+    /// (any change of the person) starts empty, so it never outlives the events.
+    indexed: std::sync::Mutex<Option<IndexedMemo>>,
+    /// The model's last answers for this person ([`CachedAnswer`]), as short-lived as
+    /// the entry: any write about the person replaces the entry through the change bus.
+    answers: std::sync::Mutex<Vec<(AnswerKey, Arc<CachedAnswer>)>>,
+}
+
+/// Different list lengths or `excludeSeen` a person's answers are kept for at once.
+const MAX_ANSWERS_PER_PERSON: usize = 4;
+
+/// What an answer depends on besides the person: the model, the event weights that
+/// weighed the history, the catalog it was filtered against, and the request's shape.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AnswerKey {
+    pub model: tenants::ids::PublicId,
+    pub weights: EventWeights,
+    pub catalog: u64,
+    pub first: usize,
+    pub exclude_seen: bool,
+}
+
+/// A model's ranking for one person: positions in the model's items, best first, with
+/// their scores and the strategy, valid until an availability window in the catalog
+/// opens or closes.
+#[derive(Debug)]
+pub(crate) struct CachedAnswer {
+    pub strategy: Strategy,
+    pub ranked: Vec<(u32, f32)>,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+struct IndexedMemo {
+    model: tenants::ids::PublicId,
+    weights: EventWeights,
+    indexed: Arc<IndexedHistory>,
 }
 
 impl CachedPerson {
+    fn new(personalization: bool, events: Vec<(Arc<str>, EventType, i64)>) -> Self {
+        Self { personalization, events, indexed: std::sync::Mutex::new(None), answers: Default::default() }
+    }
+
+    /// The answer kept for `key`, while still valid at `now`.
+    pub(crate) fn answer(&self, key: &AnswerKey, now: DateTime<Utc>) -> Option<Arc<CachedAnswer>> {
+        // The list only ever holds whole entries: a panic elsewhere leaves it usable.
+        let answers = self.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        answers
+            .iter()
+            .find(|(k, a)| k == key && a.valid_until.is_none_or(|until| now < until))
+            .map(|(_, a)| a.clone())
+    }
+
+    pub(crate) fn remember(&self, key: AnswerKey, answer: Arc<CachedAnswer>) {
+        let mut answers = self.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        answers.retain(|(k, _)| k != &key);
+        if answers.len() >= MAX_ANSWERS_PER_PERSON {
+            answers.remove(0);
+        }
+        answers.push((key, answer));
+    }
+
     /// The cache's weight: one per event, so its capacity bounds the events it holds.
     pub(crate) fn weight(&self) -> u32 {
         u32::try_from(self.events.len()).unwrap_or(u32::MAX).saturating_add(1)
@@ -74,13 +152,27 @@ async fn cached_settings(ctx: &TenantCtx, models: &ModelServices) -> Result<Tena
 
 /// The person's consent and recent history, from the cache or the database.
 pub async fn user_state(ctx: &TenantCtx, models: &ModelServices, user: &UserId) -> Result<UserState> {
-    let user_id = user.as_str();
-    let key = (ctx.tenant_id().get(), user_id.to_owned());
+    let (person, weights) = cached_person(ctx, models, user).await?;
+    Ok(state_of(person, weights))
+}
+
+/// The person's cache entry and the event weights in force.
+pub(crate) async fn cached_person(
+    ctx: &TenantCtx,
+    models: &ModelServices,
+    user: &UserId,
+) -> Result<(Arc<CachedPerson>, EventWeights)> {
+    let key = (ctx.tenant_id().get(), user.as_str().to_owned());
     let person = models.people.get_or_load(key, || load_person(ctx, models, user)).await?;
-    if !person.personalization {
-        return Ok(UserState { personalization: false, history: Vec::new() });
-    }
     let weights = cached_settings(ctx, models).await?.event_weights;
+    Ok((person, weights))
+}
+
+/// The person as serving reads them: their history weighted by `weights`.
+pub(crate) fn state_of(person: Arc<CachedPerson>, weights: EventWeights) -> UserState {
+    if !person.personalization {
+        return UserState { personalization: false, history: Vec::new(), source: None };
+    }
     let history = person
         .events
         .iter()
@@ -89,19 +181,19 @@ pub async fn user_state(ctx: &TenantCtx, models: &ModelServices, user: &UserId) 
             (weight > 0.0).then(|| HistoryEvent { item_id: item_id.clone(), weight, occurred_at: from_ms(*at) })
         })
         .collect();
-    Ok(UserState { personalization: true, history })
+    UserState { personalization: true, history, source: Some((person, weights)) }
 }
 
 async fn load_person(ctx: &TenantCtx, models: &ModelServices, user: &UserId) -> Result<Arc<CachedPerson>> {
     let tx = models.services.db.begin(ctx).await?;
     let person = match crate::audience::store::serving_consent(&tx, user).await? {
         // Unknown yet: personalizable, with no history (their first events invalidate this).
-        None => CachedPerson { personalization: true, events: Vec::new() },
-        Some(p) if p.erased || !p.personalization => CachedPerson { personalization: false, events: Vec::new() },
+        None => CachedPerson::new(true, Vec::new()),
+        Some(p) if p.erased || !p.personalization => CachedPerson::new(false, Vec::new()),
         Some(p) => {
             let backend = models.services.db.kind();
             let events = crate::interactions::store::recent_for_user(&tx, backend, p.row, HISTORY_LIMIT).await?;
-            CachedPerson { personalization: true, events }
+            CachedPerson::new(true, events)
         }
     };
     tx.commit().await?;
@@ -124,9 +216,19 @@ pub struct ItemFacets {
 /// changes within the cache's time to live.
 pub struct CatalogView {
     pub items: FxHashMap<String, (ItemFacets, Arc<Content>)>,
+    /// Which load this is: a kept answer names the view it was filtered against.
+    pub(crate) generation: u64,
+    /// Every availability start and end in the catalog, in order: an answer filtered
+    /// at one time holds until the next of them.
+    boundaries: Vec<DateTime<Utc>>,
 }
 
 impl CatalogView {
+    /// The first moment after `at` when an item's availability changes.
+    pub(crate) fn next_change_after(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.boundaries.get(self.boundaries.partition_point(|b| *b <= at)).copied()
+    }
+
     pub fn get(&self, id: &str) -> Option<&ItemFacets> {
         self.items.get(id).map(|(f, _)| f)
     }
@@ -147,6 +249,10 @@ async fn load_catalog(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<Cat
     let contents = crate::catalog::store::live_contents(&tx).await?;
     tx.commit().await?;
     let mut items = FxHashMap::with_capacity_and_hasher(contents.len(), Default::default());
+    let mut boundaries: Vec<DateTime<Utc>> =
+        contents.iter().flat_map(|c| [c.available_from, c.available_until]).flatten().collect();
+    boundaries.sort_unstable();
+    boundaries.dedup();
     for content in contents {
         let facets = ItemFacets {
             kind: content.kind.as_str().to_owned(),
@@ -159,7 +265,8 @@ async fn load_catalog(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<Cat
         };
         items.insert(content.id.as_str().to_owned(), (facets, Arc::new(content)));
     }
-    Ok(Arc::new(CatalogView { items }))
+    let generation = models.catalog_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(Arc::new(CatalogView { items, generation, boundaries }))
 }
 
 /// Items by interaction count, most popular first, for non-personalized answers.
@@ -190,4 +297,19 @@ pub fn content_similarity(a: &ItemFacets, b: &ItemFacets) -> f32 {
     let (sa, sb) = (set(a), set(b));
     let union = sa.union(&sb).count();
     if union == 0 { 0.0 } else { sa.intersection(&sb).count() as f32 / union as f32 }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_answer_holds_until_the_next_availability_change() {
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        let view = CatalogView { items: FxHashMap::default(), generation: 0, boundaries: vec![at(10), at(20)] };
+        assert_eq!(view.next_change_after(at(5)), Some(at(10)));
+        assert_eq!(view.next_change_after(at(10)), Some(at(20)), "a change at that very moment is behind it");
+        assert_eq!(view.next_change_after(at(25)), None);
+    }
 }

@@ -159,8 +159,9 @@ async fn explain_many(
     user_id: &str,
     content_ids: &[String],
 ) -> Result<Option<Vec<Option<Explained>>>> {
-    let history = model.history_indices(&user.history);
-    let Some((input, strategy)) = model.user_input(user_id, &user.history)? else {
+    let indexed = user.indexed_for(&model);
+    let history = indexed.pairs.clone();
+    let Some((input, strategy)) = model.user_input(user_id, &user.history, &indexed)? else {
         return Ok(None);
     };
     let ids = content_ids.to_vec();

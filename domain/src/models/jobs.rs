@@ -30,7 +30,11 @@ pub(crate) fn spawn(ctx: TenantCtx, models: ModelServices, model_row: i64, job_r
     tokio::spawn(async move {
         let span = tracing::info_span!("training", tenant_id = ctx.tenant_id().get(), job = job_row);
         let _entered = span.enter();
+        let started = std::time::Instant::now();
+        let family = requested_family(&request);
         let result = run(&ctx, &models, model_row, job_row, request, cancel).await;
+        let outcome = if result.is_ok() { "finished" } else { "failed" };
+        models.services.metrics.observe_training(family, outcome, started.elapsed().as_secs_f64());
         if let Err(e) = &result {
             tracing::error!(error = ?e, "training job failed");
             let public = match e.code() {
@@ -45,6 +49,17 @@ pub(crate) fn spawn(ctx: TenantCtx, models: ModelServices, model_row: i64, job_r
             flags.remove(&job_row);
         }
     });
+}
+
+/// The family a job was asked for, as the training-duration series labels it.
+fn requested_family(request: &TrainRequest) -> &'static str {
+    match request {
+        TrainRequest::Auto => "auto",
+        TrainRequest::Als(_) => "als",
+        TrainRequest::Ease(_) => "ease",
+        TrainRequest::ItemKnn { .. } => "item_knn",
+        TrainRequest::MostPopular => "most_popular",
+    }
 }
 
 async fn finish(

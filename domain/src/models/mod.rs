@@ -30,8 +30,8 @@ pub use recommend::{
 };
 pub(crate) use registry::require_reader;
 pub use registry::{
-    cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, list_jobs, list_models, rollback_model,
-    train_model, upload_model,
+    cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, job_queue_depth, list_jobs, list_models,
+    rollback_model, train_model, upload_model,
 };
 pub use retrain::retrain_after_erasures;
 pub(crate) use retrain::retrain_due;

@@ -10,7 +10,7 @@ use tenants::ids::PublicId;
 use tenants::scope::Scope;
 
 pub use super::data::CatalogView;
-use super::data::{self, ItemFacets};
+use super::data::{self, AnswerKey, CachedAnswer, ItemFacets};
 use super::registry;
 use super::runtime::ModelServices;
 use super::serving::{LoadedModel, ModelInput, Strategy};
@@ -47,6 +47,16 @@ impl RecommendationFilter {
             providers: filter_values("filter.providers", self.providers, MAX_FILTER_VALUES, MAX_NAME_CHARS)?,
             ..self
         })
+    }
+
+    /// No filter but `excludeSeen`, at the current time: an answer to it can be kept
+    /// (`data::CachedAnswer`).
+    fn is_plain(&self) -> bool {
+        self.kinds.is_empty()
+            && self.genres.is_empty()
+            && self.providers.is_empty()
+            && self.available_at.is_none()
+            && self.rerank.is_none()
     }
 
     fn admits(&self, facets: &ItemFacets, at: DateTime<Utc>) -> bool {
@@ -132,16 +142,16 @@ pub async fn recommendations(
 /// The model's items at the positions `top` chose, best first, with their scores and
 /// their catalog entries.
 fn ranked_items(model: &LoadedModel, facets: &CatalogView, top: &[u32], scores: &[f32]) -> Vec<RecommendedItem> {
-    top.iter()
+    items_of(model, facets, top.iter().map(|&i| (i, scores[i as usize])))
+}
+
+/// The items of (model position, score) pairs, best first, hydrated from the catalog.
+fn items_of(model: &LoadedModel, facets: &CatalogView, ranked: impl Iterator<Item = (u32, f32)>) -> Vec<RecommendedItem> {
+    ranked
         .enumerate()
-        .map(|(rank, &i)| {
+        .map(|(rank, (i, score))| {
             let item_id = &model.item_ids[i as usize];
-            RecommendedItem {
-                item_id: item_id.clone(),
-                rank: rank + 1,
-                score: scores[i as usize],
-                content: facets.content(item_id),
-            }
+            RecommendedItem { item_id: item_id.clone(), rank: rank + 1, score, content: facets.content(item_id) }
         })
         .collect()
 }
@@ -155,7 +165,7 @@ pub(crate) async fn recommend(
     audited: bool,
 ) -> Result<Recommendations> {
     ctx.require(Scope::RecommendationsRead)?;
-    let user = data::user_state(ctx, models, &request.user_id).await?;
+    let (person, weights) = data::cached_person(ctx, models, &request.user_id).await?;
     let model = registry::active(ctx, models).await?;
     let model_id = model.as_ref().map(|m| m.id);
     if audited {
@@ -165,7 +175,31 @@ pub(crate) async fn recommend(
         models.services.read_audit.record(ctx, event).await?;
     }
     let facets = data::catalog_facets(ctx, models).await?;
-    let at = request.filter.available_at.unwrap_or_else(Utc::now);
+    let now = Utc::now();
+    let at = request.filter.available_at.unwrap_or(now);
+    // Only the plain request shapes are kept: their answer depends on nothing the key
+    // and the person's entry do not name.
+    let answer_key = match &model {
+        Some(m) if models.config.answer_cache && request.filter.is_plain() => Some(AnswerKey {
+            model: m.id,
+            weights,
+            catalog: facets.generation,
+            first: request.first,
+            exclude_seen: request.filter.exclude_seen,
+        }),
+        _ => None,
+    };
+    if let (Some(model), Some(key)) = (&model, &answer_key) {
+        match person.answer(key, now) {
+            Some(kept) => {
+                models.answer_counters.hit();
+                let items = items_of(model, &facets, kept.ranked.iter().copied());
+                return Ok(Recommendations { strategy: kept.strategy, model_id, items, fallback_reason: None });
+            }
+            None => models.answer_counters.miss(),
+        }
+    }
+    let user = data::state_of(person.clone(), weights);
     let seen: rustc_hash::FxHashSet<&str> = if request.filter.exclude_seen {
         user.history.iter().map(|e| &*e.item_id).collect()
     } else {
@@ -174,9 +208,12 @@ pub(crate) async fn recommend(
     let admits = |id: &str| !seen.contains(id) && facets.get(id).is_some_and(|f| request.filter.admits(f, at));
 
     if let (Some(model), true) = (&model, user.personalization)
-        && let Some((input, strategy)) = model.user_input(request.user_id.as_str(), &user.history)?
+        && let Some((input, strategy)) =
+            model.user_input(request.user_id.as_str(), &user.history, &user.indexed_for(model))?
     {
+        let started = std::time::Instant::now();
         let scores = score(model.clone(), input).await?;
+        models.services.metrics.observe_inference(model.algorithm.as_str(), started.elapsed().as_secs_f64());
         let admits_index = |i: u32| admits(&model.item_ids[i as usize]);
         let top = match &request.filter.rerank {
             None => inference::rank::top_k_where(&scores, request.first, admits_index),
@@ -198,6 +235,11 @@ pub(crate) async fn recommend(
             }
         };
         let items = ranked_items(model, &facets, &top, &scores);
+        if let Some(key) = answer_key {
+            let ranked = top.iter().map(|&i| (i, scores[i as usize])).collect();
+            let valid_until = facets.next_change_after(at);
+            person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until }));
+        }
         return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
     }
     let fallback_reason = Some(if !user.personalization {

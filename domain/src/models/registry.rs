@@ -307,6 +307,15 @@ pub async fn upload_model(
 
 /// For a starting server only: the jobs an earlier instance of this node queued died
 /// with it and cannot resume. Jobs of other nodes, and of live CLI processes, are theirs.
+/// The training queue's depth for `/metrics`: unfinished jobs of every tenant by
+/// status, counted when scraped. Carries no tenant's identity.
+pub async fn job_queue_depth(models: &ModelServices) -> Result<Vec<(String, i64)>> {
+    let tx = models.services.db.begin_system(&tenants::SystemCtx::new("count unfinished jobs for metrics")).await?;
+    let counts = store::unfinished_jobs(&tx).await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
 pub async fn fail_interrupted_jobs(models: &ModelServices) -> Result<u64> {
     let tx = models.services.db.begin_system(&tenants::SystemCtx::new("fail interrupted training jobs")).await?;
     let n = store::fail_interrupted(&tx, &models.owner).await?;

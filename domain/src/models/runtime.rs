@@ -48,6 +48,8 @@ pub struct ModelsConfig {
     /// How long a change made by another process may take to reach this process's
     /// serving (changes made through this process invalidate at once).
     pub person_cache_ttl: std::time::Duration,
+    /// Keep each person's last answers with their cached history (`data::CachedAnswer`).
+    pub answer_cache: bool,
     /// For tests only (zero in production): how long a training job waits between
     /// fitting and storing its model, so a test can erase someone in that window.
     pub pause_before_store: std::time::Duration,
@@ -107,6 +109,10 @@ pub struct ModelServices {
     /// Per tenant: the live catalog and the popularity list, briefly cached.
     pub(crate) catalog: FreshCache<i64, Arc<CatalogView>>,
     pub(crate) popular: moka::sync::Cache<i64, Arc<Vec<(String, f32)>>>,
+    /// Numbers the catalog views as they load (`CatalogView::generation`).
+    pub(crate) catalog_generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Hits and misses of the kept answers.
+    pub(crate) answer_counters: crate::metrics::CacheCounters,
     /// Per tenant, the settings serving needs on every request (event weights).
     pub(crate) settings: FreshCache<i64, TenantSettings>,
     pub(crate) config: ModelsConfig,
@@ -137,26 +143,30 @@ impl ModelServices {
             timeout: config.sandbox.timeout,
             workers: config.sandbox.workers,
         });
+        let metrics = services.metrics.clone();
         let models = Self {
             services,
             store: Arc::new(LocalDiskStore::new(&config.store_dir)),
             runtime,
             runtime_error,
             sandbox,
-            loaded: FreshCache::without_expiry(64),
-            active: FreshCache::new(10_000, ACTIVE_MODEL_TTL),
+            loaded: FreshCache::without_expiry(64).counted(metrics.cache("models")),
+            active: FreshCache::new(10_000, ACTIVE_MODEL_TTL).counted(metrics.cache("active_model")),
             // A zero time to live means no caching: nothing is kept.
             people: FreshCache::weighted(
                 if config.person_cache_ttl.is_zero() { 0 } else { config.person_cache_events },
                 config.person_cache_ttl,
                 |_, person| person.weight(),
-            ),
-            catalog: FreshCache::new(1_000, CATALOG_TTL),
+            )
+            .counted(metrics.cache("people")),
+            catalog: FreshCache::new(1_000, CATALOG_TTL).counted(metrics.cache("catalog")),
             popular: moka::sync::Cache::builder()
                 .max_capacity(1_000)
                 .time_to_live(std::time::Duration::from_secs(10))
                 .build(),
-            settings: FreshCache::new(10_000, SETTINGS_TTL),
+            settings: FreshCache::new(10_000, SETTINGS_TTL).counted(metrics.cache("settings")),
+            catalog_generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            answer_counters: metrics.cache("answers"),
             training_slot: Arc::new(tokio::sync::Semaphore::new(1)),
             cancel_flags: Arc::new(Mutex::new(HashMap::new())),
             scrub_locks: Arc::new(Mutex::new(HashMap::new())),

@@ -196,9 +196,17 @@ impl LoadedModel {
         self.item_ids.len()
     }
 
+    /// The user's history in this model's item space with its digest, as the person
+    /// cache keeps it between requests (`data::UserState::indexed_for`).
+    pub fn index_history(&self, history: &[HistoryEvent]) -> IndexedHistory {
+        let pairs = self.history_indices(history);
+        let digest = HistoryDigest::of(pairs.iter().copied());
+        IndexedHistory { pairs, digest }
+    }
+
     /// The user's history in this model's item space (items the model does not know are
     /// left out: they arrived after training).
-    pub fn history_indices(&self, history: &[HistoryEvent]) -> Vec<(u32, f32)> {
+    fn history_indices(&self, history: &[HistoryEvent]) -> Vec<(u32, f32)> {
         let mut by_item: FxHashMap<u32, f32> = FxHashMap::default();
         for event in history {
             if let Some(&i) = self.item_index.get(&*event.item_id) {
@@ -212,27 +220,32 @@ impl LoadedModel {
 
     /// The input for this user and the strategy it stands for, or `None` when the model
     /// cannot personalize for them (then the caller falls back).
-    pub fn user_input(&self, user_id: &str, history: &[HistoryEvent]) -> Result<Option<(ModelInput, Strategy)>> {
+    /// `indexed` is `history` in this model's item space ([`Self::index_history`]).
+    pub fn user_input(
+        &self,
+        user_id: &str,
+        history: &[HistoryEvent],
+        indexed: &IndexedHistory,
+    ) -> Result<Option<(ModelInput, Strategy)>> {
         match self.algorithm {
             Algorithm::Als => {
                 let Some(als) = &self.als else {
                     return Err(DomainError::internal("ALS model without factors"));
                 };
-                let indexed = self.history_indices(history);
-                if indexed.is_empty() {
+                if indexed.pairs.is_empty() {
                     return Ok(None);
                 }
                 if let Some(&u) = self.user_index.get(user_id)
-                    && self.trained_on(u, &indexed, history)
+                    && self.trained_on(u, indexed, history)
                 {
                     let v = als.user_vector(u).map_err(|e| DomainError::internal(e.to_string()))?;
                     return Ok(Some((ModelInput::Dense(v.to_vec()), Strategy::Personalized)));
                 }
-                let v = als.fold_in(&indexed).map_err(|e| DomainError::internal_from("fold-in", e))?;
+                let v = als.fold_in(&indexed.pairs).map_err(|e| DomainError::internal_from("fold-in", e))?;
                 Ok(Some((ModelInput::Dense(v), Strategy::FoldIn)))
             }
             Algorithm::ItemKnn | Algorithm::Ease | Algorithm::Uploaded => {
-                let indexed = self.history_indices(history);
+                let indexed = indexed.pairs.clone();
                 if indexed.is_empty() {
                     return Ok(None);
                 }
@@ -251,11 +264,9 @@ impl LoadedModel {
     /// Whether trained user `u`'s vector was solved from exactly this history (merged in
     /// `indexed`): then it is what a fold-in of the history gives, and serving it saves
     /// the solve. Models without digests can only tell events newer than the model.
-    fn trained_on(&self, u: u32, indexed: &[(u32, f32)], history: &[HistoryEvent]) -> bool {
+    fn trained_on(&self, u: u32, indexed: &IndexedHistory, history: &[HistoryEvent]) -> bool {
         match &self.trained_histories {
-            Some(digests) => digests
-                .get(u as usize)
-                .is_some_and(|trained| trained.matches(&HistoryDigest::of(indexed.iter().copied()))),
+            Some(digests) => digests.get(u as usize).is_some_and(|trained| trained.matches(&indexed.digest)),
             None => !history.iter().any(|e| e.occurred_at > self.trained_at),
         }
     }
@@ -307,6 +318,14 @@ impl LoadedModel {
         };
         Ok(scores.row(0).to_vec())
     }
+}
+
+/// A history in one model's item space (items merged, weights summed, by item index)
+/// and its digest.
+#[derive(Debug)]
+pub struct IndexedHistory {
+    pub pairs: Vec<(u32, f32)>,
+    digest: HistoryDigest,
 }
 
 /// One past interaction, weighted by the tenant's event weights.

@@ -426,6 +426,20 @@ pub(crate) async fn insert_uploaded(
 /// Fails the unfinished jobs a previous instance of `owner`'s node left behind, and
 /// their models; jobs from before owners were recorded count as left behind too.
 /// Jobs of other nodes, and of `owner` itself, are untouched.
+/// Unfinished jobs of every tenant, by status (queued, running).
+pub(crate) async fn unfinished_jobs(tx: &SystemTx) -> Result<Vec<(String, i64)>> {
+    let unfinished = [JobStatus::Queued.as_str(), JobStatus::Running.as_str()];
+    Ok(job::Entity::find()
+        .select_only()
+        .column(job::Column::Status)
+        .column_as(job::Column::Id.count(), "n")
+        .filter(job::Column::Status.is_in(unfinished))
+        .group_by(job::Column::Status)
+        .into_tuple()
+        .all(tx.conn())
+        .await?)
+}
+
 pub(crate) async fn fail_interrupted(tx: &SystemTx, owner: &JobOwner) -> Result<u64> {
     let unfinished = [JobStatus::Queued.as_str(), JobStatus::Running.as_str()];
     let stale = Condition::any()

@@ -139,8 +139,9 @@ on_both_backends!(mutations_over_get_are_refused, |server: &'static TestServer| 
         .await
         .unwrap();
     let status = response.status().as_u16();
+    assert_eq!(response.headers().get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
     let body: Value = response.json().await.unwrap();
-    assert_refused(status, &body, 400, "BAD_REQUEST");
+    assert_refused(status, &body, 405, "METHOD_NOT_ALLOWED");
     let response = client
         .get(format!("{}/graphql", server.base_url))
         .query(&[("query", "{ tenant { slug } }")])

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod access_control;
+mod answer_cache;
 mod audit;
 mod auto_choice;
 mod bad_input;
@@ -16,12 +17,14 @@ mod error_codes;
 mod explained_scores;
 mod explanations;
 mod fairness;
+mod graphql_over_http;
 mod hostile_models;
 mod ingestion;
 mod isolation;
 mod jobs;
 mod limits;
 mod members;
+mod metrics;
 mod model_upload;
 mod models;
 mod privacy;

@@ -1,6 +1,7 @@
 //! The audit log: what is recorded, that it cannot be changed unnoticed, and that every
 //! mutation and personal-data read of the schema records its event.
 
+mod coalescing;
 mod coverage;
 mod recording;
 mod tamper;

@@ -37,6 +37,22 @@ impl TestServer {
         Answer { status, headers, body }
     }
 
+    /// GETs `path` with a bearer token and extra headers when given.
+    pub async fn get(&self, path: &str, token: Option<&str>, headers: &[(&str, String)]) -> Answer {
+        let mut request = self.http.get(format!("{}{path}", self.base_url));
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("http request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        Answer { status, headers, body }
+    }
+
     async fn post_graphql(
         &self,
         token: Option<&str>,

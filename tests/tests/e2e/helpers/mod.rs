@@ -39,6 +39,9 @@ pub struct TestTenant {
     pub owner_password: String,
 }
 
+/// The operator's token for `/metrics` on every test server.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests-only-0123456789abcdef";
+
 const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 fn in_ci() -> bool {
@@ -146,6 +149,10 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
     limits.client_free_failures = 1_000_000;
     limits.backoff_base_secs = 2;
     limits.backoff_max_secs = 8;
+    // Each read its own audit event, as most tests count them; coalescing has its own
+    // tests on servers of their own.
+    settings.audit.read_coalesce_window_secs = 0;
+    settings.metrics.token = METRICS_TOKEN.to_owned().into();
     configure(&mut settings);
     show_logs(&settings);
     let app = Application::build(&settings).await?;
@@ -156,7 +163,15 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
         handle: tokio::runtime::Handle::current(),
         app: app.app().clone(),
         // Tests run on runtimes of their own: pooled connections would die with them.
-        http: reqwest::Client::builder().pool_max_idle_per_host(0).build()?,
+        // They accept what current GraphQL clients accept: statuses then follow the outcome
+        // (docs/errors.md); tests of the older media type ask for it.
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .default_headers(reqwest::header::HeaderMap::from_iter([(
+                reqwest::header::ACCEPT,
+                reqwest::header::HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"),
+            )]))
+            .build()?,
     };
     Ok((app, server))
 }

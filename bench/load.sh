@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Load benchmark (issue #15): seeds a MovieLens-100K tenant, trains with the automatic
+# choice and deploys it, starts the release server and measures, in the same run and with
+# wrk (installed here when missing), `recommendations(first: 10)` for random users against
+# a trivial `{ __typename }` at 1, 16 and 64 connections: throughput, p50, p99, errors and
+# the server's resident memory before and after. Then each built-in family once at 16
+# connections, and, with SUSTAIN_SECONDS set, a sustained run at 32 connections that
+# samples memory at 2 minutes and at the end and measures the database's growth per
+# served request (database, write-ahead log and archive).
+#
+# BACKENDS="sqlite postgres" SECONDS_RUN=10 CONNS="1 16 64" FAMILIES="als ease item_knn most_popular"
+# SUSTAIN_SECONDS=0 PROFILE=release SKIP_BUILD=0 bench/load.sh [DIR]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DATASET="${1:-$ROOT/../shared/datasets/ml-100k}"
+BACKENDS="${BACKENDS:-sqlite postgres}"
+SECONDS_RUN="${SECONDS_RUN:-10}"
+CONNS="${CONNS:-1 16 64}"
+FAMILIES="${FAMILIES:-als ease item_knn most_popular}"
+SUSTAIN_SECONDS="${SUSTAIN_SECONDS:-0}"
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/marquee-target}"
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(bash "$ROOT/scripts/setup-onnxruntime.sh" | tail -n 1)}"
+cd "$ROOT"
+if ! command -v wrk >/dev/null; then
+  apt-get install -y -q wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
+fi
+PROFILE="${PROFILE:-release}"
+if [ "$PROFILE" = release ]; then FLAG=--release; DIR=release; else FLAG=; DIR=debug; fi
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build -q $FLAG -p api --bin marquee
+BIN="$CARGO_TARGET_DIR/$DIR/marquee"
+LUA="$ROOT/bench/wrk/graphql.lua"
+PORT="${PORT:-18090}"
+URL="http://127.0.0.1:$PORT/graphql"
+PID=
+DATA=
+DB=
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null || true
+  [ -n "$DATA" ] && rm -rf "$DATA"
+  [ -n "$DB" ] && psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
+# Bytes the tenant's data takes: SQLite file, WAL and anything archived; PostgreSQL database.
+stored_bytes() {
+  if [ "$1" = sqlite ]; then du -cb "$DATA"/marquee.db* "$DATA"/archive 2>/dev/null | tail -n 1 | cut -f1
+  else psql "$PG_URL/postgres" -tAc "SELECT pg_database_size('$DB')"; fi
+}
+# wrk QUERY CONNS SECONDS -> "requests errors rps p50 p99"
+load() {
+  local threads=2; [ "$2" -lt 2 ] && threads=1
+  QUERY="$1" KEY="$KEY" USERS=943 wrk -t "$threads" -c "$2" -d "${3}s" --timeout 5s -s "$LUA" "$URL" \
+    | awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                       print v["requests"], v["errors"], v["rps"], v["p50_ms"], v["p99_ms"] }'
+}
+start_server() {
+  MARQUEE_LOG__FILTER=warn "$BIN" --data-dir "$DATA" serve --port "$PORT" > "$DATA/server.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
+  echo "the server did not start" >&2; cat "$DATA/server.log" >&2; exit 1
+}
+
+for BACKEND in $BACKENDS; do
+  DATA="$(mktemp -d)"
+  if [ "$BACKEND" = postgres ]; then
+    DB="marquee_load_$$"
+    psql "$PG_URL/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+    export DATABASE_URL="$PG_URL/$DB"
+  else
+    unset DATABASE_URL
+  fi
+  "$BIN" --data-dir "$DATA" tenant create bench --name "Bench" --json > "$DATA/tenant.json"
+  KEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiKey"]["secret"])' "$DATA/tenant.json")"
+  "$BIN" --data-dir "$DATA" import movielens "$DATASET" --tenant bench > /dev/null
+  CHOSEN="$("$BIN" --data-dir "$DATA" train --tenant bench --deploy 2>&1 | awk '/^model / { gsub(/\)/, "", $NF); print $NF }')"
+  start_server
+  load recommend 16 2 > /dev/null   # warm: the model loads, histories are cached
+  echo "== $BACKEND, AUTO ($CHOSEN), ${SECONDS_RUN} s per figure, $(date -u +%FT%TZ)"
+  printf '%-6s %-10s %9s %9s %8s %8s %7s %9s\n' conns query rps p50_ms p99_ms errors ratio rss_mb
+  for C in $CONNS; do
+    BEFORE="$(rss_mb)"
+    read -r _ TE TRPS TP50 TP99 <<< "$(load typename "$C" "$SECONDS_RUN")"
+    read -r _ RE RRPS RP50 RP99 <<< "$(load recommend "$C" "$SECONDS_RUN")"
+    AFTER="$(rss_mb)"
+    RATIO="$(python3 -c "print(f'{$RRPS / max($TRPS, 1):.0%}')")"
+    printf '%-6s %-10s %9s %9s %8s %8s %7s %9s\n' "$C" typename "$TRPS" "$TP50" "$TP99" "$TE" "" "$BEFORE"
+    printf '%-6s %-10s %9s %9s %8s %8s %7s %9s\n' "$C" recommend "$RRPS" "$RP50" "$RP99" "$RE" "$RATIO" "$AFTER"
+  done
+  for FAMILY in $FAMILIES; do
+    "$BIN" --data-dir "$DATA" train --tenant bench --algorithm "$FAMILY" --deploy > /dev/null 2>&1
+    sleep 3  # a deployment by another process reaches the server within 2 s
+    load recommend 16 1 > /dev/null
+    read -r _ RE RRPS RP50 RP99 <<< "$(load recommend 16 "$SECONDS_RUN")"
+    printf '%-6s %-10s %9s %9s %8s %8s %7s %9s\n' 16 "$FAMILY" "$RRPS" "$RP50" "$RP99" "$RE" "" "$(rss_mb)"
+  done
+  if [ "$SUSTAIN_SECONDS" -gt 0 ]; then
+    SIZE0="$(stored_bytes "$BACKEND")"; RSS0="$(rss_mb)"
+    load recommend 32 "$SUSTAIN_SECONDS" > "$DATA/sustain.txt" &
+    LOADER=$!
+    sleep 120; RSS2="$(rss_mb)"
+    wait "$LOADER"
+    RSS5="$(rss_mb)"; sleep 2; SIZE1="$(stored_bytes "$BACKEND")"
+    read -r N E RPS P50 P99 < "$DATA/sustain.txt"
+    echo "sustained, 32 connections, ${SUSTAIN_SECONDS} s: $N requests, $E errors, $RPS req/s, p50 $P50 ms, p99 $P99 ms"
+    echo "  RSS MB: start $RSS0, at 2 min $RSS2, at end $RSS5 ($(python3 -c "print(f'{($RSS5 - $RSS2) / max($RSS2, 1):+.1%}')") from 2 min)"
+    echo "  stored bytes: $SIZE0 -> $SIZE1, $(python3 -c "print(f'{($SIZE1 - $SIZE0) / max($N, 1):.1f}')") bytes per served request"
+  fi
+  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+  rm -rf "$DATA"; DATA=
+  if [ -n "$DB" ]; then psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null; DB=; fi
+done

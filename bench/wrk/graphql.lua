@@ -1,0 +1,41 @@
+-- wrk script for bench/load.sh: POSTs one GraphQL query per request, as a current client
+-- sends it (errors then show as non-2xx statuses, which wrk counts). QUERY=recommend asks
+-- for recommendations(first: 10) of a random user among USERS; QUERY=typename asks for
+-- { __typename }. Both carry the tenant's key, so both pay authentication.
+local kind = os.getenv("QUERY") or "recommend"
+local users = tonumber(os.getenv("USERS") or "943")
+local id_prefix = os.getenv("USER_PREFIX") or ""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/graphql-response+json"
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("KEY") or "")
+
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("seed", counter)
+end
+
+function init(args)
+  math.randomseed(os.time() * 1000 + (seed or 0))
+end
+
+local typename = wrk.format(nil, nil, nil, '{"query":"{ __typename }"}')
+
+function request()
+  if kind == "typename" then
+    return typename
+  end
+  local u = math.random(1, users)
+  local body = '{"query":"query Recommend($u: String!) { recommendations(userId: $u, first: 10) { strategy items { contentId score } } }","variables":{"u":"'
+    .. id_prefix .. u .. '"}}'
+  return wrk.format(nil, nil, nil, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local errors = e.status + e.connect + e.read + e.write + e.timeout
+  io.write(string.format("RESULT requests=%d errors=%d rps=%.0f p50_ms=%.3f p99_ms=%.3f\n",
+    summary.requests, errors, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
