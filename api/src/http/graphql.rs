@@ -99,12 +99,16 @@ pub(crate) fn request_id(req: &HttpRequest) -> RequestId {
 const NOT_ACCEPTABLE: &str = "accept application/graphql-response+json or application/json";
 
 /// What `/metrics` learns of one request: its operation, status, time and error codes.
-struct Observed<'a> {
-    metrics: &'a domain::metrics::Metrics,
+struct Observed {
+    metrics: domain::metrics::Metrics,
     started: std::time::Instant,
 }
 
-impl Observed<'_> {
+impl Observed {
+    fn start(state: &GraphqlState) -> Self {
+        Self { metrics: state.app.services.metrics.clone(), started: std::time::Instant::now() }
+    }
+
     fn refused(&self, media: MediaType, code: ErrorCode, message: &str, request_id: &str) -> HttpResponse {
         self.metrics.count_error(code.graphql_code());
         let response = error_response_as(media, code, message, request_id);
@@ -144,7 +148,7 @@ fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
 
 pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<GraphqlState>) -> HttpResponse {
     let request_id = request_id(&req);
-    let observed = Observed { metrics: &state.app.services.metrics, started: std::time::Instant::now() };
+    let observed = &Observed::start(&state);
     let Some(media) = MediaType::of(&req) else {
         return observed.refused(MediaType::Json, ErrorCode::NotAcceptable, NOT_ACCEPTABLE, request_id.as_str());
     };
@@ -228,7 +232,7 @@ pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpRespon
         let media = MediaType::of(&req).unwrap_or(MediaType::Json);
         return error_response_as(media, ErrorCode::BadRequest, "send a query", request_id.as_str());
     };
-    let observed = Observed { metrics: &state.app.services.metrics, started: std::time::Instant::now() };
+    let observed = &Observed::start(&state);
     let Some(media) = MediaType::of(&req) else {
         return observed.refused(MediaType::Json, ErrorCode::NotAcceptable, NOT_ACCEPTABLE, request_id.as_str());
     };

@@ -156,7 +156,7 @@ impl ModelServices {
             people: FreshCache::weighted(
                 if config.person_cache_ttl.is_zero() { 0 } else { config.person_cache_events },
                 config.person_cache_ttl,
-                |_, person| person.weight(),
+                |_, person: &Arc<CachedPerson>| person.weight(),
             )
             .counted(metrics.cache("people")),
             catalog: FreshCache::new(1_000, CATALOG_TTL).counted(metrics.cache("catalog")),
