@@ -60,11 +60,24 @@ on_both_backends!(kept_answers_are_the_scored_ones_and_every_write_that_changes_
     assert_ne!(ids(&romance), ids(&first), "{romance}");
     assert!(ids(&romance).iter().any(|id| id.trim_start_matches('c').parse::<u32>().unwrap() >= 20), "{romance}");
 
-    // The event weights: plays no longer count, so a0 has no history the model can use.
+    // The event weights: plays no longer count, so a0 has no history the model can use;
+    // then they count again, as much as before.
+    let settings = server.ok(key, "{ tenantSettings { eventWeights { type weight } } }", json!({})).await;
+    let play = settings["tenantSettings"]["eventWeights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["type"] == "PLAY")
+        .map(|w| w["weight"].as_f64().unwrap())
+        .unwrap();
     let weights = |w: f64| format!("mutation {{ updateTenantSettings(input: {{ eventWeights: [{{ type: PLAY, weight: {w} }}] }}) {{ __typename }} }}");
     server.ok(key, &weights(0.0), json!({})).await;
     assert_eq!(server.recommend(key, "a0", Value::Null).await["strategy"], "POPULAR_FALLBACK");
-    server.ok(key, &weights(1.0), json!({})).await;
+    server.ok(key, &weights(play * 2.0), json!({})).await;
+    let doubled = server.recommend(key, "a0", Value::Null).await;
+    assert_eq!(ids(&doubled), ids(&romance));
+    assert_ne!(ranked(&doubled), ranked(&romance), "item-kNN scores grow with the weights");
+    server.ok(key, &weights(play), json!({})).await;
     assert_eq!(ranked(&server.recommend(key, "a0", Value::Null).await), ranked(&romance));
 
     // Consent withdrawn, then given again.
