@@ -127,11 +127,7 @@ impl Metrics {
         let rate_limited = Counter::default();
         let jobs = Family::<StateLabels, Gauge>::default();
         let pool = Family::<StateLabels, Gauge>::default();
-        registry.register(
-            "graphql_requests",
-            "GraphQL requests by operation name and HTTP status",
-            requests.clone(),
-        );
+        registry.register("graphql_requests", "GraphQL requests by operation name and HTTP status", requests.clone());
         registry.register(
             "graphql_request_duration_seconds",
             "Time to answer a GraphQL request, by operation name and HTTP status",
@@ -149,11 +145,7 @@ impl Metrics {
             training_seconds.clone(),
         );
         registry.register("cache_lookups", "Serving cache lookups by cache and outcome (hit or miss)", cache.clone());
-        registry.register(
-            "rate_limited",
-            "Requests refused with RATE_LIMITED (HTTP 429)",
-            rate_limited.clone(),
-        );
+        registry.register("rate_limited", "Requests refused with RATE_LIMITED (HTTP 429)", rate_limited.clone());
         registry.register("training_jobs", "Training jobs by state, read when scraped", jobs.clone());
         registry.register(
             "db_pool_connections",
@@ -217,7 +209,10 @@ impl Metrics {
     }
 
     pub fn observe_inference(&self, algorithm: &str, seconds: f64) {
-        self.inner.inference_seconds.get_or_create(&AlgorithmLabels { algorithm: algorithm.to_owned() }).observe(seconds);
+        self.inner
+            .inference_seconds
+            .get_or_create(&AlgorithmLabels { algorithm: algorithm.to_owned() })
+            .observe(seconds);
     }
 
     pub fn observe_training(&self, algorithm: &str, outcome: &str, seconds: f64) {
@@ -228,7 +223,10 @@ impl Metrics {
     /// The counters of the cache named `cache`.
     pub fn cache(&self, cache: &str) -> CacheCounters {
         let counter = |outcome: &str| {
-            self.inner.cache.get_or_create(&CacheLabels { cache: cache.to_owned(), outcome: outcome.to_owned() }).clone()
+            self.inner
+                .cache
+                .get_or_create(&CacheLabels { cache: cache.to_owned(), outcome: outcome.to_owned() })
+                .clone()
         };
         CacheCounters { hits: counter("hit"), misses: counter("miss") }
     }

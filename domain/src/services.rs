@@ -45,6 +45,14 @@ impl Services {
         let audit = Auditor::new(config.audit.clone())?;
         let read_audit = ReadAuditQueue::start(db.clone(), audit.clone(), config.audit.read_coalesce_window);
         let throttle = Throttle::in_process(config.throttle);
-        Ok(Self { db, auth, audit, read_audit, throttle, serving_cache: ServingCache::default(), metrics: Metrics::new() })
+        Ok(Self {
+            db,
+            auth,
+            audit,
+            read_audit,
+            throttle,
+            serving_cache: ServingCache::default(),
+            metrics: Metrics::new(),
+        })
     }
 }

@@ -15,8 +15,8 @@ use sha2::Digest;
 use tracing::Instrument;
 
 use super::client_addr::TrustedProxies;
-use super::query_guard::count_aliases;
 use super::media::MediaType;
+use super::query_guard::count_aliases;
 use super::response::{WireResponse, annotate, error_response_as, retry_after, status_as};
 use crate::config::GraphqlSettings;
 use crate::error_codes::ErrorCodeExt as _;

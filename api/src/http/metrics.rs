@@ -15,7 +15,11 @@ pub struct MetricsAccess {
     pub token: SecretString,
 }
 
-pub async fn metrics(req: HttpRequest, access: web::Data<MetricsAccess>, state: web::Data<GraphqlState>) -> HttpResponse {
+pub async fn metrics(
+    req: HttpRequest,
+    access: web::Data<MetricsAccess>,
+    state: web::Data<GraphqlState>,
+) -> HttpResponse {
     let expected = access.token.expose_secret();
     if expected.is_empty() {
         return HttpResponse::NotFound().finish();

@@ -123,10 +123,7 @@ impl CachedPerson {
     pub(crate) fn answer(&self, key: &AnswerKey, now: DateTime<Utc>) -> Option<Arc<CachedAnswer>> {
         // The list only ever holds whole entries: a panic elsewhere leaves it usable.
         let answers = self.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        answers
-            .iter()
-            .find(|(k, a)| k == key && a.valid_until.is_none_or(|until| now < until))
-            .map(|(_, a)| a.clone())
+        answers.iter().find(|(k, a)| k == key && a.valid_until.is_none_or(|until| now < until)).map(|(_, a)| a.clone())
     }
 
     pub(crate) fn remember(&self, key: AnswerKey, answer: Arc<CachedAnswer>) {

@@ -146,7 +146,11 @@ fn ranked_items(model: &LoadedModel, facets: &CatalogView, top: &[u32], scores: 
 }
 
 /// The items of (model position, score) pairs, best first, hydrated from the catalog.
-fn items_of(model: &LoadedModel, facets: &CatalogView, ranked: impl Iterator<Item = (u32, f32)>) -> Vec<RecommendedItem> {
+fn items_of(
+    model: &LoadedModel,
+    facets: &CatalogView,
+    ranked: impl Iterator<Item = (u32, f32)>,
+) -> Vec<RecommendedItem> {
     ranked
         .enumerate()
         .map(|(rank, (i, score))| {

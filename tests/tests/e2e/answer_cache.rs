@@ -35,68 +35,79 @@ async fn answer_hits(server: &TestServer) -> f64 {
     text.lines().find_map(|l| l.strip_prefix(series)?.trim().parse().ok()).unwrap_or(0.0)
 }
 
-on_both_backends!(kept_answers_are_the_scored_ones_and_every_write_that_changes_them_shows, |server: &'static TestServer| async move {
-    let t = server.new_tenant().await;
-    let key = t.api_key.as_str();
-    server.seed(key, &two_clusters()).await;
-    let knn = server.train(key, json!({ "algorithm": "ITEM_KNN", "parameters": { "neighbours": 10 } })).await;
-    server.deploy(key, &knn.model, true).await;
+on_both_backends!(
+    kept_answers_are_the_scored_ones_and_every_write_that_changes_them_shows,
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        let key = t.api_key.as_str();
+        server.seed(key, &two_clusters()).await;
+        let knn = server.train(key, json!({ "algorithm": "ITEM_KNN", "parameters": { "neighbours": 10 } })).await;
+        server.deploy(key, &knn.model, true).await;
 
-    let first = server.recommend(key, "a0", Value::Null).await;
-    let hits = answer_hits(server).await;
-    let again = server.recommend(key, "a0", Value::Null).await;
-    assert_eq!(again, first);
-    assert!(answer_hits(server).await > hits, "the repeated request was answered from the kept answer");
-    // A request at an explicit time is never kept: scoring gives the same list.
-    let scored = server.recommend(key, "a0", json!({ "availableAt": chrono::Utc::now().to_rfc3339() })).await;
-    assert_eq!(ranked(&scored), ranked(&first));
+        let first = server.recommend(key, "a0", Value::Null).await;
+        let hits = answer_hits(server).await;
+        let again = server.recommend(key, "a0", Value::Null).await;
+        assert_eq!(again, first);
+        assert!(answer_hits(server).await > hits, "the repeated request was answered from the kept answer");
+        // A request at an explicit time is never kept: scoring gives the same list.
+        let scored = server.recommend(key, "a0", json!({ "availableAt": chrono::Utc::now().to_rfc3339() })).await;
+        assert_eq!(ranked(&scored), ranked(&first));
 
-    // The person's events: a0 turns to Romance.
-    let events: Vec<Value> = (20..36)
+        // The person's events: a0 turns to Romance.
+        let events: Vec<Value> = (20..36)
         .map(|i| json!({ "eventId": format!("a0-romance-{i}"), "userId": "a0", "contentId": format!("c{i}"), "type": "PLAY" }))
         .collect();
-    server.record(key, json!(events)).await;
-    let romance = server.recommend(key, "a0", Value::Null).await;
-    assert_ne!(ids(&romance), ids(&first), "{romance}");
-    assert!(ids(&romance).iter().any(|id| id.trim_start_matches('c').parse::<u32>().unwrap() >= 20), "{romance}");
+        server.record(key, json!(events)).await;
+        let romance = server.recommend(key, "a0", Value::Null).await;
+        assert_ne!(ids(&romance), ids(&first), "{romance}");
+        assert!(ids(&romance).iter().any(|id| id.trim_start_matches('c').parse::<u32>().unwrap() >= 20), "{romance}");
 
-    // The event weights: plays no longer count, so a0 has no history the model can use;
-    // then they count again, as much as before.
-    let settings = server.ok(key, "{ tenantSettings { eventWeights { type weight } } }", json!({})).await;
-    let play = settings["tenantSettings"]["eventWeights"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["type"] == "PLAY")
-        .map(|w| w["weight"].as_f64().unwrap())
-        .unwrap();
-    let weights = |w: f64| format!("mutation {{ updateTenantSettings(input: {{ eventWeights: [{{ type: PLAY, weight: {w} }}] }}) {{ __typename }} }}");
-    server.ok(key, &weights(0.0), json!({})).await;
-    assert_eq!(server.recommend(key, "a0", Value::Null).await["strategy"], "POPULAR_FALLBACK");
-    server.ok(key, &weights(play * 2.0), json!({})).await;
-    let doubled = server.recommend(key, "a0", Value::Null).await;
-    assert_eq!(ids(&doubled), ids(&romance));
-    assert_ne!(ranked(&doubled), ranked(&romance), "item-kNN scores grow with the weights");
-    server.ok(key, &weights(play), json!({})).await;
-    assert_eq!(ranked(&server.recommend(key, "a0", Value::Null).await), ranked(&romance));
+        // The event weights: plays no longer count, so a0 has no history the model can use;
+        // then they count again, as much as before.
+        let settings = server.ok(key, "{ tenantSettings { eventWeights { type weight } } }", json!({})).await;
+        let play = settings["tenantSettings"]["eventWeights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["type"] == "PLAY")
+            .map(|w| w["weight"].as_f64().unwrap())
+            .unwrap();
+        let weights = |w: f64| {
+            format!(
+                "mutation {{ updateTenantSettings(input: {{ eventWeights: [{{ type: PLAY, weight: {w} }}] }}) {{ __typename }} }}"
+            )
+        };
+        server.ok(key, &weights(0.0), json!({})).await;
+        assert_eq!(server.recommend(key, "a0", Value::Null).await["strategy"], "POPULAR_FALLBACK");
+        server.ok(key, &weights(play * 2.0), json!({})).await;
+        let doubled = server.recommend(key, "a0", Value::Null).await;
+        assert_eq!(ids(&doubled), ids(&romance));
+        assert_ne!(ranked(&doubled), ranked(&romance), "item-kNN scores grow with the weights");
+        server.ok(key, &weights(play), json!({})).await;
+        assert_eq!(ranked(&server.recommend(key, "a0", Value::Null).await), ranked(&romance));
 
-    // Consent withdrawn, then given again.
-    let consent = |p: bool| format!("mutation {{ setConsent(userId: \"a0\", consent: {{ personalization: {p} }}) {{ __typename }} }}");
-    server.ok(key, &consent(false), json!({})).await;
-    let withdrawn = server.recommend(key, "a0", Value::Null).await;
-    assert_eq!(withdrawn["strategy"], "POPULAR_FALLBACK", "{withdrawn}");
-    server.ok(key, &consent(true), json!({})).await;
-    let back = server.recommend(key, "a0", Value::Null).await;
-    assert_eq!(ranked(&back), ranked(&romance));
+        // Consent withdrawn, then given again.
+        let consent = |p: bool| {
+            format!("mutation {{ setConsent(userId: \"a0\", consent: {{ personalization: {p} }}) {{ __typename }} }}")
+        };
+        server.ok(key, &consent(false), json!({})).await;
+        let withdrawn = server.recommend(key, "a0", Value::Null).await;
+        assert_eq!(withdrawn["strategy"], "POPULAR_FALLBACK", "{withdrawn}");
+        server.ok(key, &consent(true), json!({})).await;
+        let back = server.recommend(key, "a0", Value::Null).await;
+        assert_eq!(ranked(&back), ranked(&romance));
 
-    // A deleted item leaves the very next answer.
-    let top = ids(&back)[0].clone();
-    server.ok(key, "mutation($i: [String!]!) { deleteContents(ids: $i) { deleted } }", json!({ "i": [top.clone()] })).await;
-    let after_delete = server.recommend(key, "a0", Value::Null).await;
-    assert!(!ids(&after_delete).contains(&top), "{after_delete}");
+        // A deleted item leaves the very next answer.
+        let top = ids(&back)[0].clone();
+        server
+            .ok(key, "mutation($i: [String!]!) { deleteContents(ids: $i) { deleted } }", json!({ "i": [top.clone()] }))
+            .await;
+        let after_delete = server.recommend(key, "a0", Value::Null).await;
+        assert!(!ids(&after_delete).contains(&top), "{after_delete}");
 
-    // Another deployment answers at once.
-    let popular = server.train(key, json!({ "algorithm": "MOST_POPULAR" })).await;
-    server.deploy(key, &popular.model, true).await;
-    assert_eq!(server.recommend(key, "a0", Value::Null).await["modelId"], popular.model.as_str());
-});
+        // Another deployment answers at once.
+        let popular = server.train(key, json!({ "algorithm": "MOST_POPULAR" })).await;
+        server.deploy(key, &popular.model, true).await;
+        assert_eq!(server.recommend(key, "a0", Value::Null).await["modelId"], popular.model.as_str());
+    }
+);

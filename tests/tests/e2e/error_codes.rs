@@ -166,7 +166,15 @@ on_both_backends!(every_documented_code_is_produced_by_a_real_request, |server: 
     let get_mutation = "/graphql?query=mutation%20%7B%20rollbackModel%20%7B%20id%20%7D%20%7D";
     let answer = server.get(get_mutation, Some(key), &[]).await;
     p.check((answer.status, answer.body), "METHOD_NOT_ALLOWED");
-    let answer = server.post("/graphql", Some(key), &[("accept", "text/html".into())], "application/json", raw(json!({ "query": "{ tenant { slug } }" }))).await;
+    let answer = server
+        .post(
+            "/graphql",
+            Some(key),
+            &[("accept", "text/html".into())],
+            "application/json",
+            raw(json!({ "query": "{ tenant { slug } }" })),
+        )
+        .await;
     p.check((answer.status, answer.body), "NOT_ACCEPTABLE");
     let too_large = format!("{{ tenant {{ slug }} }} # {}", "x".repeat(server.settings.graphql.max_body_bytes));
     p.check(server.gql(Some(key), &too_large, json!({})).await, "PAYLOAD_TOO_LARGE");

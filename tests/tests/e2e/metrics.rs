@@ -60,7 +60,11 @@ on_both_backends!(the_operator_scrapes_every_listed_series_after_traffic, |serve
     at_least(&text, "marquee_cache_lookups_total{cache=\"answers\",outcome=\"hit\"}", 2.0);
     at_least(&text, "marquee_cache_lookups_total{cache=\"people\",outcome=\"hit\"}", 2.0);
     at_least(&text, "marquee_cache_lookups_total{cache=\"people\",outcome=\"miss\"}", 1.0);
-    at_least(&text, "marquee_training_job_duration_seconds_count{algorithm=\"most_popular\",outcome=\"finished\"}", 1.0);
+    at_least(
+        &text,
+        "marquee_training_job_duration_seconds_count{algorithm=\"most_popular\",outcome=\"finished\"}",
+        1.0,
+    );
     at_least(&text, "marquee_training_jobs{state=\"queued\"}", 0.0);
     at_least(&text, "marquee_training_jobs{state=\"running\"}", 0.0);
     at_least(&text, "marquee_db_pool_connections{state=\"max\"}", 1.0);

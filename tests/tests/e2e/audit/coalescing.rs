@@ -9,10 +9,8 @@ use crate::helpers::{TestServer, two_clusters};
 use crate::on_dedicated_servers;
 
 fn reads_of(events: &[Value], target: &str) -> (usize, u64) {
-    let about: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["action"] == "recommendations.read" && e["target"] == target)
-        .collect();
+    let about: Vec<&Value> =
+        events.iter().filter(|e| e["action"] == "recommendations.read" && e["target"] == target).collect();
     let reads = about.iter().map(|e| e["details"]["coalesced"]["reads"].as_u64().unwrap_or(1)).sum();
     (about.len(), reads)
 }
