@@ -32,6 +32,7 @@ impl ErrorCodeExt for ErrorCode {
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::ModelNotReady => "MODEL_NOT_READY",
             ErrorCode::ModelFailed => "MODEL_FAILED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -53,7 +54,7 @@ impl ErrorCodeExt for ErrorCode {
             ErrorCode::ModelFailed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::RateLimited | ErrorCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::ModelNotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ModelNotReady | ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

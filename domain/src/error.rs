@@ -21,11 +21,13 @@ pub enum ErrorCode {
     QuotaExceeded,
     ModelNotReady,
     ModelFailed,
+    /// The database cannot be reached: retry shortly.
+    Unavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::BadRequest,
         ErrorCode::PayloadTooLarge,
         ErrorCode::GraphqlParseFailed,
@@ -41,6 +43,7 @@ impl ErrorCode {
         ErrorCode::QuotaExceeded,
         ErrorCode::ModelNotReady,
         ErrorCode::ModelFailed,
+        ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
 }
@@ -121,6 +124,7 @@ impl DomainError {
                 TenantsError::InvalidInput { .. } => ErrorCode::InvalidInput,
                 TenantsError::NotFound(_) => ErrorCode::NotFound,
                 TenantsError::Conflict(_) => ErrorCode::Conflict,
+                TenantsError::Database(e) if unreachable(e) => ErrorCode::Unavailable,
                 TenantsError::Database(_) | TenantsError::Internal(_) => ErrorCode::Internal,
             },
             DomainError::InvalidInput { .. } => ErrorCode::InvalidInput,
@@ -131,6 +135,7 @@ impl DomainError {
             DomainError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             DomainError::ModelNotReady(_) => ErrorCode::ModelNotReady,
             DomainError::ModelFailed(_) => ErrorCode::ModelFailed,
+            DomainError::Database { source, .. } if unreachable(source) => ErrorCode::Unavailable,
             DomainError::Database { .. } | DomainError::Internal { .. } => ErrorCode::Internal,
         }
     }
@@ -139,6 +144,7 @@ impl DomainError {
     pub fn public_message(&self) -> String {
         match self.code() {
             ErrorCode::Internal => "internal error; quote the request id to support".to_owned(),
+            ErrorCode::Unavailable => "the service cannot reach its database; retry shortly".to_owned(),
             _ => self.to_string(),
         }
     }
@@ -154,6 +160,23 @@ impl DomainError {
 }
 
 pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+/// Whether a database error means the database cannot be reached (no connection within
+/// the acquire timeout, a connection that broke), rather than a fault of a statement.
+pub fn unreachable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match e {
+        sea_orm::DbErr::ConnectionAcquire(_) => return true,
+        sea_orm::DbErr::Conn(r) | sea_orm::DbErr::Exec(r) | sea_orm::DbErr::Query(r) => r,
+        _ => return false,
+    };
+    match runtime {
+        sea_orm::RuntimeErr::SqlxError(e) => {
+            matches!(e.as_ref(), Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed)
+        }
+        _ => false,
+    }
+}
 
 #[cfg(test)]
 mod tests {

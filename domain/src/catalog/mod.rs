@@ -31,6 +31,7 @@ use crate::serving_cache::Change;
 /// come back as row errors beside the stored ones.
 pub async fn upsert_contents(ctx: &TenantCtx, services: &Services, drafts: Vec<ContentDraft>) -> Result<UpsertOutcome> {
     ctx.require(Scope::CatalogWrite)?;
+    crate::limits::check_stored(ctx, services, crate::limits::Stored::CatalogItems).await?;
     let batch = Batch::parse(drafts, MAX_UPSERT_BATCH, "contents", |d| Some(d.id.clone()), NewContent::parse)?;
     upsert_unbounded(ctx, services, batch).await
 }

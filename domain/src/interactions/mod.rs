@@ -42,6 +42,7 @@ pub async fn record_interactions(
     drafts: Vec<InteractionDraft>,
 ) -> Result<IngestOutcome> {
     ctx.require(Scope::EventsWrite)?;
+    crate::limits::check_stored(ctx, services, crate::limits::Stored::Interactions).await?;
     let received_at = Utc::now();
     let batch = Batch::parse(
         drafts,
