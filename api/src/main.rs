@@ -70,8 +70,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let app = connect(&settings, settings.database.migrate_on_start).await?;
             let slug = TenantSlug::parse(&slug)?;
-            let tenant =
-                access::find_tenant_by_slug(&app.services, &slug).await?.with_context(|| format!("no tenant {slug}"))?;
+            let tenant = access::find_tenant_by_slug(&app.services, &slug)
+                .await?
+                .with_context(|| format!("no tenant {slug}"))?;
             let ctx = domain::TenantCtx::operator(tenant.id, domain::RequestId::new());
             let update = domain::tenants::quota::LimitsUpdate {
                 tenant_requests_per_sec,

@@ -122,11 +122,8 @@ fn payloads(origin: &str, tenant: i64, change: Change) -> Vec<String> {
 async fn send_all(pool: sea_orm::sqlx::PgPool, mut queued: mpsc::UnboundedReceiver<String>) {
     while let Some(payload) = queued.recv().await {
         for attempt in 1..=SEND_ATTEMPTS {
-            let sent = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(&payload)
-                .execute(&pool)
-                .await;
+            let sent =
+                sea_orm::sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(&payload).execute(&pool).await;
             match sent {
                 Ok(_) => break,
                 Err(e) if attempt == SEND_ATTEMPTS => {

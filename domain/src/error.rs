@@ -172,7 +172,10 @@ pub fn unreachable(e: &sea_orm::DbErr) -> bool {
     };
     match runtime {
         sea_orm::RuntimeErr::SqlxError(e) => {
-            matches!(e.as_ref(), Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed)
+            matches!(
+                e.as_ref(),
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed
+            )
         }
         _ => false,
     }

@@ -97,7 +97,9 @@ async fn count_rows(tx: &TenantTx, table: &str, since: Option<chrono::DateTime<c
     // The tenant id is a number from the context, not input: formatting it is safe.
     let tenant = tx.tenant_id().get();
     let statement = match since {
-        None => Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = {tenant}")),
+        None => {
+            Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = {tenant}"))
+        }
         Some(since) => {
             let placeholder = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
             Statement::from_sql_and_values(
@@ -130,10 +132,7 @@ pub async fn check_stored(ctx: &TenantCtx, services: &Services, what: Stored) ->
     let held = count_rows(&tx, what.table(), None).await?;
     tx.commit().await?;
     if held >= limit {
-        return Err(DomainError::QuotaExceeded(format!(
-            "the plan allows {limit} {}; {held} are stored",
-            what.name()
-        )));
+        return Err(DomainError::QuotaExceeded(format!("the plan allows {limit} {}; {held} are stored", what.name())));
     }
     Ok(())
 }

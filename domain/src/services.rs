@@ -54,7 +54,10 @@ impl Services {
     pub async fn connect(config: &ServicesConfig) -> Result<Self> {
         let db = Db::connect(&config.database).await?;
         let shared = match &config.redis_url {
-            Some(url) => Some(Arc::new(tenants::redis_limiter::RedisLimiter::connect(url, &config.redis_key_prefix).await?) as Arc<dyn RateLimiter>),
+            Some(url) => {
+                Some(Arc::new(tenants::redis_limiter::RedisLimiter::connect(url, &config.redis_key_prefix).await?)
+                    as Arc<dyn RateLimiter>)
+            }
             None => None,
         };
         Self::with_db(db, config, shared)
@@ -73,16 +76,7 @@ impl Services {
         serving_cache.subscribe(Arc::new(VerifiedKeys(auth.clone())));
         let limits = FreshCache::new(10_000, LIMITS_TTL);
         serving_cache.subscribe(Arc::new(CachedLimits(limits.clone())));
-        Ok(Self {
-            db,
-            auth,
-            audit,
-            read_audit,
-            throttle,
-            serving_cache,
-            default_limits: config.limits,
-            limits,
-        })
+        Ok(Self { db, auth, audit, read_audit, throttle, serving_cache, default_limits: config.limits, limits })
     }
 
     /// For a server on PostgreSQL: changes announced here reach the other replicas and

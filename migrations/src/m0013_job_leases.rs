@@ -12,19 +12,15 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite alters a table one change at a time.
-        let columns = [
-            string_null("lease_owner"),
-            timestamp_with_time_zone_null("lease_until"),
-            integer("attempts").default(0),
-            text_null("request"),
-        ];
+        let mut attempts = integer("attempts");
+        attempts.default(0);
+        let columns =
+            [string_null("lease_owner"), timestamp_with_time_zone_null("lease_until"), attempts, text_null("request")];
         for mut column in columns {
             manager.alter_table(Table::alter().table("jobs").add_column(&mut column).to_owned()).await?;
         }
         // Workers look for unfinished jobs, oldest first.
-        manager
-            .create_index(Index::create().name("jobs_claim").table("jobs").col("status").col("id").to_owned())
-            .await
+        manager.create_index(Index::create().name("jobs_claim").table("jobs").col("status").col("id").to_owned()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

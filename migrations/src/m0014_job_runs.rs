@@ -31,7 +31,10 @@ impl MigrationTrait for Migration {
                             .on_delete(ForeignKeyAction::Cascade),
                     )
                     .foreign_key(
-                        ForeignKey::create().from("job_runs", "job_id").to("jobs", "id").on_delete(ForeignKeyAction::Cascade),
+                        ForeignKey::create()
+                            .from("job_runs", "job_id")
+                            .to("jobs", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
                     )
                     .to_owned(),
             )

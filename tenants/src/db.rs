@@ -61,6 +61,13 @@ impl Db {
             (Some(role), DbBackendKind::Postgres) => with_pg_role(config_url, role),
             _ => config_url.to_owned(),
         };
+        let pg_options = match kind {
+            DbBackendKind::Postgres => Some(
+                url.parse::<sea_orm::sqlx::postgres::PgConnectOptions>()
+                    .map_err(|e| TenantsError::Internal(format!("database url: {e}")))?,
+            ),
+            DbBackendKind::Sqlite => None,
+        };
         let mut options = ConnectOptions::new(url);
         options
             .max_connections(config.max_connections)
@@ -92,13 +99,6 @@ impl Db {
                 .pragma("temp_store", "memory")
                 .pragma("wal_autocheckpoint", "10000")
         });
-        let pg_options = match kind {
-            DbBackendKind::Postgres => Some(
-                url.parse::<sea_orm::sqlx::postgres::PgConnectOptions>()
-                    .map_err(|e| TenantsError::Internal(format!("database url: {e}")))?,
-            ),
-            DbBackendKind::Sqlite => None,
-        };
         let conn = Database::connect(options).await?;
         if kind == DbBackendKind::Sqlite {
             // WAL lets readers proceed during writes; it persists in the file.

@@ -69,9 +69,10 @@ impl Limits {
 
     /// Applies an update; rates must be finite and not negative.
     pub fn apply(self, update: &LimitsUpdate) -> Result<Limits> {
-        for (field, rate) in
-            [("tenantRequestsPerSec", update.tenant_requests_per_sec), ("keyRequestsPerSec", update.key_requests_per_sec)]
-        {
+        for (field, rate) in [
+            ("tenantRequestsPerSec", update.tenant_requests_per_sec),
+            ("keyRequestsPerSec", update.key_requests_per_sec),
+        ] {
             if rate.is_some_and(|r| !r.is_finite() || r < 0.0) {
                 return Err(TenantsError::invalid(field, "use a rate of 0 (no limit) or more"));
             }

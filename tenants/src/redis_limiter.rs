@@ -13,7 +13,6 @@ use secrecy::{ExposeSecret as _, SecretString};
 use crate::error::{Result, TenantsError};
 use crate::throttle::{Backoff, Decision, LimitFuture, RateLimiter, ThrottleKey, TokenBucket};
 
-
 /// Takes a token; returns 0, or the milliseconds until one is there.
 const TAKE: &str = r"
 local capacity = tonumber(ARGV[1])
@@ -68,8 +67,8 @@ pub struct RedisLimiter {
 impl RedisLimiter {
     /// Connects (and reconnects by itself when the connection drops).
     pub async fn connect(url: &SecretString, prefix: &str) -> Result<Self> {
-        let client = redis::Client::open(url.expose_secret())
-            .map_err(|e| TenantsError::Internal(format!("redis.url: {e}")))?;
+        let client =
+            redis::Client::open(url.expose_secret()).map_err(|e| TenantsError::Internal(format!("redis.url: {e}")))?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_millis(500)))
@@ -153,11 +152,8 @@ impl RateLimiter for RedisLimiter {
     fn reset<'a>(&'a self, key: &'a ThrottleKey) -> LimitFuture<'a, ()> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
-            let deleted: Result<i64, _> = redis::cmd("DEL")
-                .arg(self.failures_key(key))
-                .arg(self.lock_key(key))
-                .query_async(&mut conn)
-                .await;
+            let deleted: Result<i64, _> =
+                redis::cmd("DEL").arg(self.failures_key(key)).arg(self.lock_key(key)).query_async(&mut conn).await;
             if let Err(e) = deleted {
                 tracing::warn!(error = %e, "Redis did not forget a key's failures");
             }

@@ -16,7 +16,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use tenants::db::DbBackendKind;
 use tenants::ids::TenantId;
 use tenants::{RequestId, SystemCtx, TenantCtx, TenantTx};
@@ -106,7 +108,11 @@ pub(crate) async fn claim_next(models: &ModelServices) -> Result<Option<Claimed>
         let now = Utc::now();
         let unfinished = [JobStatus::Queued.as_str(), JobStatus::Running.as_str()];
         let claimable = Condition::any()
-            .add(Condition::all().add(job::Column::Status.eq(JobStatus::Queued.as_str())).add(job::Column::LeaseOwner.is_null()))
+            .add(
+                Condition::all()
+                    .add(job::Column::Status.eq(JobStatus::Queued.as_str()))
+                    .add(job::Column::LeaseOwner.is_null()),
+            )
             .add(Condition::all().add(job::Column::Status.is_in(unfinished)).add(job::Column::LeaseUntil.lt(now)));
         let mut query = job::Entity::find()
             .filter(job::Column::Request.is_not_null())
@@ -217,7 +223,12 @@ pub(crate) async fn end_run(tx: &TenantTx, models: &ModelServices, job_row: i64,
 
 /// Renews the lease every third of its length until the job ends here; when the lease
 /// is lost, asks the local run to stop (it then writes nothing).
-pub(crate) async fn heartbeat(ctx: TenantCtx, models: ModelServices, job_row: i64, lost: Arc<std::sync::atomic::AtomicBool>) {
+pub(crate) async fn heartbeat(
+    ctx: TenantCtx,
+    models: ModelServices,
+    job_row: i64,
+    lost: Arc<std::sync::atomic::AtomicBool>,
+) {
     let every = models.config.job_lease / 3;
     loop {
         tokio::time::sleep(every).await;
@@ -249,7 +260,14 @@ pub fn spawn_worker(models: ModelServices) {
             match claim_next(&models).await {
                 Ok(Some(claimed)) => {
                     let ctx = TenantCtx::operator(claimed.tenant, RequestId::new());
-                    super::jobs::spawn(ctx, models.clone(), claimed.model_row, claimed.job_row, claimed.request, Some(slot));
+                    super::jobs::spawn(
+                        ctx,
+                        models.clone(),
+                        claimed.model_row,
+                        claimed.job_row,
+                        claimed.request,
+                        Some(slot),
+                    );
                 }
                 Ok(None) => {
                     drop(slot);

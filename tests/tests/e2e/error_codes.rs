@@ -212,11 +212,11 @@ on_both_backends!(every_documented_code_is_produced_by_a_real_request, |server: 
     crate::audit::set_audit_head(server, tid, 2).await;
     p.check(server.gql(Some(key), create_key, json!({})).await, "INTERNAL");
 
-    let expected: BTreeSet<String> =
-        p.documented
-            .keys()
-            .filter(|c| !NOT_YET_PRODUCED.contains(&c.as_str()) && !PROVOKED_BY_FAULT_TESTS.contains(&c.as_str()))
-            .cloned()
-            .collect();
+    let expected: BTreeSet<String> = p
+        .documented
+        .keys()
+        .filter(|c| !NOT_YET_PRODUCED.contains(&c.as_str()) && !PROVOKED_BY_FAULT_TESTS.contains(&c.as_str()))
+        .cloned()
+        .collect();
     assert_eq!(p.seen, expected, "provoked (left) and documented codes that requests can produce (right) differ");
 });

@@ -110,9 +110,8 @@ async fn a_keys_rate_is_shared_by_two_replicas_through_redis() {
     let mut refused = None;
     for i in 0..6 {
         let replica = if i % 2 == 0 { a } else { b };
-        let (status, headers, body) = replica
-            .gql_with_headers(query, json!({}), &[("authorization", format!("Bearer {key}"))])
-            .await;
+        let (status, headers, body) =
+            replica.gql_with_headers(query, json!({}), &[("authorization", format!("Bearer {key}"))]).await;
         statuses.push(status);
         if status == 429 && refused.is_none() {
             refused = Some((headers, body));

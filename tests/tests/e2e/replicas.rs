@@ -77,9 +77,8 @@ where
     a.ok(key, "mutation($u: String!) { eraseUser(userId: $u) { status } }", json!({ "u": user })).await;
     seen_within("an erasure", || b.recommend(key, user, Value::Null), |r| r["strategy"] == "POPULAR_FALLBACK").await;
 
-    let revoked = a
-        .ok(key, "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }", json!({ "id": revocable_id }))
-        .await;
+    let revoked =
+        a.ok(key, "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }", json!({ "id": revocable_id })).await;
     assert!(revoked["revokeApiKey"]["revokedAt"].is_string());
     let query = "{ recommendations(userId: \"r0\", first: 1) { strategy } }";
     seen_within(
