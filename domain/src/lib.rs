@@ -32,6 +32,7 @@ pub mod audience;
 pub mod interactions;
 pub mod stats;
 pub mod models;
+pub mod usage;
 pub mod fairness_reports;
 pub mod privacy;
 pub mod import;

@@ -9,11 +9,10 @@
 //! defaults unless the operator set its own (`marquee tenant limits`), kept in the
 //! tenant's settings document.
 
-use sea_orm::{ConnectionTrait, Statement};
 use tenants::quota::{Limits, LimitsUpdate, SETTINGS_KEY};
 use tenants::store::tenants as tenant_store;
 use tenants::throttle::{Decision, ThrottleKey, TokenBucket};
-use tenants::{Principal, TenantCtx, TenantTx};
+use tenants::{Principal, TenantCtx};
 
 use crate::Services;
 use crate::audit::{AuditEvent, action};
@@ -70,14 +69,8 @@ pub enum Stored {
 }
 
 impl Stored {
-    fn table(self) -> &'static str {
-        match self {
-            Stored::Interactions => "interactions",
-            Stored::CatalogItems => "content_items",
-        }
-    }
-
-    fn limit(self, limits: &Limits) -> u64 {
+    /// The plan's limit (0: none).
+    pub fn limit(self, limits: &Limits) -> u64 {
         match self {
             Stored::Interactions => limits.max_interactions,
             Stored::CatalogItems => limits.max_catalog_items,
@@ -92,89 +85,35 @@ impl Stored {
     }
 }
 
-async fn count_rows(tx: &TenantTx, table: &str, since: Option<chrono::DateTime<chrono::Utc>>) -> Result<u64> {
-    let backend = tx.conn().get_database_backend();
-    // The tenant id is a number from the context, not input: formatting it is safe.
-    let tenant = tx.tenant_id().get();
-    let statement = match since {
-        None => {
-            Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = {tenant}"))
-        }
-        Some(since) => {
-            let placeholder = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
-            Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = {tenant} AND kind = 'train' AND created_at > {placeholder}"
-                ),
-                [since.into()],
-            )
-        }
-    };
-    let row = tx.conn().query_one_raw(statement).await?;
-    let n: i64 = match row {
-        Some(row) => row.try_get("", "n")?,
-        None => 0,
-    };
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// Before a batch that adds to `what`: refused with `QUOTA_EXCEEDED` once the tenant
-/// holds its plan's amount. Checked per batch: a batch that starts under the limit is
-/// stored whole, so the limit may be passed by one batch.
-pub async fn check_stored(ctx: &TenantCtx, services: &Services, what: Stored) -> Result<()> {
-    let limits = tenant_limits(ctx, services).await?;
-    let limit = what.limit(&limits);
-    if limit == 0 {
-        return Ok(());
-    }
-    let tx = services.db.begin(ctx).await?;
-    let held = count_rows(&tx, what.table(), None).await?;
-    tx.commit().await?;
-    if held >= limit {
+/// Before a batch that adds to `what`, with what the tenant `held` (counted by the
+/// feature that owns it): refused with `QUOTA_EXCEEDED` once the tenant holds its
+/// plan's amount. Checked per batch: a batch that starts under the limit is stored
+/// whole, so the limit may be passed by one batch.
+pub(crate) fn check_stored(what: Stored, limit: u64, held: u64) -> Result<()> {
+    if limit > 0 && held >= limit {
         return Err(DomainError::QuotaExceeded(format!("the plan allows {limit} {}; {held} are stored", what.name())));
     }
     Ok(())
 }
 
-/// Inside the transaction that queues a training job, with the tenant's `limits`:
-/// refused with `QUOTA_EXCEEDED` when the plan's jobs of the last 24 hours are used up.
-pub(crate) async fn check_training(tx: &TenantTx, limits: &Limits) -> Result<()> {
+/// Before a training job is queued, with the jobs queued in the last 24 hours.
+pub(crate) fn check_training(limits: &Limits, queued_last_24h: u64) -> Result<()> {
     let limit = limits.training_jobs_per_day;
-    if limit == 0 {
-        return Ok(());
-    }
-    let since = chrono::Utc::now() - chrono::Duration::hours(24);
-    let queued = count_rows(tx, "jobs", Some(since)).await?;
-    if queued >= u64::from(limit) {
+    if limit > 0 && queued_last_24h >= u64::from(limit) {
         return Err(DomainError::QuotaExceeded(format!(
-            "the plan allows {limit} training jobs in 24 hours; {queued} were queued"
+            "the plan allows {limit} training jobs in 24 hours; {queued_last_24h} were queued"
         )));
     }
     Ok(())
 }
 
-/// What the tenant uses of its plan, and the plan.
+/// What the tenant uses of its plan, and the plan (`usage::usage`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Usage {
     pub limits: Limits,
     pub training_jobs_last_24h: u64,
     pub interactions: u64,
     pub catalog_items: u64,
-}
-
-pub async fn usage(ctx: &TenantCtx, services: &Services) -> Result<Usage> {
-    let limits = tenant_limits(ctx, services).await?;
-    let tx = services.db.begin(ctx).await?;
-    let since = chrono::Utc::now() - chrono::Duration::hours(24);
-    let usage = Usage {
-        limits,
-        training_jobs_last_24h: count_rows(&tx, "jobs", Some(since)).await?,
-        interactions: count_rows(&tx, Stored::Interactions.table(), None).await?,
-        catalog_items: count_rows(&tx, Stored::CatalogItems.table(), None).await?,
-    };
-    tx.commit().await?;
-    Ok(usage)
 }
 
 /// The operator sets a tenant's own limits; what the update leaves out keeps its

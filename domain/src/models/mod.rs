@@ -39,6 +39,7 @@ pub(crate) use retrain::retrain_due;
 pub use runtime::{JobOwner, JobRunner, ModelServices, ModelsConfig, SandboxSettings};
 pub use selection::{FamilyRecord, Selection, SettingRecord, TrialRecord};
 pub use serving::Strategy;
+pub(crate) use store::count_jobs_since;
 pub use types::{
     Algorithm, AlsSettings, DataSnapshot, EaseSettings, Interval, Job, JobStatus, Model, ModelMetrics, ModelStatus,
     TrainDraft, TrainRequest,

@@ -485,3 +485,15 @@ pub(crate) async fn fail_interrupted(tx: &SystemTx, owner: &JobOwner) -> Result<
     }
     Ok(failed)
 }
+
+/// Training jobs the tenant queued since `since` (what its plan's `trainingJobsPerDay`
+/// limits).
+pub(crate) async fn count_jobs_since(tx: &TenantTx, since: chrono::DateTime<Utc>) -> Result<u64> {
+    use sea_orm::PaginatorTrait as _;
+    Ok(job::Entity::find()
+        .filter(job::Column::TenantId.eq(tx.tenant_id().get()))
+        .filter(job::Column::Kind.eq("train"))
+        .filter(job::Column::CreatedAt.gt(since))
+        .count(tx.conn())
+        .await?)
+}

@@ -148,3 +148,131 @@ async fn a_database_outage_fails_fast_and_is_survived_without_a_restart() {
         query_value(&db, "n", format!("SELECT COUNT(*) AS n FROM interactions WHERE tenant_id = {tid}")).await;
     assert_eq!(stored, 20, "what was accepted before and after is stored; the refused batch is not");
 }
+
+/// A tenant's events as comparable rows: event id, user, item, type, time.
+async fn stored_events(db: &sea_orm::DatabaseConnection, tid: i64) -> Vec<String> {
+    use sea_orm::ConnectionTrait as _;
+    let sql = format!(
+        "SELECT i.event_id, u.external_id AS u, c.external_id AS c, i.event_type, i.occurred_at \
+         FROM interactions i JOIN end_users u ON u.id = i.user_id JOIN content_items c ON c.id = i.item_id \
+         WHERE i.tenant_id = {tid} ORDER BY i.event_id"
+    );
+    let rows = db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+    rows.iter()
+        .map(|r| {
+            let e: String = r.try_get("", "event_id").unwrap();
+            let u: String = r.try_get("", "u").unwrap();
+            let c: String = r.try_get("", "c").unwrap();
+            let t: String = r.try_get("", "event_type").unwrap();
+            let at: i64 = r.try_get("", "occurred_at").unwrap();
+            format!("{e} {u} {c} {t} {at}")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_event_batches_then_the_same_batches_again_equals_a_clean_run() {
+    let Some(a) = dedicated_server(Backend::Postgres, Box::new(|_| {})) else { return };
+    let (killed, clean) = (a.new_tenant().await, a.new_tenant().await);
+    let items = json!([movie("m1", "One"), movie("m2", "Two"), movie("m3", "Three")]);
+    for t in [&killed, &clean] {
+        a.upsert_contents(&t.api_key, items.clone()).await;
+    }
+    let batches: Vec<Value> = (0..12)
+        .map(|b| {
+            json!((0..1000)
+                .map(|i| json!({ "eventId": format!("b{b}-{i}"), "userId": format!("u{}", i % 97), "contentId": format!("m{}", 1 + i % 3), "type": "PLAY", "occurredAt": "2026-01-01T00:00:00Z" }))
+                .collect::<Vec<_>>())
+        })
+        .collect();
+
+    // A server process takes the batches from 3 clients at once and is killed mid-way.
+    let dir = std::env::temp_dir().join(format!("marquee-e2e-kill-{}", uuid::Uuid::new_v4().simple()));
+    let mut settings: Settings = replica_settings(&a.settings, dir);
+    settings.server.port = free_port();
+    let base = format!("http://127.0.0.1:{}", settings.server.port);
+    let mut child = spawn_server(&settings);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let started = Instant::now();
+    while !http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(started.elapsed() < Duration::from_secs(60), "the server process did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut senders = Vec::new();
+    for lane in 0..3 {
+        let (http, base, key) = (http.clone(), base.clone(), killed.api_key.clone());
+        let mine: Vec<Value> = batches.iter().skip(lane).step_by(3).cloned().collect();
+        senders.push(tokio::spawn(async move {
+            for events in mine {
+                let sent = http
+                    .post(format!("{base}/graphql"))
+                    .bearer_auth(&key)
+                    .json(&json!({ "query": RECORD, "variables": { "e": events } }))
+                    .send()
+                    .await;
+                if sent.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let db = a.raw_db().await;
+    let killed_tid = crate::audit::tenant_row_id(&db, &killed.slug).await;
+    let before_redo = stored_events(&db, killed_tid).await.len();
+    assert_eq!(before_redo % 1000, 0, "a batch is stored whole or not at all: {before_redo}");
+
+    // The same work again on a live server, and a clean run for another tenant.
+    for events in &batches {
+        a.record(&killed.api_key, events.clone()).await;
+        a.record(&clean.api_key, events.clone()).await;
+    }
+    let clean_tid = crate::audit::tenant_row_id(&db, &clean.slug).await;
+    let (after_redo, clean_run) = (stored_events(&db, killed_tid).await, stored_events(&db, clean_tid).await);
+    eprintln!("{before_redo} events were stored before the kill; {} after the redo", after_redo.len());
+    assert_eq!(clean_run.len(), 12_000);
+    assert_eq!(after_redo, clean_run, "the redone tenant's events equal the clean run's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_an_import_then_the_same_import_again_equals_a_clean_run() {
+    let Some(dir) = crate::ingestion::movielens::dataset() else { return };
+    let Some(a) = dedicated_server(Backend::Postgres, Box::new(|_| {})) else { return };
+    let (killed, clean) = (a.new_tenant().await, a.new_tenant().await);
+    let db = a.raw_db().await;
+    let killed_tid = crate::audit::tenant_row_id(&db, &killed.slug).await;
+    let count = format!("SELECT COUNT(*) AS n FROM interactions WHERE tenant_id = {killed_tid}");
+
+    // The import runs in a process of its own, killed once events are arriving.
+    let dir_of_process = std::env::temp_dir().join(format!("marquee-e2e-import-{}", uuid::Uuid::new_v4().simple()));
+    let settings = replica_settings(&a.settings, dir_of_process);
+    let mut child = crate::helpers::process::spawn_import(&settings, &killed.slug, &dir);
+    let started = Instant::now();
+    while query_value::<i64>(&db, "n", count.clone()).await == 0 {
+        assert!(started.elapsed() < Duration::from_secs(120), "the import process stored nothing");
+        assert!(child.try_wait().unwrap().is_none(), "the import ended before it could be killed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = query_value::<i64>(&db, "n", count.clone()).await;
+
+    let redo = crate::ingestion::movielens::import(a, &killed.slug, dir.clone()).await;
+    let fresh = crate::ingestion::movielens::import(a, &clean.slug, dir).await;
+    eprintln!("killed after {before} events; the redo added {}", redo.interactions.accepted);
+    assert!(before < 100_000, "killed mid-way");
+    assert_eq!(fresh.interactions.accepted, 100_000);
+    let clean_tid = crate::audit::tenant_row_id(&db, &clean.slug).await;
+    assert_eq!(stored_events(&db, killed_tid).await, stored_events(&db, clean_tid).await);
+    let stats = "{ statistics { counts { items users interactions } } }";
+    assert_eq!(
+        a.ok(&killed.api_key, stats, json!({})).await,
+        a.ok(&clean.api_key, stats, json!({})).await,
+        "the catalog and the audience equal the clean run's too"
+    );
+}

@@ -1,6 +1,6 @@
 use async_graphql::{Context, Object};
 
-use crate::graphql::context::{services, tenant};
+use crate::graphql::context::{models, services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::settings::{TenantSettingsGql, UsageGql};
 
@@ -16,6 +16,6 @@ impl SettingsQuery {
 
     /// What the tenant uses of its plan, beside the plan's limits (0: no limit).
     async fn usage(&self, ctx: &Context<'_>) -> ApiResult<UsageGql> {
-        Ok(domain::limits::usage(tenant(ctx)?, services(ctx)?).await?.into())
+        Ok(domain::usage::usage(tenant(ctx)?, models(ctx)?).await?.into())
     }
 }

@@ -39,3 +39,30 @@ pub fn terminate(child: &std::process::Child) {
     let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
 }
+
+/// Where the started import finds its tenant and directory.
+const IMPORT: &str = "MARQUEE_E2E_PROCESS_IMPORT";
+
+#[test]
+#[ignore = "a `marquee import movielens` process that tests start; does nothing on its own"]
+fn import_process() {
+    let (Ok(json), Ok(what)) = (std::env::var(SETTINGS), std::env::var(IMPORT)) else { return };
+    let settings: Settings = serde_json::from_str(&json).unwrap();
+    let (slug, dir) = what.split_once('\n').unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let app = api::startup::connect(&settings, false).await.unwrap();
+        api::import_cmd::movielens(&app.services, std::path::Path::new(dir), slug).await.unwrap();
+    });
+}
+
+/// Starts `marquee import movielens <dir> --tenant <slug>` as a process of its own.
+pub fn spawn_import(settings: &Settings, slug: &str, dir: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["helpers::process::import_process", "--exact", "--ignored", "--nocapture", "--test-threads", "1"])
+        .env(SETTINGS, serde_json::to_string(settings).unwrap())
+        .env(IMPORT, format!("{slug}\n{}", dir.display()))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
