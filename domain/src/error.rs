@@ -166,17 +166,21 @@ pub type Result<T, E = DomainError> = std::result::Result<T, E>;
 pub fn unreachable(e: &sea_orm::DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     let runtime = match e {
-        sea_orm::DbErr::ConnectionAcquire(_) => return true,
-        sea_orm::DbErr::Conn(r) | sea_orm::DbErr::Exec(r) | sea_orm::DbErr::Query(r) => r,
+        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => return true,
+        sea_orm::DbErr::Exec(r) | sea_orm::DbErr::Query(r) => r,
         _ => return false,
     };
     match runtime {
-        sea_orm::RuntimeErr::SqlxError(e) => {
-            matches!(
-                e.as_ref(),
-                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed
-            )
-        }
+        // A connection that broke mid-statement reports an I/O or a protocol error.
+        sea_orm::RuntimeErr::SqlxError(e) => matches!(
+            e.as_ref(),
+            Sqlx::Io(_)
+                | Sqlx::Protocol(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::Tls(_)
+                | Sqlx::WorkerCrashed
+        ),
         _ => false,
     }
 }
