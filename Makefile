@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR
 ORT_DYLIB_PATH ?= $(CURDIR)/.tools/onnxruntime/libonnxruntime.so.1.31.1
 export ORT_DYLIB_PATH
 
-.PHONY: run test lint setup schema bench postgres
+.PHONY: run test lint setup schema bench postgres redis
 
 setup:
 	@bash scripts/setup-onnxruntime.sh >/dev/null
@@ -17,7 +17,7 @@ run: setup
 	$(CARGO_TARGET_DIR)/debug/marquee serve --demo
 
 ## Run the whole test suite, against SQLite and PostgreSQL.
-test: setup postgres
+test: setup postgres redis
 	bash scripts/check-dataset.sh
 	cargo test --workspace --no-fail-fast
 
@@ -28,6 +28,9 @@ lint:
 
 postgres:
 	@bash scripts/ensure-postgres.sh
+
+redis:
+	@bash scripts/ensure-redis.sh
 
 ## Regenerate the checked-in GraphQL schema after an API change.
 schema:

@@ -3,7 +3,8 @@
 #   1. formatting (rustfmt.toml),
 #   2. clippy on every target with warnings as errors,
 #   3. unused dependencies (cargo-machete, installed from crates.io on first use),
-#   4. breaking changes to schema.graphql announced in CHANGELOG.md.
+#   4. breaking changes to schema.graphql announced in CHANGELOG.md,
+#   5. the Kubernetes manifests in docker/k8s/ against the API schemas.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,5 +24,8 @@ MACHETE="$(bash scripts/install-cargo-tool.sh cargo-machete "${MACHETE_VERSION}"
 
 step "breaking schema changes"
 bash scripts/check-schema-changes.sh
+
+step "Kubernetes manifests (kubernetes-validate)"
+bash scripts/validate-k8s.sh
 
 printf '\nlint: all checks passed\n' >&2

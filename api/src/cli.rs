@@ -83,6 +83,9 @@ pub struct ServeArgs {
     /// Make sure a demo tenant exists and print a key and a query to try.
     #[arg(long)]
     pub demo: bool,
+    /// What this server runs (default: the `server.role` setting, `all`).
+    #[arg(long, value_enum)]
+    pub role: Option<crate::config::Role>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,6 +101,25 @@ pub enum TenantCommand {
         /// Print the credentials as JSON, for scripts.
         #[arg(long)]
         json: bool,
+    },
+    /// Set a tenant's own limits (what is left out keeps its value; 0: no limit) and
+    /// print them as JSON. Takes effect at once on every replica.
+    Limits {
+        slug: String,
+        #[arg(long)]
+        tenant_requests_per_sec: Option<f64>,
+        #[arg(long)]
+        tenant_burst: Option<u32>,
+        #[arg(long)]
+        key_requests_per_sec: Option<f64>,
+        #[arg(long)]
+        key_burst: Option<u32>,
+        #[arg(long)]
+        training_jobs_per_day: Option<u32>,
+        #[arg(long)]
+        max_interactions: Option<u64>,
+        #[arg(long)]
+        max_catalog_items: Option<u64>,
     },
 }
 
@@ -152,6 +174,7 @@ impl Cli {
             overrides.port = args.port;
             overrides.host = args.host.clone();
             overrides.no_migrate = args.no_migrate;
+            overrides.role = args.role;
         }
         overrides
     }

@@ -30,6 +30,47 @@ pub struct Settings {
     pub models: ModelSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    /// Every tenant's plan unless the operator sets its own (`marquee tenant limits`).
+    pub limits: LimitsSettings,
+    pub redis: RedisSettings,
+}
+
+/// A tenant's plan by default; 0 turns a limit off.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSettings {
+    pub tenant_requests_per_sec: f64,
+    pub tenant_burst: u32,
+    pub key_requests_per_sec: f64,
+    pub key_burst: u32,
+    pub training_jobs_per_day: u32,
+    pub max_interactions: u64,
+    pub max_catalog_items: u64,
+}
+
+impl LimitsSettings {
+    pub fn to_limits(self) -> domain::tenants::quota::Limits {
+        domain::tenants::quota::Limits {
+            tenant_requests_per_sec: self.tenant_requests_per_sec,
+            tenant_burst: self.tenant_burst,
+            key_requests_per_sec: self.key_requests_per_sec,
+            key_burst: self.key_burst,
+            training_jobs_per_day: self.training_jobs_per_day,
+            max_interactions: self.max_interactions,
+            max_catalog_items: self.max_catalog_items,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://host:6379/0`: rate limits and sign-in throttling shared by every
+    /// replica. Empty: counted in each process. Secret: it may carry a password.
+    #[serde(serialize_with = "expose")]
+    pub url: SecretString,
+    /// What every key this deployment writes starts with, so deployments can share one Redis.
+    pub key_prefix: String,
 }
 
 /// `/metrics`: what operators see of a running server.
@@ -78,6 +119,12 @@ pub struct ModelSettings {
     pub sandbox_probe_timeout_ms: u64,
     /// Worker processes per uploaded model: its concurrent scorings.
     pub sandbox_workers: usize,
+    /// Where model files live; empty: `models` in the data directory. Replicas that
+    /// keep model files on disk must share this directory.
+    pub store_dir: String,
+    /// Seconds a training job's holder may go without renewing its lease before another
+    /// worker takes the job over (renewed every third of it).
+    pub job_lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +137,27 @@ pub struct ServerSettings {
     /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is believed.
     /// Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// What this server runs: `api` answers requests and queues jobs, `worker` also
+    /// claims and runs the queued jobs, `all` (the default) does both.
+    pub role: Role,
+}
+
+/// `marquee serve --role`: serving and training scale separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Answers requests; training jobs are run by workers elsewhere.
+    Api,
+    /// Runs training jobs (and still answers health checks and requests).
+    Worker,
+    /// Both.
+    All,
+}
+
+impl Role {
+    pub fn runs_jobs(self) -> bool {
+        matches!(self, Role::Worker | Role::All)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +172,9 @@ pub struct DatabaseSettings {
     /// PostgreSQL role the service runs as, so row-level security applies to it.
     /// Empty keeps the connecting user (not recommended: superusers bypass RLS).
     pub app_role: String,
+    /// How long a request waits for a database connection before failing with
+    /// `UNAVAILABLE`.
+    pub acquire_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -234,12 +305,19 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
-            server: ServerSettings { host: "127.0.0.1".into(), port: 8080, workers: 0, trusted_proxies: Vec::new() },
+            server: ServerSettings {
+                host: "127.0.0.1".into(),
+                port: 8080,
+                workers: 0,
+                trusted_proxies: Vec::new(),
+                role: Role::All,
+            },
             database: DatabaseSettings {
                 url: SecretString::default(),
                 migrate_on_start: true,
                 max_connections: 16,
                 app_role: migrations::APP_ROLE.into(),
+                acquire_timeout_ms: 2000,
             },
             auth: AuthSettings {
                 jwt_secret: SecretString::default(),
@@ -289,12 +367,27 @@ impl Default for Settings {
                 answer_cache: true,
                 test_pause_before_store_ms: 0,
                 sandbox_program: String::new(),
+                store_dir: String::new(),
+                job_lease_secs: 30,
                 sandbox_memory_mib: 512,
                 sandbox_timeout_ms: 2_000,
                 sandbox_probe_timeout_ms: 4_000,
                 sandbox_workers: 2,
             },
             log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
+            limits: {
+                let d = domain::tenants::quota::Limits::default();
+                LimitsSettings {
+                    tenant_requests_per_sec: d.tenant_requests_per_sec,
+                    tenant_burst: d.tenant_burst,
+                    key_requests_per_sec: d.key_requests_per_sec,
+                    key_burst: d.key_burst,
+                    training_jobs_per_day: d.training_jobs_per_day,
+                    max_interactions: d.max_interactions,
+                    max_catalog_items: d.max_catalog_items,
+                }
+            },
+            redis: RedisSettings { url: SecretString::default(), key_prefix: "marquee:".into() },
             metrics: MetricsSettings { token: SecretString::default() },
         }
     }
@@ -308,6 +401,7 @@ pub struct Overrides {
     pub database_url: Option<SecretString>,
     pub data_dir: Option<PathBuf>,
     pub no_migrate: bool,
+    pub role: Option<Role>,
 }
 
 /// Serializes a secret as its value. Serialization exists for [`Settings::load`], which
@@ -348,6 +442,9 @@ impl Settings {
         }
         if overrides.no_migrate {
             self.database.migrate_on_start = false;
+        }
+        if let Some(role) = overrides.role {
+            self.server.role = role;
         }
     }
 

@@ -55,6 +55,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("These secrets are shown once. Store them now.");
             }
         }
+        Command::Tenant {
+            command:
+                TenantCommand::Limits {
+                    slug,
+                    tenant_requests_per_sec,
+                    tenant_burst,
+                    key_requests_per_sec,
+                    key_burst,
+                    training_jobs_per_day,
+                    max_interactions,
+                    max_catalog_items,
+                },
+        } => {
+            let app = connect(&settings, settings.database.migrate_on_start).await?;
+            let slug = TenantSlug::parse(&slug)?;
+            let tenant = access::find_tenant_by_slug(&app.services, &slug)
+                .await?
+                .with_context(|| format!("no tenant {slug}"))?;
+            let ctx = domain::TenantCtx::operator(tenant.id, domain::RequestId::new());
+            let update = domain::tenants::quota::LimitsUpdate {
+                tenant_requests_per_sec,
+                tenant_burst,
+                key_requests_per_sec,
+                key_burst,
+                training_jobs_per_day,
+                max_interactions,
+                max_catalog_items,
+            };
+            let limits = domain::limits::set_tenant_limits(&ctx, &app.services, update).await?;
+            // Running servers drop their cached limits now, not after their time to live.
+            let change = domain::serving_cache::Change::Settings;
+            domain::change_relay::send_now(&app.services.db, &app.services.serving_cache, tenant.id.get(), change)
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&limits)?);
+        }
         Command::Audit { command: AuditCommand::Verify { tenant, json } } => {
             let app = connect(&settings, settings.database.migrate_on_start).await?;
             let report = api::audit_cmd::verify(&app.services, &tenant).await?;

@@ -8,7 +8,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context as _;
 use domain::ServicesConfig;
 use domain::audit::AuditConfig;
-use domain::models::{ModelsConfig, SandboxSettings};
+use domain::models::{JobRunner, ModelsConfig, SandboxSettings};
 use domain::tenants::auth::AuthConfig;
 use domain::tenants::db::DbConfig;
 use migrations::{Migrator, MigratorTrait};
@@ -70,6 +70,9 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(address = %format!("http://{}:{}", settings.server.host, port), "marquee listening");
+        if settings.server.role.runs_jobs() {
+            domain::models::queue::spawn_worker(app.models.clone());
+        }
         crate::jobs::spawn_retention(app.clone(), settings.privacy.retention_interval_secs);
         crate::jobs::spawn_erasure_retraining(app.clone(), settings.privacy.retrain_check_interval_secs);
         Ok(Self { port, server, app })
@@ -84,8 +87,16 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // On SIGTERM or Ctrl-C, actix stops accepting and lets the requests in flight finish.
         let outcome = self.server.await;
-        // A graceful stop (SIGTERM, Ctrl-C) commits the reads audited in its last moments.
+        // Jobs this process holds go back to the queue for another worker at once,
+        // rather than after their lease.
+        match domain::models::queue::release_held(&self.app.models).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "training jobs handed back to the queue"),
+            Err(e) => tracing::error!(error = ?e, "could not hand back the jobs this process holds"),
+        }
+        // A graceful stop commits the reads audited in its last moments.
         if let Err(e) = self.app.services.read_audit.flush().await {
             tracing::error!(error = ?e, "could not write the last read audit events");
         }
@@ -110,6 +121,10 @@ pub async fn connect(settings: &Settings, migrate: bool) -> anyhow::Result<domai
 /// those an earlier instance of this node left unfinished.
 pub async fn connect_server(settings: &Settings) -> anyhow::Result<domain::App> {
     let app = connect_as(settings, settings.database.migrate_on_start, Process::Server).await?;
+    // Replicas on one PostgreSQL database hear each other's changes at once.
+    if app.services.relay_changes() {
+        tracing::info!(channel = domain::change_relay::CHANNEL, "changes are relayed between replicas");
+    }
     let interrupted = domain::models::fail_interrupted_jobs(&app.models).await?;
     if interrupted > 0 {
         tracing::warn!(jobs = interrupted, "training jobs of this node's previous run were marked failed");
@@ -132,6 +147,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
             url,
             app_role: Some(settings.database.app_role.clone()).filter(|r| !r.is_empty()),
             max_connections: settings.database.max_connections,
+            acquire_timeout: std::time::Duration::from_millis(settings.database.acquire_timeout_ms.max(100)),
         },
         auth: AuthConfig {
             jwt_secret: secrets.jwt,
@@ -152,9 +168,15 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
             read_coalesce_window: std::time::Duration::from_secs(settings.audit.read_coalesce_window_secs),
         },
         throttle: settings.auth.rate_limit.to_config(),
+        limits: settings.limits.to_limits(),
+        redis_url: Some(settings.redis.url.clone()).filter(|u| !u.expose_secret().trim().is_empty()),
+        redis_key_prefix: settings.redis.key_prefix.clone(),
     };
     let models = ModelsConfig {
-        store_dir: settings.data_dir.join("models"),
+        store_dir: match settings.models.store_dir.as_str() {
+            "" => settings.data_dir.join("models"),
+            dir => std::path::PathBuf::from(dir),
+        },
         onnxruntime_path: settings.onnxruntime_path(),
         training_threads: settings.models.training_threads,
         tuning_budget: match settings.models.tuning_budget_secs {
@@ -177,6 +199,12 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
             workers: settings.models.sandbox_workers,
         },
         node_id: crate::node::node_id(&settings.data_dir, process)?,
+        job_runner: match process {
+            Process::Cli => JobRunner::Local,
+            Process::Server if settings.server.role.runs_jobs() => JobRunner::Worker,
+            Process::Server => JobRunner::None,
+        },
+        job_lease: std::time::Duration::from_secs(settings.models.job_lease_secs.max(1)),
     };
     Ok(domain::App::connect(&config, models).await?)
 }

@@ -23,11 +23,13 @@ pub enum ErrorCode {
     QuotaExceeded,
     ModelNotReady,
     ModelFailed,
+    /// The database cannot be reached: retry shortly.
+    Unavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::BadRequest,
         ErrorCode::PayloadTooLarge,
         ErrorCode::MethodNotAllowed,
@@ -45,6 +47,7 @@ impl ErrorCode {
         ErrorCode::QuotaExceeded,
         ErrorCode::ModelNotReady,
         ErrorCode::ModelFailed,
+        ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
 }
@@ -125,6 +128,7 @@ impl DomainError {
                 TenantsError::InvalidInput { .. } => ErrorCode::InvalidInput,
                 TenantsError::NotFound(_) => ErrorCode::NotFound,
                 TenantsError::Conflict(_) => ErrorCode::Conflict,
+                TenantsError::Database(e) if unreachable(e) => ErrorCode::Unavailable,
                 TenantsError::Database(_) | TenantsError::Internal(_) => ErrorCode::Internal,
             },
             DomainError::InvalidInput { .. } => ErrorCode::InvalidInput,
@@ -135,6 +139,7 @@ impl DomainError {
             DomainError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             DomainError::ModelNotReady(_) => ErrorCode::ModelNotReady,
             DomainError::ModelFailed(_) => ErrorCode::ModelFailed,
+            DomainError::Database { source, .. } if unreachable(source) => ErrorCode::Unavailable,
             DomainError::Database { .. } | DomainError::Internal { .. } => ErrorCode::Internal,
         }
     }
@@ -143,6 +148,7 @@ impl DomainError {
     pub fn public_message(&self) -> String {
         match self.code() {
             ErrorCode::Internal => "internal error; quote the request id to support".to_owned(),
+            ErrorCode::Unavailable => "the service cannot reach its database; retry shortly".to_owned(),
             _ => self.to_string(),
         }
     }
@@ -158,6 +164,30 @@ impl DomainError {
 }
 
 pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+/// Whether a database error means the database cannot be reached (no connection within
+/// the acquire timeout, a connection that broke), rather than a fault of a statement.
+pub fn unreachable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match e {
+        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => return true,
+        sea_orm::DbErr::Exec(r) | sea_orm::DbErr::Query(r) => r,
+        _ => return false,
+    };
+    match runtime {
+        // A connection that broke mid-statement reports an I/O or a protocol error.
+        sea_orm::RuntimeErr::SqlxError(e) => matches!(
+            e.as_ref(),
+            Sqlx::Io(_)
+                | Sqlx::Protocol(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::Tls(_)
+                | Sqlx::WorkerCrashed
+        ),
+        _ => false,
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,15 +1,16 @@
 //! A cache for what the request path reads on every request (the active model, the
 //! settings, a person's history), with two promises:
 //!
-//! - a change made through this process is seen by the next request: the writer calls
-//!   [`FreshCache::replace`] or [`FreshCache::invalidate`] after its commit;
+//! - a change is seen by the next request: after its commit, the writer announces it on
+//!   the change bus (`serving_cache`), whose listeners call [`FreshCache::invalidate`];
 //! - a reader that loaded the old value while the change committed cannot put it back
 //!   over the new one: every change bumps an epoch (one of [`EPOCH_SLOTS`], chosen by
 //!   the key's hash), and a load fills the cache only when its slot's epoch did not move
 //!   while it ran.
 //!
-//! Changes made by another process (a second replica on PostgreSQL, the CLI on the same
-//! SQLite file) are seen once the entry's time to live runs out.
+//! Changes made by another replica on PostgreSQL arrive through the change bus too;
+//! those of a process that does not relay (the CLI on the same SQLite file) are seen
+//! once the entry's time to live runs out.
 //!
 //! Loads of one key are single-flight: when a hot entry expires (a tenant's catalog
 //! under load), one request reloads it and the others wait for its answer instead of
@@ -129,12 +130,6 @@ where
         Ok(value)
     }
 
-    /// After a committed change: the next reader sees `value`.
-    pub fn replace(&self, key: K, value: V) {
-        self.epoch(&key).fetch_add(1, Ordering::AcqRel);
-        self.entries.insert(key, value);
-    }
-
     /// After a committed change: the next reader loads afresh.
     pub fn invalidate(&self, key: &K) {
         self.epoch(key).fetch_add(1, Ordering::AcqRel);
@@ -159,17 +154,6 @@ mod tests {
     async fn a_load_that_raced_a_change_does_not_overwrite_it() {
         let cache: FreshCache<i64, u32> = FreshCache::new(10, Duration::from_secs(60));
         let stale = cache
-            .get_or_load(1, || async {
-                // The change commits and is published while this load is under way.
-                cache.replace(1, 2);
-                Ok(1)
-            })
-            .await
-            .unwrap();
-        assert_eq!(stale, 1, "the racing reader still answers with what it read");
-        assert_eq!(cache.get_or_load(1, || async { Ok(99) }).await.unwrap(), 2);
-
-        let stale = cache
             .get_or_load(2, || async {
                 cache.invalidate(&2);
                 Ok(1)
@@ -185,8 +169,6 @@ mod tests {
         let cache: FreshCache<i64, u32> = FreshCache::new(10, Duration::from_secs(60));
         assert_eq!(cache.get_or_load(1, || async { Ok(5) }).await.unwrap(), 5);
         assert_eq!(cache.get_or_load(1, || async { Ok(6) }).await.unwrap(), 5);
-        cache.replace(1, 7);
-        assert_eq!(cache.get_or_load(1, || async { Ok(8) }).await.unwrap(), 7);
         cache.invalidate(&1);
         assert_eq!(cache.get_or_load(1, || async { Ok(9) }).await.unwrap(), 9);
         cache.invalidate_all();

@@ -18,7 +18,12 @@ pub(crate) struct TestDb {
 impl TestDb {
     pub async fn new() -> Self {
         // One connection: every connection to `:memory:` is a database of its own.
-        let config = DbConfig { url: "sqlite::memory:".into(), app_role: None, max_connections: 1 };
+        let config = DbConfig {
+            url: "sqlite::memory:".into(),
+            app_role: None,
+            max_connections: 1,
+            acquire_timeout: std::time::Duration::from_secs(30),
+        };
         let db = Db::connect(&config).await.expect("in-memory database");
         Migrator::up(db.raw(), None).await.expect("migrations");
         let ctx = Self::add_tenant(&db, "store-test").await;

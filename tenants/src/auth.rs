@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use moka::future::Cache;
+use moka::sync::Cache;
 use secrecy::{ExposeSecret as _, SecretSlice};
 
 use crate::api_key_secret;
@@ -115,7 +115,7 @@ impl Authenticator {
             return Err(TenantsError::Unauthenticated);
         }
         let hash = hex(&api_key_secret::hash_secret(plain));
-        let key = match self.keys.get(&hash).await {
+        let key = match self.keys.get(&hash) {
             Some(key) => key,
             None => {
                 let tx = self.db.begin_system(&SystemCtx::new("verify api key")).await?;
@@ -131,13 +131,13 @@ impl Authenticator {
                 if let Err(e) = touched.await {
                     tracing::warn!(error = ?e, "could not note the key's last use");
                 }
-                self.keys.insert(hash, key.clone()).await;
+                self.keys.insert(hash, key.clone());
                 key
             }
         };
         // Expiry is checked on every use, not only when the cache was filled.
         if key.expires_at.is_some_and(|t| t <= Utc::now()) {
-            self.keys.invalidate(&key.secret_hash).await;
+            self.keys.invalidate(&key.secret_hash);
             return Err(TenantsError::Unauthenticated);
         }
         let principal = Principal::ApiKey { key_row: key.row_id, key_id: key.key_id, scopes: key.scopes };
@@ -162,9 +162,15 @@ impl Authenticator {
         &self.passwords
     }
 
-    /// Drops a key from the verification cache (on revocation).
-    pub async fn forget_key(&self, secret_hash: &str) {
-        self.keys.invalidate(secret_hash).await;
+    /// Drops a key from the verification cache (on revocation, announced as a change so
+    /// every replica drops it). Synchronous, as every cache's change is.
+    pub fn forget_key(&self, secret_hash: &str) {
+        self.keys.invalidate(secret_hash);
+    }
+
+    /// Drops every verified key (revocations may have been missed).
+    pub fn forget_all_keys(&self) {
+        self.keys.invalidate_all();
     }
 
     /// Checks a member's credentials and, on success, writes their session. Nothing is

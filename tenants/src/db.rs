@@ -32,6 +32,9 @@ pub struct Db {
     /// (first come, first served) instead of polling SQLite's busy handler, which
     /// sleeps in growing steps and wastes most of the wait.
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// On PostgreSQL, how to open connections of its own outside the pool (a listener
+    /// holds one for as long as the process runs).
+    pg_options: Option<sea_orm::sqlx::postgres::PgConnectOptions>,
 }
 
 /// SQLite page cache of the whole pool, in KiB.
@@ -50,6 +53,9 @@ pub struct DbConfig {
     pub url: SecretString,
     pub app_role: Option<String>,
     pub max_connections: u32,
+    /// How long a request waits for a connection before it fails (`UNAVAILABLE` when the
+    /// database cannot be reached), rather than hanging.
+    pub acquire_timeout: Duration,
 }
 
 impl Db {
@@ -60,12 +66,23 @@ impl Db {
             (Some(role), DbBackendKind::Postgres) => with_pg_role(config_url, role),
             _ => config_url.to_owned(),
         };
+        let pg_options = match kind {
+            DbBackendKind::Postgres => Some(
+                url.parse::<sea_orm::sqlx::postgres::PgConnectOptions>()
+                    .map_err(|e| TenantsError::Internal(format!("database url: {e}")))?,
+            ),
+            DbBackendKind::Sqlite => None,
+        };
         let mut options = ConnectOptions::new(url);
         options
             .max_connections(config.max_connections)
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(match kind {
+                DbBackendKind::Postgres => config.acquire_timeout,
+                // The file is always there: a wait means many requests, not an outage.
+                DbBackendKind::Sqlite => config.acquire_timeout.max(Duration::from_secs(30)),
+            })
             .sqlx_logging(false);
         // Per connection (one hook: a second `map_sqlx_sqlite_opts` would replace it):
         // WAL with `synchronous=NORMAL`, the setting SQLite recommends with WAL (no
@@ -96,7 +113,7 @@ impl Db {
             // WAL lets readers proceed during writes; it persists in the file.
             conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;").await?;
         }
-        Ok(Self { conn, kind, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())) })
+        Ok(Self { conn, kind, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())), pg_options })
     }
 
     pub fn kind(&self) -> DbBackendKind {
@@ -122,6 +139,31 @@ impl Db {
         };
         let idle = u32::try_from(idle).unwrap_or(u32::MAX);
         (size.saturating_sub(idle), idle, max)
+    }
+
+    /// On PostgreSQL, a `LISTEN` connection of its own (not one of the pool's), named
+    /// `application_name` so an operator can find it in `pg_stat_activity`. It connects
+    /// again, with the same options, when its connection is lost. `None` on SQLite.
+    pub async fn pg_listener(&self, application_name: &str) -> Result<Option<sea_orm::sqlx::postgres::PgListener>> {
+        let Some(options) = &self.pg_options else { return Ok(None) };
+        let pool = sea_orm::sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options.clone().application_name(application_name));
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await.map_err(sqlx_error)?;
+        listener.ignore_pool_close_event(true);
+        Ok(Some(listener))
+    }
+
+    /// On PostgreSQL, the pool's own handle, for what sea-orm does not offer
+    /// (`pg_notify`). `None` on SQLite.
+    pub fn pg_pool(&self) -> Option<&sea_orm::sqlx::PgPool> {
+        match self.kind {
+            DbBackendKind::Postgres => Some(self.conn.get_postgres_connection_pool()),
+            DbBackendKind::Sqlite => None,
+        }
     }
 
     pub async fn ping(&self) -> Result<()> {
@@ -238,6 +280,10 @@ impl Bound {
 type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
 
 /// Appends `options=-c role=<role>` so every pooled connection starts as that role.
+fn sqlx_error(e: sea_orm::sqlx::Error) -> TenantsError {
+    TenantsError::Database(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))
+}
+
 fn with_pg_role(url: &str, role: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}options=-c%20role%3D{role}")

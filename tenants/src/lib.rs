@@ -23,6 +23,8 @@ mod entity;
 pub mod store;
 pub mod auth;
 pub mod throttle;
+pub mod redis_limiter;
+pub mod quota;
 
 pub use ctx::{Principal, RequestId, SystemCtx, TenantCtx};
 pub use db::{Db, DbBackendKind, SystemTx, TenantTx};

@@ -120,6 +120,16 @@ impl ThrottleKey {
         Self::hashed("client", &grouped)
     }
 
+    /// A tenant's request bucket.
+    pub fn tenant(tenant_id: i64) -> Self {
+        Self(format!("tenant:{tenant_id}"))
+    }
+
+    /// An API key's request bucket (by its row).
+    pub fn api_key(key_row: i64) -> Self {
+        Self(format!("key:{key_row}"))
+    }
+
     fn hashed(kind: &str, value: &str) -> Self {
         let digest = Sha256::digest(value.as_bytes());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
@@ -248,6 +258,11 @@ pub struct Throttle {
 impl Throttle {
     pub fn new(limiter: Arc<dyn RateLimiter>, config: ThrottleConfig) -> Self {
         Self { limiter, config }
+    }
+
+    /// The store this throttle keeps its state in, for other limits to share.
+    pub fn limiter(&self) -> Arc<dyn RateLimiter> {
+        self.limiter.clone()
     }
 
     /// The in-process store, sized from the policy.

@@ -37,6 +37,8 @@ impl From<DomainError> for ApiError {
             // Logged here, once, inside the request's span (which carries its request id
             // and tenant); the client sees only the request id.
             tracing::error!(error = %e, causes = %cause_chain(&e), "internal error");
+        } else if code == ErrorCode::Unavailable {
+            tracing::warn!(error = %e, causes = %cause_chain(&e), "the database is unreachable");
         }
         let retry_after_secs = match &e {
             DomainError::RateLimited { retry_after_secs } => Some(*retry_after_secs),

@@ -166,6 +166,11 @@ pub async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<Grap
             Ok(t) => t,
             Err(Refusal(code, message)) => return error_response(code, &message, request_id.as_str()),
         };
+        if let Some(ctx) = &tenant
+            && let Err(refused) = admit(ctx, &state.app.services, &request_id, error_response).await
+        {
+            return refused;
+        }
         if let Some(ctx) = &tenant {
             tracing::Span::current().record("tenant_id", ctx.tenant_id().get());
         }
@@ -264,6 +269,9 @@ pub async fn get(req: HttpRequest, state: web::Data<GraphqlState>) -> HttpRespon
         };
         if let Some(ctx) = &tenant {
             tracing::Span::current().record("tenant_id", ctx.tenant_id().get());
+            if let Err(refused) = admit(ctx, &state.app.services, &request_id, error_response).await {
+                return refused;
+            }
         }
         let client = state.trusted_proxies.client_of(&req);
         let budget = Arc::new(RequestBudget::new(state.limits.max_personal_reads));
@@ -369,6 +377,33 @@ fn pre_check(
     Ok(())
 }
 
+/// The tenant's and the API key's request rates (`domain::limits`): over either, HTTP
+/// 429 with `Retry-After` and `RATE_LIMITED`, before any work.
+/// `refuse` builds the answer in the client's media type and counts it (`/metrics`).
+pub(crate) async fn admit(
+    ctx: &TenantCtx,
+    services: &Services,
+    request_id: &RequestId,
+    refuse: impl Fn(ErrorCode, &str, &str) -> HttpResponse,
+) -> Result<(), HttpResponse> {
+    match domain::limits::admit_request(ctx, services).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let code = e.code();
+            if code == ErrorCode::Internal {
+                tracing::error!(error = ?e, "could not check the request rate");
+            }
+            let mut response = refuse(code, &e.public_message(), request_id.as_str());
+            if let domain::DomainError::RateLimited { retry_after_secs } = e
+                && let Ok(value) = header::HeaderValue::from_str(&retry_after_secs.to_string())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Err(response)
+        }
+    }
+}
+
 pub(crate) async fn authenticate(
     req: &HttpRequest,
     services: &Services,
@@ -386,6 +421,11 @@ pub(crate) async fn authenticate(
             Err(Refusal(ErrorCode::Unauthenticated, "the credential is invalid, expired or revoked".into()))
         }
         Err(e) => {
+            let e = domain::DomainError::from(e);
+            if e.code() == ErrorCode::Unavailable {
+                tracing::warn!(error = ?e, "authentication could not reach the database");
+                return Err(Refusal(ErrorCode::Unavailable, e.public_message()));
+            }
             tracing::error!(error = ?e, "authentication failed");
             Err(Refusal(ErrorCode::Internal, "internal error; quote the request id to support".into()))
         }

@@ -5,6 +5,7 @@ use tenants::store::api_keys::{self, ApiKey, NewApiKey};
 use crate::Services;
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::Result;
+use crate::serving_cache::Change;
 use tenants::page::{Page, PageRequest};
 
 /// Returns the key and its secret; the secret is never retrievable again.
@@ -34,14 +35,14 @@ pub async fn list_api_keys(ctx: &TenantCtx, services: &Services, page: PageReque
     Ok(page)
 }
 
-/// Revocation takes effect at once: the key leaves this process's verification cache
-/// after the commit.
+/// Revocation takes effect at once: the key leaves the verification cache of every
+/// replica after the commit.
 pub async fn revoke_api_key(ctx: &TenantCtx, services: &Services, id: PublicId) -> Result<ApiKey> {
     let tx = services.db.begin_write(ctx).await?;
     let (key, hash) = api_keys::revoke(&tx, id).await?;
     services.audit.record(&tx, AuditEvent::new(action::API_KEY_REVOKED).target(Target::api_key(&key.id))).await?;
     tx.commit().await?;
-    services.auth.forget_key(&hash).await;
+    services.serving_cache.announce(ctx, Change::KeysRevoked(vec![hash]));
     tracing::info!(key_id = %key.id, "api key revoked");
     Ok(key)
 }

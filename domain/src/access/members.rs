@@ -9,6 +9,7 @@ use tenants::store::members::{self, Member};
 use crate::Services;
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::Result;
+use crate::serving_cache::Change;
 
 pub async fn list_members(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Member>> {
     let tx = services.db.begin(ctx).await?;
@@ -68,7 +69,7 @@ pub async fn update_member_role(
     events.extend(change.revoked_keys.iter().map(|(key, _)| key_revoked_with_creator(key, "creator demoted")));
     services.audit.record_all(&tx, events).await?;
     tx.commit().await?;
-    let revoked_keys = forget_keys(services, change.revoked_keys).await;
+    let revoked_keys = forget_keys(ctx, services, change.revoked_keys);
     tracing::info!(member_id = %change.member.id, role = role.as_str(), "member role changed");
     Ok(MemberRoleChanged { member: change.member, revoked_keys })
 }
@@ -88,7 +89,7 @@ pub async fn remove_member(ctx: &TenantCtx, services: &Services, id: &PublicId) 
     events.extend(removal.revoked_keys.iter().map(|(key, _)| key_revoked_with_creator(key, "creator removed")));
     services.audit.record_all(&tx, events).await?;
     tx.commit().await?;
-    let revoked_keys = forget_keys(services, removal.revoked_keys).await;
+    let revoked_keys = forget_keys(ctx, services, removal.revoked_keys);
     tracing::info!(member_id = %removal.member.id, "member removed");
     Ok(MemberRemoved { member: removal.member, revoked_keys })
 }
@@ -99,12 +100,11 @@ fn key_revoked_with_creator(key: &ApiKey, reason: &str) -> AuditEvent {
         .details(serde_json::json!({ "reason": reason, "createdBy": key.created_by }))
 }
 
-/// Drops committed revocations from this process's verification cache.
-async fn forget_keys(services: &Services, keys: Vec<(ApiKey, String)>) -> Vec<ApiKey> {
-    let mut out = Vec::with_capacity(keys.len());
-    for (key, hash) in keys {
-        services.auth.forget_key(&hash).await;
-        out.push(key);
+/// Announces committed revocations: every replica's verification cache drops them.
+fn forget_keys(ctx: &TenantCtx, services: &Services, keys: Vec<(ApiKey, String)>) -> Vec<ApiKey> {
+    let (keys, hashes): (Vec<ApiKey>, Vec<String>) = keys.into_iter().unzip();
+    if !hashes.is_empty() {
+        services.serving_cache.announce(ctx, Change::KeysRevoked(hashes));
     }
-    out
+    keys
 }

@@ -31,6 +31,13 @@ use crate::serving_cache::Change;
 /// come back as row errors beside the stored ones.
 pub async fn upsert_contents(ctx: &TenantCtx, services: &Services, drafts: Vec<ContentDraft>) -> Result<UpsertOutcome> {
     ctx.require(Scope::CatalogWrite)?;
+    let limit = crate::limits::tenant_limits(ctx, services).await?.max_catalog_items;
+    if limit > 0 {
+        let tx = services.db.begin(ctx).await?;
+        let held = store::stats::count_live_items(&tx).await?;
+        tx.commit().await?;
+        crate::limits::check_stored(crate::limits::Stored::CatalogItems, limit, held)?;
+    }
     let batch = Batch::parse(drafts, MAX_UPSERT_BATCH, "contents", |d| Some(d.id.clone()), NewContent::parse)?;
     upsert_unbounded(ctx, services, batch).await
 }

@@ -42,6 +42,13 @@ pub async fn record_interactions(
     drafts: Vec<InteractionDraft>,
 ) -> Result<IngestOutcome> {
     ctx.require(Scope::EventsWrite)?;
+    let limit = crate::limits::tenant_limits(ctx, services).await?.max_interactions;
+    if limit > 0 {
+        let tx = services.db.begin(ctx).await?;
+        let held = store::stats::count_stored(&tx).await?;
+        tx.commit().await?;
+        crate::limits::check_stored(crate::limits::Stored::Interactions, limit, held)?;
+    }
     let received_at = Utc::now();
     let batch = Batch::parse(
         drafts,

@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use tenants::TenantCtx;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::artifacts::{
     ArtifactMeta, EVALUATION_FILE, HISTORY_DIGESTS_FILE, META_FILE, ONNX_FILE, USER_FACTORS_FILE, f32_bytes,
 };
+use super::queue;
 use super::runtime::ModelServices;
 use super::selection::Selection;
 use super::store::{self, TrainedRecord};
@@ -22,7 +24,17 @@ use crate::error::{DomainError, Result};
 // write lock up front (`begin_write`), since upgrading a read transaction fails at once
 // when another writer holds the lock.
 
-pub(crate) fn spawn(ctx: TenantCtx, models: ModelServices, model_row: i64, job_row: i64, request: TrainRequest) {
+/// Runs a job this process holds: on the training slot `slot` when the worker already
+/// took it, else after waiting for it. The lease is renewed from now on; if it is lost,
+/// the run stops and writes nothing.
+pub(crate) fn spawn(
+    ctx: TenantCtx,
+    models: ModelServices,
+    model_row: i64,
+    job_row: i64,
+    request: TrainRequest,
+    slot: Option<OwnedSemaphorePermit>,
+) {
     let cancel = Arc::new(AtomicBool::new(false));
     if let Ok(mut flags) = models.cancel_flags.lock() {
         flags.insert(job_row, cancel.clone());
@@ -32,7 +44,9 @@ pub(crate) fn spawn(ctx: TenantCtx, models: ModelServices, model_row: i64, job_r
         let _entered = span.enter();
         let started = std::time::Instant::now();
         let family = requested_family(&request);
-        let result = run(&ctx, &models, model_row, job_row, request, cancel).await;
+        let heartbeat = tokio::spawn(queue::heartbeat(ctx.clone(), models.clone(), job_row, cancel.clone()));
+        let result = run(&ctx, &models, model_row, job_row, request, cancel, slot).await;
+        heartbeat.abort();
         let outcome = if result.is_ok() { "finished" } else { "failed" };
         models.services.metrics.observe_training(family, outcome, started.elapsed().as_secs_f64());
         if let Err(e) = &result {
@@ -71,7 +85,12 @@ async fn finish(
     error: Option<String>,
 ) -> Result<()> {
     let tx = models.services.db.begin_write(ctx).await?;
+    if !queue::renew(&tx, models, job_row).await? {
+        tracing::warn!(status = status.as_str(), "the job is no longer this process's: its outcome is not written");
+        return Ok(());
+    }
     store::finish_unsuccessful(&tx, model_row, job_row, status, error).await?;
+    queue::end_run(&tx, models, job_row, queue::outcome::FINISHED).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -83,15 +102,23 @@ async fn run(
     job_row: i64,
     request: TrainRequest,
     cancel: Arc<AtomicBool>,
+    slot: Option<OwnedSemaphorePermit>,
 ) -> Result<()> {
-    let _slot = models
-        .training_slot
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| DomainError::internal("training slot closed"))?;
+    let _slot = match slot {
+        Some(slot) => slot,
+        None => models
+            .training_slot
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DomainError::internal("training slot closed"))?,
+    };
     {
         let tx = models.services.db.begin_write(ctx).await?;
+        if !queue::renew(&tx, models, job_row).await? {
+            tracing::warn!("the job is no longer this process's; another worker runs it");
+            return Ok(());
+        }
         if store::cancel_requested(&tx, job_row).await? {
             tx.commit().await?;
             return finish(ctx, models, model_row, job_row, JobStatus::Cancelled, None).await;
@@ -181,6 +208,12 @@ async fn run(
                 tokio::time::sleep(pause).await;
             }
             let tx = models.services.db.begin_write(ctx).await?;
+            // A run that lost its lease stored files nobody will point at; the run that
+            // holds the job now writes its outcome.
+            if !queue::renew(&tx, models, job_row).await? {
+                tracing::warn!("the job was taken over while it trained here; this model is not stored");
+                return Ok(());
+            }
             // A cancel that arrived during the last step still wins.
             if store::cancel_requested(&tx, job_row).await? {
                 tx.commit().await?;
@@ -188,6 +221,7 @@ async fn run(
             }
             store_without_erased(ctx, models, &tx, model_row, &record.artifact_key, &data.user_ids).await?;
             store::finish_ready(&tx, model_row, job_row, record).await?;
+            queue::end_run(&tx, models, job_row, queue::outcome::FINISHED).await?;
             tx.commit().await?;
             tracing::info!(ndcg = trained.metrics.ndcg, recall = trained.metrics.recall, "model trained");
             if let Err(e) = super::retrain::after_training(ctx, models, model_row).await {

@@ -10,6 +10,7 @@ pub(crate) mod evaluation;
 pub mod explain;
 mod history_digest;
 mod jobs;
+pub mod queue;
 pub(crate) mod privacy;
 pub mod recommend;
 mod rerank;
@@ -35,9 +36,10 @@ pub use registry::{
 };
 pub use retrain::retrain_after_erasures;
 pub(crate) use retrain::retrain_due;
-pub use runtime::{JobOwner, ModelServices, ModelsConfig, SandboxSettings};
+pub use runtime::{JobOwner, JobRunner, ModelServices, ModelsConfig, SandboxSettings};
 pub use selection::{FamilyRecord, Selection, SettingRecord, TrialRecord};
 pub use serving::Strategy;
+pub(crate) use store::count_jobs_since;
 pub use types::{
     Algorithm, AlsSettings, DataSnapshot, EaseSettings, Interval, Job, JobStatus, Model, ModelMetrics, ModelStatus,
     TrainDraft, TrainRequest,

@@ -10,20 +10,27 @@ use tenants::page::{Page, PageRequest};
 use tenants::scope::Scope;
 
 use super::artifacts::{ArtifactMeta, META_FILE, ONNX_FILE};
-use super::jobs;
+
 use super::runtime::ModelServices;
 use super::serving::LoadedModel;
 use super::store;
 use super::types::{Algorithm, DataSnapshot, Job, Model, ModelStatus, TrainRequest};
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
+use crate::serving_cache::Change;
 
 /// Queues a training job; the model appears at once with status `queued`.
 pub async fn train_model(ctx: &TenantCtx, models: &ModelServices, request: TrainRequest) -> Result<(Model, Job)> {
     ctx.require(Scope::ModelsManage)?;
     let parameters = queued_parameters(&request);
+    let limits = crate::limits::tenant_limits(ctx, &models.services).await?;
     let tx = models.services.db.begin_write(ctx).await?;
-    let (model_row, job_row) = store::insert_queued(&tx, request.algorithm(), &parameters, &models.owner).await?;
+    if limits.training_jobs_per_day > 0 {
+        let since = chrono::Utc::now() - chrono::Duration::hours(24);
+        crate::limits::check_training(&limits, store::count_jobs_since(&tx, since).await?)?;
+    }
+    let lease = super::queue::lease_at_insert(models);
+    let (model_row, job_row) = store::insert_queued(&tx, &request, &parameters, &models.owner, lease).await?;
     let model = store::model_by_row(&tx, model_row).await?.model;
     let job = store::job_by_row(&tx, job_row).await?;
     let event = AuditEvent::new(action::MODEL_TRAINING_QUEUED).target(Target::object("model", model.id.as_string()));
@@ -33,7 +40,7 @@ pub async fn train_model(ctx: &TenantCtx, models: &ModelServices, request: Train
         .record(&tx, event.details(json!({ "job": job.id.as_string(), "parameters": parameters })))
         .await?;
     tx.commit().await?;
-    jobs::spawn(ctx.clone(), models.clone(), model_row, job_row, request);
+    super::queue::start(ctx, models, model_row, job_row, request);
     Ok((model, job))
 }
 
@@ -145,7 +152,7 @@ pub async fn deploy_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId
     let event = AuditEvent::new(action::MODEL_DEPLOYED).target(Target::object("model", model.id.as_string()));
     models.services.audit.record(&tx, event.details(details)).await?;
     tx.commit().await?;
-    models.active.replace(ctx.tenant_id().get(), Some(candidate.row));
+    models.services.serving_cache.announce(ctx, Change::ActiveModel);
     Ok(model)
 }
 
@@ -173,7 +180,7 @@ pub async fn rollback_model(ctx: &TenantCtx, models: &ModelServices) -> Result<M
         .record(&tx, AuditEvent::new(action::MODEL_ROLLED_BACK).target(Target::object("model", model.id.as_string())))
         .await?;
     tx.commit().await?;
-    models.active.replace(ctx.tenant_id().get(), Some(previous));
+    models.services.serving_cache.announce(ctx, Change::ActiveModel);
     Ok(model)
 }
 

@@ -22,9 +22,10 @@ use super::entity::model;
 use super::privacy::erasure_lock;
 use super::runtime::ModelServices;
 use super::types::{Algorithm, AlsSettings, EaseSettings, ModelStatus, TrainRequest};
-use super::{jobs, registry, store};
+use super::{registry, store};
 use crate::audit::{AuditEvent, Target, action};
 use crate::error::{DomainError, Result};
+use crate::serving_cache::Change;
 
 /// Checks every tenant; returns how many retrainings were queued. A tenant that fails
 /// is logged and the others still run.
@@ -74,7 +75,8 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, models: &ModelServices, now: Da
         }
         let Some(request) = request_for(&old)? else { continue };
         let parameters = registry::queued_parameters(&request);
-        let (new_row, job_row) = store::insert_queued(&tx, request.algorithm(), &parameters, &models.owner).await?;
+        let lease = super::queue::lease_at_insert(models);
+        let (new_row, job_row) = store::insert_queued(&tx, &request, &parameters, &models.owner, lease).await?;
         // Claims the old model: a second replica's check finds the claim changed and
         // queues nothing.
         let claimed = model::Entity::update_many()
@@ -109,7 +111,7 @@ pub(crate) async fn retrain_due(ctx: &TenantCtx, models: &ModelServices, now: Da
     tx.commit().await?;
     let count = queued.len();
     for (new_row, job_row, request) in queued {
-        jobs::spawn(ctx.clone(), models.clone(), new_row, job_row, request);
+        super::queue::start(ctx, models, new_row, job_row, request);
     }
     for (old, new) in finished {
         replace(ctx, models, old, new).await?;
@@ -181,7 +183,7 @@ async fn replace(ctx: &TenantCtx, models: &ModelServices, old_row: i64, new_row:
         .await?;
     tx.commit().await?;
     if switched {
-        models.active.replace(ctx.tenant_id().get(), Some(new_row));
+        models.services.serving_cache.announce(ctx, Change::ActiveModel);
     }
     delete_retired_files(ctx, models).await
 }
@@ -220,6 +222,8 @@ async fn delete_retired_files(ctx: &TenantCtx, models: &ModelServices) -> Result
         .exec(tx.conn())
         .await?;
     tx.commit().await?;
+    // This process dropped them before deleting; other replicas learn it here.
+    models.services.serving_cache.announce(ctx, Change::ModelFiles(rows.iter().map(|m| m.id).collect()));
     Ok(())
 }
 

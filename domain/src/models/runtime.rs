@@ -58,6 +58,22 @@ pub struct ModelsConfig {
     /// This process's node: stable across its restarts (api keeps it in the data
     /// directory), distinct for every machine or data directory that runs jobs.
     pub node_id: String,
+    /// Who runs the training jobs this process queues.
+    pub job_runner: JobRunner,
+    /// How long a job's holder may go without renewing its lease before another worker
+    /// takes the job over.
+    pub job_lease: std::time::Duration,
+}
+
+/// Who runs the training jobs a process queues (`queue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobRunner {
+    /// This process, at once, holding the job's lease from the start (`marquee train`).
+    Local,
+    /// Whichever worker claims it first; this process runs one (`serve --role worker|all`).
+    Worker,
+    /// The workers of other processes (`serve --role api`).
+    None,
 }
 
 /// Limits for tenant-uploaded models (`inference::sandbox`); built-in models run
@@ -124,6 +140,8 @@ pub struct ModelServices {
     /// `privacy::erasure_lock` orders processes).
     pub(crate) scrub_locks: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
     pub(crate) owner: JobOwner,
+    /// Rung when this process queues a job, so its worker claims it at once.
+    pub(crate) work_queued: Arc<tokio::sync::Notify>,
 }
 
 impl ModelServices {
@@ -171,6 +189,7 @@ impl ModelServices {
             cancel_flags: Arc::new(Mutex::new(HashMap::new())),
             scrub_locks: Arc::new(Mutex::new(HashMap::new())),
             owner: JobOwner { node: config.node_id.clone(), instance: uuid::Uuid::new_v4().simple().to_string() },
+            work_queued: Arc::new(tokio::sync::Notify::new()),
             config,
         };
         models.services.serving_cache.subscribe(Arc::new(ServingCaches::of(&models)));
@@ -213,12 +232,22 @@ impl ModelServices {
 struct ServingCaches {
     people: FreshCache<(i64, String), Arc<CachedPerson>>,
     catalog: FreshCache<i64, Arc<CatalogView>>,
+    popular: moka::sync::Cache<i64, Arc<Vec<(String, f32)>>>,
     settings: FreshCache<i64, TenantSettings>,
+    active: FreshCache<i64, Option<i64>>,
+    loaded: FreshCache<i64, Arc<LoadedModel>>,
 }
 
 impl ServingCaches {
     fn of(models: &ModelServices) -> Self {
-        Self { people: models.people.clone(), catalog: models.catalog.clone(), settings: models.settings.clone() }
+        Self {
+            people: models.people.clone(),
+            catalog: models.catalog.clone(),
+            popular: models.popular.clone(),
+            settings: models.settings.clone(),
+            active: models.active.clone(),
+            loaded: models.loaded.clone(),
+        }
     }
 }
 
@@ -235,6 +264,24 @@ impl ChangeListener for ServingCaches {
             // than scanning for the tenant's.
             Change::Everyone => self.people.invalidate_all(),
             Change::Settings => self.settings.invalidate(&tenant_id),
+            Change::ActiveModel => self.active.invalidate(&tenant_id),
+            Change::ModelFiles(rows) => {
+                for row in rows {
+                    self.loaded.invalidate(row);
+                }
+            }
+            Change::KeysRevoked(_) => {}
         }
+    }
+
+    // Loaded models go too, though reloading them is slow: a missed `ModelFiles` change
+    // (an erasure's scrub) is never sent again.
+    fn forget_everything(&self) {
+        self.people.invalidate_all();
+        self.catalog.invalidate_all();
+        self.popular.invalidate_all();
+        self.settings.invalidate_all();
+        self.active.invalidate_all();
+        self.loaded.invalidate_all();
     }
 }

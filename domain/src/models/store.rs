@@ -10,7 +10,7 @@ use tenants::page::{Page, PageRequest};
 
 use super::entity::{deployment, job, model};
 use super::runtime::JobOwner;
-use super::types::{Algorithm, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus};
+use super::types::{Algorithm, DataSnapshot, Job, JobStatus, Model, ModelMetrics, ModelStatus, TrainRequest};
 use crate::error::{DomainError, Result};
 
 pub(crate) struct ModelRow {
@@ -73,12 +73,16 @@ async fn last_version(tx: &TenantTx) -> Result<i32> {
 }
 
 /// Registers a model and its training job, both queued.
+/// With `lease`, the job is held by that worker from the start (and has its first run).
 pub(crate) async fn insert_queued(
     tx: &TenantTx,
-    algorithm: Algorithm,
+    request: &TrainRequest,
     parameters: &serde_json::Value,
     owner: &JobOwner,
+    lease: Option<(String, chrono::DateTime<Utc>)>,
 ) -> Result<(i64, i64)> {
+    let algorithm = request.algorithm();
+    let request = serde_json::to_string(request).map_err(|e| DomainError::internal_from("training request", e))?;
     let tenant = tx.tenant_id().get();
     let last_version = last_version(tx).await?;
     let now = Utc::now();
@@ -109,10 +113,17 @@ pub(crate) async fn insert_queued(
         created_at: Set(now),
         owner_node: Set(Some(owner.node.clone())),
         owner_instance: Set(Some(owner.instance.clone())),
+        attempts: Set(i32::from(lease.is_some())),
+        lease_owner: Set(lease.as_ref().map(|(worker, _)| worker.clone())),
+        lease_until: Set(lease.as_ref().map(|(_, until)| *until)),
+        request: Set(Some(request)),
         ..Default::default()
     }
     .insert(tx.conn())
     .await?;
+    if let Some((worker, _)) = &lease {
+        super::queue::record_run(tx.conn(), tenant, job_row.id, 1, worker).await?;
+    }
     Ok((model_row.id, job_row.id))
 }
 
@@ -455,6 +466,8 @@ pub(crate) async fn fail_interrupted(tx: &SystemTx, owner: &JobOwner) -> Result<
         .column(job::Column::ModelId)
         .filter(job::Column::Status.is_in(unfinished))
         .filter(stale)
+        // Jobs that keep their request are claimed again once their lease runs out.
+        .filter(job::Column::Request.is_null())
         .into_tuple()
         .all(tx.conn())
         .await?;
@@ -485,4 +498,16 @@ pub(crate) async fn fail_interrupted(tx: &SystemTx, owner: &JobOwner) -> Result<
             .await?;
     }
     Ok(failed)
+}
+
+/// Training jobs the tenant queued since `since` (what its plan's `trainingJobsPerDay`
+/// limits).
+pub(crate) async fn count_jobs_since(tx: &TenantTx, since: chrono::DateTime<Utc>) -> Result<u64> {
+    use sea_orm::PaginatorTrait as _;
+    Ok(job::Entity::find()
+        .filter(job::Column::TenantId.eq(tx.tenant_id().get()))
+        .filter(job::Column::Kind.eq("train"))
+        .filter(job::Column::CreatedAt.gt(since))
+        .count(tx.conn())
+        .await?)
 }

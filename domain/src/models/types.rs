@@ -203,8 +203,8 @@ pub struct EaseSettings {
 /// The largest EASE dropout penalty a request may pin (a dropout rate of 99%).
 pub const MAX_OMEGA: f64 = 99.0;
 
-/// What to train.
-#[derive(Debug, Clone, PartialEq)]
+/// What to train. Serialisable: a queued job keeps it, so any worker can run it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TrainRequest {
     /// Tune every suitable family on an inner validation split and keep the best.
     Auto,

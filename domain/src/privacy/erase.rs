@@ -184,13 +184,13 @@ async fn complete(
     let mut to_retrain = model_ids(&stored.models_to_retrain)?;
     let stored_status = ErasureStatus::parse(&stored.status)?;
     let mut found_ids = Vec::new();
+    let mut found_rows = Vec::new();
     if !found.is_empty() {
-        let mut rows = Vec::new();
         for m in &found {
             found_ids.push(m.id.as_string());
-            rows.push(crate::models::privacy::model_row(&tx, &m.id).await?);
+            found_rows.push(crate::models::privacy::model_row(&tx, &m.id).await?);
         }
-        crate::models::privacy::mark_for_retraining(&tx, &rows, erased_at).await?;
+        crate::models::privacy::mark_for_retraining(&tx, &found_rows, erased_at).await?;
         for id in &found_ids {
             if !scrubbed.contains(id) {
                 scrubbed.push(id.clone());
@@ -233,6 +233,11 @@ async fn complete(
     tx.commit().await?;
     if late_interactions > 0 {
         services.serving_cache.announce(ctx, Change::People(vec![user.clone()]));
+    }
+    if !found.is_empty() {
+        // This process dropped the scrubbed models under the erasure lock; other
+        // replicas still hold copies with the person in them.
+        services.serving_cache.announce(ctx, Change::ModelFiles(found_rows));
     }
     // Retraining that is due at once (the active model of a tenant that asks) starts
     // now rather than at the next periodic check; it runs as the operator, since the

@@ -84,3 +84,39 @@ impl From<UpdateTenantSettingsInput> for SettingsUpdate {
         }
     }
 }
+
+/// A tenant's use of its plan and the plan's limits; a limit of 0 is no limit. Request
+/// rates are token buckets: the rate refills them, the burst is their size.
+#[derive(SimpleObject)]
+#[graphql(name = "Usage")]
+pub struct UsageGql {
+    pub tenant_requests_per_second: f64,
+    pub tenant_burst: i64,
+    pub key_requests_per_second: f64,
+    pub key_burst: i64,
+    /// Training jobs queued in the last 24 hours, and how many the plan allows.
+    pub training_jobs_last_24h: i64,
+    pub training_jobs_per_day: i64,
+    pub interactions: i64,
+    pub max_interactions: i64,
+    pub catalog_items: i64,
+    pub max_catalog_items: i64,
+}
+
+impl From<domain::limits::Usage> for UsageGql {
+    fn from(u: domain::limits::Usage) -> Self {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        Self {
+            tenant_requests_per_second: u.limits.tenant_requests_per_sec,
+            tenant_burst: i64::from(u.limits.tenant_burst),
+            key_requests_per_second: u.limits.key_requests_per_sec,
+            key_burst: i64::from(u.limits.key_burst),
+            training_jobs_last_24h: n(u.training_jobs_last_24h),
+            training_jobs_per_day: i64::from(u.limits.training_jobs_per_day),
+            interactions: n(u.interactions),
+            max_interactions: n(u.limits.max_interactions),
+            catalog_items: n(u.catalog_items),
+            max_catalog_items: n(u.limits.max_catalog_items),
+        }
+    }
+}

@@ -18,6 +18,14 @@ use crate::interactions::entity as interaction;
 use crate::sql::DAY_MS;
 use crate::vocab::EventType;
 
+/// Every stored event of the tenant (what its plan's `maxInteractions` limits).
+pub(crate) async fn count_stored(tx: &TenantTx) -> Result<u64> {
+    Ok(interaction::Entity::find()
+        .filter(interaction::Column::TenantId.eq(tx.tenant_id().get()))
+        .count(tx.conn())
+        .await?)
+}
+
 /// The counted people's events.
 pub(crate) async fn count_counted_events(tx: &TenantTx) -> Result<u64> {
     Ok(interaction::Entity::find()

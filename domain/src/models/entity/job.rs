@@ -19,6 +19,11 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     pub owner_node: Option<String>,
     pub owner_instance: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTimeUtc>,
+    pub attempts: i32,
+    /// The training request, JSON (`TrainRequest`); empty for jobs queued before leases.
+    pub request: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

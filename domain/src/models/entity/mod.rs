@@ -2,4 +2,5 @@
 
 pub mod deployment;
 pub mod job;
+pub mod job_run;
 pub mod model;

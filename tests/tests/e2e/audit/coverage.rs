@@ -49,6 +49,8 @@ const QUERY_FIELDS: &[(&str, Class)] = &[
     // Receipts name people by pseudonym only.
     ("erasureReceipts", Other),
     ("tenantSettings", Other),
+    // The plan's limits and the tenant's counts.
+    ("usage", Other),
     // Aggregates by group, groups below the minimum size suppressed.
     ("fairnessReports", Other),
     ("fairnessReport", Other),

@@ -11,7 +11,9 @@ use domain::access::{self, NewTenant};
 use domain::tenants::ids::{Email, TenantSlug};
 
 mod client;
+pub mod db_proxy;
 mod fixtures;
+pub mod process;
 
 pub use client::{assert_error, assert_refused, error_code};
 pub use fixtures::*;
@@ -88,7 +90,44 @@ pub fn dedicated_server(backend: Backend, configure: Configure) -> Option<&'stat
     server.map(|s| &*Box::leak(Box::new(s)))
 }
 
+/// Another replica of `server`: a second server on the same database, with a data
+/// directory (so a node id) of its own, the same secrets and the same model directory,
+/// as replicas are deployed, then `configure`d. It runs until the test process ends.
+pub fn replica_of(server: &TestServer, configure: Configure) -> &'static TestServer {
+    let base = server.settings.clone();
+    let backend = if server.database_url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
+    let replicate: Configure = Box::new(move |settings: &mut Settings| {
+        *settings = replica_settings(&base, settings.data_dir.clone());
+        configure(settings);
+    });
+    let started = start_on(backend, replicate, Some(server.database_url.clone())).expect("start a replica");
+    Box::leak(Box::new(started))
+}
+
+/// `base`'s settings for a replica whose data directory is `data_dir`: its generated
+/// secrets are copied there, and model files stay in `base`'s directory.
+pub fn replica_settings(base: &Settings, data_dir: std::path::PathBuf) -> Settings {
+    std::fs::create_dir_all(&data_dir).expect("replica data directory");
+    for file in ["audit_pseudonym_secret", "audit_checkpoint_key"] {
+        if base.data_dir.join(file).exists() {
+            std::fs::copy(base.data_dir.join(file), data_dir.join(file)).expect("copy a secret");
+        }
+    }
+    let store_dir = match base.models.store_dir.as_str() {
+        "" => base.data_dir.join("models").display().to_string(),
+        dir => dir.to_owned(),
+    };
+    let mut settings = Settings { data_dir, ..base.clone() };
+    settings.models.store_dir = store_dir;
+    settings
+}
+
 fn start(backend: Backend, configure: Configure) -> anyhow::Result<TestServer> {
+    start_on(backend, configure, None)
+}
+
+/// Starts a server on `database` (a fresh one when `None`).
+fn start_on(backend: Backend, configure: Configure, database: Option<String>) -> anyhow::Result<TestServer> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new().name(format!("{backend:?}-server")).spawn(move || {
         let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -99,7 +138,7 @@ fn start(backend: Backend, configure: Configure) -> anyhow::Result<TestServer> {
             }
         };
         runtime.block_on(async move {
-            match boot(backend, configure).await {
+            match boot(backend, configure, database).await {
                 Ok((app, server)) => {
                     let _ = tx.send(Ok(server));
                     let _ = app.run_until_stopped().await;
@@ -113,7 +152,11 @@ fn start(backend: Backend, configure: Configure) -> anyhow::Result<TestServer> {
     rx.recv()?
 }
 
-async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Application, TestServer)> {
+async fn boot(
+    backend: Backend,
+    configure: Configure,
+    database: Option<String>,
+) -> anyhow::Result<(Application, TestServer)> {
     let data_dir = std::env::temp_dir().join(format!(
         "marquee-e2e-{}-{:?}-{}",
         std::process::id(),
@@ -121,9 +164,10 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
         uuid::Uuid::new_v4().simple()
     ));
     std::fs::create_dir_all(&data_dir)?;
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", data_dir.join("e2e.db").display()),
-        Backend::Postgres => fresh_pg_database().await?,
+    let database_url = match (backend, database) {
+        (_, Some(url)) => url,
+        (Backend::Sqlite, None) => format!("sqlite://{}?mode=rwc", data_dir.join("e2e.db").display()),
+        (Backend::Postgres, None) => fresh_pg_database().await?,
     };
     let mut settings = Settings { data_dir: data_dir.clone(), ..Settings::default() };
     settings.server.port = 0;
@@ -153,6 +197,9 @@ async fn boot(backend: Backend, configure: Configure) -> anyhow::Result<(Applica
     // tests on servers of their own.
     settings.audit.read_coalesce_window_secs = 0;
     settings.metrics.token = METRICS_TOKEN.to_owned().into();
+    // Request rates off, as many tests send bursts; quota tests set a tenant's own.
+    settings.limits.tenant_requests_per_sec = 0.0;
+    settings.limits.key_requests_per_sec = 0.0;
     configure(&mut settings);
     show_logs(&settings);
     let app = Application::build(&settings).await?;
@@ -254,6 +301,11 @@ impl TestServer {
             .await
             .expect("create tenant");
         TestTenant { slug, api_key: created.0, owner_email: created.1, owner_password: created.2 }
+    }
+
+    /// This server's name as a sender of changes to other replicas.
+    pub fn change_origin(&self) -> String {
+        self.app.services.serving_cache.origin().to_owned()
     }
 
     /// A direct connection as the database owner, to inspect what is stored at rest.
