@@ -201,6 +201,12 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
         .gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "MMR_DIVERSITY", "strength": 1.5 } } }))
         .await;
     assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
+    // EXPOSURE_GINI prices items by every user's list: reports only, refused per request.
+    let (_, body) = server
+        .gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "EXPOSURE_GINI", "strength": 0.1 } } }))
+        .await;
+    assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
+    assert!(body.to_string().contains("fairness reports"), "{body}");
     // The popularity strategies act: at full strength each changes some user's list
     // (users' histories mix head, mid and tail items, the model's top five barely do).
     for strategy in ["POPULARITY_XQUAD", "POPULARITY_CALIBRATION"] {
@@ -229,7 +235,7 @@ fn check_tradeoff(t: &Value, baseline: &Value, tolerance: f64) {
     assert!(close(&b["longTailShare"], baseline["popularity"]["longTailShare"].as_f64().unwrap()));
     let strategies: Vec<&str> =
         t["curves"].as_array().unwrap().iter().map(|c| c["strategy"].as_str().unwrap()).collect();
-    assert_eq!(strategies, ["POPULARITY_EXPOSURE", "POPULARITY_XQUAD", "POPULARITY_CALIBRATION"]);
+    assert_eq!(strategies, ["POPULARITY_EXPOSURE", "POPULARITY_XQUAD", "POPULARITY_CALIBRATION", "EXPOSURE_GINI"]);
     let (b_ndcg, b_gini) = (b["ndcg"].as_f64().unwrap(), b["gini"].as_f64().unwrap());
     let mut best: Option<(f64, f64)> = None;
     for curve in t["curves"].as_array().unwrap() {
@@ -281,7 +287,7 @@ on_both_backends!(
         // The export carries the curve and the recommendation.
         let csv = r["csv"].as_str().unwrap_or_else(|| panic!("{body}"));
         assert!(csv.contains("tradeoff,tolerance,,,max_ndcg_cost,0.030000,\n"), "{csv}");
-        assert_eq!(csv.lines().filter(|l| l.starts_with("tradeoff,curve,")).count(), 3 * 11 * 6, "{csv}");
+        assert_eq!(csv.lines().filter(|l| l.starts_with("tradeoff,curve,")).count(), 4 * 11 * 6, "{csv}");
         assert!(csv.contains("tradeoff,curve,POPULARITY_XQUAD,0.50,gini,"), "{csv}");
         assert_eq!(r["json"]["report"]["tradeoff"], r["tradeoff"], "the JSON export is the same document");
         assert_eq!(
