@@ -229,9 +229,9 @@ mod tests {
             assert!(gini <= last + 1e-12, "{strength}: {lists:?}");
             last = gini;
         }
-        // Asked for a Gini 30% lower, some lists take their user's own item.
-        let lists = rerank_all(&pools, 5, 2, 0.3);
-        assert!(g(&lists) <= 0.7 * unranked + 1e-12, "{lists:?}");
-        assert!(lists.iter().enumerate().any(|(u, l)| l.contains(&(2 + u as u32))), "{lists:?}");
+        // Asked for a Gini 20% lower, the lists take their users' own items and give it.
+        let lists = rerank_all(&pools, 5, 2, 0.2);
+        assert!(g(&lists) <= 0.8 * unranked + 1e-12, "{lists:?}");
+        assert!(lists.iter().enumerate().all(|(u, l)| l.contains(&(2 + u as u32))), "{lists:?}");
     }
 }
