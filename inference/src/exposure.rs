@@ -126,7 +126,9 @@ fn pick(pools: &[Vec<(u32, f32)>], price: &[f64], mu: f64, k: usize) -> Vec<Vec<
             let mut utility: Vec<(f64, usize)> = pool
                 .iter()
                 .enumerate()
-                .map(|(j, &(item, score))| (f64::from(score) - mu * price.get(item as usize).copied().unwrap_or(0.0), j))
+                .map(|(j, &(item, score))| {
+                    (f64::from(score) - mu * price.get(item as usize).copied().unwrap_or(0.0), j)
+                })
                 .collect();
             utility.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             utility.into_iter().take(k).map(|(_, j)| pool[j].0).collect()

@@ -559,22 +559,22 @@ mod tests {
 
     #[test]
     fn exposure_gini_reaches_into_the_tail_candidates() {
-        // Six users whose best candidates are the same two items (0, 1); each has one
+        // Three users whose best candidates are the same two items (0, 1); each has one
         // tail candidate of their own (2 + u), which only the tail candidates hold.
         let item = ReportItem { known: true, kind: "movie".into(), ..ReportItem::default() };
         let data = ReportData {
-            users: (0..6u32)
+            users: (0..3u32)
                 .map(|u| ReportUser {
                     groups: Vec::new(),
                     test: vec![0],
                     candidates: vec![(0, 1.0), (1, 0.9)],
-                    tail_candidates: vec![(2 + u, 0.5)],
+                    tail_candidates: vec![(2 + u, 0.8)],
                     history: Vec::new(),
                 })
                 .collect(),
             excluded_users: 0,
-            items: vec![item; 8],
-            item_train_counts: vec![60, 50, 1, 1, 1, 1, 1, 1],
+            items: vec![item; 5],
+            item_train_counts: vec![60, 50, 1, 1, 1],
         };
         let gini = |lists: &[Vec<u32>]| metrics::popularity_figures(lists, &data.item_train_counts, 2).gini;
         let unranked = lists(&data, 2, None);
