@@ -64,8 +64,9 @@ const BISECTION_STEPS: usize = 10;
 /// One user's pool: the model's best candidates, best first, then the tail candidates.
 pub type Pool = [(u32, f32)];
 
-/// The lists of k at `strength` (0 keeps the model's order, 1 asks for a Gini of 0,
-/// which gives the most even exposure the pools allow), in the users' order.
+/// The lists of k at `strength` (0 keeps the model's order, 1 asks for a Gini of 0),
+/// in the users' order. A Gini out of reach gives the lowest one found, never above
+/// the unranked lists'.
 pub fn rerank_all(pools: &[Vec<(u32, f32)>], n_items: usize, k: usize, strength: f64) -> Vec<Vec<u32>> {
     let unranked: Vec<Vec<u32>> = pools.iter().map(|p| p.iter().take(k).map(|c| c.0).collect()).collect();
     if strength <= 0.0 || n_items == 0 {
@@ -88,7 +89,19 @@ pub fn rerank_all(pools: &[Vec<(u32, f32)>], n_items: usize, k: usize, strength:
     let (mut lo, mut hi) = (0.0, 2.0 * spread);
     let mut best = solve(pools, n_items, k, hi);
     if gini_of(&best) > target {
-        return best;
+        // Out of reach: the lowest Gini among weights halving from the largest (never
+        // above the unranked lists': few users or items can make the iterations swing).
+        let mut lowest = (gini_of(&unranked), unranked);
+        let mut mu = hi;
+        for _ in 0..=BISECTION_STEPS {
+            let lists = if mu == hi { std::mem::take(&mut best) } else { solve(pools, n_items, k, mu) };
+            let g = gini_of(&lists);
+            if g < lowest.0 {
+                lowest = (g, lists);
+            }
+            mu *= 0.5;
+        }
+        return lowest.1;
     }
     for _ in 0..BISECTION_STEPS {
         let mid = 0.5 * (lo + hi);
