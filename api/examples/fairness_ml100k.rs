@@ -3,7 +3,8 @@
 //! gender, age band and genre, before and after the popularity-exposure re-ranking,
 //! the report's trade-off curves (NDCG@10 against exposure Gini, long-tail share and
 //! coverage for each popularity strategy over strengths 0 to 1) with the recommended
-//! setting, MMR diversity at one strength, and the same curves for item-kNN.
+//! setting, MMR diversity at one strength, and the same curves for the default (AUTO)
+//! model and item-kNN.
 //!
 //! `cargo run -p api --example fairness_ml100k -- ../shared/datasets/ml-100k`
 //! (bench/fairness_ml100k.sh does this).
@@ -58,7 +59,9 @@ async fn main() -> anyhow::Result<()> {
         Some(10),
         Some(Rerank::parse(RerankStrategy::PopularityExposure, Some(0.5))?),
     )?;
+    let started = std::time::Instant::now();
     let report = domain::fairness_reports::create_report(&ctx, &app.models, &id, input).await?;
+    println!("(report computed in {:.1} s)", started.elapsed().as_secs_f64());
     print_report(&report);
     print_tradeoff("ALS", &report)?;
 
@@ -84,6 +87,14 @@ async fn main() -> anyhow::Result<()> {
         b.popularity.coverage,
         a.popularity.coverage
     );
+
+    // The default model (AUTO chooses EASE on this data), which a tenant gets.
+    let auto = train(&ctx, &app, TrainRequest::Auto).await?;
+    let m = auto.metrics.context("no metrics")?;
+    println!("\nmodel: AUTO -> {}; protocol NDCG@10 {:.4}, Recall@10 {:.4}", auto.algorithm.as_str(), m.ndcg, m.recall);
+    let (id, input) = ReportInput::parse(&auto.id.as_string(), &[], Vec::new(), Some(10), None)?;
+    let r = domain::fairness_reports::create_report(&ctx, &app.models, &id, input).await?;
+    print_tradeoff("AUTO", &r)?;
 
     let knn = train(&ctx, &app, TrainRequest::ItemKnn { neighbours: 100 }).await?;
     let (id, input) = ReportInput::parse(&knn.id.as_string(), &[], Vec::new(), Some(10), None)?;

@@ -8,6 +8,8 @@
 //! Modules, in the order a model's life goes:
 //! - [`matrix`]: the sparse user x item interaction matrix;
 //! - [`als`], [`knn`], [`ease`], [`popular`]: the built-in algorithms;
+//! - [`exposure`]: the Gini of item exposure over many users' lists, and the re-ranking
+//!   of all lists together that lowers it (fairness reports);
 //! - [`eval`]: the evaluation protocol shared by every model; [`tune`]: hyper-parameter
 //!   search on an inner validation split;
 //! - [`onnx`]: ONNX graphs for trained models and their published signatures;
@@ -23,6 +25,7 @@ pub mod rng;
 mod linalg;
 pub mod matrix;
 pub mod rank;
+pub mod exposure;
 pub mod explain;
 pub mod eval;
 pub mod als;

@@ -71,31 +71,12 @@ pub fn difference_and_ratio(values: &[f64]) -> Option<(f64, f64)> {
     Some((max - min, ratio))
 }
 
-/// Position-weighted exposure of each item (index) over all lists' top k.
-pub fn item_exposure(lists: &[Vec<u32>], n_items: usize, k: usize) -> Vec<f64> {
-    let mut exposure = vec![0.0; n_items];
-    for list in lists {
-        for (i, &item) in list.iter().take(k).enumerate() {
-            if let Some(e) = exposure.get_mut(item as usize) {
-                *e += position_weight(i + 1);
-            }
-        }
-    }
-    exposure
-}
+/// Position-weighted exposure of each item (index) over all lists' top k; the same
+/// figure `EXPOSURE_GINI` lowers, so it is one function.
+pub use inference::exposure::item_exposure;
 
 /// Gini index of non-negative values (0: all equal; (n-1)/n: all on one).
-pub fn gini(values: &[f64]) -> f64 {
-    let n = values.len();
-    let total: f64 = values.iter().sum();
-    if n == 0 || total <= 0.0 {
-        return 0.0;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let weighted: f64 = sorted.iter().enumerate().map(|(i, x)| (2.0 * (i + 1) as f64 - n as f64 - 1.0) * x).sum();
-    weighted / (n as f64 * total)
-}
+pub use inference::exposure::gini;
 
 /// One item group's shares: of position-weighted exposure, of the catalog (items) and
 /// of training interactions. An item in several groups (genres) counts in each.

@@ -8,12 +8,14 @@ use super::thresholds::{FairnessThresholds, Status};
 use super::types::*;
 
 /// One evaluated user, with the values of the requested attributes (in the input's
-/// order), the model's best candidates, best first, and the items of their training
-/// history (for the strategies personalized by it).
+/// order), the model's best candidates, best first, the tail candidates evaluation
+/// kept beside them (for `EXPOSURE_GINI`; empty for models trained before), and the
+/// items of their training history (for the strategies personalized by it).
 pub struct ReportUser {
     pub groups: Vec<Option<String>>,
     pub test: Vec<u32>,
     pub candidates: Vec<(u32, f32)>,
+    pub tail_candidates: Vec<(u32, f32)>,
     pub history: Vec<u32>,
 }
 
@@ -108,6 +110,7 @@ fn candidate_facts(rerank: &Rerank, data: &ReportData, catalog: &Catalog, user: 
             facts.groups = candidates.iter().map(|c| catalog.groups.get(c.0 as usize).copied().unwrap_or(0)).collect();
             facts.targets = catalog.targets.clone();
         }
+        RerankStrategy::ExposureGini => {}
         RerankStrategy::MmrDiversity => {
             facts.features = candidates
                 .iter()
@@ -130,6 +133,11 @@ fn candidate_facts(rerank: &Rerank, data: &ReportData, catalog: &Catalog, user: 
 
 /// Every user's list of k: the model's order, or re-ranked from its candidates.
 pub fn lists(data: &ReportData, k: usize, rerank: Option<&Rerank>) -> Vec<Vec<u32>> {
+    if let Some(r) = rerank.filter(|r| r.strategy == RerankStrategy::ExposureGini) {
+        let pools: Vec<Vec<(u32, f32)>> =
+            data.users.iter().map(|u| u.candidates.iter().chain(&u.tail_candidates).copied().collect()).collect();
+        return inference::exposure::rerank_all(&pools, data.item_train_counts.len(), k, r.strength);
+    }
     let catalog = rerank.map(|r| Catalog::new(r, data));
     data.users
         .iter()
@@ -381,6 +389,7 @@ mod tests {
             groups: vec![g.map(str::to_owned)],
             test,
             candidates: c.iter().enumerate().map(|(i, &x)| (x, 1.0 - i as f32 * 0.1)).collect(),
+            tail_candidates: Vec::new(),
             history: Vec::new(),
         };
         let data = ReportData {
@@ -549,6 +558,35 @@ mod tests {
     }
 
     #[test]
+    fn exposure_gini_reaches_into_the_tail_candidates() {
+        // Three users whose best candidates are the same two items (0, 1); each has one
+        // tail candidate of their own (2 + u), which only the tail candidates hold.
+        let item = ReportItem { known: true, kind: "movie".into(), ..ReportItem::default() };
+        let data = ReportData {
+            users: (0..3u32)
+                .map(|u| ReportUser {
+                    groups: Vec::new(),
+                    test: vec![0],
+                    candidates: vec![(0, 1.0), (1, 0.9)],
+                    tail_candidates: vec![(2 + u, 0.8)],
+                    history: Vec::new(),
+                })
+                .collect(),
+            excluded_users: 0,
+            items: vec![item; 5],
+            item_train_counts: vec![60, 50, 1, 1, 1],
+        };
+        let gini = |lists: &[Vec<u32>]| metrics::popularity_figures(lists, &data.item_train_counts, 2).gini;
+        let unranked = lists(&data, 2, None);
+        let r = Rerank { strategy: RerankStrategy::ExposureGini, strength: 0.2 };
+        let after = lists(&data, 2, Some(&r));
+        assert!(gini(&after) <= 0.8 * gini(&unranked) + 1e-12, "{after:?}");
+        assert!(after.iter().flatten().any(|&i| i >= 2), "a tail candidate comes in: {after:?}");
+        assert!(after.iter().all(|l| l.len() == 2), "{after:?}");
+        assert_eq!(lists(&data, 2, Some(&Rerank { strength: 0.0, ..r })), unranked);
+    }
+
+    #[test]
     fn personalized_strategies_follow_the_history() {
         // Ten items: 0, 1 head; 2-4 mid; 5-9 tail (counts 10..1). One user whose
         // candidates are head first, with a history of head items only, then of tail
@@ -558,6 +596,7 @@ mod tests {
             groups: Vec::new(),
             test: vec![9],
             candidates: vec![(0, 1.0), (1, 0.9), (2, 0.8), (5, 0.7), (9, 0.6)],
+            tail_candidates: Vec::new(),
             history,
         };
         let data = |history: Vec<u32>| ReportData {

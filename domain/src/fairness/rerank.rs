@@ -40,6 +40,9 @@ pub fn rerank(rerank: &Rerank, facts: &CandidateFacts, k: usize) -> Vec<usize> {
             let buckets: Vec<usize> = facts.buckets.iter().map(|&b| b.index()).collect();
             calibration(&facts.scores, &buckets, &facts.profile, k, rerank.strength)
         }
+        // It re-ranks all users' lists together (`inference::exposure`); one list alone keeps
+        // the model's order.
+        RerankStrategy::ExposureGini => (0..k.min(facts.scores.len())).collect(),
     }
 }
 

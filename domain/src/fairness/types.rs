@@ -84,12 +84,19 @@ pub enum RerankStrategy {
     /// Calibrated recommendations (Steck 2018) over popularity buckets: each list's mix
     /// of head, mid and tail items towards the user's own history.
     PopularityCalibration,
+    /// Every user's list re-ranked together to lower the exposure Gini (Do and Usunier
+    /// 2022): strength s asks for a Gini s·100% below the unranked lists'. Reports only.
+    ExposureGini,
 }
 
 impl RerankStrategy {
     /// The strategies that act on popularity, whose trade-off a report draws.
-    pub const POPULARITY: [RerankStrategy; 3] =
-        [RerankStrategy::PopularityExposure, RerankStrategy::PopularityXquad, RerankStrategy::PopularityCalibration];
+    pub const POPULARITY: [RerankStrategy; 4] = [
+        RerankStrategy::PopularityExposure,
+        RerankStrategy::PopularityXquad,
+        RerankStrategy::PopularityCalibration,
+        RerankStrategy::ExposureGini,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -98,6 +105,7 @@ impl RerankStrategy {
             Self::MmrDiversity => "MMR_DIVERSITY",
             Self::PopularityXquad => "POPULARITY_XQUAD",
             Self::PopularityCalibration => "POPULARITY_CALIBRATION",
+            Self::ExposureGini => "EXPOSURE_GINI",
         }
     }
 }

@@ -49,7 +49,13 @@ pub async fn create_report(
             Some(values) => {
                 let mut history = id.and_then(|id| histories.get(id)).cloned().unwrap_or_default();
                 history.retain(|i| !u.test_items.contains(i));
-                users.push(ReportUser { groups: values.clone(), test: u.test_items, candidates: u.candidates, history })
+                users.push(ReportUser {
+                    groups: values.clone(),
+                    test: u.test_items,
+                    candidates: u.candidates,
+                    tail_candidates: u.tail_candidates,
+                    history,
+                })
             }
             None => excluded_users += 1,
         }

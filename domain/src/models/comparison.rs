@@ -338,7 +338,7 @@ mod tests {
                 if good(u) {
                     candidates.insert(0, (u % items, 2.0));
                 }
-                EvaluatedUser { user: u, test_items, candidates }
+                EvaluatedUser { user: u, test_items, candidates, tail_candidates: Vec::new() }
             })
             .collect();
         EvaluationDetail { k: 10, users, item_train_counts: vec![0; items as usize], user_metrics: Vec::new() }

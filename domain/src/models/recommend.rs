@@ -41,6 +41,13 @@ impl RecommendationFilter {
     pub fn validate(self) -> Result<Self> {
         use crate::catalog::{MAX_LABEL_CHARS, MAX_NAME_CHARS};
         use crate::validate::filter_values;
+        if self.rerank.is_some_and(|r| r.strategy == crate::fairness::RerankStrategy::ExposureGini) {
+            // An item's price depends on every other user's list, which one request lacks.
+            return Err(DomainError::invalid(
+                "filter.rerank.strategy",
+                "EXPOSURE_GINI re-ranks all users' lists together: it is available in fairness reports, not per request",
+            ));
+        }
         Ok(Self {
             kinds: filter_values("filter.kinds", self.kinds, MAX_FILTER_VALUES, MAX_LABEL_CHARS)?,
             genres: filter_values("filter.genres", self.genres, MAX_FILTER_VALUES, MAX_LABEL_CHARS)?,

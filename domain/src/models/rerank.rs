@@ -97,6 +97,7 @@ pub(crate) fn rerank_candidates<'a>(
                 .collect();
             CandidateFacts { groups, targets, ..empty(scores) }
         }
+        RerankStrategy::ExposureGini => empty(scores),
         RerankStrategy::MmrDiversity => {
             let features = candidates
                 .iter()

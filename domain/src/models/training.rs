@@ -29,12 +29,16 @@ pub struct TrainingData {
 
 /// One evaluated user's held-out items and best-scored candidates (training items
 /// excluded), from the model fitted on the training part only: what fairness reports
-/// are computed from, so they never need the model retrained.
+/// are computed from, so they never need the model retrained. `tail_candidates` reach
+/// less popular items beyond the best 50, for the re-ranking of all lists together
+/// (`inference::exposure`); files written before they were kept have none.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EvaluatedUser {
     pub user: u32,
     pub test_items: Vec<u32>,
     pub candidates: Vec<(u32, f32)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tail_candidates: Vec<(u32, f32)>,
 }
 
 /// The evaluation split, kept with the model.
@@ -57,20 +61,23 @@ fn evaluation_detail<S: inference::rank::Scorer + ?Sized>(
     let n_items = scorer.n_items();
     let mut scores = vec![0f32; n_items];
     let mut users = Vec::new();
+    let train_counts = split.train.column_counts();
     for user in split.evaluated_users() {
         let history = lift(split.train.row(user))?;
         lift(scorer.score_into(user, history, &mut scores))?;
         let excluded: Vec<u32> = history.indices.to_vec();
         let top = inference::rank::top_k(&scores, crate::fairness::CANDIDATE_POOL, &excluded);
         let test_items = lift(split.test.row(user))?.indices.to_vec();
+        let tail_candidates = inference::exposure::tail_candidates(&scores, &train_counts, &top, &excluded);
         users.push(EvaluatedUser {
             user,
             test_items,
             candidates: top.into_iter().map(|i| (i, scores[i as usize])).collect(),
+            tail_candidates,
         });
     }
     let user_metrics = super::comparison::measure_users(&users, EVALUATION_K);
-    Ok(EvaluationDetail { k: EVALUATION_K, users, item_train_counts: split.train.column_counts(), user_metrics })
+    Ok(EvaluationDetail { k: EVALUATION_K, users, item_train_counts: train_counts, user_metrics })
 }
 
 /// How a training job runs, besides what it trains.

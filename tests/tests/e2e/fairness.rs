@@ -201,6 +201,12 @@ on_both_backends!(fairness_report_by_group_with_reranking_and_export, |server: &
         .gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "MMR_DIVERSITY", "strength": 1.5 } } }))
         .await;
     assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
+    // EXPOSURE_GINI prices items by every user's list: reports only, refused per request.
+    let (_, body) = server
+        .gql(Some(key), recs, json!({ "f": { "rerank": { "strategy": "EXPOSURE_GINI", "strength": 0.1 } } }))
+        .await;
+    assert_eq!(error_code(&body), "INVALID_INPUT", "{body}");
+    assert!(body.to_string().contains("fairness reports"), "{body}");
     // The popularity strategies act: at full strength each changes some user's list
     // (users' histories mix head, mid and tail items, the model's top five barely do).
     for strategy in ["POPULARITY_XQUAD", "POPULARITY_CALIBRATION"] {
@@ -229,7 +235,7 @@ fn check_tradeoff(t: &Value, baseline: &Value, tolerance: f64) {
     assert!(close(&b["longTailShare"], baseline["popularity"]["longTailShare"].as_f64().unwrap()));
     let strategies: Vec<&str> =
         t["curves"].as_array().unwrap().iter().map(|c| c["strategy"].as_str().unwrap()).collect();
-    assert_eq!(strategies, ["POPULARITY_EXPOSURE", "POPULARITY_XQUAD", "POPULARITY_CALIBRATION"]);
+    assert_eq!(strategies, ["POPULARITY_EXPOSURE", "POPULARITY_XQUAD", "POPULARITY_CALIBRATION", "EXPOSURE_GINI"]);
     let (b_ndcg, b_gini) = (b["ndcg"].as_f64().unwrap(), b["gini"].as_f64().unwrap());
     let mut best: Option<(f64, f64)> = None;
     for curve in t["curves"].as_array().unwrap() {
@@ -281,13 +287,23 @@ on_both_backends!(
         // The export carries the curve and the recommendation.
         let csv = r["csv"].as_str().unwrap_or_else(|| panic!("{body}"));
         assert!(csv.contains("tradeoff,tolerance,,,max_ndcg_cost,0.030000,\n"), "{csv}");
-        assert_eq!(csv.lines().filter(|l| l.starts_with("tradeoff,curve,")).count(), 3 * 11 * 6, "{csv}");
+        assert_eq!(csv.lines().filter(|l| l.starts_with("tradeoff,curve,")).count(), 4 * 11 * 6, "{csv}");
         assert!(csv.contains("tradeoff,curve,POPULARITY_XQUAD,0.50,gini,"), "{csv}");
         assert_eq!(r["json"]["report"]["tradeoff"], r["tradeoff"], "the JSON export is the same document");
         assert_eq!(
             csv.lines().filter(|l| l.starts_with("recommended,setting,")).count(),
             if r["tradeoff"]["recommended"].is_null() { 0 } else { 8 }
         );
+        // EXPOSURE_GINI side by side: its figures are the curve's at that strength, and
+        // it never raises the Gini (on these two clusters the Gini is already low).
+        let input = json!({ "modelId": model, "rerank": { "strategy": "EXPOSURE_GINI", "strength": 0.2 } });
+        let (_, body) = server.gql(Some(key), CREATE, json!({ "i": input })).await;
+        let r = &body["data"]["createFairnessReport"];
+        let after = r["reranked"]["popularity"]["gini"].as_f64().unwrap_or_else(|| panic!("{body}"));
+        assert!(after <= r["baseline"]["popularity"]["gini"].as_f64().unwrap() + 1e-12, "{body}");
+        let curve = r["tradeoff"]["curves"].as_array().unwrap().iter().find(|c| c["strategy"] == "EXPOSURE_GINI");
+        let point = curve.and_then(|c| c["points"].as_array().unwrap().iter().find(|p| close(&p["strength"], 0.2)));
+        assert!(point.is_some_and(|p| close(&p["gini"], after)), "{body}");
 
         // A tolerance of 100% recommends the lowest Gini of all; one of 0 only a free gain.
         for tolerance in [1.0, 0.0] {
@@ -312,9 +328,9 @@ on_both_backends!(
     }
 );
 
-/// The pinned ALS model of `bench/fairness_ml100k.sh` on MovieLens 100k, and the
-/// figures docs/fairness.md gives for its report (one backend: the figures do not
-/// depend on it, and training takes a few seconds).
+/// The pinned ALS model of `bench/fairness_ml100k.sh` on MovieLens 100k and the default
+/// (AUTO) model, and the figures docs/fairness.md gives for their reports (one backend:
+/// the figures do not depend on it, and training takes a few seconds).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fairness_tradeoff_on_movielens_100k() {
     let Some(dir) = crate::ingestion::movielens::dataset() else { return };
@@ -333,9 +349,8 @@ async fn fairness_tradeoff_on_movielens_100k() {
     // ALS's own figures (to a little float noise between machines).
     assert!((b["ndcg"].as_f64().unwrap() - 0.3591).abs() < 0.003, "{b}");
     assert!((b["gini"].as_f64().unwrap() - 0.8790).abs() < 0.003, "{b}");
-    // The recommended setting keeps within the 3% tolerance and lowers the Gini by at
-    // least 2% (measured: 2.7%, POPULARITY_EXPOSURE 0.1; docs/fairness.md). The 10% that
-    // issue #12 asked for is not reached by any strategy on this model's 50 candidates.
+    // For ALS the recommended setting keeps within the 3% tolerance and lowers the Gini
+    // by at least 2% (measured: 2.6%, POPULARITY_EXPOSURE 0.1; docs/fairness.md).
     let rec = &tradeoff["recommended"];
     assert!(rec["ndcgRelativeChange"].as_f64().unwrap_or_else(|| panic!("{tradeoff}")) >= -0.03, "{rec}");
     assert!(rec["giniRelativeChange"].as_f64().unwrap() <= -0.02, "{rec}");
@@ -351,6 +366,27 @@ async fn fairness_tradeoff_on_movielens_100k() {
     let xquad = point("POPULARITY_XQUAD", 0.5);
     assert!(xquad["ndcgRelativeChange"].as_f64().unwrap() > -0.035, "{xquad}");
     assert!(xquad["giniRelativeChange"].as_f64().unwrap() < -0.02, "{xquad}");
+    // EXPOSURE_GINI at 0.1 asks for a Gini 10% lower and gets it; on this ALS it costs
+    // more than the tolerance (measured: 4.3% of NDCG).
+    let gini = point("EXPOSURE_GINI", 0.1);
+    assert!(gini["giniRelativeChange"].as_f64().unwrap() <= -0.10, "{gini}");
+    assert!(gini["ndcgRelativeChange"].as_f64().unwrap() > -0.06, "{gini}");
+
+    // The default model's setting (AUTO chooses EASE lambda 300, omega 1 on this data;
+    // pinned here, since tuning is slow in a debug build): the report recommends
+    // EXPOSURE_GINI 0.1, a Gini at least 10% below the unranked lists' for at most 3% of
+    // NDCG@10, as issue #12 asked (measured: -10.2% for -1.9%).
+    let params = json!({ "lambda": 300.0, "omega": 1.0 });
+    let auto = server.train(key, json!({ "algorithm": "EASE", "parameters": params })).await.model;
+    let (_, body) = server.gql(Some(key), CREATE, json!({ "i": { "modelId": auto } })).await;
+    let r = &body["data"]["createFairnessReport"];
+    let tradeoff = &r["tradeoff"];
+    check_tradeoff(tradeoff, &r["baseline"], 0.03);
+    assert!((tradeoff["baseline"]["ndcg"].as_f64().unwrap_or_else(|| panic!("{body}")) - 0.4498).abs() < 0.003);
+    let rec = &tradeoff["recommended"];
+    assert_eq!(rec["strategy"], "EXPOSURE_GINI", "{tradeoff}");
+    assert!(rec["giniRelativeChange"].as_f64().unwrap() <= -0.10, "{rec}");
+    assert!(rec["ndcgRelativeChange"].as_f64().unwrap() >= -0.03, "{rec}");
 }
 
 on_both_backends!(fairness_reports_are_scoped_isolated_and_validated, |server: &'static TestServer| async move {

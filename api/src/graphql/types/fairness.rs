@@ -73,6 +73,11 @@ mirror_enum!(
         /// Calibrated recommendations (Steck 2018) over popularity buckets: each list's mix of
         /// head, mid and tail items towards the user's own history.
         PopularityCalibration,
+        /// Every user's list re-ranked together to lower the Gini of item exposure at the
+        /// least loss of model score (Do and Usunier 2022): strength s asks for a Gini
+        /// s·100% below the unranked lists'. Fairness reports only: a single request cannot
+        /// use it, since an item's price depends on every other list.
+        ExposureGini,
     }
 );
 
