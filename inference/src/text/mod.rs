@@ -70,10 +70,14 @@ pub fn default_text_model_dir(repo_root: &Path) -> PathBuf {
 }
 
 /// The model folder for tests and tools of this repository: `MARQUEE_TEXT_MODEL_DIR` if
-/// set, else the default install location relative to this crate's manifest directory.
+/// set, else the default install location relative to the manifest directory cargo names
+/// when it runs them (the one baked in at compile time otherwise: a shared build cache may
+/// hold a binary built in another checkout).
 pub fn locate_text_model() -> PathBuf {
-    match std::env::var_os(TEXT_MODEL_DIR_ENV) {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => default_text_model_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..")),
+    if let Some(p) = std::env::var_os(TEXT_MODEL_DIR_ENV).filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
     }
+    let manifest =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    default_text_model_dir(&manifest.join(".."))
 }
