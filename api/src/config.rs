@@ -76,6 +76,9 @@ pub struct ServerSettings {
     /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is believed.
     /// Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// The built console (`frontend/dist`), served at `/console`. Empty: a `console`
+    /// folder beside the binary, else `frontend/dist` under the working directory.
+    pub console_dir: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -217,7 +220,13 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
-            server: ServerSettings { host: "127.0.0.1".into(), port: 8080, workers: 0, trusted_proxies: Vec::new() },
+            server: ServerSettings {
+                host: "127.0.0.1".into(),
+                port: 8080,
+                workers: 0,
+                trusted_proxies: Vec::new(),
+                console_dir: String::new(),
+            },
             database: DatabaseSettings {
                 url: SecretString::default(),
                 migrate_on_start: true,
@@ -346,6 +355,18 @@ impl Settings {
             return Ok(PathBuf::from(&self.models.sandbox_program));
         }
         std::env::current_exe().map_err(|e| anyhow::anyhow!("cannot find this executable to run model workers: {e}"))
+    }
+
+    /// Where the built console is; see [`ServerSettings::console_dir`].
+    pub fn console_dir(&self) -> PathBuf {
+        if !self.server.console_dir.is_empty() {
+            return PathBuf::from(&self.server.console_dir);
+        }
+        let beside_binary = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|d| d.join("console")));
+        match beside_binary {
+            Some(dir) if dir.join("index.html").is_file() => dir,
+            _ => PathBuf::from("frontend/dist"),
+        }
     }
 
     pub fn onnxruntime_path(&self) -> PathBuf {

@@ -22,10 +22,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     match cli.command {
         Command::Serve(args) => {
+            let mut settings = settings;
+            if args.demo {
+                api::demo::adjust_settings(&mut settings);
+            }
             let app = Application::build(&settings).await?;
             if args.demo {
                 let demo = api::demo::ensure_demo_tenant(&app.app().services).await?;
-                api::demo::print_banner(app.port(), &settings.server.host, &demo);
+                api::demo::print_banner(app.port(), &settings.server.host, &demo, true);
+                let (port, host, domain_app) = (app.port(), settings.server.host.clone(), app.app().clone());
+                tokio::spawn(async move {
+                    let sizes = domain::import::demo::DemoSizes::STANDARD;
+                    match api::demo::first_run(&domain_app, demo.tenant_id, sizes).await {
+                        Ok(run) => api::demo::print_ready(port, &host, &run),
+                        Err(e) => tracing::error!(error = ?e, "the demo could not be prepared"),
+                    }
+                });
             }
             app.run_until_stopped().await?;
         }

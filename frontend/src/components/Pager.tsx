@@ -1,0 +1,39 @@
+import { Button, Group, Text } from "@mantine/core";
+import { useState } from "react";
+
+/** Cursor paging as the API offers it: forward with `endCursor`, back along the cursors seen. */
+export function usePager() {
+  const [stack, setStack] = useState<(string | null)[]>([null]);
+  const after = stack[stack.length - 1];
+  return {
+    after,
+    page: stack.length,
+    next: (cursor: string | null | undefined) => cursor && setStack((s) => [...s, cursor]),
+    previous: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
+    reset: () => setStack([null]),
+  };
+}
+
+export function Pager({
+  pager,
+  hasNext,
+  endCursor,
+}: {
+  pager: ReturnType<typeof usePager>;
+  hasNext: boolean;
+  endCursor: string | null | undefined;
+}) {
+  return (
+    <Group justify="space-between" mt="sm">
+      <Button variant="default" disabled={pager.page <= 1} onClick={pager.previous}>
+        Previous page
+      </Button>
+      <Text size="sm" c="dimmed">
+        Page {pager.page}
+      </Text>
+      <Button variant="default" disabled={!hasNext} onClick={() => pager.next(endCursor)}>
+        Next page
+      </Button>
+    </Group>
+  );
+}
