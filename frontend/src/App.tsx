@@ -7,6 +7,7 @@ import { useQuery, useSession } from "./api/hooks";
 import { storedRefresh } from "./api/session";
 import { ViewerContext, ViewerQuery } from "./api/viewer";
 import { ErrorAlert, Loading } from "./components/Status";
+import { AccessPage } from "./pages/Access";
 import { AuditPage } from "./pages/Audit";
 import { AudiencePage } from "./pages/Audience";
 import { CatalogPage } from "./pages/Catalog";
@@ -16,6 +17,7 @@ import { LoginPage } from "./pages/Login";
 import { ModelsPage } from "./pages/Models";
 import { OverviewPage } from "./pages/Overview";
 import { PersonPage } from "./pages/Person";
+import { SettingsPage } from "./pages/Settings";
 
 interface NavItem {
   to: string;
@@ -31,6 +33,8 @@ const NAV: NavItem[] = [
   { to: "/models", label: "Models", scopes: ["reports:read", "models:manage"] },
   { to: "/fairness", label: "Fairness", scopes: ["reports:read"] },
   { to: "/audit", label: "Audit log", scopes: ["audit:read"] },
+  { to: "/access", label: "Access", scopes: ["apikeys:manage", "members:manage"] },
+  { to: "/settings", label: "Settings", scopes: ["settings:manage"] },
 ];
 
 export function App() {
@@ -106,6 +110,8 @@ function Shell() {
               <Route path="/models" element={<ModelsPage />} />
               <Route path="/fairness" element={<FairnessPage />} />
               <Route path="/audit" element={<AuditPage />} />
+              <Route path="/access" element={<AccessPage />} />
+              <Route path="/settings" element={<SettingsPage />} />
               <Route path="*" element={<Navigate to="/" replace />} />
             </Routes>
           )}

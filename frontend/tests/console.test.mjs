@@ -179,3 +179,60 @@ test("the layout works on a phone", async () => {
   await shot(page, "phone-catalog");
   await page.close();
 });
+
+test("create an API key, see its secret once, revoke it; invite, re-role and remove a member", async () => {
+  const page = await signIn(browser);
+  await page.getByRole("link", { name: "Access" }).click();
+  await page.getByLabel("Key name").fill("browser test key");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const secret = (await page.getByTestId("new-key-secret").locator("code").textContent()) ?? "";
+  assert.match(secret, /^mq_live_/);
+  const works = await gql("{ viewer { kind } }", {}, secret, true);
+  assert.equal(works.data?.viewer.kind, "API_KEY", JSON.stringify(works));
+  await shot(page, "access");
+  assert.deepEqual(await accessibilityProblems(page), []);
+  // The secret is never shown again: a reload lists the key without it.
+  await page.reload();
+  await page.getByTestId("keys-table").getByText("browser test key").waitFor();
+  assert.equal(await page.getByTestId("new-key-secret").count(), 0);
+  assert.equal(await page.getByText(secret).count(), 0);
+  await page.getByRole("button", { name: "Revoke browser test key" }).click();
+  await page.getByTestId("keys-table").locator("tr", { hasText: "browser test key" }).getByText("revoked").waitFor();
+  const refused = await gql("{ viewer { kind } }", {}, secret, true);
+  assert.equal(refused.errors?.[0]?.extensions?.code, "UNAUTHENTICATED");
+
+  const email = `invited-${Date.now()}@demo.example`;
+  await page.getByLabel("E-mail to invite").fill(email);
+  await page.getByRole("button", { name: "Invite" }).click();
+  await page.getByTestId("invite-token").waitFor();
+  const row = page.getByTestId("members-table").locator("tr", { hasText: email });
+  await row.getByText("INVITED").waitFor();
+  await row.getByRole("textbox", { name: `Role of ${email}` }).click();
+  await page.getByRole("option", { name: "ANALYST" }).click();
+  await page.waitForFunction(
+    async (mail) => {
+      const input = [...document.querySelectorAll("input")].find((i) => i.getAttribute("aria-label") === `Role of ${mail}`);
+      return input?.value === "ANALYST";
+    },
+    email,
+  );
+  const members = await gql("{ members(first: 100) { nodes { email role } } }", {}, ownerToken);
+  assert.equal(members.members.nodes.find((m) => m.email === email)?.role, "ANALYST");
+  await row.getByRole("button", { name: `Remove ${email}` }).click();
+  await row.getByText("DISABLED").waitFor();
+  await page.close();
+});
+
+test("change a setting", async () => {
+  const page = await signIn(browser);
+  await page.getByRole("link", { name: "Settings" }).click();
+  const retention = page.getByLabel("Keep interactions for (days, empty: forever)");
+  await retention.fill("400");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await page.getByTestId("settings-saved").waitFor();
+  const settings = await gql("{ tenantSettings { interactionRetentionDays } }", {}, ownerToken);
+  assert.equal(settings.tenantSettings.interactionRetentionDays, 400);
+  await shot(page, "settings");
+  assert.deepEqual(await accessibilityProblems(page), []);
+  await page.close();
+});
