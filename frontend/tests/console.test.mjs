@@ -4,25 +4,25 @@ import { after, before, test } from "node:test";
 import { BASE, OWNER, accessibilityProblems, gql, launch, member, shot, signIn, token } from "./harness.mjs";
 
 let browser;
-let ownerToken;
 before(async () => {
   browser = await launch();
-  ownerToken = await token(OWNER.email, OWNER.password);
 });
+/** A fresh owner's access token (they last 15 minutes; the suite may take longer). */
+const owner = () => token(OWNER.email, OWNER.password);
 after(async () => browser?.close());
 
 async function personWithConsent() {
   const data = await gql(
     "{ endUsers(first: 5, filter: { consentPersonalization: true, plan: \"premium\" }) { nodes { id } } }",
     {},
-    ownerToken,
+    await owner(),
   );
   return data.endUsers.nodes.map((n) => n.id);
 }
 
 test("sign in; the overview's figures equal what statistics returns", async () => {
   const page = await signIn(browser);
-  const stats = await gql("{ statistics { counts { items users interactions } } }", {}, ownerToken);
+  const stats = await gql("{ statistics { counts { items users interactions } } }", {}, await owner());
   const c = stats.statistics.counts;
   assert.ok(c.items > 1000 && c.interactions > 50000, JSON.stringify(c));
   const fmt = (n) => n.toLocaleString("en-US");
@@ -46,7 +46,7 @@ test("catalog search and filters", async () => {
     const rows = [...document.querySelectorAll("[data-testid=catalog-table] tbody tr")];
     return rows.length > 0 && rows.every((r) => r.children[1]?.textContent === "GAME");
   });
-  const some = await gql('{ contents(first: 1, filter: { kinds: [GAME] }) { nodes { title } } }', {}, ownerToken);
+  const some = await gql('{ contents(first: 1, filter: { kinds: [GAME] }) { nodes { title } } }', {}, await owner());
   const title = some.contents.nodes[0].title;
   await page.getByLabel("Search titles and descriptions").fill(title);
   await page.getByTestId("catalog-table").getByRole("link", { name: title }).first().waitFor();
@@ -70,7 +70,7 @@ test("a person's explained recommendations and a consent change", async () => {
   await page.getByRole("switch", { name: "Personalization" }).click({ force: true });
   await page.getByTestId("fallback-reason").waitFor();
   assert.notEqual(await page.getByTestId("strategy").textContent(), "PERSONALIZED");
-  const consent = await gql(`{ endUser(id: "${id}") { consent { personalization } } }`, {}, ownerToken);
+  const consent = await gql(`{ endUser(id: "${id}") { consent { personalization } } }`, {}, await owner());
   assert.equal(consent.endUser.consent.personalization, false);
   await page.getByRole("switch", { name: "Personalization" }).click({ force: true });
   await page.getByTestId("strategy").filter({ hasText: "PERSONALIZED" }).waitFor();
@@ -97,7 +97,7 @@ test("train a model, watch it finish, deploy it and roll back", async () => {
   assert.deepEqual(await accessibilityProblems(page), []);
   await page.getByRole("button", { name: "Roll back" }).click();
   await row.getByText("active").waitFor({ state: "detached" });
-  const models = await gql("{ models(first: 10) { nodes { algorithm active } } }", {}, ownerToken);
+  const models = await gql("{ models(first: 10) { nodes { algorithm active } } }", {}, await owner());
   const active = models.models.nodes.find((m) => m.active);
   assert.notEqual(active.algorithm, "MOST_POPULAR");
   await page.close();
@@ -130,7 +130,7 @@ test("export and erase a person, then the audit log verifies", async () => {
   await dialog.getByLabel("Person's id").fill(id);
   await dialog.getByRole("button", { name: `Erase ${id}` }).click();
   await page.getByTestId("erasure-receipt").waitFor();
-  const gone = await gql(`{ endUser(id: "${id}") { id } }`, {}, ownerToken, true);
+  const gone = await gql(`{ endUser(id: "${id}") { id } }`, {}, await owner(), true);
   assert.equal(gone.errors?.[0]?.extensions?.code, "NOT_FOUND");
   await page.getByRole("link", { name: "Audit log" }).click();
   await page.getByRole("button", { name: "Verify the log" }).click();
@@ -216,7 +216,7 @@ test("create an API key, see its secret once, revoke it; invite, re-role and rem
     },
     email,
   );
-  const members = await gql("{ members(first: 100) { nodes { email role } } }", {}, ownerToken);
+  const members = await gql("{ members(first: 100) { nodes { email role } } }", {}, await owner());
   assert.equal(members.members.nodes.find((m) => m.email === email)?.role, "ANALYST");
   await row.getByRole("button", { name: `Remove ${email}` }).click();
   await row.getByText("DISABLED").waitFor();
@@ -230,7 +230,7 @@ test("change a setting", async () => {
   await retention.fill("400");
   await page.getByRole("button", { name: "Save settings" }).click();
   await page.getByTestId("settings-saved").waitFor();
-  const settings = await gql("{ tenantSettings { interactionRetentionDays } }", {}, ownerToken);
+  const settings = await gql("{ tenantSettings { interactionRetentionDays } }", {}, await owner());
   assert.equal(settings.tenantSettings.interactionRetentionDays, 400);
   await shot(page, "settings");
   assert.deepEqual(await accessibilityProblems(page), []);
