@@ -33,9 +33,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let (port, host, domain_app) = (app.port(), settings.server.host.clone(), app.app().clone());
                 tokio::spawn(async move {
                     let sizes = domain::import::demo::DemoSizes::STANDARD;
-                    match api::demo::first_run(&domain_app, demo.tenant_id, sizes).await {
-                        Ok(run) => api::demo::print_ready(port, &host, &run),
-                        Err(e) => tracing::error!(error = ?e, "the demo could not be prepared"),
+                    let run = match api::demo::first_run(&domain_app, demo.tenant_id, sizes).await {
+                        Ok(run) => run,
+                        Err(e) => return tracing::error!(error = ?e, "the demo could not be prepared"),
+                    };
+                    api::demo::print_ready(port, &host, &run);
+                    if run.trained {
+                        match api::demo::first_report(&domain_app, demo.tenant_id, &run).await {
+                            Ok(report) => api::demo::print_report(&report),
+                            Err(e) => tracing::error!(error = ?e, "the demo's fairness report failed"),
+                        }
                     }
                 });
             }

@@ -1,7 +1,7 @@
 //! What `serve --demo` prints: where the console is, how to sign in, a key to try the
 //! API with, and (later, from the background) when the model is ready.
 
-use super::first_run::FirstRun;
+use super::first_run::{FirstReport, FirstRun};
 use super::{DEMO_OWNER, DEMO_PASSWORD, DEMO_SLUG, DemoAccess};
 
 pub fn print_banner(port: u16, host: &str, demo: &DemoAccess, preparing: bool) {
@@ -51,9 +51,10 @@ pub fn print_ready(port: u16, host: &str, run: &FirstRun) {
     } else {
         println!("  Model ready: {} ({}{quality}) is active.", run.model_id, run.model_algorithm);
     }
-    if let Some(report) = &run.report_id {
-        println!("  Fairness report {report}: {} figures marked WARN.", run.report_warnings);
-    }
     println!("  Open http://{host}:{port}/console/ to explore.");
     println!();
+}
+
+pub fn print_report(report: &FirstReport) {
+    println!("  Fairness report {}: {} figures marked WARN (see Fairness in the console).", report.id, report.warnings);
 }

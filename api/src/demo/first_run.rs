@@ -21,6 +21,13 @@ pub const DEMO_TUNING_BUDGET_SECS: u64 = 15;
 /// How often the first run looks at its training job.
 const POLL: Duration = Duration::from_millis(500);
 
+/// The first fairness report: its id and how many figures it marks WARN.
+#[derive(Debug, Clone)]
+pub struct FirstReport {
+    pub id: String,
+    pub warnings: usize,
+}
+
 /// What the first run did.
 #[derive(Debug, Clone)]
 pub struct FirstRun {
@@ -34,15 +41,12 @@ pub struct FirstRun {
     pub model_id: String,
     pub model_algorithm: String,
     pub ndcg_at_10: Option<f64>,
-    /// The first fairness report's id, when this start wrote one.
-    pub report_id: Option<String>,
-    pub report_warnings: usize,
     /// From the start of the first run to a deployed model.
     pub elapsed: Duration,
 }
 
-/// Fills, trains, deploys and reports, as needed; `sizes` is [`DemoSizes::STANDARD`]
-/// outside tests.
+/// Fills, trains and deploys, as needed; `sizes` is [`DemoSizes::STANDARD`] outside
+/// tests. A model this returns as `trained` gets its report from [`first_report`].
 pub async fn first_run(app: &App, tenant_id: TenantId, sizes: DemoSizes) -> anyhow::Result<FirstRun> {
     let started = Instant::now();
     let ctx = TenantCtx::operator(tenant_id, RequestId::new());
@@ -66,8 +70,7 @@ pub async fn first_run(app: &App, tenant_id: TenantId, sizes: DemoSizes) -> anyh
         Some(model) => (model, false),
         None => (train_and_deploy(&ctx, app).await?, true),
     };
-    let elapsed = started.elapsed();
-    let mut out = FirstRun {
+    Ok(FirstRun {
         filled,
         items: counts.items,
         users: counts.users,
@@ -76,31 +79,24 @@ pub async fn first_run(app: &App, tenant_id: TenantId, sizes: DemoSizes) -> anyh
         model_id: model.id.as_string(),
         model_algorithm: model.algorithm.as_str().to_owned(),
         ndcg_at_10: model.metrics.as_ref().map(|m| m.ndcg),
-        report_id: None,
-        report_warnings: 0,
-        elapsed,
-    };
-    if trained {
-        let input = ReportInput {
-            model_id: out.model_id.clone(),
-            user_groups: ["ageBand", "plan", "country", "gender"]
-                .iter()
-                .map(|a| domain::fairness::UserAttribute::parse(a))
-                .collect::<Result<_, _>>()?,
-            item_groups: vec![
-                ItemGrouping::Genre,
-                ItemGrouping::Provider,
-                ItemGrouping::Kind,
-                ItemGrouping::PopularityBucket,
-            ],
-            k: 10,
-            rerank: Some(Rerank::parse(RerankStrategy::ProviderExposure, Some(0.5))?),
-        };
-        let report = domain::fairness_reports::create_report(&ctx, &app.models, &model.id, input).await?;
-        out.report_warnings = warnings(&report.body.baseline);
-        out.report_id = Some(report.id.as_string());
-    }
-    Ok(out)
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The first fairness report of a model the first run deployed: quality by every user
+/// attribute the demo has, exposure by every item grouping, and a provider-exposure
+/// re-ranking beside it.
+pub async fn first_report(app: &App, tenant_id: TenantId, run: &FirstRun) -> anyhow::Result<FirstReport> {
+    let ctx = TenantCtx::operator(tenant_id, RequestId::new());
+    let (model_id, input) = ReportInput::parse(
+        &run.model_id,
+        &["ageBand".into(), "plan".into(), "country".into(), "gender".into()],
+        vec![ItemGrouping::Genre, ItemGrouping::Provider, ItemGrouping::Kind, ItemGrouping::PopularityBucket],
+        Some(10),
+        Some(Rerank::parse(RerankStrategy::ProviderExposure, Some(0.5))?),
+    )?;
+    let report = domain::fairness_reports::create_report(&ctx, &app.models, &model_id, input).await?;
+    Ok(FirstReport { id: report.id.as_string(), warnings: warnings(&report.body.baseline) })
 }
 
 async fn active_model(ctx: &TenantCtx, app: &App) -> anyhow::Result<Option<models::Model>> {

@@ -6,8 +6,8 @@
 mod banner;
 pub mod first_run;
 
-pub use banner::{print_banner, print_ready};
-pub use first_run::{FirstRun, first_run};
+pub use banner::{print_banner, print_ready, print_report};
+pub use first_run::{FirstReport, FirstRun, first_report, first_run};
 
 /// The demo server caps the tuning search, so its first model is ready within a minute
 /// (a configured budget below the cap stands).
