@@ -17,6 +17,7 @@ import { LoginPage } from "./pages/Login";
 import { ModelsPage } from "./pages/Models";
 import { OverviewPage } from "./pages/Overview";
 import { PersonPage } from "./pages/Person";
+import { PrivacyPage } from "./pages/Privacy";
 import { SettingsPage } from "./pages/Settings";
 
 interface NavItem {
@@ -32,6 +33,7 @@ const NAV: NavItem[] = [
   { to: "/audience", label: "Audience", scopes: ["users:read"] },
   { to: "/models", label: "Models", scopes: ["reports:read", "models:manage"] },
   { to: "/fairness", label: "Fairness", scopes: ["reports:read"] },
+  { to: "/privacy", label: "Privacy", scopes: ["privacy:manage"] },
   { to: "/audit", label: "Audit log", scopes: ["audit:read"] },
   { to: "/access", label: "Access", scopes: ["apikeys:manage", "members:manage"] },
   { to: "/settings", label: "Settings", scopes: ["settings:manage"] },
@@ -109,6 +111,7 @@ function Shell() {
               <Route path="/audience/:id" element={<PersonPage />} />
               <Route path="/models" element={<ModelsPage />} />
               <Route path="/fairness" element={<FairnessPage />} />
+              <Route path="/privacy" element={<PrivacyPage />} />
               <Route path="/audit" element={<AuditPage />} />
               <Route path="/access" element={<AccessPage />} />
               <Route path="/settings" element={<SettingsPage />} />

@@ -132,6 +132,9 @@ test("export and erase a person, then the audit log verifies", async () => {
   await page.getByTestId("erasure-receipt").waitFor();
   const gone = await gql(`{ endUser(id: "${id}") { id } }`, {}, await owner(), true);
   assert.equal(gone.errors?.[0]?.extensions?.code, "NOT_FOUND");
+  await page.getByRole("link", { name: "Privacy" }).click();
+  await page.getByTestId("receipts-table").locator("tbody tr").first().waitFor();
+  await shot(page, "privacy");
   await page.getByRole("link", { name: "Audit log" }).click();
   await page.getByRole("button", { name: "Verify the log" }).click();
   await page.getByTestId("audit-verification").getByText("Intact").waitFor();
