@@ -36,6 +36,8 @@ const Verify = graphql(`
       problem
       detail
       headSeq
+      latestCheckpointSeq
+      missingCheckpoints
     }
   }
 `);
@@ -69,8 +71,8 @@ export function AuditPage() {
       {v && (
         <Alert color={v.ok ? "green" : "red"} title={v.ok ? "Intact" : `Broken at event ${v.firstBrokenSeq}`} data-testid="audit-verification">
           {v.ok
-            ? `${v.checked} events and ${v.checkpointsChecked} signed checkpoints check out (head ${v.headSeq}).`
-            : `${v.problem}: ${v.detail ?? ""}`}
+            ? `${v.checked} events and ${v.checkpointsChecked} signed checkpoints check out (head ${v.headSeq}, latest checkpoint at ${v.latestCheckpointSeq ?? "none yet"}).`
+            : `${v.problem}: ${v.detail ?? ""}${v.missingCheckpoints.length ? ` Missing checkpoints: ${v.missingCheckpoints.join(", ")}.` : ""}`}
         </Alert>
       )}
       {events.loading && !events.data ? (
