@@ -1,17 +1,16 @@
 import { Button, Group, Text } from "@mantine/core";
-import { useState } from "react";
+import { useCallback, useState } from "react";
 
 /** Cursor paging as the API offers it: forward with `endCursor`, back along the cursors seen. */
 export function usePager() {
   const [stack, setStack] = useState<(string | null)[]>([null]);
-  const after = stack[stack.length - 1];
-  return {
-    after,
-    page: stack.length,
-    next: (cursor: string | null | undefined) => cursor && setStack((s) => [...s, cursor]),
-    previous: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
-    reset: () => setStack([null]),
-  };
+  const next = useCallback((cursor: string | null | undefined) => {
+    if (cursor) setStack((s) => [...s, cursor]);
+  }, []);
+  const previous = useCallback(() => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)), []);
+  // Keeps the same state when already on the first page, so effects keyed on it settle.
+  const reset = useCallback(() => setStack((s) => (s.length === 1 ? s : [null])), []);
+  return { after: stack[stack.length - 1], page: stack.length, next, previous, reset };
 }
 
 export function Pager({
