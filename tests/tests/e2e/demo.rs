@@ -122,7 +122,7 @@ on_dedicated_servers!(
             server.ok(key, q, json!({ "id": id })).await["model"]["metrics"]["ndcg"].as_f64().unwrap()
         };
         let (tuned, baseline) = (ndcg(run.model_id.clone()).await, ndcg(popular.model).await);
-        assert!(tuned > baseline * 1.2, "tuned NDCG@10 {tuned} against most popular {baseline}");
+        assert!(tuned > baseline * 1.1, "tuned NDCG@10 {tuned} against most popular {baseline}");
 
         // A restart finds everything in place and changes nothing.
         let again = first_run(server, access.tenant_id).await;

@@ -15,7 +15,7 @@ pub(super) const DAYS: i64 = 120;
 
 struct Tables {
     popular: Cumulative,
-    /// Per genre, weighted by popularity.
+    /// Per genre, weighted by a damped popularity (tastes matter more than the charts).
     by_genre: Vec<(Vec<usize>, Cumulative)>,
     /// Per genre, nearly flat: the long tail gets its share.
     by_genre_tail: Vec<(Vec<usize>, Cumulative)>,
@@ -33,7 +33,7 @@ fn tables(items: &[DemoItem]) -> Tables {
             })
             .collect()
     };
-    Tables { popular, by_genre: per_genre(1.0), by_genre_tail: per_genre(0.1) }
+    Tables { popular, by_genre: per_genre(0.6), by_genre_tail: per_genre(0.1) }
 }
 
 /// Every user's events; `anchor` is the moment the newest event stays before.
