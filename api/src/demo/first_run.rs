@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use domain::fairness::{Figures, ItemGrouping, Rerank, RerankStrategy, ReportInput, Status};
+use domain::fairness::{Figures, ItemGrouping, ReportInput, Rerank, RerankStrategy, Status};
 use domain::import::demo::{self, DemoSizes};
 use domain::models::{self, JobStatus, ModelStatus, TrainRequest};
 use domain::tenants::ids::TenantId;

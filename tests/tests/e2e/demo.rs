@@ -111,7 +111,11 @@ on_dedicated_servers!(
         let reports = server.ok(key, "{ fairnessReports(first: 5) { nodes { id modelId } } }", json!({})).await;
         assert_eq!(reports["fairnessReports"]["nodes"][0]["id"], report.id.as_str(), "{reports}");
         let audit = server
-            .ok(key, "{ auditEvents(first: 100, filter: { action: \"model.deployed\" }) { nodes { action } } }", json!({}))
+            .ok(
+                key,
+                "{ auditEvents(first: 100, filter: { action: \"model.deployed\" }) { nodes { action } } }",
+                json!({}),
+            )
             .await;
         assert_eq!(audit["auditEvents"]["nodes"].as_array().unwrap().len(), 1, "{audit}");
 
@@ -132,7 +136,8 @@ on_dedicated_servers!(
 
         // Another tenant sees none of it.
         let other = server.new_tenant().await;
-        let stats = server.ok(&other.api_key, "{ statistics { counts { items users interactions } } }", json!({})).await;
+        let stats =
+            server.ok(&other.api_key, "{ statistics { counts { items users interactions } } }", json!({})).await;
         assert_eq!(stats["statistics"]["counts"], json!({ "items": 0, "users": 0, "interactions": 0 }));
         let recs = server.recommend(&other.api_key, &person, json!(null)).await;
         assert_ne!(recs["strategy"], "PERSONALIZED", "{recs}");

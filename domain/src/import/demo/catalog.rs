@@ -63,7 +63,12 @@ const KINDS: [KindSpec; 4] = [
         share: 0.45,
         noun: "film",
         genres: SCREEN_GENRES,
-        providers: &[("Northlight Studios", 5.0), ("Bluefin Pictures", 4.0), ("Harbor Films", 3.0), ("Tiny Lantern", 0.6)],
+        providers: &[
+            ("Northlight Studios", 5.0),
+            ("Bluefin Pictures", 4.0),
+            ("Harbor Films", 3.0),
+            ("Tiny Lantern", 0.6),
+        ],
         minutes: (80, 170),
     },
     KindSpec {
@@ -95,18 +100,15 @@ const KINDS: [KindSpec; 4] = [
     },
 ];
 
-const ADJECTIVES: [&str; 40] = [
-    "Silent", "Crimson", "Hidden", "Electric", "Golden", "Broken", "Midnight", "Northern", "Wild", "Lost",
-    "Burning", "Quiet", "Distant", "Neon", "Frozen", "Restless", "Paper", "Velvet", "Iron", "Hollow", "Bright",
-    "Secret", "Last", "Endless", "Savage", "Gentle", "Shattered", "Radiant", "Stolen", "Wandering", "Scarlet",
-    "Silver", "Forgotten", "Sunken", "Rising", "Falling", "Lonely", "Clever", "Brave", "Strange",
-];
-const NOUNS: [&str; 40] = [
-    "Harbor", "Circuit", "Orchard", "Empire", "Signal", "Garden", "Frontier", "Echo", "Horizon", "Lighthouse",
-    "Kingdom", "River", "Protocol", "Summer", "Machine", "Carnival", "Archive", "Voyage", "Tide", "Citadel",
-    "Meadow", "Station", "Mirror", "Canyon", "Compass", "Lantern", "Parade", "Forest", "Engine", "Island",
-    "Galaxy", "Alley", "Requiem", "Harvest", "Crossing", "Avenue", "Comet", "Labyrinth", "Anthem", "Refuge",
-];
+const ADJECTIVES: &str = "\
+    Silent Crimson Hidden Electric Golden Broken Midnight Northern Wild Lost Burning Quiet Distant Neon \
+    Frozen Restless Paper Velvet Iron Hollow Bright Secret Last Endless Savage Gentle Shattered Radiant \
+    Stolen Wandering Scarlet Silver Forgotten Sunken Rising Falling Lonely Clever Brave Strange";
+const NOUNS: &str = "\
+    Harbor Circuit Orchard Empire Signal Garden Frontier Echo Horizon Lighthouse Kingdom River Protocol \
+    Summer Machine Carnival Archive Voyage Tide Citadel Meadow Station Mirror Canyon Compass Lantern \
+    Parade Forest Engine Island Galaxy Alley Requiem Harvest Crossing Avenue Comet Labyrinth Anthem \
+    Refuge";
 const SUBJECTS: [&str; 12] = [
     "a family that keeps one secret too many",
     "two rivals forced to work together",
@@ -125,6 +127,12 @@ const MOODS: [&str; 10] =
     ["feel-good", "dark", "slow-burn", "fast-paced", "quirky", "epic", "intimate", "mind-bending", "cozy", "gritty"];
 const LANGUAGES: [(&str, f64); 6] = [("en", 8.0), ("es", 1.5), ("fr", 1.0), ("de", 0.8), ("ja", 1.0), ("ko", 0.8)];
 const RATINGS: [&str; 4] = ["G", "PG", "PG-13", "R"];
+
+/// One word of a space-separated list.
+fn word(r: &mut Rng, list: &'static str) -> &'static str {
+    let n = list.split_whitespace().count();
+    list.split_whitespace().nth(r.below(n)).unwrap_or_default()
+}
 
 /// Generates `count` items; `today` anchors release dates and availability windows.
 pub(super) fn generate(rng: &Rng, count: usize, today: NaiveDate) -> Result<Vec<DemoItem>> {
@@ -151,9 +159,9 @@ fn item(r: &mut Rng, spec: &KindSpec, number: usize, today: NaiveDate) -> Result
     let provider_weights: Vec<f64> = spec.providers.iter().map(|p| p.1).collect();
     let (provider, _) = spec.providers[r.weighted(&provider_weights)];
     let title = match r.below(3) {
-        0 => format!("The {} {}", r.pick(&ADJECTIVES), r.pick(&NOUNS)),
-        1 => format!("{} {}", r.pick(&ADJECTIVES), r.pick(&NOUNS)),
-        _ => format!("{} of the {} {}", r.pick(&NOUNS), r.pick(&ADJECTIVES), r.pick(&NOUNS)),
+        0 => format!("The {} {}", word(r, ADJECTIVES), word(r, NOUNS)),
+        1 => format!("{} {}", word(r, ADJECTIVES), word(r, NOUNS)),
+        _ => format!("{} of the {} {}", word(r, NOUNS), word(r, ADJECTIVES), word(r, NOUNS)),
     };
     let mood = *r.pick(&MOODS);
     let genre_names: Vec<String> = genres.iter().map(|g| GENRES[*g].to_owned()).collect();
@@ -186,7 +194,7 @@ fn item(r: &mut Rng, spec: &KindSpec, number: usize, today: NaiveDate) -> Result
         genres: genre_names,
         tags,
         provider: Some(provider.to_owned()),
-        creators: vec![format!("{} {}", r.pick(&ADJECTIVES), r.pick(&NOUNS))],
+        creators: vec![format!("{} {}", word(r, ADJECTIVES), word(r, NOUNS))],
         release_date: Some(release_date),
         duration_secs: Some(minutes * 60),
         language: Some(language.to_owned()),

@@ -79,8 +79,7 @@ pub(super) fn generate(
 fn draw(r: &mut Rng, user: &DemoUser, tables: &Tables, items: &[DemoItem]) -> (usize, bool) {
     if r.chance(user.focus) {
         let genre = r.weighted(&user.taste);
-        let (members, weights) =
-            if user.long_tail { &tables.by_genre_tail[genre] } else { &tables.by_genre[genre] };
+        let (members, weights) = if user.long_tail { &tables.by_genre_tail[genre] } else { &tables.by_genre[genre] };
         if !weights.is_empty() {
             return (members[weights.draw(r)], true);
         }
