@@ -40,7 +40,7 @@ test("catalog search and filters", async () => {
   const page = await signIn(browser);
   await page.getByRole("link", { name: "Catalog" }).click();
   await page.getByTestId("catalog-table").locator("tbody tr").first().waitFor();
-  await page.getByRole("textbox", { name: "Kind" }).click();
+  await page.getByRole("combobox", { name: "Kind" }).click();
   await page.getByRole("option", { name: /^GAME/ }).click();
   await page.waitForFunction(() => {
     const rows = [...document.querySelectorAll("[data-testid=catalog-table] tbody tr")];
@@ -81,7 +81,7 @@ test("train a model, watch it finish, deploy it and roll back", async () => {
   const page = await signIn(browser);
   await page.getByRole("link", { name: "Models" }).click();
   await page.getByTestId("tuning-chart").waitFor();
-  await page.getByRole("textbox", { name: "Algorithm" }).click();
+  await page.getByRole("combobox", { name: "Algorithm" }).click();
   await page.getByRole("option", { name: "MOST_POPULAR" }).click();
   await page.getByRole("button", { name: "Train" }).click();
   const row = page.getByTestId("models-table").locator("tbody tr").filter({ hasText: "MOST_POPULAR" }).first();
@@ -210,7 +210,7 @@ test("create an API key, see its secret once, revoke it; invite, re-role and rem
   await page.getByTestId("invite-token").waitFor();
   const row = page.getByTestId("members-table").locator("tr", { hasText: email });
   await row.getByText("INVITED").waitFor();
-  await row.getByRole("textbox", { name: `Role of ${email}` }).click();
+  await row.getByRole("combobox", { name: `Role of ${email}` }).click();
   await page.getByRole("option", { name: "ANALYST" }).click();
   await page.waitForFunction(
     async (mail) => {

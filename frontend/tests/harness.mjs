@@ -61,7 +61,7 @@ export async function signIn(browser, who = OWNER, viewport = { width: 1280, hei
   const page = await context.newPage();
   await page.goto(`${BASE}/console/`);
   await page.getByLabel("E-mail").fill(who.email);
-  await page.getByLabel("Password", { exact: true }).fill(who.password);
+  await page.locator("input[type=password]").fill(who.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Log out" }).waitFor();
   return page;
