@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDate};
 
-use super::catalog::GENRES;
+use super::catalog::{GENRES, MOODS};
 use super::rng::Rng;
 use crate::audience::{AgeBand, EndUserDraft, NewEndUser};
 use crate::error::{DomainError, Result};
@@ -14,6 +14,9 @@ pub(super) struct DemoUser {
     pub user: NewEndUser,
     /// A weight per genre of [`GENRES`].
     pub taste: Vec<f64>,
+    /// Favourite moods (indices into [`MOODS`]): within a favourite genre, items of
+    /// these moods are picked most of the time.
+    pub moods: Vec<usize>,
     /// Share of draws that follow the taste (the rest follow overall popularity).
     pub focus: f64,
     /// Draws within the taste favour the long tail instead of the popular items.
@@ -63,6 +66,10 @@ fn user(r: &mut Rng, number: usize, today: NaiveDate) -> Result<DemoUser> {
     for _ in 0..2 + r.below(3) {
         taste[r.below(GENRES.len())] += 0.5 + r.unit();
     }
+    let mut moods = vec![r.below(MOODS.len())];
+    if r.chance(0.5) {
+        moods.push(r.below(MOODS.len()));
+    }
     let focus = if older { 0.55 } else { 0.8 };
     let activity = if plan == "free" { 18.0 } else { 30.0 };
     let user = NewEndUser::parse(EndUserDraft {
@@ -77,5 +84,5 @@ fn user(r: &mut Rng, number: usize, today: NaiveDate) -> Result<DemoUser> {
         consent_analytics: Some(!r.chance(0.04)),
     })
     .map_err(|e| DomainError::internal(format!("demo user does not validate: {e}")))?;
-    Ok(DemoUser { user, taste, focus, long_tail: older, activity })
+    Ok(DemoUser { user, taste, moods, focus, long_tail: older, activity })
 }

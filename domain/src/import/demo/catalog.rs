@@ -13,6 +13,8 @@ pub(super) struct DemoItem {
     pub content: NewContent,
     /// Indices into [`GENRES`].
     pub genres: Vec<usize>,
+    /// Index into [`MOODS`]: the style that tastes pick within a genre.
+    pub mood: usize,
     /// Relative popularity (long tail: a few items take most of the attention).
     pub popularity: f64,
     /// Unavailable items take no new events.
@@ -123,7 +125,7 @@ const SUBJECTS: [&str; 12] = [
     "an inventor whose machine works too well",
     "a band's long way back to the stage",
 ];
-const MOODS: [&str; 10] =
+pub(super) const MOODS: [&str; 10] =
     ["feel-good", "dark", "slow-burn", "fast-paced", "quirky", "epic", "intimate", "mind-bending", "cozy", "gritty"];
 const LANGUAGES: [(&str, f64); 6] = [("en", 8.0), ("es", 1.5), ("fr", 1.0), ("de", 0.8), ("ja", 1.0), ("ko", 0.8)];
 const RATINGS: [&str; 4] = ["G", "PG", "PG-13", "R"];
@@ -163,7 +165,8 @@ fn item(r: &mut Rng, spec: &KindSpec, number: usize, today: NaiveDate) -> Result
         1 => format!("{} {}", word(r, ADJECTIVES), word(r, NOUNS)),
         _ => format!("{} of the {} {}", word(r, NOUNS), word(r, ADJECTIVES), word(r, NOUNS)),
     };
-    let mood = *r.pick(&MOODS);
+    let mood_index = r.below(MOODS.len());
+    let mood = MOODS[mood_index];
     let genre_names: Vec<String> = genres.iter().map(|g| GENRES[*g].to_owned()).collect();
     let description = format!(
         "{title} is a {mood} {} {} from {provider} about {}.",
@@ -204,5 +207,5 @@ fn item(r: &mut Rng, spec: &KindSpec, number: usize, today: NaiveDate) -> Result
         ..ContentDraft::new(format!("{}-{number:04}", spec.prefix), spec.kind, title)
     })
     .map_err(|e| DomainError::internal(format!("demo item does not validate: {e}")))?;
-    Ok(DemoItem { content, genres, popularity, available })
+    Ok(DemoItem { content, genres, mood: mood_index, popularity, available })
 }
