@@ -70,7 +70,8 @@ pub(super) fn generate(
             let (item, suits) = draw(&mut r, user, &tables, items);
             // Sessions lean towards recent days (the service is growing).
             let days_back = (DAYS as f64 * r.unit().powf(1.4)) as i64;
-            let start = anchor - Duration::days(days_back) - Duration::seconds(3600 + r.below(20 * 3600) as i64);
+            // At least three hours back: a sitting lasts up to about two, and no event may lie after the anchor.
+            let start = anchor - Duration::days(days_back) - Duration::seconds(3 * 3600 + r.below(20 * 3600) as i64);
             for (k, (event_type, value)) in session(&mut r, &items[item], suits).into_iter().enumerate() {
                 let draft = InteractionDraft {
                     event_id: format!("demo-{}-{made}", user.user.id.as_str()),
