@@ -35,7 +35,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let sizes = domain::import::demo::DemoSizes::STANDARD;
                     let run = match api::demo::first_run(&domain_app, demo.tenant_id, sizes).await {
                         Ok(run) => run,
-                        Err(e) => return tracing::error!(error = ?e, "the demo could not be prepared"),
+                        Err(e) => {
+                            tracing::error!(error = ?e, "the demo could not be prepared");
+                            return;
+                        }
                     };
                     api::demo::print_ready(port, &host, &run);
                     if run.trained {
