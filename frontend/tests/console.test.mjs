@@ -29,7 +29,7 @@ test("sign in; the overview's figures equal what statistics returns", async () =
   await page.getByTestId("count-items").filter({ hasText: fmt(c.items) }).waitFor();
   assert.equal(await page.getByTestId("count-users").textContent(), fmt(c.users));
   assert.equal(await page.getByTestId("count-interactions").textContent(), fmt(c.interactions));
-  await page.getByTestId("active-model").getByText("active").waitFor();
+  await page.getByTestId("active-model").getByText("active", { exact: true }).waitFor();
   await page.getByTestId("fairness-verdict").getByText("WARN").first().waitFor();
   await shot(page, "overview");
   assert.deepEqual(await accessibilityProblems(page), []);
@@ -77,7 +77,11 @@ test("a person's explained recommendations and a consent change", async () => {
   await page.close();
 });
 
+const activeModel = async () =>
+  (await gql("{ models(first: 50) { nodes { id active } } }", {}, await owner())).models.nodes.find((m) => m.active)?.id;
+
 test("train a model, watch it finish, deploy it and roll back", async () => {
+  const before = await activeModel();
   const page = await signIn(browser);
   await page.getByRole("link", { name: "Models" }).click();
   await page.getByTestId("tuning-chart").waitFor();
@@ -92,14 +96,15 @@ test("train a model, watch it finish, deploy it and roll back", async () => {
   await shot(page, "deploy-comparison");
   await dialog.getByLabel("Deploy even if it is worse").check();
   await dialog.getByRole("button", { name: "Deploy" }).click();
-  await row.getByText("active").waitFor();
+  await row.getByText("active", { exact: true }).waitFor({ timeout: 60_000 }).catch(async (e) => {
+    await shot(page, "models-deploy-failed");
+    throw e;
+  });
   await shot(page, "models");
   assert.deepEqual(await accessibilityProblems(page), []);
   await page.getByRole("button", { name: "Roll back" }).click();
-  await row.getByText("active").waitFor({ state: "detached" });
-  const models = await gql("{ models(first: 10) { nodes { algorithm active } } }", {}, await owner());
-  const active = models.models.nodes.find((m) => m.active);
-  assert.notEqual(active.algorithm, "MOST_POPULAR");
+  await row.getByText("active", { exact: true }).waitFor({ state: "detached" });
+  assert.equal(await activeModel(), before, "the roll back returns to the model active before");
   await page.close();
 });
 
@@ -184,9 +189,10 @@ test("the layout works on a phone", async () => {
 });
 
 test("create an API key, see its secret once, revoke it; invite, re-role and remove a member", async () => {
+  const name = `browser test key ${Date.now()}`;
   const page = await signIn(browser);
   await page.getByRole("link", { name: "Access" }).click();
-  await page.getByLabel("Key name").fill("browser test key");
+  await page.getByLabel("Key name").fill(name);
   await page.getByRole("button", { name: "Create key" }).click();
   const secret = (await page.getByTestId("new-key-secret").locator("code").textContent()) ?? "";
   assert.match(secret, /^mq_live_/);
@@ -196,11 +202,11 @@ test("create an API key, see its secret once, revoke it; invite, re-role and rem
   assert.deepEqual(await accessibilityProblems(page), []);
   // The secret is never shown again: a reload lists the key without it.
   await page.reload();
-  await page.getByTestId("keys-table").getByText("browser test key").waitFor();
+  await page.getByTestId("keys-table").getByText(name).waitFor();
   assert.equal(await page.getByTestId("new-key-secret").count(), 0);
   assert.equal(await page.getByText(secret).count(), 0);
-  await page.getByRole("button", { name: "Revoke browser test key" }).click();
-  await page.getByTestId("keys-table").locator("tr", { hasText: "browser test key" }).getByText("revoked").waitFor();
+  await page.getByRole("button", { name: `Revoke ${name}` }).click();
+  await page.getByTestId("keys-table").locator("tr", { hasText: name }).getByText("revoked").waitFor();
   const refused = await gql("{ viewer { kind } }", {}, secret, true);
   assert.equal(refused.errors?.[0]?.extensions?.code, "UNAUTHENTICATED");
 

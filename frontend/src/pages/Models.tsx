@@ -309,7 +309,9 @@ export function ModelsPage() {
   const models = list.data?.models.nodes ?? [];
   const running = models.some((m) => m.status === "QUEUED" || m.status === "TRAINING");
   useInterval(list.reload, 1000, running);
-  const shown = models.find((m) => m.id === selected) ?? models.find((m) => m.active);
+  // The chosen model's search, else the active one's, else the latest search there is.
+  const shown =
+    models.find((m) => m.id === selected) ?? models.find((m) => m.active && m.selection) ?? models.find((m) => m.selection);
   const startTraining = async () => {
     const done = await train.run({ input: { algorithm: (algorithm ?? "AUTO") as Algorithm } });
     if (done) {
@@ -366,7 +368,7 @@ export function ModelsPage() {
                         </Group>
                       )}
                       {m.error && (
-                        <Text size="xs" c="red">
+                        <Text size="xs" c="red.9">
                           {m.error}
                         </Text>
                       )}

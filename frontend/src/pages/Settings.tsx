@@ -113,7 +113,7 @@ export function SettingsPage() {
             Save settings
           </Button>
           {saved && (
-            <Text c="green" data-testid="settings-saved">
+            <Text data-testid="settings-saved">
               Saved.
             </Text>
           )}
