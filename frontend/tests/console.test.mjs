@@ -202,7 +202,7 @@ test("create an API key, see its secret once, revoke it; invite, re-role and rem
   assert.deepEqual(await accessibilityProblems(page), []);
   // The secret is never shown again: a reload lists the key without it.
   await page.reload();
-  await page.getByTestId("keys-table").getByText(name).waitFor();
+  await page.getByTestId("keys-table").getByRole("cell", { name, exact: true }).waitFor();
   assert.equal(await page.getByTestId("new-key-secret").count(), 0);
   assert.equal(await page.getByText(secret).count(), 0);
   await page.getByRole("button", { name: `Revoke ${name}` }).click();

@@ -169,8 +169,8 @@ function ReportView({ id }: { id: string }) {
                   <XAxis dataKey="group" />
                   <YAxis />
                   <Tooltip />
-                  <Bar dataKey="ndcg" name="NDCG" fill="#4c6ef5" />
-                  <Bar dataKey="recall" name="Recall" fill="#15aabf" />
+                  <Bar isAnimationActive={false} dataKey="ndcg" name="NDCG" fill="#4c6ef5" />
+                  <Bar isAnimationActive={false} dataKey="recall" name="Recall" fill="#15aabf" />
                 </BarChart>
               </ResponsiveContainer>
             </div>
@@ -192,8 +192,8 @@ function ReportView({ id }: { id: string }) {
                   <YAxis />
                   <Tooltip />
                   <Legend />
-                  <Bar dataKey="exposureShare" name="Exposure share" fill="#e8590c" />
-                  <Bar dataKey="catalogShare" name="Catalog share" fill="#adb5bd" />
+                  <Bar isAnimationActive={false} dataKey="exposureShare" name="Exposure share" fill="#e8590c" />
+                  <Bar isAnimationActive={false} dataKey="catalogShare" name="Catalog share" fill="#adb5bd" />
                 </BarChart>
               </ResponsiveContainer>
             </div>
@@ -214,7 +214,7 @@ function ReportView({ id }: { id: string }) {
                 <Tooltip />
                 <Legend />
                 {r.tradeoff.curves.map((c, i) => (
-                  <Line key={c.strategy} data={c.points} dataKey="ndcg" name={c.strategy} stroke={["#4c6ef5", "#e8590c", "#2f9e44", "#ae3ec9", "#868e96"][i % 5]} />
+                  <Line isAnimationActive={false} key={c.strategy} data={c.points} dataKey="ndcg" name={c.strategy} stroke={["#4c6ef5", "#e8590c", "#2f9e44", "#ae3ec9", "#868e96"][i % 5]} />
                 ))}
               </LineChart>
             </ResponsiveContainer>

@@ -96,7 +96,7 @@ export function OverviewPage() {
               <XAxis dataKey="day" minTickGap={30} />
               <YAxis />
               <Tooltip />
-              <Area type="monotone" dataKey="count" name="Interactions" stroke="#4c6ef5" fill="#bac8ff" />
+              <Area isAnimationActive={false} type="monotone" dataKey="count" name="Interactions" stroke="#4c6ef5" fill="#bac8ff" />
             </AreaChart>
           </ResponsiveContainer>
         </div>
