@@ -99,13 +99,14 @@ fn refuse_errors(what: &str, errors: &[crate::batch::RowError]) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::collections::{HashMap, HashSet};
 
     use super::*;
 
     fn anchor() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
+        DateTime::from_timestamp(1_780_000_000, 0).unwrap()
     }
 
     #[test]
