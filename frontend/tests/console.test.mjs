@@ -215,7 +215,7 @@ test("create an API key, see its secret once, revoke it; invite, re-role and rem
   await page.getByRole("button", { name: "Invite" }).click();
   await page.getByTestId("invite-token").waitFor();
   const row = page.getByTestId("members-table").locator("tr", { hasText: email });
-  await row.getByText("INVITED").waitFor();
+  await row.getByRole("cell", { name: "INVITED", exact: true }).waitFor();
   await row.getByRole("combobox", { name: `Role of ${email}` }).click();
   await page.getByRole("option", { name: "ANALYST" }).click();
   await page.waitForFunction(
@@ -228,7 +228,7 @@ test("create an API key, see its secret once, revoke it; invite, re-role and rem
   const members = await gql("{ members(first: 100) { nodes { email role } } }", {}, await owner());
   assert.equal(members.members.nodes.find((m) => m.email === email)?.role, "ANALYST");
   await row.getByRole("button", { name: `Remove ${email}` }).click();
-  await row.getByText("DISABLED").waitFor();
+  await row.getByRole("cell", { name: "DISABLED", exact: true }).waitFor();
   await page.close();
 });
 
