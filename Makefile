@@ -6,21 +6,32 @@ export CARGO_TARGET_DIR
 ORT_DYLIB_PATH ?= $(CURDIR)/.tools/onnxruntime/libonnxruntime.so.1.31.1
 export ORT_DYLIB_PATH
 
-.PHONY: run test lint setup schema bench postgres redis
+.PHONY: run test lint setup schema bench postgres redis console browser-test
 
 setup:
 	@bash scripts/setup-onnxruntime.sh >/dev/null
 	@bash scripts/setup-text-model.sh >/dev/null
 
-## Start the service on embedded SQLite with a demo tenant; prints URL, key and a curl line.
-run: setup
+## Start the service on embedded SQLite with a demo tenant (generated data, a deployed
+## model within a minute); prints the console URL, the login, a key and a curl line.
+run: setup console
 	cargo build --workspace --bins
 	$(CARGO_TARGET_DIR)/debug/marquee serve --demo
 
-## Run the whole test suite, against SQLite and PostgreSQL.
+## Build the web console into frontend/dist (npm ci, GraphQL codegen, typecheck, bundle).
+console:
+	@bash scripts/build-console.sh
+
+## Run the whole test suite, against SQLite and PostgreSQL, then the console's browser
+## tests against a real demo server.
 test: setup postgres redis
 	bash scripts/check-dataset.sh
 	cargo test --workspace --no-fail-fast
+	$(MAKE) browser-test
+
+## The console in headless Chromium against `serve --demo` (screenshots in frontend/test-results).
+browser-test: setup
+	bash scripts/browser-tests.sh
 
 ## The house rules CI checks before the tests: formatting, clippy -D warnings on all targets,
 ## unused dependencies (cargo-machete) and breaking schema changes announced in CHANGELOG.md.

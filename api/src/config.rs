@@ -137,6 +137,9 @@ pub struct ServerSettings {
     /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` is believed.
     /// Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// The built console (`frontend/dist`), served at `/console`. Empty: a `console`
+    /// folder beside the binary, else `frontend/dist` under the working directory.
+    pub console_dir: String,
     /// What this server runs: `api` answers requests and queues jobs, `worker` also
     /// claims and runs the queued jobs, `all` (the default) does both.
     pub role: Role,
@@ -158,6 +161,7 @@ impl Role {
     pub fn runs_jobs(self) -> bool {
         matches!(self, Role::Worker | Role::All)
     }
+=======
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -311,6 +315,7 @@ impl Default for Settings {
                 workers: 0,
                 trusted_proxies: Vec::new(),
                 role: Role::All,
+                console_dir: String::new(),
             },
             database: DatabaseSettings {
                 url: SecretString::default(),
@@ -463,6 +468,18 @@ impl Settings {
             return Ok(PathBuf::from(&self.models.sandbox_program));
         }
         std::env::current_exe().map_err(|e| anyhow::anyhow!("cannot find this executable to run model workers: {e}"))
+    }
+
+    /// Where the built console is; see [`ServerSettings::console_dir`].
+    pub fn console_dir(&self) -> PathBuf {
+        if !self.server.console_dir.is_empty() {
+            return PathBuf::from(&self.server.console_dir);
+        }
+        let beside_binary = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|d| d.join("console")));
+        match beside_binary {
+            Some(dir) if dir.join("index.html").is_file() => dir,
+            _ => PathBuf::from("frontend/dist"),
+        }
     }
 
     pub fn onnxruntime_path(&self) -> PathBuf {

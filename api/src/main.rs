@@ -27,10 +27,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     match cli.command {
         Command::Serve(args) => {
+            let mut settings = settings;
+            if args.demo {
+                api::demo::adjust_settings(&mut settings);
+            }
             let app = Application::build(&settings).await?;
             if args.demo {
                 let demo = api::demo::ensure_demo_tenant(&app.app().services).await?;
-                api::demo::print_banner(app.port(), &settings.server.host, &demo);
+                api::demo::print_banner(app.port(), &settings.server.host, &demo, true);
+                let (port, host, domain_app) = (app.port(), settings.server.host.clone(), app.app().clone());
+                tokio::spawn(async move {
+                    let sizes = domain::import::demo::DemoSizes::STANDARD;
+                    let run = match api::demo::first_run(&domain_app, demo.tenant_id, sizes).await {
+                        Ok(run) => run,
+                        Err(e) => {
+                            tracing::error!(error = ?e, "the demo could not be prepared");
+                            return;
+                        }
+                    };
+                    api::demo::print_ready(port, &host, &run);
+                    if run.trained {
+                        match api::demo::first_report(&domain_app, demo.tenant_id, &run).await {
+                            Ok(report) => api::demo::print_report(&report),
+                            Err(e) => tracing::error!(error = ?e, "the demo's fairness report failed"),
+                        }
+                    }
+                });
             }
             app.run_until_stopped().await?;
         }

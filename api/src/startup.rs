@@ -17,6 +17,7 @@ use crate::config::{ExposeSecret as _, Settings};
 use crate::error_codes::ErrorCodeExt as _;
 use crate::graphql::build_schema;
 use crate::http::client_addr::TrustedProxies;
+use crate::http::console::ConsoleDir;
 use crate::http::graphql::GraphqlState;
 use crate::http::{graphql, health};
 use crate::node::Process;
@@ -54,10 +55,14 @@ impl Application {
         } else {
             settings.server.workers
         };
+        let console = web::Data::new(ConsoleDir(settings.console_dir()));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics_access.clone())
+                .app_data(console.clone())
+                .route("/console", web::get().to(crate::http::console::redirect))
+                .route("/console/{tail:.*}", web::get().to(crate::http::console::serve))
                 .route("/graphql", web::post().to(graphql::post))
                 .route("/graphql", web::get().to(graphql::get))
                 .route("/models/upload", web::post().to(crate::http::upload::upload_model))

@@ -2,6 +2,7 @@
 //! API (parsed into the same domain types, written by the same stores), so an import
 //! obeys every rule a client does and is idempotent the same way.
 
+pub mod demo;
 pub mod movielens;
 
 use crate::catalog::UpsertCounts;

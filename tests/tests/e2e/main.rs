@@ -12,6 +12,7 @@ mod audit;
 mod auto_choice;
 mod bad_input;
 mod comparisons;
+mod console;
 mod demo;
 mod error_codes;
 mod explained_scores;

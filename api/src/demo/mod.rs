@@ -1,5 +1,23 @@
 //! The demo tenant that `marquee serve --demo` (the README's run command) sets up, so a
-//! newcomer has something to query on the first run.
+//! newcomer has something to see on the first run: a tenant with a login and a key
+//! (here), generated data, a trained and deployed model and a fairness report
+//! ([`first_run`]), and a banner that says where to look ([`banner`]).
+
+mod banner;
+pub mod first_run;
+
+pub use banner::{print_banner, print_ready, print_report};
+pub use first_run::{FirstReport, FirstRun, first_report, first_run};
+
+/// The demo server caps the tuning search, so its first model is ready within a minute
+/// (a configured budget below the cap stands).
+pub fn adjust_settings(settings: &mut crate::config::Settings) {
+    let cap = first_run::DEMO_TUNING_BUDGET_SECS;
+    let budget = &mut settings.models.tuning_budget_secs;
+    if *budget == 0 || *budget > cap {
+        *budget = cap;
+    }
+}
 
 use domain::Services;
 use domain::access::{self, NewTenant};
@@ -23,6 +41,7 @@ const DEMO_KEY_PREFIX: &str = "demo run";
 const CREATION_KEY_NAME: &str = "default";
 
 pub struct DemoAccess {
+    pub tenant_id: domain::tenants::ids::TenantId,
     pub api_key: String,
     pub expires_at: chrono::DateTime<chrono::Utc>,
     pub created: bool,
@@ -61,7 +80,7 @@ pub async fn ensure_demo_tenant(services: &Services) -> anyhow::Result<DemoAcces
         expires_at: Some(expires_at),
     };
     let (_, secret) = access::create_api_key(&ctx, services, new).await?;
-    Ok(DemoAccess { api_key: secret, expires_at, created, revoked })
+    Ok(DemoAccess { tenant_id, api_key: secret, expires_at, created, revoked })
 }
 
 async fn revoke_earlier_demo_keys(ctx: &TenantCtx, services: &Services) -> anyhow::Result<usize> {
@@ -85,24 +104,4 @@ async fn revoke_earlier_demo_keys(ctx: &TenantCtx, services: &Services) -> anyho
         access::revoke_api_key(ctx, services, key.id).await?;
     }
     Ok(earlier.len())
-}
-
-pub fn print_banner(port: u16, host: &str, demo: &DemoAccess) {
-    let url = format!("http://{host}:{port}/graphql");
-    println!();
-    println!("  Marquee is running: {url}  (GraphiQL: open it in a browser)");
-    println!("  Demo tenant `{DEMO_SLUG}`{}", if demo.created { " created" } else { "" });
-    println!("  Console login: tenant `{DEMO_SLUG}`, {DEMO_OWNER} / {DEMO_PASSWORD}");
-    println!(
-        "  Demo API key (new each start, shown once; earlier ones revoked; expires {}): {}",
-        demo.expires_at.format("%Y-%m-%d"),
-        demo.api_key
-    );
-    println!();
-    println!("  Try:");
-    println!(
-        "  curl -s {url} -H 'Content-Type: application/json' -H 'Authorization: Bearer {}' \\\n    -d '{{\"query\":\"{{ tenant {{ slug name }} viewer {{ kind scopes }} }}\"}}'",
-        demo.api_key
-    );
-    println!();
 }
