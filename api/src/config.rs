@@ -161,7 +161,6 @@ impl Role {
     pub fn runs_jobs(self) -> bool {
         matches!(self, Role::Worker | Role::All)
     }
-=======
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
