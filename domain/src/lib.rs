@@ -29,6 +29,7 @@ pub mod catalog;
 pub mod audience;
 pub mod interactions;
 pub mod stats;
+pub mod content;
 pub mod models;
 pub mod fairness_reports;
 pub mod privacy;

@@ -27,6 +27,8 @@ pub enum Change {
     Everyone,
     /// The tenant's settings changed.
     Settings,
+    /// Embeddings of items were written (the content worker finished a batch).
+    Embeddings,
 }
 
 /// Something that keeps a copy of tenant data and must drop it when it changes.

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::Context;
 use domain::tenants::RequestId;
+use domain::content::ContentServices;
 use domain::{ErrorCode, ModelServices, Services, TenantCtx};
 
 use crate::graphql::error::{ApiError, ApiResult};
@@ -59,6 +60,10 @@ pub fn personal_reads(ctx: &Context<'_>, n: usize) -> ApiResult<()> {
 
 pub fn services<'a>(ctx: &Context<'a>) -> ApiResult<&'a Services> {
     ctx.data::<Services>().map_err(|_| ApiError::new(domain::ErrorCode::Internal, "service not configured"))
+}
+
+pub fn content<'a>(ctx: &Context<'a>) -> ApiResult<&'a ContentServices> {
+    ctx.data::<ContentServices>().map_err(|_| ApiError::new(domain::ErrorCode::Internal, "service not configured"))
 }
 
 pub fn models<'a>(ctx: &Context<'a>) -> ApiResult<&'a ModelServices> {

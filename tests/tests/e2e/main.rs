@@ -11,6 +11,7 @@ mod audit;
 mod auto_choice;
 mod bad_input;
 mod comparisons;
+mod content;
 mod demo;
 mod error_codes;
 mod explained_scores;
