@@ -22,11 +22,19 @@ use crate::rls;
 pub struct Migration;
 
 fn item_fk(table: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(table.to_owned(), "item_id").to("content_items", "id").on_delete(ForeignKeyAction::Cascade).to_owned()
+    ForeignKey::create()
+        .from(table.to_owned(), "item_id")
+        .to("content_items", "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
 }
 
 fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(table.to_owned(), "tenant_id").to("tenants", "id").on_delete(ForeignKeyAction::Cascade).to_owned()
+    ForeignKey::create()
+        .from(table.to_owned(), "tenant_id")
+        .to("tenants", "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
 }
 
 const SQLITE_TRIGGERS: &str = "
@@ -140,7 +148,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("content_embedding_queue_tenant").table(queue).col("tenant_id").col("attempts").to_owned(),
+                Index::create()
+                    .name("content_embedding_queue_tenant")
+                    .table(queue)
+                    .col("tenant_id")
+                    .col("attempts")
+                    .to_owned(),
             )
             .await?;
         rls::protect_tenant_table(manager, queue).await?;

@@ -58,7 +58,8 @@ fn main() {
     });
     inference::runtime::OrtRuntime::init(&ort).expect("ONNX Runtime");
     let encoder = inference::text::TextEncoder::load(&files, 1).expect("text model");
-    let queries = ["space adventure with robots", "a heist in a swiss bank", "love story in paris", "documentary about wolves"];
+    let queries =
+        ["space adventure with robots", "a heist in a swiss bank", "love story in paris", "documentary about wolves"];
     encoder.embed(&queries[..1]).unwrap();
     let mut times = Vec::new();
     for _ in 0..50 {

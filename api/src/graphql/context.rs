@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::Context;
-use domain::tenants::RequestId;
 use domain::content::ContentServices;
+use domain::tenants::RequestId;
 use domain::{ErrorCode, ModelServices, Services, TenantCtx};
 
 use crate::graphql::error::{ApiError, ApiResult};

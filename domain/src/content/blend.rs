@@ -22,14 +22,13 @@
 /// The default weight of the content score (measured on MovieLens 100K: bench/README.md).
 pub const DEFAULT_BLEND_WEIGHT: f32 = 0.1;
 
-
 /// The weighted mean of `vectors` (each of `dims` floats, unit length), normalised;
 /// `None` when nothing has weight.
 pub fn profile_of<'a>(vectors: impl Iterator<Item = (&'a [f32], f32)>, dims: usize) -> Option<Vec<f32>> {
     let mut profile = vec![0.0_f32; dims];
     let mut total = 0.0_f32;
     for (v, w) in vectors {
-        if v.len() != dims || !(w > 0.0) {
+        if v.len() != dims || w.is_nan() || w <= 0.0 {
             continue;
         }
         total += w;
@@ -62,8 +61,7 @@ pub fn blend_scores(collab: &[Option<f32>], content: &[Option<f32>], weight: f32
     let zc = |c: f32| (c - mc) / sc;
     let zs = |s: f32| (s - ms) / ss;
     // How far content explains this person's collaborative scores.
-    let pairs: Vec<(f32, f32)> =
-        collab.iter().zip(content).filter_map(|(c, s)| Some((zc((*c)?), zs((*s)?)))).collect();
+    let pairs: Vec<(f32, f32)> = collab.iter().zip(content).filter_map(|(c, s)| Some((zc((*c)?), zs((*s)?)))).collect();
     let rho = if pairs.len() > 2 {
         let n = pairs.len() as f32;
         let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f32>() / n, pairs.iter().map(|p| p.1).sum::<f32>() / n);

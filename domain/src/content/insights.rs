@@ -143,7 +143,9 @@ pub async fn content_insights(ctx: &TenantCtx, content: &ContentServices, id: &C
     let by_type = events::item_people_by_type(&tx, row).await?;
     let audience_size = people::count_in(&tx, events::people_of_item(ctx, row)).await?;
     let mut audience = Vec::new();
-    for (attribute, name) in [(Attribute::AgeBand, "age_band"), (Attribute::Country, "country"), (Attribute::Plan, "plan")] {
+    for (attribute, name) in
+        [(Attribute::AgeBand, "age_band"), (Attribute::Country, "country"), (Attribute::Plan, "plan")]
+    {
         let groups = people::composition(&tx, events::people_of_item(ctx, row), attribute).await?;
         let total = groups.len();
         let mut kept: Vec<GroupCount> =

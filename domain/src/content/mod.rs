@@ -20,6 +20,8 @@ mod insights;
 mod search;
 mod services;
 mod store;
+#[cfg(test)]
+mod store_tests;
 mod tags;
 mod text;
 mod vector;
@@ -29,18 +31,18 @@ pub use blend::{DEFAULT_BLEND_WEIGHT, blend_scores, profile_of};
 pub use index::SemanticIndex;
 pub(crate) use index::top_of;
 
-/// The `k` best finite scores, best first, ties by position.
-pub(crate) fn top_positions(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
-    top_of(scores, k, |_| true)
-}
 pub use insights::{
     AudienceGroup, AudienceInsights, AudienceLift, AudienceSegment, ContentInsights, DailyEngagement, GroupCount,
     audience_insights, content_insights,
 };
 pub use search::{
-    KeywordMatch, MAX_SEARCH_RESULTS, SearchFilter, SearchHit, SearchMode, SearchRequest, SemanticMatch,
-    search_content,
+    KeywordMatch, MAX_SEARCH_RESULTS, SearchFilter, SearchHit, SearchMode, SearchRequest, SemanticMatch, search_content,
 };
 pub use services::{ContentConfig, ContentServices, EmbeddingStatus, embedding_status};
 pub use tags::{LabelKind, MAX_SUGGESTIONS, TagSuggestion, suggest_tags};
 pub use text::embedding_text;
+
+/// The `k` best finite scores, best first, ties by position.
+pub(crate) fn top_positions(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
+    top_of(scores, k, |_| true)
+}

@@ -44,7 +44,8 @@ pub struct SearchFilter {
 impl SearchFilter {
     fn admits(&self, item: &SnapshotItem) -> bool {
         (self.kinds.is_empty() || self.kinds.contains(&item.kind))
-            && (self.genres.is_empty() || self.genres.iter().any(|g| item.genres.iter().any(|h| h.eq_ignore_ascii_case(g))))
+            && (self.genres.is_empty()
+                || self.genres.iter().any(|g| item.genres.iter().any(|h| h.eq_ignore_ascii_case(g))))
             && self.available_at.is_none_or(|at| available(item, at))
     }
 }
@@ -66,7 +67,9 @@ impl SearchRequest {
         let first = match first {
             None => 10,
             Some(n) if (1..=MAX_SEARCH_RESULTS as i64).contains(&n) => n as usize,
-            Some(_) => return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_SEARCH_RESULTS}"))),
+            Some(_) => {
+                return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_SEARCH_RESULTS}")));
+            }
         };
         let genres = crate::validate::filter_values("filter.genres", filter.genres, 100, MAX_LABEL_CHARS)?;
         Ok(Self { query, mode, filter: SearchFilter { genres, ..filter }, first })
@@ -107,7 +110,14 @@ pub struct SearchHit {
     pub semantic: Option<SemanticMatch>,
 }
 
-pub async fn search_content(ctx: &TenantCtx, content: &ContentServices, request: &SearchRequest) -> Result<Vec<SearchHit>> {
+/// A hit's fused score and the reasons of each list.
+type Fused = (f64, Option<KeywordMatch>, Option<SemanticMatch>);
+
+pub async fn search_content(
+    ctx: &TenantCtx,
+    content: &ContentServices,
+    request: &SearchRequest,
+) -> Result<Vec<SearchHit>> {
     ctx.require(Scope::CatalogRead)?;
     let depth = CANDIDATES.max(request.first);
     let keyword = match request.mode {
@@ -119,7 +129,7 @@ pub async fn search_content(ctx: &TenantCtx, content: &ContentServices, request:
         _ => semantic_list(ctx, content, request, depth).await?,
     };
     // Fuse (or take the one list), then hydrate only what is returned.
-    let mut fused: HashMap<i64, (f64, Option<KeywordMatch>, Option<SemanticMatch>)> = HashMap::new();
+    let mut fused: HashMap<i64, Fused> = HashMap::new();
     for (row, m) in keyword {
         let score = match request.mode {
             SearchMode::Hybrid => 1.0 / (RRF_K as f64 + m.rank as f64),
@@ -135,8 +145,8 @@ pub async fn search_content(ctx: &TenantCtx, content: &ContentServices, request:
         };
         entry.2 = Some(m);
     }
-    let mut ranked: Vec<(i64, (f64, Option<KeywordMatch>, Option<SemanticMatch>))> = fused.into_iter().collect();
-    let best_rank = |e: &(f64, Option<KeywordMatch>, Option<SemanticMatch>)| {
+    let mut ranked: Vec<(i64, Fused)> = fused.into_iter().collect();
+    let best_rank = |e: &Fused| {
         e.1.as_ref().map(|k| k.rank).into_iter().chain(e.2.as_ref().map(|s| s.rank)).min().unwrap_or(usize::MAX)
     };
     ranked.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(best_rank(&a.1).cmp(&best_rank(&b.1))).then(a.0.cmp(&b.0)));
@@ -184,19 +194,18 @@ async fn keyword_list(
     let terms = terms(&request.query);
     let tx = content.services.db.begin(ctx).await?;
     let rows = keyword::search(&tx, &terms, depth).await?;
-    let facets: HashMap<i64, SnapshotItem> = if request.filter.kinds.is_empty()
-        && request.filter.genres.is_empty()
-        && request.filter.available_at.is_none()
-    {
-        HashMap::new()
-    } else {
-        let ids: Vec<i64> = rows.iter().map(|r| r.item_row).collect();
-        crate::catalog::store::find_by_internal_ids(&tx, &ids)
-            .await?
-            .into_iter()
-            .map(|(row, c)| (row, snapshot_of(c)))
-            .collect()
-    };
+    let facets: HashMap<i64, SnapshotItem> =
+        if request.filter.kinds.is_empty() && request.filter.genres.is_empty() && request.filter.available_at.is_none()
+        {
+            HashMap::new()
+        } else {
+            let ids: Vec<i64> = rows.iter().map(|r| r.item_row).collect();
+            crate::catalog::store::find_by_internal_ids(&tx, &ids)
+                .await?
+                .into_iter()
+                .map(|(row, c)| (row, snapshot_of(c)))
+                .collect()
+        };
     tx.commit().await?;
     let wanted = normalized(&request.query);
     let mut matches: Vec<(i64, bool, KeywordMatch)> = rows
@@ -209,11 +218,7 @@ async fn keyword_list(
         })
         .collect();
     matches.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.score.total_cmp(&a.2.score)).then(a.0.cmp(&b.0)));
-    Ok(matches
-        .into_iter()
-        .enumerate()
-        .map(|(i, (row, _, m))| (row, KeywordMatch { rank: i + 1, ..m }))
-        .collect())
+    Ok(matches.into_iter().enumerate().map(|(i, (row, _, m))| (row, KeywordMatch { rank: i + 1, ..m })).collect())
 }
 
 fn snapshot_of(c: Content) -> SnapshotItem {
@@ -289,7 +294,12 @@ async fn semantic_list(
 }
 
 /// Exact top-k off the async executor: at 100,000 items a query is milliseconds of work.
-fn ranked_by_query(index: &Arc<SemanticIndex>, query: &[f32], filter: &SearchFilter, depth: usize) -> Vec<(usize, f32)> {
+fn ranked_by_query(
+    index: &Arc<SemanticIndex>,
+    query: &[f32],
+    filter: &SearchFilter,
+    depth: usize,
+) -> Vec<(usize, f32)> {
     index.top_k(query, depth, |i| filter.admits(&index.items[i]))
 }
 
@@ -310,7 +320,10 @@ mod tests {
 
     #[test]
     fn queries_become_plain_words_and_nothing_else() {
-        assert_eq!(terms("Space \"robots\" OR NEAR(x) -- 2001: A"), vec!["space", "robots", "or", "near", "x", "2001", "a"]);
+        assert_eq!(
+            terms("Space \"robots\" OR NEAR(x) -- 2001: A"),
+            vec!["space", "robots", "or", "near", "x", "2001", "a"]
+        );
         assert_eq!(normalized("The Matrix: Reloaded!"), "the matrix reloaded");
     }
 

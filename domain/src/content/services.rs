@@ -102,19 +102,27 @@ impl ContentServices {
                 (None, Some("the text model could not be loaded".to_owned()))
             }
         };
+        let worker_encoder = match (config.run_worker, &query_encoder) {
+            (true, Some(_)) => match load(config.worker_threads) {
+                Ok(Some(encoder)) => Some(Arc::new(encoder)),
+                _ => {
+                    tracing::warn!("the embedding worker could not load the text model");
+                    None
+                }
+            },
+            _ => None,
+        };
         let content = Self {
             services,
             query_encoder,
             encoder_error,
-            index: FreshCache::weighted(1 << 30, INDEX_TTL, |_, index| index.weight()),
+            // Weighed in KiB: 2 GiB of vectors in all.
+            index: FreshCache::weighted(2 << 20, INDEX_TTL, |_, index| index.weight()),
             config: Arc::new(config),
         };
         content.services.serving_cache.subscribe(Arc::new(IndexListener(content.index.clone())));
-        if content.config.run_worker && content.query_encoder.is_some() {
-            match load(content.config.worker_threads) {
-                Ok(Some(encoder)) => super::worker::start(content.clone(), Arc::new(encoder)),
-                _ => tracing::warn!("the embedding worker could not load the text model"),
-            }
+        if let Some(encoder) = worker_encoder {
+            super::worker::start(content.clone(), encoder);
         }
         content
     }

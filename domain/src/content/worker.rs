@@ -129,7 +129,8 @@ async fn embed_batch(content: &ContentServices, encoder: &Arc<TextEncoder>, ctx:
         }
     };
     // Only rows still held: an item changed or deleted meanwhile is not written over.
-    let held: std::collections::HashSet<i64> = store::queue::complete(&tx, owner, &claimed).await?.into_iter().collect();
+    let held: std::collections::HashSet<i64> =
+        store::queue::complete(&tx, owner, &claimed).await?.into_iter().collect();
     let rows: Vec<NewEmbedding> = work
         .into_iter()
         .zip(vectors)

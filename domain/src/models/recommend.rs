@@ -186,16 +186,9 @@ pub(crate) async fn recommend(
     {
         let scores = score(model.clone(), input).await?;
         if request.filter.rerank.is_none()
-            && let Some(top) = super::content_blend::blended_top(
-                ctx,
-                models,
-                model,
-                &scores,
-                &user.history,
-                request.first,
-                &admits,
-            )
-            .await?
+            && let Some(top) =
+                super::content_blend::blended_top(ctx, models, model, &scores, &user.history, request.first, &admits)
+                    .await?
         {
             let items = listed(&facets, top);
             return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });

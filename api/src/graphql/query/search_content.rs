@@ -24,8 +24,7 @@ impl SearchContentQuery {
         #[graphql(default = 10)] first: i32,
     ) -> ApiResult<Vec<SearchResult>> {
         let mode: SearchMode = mode.into();
-        let request =
-            SearchRequest::parse(query, mode, filter.unwrap_or_default().into(), Some(first.into()))?;
+        let request = SearchRequest::parse(query, mode, filter.unwrap_or_default().into(), Some(first.into()))?;
         let hits = domain::content::search_content(tenant(ctx)?, content(ctx)?, &request).await?;
         Ok(hits.into_iter().map(Into::into).collect())
     }

@@ -65,7 +65,11 @@ pub(crate) async fn item_people_by_type(tx: &TenantTx, item_row: i64) -> Result<
 
 /// Distinct counted people per live item among `people` (a subquery of user rows), for
 /// the items reached by at least `min_people`.
-pub(crate) async fn reach_per_item(tx: &TenantTx, people: SelectStatement, min_people: u64) -> Result<HashMap<i64, u64>> {
+pub(crate) async fn reach_per_item(
+    tx: &TenantTx,
+    people: SelectStatement,
+    min_people: u64,
+) -> Result<HashMap<i64, u64>> {
     let users = Expr::expr(Func::count_distinct(Expr::col(interaction::Column::UserId)));
     let rows: Vec<(i64, i64)> = interaction::Entity::find()
         .select_only()

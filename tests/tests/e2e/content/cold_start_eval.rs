@@ -134,12 +134,18 @@ pub fn evaluate(ml: &MovieLens, embeddings: &[Vec<f32>], weights: &[f32], seed: 
                 }
                 let seen: HashSet<usize> = train[u].iter().copied().collect();
                 let collab_all = als.score_user(u as u32).unwrap();
-                let profile =
-                    profile_of(train[u].iter().map(|&i| (embeddings[i].as_slice(), 1.0_f32)), dims).unwrap();
-                let collab: Vec<Option<f32>> =
-                    (0..n_items).map(|i| if seen.contains(&i) || new.contains(&i) { None } else { Some(collab_all[i]) }).collect();
+                let profile = profile_of(train[u].iter().map(|&i| (embeddings[i].as_slice(), 1.0_f32)), dims).unwrap();
+                let collab: Vec<Option<f32>> = (0..n_items)
+                    .map(|i| if seen.contains(&i) || new.contains(&i) { None } else { Some(collab_all[i]) })
+                    .collect();
                 let content: Vec<Option<f32>> = (0..n_items)
-                    .map(|i| if seen.contains(&i) { None } else { Some(embeddings[i].iter().zip(&profile).map(|(a, b)| a * b).sum()) })
+                    .map(|i| {
+                        if seen.contains(&i) {
+                            None
+                        } else {
+                            Some(embeddings[i].iter().zip(&profile).map(|(a, b)| a * b).sum())
+                        }
+                    })
                     .collect();
                 let blended = blend_scores(&collab, &content, weight);
                 let blended_top = top10(&blended, |i| !seen.contains(&i));

@@ -15,7 +15,12 @@ on_tiny_model_servers!(content_queries_see_only_their_tenant, |server: &'static 
         { "id": "other", "kind": "MOVIE", "title": "Robot Kitchen", "genres": ["Comedy"], "description": "A robot learns to cook." },
     ]);
     server.upsert_contents(&a.api_key, items).await;
-    server.upsert_users(&a.api_key, json!([{ "id": "u1", "country": "FR" }, { "id": "u2", "country": "FR" }, { "id": "u3", "country": "FR" }])).await;
+    server
+        .upsert_users(
+            &a.api_key,
+            json!([{ "id": "u1", "country": "FR" }, { "id": "u2", "country": "FR" }, { "id": "u3", "country": "FR" }]),
+        )
+        .await;
     server
         .record(&a.api_key, json!((1..=3).map(|u| json!({ "eventId": format!("e{u}"), "userId": format!("u{u}"), "contentId": "secret", "type": "PLAY" })).collect::<Vec<_>>()))
         .await;
@@ -26,7 +31,8 @@ on_tiny_model_servers!(content_queries_see_only_their_tenant, |server: &'static 
 
     for mode in ["KEYWORD", "SEMANTIC", "HYBRID"] {
         let data = server.ok(&b.api_key, SEARCH, json!({ "q": "Robot Galaxy", "mode": mode, "first": 10 })).await;
-        let ids: Vec<_> = data["searchContent"].as_array().unwrap().iter().map(|h| h["content"]["id"].clone()).collect();
+        let ids: Vec<_> =
+            data["searchContent"].as_array().unwrap().iter().map(|h| h["content"]["id"].clone()).collect();
         assert_eq!(ids, vec![json!("mine")], "{mode}: {data}");
     }
     let status = server.ok(&b.api_key, STATUS, json!({})).await["contentEmbeddingStatus"].clone();
@@ -41,7 +47,11 @@ on_tiny_model_servers!(content_queries_see_only_their_tenant, |server: &'static 
     }
     // A's audience is not B's: B's segment of the same country is empty (suppressed).
     let data = server
-        .ok(&b.api_key, "{ audienceInsights(segment: {countries: [\"FR\"]}) { segmentSize items { content { id } } } }", json!({}))
+        .ok(
+            &b.api_key,
+            "{ audienceInsights(segment: {countries: [\"FR\"]}) { segmentSize items { content { id } } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(data["audienceInsights"], json!({ "segmentSize": null, "items": [] }), "{data}");
     // A still sees its own.

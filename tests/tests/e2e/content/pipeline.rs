@@ -16,43 +16,50 @@ fn items() -> serde_json::Value {
     ])
 }
 
-on_tiny_model_servers!(items_are_embedded_in_the_background_and_follow_their_item, |server: &'static TestServer| async move {
-    let t = server.new_tenant().await;
-    let key = t.api_key.as_str();
-    server.upsert_contents(key, items()).await;
-    let status = embedded(server, key).await;
-    assert_eq!((status["embedded"].as_i64(), status["failed"].as_i64()), (Some(3), Some(0)), "{status}");
-    assert!(status["modelKey"].as_str().is_some_and(|k| !k.is_empty()), "{status}");
+on_tiny_model_servers!(
+    items_are_embedded_in_the_background_and_follow_their_item,
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        let key = t.api_key.as_str();
+        server.upsert_contents(key, items()).await;
+        let status = embedded(server, key).await;
+        assert_eq!((status["embedded"].as_i64(), status["failed"].as_i64()), (Some(3), Some(0)), "{status}");
+        assert!(status["modelKey"].as_str().is_some_and(|k| !k.is_empty()), "{status}");
 
-    let db = server.raw_db().await;
-    let hash_of = |id: &str| {
-        format!("SELECT e.source_hash AS h FROM content_embeddings e JOIN content_items c ON c.id = e.item_id WHERE c.external_id = '{id}' AND c.tenant_id = (SELECT id FROM tenants WHERE slug = '{}')", t.slug)
-    };
-    let before: String = query_value(&db, "h", hash_of("a")).await;
-    let dims: i32 = query_value(&db, "d", format!("SELECT MAX(dims) AS d FROM content_embeddings e JOIN tenants t ON t.id = e.tenant_id WHERE t.slug = '{}'", t.slug)).await;
-    assert!(dims > 0);
+        let db = server.raw_db().await;
+        let hash_of = |id: &str| {
+            format!(
+                "SELECT e.source_hash AS h FROM content_embeddings e JOIN content_items c ON c.id = e.item_id WHERE c.external_id = '{id}' AND c.tenant_id = (SELECT id FROM tenants WHERE slug = '{}')",
+                t.slug
+            )
+        };
+        let before: String = query_value(&db, "h", hash_of("a")).await;
+        let dims: i32 = query_value(&db, "d", format!("SELECT MAX(dims) AS d FROM content_embeddings e JOIN tenants t ON t.id = e.tenant_id WHERE t.slug = '{}'", t.slug)).await;
+        assert!(dims > 0);
 
-    // A changed description queues the item again; an unchanged upsert does not.
-    let mut changed = items();
-    changed[0]["description"] = json!("A robot crosses the galaxy to find its maker.");
-    server.upsert_contents(key, changed).await;
-    embedded(server, key).await;
-    let after: String = query_value(&db, "h", hash_of("a")).await;
-    assert_ne!(before, after, "the new text was embedded");
+        // A changed description queues the item again; an unchanged upsert does not.
+        let mut changed = items();
+        changed[0]["description"] = json!("A robot crosses the galaxy to find its maker.");
+        server.upsert_contents(key, changed).await;
+        embedded(server, key).await;
+        let after: String = query_value(&db, "h", hash_of("a")).await;
+        assert_ne!(before, after, "the new text was embedded");
 
-    // Deleting drops the embedding in the same transaction.
-    server.ok(key, "mutation { deleteContents(ids: [\"b\"]) { deleted } }", json!({})).await;
-    let status = server.ok(key, STATUS, json!({})).await["contentEmbeddingStatus"].clone();
-    assert_eq!(status["embedded"].as_i64(), Some(2), "{status}");
-    let data = server.ok(key, SEARCH, json!({ "q": "love in the garden", "mode": "SEMANTIC", "first": 10 })).await;
-    let ids: Vec<_> = data["searchContent"].as_array().unwrap().iter().map(|h| h["content"]["id"].clone()).collect();
-    assert_eq!(ids.len(), 2, "{data}");
-    assert!(!ids.contains(&json!("b")), "{data}");
-    // Upserting the deleted item again brings it back, and it is embedded again.
-    server.upsert_contents(key, items()).await;
-    let status = embedded(server, key).await;
-    assert_eq!(status["embedded"].as_i64(), Some(3), "{status}");
-});
+        // Deleting drops the embedding in the same transaction.
+        server.ok(key, "mutation { deleteContents(ids: [\"b\"]) { deleted } }", json!({})).await;
+        let status = server.ok(key, STATUS, json!({})).await["contentEmbeddingStatus"].clone();
+        assert_eq!(status["embedded"].as_i64(), Some(2), "{status}");
+        let data = server.ok(key, SEARCH, json!({ "q": "love in the garden", "mode": "SEMANTIC", "first": 10 })).await;
+        let ids: Vec<_> =
+            data["searchContent"].as_array().unwrap().iter().map(|h| h["content"]["id"].clone()).collect();
+        assert_eq!(ids.len(), 2, "{data}");
+        assert!(!ids.contains(&json!("b")), "{data}");
+        // Upserting the deleted item again brings it back, and it is embedded again.
+        server.upsert_contents(key, items()).await;
+        let status = embedded(server, key).await;
+        assert_eq!(status["embedded"].as_i64(), Some(3), "{status}");
+    }
+);
 
 on_tiny_model_servers!(semantic_and_hybrid_hits_say_why_they_matched, |server: &'static TestServer| async move {
     let t = server.new_tenant().await;
@@ -85,7 +92,9 @@ on_tiny_model_servers!(semantic_and_hybrid_hits_say_why_they_matched, |server: &
     assert_eq!(data["searchContent"], json!([{ "content": { "id": "c" } }]));
 
     // Tag suggestions: from the tenant's vocabulary, never a label the item has.
-    let data = server.ok(key, "{ suggestTags(contentId: \"a\", first: 5) { label kind confidence supportingItems } }", json!({})).await;
+    let data = server
+        .ok(key, "{ suggestTags(contentId: \"a\", first: 5) { label kind confidence supportingItems } }", json!({}))
+        .await;
     let tags = data["suggestTags"].as_array().unwrap();
     assert!(!tags.is_empty(), "{data}");
     for tag in tags {

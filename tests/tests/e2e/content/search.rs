@@ -58,7 +58,9 @@ on_both_backends!(keyword_search_finds_exact_titles_first_and_says_why, |server:
     let key = t.api_key.as_str();
     server.upsert_contents(key, labelled_catalog()).await;
     // Titles whose words other items share ("The", "Iron", "Night", "Kids"...).
-    for (id, title) in [("m39", "The Iron Chancellor"), ("m59", "Night Shift"), ("m55", "Cyber Kids"), ("m50", "Lunar Base One")] {
+    for (id, title) in
+        [("m39", "The Iron Chancellor"), ("m59", "Night Shift"), ("m55", "Cyber Kids"), ("m50", "Lunar Base One")]
+    {
         let ids = super::search_ids(server, key, title, "KEYWORD").await;
         assert_eq!(ids.first().map(String::as_str), Some(id), "{title}: {ids:?}");
     }
