@@ -10,6 +10,7 @@ export ORT_DYLIB_PATH
 
 setup:
 	@bash scripts/setup-onnxruntime.sh >/dev/null
+	@bash scripts/setup-text-model.sh >/dev/null
 
 ## Start the service on embedded SQLite with a demo tenant; prints URL, key and a curl line.
 run: setup

@@ -57,6 +57,11 @@ pub enum Command {
     },
     /// Train a model for a tenant, print its held-out metrics, optionally deploy it.
     Train(crate::train_cmd::TrainArgs),
+    /// Build the sentence-embedding model (ONNX) from a BERT checkpoint.
+    TextModel {
+        #[command(subcommand)]
+        command: crate::text_model_cmd::TextModelCommand,
+    },
     /// Print the GraphQL schema (SDL) or write it to a file.
     ExportSchema {
         #[arg(long, short)]

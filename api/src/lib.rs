@@ -18,5 +18,6 @@ pub mod demo;
 pub mod import_cmd;
 pub mod audit_cmd;
 pub mod train_cmd;
+pub mod text_model_cmd;
 pub mod cli;
 pub mod startup;

@@ -12,6 +12,11 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     if let Command::OnnxWorker = cli.command {
         return Ok(inference::sandbox::worker_main());
     }
+    // An offline build step: no settings, no runtime.
+    if let Command::TextModel { command } = &cli.command {
+        api::text_model_cmd::run(command)?;
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli))?;
     Ok(std::process::ExitCode::SUCCESS)
 }
@@ -96,7 +101,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             api::train_cmd::train(&app, &args).await?;
         }
         // Handled in `main` before any runtime starts.
-        Command::OnnxWorker => {}
+        Command::OnnxWorker | Command::TextModel { .. } => {}
         Command::ExportSchema { output } => {
             let sdl = api::graphql::export_sdl();
             match output {

@@ -146,6 +146,15 @@ pub enum InferenceError {
     #[error("the model sandbox is unavailable: {reason}")]
     SandboxUnavailable { reason: String },
 
+    /// A text model's files (weights, tokenizer, ONNX graph) are missing a part or
+    /// disagree with each other.
+    #[error("the text model is unusable: {reason}")]
+    TextModel { reason: String },
+
+    /// A text could not be tokenised.
+    #[error("could not tokenise a text: {reason}")]
+    Tokenize { reason: String },
+
     /// An inference call failed inside ONNX Runtime.
     #[error("ONNX Runtime failed while {context}: {reason}")]
     Runtime { context: &'static str, reason: String },

@@ -12,6 +12,7 @@
 //!   search on an inner validation split;
 //! - [`onnx`]: ONNX graphs for trained models and their published signatures;
 //! - [`runtime`]: ONNX Runtime sessions for serving;
+//! - [`text`]: sentence embeddings (a BERT encoder built as an ONNX graph, run by ONNX Runtime);
 //! - [`sandbox`]: worker processes with resource limits for tenant-uploaded models;
 //! - [`upload`]: validation of tenant-uploaded models (signature, external data, a probe).
 //!
@@ -33,6 +34,7 @@ pub mod tune;
 pub mod movielens;
 pub mod onnx;
 pub mod runtime;
+pub mod text;
 pub mod sandbox;
 pub mod upload;
 

@@ -14,5 +14,6 @@ mod hostile;
 mod knn_popular;
 mod onnx;
 mod sandbox;
+mod text;
 mod tune;
 mod validate;
