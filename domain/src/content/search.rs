@@ -149,7 +149,12 @@ pub async fn search_content(
     let best_rank = |e: &Fused| {
         e.1.as_ref().map(|k| k.rank).into_iter().chain(e.2.as_ref().map(|s| s.rank)).min().unwrap_or(usize::MAX)
     };
-    ranked.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(best_rank(&a.1).cmp(&best_rank(&b.1))).then(a.0.cmp(&b.0)));
+    match request.mode {
+        // The keyword list has its own order (exact titles first), not only the index's score.
+        SearchMode::Keyword => ranked.sort_by_key(|(row, e)| (best_rank(e), *row)),
+        _ => ranked
+            .sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(best_rank(&a.1).cmp(&best_rank(&b.1))).then(a.0.cmp(&b.0))),
+    }
     ranked.truncate(request.first);
     let rows: Vec<i64> = ranked.iter().map(|(row, _)| *row).collect();
     let tx = content.services.db.begin(ctx).await?;
