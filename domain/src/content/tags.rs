@@ -16,7 +16,7 @@ const NEIGHBOURS: usize = 20;
 /// Suggestions returned at most.
 pub const MAX_SUGGESTIONS: usize = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LabelKind {
     Genre,
     Tag,

@@ -3,7 +3,7 @@
 //! segment. Sets of people come in as subqueries built by the interactions store, so a
 //! figure is one grouped statement.
 
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use tenants::{TenantCtx, TenantTx};
 
