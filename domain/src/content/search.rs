@@ -259,7 +259,7 @@ fn keyword_match(row: &KeywordRow) -> KeywordMatch {
     let mut fields = Vec::new();
     let mut terms: Vec<String> = Vec::new();
     for (name, text) in
-        [("title", &row.title), ("description", &row.description), ("genres", &row.genres), ("tags", &row.tags)]
+        [("title", &row.title), ("description", &row.description_marked), ("genres", &row.genres), ("tags", &row.tags)]
     {
         let found = marked_terms(text);
         if !found.is_empty() {
@@ -342,6 +342,7 @@ mod tests {
             description: m("…a <robot> crosses the <galaxy>…"),
             genres: "[\"Sci-Fi\"]".into(),
             tags: m("[\"<robots>\"]"),
+            description_marked: m("Long ago, a <robot> crosses the <galaxy>."),
         };
         let hit = keyword_match(&row);
         assert_eq!(hit.fields, vec!["title", "description", "tags"]);

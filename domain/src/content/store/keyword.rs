@@ -25,6 +25,8 @@ pub(crate) struct KeywordRow {
     pub title: String,
     /// A fragment of the description around the matches.
     pub description: String,
+    /// The whole description, highlighted (for the matched words).
+    pub description_marked: String,
     pub genres: String,
     pub tags: String,
 }
@@ -44,7 +46,8 @@ pub(crate) async fn search(tx: &TenantTx, terms: &[String], limit: usize) -> Res
              SELECT c.id, ts_rank_cd(c.search_vector, q.query)::float8, \
                 ts_headline('english', c.title, q.query, $3), \
                 ts_headline('english', coalesce(c.description, ''), q.query, $4), \
-                ts_headline('english', c.genres, q.query, $3), ts_headline('english', c.tags, q.query, $3) \
+                ts_headline('english', c.genres, q.query, $3), ts_headline('english', c.tags, q.query, $3), \
+                ts_headline('english', coalesce(c.description, ''), q.query, $3) \
              FROM content_items c, q \
              WHERE c.tenant_id = $2 AND c.deleted_at IS NULL AND c.search_vector @@ q.query \
              ORDER BY 2 DESC, c.id LIMIT {limit}"
@@ -58,7 +61,8 @@ pub(crate) async fn search(tx: &TenantTx, terms: &[String], limit: usize) -> Res
         let sql = format!(
             "SELECT c.id, -bm25(content_search, 10.0, 3.0, 2.0, 2.0), \
                 highlight(content_search, 0, $3, $4), snippet(content_search, 1, $3, $4, '…', 16), \
-                highlight(content_search, 2, $3, $4), highlight(content_search, 3, $3, $4) \
+                highlight(content_search, 2, $3, $4), highlight(content_search, 3, $3, $4), \
+                highlight(content_search, 1, $3, $4) \
              FROM content_search JOIN content_items c ON c.id = content_search.rowid \
              WHERE content_search MATCH $1 AND c.tenant_id = $2 AND c.deleted_at IS NULL \
              ORDER BY 2 DESC, c.id LIMIT {limit}"
@@ -75,6 +79,7 @@ pub(crate) async fn search(tx: &TenantTx, terms: &[String], limit: usize) -> Res
                 description: r.try_get_by_index::<Option<String>>(3)?.unwrap_or_default(),
                 genres: r.try_get_by_index::<Option<String>>(4)?.unwrap_or_default(),
                 tags: r.try_get_by_index::<Option<String>>(5)?.unwrap_or_default(),
+                description_marked: r.try_get_by_index::<Option<String>>(6)?.unwrap_or_default(),
             })
         })
         .collect()

@@ -295,7 +295,7 @@ pub const CATALOG: &[(&str, &str, &[&str], &str)] = &[
 
 /// (query, the id it is looking for)
 pub const QUERIES: &[(&str, &str)] = &[
-    ("robot space voyage hunting for its maker", "m01"),
+    ("robot space voyage hunting down its maker", "m01"),
     ("aging siblings battling corporate grocery giant over beloved pastry store", "m02"),
     ("underwater vessel sailors fear traitor among themselves", "m03"),
     ("royal girl controls winter magic rescuing sibling", "m04"),
@@ -325,7 +325,7 @@ pub const QUERIES: &[(&str, &str)] = &[
     ("spacewalker marooned in orbit trying survive return home", "m28"),
     ("youngsters preparing nutritious meals alongside muppet host", "m29"),
     ("predator canines surviving seasons national park", "m30"),
-    ("mexican farmers selling fruit vegetables outdoors", "m61"),
+    ("mexican growers selling fruit, greens outdoors", "m61"),
     ("italian luthier training unwilling pupil", "m62"),
 ];
 
