@@ -28,6 +28,7 @@ pub struct Settings {
     pub graphql: GraphqlSettings,
     pub onnxruntime: OnnxRuntimeSettings,
     pub models: ModelSettings,
+    pub content: ContentSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     /// Every tenant's plan unless the operator sets its own (`marquee tenant limits`).
@@ -81,6 +82,34 @@ pub struct MetricsSettings {
     /// name no tenant, but they show the service's load to whoever holds the token.
     #[serde(serialize_with = "expose")]
     pub token: SecretString,
+}
+
+/// The text model and what is built on it: embeddings, semantic search, the content
+/// blend of recommendations, insights (docs/content.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentSettings {
+    /// Load the text model (semantic search, tags, the blend); keyword search and
+    /// insights work without it.
+    pub text_model: bool,
+    /// Folder with `model.onnx` and `tokenizer.json`; empty means `MARQUEE_TEXT_MODEL_DIR`
+    /// or `.tools/text-model` (what `make setup` builds). A multilingual model built the
+    /// same way can replace the default English one here; stored embeddings are redone.
+    pub model_dir: String,
+    /// Items embedded per batch by the background worker.
+    pub batch_size: usize,
+    /// ONNX Runtime threads of the background worker (the other cores keep serving).
+    pub worker_threads: usize,
+    /// ONNX Runtime threads that embed search queries.
+    pub query_threads: usize,
+    /// Seconds a claimed batch stays leased before another worker may take it over.
+    pub lease_secs: u64,
+    /// Failed attempts after which an item counts as failed.
+    pub max_attempts: i32,
+    /// Weight of the content score blended into recommendations; 0 turns the blend off.
+    pub blend_weight: f32,
+    /// Insights suppress groups of fewer people than this.
+    pub min_group_size: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -360,6 +389,17 @@ impl Default for Settings {
                 graphiql: true,
             },
             onnxruntime: OnnxRuntimeSettings { dylib_path: String::new() },
+            content: ContentSettings {
+                text_model: true,
+                model_dir: String::new(),
+                batch_size: 32,
+                worker_threads: 1,
+                query_threads: 1,
+                lease_secs: 300,
+                max_attempts: 3,
+                blend_weight: domain::content::DEFAULT_BLEND_WEIGHT,
+                min_group_size: 10,
+            },
             models: ModelSettings {
                 training_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
                 tuning_budget_secs: 300,
@@ -478,6 +518,20 @@ impl Settings {
         match beside_binary {
             Some(dir) if dir.join("index.html").is_file() => dir,
             _ => PathBuf::from("frontend/dist"),
+        }
+    }
+
+    /// The text model's folder, `None` when the text model is turned off.
+    pub fn text_model_dir(&self) -> Option<PathBuf> {
+        if !self.content.text_model {
+            return None;
+        }
+        if !self.content.model_dir.is_empty() {
+            return Some(PathBuf::from(&self.content.model_dir));
+        }
+        match std::env::var_os("MARQUEE_TEXT_MODEL_DIR") {
+            Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+            _ => Some(PathBuf::from(".tools/text-model")),
         }
     }
 

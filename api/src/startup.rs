@@ -8,6 +8,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context as _;
 use domain::ServicesConfig;
 use domain::audit::AuditConfig;
+use domain::content::ContentConfig;
 use domain::models::{JobRunner, ModelsConfig, SandboxSettings};
 use domain::tenants::auth::AuthConfig;
 use domain::tenants::db::DbConfig;
@@ -177,6 +178,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
         redis_url: Some(settings.redis.url.clone()).filter(|u| !u.expose_secret().trim().is_empty()),
         redis_key_prefix: settings.redis.key_prefix.clone(),
     };
+    let node_id = crate::node::node_id(&settings.data_dir, process)?;
     let models = ModelsConfig {
         store_dir: match settings.models.store_dir.as_str() {
             "" => settings.data_dir.join("models"),
@@ -203,7 +205,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
             probe_timeout: std::time::Duration::from_millis(settings.models.sandbox_probe_timeout_ms),
             workers: settings.models.sandbox_workers,
         },
-        node_id: crate::node::node_id(&settings.data_dir, process)?,
+        node_id: node_id.clone(),
         job_runner: match process {
             Process::Cli => JobRunner::Local,
             Process::Server if settings.server.role.runs_jobs() => JobRunner::Worker,
@@ -211,7 +213,21 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
         },
         job_lease: std::time::Duration::from_secs(settings.models.job_lease_secs.max(1)),
     };
-    Ok(domain::App::connect(&config, models).await?)
+    let content = ContentConfig {
+        model_dir: settings.text_model_dir(),
+        onnxruntime_path: settings.onnxruntime_path(),
+        // Only servers embed: a CLI command would leave a batch half done when it exits.
+        run_worker: process == Process::Server,
+        batch_size: settings.content.batch_size.max(1),
+        worker_threads: settings.content.worker_threads.max(1),
+        query_threads: settings.content.query_threads.max(1),
+        lease: std::time::Duration::from_secs(settings.content.lease_secs.max(1)),
+        max_attempts: settings.content.max_attempts.max(1),
+        blend_weight: settings.content.blend_weight,
+        min_group_size: settings.content.min_group_size.max(1),
+        ..ContentConfig::default()
+    };
+    Ok(domain::App::connect(&config, models, content).await?)
 }
 
 /// Migrations run as the connecting user (who owns the schema), not the app role.

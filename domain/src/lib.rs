@@ -32,6 +32,7 @@ pub mod catalog;
 pub mod audience;
 pub mod interactions;
 pub mod stats;
+pub mod content;
 pub mod models;
 pub mod usage;
 pub mod fairness_reports;

@@ -44,6 +44,8 @@ pub enum Change {
     /// These API keys were revoked (by the hash of their secret, as the verification
     /// cache knows them): they stop working at once.
     KeysRevoked(Vec<String>),
+    /// Embeddings of items were written (the content worker finished a batch).
+    Embeddings,
 }
 
 /// Something that keeps a copy of tenant data and must drop it when it changes.

@@ -19,6 +19,8 @@ mod m0007_history_index;
 mod m0008_erasure_followup;
 mod m0009_job_owners;
 mod m0010_checkpoint_intervals;
+mod m0011_content_search;
+mod m0012_content_embeddings;
 mod m0013_job_leases;
 mod m0014_job_runs;
 
@@ -41,6 +43,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_erasure_followup::Migration),
             Box::new(m0009_job_owners::Migration),
             Box::new(m0010_checkpoint_intervals::Migration),
+            Box::new(m0011_content_search::Migration),
+            Box::new(m0012_content_embeddings::Migration),
             Box::new(m0013_job_leases::Migration),
             Box::new(m0014_job_runs::Migration),
         ]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::Context;
+use domain::content::ContentServices;
 use domain::tenants::RequestId;
 use domain::{ErrorCode, ModelServices, Services, TenantCtx};
 
@@ -59,6 +60,10 @@ pub fn personal_reads(ctx: &Context<'_>, n: usize) -> ApiResult<()> {
 
 pub fn services<'a>(ctx: &Context<'a>) -> ApiResult<&'a Services> {
     ctx.data::<Services>().map_err(|_| ApiError::new(domain::ErrorCode::Internal, "service not configured"))
+}
+
+pub fn content<'a>(ctx: &Context<'a>) -> ApiResult<&'a ContentServices> {
+    ctx.data::<ContentServices>().map_err(|_| ApiError::new(domain::ErrorCode::Internal, "service not configured"))
 }
 
 pub fn models<'a>(ctx: &Context<'a>) -> ApiResult<&'a ModelServices> {

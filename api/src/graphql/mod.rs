@@ -19,7 +19,7 @@ pub type MarqueeSchema = Schema<query::Query, mutation::Mutation, EmptySubscript
 pub fn build_schema(app: Option<domain::App>, limits: &GraphqlSettings) -> MarqueeSchema {
     let mut builder = builder(limits);
     if let Some(app) = app {
-        builder = builder.data(app.services).data(app.models);
+        builder = builder.data(app.services).data(app.content).data(app.models);
     }
     builder.finish()
 }

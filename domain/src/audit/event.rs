@@ -44,6 +44,10 @@ pub mod action {
     pub const MODEL_RETIRED: &str = "model.retired";
     /// The retention job deleted interactions older than the tenant keeps.
     pub const INTERACTIONS_PURGED: &str = "interactions.retention_purged";
+    /// Who engages with one item, how and when (aggregates over consenting people).
+    pub const CONTENT_INSIGHTS_READ: &str = "content.insights_read";
+    /// What a segment of the audience engages with (aggregates over consenting people).
+    pub const AUDIENCE_INSIGHTS_READ: &str = "audience.insights_read";
 }
 
 /// How the attempt ended. Mutations write their event in the same transaction as the

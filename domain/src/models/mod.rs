@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 pub mod comparison;
+mod content_blend;
 pub(crate) mod data;
 mod entity;
 pub(crate) mod evaluation;

@@ -167,6 +167,14 @@ fn items_of(
         .collect()
 }
 
+/// Scored ids, best first, as a list hydrated from the cached catalog.
+fn listed(facets: &CatalogView, top: Vec<(String, f32)>) -> Vec<RecommendedItem> {
+    top.into_iter()
+        .enumerate()
+        .map(|(rank, (id, score))| RecommendedItem { content: facets.content(&id), item_id: id, rank: rank + 1, score })
+        .collect()
+}
+
 /// `audited: false` only for callers that record their own event for the same read
 /// (an explanation ranks the item in the user's list).
 pub(crate) async fn recommend(
@@ -225,6 +233,15 @@ pub(crate) async fn recommend(
         let started = std::time::Instant::now();
         let scores = score(model.clone(), input).await?;
         models.services.metrics.observe_inference(model.algorithm.as_str(), started.elapsed().as_secs_f64());
+=======
+        if request.filter.rerank.is_none()
+            && let Some(top) =
+                super::content_blend::blended_top(ctx, models, model, &scores, &user.history, request.first, &admits)
+                    .await?
+        {
+            let items = listed(&facets, top);
+            return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
+        }
         let admits_index = |i: u32| admits(&model.item_ids[i as usize]);
         let top = match &request.filter.rerank {
             None => inference::rank::top_k_where(&scores, request.first, admits_index),
@@ -291,7 +308,8 @@ async fn score(model: Arc<LoadedModel>, input: ModelInput) -> Result<Vec<f32>> {
 }
 
 /// Items like the given one: by the active model (ALS item-factor cosine, or the
-/// neighbour graph), or by shared genres when no model can say.
+/// neighbour graph), or by content when no model knows the item: the cosine of their
+/// embeddings, or shared genres and tags without embeddings.
 pub async fn similar_content(
     ctx: &TenantCtx,
     models: &ModelServices,
@@ -330,7 +348,12 @@ pub async fn similar_content(
             return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
         }
     }
-    // Content-based: Jaccard overlap of genres and tags, for items no model knows yet.
+    // Content-based: by embeddings when the item has one, else by the Jaccard overlap
+    // of genres and tags, for items no model knows yet.
+    if let Some(top) = super::content_blend::similar_by_content(ctx, models, item_id, first, live).await? {
+        let items = listed(&facets, top);
+        return Ok(Recommendations { strategy: Strategy::ContentBased, model_id: None, items, fallback_reason: None });
+    }
     let mut scored: Vec<(String, f32)> = facets
         .iter()
         .filter(|(id, _)| live(id))

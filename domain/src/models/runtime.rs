@@ -12,6 +12,7 @@ use super::artifacts::{LocalDiskStore, ModelStore};
 use super::data::{CachedPerson, CatalogView};
 use super::serving::LoadedModel;
 use crate::Services;
+use crate::content::ContentServices;
 use crate::fresh_cache::FreshCache;
 use crate::serving_cache::{Change, ChangeListener};
 use crate::settings::TenantSettings;
@@ -110,6 +111,8 @@ pub struct JobOwner {
 #[derive(Clone)]
 pub struct ModelServices {
     pub(crate) services: Services,
+    /// Content scores for the blend and for similar items no model knows.
+    pub(crate) content: ContentServices,
     pub(crate) store: Arc<dyn ModelStore>,
     pub(crate) runtime: Option<&'static OrtRuntime>,
     pub(crate) runtime_error: Option<String>,
@@ -145,7 +148,7 @@ pub struct ModelServices {
 }
 
 impl ModelServices {
-    pub fn new(services: Services, config: ModelsConfig) -> Self {
+    pub fn new(services: Services, content: ContentServices, config: ModelsConfig) -> Self {
         let (runtime, runtime_error) = match OrtRuntime::init(&config.onnxruntime_path) {
             Ok(rt) => (Some(rt), None),
             Err(e) => {
@@ -164,6 +167,7 @@ impl ModelServices {
         let metrics = services.metrics.clone();
         let models = Self {
             services,
+            content,
             store: Arc::new(LocalDiskStore::new(&config.store_dir)),
             runtime,
             runtime_error,
@@ -271,6 +275,7 @@ impl ChangeListener for ServingCaches {
                 }
             }
             Change::KeysRevoked(_) => {}
+            Change::Embeddings => {}
         }
     }
 

@@ -13,6 +13,7 @@ mod auto_choice;
 mod bad_input;
 mod comparisons;
 mod console;
+mod content;
 mod demo;
 mod error_codes;
 mod explained_scores;

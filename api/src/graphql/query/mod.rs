@@ -1,13 +1,18 @@
 mod access;
 mod audience;
+mod audience_insights;
 mod audit;
 mod catalog;
+mod content_embedding_status;
+mod content_insights;
 mod fairness;
 mod models;
 mod privacy;
 mod recommendations;
+mod search_content;
 mod settings;
 mod stats;
+mod suggest_tags;
 mod viewer;
 
 use async_graphql::MergedObject;
@@ -25,4 +30,9 @@ pub struct Query(
     settings::SettingsQuery,
     privacy::PrivacyQuery,
     fairness::FairnessQuery,
+    search_content::SearchContentQuery,
+    content_embedding_status::ContentEmbeddingStatusQuery,
+    suggest_tags::SuggestTagsQuery,
+    content_insights::ContentInsightsQuery,
+    audience_insights::AudienceInsightsQuery,
 );

@@ -5,6 +5,7 @@ pub mod audience;
 mod audit;
 pub mod batch;
 pub mod catalog;
+pub mod content;
 pub mod explanations;
 pub mod fairness;
 pub mod interactions;

@@ -4,6 +4,7 @@
 //! or small structs.
 
 mod reads;
+pub(crate) mod insights;
 pub(crate) mod stats;
 mod subject;
 

@@ -4,6 +4,7 @@
 //! types or plain figures.
 
 mod history;
+pub(crate) mod insights;
 pub(crate) mod stats;
 
 pub(crate) use history::recent_for_user;

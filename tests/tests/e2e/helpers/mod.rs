@@ -182,6 +182,9 @@ async fn boot(
     }
     // The test binary cannot be a model worker; its own worker binary is.
     settings.models.sandbox_program = env!("CARGO_BIN_EXE_marquee-test-onnx-worker").into();
+    // No text model on shared servers (the content tests start servers with one): no
+    // background embedding, and recommendations without the content blend.
+    settings.content.text_model = false;
     // Small, so tests see periodic audit checkpoints after a handful of events.
     settings.audit.checkpoint_every = 5;
     // Every test calls from 127.0.0.1 and many sign in: only the per-account back-off
