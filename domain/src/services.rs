@@ -7,8 +7,8 @@ use tenants::throttle::{RateLimiter, Throttle, ThrottleConfig};
 
 use crate::audit::{AuditConfig, Auditor, ReadAuditQueue};
 use crate::error::Result;
-use crate::metrics::Metrics;
 use crate::fresh_cache::FreshCache;
+use crate::metrics::Metrics;
 use crate::serving_cache::{Change, ChangeListener, ServingCache};
 
 /// How long a change of a tenant's limits made by another process may take to apply

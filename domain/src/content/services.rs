@@ -175,6 +175,10 @@ impl ChangeListener for IndexListener {
             self.0.invalidate(&tenant_id);
         }
     }
+
+    fn forget_everything(&self) {
+        self.0.invalidate_all();
+    }
 }
 
 /// Progress of the embedding pipeline for one tenant.

@@ -233,7 +233,6 @@ pub(crate) async fn recommend(
         let started = std::time::Instant::now();
         let scores = score(model.clone(), input).await?;
         models.services.metrics.observe_inference(model.algorithm.as_str(), started.elapsed().as_secs_f64());
-=======
         if request.filter.rerank.is_none()
             && let Some(top) =
                 super::content_blend::blended_top(ctx, models, model, &scores, &user.history, request.first, &admits)

@@ -275,7 +275,10 @@ impl ChangeListener for ServingCaches {
                 }
             }
             Change::KeysRevoked(_) => {}
-            Change::Embeddings => {}
+            // New embeddings change blended answers (new items reach matching people),
+            // and answers are kept with the person; embedding batches are rare once a
+            // catalog is embedded.
+            Change::Embeddings => self.people.invalidate_all(),
         }
     }
 
