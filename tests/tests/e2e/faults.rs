@@ -111,6 +111,7 @@ async fn a_database_outage_fails_fast_and_is_survived_without_a_restart() {
     let configure = move |s: &mut Settings| {
         let url = s.database.url.expose_secret().replace("127.0.0.1:5432", &format!("127.0.0.1:{port}"));
         s.database.url = url.into();
+        s.database.acquire_timeout_ms = api::config::Settings::default().database.acquire_timeout_ms;
     };
     let Some(a) = dedicated_server(Backend::Postgres, Box::new(configure)) else { return };
     let t = a.new_tenant().await;

@@ -51,6 +51,11 @@ const QUERY_FIELDS: &[(&str, Class)] = &[
     ("tenantSettings", Other),
     // The plan's limits and the tenant's counts.
     ("usage", Other),
+    ("searchContent", Other),
+    ("contentEmbeddingStatus", Other),
+    ("suggestTags", Other),
+    ("contentInsights", PersonalRead("content.insights_read")),
+    ("audienceInsights", PersonalRead("audience.insights_read")),
     // Aggregates by group, groups below the minimum size suppressed.
     ("fairnessReports", Other),
     ("fairnessReport", Other),
@@ -243,6 +248,15 @@ async fn exercise(server: &TestServer, t: &TestTenant, field: &str) -> String {
         "explainRecommendation" => {
             seed(server, &t.api_key).await;
             let query = "{ explainRecommendation(userId: \"u0\", contentId: \"m1\") { summary } }";
+            server.gql_with_id(key, &rid, query, json!({})).await
+        }
+        "contentInsights" => {
+            seed(server, &t.api_key).await;
+            let query = "{ contentInsights(contentId: \"m1\") { __typename } }";
+            server.gql_with_id(key, &rid, query, json!({})).await
+        }
+        "audienceInsights" => {
+            let query = "{ audienceInsights(segment: {countries: [\"DE\"]}) { __typename } }";
             server.gql_with_id(key, &rid, query, json!({})).await
         }
         "trainModel" => {

@@ -200,6 +200,10 @@ async fn boot(
     // tests on servers of their own.
     settings.audit.read_coalesce_window_secs = 0;
     settings.metrics.token = METRICS_TOKEN.to_owned().into();
+    // The suite keeps both cores busy (argon2, training) and starts many pools: waiting
+    // 2 s for a connection fails healthy servers. The outage test sets the production
+    // bound it measures.
+    settings.database.acquire_timeout_ms = 30_000;
     // Request rates off, as many tests send bursts; quota tests set a tenant's own.
     settings.limits.tenant_requests_per_sec = 0.0;
     settings.limits.key_requests_per_sec = 0.0;
