@@ -92,6 +92,11 @@ impl Application {
         &self.app
     }
 
+    /// Stops the server from outside its task (tests that start and retire many).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // On SIGTERM or Ctrl-C, actix stops accepting and lets the requests in flight finish.
         let outcome = self.server.await;

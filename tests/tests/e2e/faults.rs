@@ -8,13 +8,14 @@ use serde_json::{Value, json};
 
 use crate::audit::tenant_row_id;
 use crate::helpers::process::{free_port, spawn_server, terminate};
-use crate::helpers::{Backend, RECORD, dedicated_server, movie, query_value, replica_settings};
+use crate::helpers::{Backend, RECORD, dedicated_server, movie, query_value, replica_settings, stop_when_done};
 
 const BATCH: usize = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_loses_no_accepted_request() {
     let Some(a) = dedicated_server(Backend::Postgres, Box::new(|_| {})) else { return };
+    let _stop_a = stop_when_done(a);
     let t = a.new_tenant().await;
     a.upsert_contents(&t.api_key, json!([movie("m1", "One")])).await;
 
@@ -114,6 +115,7 @@ async fn a_database_outage_fails_fast_and_is_survived_without_a_restart() {
         s.database.acquire_timeout_ms = api::config::Settings::default().database.acquire_timeout_ms;
     };
     let Some(a) = dedicated_server(Backend::Postgres, Box::new(configure)) else { return };
+    let _stop_a = stop_when_done(a);
     let t = a.new_tenant().await;
     let key = t.api_key.as_str();
     a.upsert_contents(key, json!([movie("m1", "One")])).await;
@@ -174,6 +176,7 @@ async fn stored_events(db: &sea_orm::DatabaseConnection, tid: i64) -> Vec<String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_event_batches_then_the_same_batches_again_equals_a_clean_run() {
     let Some(a) = dedicated_server(Backend::Postgres, Box::new(|_| {})) else { return };
+    let _stop_a = stop_when_done(a);
     let (killed, clean) = (a.new_tenant().await, a.new_tenant().await);
     let items = json!([movie("m1", "One"), movie("m2", "Two"), movie("m3", "Three")]);
     for t in [&killed, &clean] {
@@ -244,6 +247,7 @@ async fn sigkill_during_event_batches_then_the_same_batches_again_equals_a_clean
 async fn sigkill_during_an_import_then_the_same_import_again_equals_a_clean_run() {
     let Some(dir) = crate::ingestion::movielens::dataset() else { return };
     let Some(a) = dedicated_server(Backend::Postgres, Box::new(|_| {})) else { return };
+    let _stop_a = stop_when_done(a);
     let (killed, clean) = (a.new_tenant().await, a.new_tenant().await);
     let db = a.raw_db().await;
     let killed_tid = crate::audit::tenant_row_id(&db, &killed.slug).await;

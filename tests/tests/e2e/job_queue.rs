@@ -9,7 +9,9 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use crate::audit::tenant_row_id;
-use crate::helpers::{Backend, TestServer, dedicated_server, query_value, replica_of, replica_settings, server};
+use crate::helpers::{
+    Backend, TestServer, dedicated_server, query_value, replica_of, replica_settings, server, stop_when_done,
+};
 use crate::privacy::{als, seed};
 
 async fn count(db: &DatabaseConnection, sql: String) -> i64 {
@@ -43,7 +45,9 @@ async fn twenty_jobs_run_once_each(submit_to: [&'static TestServer; 2]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_jobs_submitted_to_two_replicas_each_run_once() {
     let Some(a) = dedicated_server(Backend::Postgres, Box::new(|_| {})) else { return };
+    let _stop_a = stop_when_done(a);
     let b = replica_of(a, Box::new(|_| {}));
+    let _stop_b = stop_when_done(b);
     twenty_jobs_run_once_each([a, b]).await;
 }
 
@@ -60,6 +64,7 @@ async fn a_job_whose_worker_was_killed_is_finished_by_another_after_its_lease() 
         settings.models.job_lease_secs = 2;
     };
     let Some(a) = dedicated_server(Backend::Postgres, Box::new(configure)) else { return };
+    let _stop_a = stop_when_done(a);
     let t = a.new_tenant().await;
     let key = t.api_key.as_str();
     seed(a, key).await;
@@ -88,7 +93,8 @@ async fn a_job_whose_worker_was_killed_is_finished_by_another_after_its_lease() 
     worker.wait().unwrap();
     let killed = Instant::now();
 
-    let _b = replica_of(a, Box::new(|s: &mut Settings| s.server.role = Role::Worker));
+    let worker_b = replica_of(a, Box::new(|s: &mut Settings| s.server.role = Role::Worker));
+    let _stop_b = stop_when_done(worker_b);
     assert_eq!(a.job_outcome(key, &job).await["status"], "SUCCEEDED");
     eprintln!("the job was finished {:?} after its first worker was killed", killed.elapsed());
     let runs = format!("FROM job_runs WHERE tenant_id = {tid}");

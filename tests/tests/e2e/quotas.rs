@@ -5,7 +5,9 @@
 use domain::tenants::quota::LimitsUpdate;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestServer, TestTenant, dedicated_server, error_code, movie, replica_of};
+use crate::helpers::{
+    Backend, TestServer, TestTenant, dedicated_server, error_code, movie, replica_of, stop_when_done,
+};
 use crate::on_both_backends;
 
 const USAGE: &str = "{ usage { trainingJobsLast24h trainingJobsPerDay interactions maxInteractions catalogItems maxCatalogItems keyRequestsPerSecond keyBurst } }";
@@ -100,7 +102,9 @@ async fn a_keys_rate_is_shared_by_two_replicas_through_redis() {
         settings.redis.key_prefix = prefix;
     };
     let Some(a) = dedicated_server(Backend::Postgres, Box::new(configure)) else { return };
+    let _stop_a = stop_when_done(a);
     let b = replica_of(a, Box::new(|_| {}));
+    let _stop_b = stop_when_done(b);
     let t = a.new_tenant().await;
     let update = LimitsUpdate { key_requests_per_sec: Some(0.5), key_burst: Some(4), ..Default::default() };
     set_limits(a, &t, update).await;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestServer, dedicated_server, error_code, query_value, replica_of};
+use crate::helpers::{Backend, TestServer, dedicated_server, error_code, query_value, replica_of, stop_when_done};
 use crate::privacy::{als, seed};
 
 /// How soon another replica's write must show.
@@ -92,7 +92,9 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_on_one_replica_reach_the_other_within_a_second() {
     let Some(a) = dedicated_server(Backend::Postgres, Box::new(|_| {})) else { return };
+    let _stop_a = stop_when_done(a);
     let b = replica_of(a, Box::new(|_| {}));
+    let _stop_b = stop_when_done(b);
     let t = a.new_tenant().await;
     let key = t.api_key.as_str();
     seed(a, key).await;

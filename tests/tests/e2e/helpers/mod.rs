@@ -32,6 +32,25 @@ pub struct TestServer {
     handle: tokio::runtime::Handle,
     app: domain::App,
     http: reqwest::Client,
+    stop: actix_web::dev::ServerHandle,
+}
+
+/// Stops a dedicated server (and closes its database pool) when the test that started
+/// it ends, even by a panic: a whole run starts dozens, and idle ones would hold
+/// PostgreSQL's connections until later tests found none left.
+#[must_use = "the server stops when this is dropped"]
+pub struct StopOnDrop(&'static TestServer);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // Sends the command now; the server's own thread finishes the stop.
+        drop(self.0.stop.stop(true));
+    }
+}
+
+/// See [`StopOnDrop`].
+pub fn stop_when_done(server: &'static TestServer) -> StopOnDrop {
+    StopOnDrop(server)
 }
 
 pub struct TestTenant {
@@ -140,14 +159,20 @@ fn start_on(backend: Backend, configure: Configure, database: Option<String>) ->
         runtime.block_on(async move {
             match boot(backend, configure, database).await {
                 Ok((app, server)) => {
+                    let pool = app.app().services.db.raw().clone();
                     let _ = tx.send(Ok(server));
                     let _ = app.run_until_stopped().await;
+                    // The test side keeps its handles (leaked): only closing the pool
+                    // hands the connections back to the database.
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), pool.close_by_ref()).await;
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));
                 }
             }
         });
+        // Background work (training, embedding) of a stopped server is abandoned.
+        runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     })?;
     rx.recv()?
 }
@@ -219,6 +244,7 @@ async fn boot(
         // Tests run on runtimes of their own: pooled connections would die with them.
         // They accept what current GraphQL clients accept: statuses then follow the outcome
         // (docs/errors.md); tests of the older media type ask for it.
+        stop: app.handle(),
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(0)
             .default_headers(reqwest::header::HeaderMap::from_iter([(
@@ -365,6 +391,7 @@ macro_rules! on_dedicated_servers {
             async fn sqlite() {
                 let server =
                     $crate::helpers::dedicated_server($crate::helpers::Backend::Sqlite, $configure).expect("sqlite");
+                let _stop = $crate::helpers::stop_when_done(server);
                 ($body)(server).await;
             }
 
@@ -372,6 +399,7 @@ macro_rules! on_dedicated_servers {
             async fn postgres() {
                 if let Some(server) = $crate::helpers::dedicated_server($crate::helpers::Backend::Postgres, $configure)
                 {
+                    let _stop = $crate::helpers::stop_when_done(server);
                     ($body)(server).await;
                 }
             }

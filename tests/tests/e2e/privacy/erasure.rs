@@ -223,7 +223,7 @@ async fn erased_while_training(server: &'static TestServer) {
 
 mod erasure_during_training {
     use super::*;
-    use crate::helpers::{Backend, dedicated_server};
+    use crate::helpers::{Backend, dedicated_server, stop_when_done};
 
     fn slow_store(settings: &mut api::config::Settings) {
         settings.models.test_pause_before_store_ms = 5_000;
@@ -231,12 +231,15 @@ mod erasure_during_training {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
-        erased_while_training(dedicated_server(Backend::Sqlite, Box::new(slow_store)).unwrap()).await;
+        let server = dedicated_server(Backend::Sqlite, Box::new(slow_store)).unwrap();
+        let _stop = stop_when_done(server);
+        erased_while_training(server).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         if let Some(server) = dedicated_server(Backend::Postgres, Box::new(slow_store)) {
+            let _stop = stop_when_done(server);
             erased_while_training(server).await;
         }
     }
