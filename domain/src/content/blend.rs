@@ -1,113 +1,191 @@
-//! Content in recommendations: a person's taste in embedding space, blended with the
-//! collaborative model's scores so that items nobody has engaged with yet (which no
-//! collaborative model can score) reach the people whose history they resemble.
+//! Content in recommendations: items the model does not know yet (new since training,
+//! no interactions) reach the people who will like them, by way of the known items
+//! that read like them.
 //!
-//! The blend, per person (docs/content.md, "The blend"):
+//! The blend (docs/content.md, "The blend"):
 //!
-//! - profile `p` = the weighted mean of the embeddings of the items in their history
-//!   (weights: the tenant's event weights), normalised; content score `s(i) = cos(p, e_i)`;
-//! - both scores are standardised over the candidates (z-scores), so a weight means the
-//!   same for every algorithm and person: `zc(i)` for items the model knows, `zs(i)` for
-//!   every embedded item;
-//! - a known item scores `zc(i) + w·zs(i)`;
-//! - an item the model does not know gets its collaborative part estimated from its
-//!   content: `ρ·zs(i)`, where `ρ` is the correlation of `zc` and `zs` over the known
-//!   items for this person (how much content explains their collaborative scores, never
-//!   below 0), so it scores `(ρ + w)·zs(i)`.
-//!
-//! With `w = 0` known items keep the model's order exactly; new items still enter when
-//! content explains the person's taste well. `w` (setting `content.blend_weight`) trades
-//! the model's order among known items for more content.
+//! - Every new item stands in for its `k` nearest known items by embedding (cosine,
+//!   weights = the cosines above zero). A person's **estimate** for a new item is the
+//!   weighted mean of the model's scores of those items for that person: "people who
+//!   like what this reads like". Measured on MovieLens 100K, the estimate ranks new items
+//!   five times better than the cosine with a profile of the person's history.
+//! - An estimate is a mean, so it is shrunk towards the middle and would never reach a
+//!   top 10 on the model's own scale. It is put on that scale by **quantiles**: a sample
+//!   of known items gets estimates the same way (from their nearest *other* known
+//!   items); a new item whose estimate beats a share `q` of theirs scores what the
+//!   person's `q`-quantile of known candidates scores. The weight `w` mixes this with the
+//!   least-squares prediction of the model's score from the estimate (the shrunk,
+//!   "expected" value): `w·quantile + (1 − w)·regression`. `w = 1` trusts the estimate's
+//!   rank fully; above 1 new items are favoured beyond it (a freshness boost).
+//! - Known items keep the model's scores, so their order among themselves is the
+//!   model's: the blend never reorders what the model knows.
 
-/// The default weight of the content score (measured on MovieLens 100K: bench/README.md).
-pub const DEFAULT_BLEND_WEIGHT: f32 = 0.1;
+/// The default weight `w` (setting `content.blend_weight`; measured on MovieLens 100K:
+/// docs/content.md).
+pub const DEFAULT_BLEND_WEIGHT: f32 = 2.5;
 
-/// The weighted mean of `vectors` (each of `dims` floats, unit length), normalised;
-/// `None` when nothing has weight.
-pub fn profile_of<'a>(vectors: impl Iterator<Item = (&'a [f32], f32)>, dims: usize) -> Option<Vec<f32>> {
-    let mut profile = vec![0.0_f32; dims];
-    let mut total = 0.0_f32;
-    for (v, w) in vectors {
-        if v.len() != dims || w.is_nan() || w <= 0.0 {
-            continue;
-        }
-        total += w;
-        profile.iter_mut().zip(v).for_each(|(p, x)| *p += w * x);
-    }
-    if total <= 0.0 {
-        return None;
-    }
-    super::vector::normalize(&mut profile);
-    Some(profile)
+/// How many known items stand in for a new one.
+pub const TRANSFER_NEIGHBOURS: usize = 20;
+
+/// How many known items calibrate the estimates (every n-th, for a spread sample).
+pub const CALIBRATION_SAMPLE: usize = 1000;
+
+/// An item's stand-ins: (position among the known items, weight).
+type StandIns = Vec<(u32, f32)>;
+
+/// What the blend precomputes for one model and one set of embeddings.
+pub struct ContentTransfer {
+    /// Stand-ins of each new item, in the order the new items were given.
+    new_items: Vec<StandIns>,
+    /// Known items that calibrate the estimates, with their stand-ins among the others.
+    calibration: Vec<(u32, StandIns)>,
 }
 
-fn mean_std(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
-    let (n, sum) = values.clone().fold((0usize, 0.0_f64), |(n, s), v| (n + 1, s + f64::from(v)));
-    if n == 0 {
-        return (0.0, 1.0);
-    }
-    let mean = sum / n as f64;
-    let var = values.map(|v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n as f64;
-    let std = var.sqrt();
-    (mean as f32, if std > 1e-9 { std as f32 } else { 1.0 })
-}
-
-/// Blended scores of candidates: `collab[i]` is the model's score (`None`: the model
-/// does not know the item), `content[i]` the cosine with the person's profile (`None`:
-/// the item has no embedding). Candidates with neither score `f32::NEG_INFINITY`.
-pub fn blend_scores(collab: &[Option<f32>], content: &[Option<f32>], weight: f32) -> Vec<f32> {
-    let (mc, sc) = mean_std(collab.iter().flatten().copied());
-    let (ms, ss) = mean_std(content.iter().flatten().copied());
-    let zc = |c: f32| (c - mc) / sc;
-    let zs = |s: f32| (s - ms) / ss;
-    // How far content explains this person's collaborative scores.
-    let pairs: Vec<(f32, f32)> = collab.iter().zip(content).filter_map(|(c, s)| Some((zc((*c)?), zs((*s)?)))).collect();
-    let rho = if pairs.len() > 2 {
-        let n = pairs.len() as f32;
-        let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f32>() / n, pairs.iter().map(|p| p.1).sum::<f32>() / n);
-        let cov: f32 = pairs.iter().map(|(a, b)| (a - ma) * (b - mb)).sum::<f32>() / n;
-        let va: f32 = pairs.iter().map(|(a, _)| (a - ma).powi(2)).sum::<f32>() / n;
-        let vb: f32 = pairs.iter().map(|(_, b)| (b - mb).powi(2)).sum::<f32>() / n;
-        if va > 1e-12 && vb > 1e-12 { (cov / (va.sqrt() * vb.sqrt())).max(0.0) } else { 0.0 }
-    } else {
-        0.0
-    };
-    collab
-        .iter()
-        .zip(content)
-        .map(|(c, s)| match (c, s) {
-            (Some(c), Some(s)) => zc(*c) + weight * zs(*s),
-            (Some(c), None) => zc(*c),
-            (None, Some(s)) => (rho + weight) * zs(*s),
-            (None, None) => f32::NEG_INFINITY,
-        })
+/// The `k` known items nearest to `query`, skipping `skip`, with positive weights.
+fn stand_ins(query: &[f32], known: &[&[f32]], k: usize, skip: Option<usize>) -> StandIns {
+    let cosines: Vec<f32> = known.iter().map(|v| super::vector::dot(v, query)).collect();
+    super::top_of(&cosines, k, |p| Some(p) != skip)
+        .into_iter()
+        .filter(|(_, c)| *c > 0.0)
+        .filter_map(|(p, c)| Some((u32::try_from(p).ok()?, c)))
         .collect()
+}
+
+/// The weighted mean of `scores` over `stand_ins`; `None` when nothing has weight.
+fn estimate(stand_ins: &StandIns, scores: &[f32]) -> Option<f32> {
+    let (mut sum, mut total) = (0.0_f64, 0.0_f64);
+    for &(p, w) in stand_ins {
+        let s = *scores.get(p as usize)?;
+        if s.is_finite() {
+            sum += f64::from(w) * f64::from(s);
+            total += f64::from(w);
+        }
+    }
+    (total > 0.0).then(|| (sum / total) as f32)
+}
+
+/// The `q`-quantile (0..=1) of ascending `sorted`, interpolated linearly.
+fn quantile(sorted: &[f32], q: f64) -> f32 {
+    let last = sorted.len().saturating_sub(1);
+    let at = q.clamp(0.0, 1.0) * last as f64;
+    let (lo, frac) = (at.floor() as usize, at.fract() as f32);
+    let hi = (lo + 1).min(last);
+    sorted[lo] + frac * (sorted[hi] - sorted[lo])
+}
+
+impl ContentTransfer {
+    /// Stand-ins for `new` items among `known` ones (unit vectors of one text model).
+    pub fn build(known: &[&[f32]], new: &[&[f32]]) -> Self {
+        let new_items = new.iter().map(|v| stand_ins(v, known, TRANSFER_NEIGHBOURS, None)).collect();
+        let step = known.len().div_ceil(CALIBRATION_SAMPLE).max(1);
+        let calibration = (0..known.len())
+            .step_by(step)
+            .filter_map(|p| Some((u32::try_from(p).ok()?, stand_ins(known[p], known, TRANSFER_NEIGHBOURS, Some(p)))))
+            .collect();
+        Self { new_items, calibration }
+    }
+
+    pub fn new_item_count(&self) -> usize {
+        self.new_items.len()
+    }
+
+    /// Scores of the new items on the scale of the model's `scores` of the known items
+    /// (every known item, in the `known` order of [`Self::build`]; a person's history
+    /// included, since what they engaged with says most about them). `candidate(p)`
+    /// says whether known item `p` could be recommended: the scale is theirs. `None`
+    /// for a new item without stand-ins, or when there is nothing to calibrate against.
+    pub fn new_item_scores(&self, scores: &[f32], candidate: impl Fn(usize) -> bool, weight: f32) -> Vec<Option<f32>> {
+        let none = || vec![None; self.new_items.len()];
+        let mut targets: Vec<f32> =
+            scores.iter().enumerate().filter(|(p, s)| s.is_finite() && candidate(*p)).map(|(_, s)| *s).collect();
+        let pairs: Vec<(f32, f32)> = self
+            .calibration
+            .iter()
+            .filter(|(p, _)| candidate(*p as usize))
+            .filter_map(|(p, s)| Some((estimate(s, scores)?, *scores.get(*p as usize)?)))
+            .filter(|(_, s)| s.is_finite())
+            .collect();
+        if targets.len() < 2 || pairs.len() < 2 {
+            return none();
+        }
+        targets.sort_by(f32::total_cmp);
+        let mut estimates: Vec<f32> = pairs.iter().map(|p| p.0).collect();
+        estimates.sort_by(f32::total_cmp);
+        // Least squares of the model's score on the estimate.
+        let n = pairs.len() as f64;
+        let (mx, my) = pairs.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + f64::from(*x) / n, b + f64::from(*y) / n));
+        let (sxy, sxx) = pairs.iter().fold((0.0, 0.0), |(a, b), (x, y)| {
+            let dx = f64::from(*x) - mx;
+            (a + dx * (f64::from(*y) - my), b + dx * dx)
+        });
+        let slope = if sxx > 1e-12 { sxy / sxx } else { 0.0 };
+        let weight = f64::from(weight);
+        self.new_items
+            .iter()
+            .map(|s| {
+                let e = estimate(s, scores)?;
+                let below = estimates.partition_point(|x| *x < e);
+                let calibrated = f64::from(quantile(&targets, below as f64 / estimates.len() as f64));
+                let expected = my + slope * (f64::from(e) - mx);
+                Some((weight * calibrated + (1.0 - weight) * expected) as f32)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn without_weight_known_items_keep_the_models_order() {
-        let collab = [Some(3.0), Some(1.0), Some(2.0), None];
-        let content = [Some(0.1), Some(0.9), Some(0.5), Some(0.8)];
-        let blended = blend_scores(&collab, &content, 0.0);
-        assert!(blended[0] > blended[2] && blended[2] > blended[1]);
-        // Here content runs against the model (rho clamps to 0): the new item gets no lift.
-        assert_eq!(blended[3], 0.0);
+    fn unit(angle: f32) -> Vec<f32> {
+        vec![angle.cos(), angle.sin()]
+    }
+
+    /// Known items spread over a quarter circle; the person likes those near angle 0.
+    fn world() -> (Vec<Vec<f32>>, Vec<f32>) {
+        let known: Vec<Vec<f32>> = (0..40).map(|i| unit(i as f32 * 0.04)).collect();
+        let scores = (0..40).map(|i| 1.0 - i as f32 / 40.0).collect();
+        (known, scores)
     }
 
     #[test]
-    fn a_new_item_like_what_the_person_likes_enters_their_list() {
-        let collab = [Some(3.0), Some(2.0), Some(1.0), Some(0.0), None];
-        let content = [Some(0.9), Some(0.7), Some(0.3), Some(0.1), Some(0.95)];
-        let blended = blend_scores(&collab, &content, 0.1);
-        let best_known = blended[..4].iter().copied().fold(f32::MIN, f32::max);
-        assert!(blended[4] > blended[2], "{blended:?}");
-        assert!(best_known.is_finite());
-        let profile = profile_of([(&[1.0_f32, 0.0][..], 1.0), (&[0.0_f32, 1.0][..], 1.0)].into_iter(), 2);
-        let p = profile.unwrap_or_default();
-        assert!((p[0] - p[1]).abs() < 1e-6 && (p[0] * p[0] + p[1] * p[1] - 1.0).abs() < 1e-5);
+    fn a_new_item_that_reads_like_the_persons_favourites_scores_among_them() {
+        let (known, scores) = world();
+        let refs: Vec<&[f32]> = known.iter().map(Vec::as_slice).collect();
+        let (near, far) = (unit(0.01), unit(1.5));
+        let transfer = ContentTransfer::build(&refs, &[&near, &far]);
+        assert_eq!(transfer.new_item_count(), 2);
+        let new = transfer.new_item_scores(&scores, |p| p >= 5, 1.0);
+        let (near, far) = (new[0].unwrap_or(f32::NAN), new[1].unwrap_or(f32::NAN));
+        // The best candidate scores 0.875 (items 0..5 are the history): the near item
+        // matches the best stand-in estimate and takes the top of the candidates' scale.
+        assert!(near > 0.85, "{near}");
+        assert!(far < 0.4, "{far}");
+        // Without trust in the estimate's rank the near item falls back towards the
+        // regression's expected score, below the top.
+        let shrunk = transfer.new_item_scores(&scores, |p| p >= 5, 0.0)[0].unwrap_or(f32::NAN);
+        assert!(shrunk < near, "{shrunk} vs {near}");
+    }
+
+    #[test]
+    fn nothing_to_calibrate_against_gives_no_scores() {
+        let (known, scores) = world();
+        let refs: Vec<&[f32]> = known.iter().map(Vec::as_slice).collect();
+        let near = unit(0.01);
+        let transfer = ContentTransfer::build(&refs, &[&near]);
+        assert_eq!(transfer.new_item_scores(&scores, |_| false, 1.0), vec![None]);
+        // An item pointing away from every known one has no stand-ins.
+        let away = vec![-1.0, 0.0];
+        let transfer = ContentTransfer::build(&refs, &[&away]);
+        assert_eq!(transfer.new_item_scores(&scores, |_| true, 1.0), vec![None]);
+    }
+
+    #[test]
+    fn quantiles_interpolate() {
+        let sorted = [0.0, 1.0, 2.0, 4.0];
+        assert_eq!(quantile(&sorted, 0.0), 0.0);
+        assert_eq!(quantile(&sorted, 1.0), 4.0);
+        assert!((quantile(&sorted, 0.5) - 1.5).abs() < 1e-6);
+        assert_eq!(quantile(&[3.0], 0.7), 3.0);
     }
 }

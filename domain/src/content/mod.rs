@@ -24,12 +24,14 @@ mod store;
 mod store_tests;
 mod tags;
 mod text;
+mod transfer;
 mod vector;
 mod worker;
 
-pub use blend::{DEFAULT_BLEND_WEIGHT, blend_scores, profile_of};
+pub use blend::{ContentTransfer, DEFAULT_BLEND_WEIGHT};
 pub use index::SemanticIndex;
 pub(crate) use index::top_of;
+pub use transfer::ModelTransfer;
 
 pub use insights::{
     AudienceGroup, AudienceInsights, AudienceLift, AudienceSegment, ContentInsights, DailyEngagement, GroupCount,

@@ -12,6 +12,7 @@ use tenants::{Scope, TenantCtx};
 
 use super::index::SemanticIndex;
 use super::store;
+use super::transfer::ModelTransfer;
 use crate::Services;
 use crate::error::{DomainError, Result};
 use crate::fresh_cache::FreshCache;
@@ -78,6 +79,9 @@ pub struct ContentServices {
     /// Why the text model is unavailable, for `MODEL_NOT_READY` answers.
     pub(crate) encoder_error: Option<String>,
     pub(crate) index: FreshCache<i64, Arc<SemanticIndex>>,
+    /// The blend's precomputation per (tenant, model); checked against the index it was
+    /// built over on every use.
+    pub(crate) transfers: moka::sync::Cache<(i64, String), Arc<ModelTransfer>>,
     pub(crate) config: Arc<ContentConfig>,
 }
 
@@ -118,6 +122,7 @@ impl ContentServices {
             encoder_error,
             // Weighed in KiB: 2 GiB of vectors in all.
             index: FreshCache::weighted(2 << 20, INDEX_TTL, |_, index| index.weight()),
+            transfers: moka::sync::Cache::builder().max_capacity(256).time_to_idle(Duration::from_secs(3600)).build(),
             config: Arc::new(config),
         };
         content.services.serving_cache.subscribe(Arc::new(IndexListener(content.index.clone())));

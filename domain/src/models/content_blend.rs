@@ -1,19 +1,20 @@
-//! Content in serving: the blend of the model's scores with a person's content profile
-//! (`content::blend_scores`, docs/content.md), and "more like this" by embeddings for
-//! items no model knows. Both are skipped, never fail a request, when the tenant has no
-//! embeddings (no text model, or nothing embedded yet).
+//! Content in serving: items the model does not know yet (new since training) blended
+//! into a person's list (`content::ContentTransfer`, docs/content.md), and "more like
+//! this" by embeddings for items no model knows. Both are skipped, never fail a request,
+//! when the tenant has no embeddings (no text model, or nothing embedded yet).
 
 use std::sync::Arc;
 
 use tenants::TenantCtx;
 
 use super::runtime::ModelServices;
-use super::serving::{HistoryEvent, LoadedModel};
-use crate::content::{SemanticIndex, blend_scores, profile_of};
+use super::serving::LoadedModel;
+use crate::content::{ModelTransfer, SemanticIndex};
 use crate::error::{DomainError, Result};
 
-/// Above this many multiply-adds the content scores are computed off the executor.
-const INLINE_WORK: usize = 1 << 20;
+/// Above this many known × new-and-calibration items the precomputation runs off the
+/// executor.
+const INLINE_PAIRS: usize = 1 << 16;
 
 /// The tenant's semantic index, or `None` when there is none to use.
 async fn index_of(ctx: &TenantCtx, models: &ModelServices) -> Result<Option<Arc<SemanticIndex>>> {
@@ -24,15 +25,38 @@ async fn index_of(ctx: &TenantCtx, models: &ModelServices) -> Result<Option<Arc<
     }
 }
 
-/// The `first` best admitted items by the blend of the model's `scores` and the
-/// person's content profile, new items (unknown to the model) included; `None` when the
-/// blend is off or has nothing to work with.
+/// The blend's precomputation for `model` over the tenant's current index.
+async fn transfer_of(
+    ctx: &TenantCtx,
+    models: &ModelServices,
+    model: &Arc<LoadedModel>,
+    index: Arc<SemanticIndex>,
+) -> Result<Arc<ModelTransfer>> {
+    let key = (ctx.tenant_id().get(), model.id.to_string());
+    if let Some(kept) = models.content.transfers.get(&key).filter(|t| t.is_current(&index)) {
+        return Ok(kept);
+    }
+    let transfer = if index.len() * model.item_ids.len().min(1_000 + index.len()) > INLINE_PAIRS {
+        let model = model.clone();
+        tokio::task::spawn_blocking(move || ModelTransfer::build(index, &model.item_index))
+            .await
+            .map_err(|e| DomainError::internal_from("blend thread", e))?
+    } else {
+        ModelTransfer::build(index, &model.item_index)
+    };
+    let transfer = Arc::new(transfer);
+    models.content.transfers.insert(key, transfer.clone());
+    Ok(transfer)
+}
+
+/// The `first` best admitted items when items the model does not know are admitted:
+/// the model's own scores for the items it knows, and the blend's for the others.
+/// `None` when the blend is off or has nothing new to add (the plain path serves then).
 pub(crate) async fn blended_top(
     ctx: &TenantCtx,
     models: &ModelServices,
-    model: &LoadedModel,
+    model: &Arc<LoadedModel>,
     scores: &[f32],
-    history: &[HistoryEvent],
     first: usize,
     admits: impl Fn(&str) -> bool,
 ) -> Result<Option<Vec<(String, f32)>>> {
@@ -41,38 +65,29 @@ pub(crate) async fn blended_top(
         return Ok(None);
     }
     let Some(index) = index_of(ctx, models).await? else { return Ok(None) };
-    let profile = profile_of(
-        history.iter().filter_map(|e| index.position(&e.item_id).map(|p| (index.vector(p), e.weight))),
-        index.dims,
-    );
-    let Some(profile) = profile else { return Ok(None) };
-    let content = if index.len() * index.dims > INLINE_WORK {
-        let index = index.clone();
-        tokio::task::spawn_blocking(move || index.scores(&profile))
-            .await
-            .map_err(|e| DomainError::internal_from("scoring thread", e))?
-    } else {
-        index.scores(&profile)
-    };
-    let mut ids: Vec<&str> = Vec::with_capacity(model.item_ids.len());
-    let mut collab = Vec::with_capacity(model.item_ids.len());
-    let mut by_content = Vec::with_capacity(model.item_ids.len());
+    let transfer = transfer_of(ctx, models, model, index).await?;
+    if !transfer.new.iter().any(|&p| admits(transfer.index.items[p].id.as_str())) {
+        return Ok(None);
+    }
+    let known_scores: Vec<f32> =
+        transfer.known.iter().map(|&m| scores.get(m as usize).copied().unwrap_or(f32::NAN)).collect();
+    let candidate = |p: usize| admits(&model.item_ids[transfer.known[p] as usize]);
+    let new_scores = transfer.transfer.new_item_scores(&known_scores, candidate, weight);
+    let mut ids: Vec<&str> = Vec::with_capacity(model.item_ids.len() + transfer.new.len());
+    let mut blended = Vec::with_capacity(ids.capacity());
     for (i, id) in model.item_ids.iter().enumerate() {
         if admits(id) {
             ids.push(id);
-            collab.push(Some(scores[i]));
-            by_content.push(index.position(id).map(|p| content[p]));
+            blended.push(scores[i]);
         }
     }
-    for (p, item) in index.items.iter().enumerate() {
-        let id = item.id.as_str();
-        if !model.item_index.contains_key(id) && admits(id) {
+    for (&p, score) in transfer.new.iter().zip(new_scores) {
+        let id = transfer.index.items[p].id.as_str();
+        if let Some(score) = score.filter(|_| admits(id)) {
             ids.push(id);
-            collab.push(None);
-            by_content.push(Some(content[p]));
+            blended.push(score);
         }
     }
-    let blended = blend_scores(&collab, &by_content, weight);
     let top = crate::content::top_positions(&blended, first);
     Ok(Some(top.into_iter().map(|(i, s)| (ids[i].to_owned(), s)).collect()))
 }

@@ -235,8 +235,7 @@ pub(crate) async fn recommend(
         models.services.metrics.observe_inference(model.algorithm.as_str(), started.elapsed().as_secs_f64());
         if request.filter.rerank.is_none()
             && let Some(top) =
-                super::content_blend::blended_top(ctx, models, model, &scores, &user.history, request.first, &admits)
-                    .await?
+                super::content_blend::blended_top(ctx, models, model, &scores, request.first, &admits).await?
         {
             let items = listed(&facets, top);
             return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });

@@ -276,9 +276,13 @@ impl ChangeListener for ServingCaches {
             }
             Change::KeysRevoked(_) => {}
             // New embeddings change blended answers (new items reach matching people),
-            // and answers are kept with the person; embedding batches are rare once a
-            // catalog is embedded.
-            Change::Embeddings => self.people.invalidate_all(),
+            // and answers are kept with the person; the catalog view must hold the newly
+            // embedded items before the blend can list them (upserts alone wait for its
+            // lifetime). Embedding batches are rare once a catalog is embedded.
+            Change::Embeddings => {
+                self.people.invalidate_all();
+                self.catalog.invalidate(&tenant_id);
+            }
         }
     }
 

@@ -8,6 +8,7 @@ mod cold_start_eval;
 mod insights;
 mod isolation;
 mod labelled;
+mod new_items;
 mod pipeline;
 mod search;
 
