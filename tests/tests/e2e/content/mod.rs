@@ -11,6 +11,7 @@ mod labelled;
 mod new_items;
 mod pipeline;
 mod search;
+mod tag_suggestions;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
