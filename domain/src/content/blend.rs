@@ -85,6 +85,22 @@ impl ContentTransfer {
         Self { new_items, calibration }
     }
 
+    /// The same for a changed set of new items over the same known items: stand-ins
+    /// already computed are reused (`reuse[i]`: the position in `self`'s new items of an
+    /// item whose vector has not changed), the rest are computed, the calibration is
+    /// kept. Embedding a catalog in batches then costs each batch its own items only.
+    pub fn with_new_items(&self, known: &[&[f32]], new: &[&[f32]], reuse: &[Option<usize>]) -> Self {
+        let new_items = new
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match reuse.get(i).copied().flatten().and_then(|j| self.new_items.get(j)) {
+                Some(kept) => kept.clone(),
+                None => stand_ins(v, known, TRANSFER_NEIGHBOURS, None),
+            })
+            .collect();
+        Self { new_items, calibration: self.calibration.clone() }
+    }
+
     pub fn new_item_count(&self) -> usize {
         self.new_items.len()
     }
@@ -165,6 +181,17 @@ mod tests {
         // regression's expected score, below the top.
         let shrunk = transfer.new_item_scores(&scores, |p| p >= 5, 0.0)[0].unwrap_or(f32::NAN);
         assert!(shrunk < near, "{shrunk} vs {near}");
+    }
+
+    #[test]
+    fn reused_stand_ins_give_the_same_scores_as_a_fresh_build() {
+        let (known, scores) = world();
+        let refs: Vec<&[f32]> = known.iter().map(Vec::as_slice).collect();
+        let (a, b, c) = (unit(0.01), unit(1.5), unit(0.7));
+        let first = ContentTransfer::build(&refs, &[&a, &b]);
+        let grown = first.with_new_items(&refs, &[&c, &a, &b], &[None, Some(0), Some(1)]);
+        let fresh = ContentTransfer::build(&refs, &[&c, &a, &b]);
+        assert_eq!(grown.new_item_scores(&scores, |p| p >= 5, 2.5), fresh.new_item_scores(&scores, |p| p >= 5, 2.5));
     }
 
     #[test]

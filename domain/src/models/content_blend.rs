@@ -33,16 +33,17 @@ async fn transfer_of(
     index: Arc<SemanticIndex>,
 ) -> Result<Arc<ModelTransfer>> {
     let key = (ctx.tenant_id().get(), model.id.to_string());
-    if let Some(kept) = models.content.transfers.get(&key).filter(|t| t.is_current(&index)) {
-        return Ok(kept);
+    let previous = models.content.transfers.get(&key);
+    if let Some(kept) = previous.as_ref().filter(|t| t.is_current(&index)) {
+        return Ok(kept.clone());
     }
     let transfer = if index.len() * model.item_ids.len().min(1_000 + index.len()) > INLINE_PAIRS {
         let model = model.clone();
-        tokio::task::spawn_blocking(move || ModelTransfer::build(index, &model.item_index))
+        tokio::task::spawn_blocking(move || ModelTransfer::build(index, &model.item_index, previous.as_deref()))
             .await
             .map_err(|e| DomainError::internal_from("blend thread", e))?
     } else {
-        ModelTransfer::build(index, &model.item_index)
+        ModelTransfer::build(index, &model.item_index, previous.as_deref())
     };
     let transfer = Arc::new(transfer);
     models.content.transfers.insert(key, transfer.clone());
