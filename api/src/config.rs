@@ -644,9 +644,15 @@ mod tests {
         let overrides =
             Overrides { database_url: Some("postgres://u:flag-password-4e0d@h/db".into()), ..Default::default() };
         let printed = format!("{settings:?}\n{settings:#?}\n{overrides:?}\n{:?}", settings.database_url());
-        for secret in
-            ["db-password", "jwt-secret-value", "pseudonym-secret-value", "checkpoint-key-value", "flag-password", "s3-key-id-value", "s3-secret-value"]
-        {
+        for secret in [
+            "db-password",
+            "jwt-secret-value",
+            "pseudonym-secret-value",
+            "checkpoint-key-value",
+            "flag-password",
+            "s3-key-id-value",
+            "s3-secret-value",
+        ] {
             assert!(!printed.contains(secret), "`{secret}` is printed: {printed}");
         }
         assert!(printed.contains("REDACTED"), "{printed}");

@@ -237,7 +237,8 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
 /// PostgreSQL, where replicas share nothing else.
 fn model_store(settings: &Settings) -> anyhow::Result<StoreChoice> {
     let on_postgres = settings.database_url().expose_secret().starts_with("postgres");
-    let kind = settings.models.store.unwrap_or(if on_postgres { ModelStoreKind::Database } else { ModelStoreKind::Disk });
+    let kind =
+        settings.models.store.unwrap_or(if on_postgres { ModelStoreKind::Database } else { ModelStoreKind::Disk });
     Ok(match kind {
         ModelStoreKind::Disk => StoreChoice::Disk(match settings.models.store_dir.as_str() {
             "" => settings.data_dir.join("models"),

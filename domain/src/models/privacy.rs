@@ -358,8 +358,12 @@ mod tests {
         let meta = parse_meta(&store.get(&ctx, "1/m", META_FILE).await.unwrap()).unwrap();
         assert_eq!(meta.user_ids, ["a", ""]);
         assert_eq!(meta.eval_user_ids, ["a", "", "c"]);
-        assert_eq!(f32_values(&store.get(&ctx, "1/m", USER_FACTORS_FILE).await.unwrap()).unwrap(), [1.0, 2.0, 0.0, 0.0]);
-        let digests_left = history_digest::from_bytes(&store.get(&ctx, "1/m", HISTORY_DIGESTS_FILE).await.unwrap()).unwrap();
+        assert_eq!(
+            f32_values(&store.get(&ctx, "1/m", USER_FACTORS_FILE).await.unwrap()).unwrap(),
+            [1.0, 2.0, 0.0, 0.0]
+        );
+        let digests_left =
+            history_digest::from_bytes(&store.get(&ctx, "1/m", HISTORY_DIGESTS_FILE).await.unwrap()).unwrap();
         assert_eq!(digests_left, [digests[0], HistoryDigest::of([])]);
         let evaluation: serde_json::Value =
             serde_json::from_slice(&store.get(&ctx, "1/m", EVALUATION_FILE).await.unwrap()).unwrap();

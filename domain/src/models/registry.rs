@@ -187,7 +187,11 @@ pub async fn rollback_model(ctx: &TenantCtx, models: &ModelServices) -> Result<M
 /// The loaded model for a registry row, from the cache or the store. Concurrent first
 /// requests (after a deployment elsewhere, or an erasure that evicted the model) load it
 /// once.
-pub(crate) async fn load(ctx: &TenantCtx, models: &ModelServices, record: &store::ModelRow) -> Result<Arc<LoadedModel>> {
+pub(crate) async fn load(
+    ctx: &TenantCtx,
+    models: &ModelServices,
+    record: &store::ModelRow,
+) -> Result<Arc<LoadedModel>> {
     let (row, key, id) = (record.row, record.artifact_key.clone(), record.model.id);
     models
         .loaded

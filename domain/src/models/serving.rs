@@ -18,8 +18,8 @@ use super::artifacts::{
 };
 use super::history_digest::{self, HistoryDigest};
 use super::types::Algorithm;
-use tenants::TenantCtx;
 use crate::error::{DomainError, Result};
+use tenants::TenantCtx;
 
 /// Which strategy produced an answer; the API reports it with every list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

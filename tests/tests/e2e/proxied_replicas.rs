@@ -32,7 +32,13 @@ impl Drop for Process {
 /// One GraphQL request through the proxy: the replica that answered (HAProxy's
 /// `x-replica`), and the status and body; `None` when the request failed at the
 /// transport.
-async fn through(http: &reqwest::Client, base: &str, key: &str, query: &str, variables: Value) -> Option<(String, u16, Value)> {
+async fn through(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    query: &str,
+    variables: Value,
+) -> Option<(String, u16, Value)> {
     let sent = http
         .post(format!("{base}/graphql"))
         .bearer_auth(key)

@@ -51,9 +51,8 @@ impl S3Store {
         }
         let key_id = settings.access_key_id.expose_secret();
         if !key_id.is_empty() {
-            builder = builder
-                .with_access_key_id(key_id)
-                .with_secret_access_key(settings.secret_access_key.expose_secret());
+            builder =
+                builder.with_access_key_id(key_id).with_secret_access_key(settings.secret_access_key.expose_secret());
         }
         let bucket = builder.build().map_err(|e| DomainError::invalid("models.s3", e.to_string()))?;
         Ok(Self { bucket, prefix: settings.prefix.trim_matches('/').to_owned() })

@@ -52,8 +52,8 @@ const ANY_CREDENTIALS: &str =
 
 impl Moto {
     pub async fn start() -> Option<Moto> {
-        let tools = std::env::var_os("MARQUEE_TOOLS")
-            .map_or_else(|| super::manifest_dir().join("../.tools"), PathBuf::from);
+        let tools =
+            std::env::var_os("MARQUEE_TOOLS").map_or_else(|| super::manifest_dir().join("../.tools"), PathBuf::from);
         let program = tools.join("moto/bin/moto_server");
         if !program.exists() {
             missing("moto", &format!("run scripts/setup-moto.sh ({} not found)", program.display()))?;
