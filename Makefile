@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR
 ORT_DYLIB_PATH ?= $(CURDIR)/.tools/onnxruntime/libonnxruntime.so.1.31.1
 export ORT_DYLIB_PATH
 
-.PHONY: run test lint setup schema bench postgres redis console browser-test
+.PHONY: run test lint setup schema bench postgres redis haproxy moto console browser-test
 
 setup:
 	@bash scripts/setup-onnxruntime.sh >/dev/null
@@ -24,7 +24,7 @@ console:
 
 ## Run the whole test suite, against SQLite and PostgreSQL, then the console's browser
 ## tests against a real demo server.
-test: setup postgres redis
+test: setup postgres redis haproxy moto
 	bash scripts/check-dataset.sh
 	cargo test --workspace --no-fail-fast
 	$(MAKE) browser-test
@@ -43,6 +43,14 @@ postgres:
 
 redis:
 	@bash scripts/ensure-redis.sh
+
+## The load balancer of the two-replica test (Debian's haproxy, installed when missing).
+haproxy:
+	@bash scripts/ensure-haproxy.sh
+
+## The S3-compatible server of the model store tests (moto from PyPI, hash-pinned).
+moto:
+	@bash scripts/setup-moto.sh >/dev/null
 
 ## Regenerate the checked-in GraphQL schema after an API change.
 schema:

@@ -148,12 +148,44 @@ pub struct ModelSettings {
     pub sandbox_probe_timeout_ms: u64,
     /// Worker processes per uploaded model: its concurrent scorings.
     pub sandbox_workers: usize,
-    /// Where model files live; empty: `models` in the data directory. Replicas that
-    /// keep model files on disk must share this directory.
+    /// Where model files live: `disk`, `database` or `s3`; unset: `disk` on SQLite,
+    /// `database` on PostgreSQL (every replica reads them there).
+    pub store: Option<ModelStoreKind>,
+    /// The `disk` store's directory; empty: `models` in the data directory.
     pub store_dir: String,
+    /// The `s3` store's bucket and credentials.
+    pub s3: ModelS3Settings,
     /// Seconds a training job's holder may go without renewing its lease before another
     /// worker takes the job over (renewed every third of it).
     pub job_lease_secs: u64,
+}
+
+/// `models.store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelStoreKind {
+    Disk,
+    Database,
+    S3,
+}
+
+/// `models.s3`: an S3-compatible bucket for model files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelS3Settings {
+    pub bucket: String,
+    /// Empty: AWS; otherwise the URL of an S3-compatible service (path-style requests).
+    pub endpoint: String,
+    pub region: String,
+    /// What every object name starts with, so deployments can share a bucket.
+    pub prefix: String,
+    /// Empty: the usual AWS sources (`AWS_ACCESS_KEY_ID`, instance roles). Secret.
+    #[serde(serialize_with = "expose")]
+    pub access_key_id: SecretString,
+    #[serde(serialize_with = "expose")]
+    pub secret_access_key: SecretString,
+    /// Allows an `http://` endpoint.
+    pub allow_http: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -411,7 +443,17 @@ impl Default for Settings {
                 answer_cache: true,
                 test_pause_before_store_ms: 0,
                 sandbox_program: String::new(),
+                store: None,
                 store_dir: String::new(),
+                s3: ModelS3Settings {
+                    bucket: String::new(),
+                    endpoint: String::new(),
+                    region: "us-east-1".into(),
+                    prefix: "models".into(),
+                    access_key_id: SecretString::default(),
+                    secret_access_key: SecretString::default(),
+                    allow_http: false,
+                },
                 job_lease_secs: 30,
                 sandbox_memory_mib: 512,
                 sandbox_timeout_ms: 2_000,
@@ -579,6 +621,12 @@ mod tests {
             [audit]
             pseudonym_secret = "pseudonym-secret-value-1b7a"
             checkpoint_signing_key = "checkpoint-key-value-9c3f"
+            [models]
+            store = "s3"
+            [models.s3]
+            bucket = "models"
+            access_key_id = "s3-key-id-value-2a9b"
+            secret_access_key = "s3-secret-value-7c1e"
         "#;
         let settings: Settings =
             Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(file)).extract().unwrap();
@@ -586,16 +634,25 @@ mod tests {
         assert_eq!(settings.audit.pseudonym_secret.expose_secret(), "pseudonym-secret-value-1b7a");
         assert_eq!(settings.audit.checkpoint_signing_key.expose_secret(), "checkpoint-key-value-9c3f");
         assert!(settings.database_url().expose_secret().contains("db-password-5f1c"));
+        assert_eq!(settings.models.store, Some(ModelStoreKind::S3));
+        assert_eq!(settings.models.s3.secret_access_key.expose_secret(), "s3-secret-value-7c1e");
         // A round trip through figment (how `load` layers the defaults) keeps them.
         let again: Settings = Figment::from(Serialized::defaults(settings.clone())).extract().unwrap();
         assert_eq!(again.auth.jwt_secret.expose_secret(), "jwt-secret-value-8d2e");
+        assert_eq!(again.models.s3.access_key_id.expose_secret(), "s3-key-id-value-2a9b");
 
         let overrides =
             Overrides { database_url: Some("postgres://u:flag-password-4e0d@h/db".into()), ..Default::default() };
         let printed = format!("{settings:?}\n{settings:#?}\n{overrides:?}\n{:?}", settings.database_url());
-        for secret in
-            ["db-password", "jwt-secret-value", "pseudonym-secret-value", "checkpoint-key-value", "flag-password"]
-        {
+        for secret in [
+            "db-password",
+            "jwt-secret-value",
+            "pseudonym-secret-value",
+            "checkpoint-key-value",
+            "flag-password",
+            "s3-key-id-value",
+            "s3-secret-value",
+        ] {
             assert!(!printed.contains(secret), "`{secret}` is printed: {printed}");
         }
         assert!(printed.contains("REDACTED"), "{printed}");

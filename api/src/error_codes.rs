@@ -34,6 +34,7 @@ impl ErrorCodeExt for ErrorCode {
             ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::ModelNotReady => "MODEL_NOT_READY",
             ErrorCode::ModelFailed => "MODEL_FAILED",
+            ErrorCode::ModelCorrupt => "MODEL_CORRUPT",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
@@ -59,7 +60,9 @@ impl ErrorCodeExt for ErrorCode {
             ErrorCode::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ErrorCode::RateLimited | ErrorCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ModelNotReady | ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            // Our stored copy is damaged: retrying will not help until another model is
+            // deployed, and it is not the client's fault.
+            ErrorCode::ModelCorrupt | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

@@ -9,12 +9,13 @@ use anyhow::Context as _;
 use domain::ServicesConfig;
 use domain::audit::AuditConfig;
 use domain::content::ContentConfig;
+use domain::models::artifacts::{S3Settings, StoreChoice};
 use domain::models::{JobRunner, ModelsConfig, SandboxSettings};
 use domain::tenants::auth::AuthConfig;
 use domain::tenants::db::DbConfig;
 use migrations::{Migrator, MigratorTrait};
 
-use crate::config::{ExposeSecret as _, Settings};
+use crate::config::{ExposeSecret as _, ModelStoreKind, Settings};
 use crate::error_codes::ErrorCodeExt as _;
 use crate::graphql::build_schema;
 use crate::http::client_addr::TrustedProxies;
@@ -185,10 +186,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
     };
     let node_id = crate::node::node_id(&settings.data_dir, process)?;
     let models = ModelsConfig {
-        store_dir: match settings.models.store_dir.as_str() {
-            "" => settings.data_dir.join("models"),
-            dir => std::path::PathBuf::from(dir),
-        },
+        store: model_store(settings)?,
         onnxruntime_path: settings.onnxruntime_path(),
         training_threads: settings.models.training_threads,
         tuning_budget: match settings.models.tuning_budget_secs {
@@ -233,6 +231,38 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
         ..ContentConfig::default()
     };
     Ok(domain::App::connect(&config, models, content).await?)
+}
+
+/// `models.store`, defaulting by database: disk beside SQLite, the database itself on
+/// PostgreSQL, where replicas share nothing else.
+fn model_store(settings: &Settings) -> anyhow::Result<StoreChoice> {
+    let on_postgres = settings.database_url().expose_secret().starts_with("postgres");
+    let kind =
+        settings.models.store.unwrap_or(if on_postgres { ModelStoreKind::Database } else { ModelStoreKind::Disk });
+    Ok(match kind {
+        ModelStoreKind::Disk => StoreChoice::Disk(match settings.models.store_dir.as_str() {
+            "" => settings.data_dir.join("models"),
+            dir => std::path::PathBuf::from(dir),
+        }),
+        // SQLite has one writer: a model file written in a transaction of its own while
+        // a deployment's transaction waits for it would never finish.
+        ModelStoreKind::Database if !on_postgres => {
+            anyhow::bail!("models.store = \"database\" needs PostgreSQL; beside SQLite, model files stay on disk")
+        }
+        ModelStoreKind::Database => StoreChoice::Database,
+        ModelStoreKind::S3 => {
+            let s3 = &settings.models.s3;
+            StoreChoice::S3(S3Settings {
+                bucket: s3.bucket.clone(),
+                endpoint: s3.endpoint.clone(),
+                region: s3.region.clone(),
+                prefix: s3.prefix.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.clone(),
+                allow_http: s3.allow_http,
+            })
+        }
+    })
 }
 
 /// Migrations run as the connecting user (who owns the schema), not the app role.

@@ -16,12 +16,12 @@ pub struct App {
 
 impl App {
     pub async fn connect(config: &ServicesConfig, models: ModelsConfig, content: ContentConfig) -> Result<Self> {
-        Ok(Self::new(Services::connect(config).await?, models, content))
+        Self::new(Services::connect(config).await?, models, content)
     }
 
     /// Content first: serving blends content scores into recommendations.
-    pub fn new(services: Services, models: ModelsConfig, content: ContentConfig) -> Self {
+    pub fn new(services: Services, models: ModelsConfig, content: ContentConfig) -> Result<Self> {
         let content = ContentServices::new(services.clone(), content);
-        Self { models: ModelServices::new(services.clone(), content.clone(), models), content, services }
+        Ok(Self { models: ModelServices::new(services.clone(), content.clone(), models)?, content, services })
     }
 }

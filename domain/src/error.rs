@@ -23,13 +23,15 @@ pub enum ErrorCode {
     QuotaExceeded,
     ModelNotReady,
     ModelFailed,
+    /// A model file does not match the checksum stored with it: it is not served.
+    ModelCorrupt,
     /// The database cannot be reached: retry shortly.
     Unavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::BadRequest,
         ErrorCode::PayloadTooLarge,
         ErrorCode::MethodNotAllowed,
@@ -47,6 +49,7 @@ impl ErrorCode {
         ErrorCode::QuotaExceeded,
         ErrorCode::ModelNotReady,
         ErrorCode::ModelFailed,
+        ErrorCode::ModelCorrupt,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -74,6 +77,10 @@ pub enum DomainError {
     /// an error of its own); the message says which and is meant for the tenant.
     #[error("{0}")]
     ModelFailed(String),
+    /// A stored model file failed its checksum (`models::artifacts`); the message names
+    /// the file, never its content.
+    #[error("{0}")]
+    ModelCorrupt(String),
     /// The database failed underneath a request. `location` is where the error entered
     /// the domain (the `?` that converted it).
     #[error("database error at {location}")]
@@ -139,6 +146,7 @@ impl DomainError {
             DomainError::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             DomainError::ModelNotReady(_) => ErrorCode::ModelNotReady,
             DomainError::ModelFailed(_) => ErrorCode::ModelFailed,
+            DomainError::ModelCorrupt(_) => ErrorCode::ModelCorrupt,
             DomainError::Database { source, .. } if unreachable(source) => ErrorCode::Unavailable,
             DomainError::Database { .. } | DomainError::Internal { .. } => ErrorCode::Internal,
         }

@@ -23,6 +23,7 @@ mod m0011_content_search;
 mod m0012_content_embeddings;
 mod m0013_job_leases;
 mod m0014_job_runs;
+mod m0015_model_artifacts;
 
 /// The PostgreSQL role the service switches to; row-level security applies to it.
 pub const APP_ROLE: &str = rls::APP_ROLE;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_content_embeddings::Migration),
             Box::new(m0013_job_leases::Migration),
             Box::new(m0014_job_runs::Migration),
+            Box::new(m0015_model_artifacts::Migration),
         ]
     }
 }

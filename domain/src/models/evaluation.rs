@@ -32,13 +32,13 @@ pub(crate) async fn load_evaluation(
         return Err(DomainError::ModelNotReady(format!("the model is {}, not ready", record.model.status.as_str())));
     }
     let key = record.artifact_key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?;
-    let model_store = models.store.clone();
-    let (meta, detail) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Option<Vec<u8>>)> {
-        let meta = model_store.get(&key, META_FILE)?;
-        Ok((meta, model_store.get(&key, EVALUATION_FILE).ok()))
-    })
-    .await
-    .map_err(|e| DomainError::internal_from("artifact thread", e))??;
+    let meta = models.store.get(ctx, &key, META_FILE).await?;
+    // Uploaded models keep no evaluation file; a damaged one is refused as such.
+    let detail = match models.store.get(ctx, &key, EVALUATION_FILE).await {
+        Ok(bytes) => Some(bytes),
+        Err(e @ DomainError::ModelCorrupt(_)) => return Err(e),
+        Err(_) => None,
+    };
     let meta: ArtifactMeta =
         serde_json::from_slice(&meta).map_err(|e| DomainError::internal_from("corrupt model metadata", e))?;
     let detail = detail.ok_or_else(|| {

@@ -177,24 +177,20 @@ async fn run(
                 history_digests: digests.is_some(),
                 trained_at: data.snapshot.taken_at,
             };
-            let key_for_write = key.clone();
-            let trained_for_write = trained.clone_files();
             let evaluation =
                 serde_json::to_vec(&trained.evaluation).map_err(|e| DomainError::internal(e.to_string()))?;
-            tokio::task::spawn_blocking(move || -> Result<()> {
-                store.put(&key_for_write, ONNX_FILE, &trained_for_write.0)?;
-                if let Some(factors) = &trained_for_write.1 {
-                    store.put(&key_for_write, USER_FACTORS_FILE, &f32_bytes(factors))?;
-                }
-                if let Some(digests) = &digests {
-                    store.put(&key_for_write, HISTORY_DIGESTS_FILE, digests)?;
-                }
-                store.put(&key_for_write, EVALUATION_FILE, &evaluation)?;
-                let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::internal(e.to_string()))?;
-                store.put(&key_for_write, META_FILE, &meta)
-            })
-            .await
-            .map_err(|e| DomainError::internal_from("artifact thread", e))??;
+            let (graph, factors) = trained.clone_files();
+            let mut files = vec![(ONNX_FILE, graph)];
+            if let Some(factors) = &factors {
+                files.push((USER_FACTORS_FILE, f32_bytes(factors)));
+            }
+            if let Some(digests) = digests {
+                files.push((HISTORY_DIGESTS_FILE, digests));
+            }
+            files.push((EVALUATION_FILE, evaluation));
+            let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::internal(e.to_string()))?;
+            files.push((META_FILE, meta));
+            store.put(ctx, &key, files).await?;
             let record = TrainedRecord {
                 algorithm: trained.algorithm,
                 artifact_key: key,

@@ -55,7 +55,7 @@ pub(crate) async fn erasure_lock(models: &ModelServices, ctx: &TenantCtx, tx: &T
 pub(crate) async fn trained_on(models: &ModelServices, tx: &TenantTx, user_id: &str) -> Result<Vec<Model>> {
     let mut out = Vec::new();
     for (row, key) in with_artifacts(tx).await? {
-        let meta = read_meta(models.store.clone(), key).await?;
+        let meta = read_meta(models.store.as_ref(), tx.ctx(), &key).await?;
         if meta.eval_user_ids.iter().chain(&meta.user_ids).any(|u| u == user_id) {
             out.push(store::model_by_row(tx, row).await?.model);
         }
@@ -148,7 +148,7 @@ pub(crate) async fn mark_for_retraining(tx: &TenantTx, rows: &[i64], erased_at: 
 pub(crate) async fn scrub_everywhere(models: &ModelServices, tx: &TenantTx, user_id: &str) -> Result<Vec<Model>> {
     let mut found = Vec::new();
     for (row, key) in with_artifacts(tx).await? {
-        if scrub_model(models, row, key, vec![user_id.to_owned()]).await? {
+        if scrub_model(models, tx.ctx(), row, key, vec![user_id.to_owned()]).await? {
             models.loaded.invalidate(&row);
             found.push(store::model_by_row(tx, row).await?.model);
         }
@@ -172,7 +172,7 @@ pub(crate) async fn scrub_fresh(
     if gone.is_empty() {
         return Ok(false);
     }
-    scrub_model(models, model_row, key.to_owned(), gone).await
+    scrub_model(models, tx.ctx(), model_row, key.to_owned(), gone).await
 }
 
 /// A freshly stored model: marked for retraining when its snapshot held someone erased
@@ -228,14 +228,17 @@ pub(crate) async fn released_at(
     Ok(Some(latest))
 }
 
-/// Scrubs one model's files under its scrub lock (blocking I/O off the executor).
-async fn scrub_model(models: &ModelServices, row: i64, key: String, users: Vec<String>) -> Result<bool> {
+/// Scrubs one model's files under its scrub lock.
+async fn scrub_model(
+    models: &ModelServices,
+    ctx: &TenantCtx,
+    row: i64,
+    key: String,
+    users: Vec<String>,
+) -> Result<bool> {
     let lock = models.scrub_lock(row);
     let _held = lock.lock().await;
-    let store = models.store.clone();
-    tokio::task::spawn_blocking(move || scrub(store.as_ref(), &key, &users))
-        .await
-        .map_err(|e| DomainError::internal_from("scrub thread", e))?
+    scrub(models.store.as_ref(), ctx, &key, &users).await
 }
 
 async fn with_artifacts(tx: &TenantTx) -> Result<Vec<(i64, String)>> {
@@ -252,20 +255,18 @@ async fn with_artifacts(tx: &TenantTx) -> Result<Vec<(i64, String)>> {
         .collect())
 }
 
-async fn read_meta(store: std::sync::Arc<dyn ModelStore>, key: String) -> Result<ArtifactMeta> {
-    tokio::task::spawn_blocking(move || parse_meta(&store.get(&key, META_FILE)?))
-        .await
-        .map_err(|e| DomainError::internal_from("artifact thread", e))?
+async fn read_meta(store: &dyn ModelStore, ctx: &TenantCtx, key: &str) -> Result<ArtifactMeta> {
+    parse_meta(&store.get(ctx, key, META_FILE).await?)
 }
 
 fn parse_meta(bytes: &[u8]) -> Result<ArtifactMeta> {
     serde_json::from_slice(bytes).map_err(|e| DomainError::internal_from("corrupt model metadata", e))
 }
 
-/// Scrubs one model's files of these users; returns whether any of them was in them
-/// (blocking I/O).
-fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
-    let mut meta = parse_meta(&store.get(key, META_FILE)?)?;
+/// Scrubs one model's files of these users; returns whether any of them was in them.
+/// The rewritten files are stored together (one transaction in the database store).
+async fn scrub(store: &dyn ModelStore, ctx: &TenantCtx, key: &str, users: &[String]) -> Result<bool> {
+    let mut meta = read_meta(store, ctx, key).await?;
     let is_gone = |u: &String| !u.is_empty() && users.contains(u);
     let trained_rows: Vec<usize> =
         meta.user_ids.iter().enumerate().filter(|(_, u)| is_gone(u)).map(|(i, _)| i).collect();
@@ -274,8 +275,9 @@ fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
     if trained_rows.is_empty() && evaluated.is_empty() {
         return Ok(false);
     }
+    let mut files: Vec<(&'static str, Vec<u8>)> = Vec::new();
     if !trained_rows.is_empty() {
-        let mut factors = f32_values(&store.get(key, USER_FACTORS_FILE)?)?;
+        let mut factors = f32_values(&store.get(ctx, key, USER_FACTORS_FILE).await?)?;
         let width = meta.factors;
         for &row in &trained_rows {
             if let Some(slice) = factors.get_mut(row * width..(row + 1) * width) {
@@ -283,11 +285,11 @@ fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
             }
             meta.user_ids[row] = String::new();
         }
-        store.put(key, USER_FACTORS_FILE, &f32_bytes(&factors))?;
+        files.push((USER_FACTORS_FILE, f32_bytes(&factors)));
         if meta.history_digests {
-            let mut digests = store.get(key, HISTORY_DIGESTS_FILE)?;
+            let mut digests = store.get(ctx, key, HISTORY_DIGESTS_FILE).await?;
             super::history_digest::scrub(&mut digests, &trained_rows);
-            store.put(key, HISTORY_DIGESTS_FILE, &digests)?;
+            files.push((HISTORY_DIGESTS_FILE, digests));
         }
     }
     if !evaluated.is_empty() {
@@ -295,7 +297,7 @@ fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
             meta.eval_user_ids[index] = String::new();
         }
         // Not every model keeps an evaluation file (uploaded ones do not).
-        if let Ok(bytes) = store.get(key, EVALUATION_FILE) {
+        if let Ok(bytes) = store.get(ctx, key, EVALUATION_FILE).await {
             let mut detail: serde_json::Value =
                 serde_json::from_slice(&bytes).map_err(|e| DomainError::internal_from("corrupt evaluation file", e))?;
             // Their held-out items and their per-user metrics.
@@ -307,12 +309,13 @@ fn scrub(store: &dyn ModelStore, key: &str, users: &[String]) -> Result<bool> {
                 }
             }
             let bytes = serde_json::to_vec(&detail).map_err(|e| DomainError::internal(e.to_string()))?;
-            store.put(key, EVALUATION_FILE, &bytes)?;
+            files.push((EVALUATION_FILE, bytes));
         }
     }
     // The id lists go last: until they are blank, a failed scrub is found again.
     let bytes = serde_json::to_vec(&meta).map_err(|e| DomainError::internal(e.to_string()))?;
-    store.put(key, META_FILE, &bytes)?;
+    files.push((META_FILE, bytes));
+    store.put(ctx, key, files).await?;
     Ok(true)
 }
 
@@ -324,10 +327,11 @@ mod tests {
     use crate::models::history_digest::{self, HistoryDigest};
     use crate::models::types::Algorithm;
 
-    #[test]
-    fn scrubbing_blanks_the_person_everywhere_and_nobody_else() {
+    #[tokio::test]
+    async fn scrubbing_blanks_the_person_everywhere_and_nobody_else() {
         let dir = std::env::temp_dir().join(format!("mq-scrub-{}", uuid::Uuid::new_v4().simple()));
         let store = LocalDiskStore::new(&dir);
+        let ctx = TenantCtx::operator(tenants::TenantId::from_db(1), tenants::RequestId::new());
         let meta = ArtifactMeta {
             algorithm: Algorithm::Als,
             item_ids: vec!["i0".into(), "i1".into()],
@@ -338,31 +342,35 @@ mod tests {
             history_digests: true,
             trained_at: chrono::Utc::now(),
         };
-        store.put("1/m", META_FILE, &serde_json::to_vec(&meta).unwrap()).unwrap();
-        store.put("1/m", USER_FACTORS_FILE, &f32_bytes(&[1.0, 2.0, 3.0, 4.0])).unwrap();
+        store.put(&ctx, "1/m", vec![(META_FILE, serde_json::to_vec(&meta).unwrap())]).await.unwrap();
+        store.put(&ctx, "1/m", vec![(USER_FACTORS_FILE, f32_bytes(&[1.0, 2.0, 3.0, 4.0]))]).await.unwrap();
         let digests = [HistoryDigest::of([(0, 1.0)]), HistoryDigest::of([(1, 2.0)])];
-        store.put("1/m", HISTORY_DIGESTS_FILE, &history_digest::to_bytes(&digests)).unwrap();
+        store.put(&ctx, "1/m", vec![(HISTORY_DIGESTS_FILE, history_digest::to_bytes(&digests))]).await.unwrap();
         let evaluation = serde_json::json!({
             "k": 10,
             "users": [{ "user": 0, "test_items": [1] }, { "user": 1, "test_items": [0] }],
             "user_metrics": [{ "user": 0, "ndcg": 1.0, "recall": 1.0 }, { "user": 1, "ndcg": 0.0, "recall": 0.0 }],
         });
-        store.put("1/m", EVALUATION_FILE, evaluation.to_string().as_bytes()).unwrap();
+        store.put(&ctx, "1/m", vec![(EVALUATION_FILE, evaluation.to_string().into_bytes())]).await.unwrap();
 
-        assert!(!scrub(&store, "1/m", &["nobody".into()]).unwrap());
-        assert!(scrub(&store, "1/m", &["b".into()]).unwrap());
-        let meta = parse_meta(&store.get("1/m", META_FILE).unwrap()).unwrap();
+        assert!(!scrub(&store, &ctx, "1/m", &["nobody".into()]).await.unwrap());
+        assert!(scrub(&store, &ctx, "1/m", &["b".into()]).await.unwrap());
+        let meta = parse_meta(&store.get(&ctx, "1/m", META_FILE).await.unwrap()).unwrap();
         assert_eq!(meta.user_ids, ["a", ""]);
         assert_eq!(meta.eval_user_ids, ["a", "", "c"]);
-        assert_eq!(f32_values(&store.get("1/m", USER_FACTORS_FILE).unwrap()).unwrap(), [1.0, 2.0, 0.0, 0.0]);
-        let digests_left = history_digest::from_bytes(&store.get("1/m", HISTORY_DIGESTS_FILE).unwrap()).unwrap();
+        assert_eq!(
+            f32_values(&store.get(&ctx, "1/m", USER_FACTORS_FILE).await.unwrap()).unwrap(),
+            [1.0, 2.0, 0.0, 0.0]
+        );
+        let digests_left =
+            history_digest::from_bytes(&store.get(&ctx, "1/m", HISTORY_DIGESTS_FILE).await.unwrap()).unwrap();
         assert_eq!(digests_left, [digests[0], HistoryDigest::of([])]);
         let evaluation: serde_json::Value =
-            serde_json::from_slice(&store.get("1/m", EVALUATION_FILE).unwrap()).unwrap();
+            serde_json::from_slice(&store.get(&ctx, "1/m", EVALUATION_FILE).await.unwrap()).unwrap();
         assert_eq!(evaluation["users"], serde_json::json!([{ "user": 0, "test_items": [1] }]));
         assert_eq!(evaluation["user_metrics"], serde_json::json!([{ "user": 0, "ndcg": 1.0, "recall": 1.0 }]));
         // A second erasure of the same person finds nothing left.
-        assert!(!scrub(&store, "1/m", &["b".into()]).unwrap());
+        assert!(!scrub(&store, &ctx, "1/m", &["b".into()]).await.unwrap());
         std::fs::remove_dir_all(dir).ok();
     }
 }

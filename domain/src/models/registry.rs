@@ -12,7 +12,7 @@ use tenants::scope::Scope;
 use super::artifacts::{ArtifactMeta, META_FILE, ONNX_FILE};
 
 use super::runtime::ModelServices;
-use super::serving::LoadedModel;
+use super::serving::{LoadedModel, ModelFiles};
 use super::store;
 use super::types::{Algorithm, DataSnapshot, Job, Model, ModelStatus, TrainRequest};
 use crate::audit::{AuditEvent, Target, action};
@@ -146,7 +146,7 @@ pub async fn deploy_model(ctx: &TenantCtx, models: &ModelServices, id: &PublicId
         return Err(DomainError::Conflict("another model was deployed meanwhile; deploy again".into()));
     }
     // Load before switching, so a model that cannot serve never becomes active.
-    load(models, &candidate).await?;
+    load(ctx, models, &candidate).await?;
     store::insert_deployment(&tx, candidate.row, "deploy").await?;
     let model = store::model_by_row(&tx, candidate.row).await?.model;
     let event = AuditEvent::new(action::MODEL_DEPLOYED).target(Target::object("model", model.id.as_string()));
@@ -171,7 +171,7 @@ pub async fn rollback_model(ctx: &TenantCtx, models: &ModelServices) -> Result<M
         .await?
         .ok_or_else(|| DomainError::Conflict("there is no earlier deployment to return to".into()))?;
     let target = store::model_by_row(&tx, previous).await?;
-    load(models, &target).await?;
+    load(ctx, models, &target).await?;
     store::insert_deployment(&tx, previous, "rollback").await?;
     let model = store::model_by_row(&tx, previous).await?.model;
     models
@@ -187,7 +187,11 @@ pub async fn rollback_model(ctx: &TenantCtx, models: &ModelServices) -> Result<M
 /// The loaded model for a registry row, from the cache or the store. Concurrent first
 /// requests (after a deployment elsewhere, or an erasure that evicted the model) load it
 /// once.
-pub(crate) async fn load(models: &ModelServices, record: &store::ModelRow) -> Result<Arc<LoadedModel>> {
+pub(crate) async fn load(
+    ctx: &TenantCtx,
+    models: &ModelServices,
+    record: &store::ModelRow,
+) -> Result<Arc<LoadedModel>> {
     let (row, key, id) = (record.row, record.artifact_key.clone(), record.model.id);
     models
         .loaded
@@ -199,11 +203,11 @@ pub(crate) async fn load(models: &ModelServices, record: &store::ModelRow) -> Re
                 ))
             })?;
             let key = key.ok_or_else(|| DomainError::ModelNotReady("the model has no files yet".into()))?;
-            let store = models.store.clone();
+            let files = ModelFiles::read(models.store.as_ref(), ctx, &key).await?;
             let sessions = models.config.sessions_per_model;
             let sandbox = models.sandbox.clone();
             let model = tokio::task::spawn_blocking(move || {
-                LoadedModel::load(store.as_ref(), runtime, sandbox.as_ref(), row, id, &key, sessions)
+                LoadedModel::load(files, runtime, sandbox.as_ref(), row, id, sessions)
             })
             .await
             .map_err(|e| DomainError::internal_from("model loading thread", e))??;
@@ -222,7 +226,7 @@ pub(crate) async fn active(ctx: &TenantCtx, models: &ModelServices) -> Result<Op
     let tx = models.services.db.begin(ctx).await?;
     let record = store::model_by_row(&tx, row).await?;
     tx.commit().await?;
-    Ok(Some(load(models, &record).await?))
+    Ok(Some(load(ctx, models, &record).await?))
 }
 
 async fn active_row(ctx: &TenantCtx, models: &ModelServices) -> Result<Option<i64>> {
@@ -286,15 +290,8 @@ pub async fn upload_model(
         history_digests: false,
         trained_at: now,
     };
-    let store = models.store.clone();
-    let key_for_write = key.clone();
-    tokio::task::spawn_blocking(move || -> Result<()> {
-        store.put(&key_for_write, ONNX_FILE, &bytes)?;
-        let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::internal(e.to_string()))?;
-        store.put(&key_for_write, META_FILE, &meta)
-    })
-    .await
-    .map_err(|e| DomainError::internal_from("artifact thread", e))??;
+    let meta = serde_json::to_vec(&meta).map_err(|e| DomainError::internal(e.to_string()))?;
+    models.store.put(ctx, &key, vec![(ONNX_FILE, bytes), (META_FILE, meta)]).await?;
     let snapshot = DataSnapshot {
         users: 0,
         items: item_ids.len(),

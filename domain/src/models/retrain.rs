@@ -153,7 +153,7 @@ async fn replace(ctx: &TenantCtx, models: &ModelServices, old_row: i64, new_row:
     }
     let switched = old.model.active;
     if switched {
-        registry::load(models, &new).await?;
+        registry::load(ctx, models, &new).await?;
         store::insert_deployment(&tx, new_row, "erasure_retraining").await?;
         let event = AuditEvent::new(action::MODEL_DEPLOYED)
             .by(RETRAINER)
@@ -209,10 +209,7 @@ async fn delete_retired_files(ctx: &TenantCtx, models: &ModelServices) -> Result
         if let Some(key) = m.artifact_key.clone() {
             let lock = models.scrub_lock(m.id);
             let _held = lock.lock().await;
-            let store = models.store.clone();
-            tokio::task::spawn_blocking(move || store.delete(&key))
-                .await
-                .map_err(|e| DomainError::internal_from("artifact thread", e))??;
+            models.store.delete(ctx, &key).await?;
         }
     }
     model::Entity::update_many()

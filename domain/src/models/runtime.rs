@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use inference::runtime::OrtRuntime;
 use inference::sandbox::SandboxConfig;
 
-use super::artifacts::{LocalDiskStore, ModelStore};
+use super::artifacts::{ModelStore, StoreChoice};
 use super::data::{CachedPerson, CatalogView};
 use super::serving::LoadedModel;
 use crate::Services;
@@ -30,8 +30,8 @@ const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct ModelsConfig {
-    /// Root of the local model store.
-    pub store_dir: PathBuf,
+    /// Where model files live (`models.store`).
+    pub store: StoreChoice,
     /// libonnxruntime; serving needs it, training does not.
     pub onnxruntime_path: PathBuf,
     pub training_threads: usize,
@@ -148,7 +148,9 @@ pub struct ModelServices {
 }
 
 impl ModelServices {
-    pub fn new(services: Services, content: ContentServices, config: ModelsConfig) -> Self {
+    /// Fails when the model store's settings are unusable (an S3 store without a bucket).
+    pub fn new(services: Services, content: ContentServices, config: ModelsConfig) -> crate::error::Result<Self> {
+        let store = super::artifacts::open(&config.store, &services.db)?;
         let (runtime, runtime_error) = match OrtRuntime::init(&config.onnxruntime_path) {
             Ok(rt) => (Some(rt), None),
             Err(e) => {
@@ -168,7 +170,7 @@ impl ModelServices {
         let models = Self {
             services,
             content,
-            store: Arc::new(LocalDiskStore::new(&config.store_dir)),
+            store,
             runtime,
             runtime_error,
             sandbox,
@@ -197,7 +199,7 @@ impl ModelServices {
             config,
         };
         models.services.serving_cache.subscribe(Arc::new(ServingCaches::of(&models)));
-        models
+        Ok(models)
     }
 
     /// The shared handles this subsystem is built on.
@@ -227,8 +229,9 @@ impl ModelServices {
         locks.entry(model_row).or_default().clone()
     }
 
-    pub fn check_store(&self) -> crate::error::Result<()> {
-        self.store.check()
+    /// Whether the model store can be reached (disk writable, database or bucket answering).
+    pub async fn check_store(&self) -> crate::error::Result<()> {
+        self.store.check().await
     }
 }
 

@@ -19,6 +19,7 @@ use super::artifacts::{
 use super::history_digest::{self, HistoryDigest};
 use super::types::Algorithm;
 use crate::error::{DomainError, Result};
+use tenants::TenantCtx;
 
 /// Which strategy produced an answer; the API reports it with every list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,20 +122,41 @@ fn uploaded_model_error(e: InferenceError) -> DomainError {
     }
 }
 
+/// The files of a model that serving reads, fetched from the store before the
+/// (blocking) load builds sessions from them.
+pub struct ModelFiles {
+    meta: ArtifactMeta,
+    graph: Vec<u8>,
+    user_factors: Option<Vec<u8>>,
+    history_digests: Option<Vec<u8>>,
+}
+
+impl ModelFiles {
+    /// Reads (and so checks the checksum of) every file serving needs.
+    pub async fn read(store: &dyn ModelStore, ctx: &TenantCtx, key: &str) -> Result<Self> {
+        let meta: ArtifactMeta = serde_json::from_slice(&store.get(ctx, key, META_FILE).await?)
+            .map_err(|e| DomainError::internal_from("corrupt model metadata", e))?;
+        let graph = store.get(ctx, key, ONNX_FILE).await?;
+        let als = meta.algorithm == Algorithm::Als && meta.als.is_some();
+        let user_factors = if als { Some(store.get(ctx, key, USER_FACTORS_FILE).await?) } else { None };
+        let history_digests =
+            if als && meta.history_digests { Some(store.get(ctx, key, HISTORY_DIGESTS_FILE).await?) } else { None };
+        Ok(Self { meta, graph, user_factors, history_digests })
+    }
+}
+
 impl LoadedModel {
-    /// Reads and checks a model's files (blocking). Uploaded models need `sandbox`.
+    /// Checks a model's files and builds its sessions (blocking). Uploaded models need
+    /// `sandbox`.
     pub fn load(
-        store: &dyn ModelStore,
+        files: ModelFiles,
         runtime: &OrtRuntime,
         sandbox: Option<&SandboxConfig>,
         row: i64,
         id: tenants::ids::PublicId,
-        key: &str,
         sessions: usize,
     ) -> Result<Self> {
-        let meta: ArtifactMeta = serde_json::from_slice(&store.get(key, META_FILE)?)
-            .map_err(|e| DomainError::internal_from("corrupt model metadata", e))?;
-        let graph = store.get(key, ONNX_FILE)?;
+        let ModelFiles { meta, graph, user_factors, history_digests } = files;
         let scorer = if meta.algorithm == Algorithm::Uploaded {
             let sandbox =
                 sandbox.ok_or_else(|| DomainError::ModelNotReady("uploaded models cannot run here".into()))?;
@@ -147,9 +169,9 @@ impl LoadedModel {
                 .map_err(|e| DomainError::internal_from(format!("model {row} does not load"), e))?;
             ModelScorer::InProcess(scorer)
         };
-        let als = match (&meta.algorithm, &meta.als) {
-            (Algorithm::Als, Some(params)) => {
-                let values = f32_values(&store.get(key, USER_FACTORS_FILE)?)?;
+        let als = match (&meta.algorithm, &meta.als, user_factors) {
+            (Algorithm::Als, Some(params), Some(factors)) => {
+                let values = f32_values(&factors)?;
                 let users = Array2::from_shape_vec((meta.user_ids.len(), meta.factors), values)
                     .map_err(|e| DomainError::internal_from("user factors", e))?;
                 let items =
@@ -161,9 +183,9 @@ impl LoadedModel {
             }
             _ => None,
         };
-        let trained_histories = match (&als, meta.history_digests) {
-            (Some(als), true) => {
-                let digests = history_digest::from_bytes(&store.get(key, HISTORY_DIGESTS_FILE)?)?;
+        let trained_histories = match (&als, history_digests) {
+            (Some(als), Some(digests)) => {
+                let digests = history_digest::from_bytes(&digests)?;
                 if digests.len() != als.n_users() {
                     return Err(DomainError::internal(format!("model {row}: history digests do not match the users")));
                 }

@@ -18,8 +18,9 @@ use crate::on_both_backends;
 const NOT_YET_PRODUCED: &[&str] = &[];
 
 /// Codes only a fault provokes, each in a test of its own rather than on the shared
-/// server: `UNAVAILABLE` in `faults::a_database_outage_fails_fast_and_is_survived_without_a_restart`.
-const PROVOKED_BY_FAULT_TESTS: &[&str] = &["UNAVAILABLE"];
+/// server: `UNAVAILABLE` in `faults::a_database_outage_fails_fast_and_is_survived_without_a_restart`,
+/// `MODEL_CORRUPT` in `model_stores` (a damaged chunk or object).
+const PROVOKED_BY_FAULT_TESTS: &[&str] = &["UNAVAILABLE", "MODEL_CORRUPT"];
 
 /// The table of docs/errors.md: code → HTTP status.
 fn documented() -> BTreeMap<String, u16> {

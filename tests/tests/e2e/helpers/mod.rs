@@ -14,6 +14,7 @@ mod client;
 pub mod db_proxy;
 mod fixtures;
 pub mod process;
+pub mod services;
 
 pub use client::{assert_error, assert_refused, error_code};
 pub use fixtures::*;

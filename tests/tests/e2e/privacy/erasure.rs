@@ -131,28 +131,122 @@ const RECEIPTS: &str = "{ erasureReceipts(first: 100) { edges { node { id models
 /// A model's stored files, decoded: meta.json, the user factors (ALS) and the
 /// evaluation detail. Panics on a file that does not decode.
 struct ModelFiles {
-    dir: std::path::PathBuf,
+    dir: String,
     meta: Value,
     factors: Option<Vec<f32>>,
     evaluation: Value,
 }
 
-async fn artifact_dir(server: &TestServer, model: &str) -> std::path::PathBuf {
-    let db = server.raw_db().await;
-    let sql = format!("SELECT artifact_key FROM models WHERE public_id = '{model}'");
-    let key: String = query_value(&db, "artifact_key", sql).await;
-    server.settings.data_dir.join("models").join(key)
+/// Where a model's files are: under the data directory (the disk store, SQLite's
+/// default) or in `model_artifacts` (the database store, PostgreSQL's default).
+struct Stored<'a> {
+    server: &'a TestServer,
+    key: String,
+}
+
+impl<'a> Stored<'a> {
+    async fn of(server: &'a TestServer, model: &str) -> Self {
+        let db = server.raw_db().await;
+        let sql = format!("SELECT artifact_key FROM models WHERE public_id = '{model}'");
+        Self { server, key: query_value(&db, "artifact_key", sql).await }
+    }
+
+    fn in_database(&self) -> bool {
+        self.server.database_url.starts_with("postgres")
+    }
+
+    fn dir(&self) -> std::path::PathBuf {
+        self.server.settings.data_dir.join("models").join(&self.key)
+    }
+
+    async fn exists(&self) -> bool {
+        if !self.in_database() {
+            return self.dir().exists();
+        }
+        let sql = format!("SELECT COUNT(*) AS n FROM model_artifacts WHERE artifact_key = '{}'", self.key);
+        count(self.server, sql).await > 0
+    }
+
+    async fn file(&self, name: &str) -> Option<Vec<u8>> {
+        if !self.in_database() {
+            return std::fs::read(self.dir().join(name)).ok();
+        }
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM model_artifacts WHERE artifact_key = '{}' AND file_name = '{name}'",
+            self.key
+        );
+        if count(self.server, sql).await == 0 {
+            return None;
+        }
+        let db = self.server.raw_db().await;
+        let sql = format!(
+            "SELECT c.bytes FROM model_artifact_chunks c JOIN model_artifacts f ON f.id = c.artifact_id \
+             WHERE f.artifact_key = '{}' AND f.file_name = '{name}' ORDER BY c.chunk_index",
+            self.key
+        );
+        let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+        Some(rows.iter().flat_map(|r| r.try_get::<Vec<u8>>("", "bytes").unwrap()).collect())
+    }
+
+    /// Every stored file with its bytes (on disk, with its checksum file).
+    async fn backup(&self) -> Vec<(String, Vec<u8>)> {
+        if !self.in_database() {
+            return std::fs::read_dir(self.dir())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .map(|name| (name.clone(), std::fs::read(self.dir().join(name)).unwrap()))
+                .collect();
+        }
+        let db = self.server.raw_db().await;
+        let sql = format!("SELECT file_name FROM model_artifacts WHERE artifact_key = '{}'", self.key);
+        let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+        let mut files = Vec::new();
+        for name in rows.iter().map(|r| r.try_get::<String>("", "file_name").unwrap()) {
+            let bytes = self.file(&name).await.unwrap();
+            files.push((name, bytes));
+        }
+        files
+    }
+
+    /// Puts a backup back, as an operator restoring one would (checksums included).
+    async fn restore(&self, files: &[(String, Vec<u8>)]) {
+        if !self.in_database() {
+            for (name, bytes) in files {
+                std::fs::write(self.dir().join(name), bytes).unwrap();
+            }
+            return;
+        }
+        let db = self.server.raw_db().await;
+        for (name, bytes) in files {
+            use sha2::Digest;
+            let sha: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let file = format!(
+                "(SELECT id FROM model_artifacts WHERE artifact_key = '{}' AND file_name = '{name}')",
+                self.key
+            );
+            db.execute_unprepared(&format!(
+                "DELETE FROM model_artifact_chunks WHERE artifact_id = {file};
+                 INSERT INTO model_artifact_chunks (artifact_id, tenant_id, chunk_index, bytes)
+                    SELECT id, tenant_id, 0, decode('{hex}', 'hex') FROM model_artifacts WHERE id = {file};
+                 UPDATE model_artifacts SET sha256 = '{sha}', size = {} WHERE id = {file};",
+                bytes.len()
+            ))
+            .await
+            .unwrap();
+        }
+    }
 }
 
 async fn read_files(server: &TestServer, model: &str) -> ModelFiles {
-    let dir = artifact_dir(server, model).await;
-    let meta: Value = serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap();
-    let factors = std::fs::read(dir.join("user_factors.f32")).ok().map(|bytes| {
+    let stored = Stored::of(server, model).await;
+    let meta: Value = serde_json::from_slice(&stored.file("meta.json").await.unwrap()).unwrap();
+    let factors = stored.file("user_factors.f32").await.map(|bytes| {
         assert_eq!(bytes.len() % 4, 0, "a whole number of floats");
         bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
     });
-    let evaluation: Value = serde_json::from_slice(&std::fs::read(dir.join("evaluation.json")).unwrap()).unwrap();
-    ModelFiles { dir, meta, factors, evaluation }
+    let evaluation: Value = serde_json::from_slice(&stored.file("evaluation.json").await.unwrap()).unwrap();
+    ModelFiles { dir: stored.key.clone(), meta, factors, evaluation }
 }
 
 /// The files decode, agree with each other, and hold nothing of these people: not
@@ -166,7 +260,7 @@ fn assert_clean(files: &ModelFiles, erased: &[&str]) {
         assert!(
             !users.iter().chain(&evaluated).any(|u| u == person),
             "{person} is still in {}: {}",
-            files.dir.display(),
+            files.dir,
             files.meta
         );
     }
@@ -275,21 +369,15 @@ on_both_backends!(a_second_erasure_rechecks_and_completes, |server: &'static Tes
     let key = t.api_key.as_str();
     seed(server, key).await;
     let model = server.train(key, als()).await.model;
-    let dir = artifact_dir(server, &model).await;
-    let backup: Vec<(std::path::PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
-        .collect();
+    let stored = Stored::of(server, &model).await;
+    let backup = stored.backup().await;
 
     let receipt = server.ok(key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
     assert_eq!(receipt["status"], "COMPLETE", "{receipt}");
     assert!(receipt["completedAt"].is_string());
     assert_clean(&read_files(server, &model).await, &["a0"]);
 
-    for (path, bytes) in &backup {
-        std::fs::write(path, bytes).unwrap();
-    }
+    stored.restore(&backup).await;
     let db = server.raw_db().await;
     let sql = format!(
         "UPDATE erasure_receipts SET status = 'pending', completed_at = NULL WHERE public_id = '{}'",
@@ -332,8 +420,8 @@ on_both_backends!(
         );
         let old = server.train(key, als()).await.model;
         server.deploy(key, &old, false).await;
-        let old_dir = artifact_dir(server, &old).await;
-        assert!(old_dir.exists());
+        let old_files = Stored::of(server, &old).await;
+        assert!(old_files.exists().await);
 
         let receipt = server.ok(key, ERASE, json!({ "u": "a0" })).await["eraseUser"].clone();
         assert_eq!(receipt["modelsToRetrain"], json!([old]));
@@ -352,7 +440,7 @@ on_both_backends!(
 
         let m = server.ok(key, "query($id: ID!) { model(id: $id) { status active } }", json!({ "id": old })).await;
         assert_eq!(m["model"], json!({ "status": "RETIRED", "active": false }));
-        assert!(!old_dir.exists(), "the old files are deleted");
+        assert!(!old_files.exists().await, "the old files are deleted");
         let list = server
             .ok(key, "{ models(first: 10) { edges { node { id active needsRetraining parameters } } } }", json!({}))
             .await;
