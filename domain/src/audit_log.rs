@@ -25,6 +25,16 @@ pub async fn list_events(
     Ok(page)
 }
 
+/// How many events match `filter`.
+pub async fn count_events(ctx: &TenantCtx, services: &Services, filter: &AuditFilter) -> Result<u64> {
+    ctx.require(Scope::AuditRead)?;
+    services.read_audit.flush().await?;
+    let tx = services.db.begin(ctx).await?;
+    let n = audit::count_events(&tx, filter).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 pub async fn verify(ctx: &TenantCtx, services: &Services) -> Result<VerifyReport> {
     ctx.require(Scope::AuditRead)?;
     services.read_audit.flush().await?;

@@ -37,7 +37,7 @@ pub use checkpoint::Checkpoint;
 pub(crate) use checkpoint::sign_now;
 pub use coalesce::{FailedLoginCoalescer, FailureRecord};
 pub use event::{AuditEvent, Outcome, Target, action};
-pub(crate) use list::page_of_events;
+pub(crate) use list::{count_events, page_of_events};
 pub use list::{AuditFilter, AuditRecord, events_about};
 pub use read_queue::ReadAuditQueue;
 pub(crate) use verify::verify_in;

@@ -9,6 +9,7 @@ import { graphql } from "../gql";
 const AuditQuery = graphql(`
   query AuditEvents($filter: AuditEventFilter, $first: Int, $after: String) {
     auditEvents(filter: $filter, first: $first, after: $after) {
+      totalCount
       pageInfo {
         hasNextPage
         endCursor
@@ -105,7 +106,7 @@ export function AuditPage() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          <Pager pager={pager} hasNext={events.data?.auditEvents.pageInfo.hasNextPage ?? false} endCursor={events.data?.auditEvents.pageInfo.endCursor} />
+          <Pager pager={pager} hasNext={events.data?.auditEvents.pageInfo.hasNextPage ?? false} endCursor={events.data?.auditEvents.pageInfo.endCursor} total={events.data?.auditEvents.totalCount} pageSize={25} />
         </Card>
       )}
     </Stack>

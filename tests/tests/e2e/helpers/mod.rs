@@ -15,7 +15,7 @@ pub mod db_proxy;
 mod fixtures;
 pub mod process;
 
-pub use client::{assert_error, assert_refused, error_code};
+pub use client::{Answer, assert_error, assert_refused, error_code};
 pub use fixtures::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
