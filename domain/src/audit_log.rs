@@ -44,6 +44,24 @@ pub async fn verify(ctx: &TenantCtx, services: &Services) -> Result<VerifyReport
     Ok(report)
 }
 
+/// The signed checkpoints, newest first: what an auditor keeps outside Marquee to prove
+/// later that the log was not rewritten.
+pub async fn list_checkpoints(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Checkpoint>> {
+    ctx.require(Scope::AuditRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let page = audit::page_of_checkpoints(&tx, page).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+pub async fn count_checkpoints(ctx: &TenantCtx, services: &Services) -> Result<u64> {
+    ctx.require(Scope::AuditRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let n = audit::count_checkpoints(&tx).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// Signs the chain as it stands now, beyond the periodic checkpoints (before handing
 /// the log to an auditor, say). The request is itself recorded, and the checkpoint
 /// covers that event too.

@@ -34,7 +34,7 @@ use tenants::{RequestId, TenantCtx, TenantId, TenantTx};
 use crate::error::{DomainError, Result};
 
 pub use checkpoint::Checkpoint;
-pub(crate) use checkpoint::sign_now;
+pub(crate) use checkpoint::{count_checkpoints, page_of_checkpoints, sign_now};
 pub use coalesce::{FailedLoginCoalescer, FailureRecord};
 pub use event::{AuditEvent, Outcome, Target, action};
 pub(crate) use list::{count_events, page_of_events};
