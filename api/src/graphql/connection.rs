@@ -11,7 +11,7 @@ use crate::graphql::error::ApiResult;
 
 pub type Conn<T> = Connection<String, T, TotalCount, EmptyFields>;
 
-type CountFuture = Pin<Box<dyn Future<Output = domain::Result<u64>> + Send>>;
+type CountFuture = Pin<Box<dyn Future<Output = Result<u64, domain::DomainError>> + Send>>;
 
 /// The size of a whole list (with its filter, without its cursor). The count runs only
 /// if the query selects `totalCount`: a count scans every matching row, which paging
@@ -24,7 +24,7 @@ impl TotalCount {
     pub fn of<F, Fut>(count: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = domain::Result<u64>> + Send + 'static,
+        Fut: Future<Output = Result<u64, domain::DomainError>> + Send + 'static,
     {
         Self(Box::new(move || Box::pin(count())))
     }

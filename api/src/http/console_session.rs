@@ -32,7 +32,6 @@ use subtle::ConstantTimeEq as _;
 
 use super::graphql::{GraphqlState, Refusal, request_id};
 use super::response::error_response;
-use crate::error_codes::ErrorCodeExt as _;
 
 pub const ACCESS_COOKIE: &str = "mq_access";
 pub const REFRESH_COOKIE: &str = "mq_refresh";
