@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The clients for partner studios in examples/ (Python with `gql`, TypeScript typed by
 # the console's code generation) against a real server: a fresh SQLite data directory,
-# a fresh tenant with its first API key, `marquee serve` on a free port. Each client
+# a fresh tenant per client with its first API key, `marquee serve` on a free port. Each client
 # pushes a catalog and events, trains, deploys and prints explained recommendations;
 # this fails if either fails or prints no explained recommendation.
 #
@@ -54,8 +54,12 @@ cleanup() {
 trap cleanup EXIT
 
 "${BIN}" --data-dir "${DATA}" migrate >/dev/null
-CREDENTIALS="$("${BIN}" --data-dir "${DATA}" tenant create examples --name "Example Studio" --json)"
-KEY="$(printf '%s' "${CREDENTIALS}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["apiKey"]["secret"])')"
+# One tenant (one studio) per client, each with its first API key.
+declare -A KEYS
+for client in python typescript; do
+    CREDENTIALS="$("${BIN}" --data-dir "${DATA}" tenant create "${client}-studio" --name "${client} studio" --json)"
+    KEYS[${client}]="$(printf '%s' "${CREDENTIALS}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["apiKey"]["secret"])')"
+done
 "${BIN}" --data-dir "${DATA}" serve --port "${PORT}" >"${LOG}" 2>&1 &
 SERVER=$!
 URL="http://127.0.0.1:${PORT}"
@@ -78,7 +82,7 @@ for client in python typescript; do
     else
         cmd=(node examples/typescript/dist/main.js)
     fi
-    if ! MARQUEE_URL="${URL}" MARQUEE_API_KEY="${KEY}" "${cmd[@]}" | tee "${OUT}"; then
+    if ! MARQUEE_URL="${URL}" MARQUEE_API_KEY="${KEYS[${client}]}" "${cmd[@]}" | tee "${OUT}"; then
         echo "error: the ${client} example failed" >&2
         status=1
     elif ! grep -q "because of" "${OUT}"; then

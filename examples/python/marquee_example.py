@@ -70,12 +70,12 @@ def catalog():
 
 
 def events():
-    """Twenty people, each playing four items of one taste."""
+    """Twenty people, each playing six items of one taste (evaluation needs five)."""
     out = []
     for person in range(20):
         taste = "action" if person < 10 else "romance"
-        for j in range(4):
-            item = (person * 3 + j * 2) % 8
+        for j in range(6):
+            item = (person * 3 + j) % 8
             out.append({
                 "eventId": f"{PREFIX}-e-{person}-{j}",
                 "userId": f"{PREFIX}-user-{person}",

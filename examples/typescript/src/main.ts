@@ -127,12 +127,13 @@ function catalog(): ContentInput[] {
   return items;
 }
 
+/** Twenty people, each playing six items of one taste (evaluation needs five). */
 function events(): InteractionInput[] {
   const out: InteractionInput[] = [];
   for (let person = 0; person < 20; person++) {
     const taste = person < 10 ? "action" : "romance";
-    for (let j = 0; j < 4; j++) {
-      const item = (person * 3 + j * 2) % 8;
+    for (let j = 0; j < 6; j++) {
+      const item = (person * 3 + j) % 8;
       out.push({
         eventId: `${PREFIX}-e-${person}-${j}`,
         userId: `${PREFIX}-user-${person}`,
