@@ -37,8 +37,9 @@ fi
 )
 
 TARGET="${CARGO_TARGET_DIR:-${REPO_ROOT}/target}"
-BIN="${TARGET}/debug/marquee"
 cargo build --workspace --bins
+# The server reads every MARQUEE_* variable as a setting: MARQUEE_TOOLS is not one.
+BIN=(env -u MARQUEE_TOOLS "${TARGET}/debug/marquee")
 
 DATA="$(mktemp -d)"
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -53,14 +54,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"${BIN}" --data-dir "${DATA}" migrate >/dev/null
+"${BIN[@]}" --data-dir "${DATA}" migrate >/dev/null
 # One tenant (one studio) per client, each with its first API key.
 declare -A KEYS
 for client in python typescript; do
-    CREDENTIALS="$("${BIN}" --data-dir "${DATA}" tenant create "${client}-studio" --name "${client} studio" --json)"
+    CREDENTIALS="$("${BIN[@]}" --data-dir "${DATA}" tenant create "${client}-studio" --name "${client} studio" --json)"
     KEYS[${client}]="$(printf '%s' "${CREDENTIALS}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["apiKey"]["secret"])')"
 done
-"${BIN}" --data-dir "${DATA}" serve --port "${PORT}" >"${LOG}" 2>&1 &
+"${BIN[@]}" --data-dir "${DATA}" serve --port "${PORT}" >"${LOG}" 2>&1 &
 SERVER=$!
 URL="http://127.0.0.1:${PORT}"
 START=$(date +%s)

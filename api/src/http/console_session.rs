@@ -73,12 +73,16 @@ fn check_csrf(req: &HttpRequest) -> Result<(), Refusal> {
     let cookie = req.cookie(CSRF_COOKIE);
     let header = req.headers().get(CSRF_HEADER).map(|v| v.as_bytes());
     match (cookie, header) {
-        (Some(cookie), Some(header)) if !cookie.value().is_empty() && bool::from(cookie.value().as_bytes().ct_eq(header)) => {
+        (Some(cookie), Some(header))
+            if !cookie.value().is_empty() && bool::from(cookie.value().as_bytes().ct_eq(header)) =>
+        {
             Ok(())
         }
         _ => Err(Refusal(
             ErrorCode::CsrfRejected,
-            format!("a request signed in by the session cookie must send the {CSRF_COOKIE} cookie's value in {CSRF_HEADER}"),
+            format!(
+                "a request signed in by the session cookie must send the {CSRF_COOKIE} cookie's value in {CSRF_HEADER}"
+            ),
         )),
     }
 }

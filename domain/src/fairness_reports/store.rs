@@ -113,7 +113,10 @@ pub(crate) async fn find(tx: &TenantTx, id: &PublicId) -> Result<FairnessReport>
 }
 
 pub(crate) async fn count(tx: &TenantTx) -> Result<u64> {
-    Ok(report_row::Entity::find().filter(report_row::Column::TenantId.eq(tx.tenant_id().get())).count(tx.conn()).await?)
+    Ok(report_row::Entity::find()
+        .filter(report_row::Column::TenantId.eq(tx.tenant_id().get()))
+        .count(tx.conn())
+        .await?)
 }
 
 pub(crate) async fn list(tx: &TenantTx, page: PageRequest) -> Result<Page<FairnessReport>> {

@@ -54,10 +54,8 @@ impl Jar {
 
     /// The `Cookie` header a browser sends under `/auth/session`.
     fn for_session(&self, csrf: Option<&str>) -> Vec<(&'static str, String)> {
-        let mut headers = vec![(
-            "cookie",
-            format!("mq_access={}; mq_refresh={}; mq_csrf={}", self.access, self.refresh, self.csrf),
-        )];
+        let mut headers =
+            vec![("cookie", format!("mq_access={}; mq_refresh={}; mq_csrf={}", self.access, self.refresh, self.csrf))];
         if let Some(csrf) = csrf {
             headers.push(("x-csrf-token", csrf.to_owned()));
         }
@@ -161,10 +159,8 @@ on_both_backends!(cookie_requests_need_the_csrf_header, |server: &'static TestSe
     let answer = viewer(server, &headers).await;
     assert_eq!(answer.body["data"]["viewer"]["kind"], "API_KEY", "{}", answer.body);
     // An API key is not accepted from the cookie.
-    let smuggled = vec![
-        ("cookie", format!("mq_access={}; mq_csrf=abc", t.api_key)),
-        ("x-csrf-token", "abc".to_owned()),
-    ];
+    let smuggled =
+        vec![("cookie", format!("mq_access={}; mq_csrf=abc", t.api_key)), ("x-csrf-token", "abc".to_owned())];
     let refused = viewer(server, &smuggled).await;
     assert_refused(refused.status, &refused.body, 401, "UNAUTHENTICATED");
 });

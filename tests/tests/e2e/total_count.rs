@@ -42,7 +42,8 @@ on_both_backends!(total_count_equals_the_rows_and_stays_in_the_tenant, |server: 
     let extra: Vec<Value> = (0..5).map(|i| crate::helpers::movie(&format!("x{i}"), "Extra")).collect();
     server.upsert_contents(&other.api_key, json!(extra)).await;
     server.create_key(&other.api_key, &["catalog:read"]).await;
-    let profiles = json!([{ "id": "p1", "plan": "free" }, { "id": "p2", "plan": "free" }, { "id": "p3", "plan": "premium" }]);
+    let profiles =
+        json!([{ "id": "p1", "plan": "free" }, { "id": "p2", "plan": "free" }, { "id": "p3", "plan": "premium" }]);
     server.upsert_users(key, profiles).await;
     server.create_key(key, &["catalog:read"]).await;
     server.create_key(key, &["events:write"]).await;
