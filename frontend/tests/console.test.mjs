@@ -329,7 +329,7 @@ test("an item's page shows its insights: engagement, audience with suppressed gr
 
 test("the audit log filters by time and lists signed checkpoints", async () => {
   // Every sign-in adds events, so the log only grows while the test reads it.
-  const before = (await gql("{ auditEvents(first: 1) { totalCount } }", {}, await owner())).auditEvents.totalCount;
+  const eventsBefore = (await gql("{ auditEvents(first: 1) { totalCount } }", {}, await owner())).auditEvents.totalCount;
   const page = await signIn(browser);
   await page.getByRole("link", { name: "Audit log" }).click();
   await page.getByTestId("audit-table").locator("tbody tr").first().waitFor();
@@ -337,7 +337,7 @@ test("the audit log filters by time and lists signed checkpoints", async () => {
   const results = (n) => new RegExp(`· ${n.toLocaleString("en-US")} results?$`);
   const [, pages, shown] = (await label.textContent()).match(/^Page 1 of ([\d,]+) · ([\d,]+) results$/) ?? [];
   const number = (text) => Number(text.replaceAll(",", ""));
-  assert.ok(number(shown) >= before, `${shown} results, ${before} before signing in`);
+  assert.ok(number(shown) >= eventsBefore, `${shown} results, ${eventsBefore} before signing in`);
   assert.equal(number(pages), Math.ceil(number(shown) / 25));
   // A window in the future holds no event; one from an hour ago holds the recent ones.
   const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
