@@ -1,7 +1,10 @@
 // The console in a real browser against a real server with the demo tenant.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { BASE, OWNER, accessibilityProblems, gql, launch, member, shot, signIn, token } from "./harness.mjs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BASE, OWNER, accessibilityProblems, gql, launch, member, nextItemOnnx, shot, signIn, token } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -367,5 +370,28 @@ test("the audit log filters by time and lists signed checkpoints", async () => {
   assert.equal(await table.locator("tbody tr").first().locator("td").first().textContent(), String(latest.nodes[0].seq));
   await shot(page, "audit-checkpoints");
   assert.deepEqual(await accessibilityProblems(page), []);
+  await page.close();
+});
+
+test("upload an ONNX model on the Models view", async () => {
+  const ids = (await gql("{ contents(first: 6) { nodes { id } } }", {}, await owner())).contents.nodes.map((n) => n.id);
+  const file = join(mkdtempSync(join(tmpdir(), "marquee-onnx-")), "next-item.onnx");
+  writeFileSync(file, nextItemOnnx(ids.length));
+  const name = `browser upload ${Date.now()}`;
+  const newestBefore = (await gql("{ models(first: 1) { nodes { id } } }", {}, await owner())).models.nodes[0]?.id;
+  const page = await signIn(browser);
+  await page.getByRole("link", { name: "Models" }).click();
+  await page.getByTestId("models-table").waitFor();
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.locator("input[type=file]").setInputFiles(file);
+  await page.getByLabel("Item ids, in the model's output order").fill(ids.join("\n"));
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const row = page.getByTestId("models-table").locator("tbody tr").filter({ hasText: "UPLOADED" }).first();
+  await row.getByText("READY").waitFor();
+  const newest = (await gql("{ models(first: 1) { nodes { id algorithm status } } }", {}, await owner())).models.nodes[0];
+  assert.equal(newest.algorithm, "UPLOADED", JSON.stringify(newest));
+  assert.equal(newest.status, "READY");
+  assert.notEqual(newest.id, newestBefore);
+  await shot(page, "models-upload");
   await page.close();
 });
