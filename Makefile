@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR
 ORT_DYLIB_PATH ?= $(CURDIR)/.tools/onnxruntime/libonnxruntime.so.1.31.1
 export ORT_DYLIB_PATH
 
-.PHONY: run test lint setup schema bench postgres redis haproxy moto console browser-test
+.PHONY: run test lint setup schema bench postgres redis haproxy moto console browser-test examples
 
 setup:
 	@bash scripts/setup-onnxruntime.sh >/dev/null
@@ -28,10 +28,16 @@ test: setup postgres redis haproxy moto
 	bash scripts/check-dataset.sh
 	cargo test --workspace --no-fail-fast
 	$(MAKE) browser-test
+	$(MAKE) examples
 
 ## The console in headless Chromium against `serve --demo` (screenshots in frontend/test-results).
 browser-test: setup
 	bash scripts/browser-tests.sh
+
+## The clients for partner studios (examples/python, examples/typescript) against a fresh
+## server: each pushes data, trains and must print explained recommendations.
+examples: setup
+	bash scripts/examples.sh
 
 ## The house rules CI checks before the tests: formatting, clippy -D warnings on all targets,
 ## unused dependencies (cargo-machete) and breaking schema changes announced in CHANGELOG.md.

@@ -6,5 +6,5 @@ export default defineConfig({
   base: "/console/",
   plugins: [react()],
   build: { outDir: "dist", sourcemap: false, chunkSizeWarningLimit: 2000 },
-  server: { proxy: { "/graphql": "http://127.0.0.1:8080", "/models": "http://127.0.0.1:8080" } },
+  server: { proxy: { "/graphql": "http://127.0.0.1:8080", "/models": "http://127.0.0.1:8080", "/auth": "http://127.0.0.1:8080" } },
 });

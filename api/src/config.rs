@@ -504,7 +504,9 @@ impl Settings {
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             None => figment = figment.merge(Toml::file("marquee.toml")),
         }
-        figment = figment.merge(Env::prefixed("MARQUEE_").split("__"));
+        // The project's scripts share the prefix for what is not a setting: the tools
+        // folder, and the text model's folder (read by `text_model_dir`).
+        figment = figment.merge(Env::prefixed("MARQUEE_").ignore(&["tools", "text_model_dir"]).split("__"));
         if let Ok(url) = std::env::var("DATABASE_URL") {
             figment = figment.merge(Serialized::default("database.url", url));
         }

@@ -27,6 +27,7 @@ impl ErrorCodeExt for ErrorCode {
             ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::CsrfRejected => "CSRF_REJECTED",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::InvalidInput => "INVALID_INPUT",
             ErrorCode::Conflict => "CONFLICT",
@@ -49,7 +50,7 @@ impl ErrorCodeExt for ErrorCode {
             | ErrorCode::PersistedQueryNotFound
             | ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden | ErrorCode::CsrfRejected => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             // The tenant's own model is at fault, not the request and not the service:

@@ -58,11 +58,18 @@ impl Application {
             settings.server.workers
         };
         let console = web::Data::new(ConsoleDir(settings.console_dir()));
+        let session_cookies = web::Data::new(crate::http::console_session::SessionCookies {
+            refresh_ttl_secs: settings.auth.refresh_token_ttl_secs,
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics_access.clone())
                 .app_data(console.clone())
+                .app_data(session_cookies.clone())
+                .route("/auth/login", web::post().to(crate::http::console_session::login))
+                .route("/auth/session/refresh", web::post().to(crate::http::console_session::refresh))
+                .route("/auth/session/logout", web::post().to(crate::http::console_session::logout))
                 .route("/console", web::get().to(crate::http::console::redirect))
                 .route("/console/{tail:.*}", web::get().to(crate::http::console::serve))
                 .route("/graphql", web::post().to(graphql::post))

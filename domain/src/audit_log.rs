@@ -25,6 +25,16 @@ pub async fn list_events(
     Ok(page)
 }
 
+/// How many events match `filter`.
+pub async fn count_events(ctx: &TenantCtx, services: &Services, filter: &AuditFilter) -> Result<u64> {
+    ctx.require(Scope::AuditRead)?;
+    services.read_audit.flush().await?;
+    let tx = services.db.begin(ctx).await?;
+    let n = audit::count_events(&tx, filter).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 pub async fn verify(ctx: &TenantCtx, services: &Services) -> Result<VerifyReport> {
     ctx.require(Scope::AuditRead)?;
     services.read_audit.flush().await?;
@@ -32,6 +42,24 @@ pub async fn verify(ctx: &TenantCtx, services: &Services) -> Result<VerifyReport
     let report = audit::verify_in(services.audit.config(), &tx).await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// The signed checkpoints, newest first: what an auditor keeps outside Marquee to prove
+/// later that the log was not rewritten.
+pub async fn list_checkpoints(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Checkpoint>> {
+    ctx.require(Scope::AuditRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let page = audit::page_of_checkpoints(&tx, page).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+pub async fn count_checkpoints(ctx: &TenantCtx, services: &Services) -> Result<u64> {
+    ctx.require(Scope::AuditRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let n = audit::count_checkpoints(&tx).await?;
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// Signs the chain as it stands now, beyond the periodic checkpoints (before handing

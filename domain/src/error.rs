@@ -16,6 +16,9 @@ pub enum ErrorCode {
     PersistedQueryNotFound,
     Unauthenticated,
     Forbidden,
+    /// A request authenticated by the console's session cookie without the matching
+    /// `X-CSRF-Token` header (double submit): possibly forged by another site.
+    CsrfRejected,
     NotFound,
     InvalidInput,
     Conflict,
@@ -31,7 +34,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::BadRequest,
         ErrorCode::PayloadTooLarge,
         ErrorCode::MethodNotAllowed,
@@ -42,6 +45,7 @@ impl ErrorCode {
         ErrorCode::PersistedQueryNotFound,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
+        ErrorCode::CsrfRejected,
         ErrorCode::NotFound,
         ErrorCode::InvalidInput,
         ErrorCode::Conflict,

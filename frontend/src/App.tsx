@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import { Link, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { logout, refresh } from "./api/client";
 import { useQuery, useSession } from "./api/hooks";
-import { storedRefresh } from "./api/session";
+import { mayHaveSession } from "./api/session";
 import { ViewerContext, ViewerQuery } from "./api/viewer";
 import { ErrorAlert, Loading } from "./components/Status";
 import { AccessPage } from "./pages/Access";
@@ -41,7 +41,7 @@ const NAV: NavItem[] = [
 
 export function App() {
   const session = useSession();
-  const [restoring, setRestoring] = useState(() => !session && storedRefresh() !== null);
+  const [restoring, setRestoring] = useState(() => !session && mayHaveSession());
   useEffect(() => {
     if (restoring) void refresh().finally(() => setRestoring(false));
   }, [restoring]);
@@ -81,7 +81,7 @@ function Shell() {
                 {session?.email}
               </Text>
               <Badge data-testid="member-role">{session?.role}</Badge>
-              <Button variant="subtle" size="xs" onClick={logout}>
+              <Button variant="subtle" size="xs" onClick={() => void logout()}>
                 Log out
               </Button>
             </Group>

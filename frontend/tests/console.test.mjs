@@ -1,7 +1,10 @@
 // The console in a real browser against a real server with the demo tenant.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { BASE, OWNER, accessibilityProblems, gql, launch, member, shot, signIn, token } from "./harness.mjs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BASE, OWNER, accessibilityProblems, gql, launch, member, nextItemOnnx, shot, signIn, token } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -243,5 +246,152 @@ test("change a setting", async () => {
   assert.equal(settings.tenantSettings.interactionRetentionDays, 400);
   await shot(page, "settings");
   assert.deepEqual(await accessibilityProblems(page), []);
+  await page.close();
+});
+
+test("the session lives in HttpOnly cookies with a CSRF header; a reload keeps it; logging out revokes it", async () => {
+  const page = await signIn(browser);
+  const jar = async () => Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c]));
+  const cookies = await jar();
+  for (const name of ["mq_access", "mq_refresh"]) {
+    assert.equal(cookies[name]?.httpOnly, true, `${name} is HttpOnly`);
+    assert.equal(cookies[name].sameSite, "Strict");
+  }
+  assert.equal(cookies.mq_refresh.path, "/auth/session");
+  assert.equal(cookies.mq_csrf.httpOnly, false);
+  // Nothing of the session is readable by the page but the CSRF value.
+  const visible = await page.evaluate(() => ({
+    cookie: document.cookie,
+    stored: localStorage.length + sessionStorage.length,
+  }));
+  assert.equal(visible.stored, 0);
+  assert.ok(!visible.cookie.includes("mq_access") && !visible.cookie.includes("mq_refresh"), visible.cookie);
+  // A request with the cookies but without the header is refused.
+  const forged = await page.evaluate(async () => {
+    const res = await fetch("/graphql", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ query: "{ viewer { kind } }" }),
+    });
+    return { status: res.status, body: await res.json() };
+  });
+  assert.equal(forged.status, 403);
+  assert.equal(forged.body.errors?.[0]?.extensions?.code, "CSRF_REJECTED");
+
+  await page.reload();
+  await page.getByTestId("count-items").waitFor();
+  const { mq_refresh: refresh, mq_csrf: csrf } = await jar();
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
+  assert.deepEqual(Object.keys(await jar()), [], "logging out clears the cookies");
+  // The refresh token the browser held is revoked on the server.
+  const res = await fetch(`${BASE}/auth/session/refresh`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      Cookie: `mq_refresh=${refresh.value}; mq_csrf=${csrf.value}`,
+      "X-CSRF-Token": csrf.value,
+    },
+    body: "{}",
+  });
+  assert.equal(res.status, 401);
+  await page.close();
+});
+
+test("an item's page shows its insights: engagement, audience with suppressed groups, nearest items", async () => {
+  const top = await gql("{ statistics { topContent(first: 1) { content { id title } users } } }", {}, await owner());
+  const item = top.statistics.topContent[0];
+  const insights = await gql(
+    `{ contentInsights(contentId: "${item.content.id}") { audienceSize audience { attribute suppressedGroups } nearestByBehaviour { score } } }`,
+    {},
+    await owner(),
+  );
+  const ci = insights.contentInsights;
+  const page = await signIn(browser);
+  await page.goto(`${BASE}/console/catalog/${encodeURIComponent(item.content.id)}`);
+  await page.getByTestId("content-insights").waitFor();
+  await page.getByTestId("engagement-chart").waitFor();
+  assert.equal(
+    await page.getByTestId("insights-audience-size").locator("b").textContent(),
+    String(ci.audienceSize),
+  );
+  assert.equal(await page.getByTestId("audience-composition").locator(".mantine-Card-root").count(), ci.audience.length);
+  const suppressed = ci.audience.filter((b) => b.suppressedGroups > 0).length;
+  assert.equal(await page.getByTestId("suppressed-groups").count(), suppressed);
+  if (ci.nearestByBehaviour.length > 0) {
+    assert.equal(
+      await page.getByTestId("nearest-by-behaviour").locator("tr").count(),
+      ci.nearestByBehaviour.length,
+    );
+  }
+  await page.getByTestId("nearest-by-content").waitFor();
+  await shot(page, "content-insights");
+  assert.deepEqual(await accessibilityProblems(page), []);
+  await page.close();
+});
+
+test("the audit log filters by time and lists signed checkpoints", async () => {
+  // Every sign-in adds events, so the log only grows while the test reads it.
+  const eventsBefore = (await gql("{ auditEvents(first: 1) { totalCount } }", {}, await owner())).auditEvents.totalCount;
+  const page = await signIn(browser);
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByTestId("audit-table").locator("tbody tr").first().waitFor();
+  const label = page.getByTestId("page-label").first();
+  const results = (n) => new RegExp(`· ${n.toLocaleString("en-US")} results?$`);
+  const [, pages, shown] = (await label.textContent()).match(/^Page 1 of ([\d,]+) · ([\d,]+) results$/) ?? [];
+  const number = (text) => Number(text.replaceAll(",", ""));
+  assert.ok(number(shown) >= eventsBefore, `${shown} results, ${eventsBefore} before signing in`);
+  assert.equal(number(pages), Math.ceil(number(shown) / 25));
+  // A window in the future holds no event; one from an hour ago holds the recent ones.
+  const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  await page.getByLabel("From", { exact: true }).fill(local(new Date(Date.now() + 24 * 3600_000)));
+  await label.filter({ hasText: results(0) }).waitFor();
+  assert.equal(await page.getByTestId("audit-table").locator("tbody tr").count(), 0);
+  const since = new Date(Date.now() - 3600_000);
+  await page.getByLabel("From", { exact: true }).fill(local(since));
+  const from = new Date(local(since)).toISOString();
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=audit-table] tbody tr").length > 0);
+  const recent = await gql(
+    "query($f: DateTime) { auditEvents(first: 1, filter: { from: $f }) { totalCount } }",
+    { f: from },
+    await owner(),
+  );
+  assert.ok(recent.auditEvents.totalCount > 0);
+
+  const table = page.getByTestId("checkpoints-table");
+  await table.waitFor();
+  const before = (await gql("{ auditCheckpoints(first: 1) { totalCount } }", {}, await owner())).auditCheckpoints.totalCount;
+  const firstSeq = "[data-testid=checkpoints-table] tbody tr td";
+  const was = await page.evaluate((sel) => document.querySelector(sel)?.textContent ?? "", firstSeq);
+  await page.getByRole("button", { name: "Sign a checkpoint now" }).click();
+  await page.waitForFunction(([sel, old]) => (document.querySelector(sel)?.textContent ?? "") !== old, [firstSeq, was]);
+  const latest = (await gql("{ auditCheckpoints(first: 1) { totalCount nodes { seq } } }", {}, await owner())).auditCheckpoints;
+  assert.equal(latest.totalCount, before + 1);
+  assert.equal(await table.locator("tbody tr").first().locator("td").first().textContent(), String(latest.nodes[0].seq));
+  await shot(page, "audit-checkpoints");
+  assert.deepEqual(await accessibilityProblems(page), []);
+  await page.close();
+});
+
+test("upload an ONNX model on the Models view", async () => {
+  const ids = (await gql("{ contents(first: 6) { nodes { id } } }", {}, await owner())).contents.nodes.map((n) => n.id);
+  const file = join(mkdtempSync(join(tmpdir(), "marquee-onnx-")), "next-item.onnx");
+  writeFileSync(file, nextItemOnnx(ids.length));
+  const name = `browser upload ${Date.now()}`;
+  const newestBefore = (await gql("{ models(first: 1) { nodes { id } } }", {}, await owner())).models.nodes[0]?.id;
+  const page = await signIn(browser);
+  await page.getByRole("link", { name: "Models" }).click();
+  await page.getByTestId("models-table").waitFor();
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.locator("input[type=file]").setInputFiles(file);
+  await page.getByLabel("Item ids, in the model's output order").fill(ids.join("\n"));
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const row = page.getByTestId("models-table").locator("tbody tr").filter({ hasText: "UPLOADED" }).first();
+  await row.getByText("READY").waitFor();
+  const newest = (await gql("{ models(first: 1) { nodes { id algorithm status } } }", {}, await owner())).models.nodes[0];
+  assert.equal(newest.algorithm, "UPLOADED", JSON.stringify(newest));
+  assert.equal(newest.status, "READY");
+  assert.notEqual(newest.id, newestBefore);
+  await shot(page, "models-upload");
   await page.close();
 });

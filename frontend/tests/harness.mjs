@@ -84,3 +84,49 @@ export async function accessibilityProblems(page) {
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
 }
+
+// Protocol Buffers, just enough to write an ONNX model: varints and length-delimited fields.
+const varint = (n) => {
+  const out = [];
+  let v = BigInt(n);
+  do {
+    let byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v > 0n) byte |= 0x80;
+    out.push(byte);
+  } while (v > 0n);
+  return Buffer.from(out);
+};
+const int = (field, n) => Buffer.concat([varint(field << 3), varint(n)]);
+const bytes = (field, value) => {
+  const data = typeof value === "string" ? Buffer.from(value, "utf8") : Buffer.concat([].concat(value));
+  return Buffer.concat([varint((field << 3) | 2), varint(data.length), data]);
+};
+
+/**
+ * A valid ONNX history model over `n` items, written by hand the way the server's export
+ * writes one (inference/src/onnx/export.rs): `scores = user_history x weights`, where
+ * history item j recommends item j + 1.
+ */
+export function nextItemOnnx(n) {
+  const weights = Buffer.alloc(n * n * 4);
+  for (let j = 0; j < n; j++) weights.writeFloatLE(1, (j * n + ((j + 1) % n)) * 4);
+  const floatTensorType = (dims) =>
+    bytes(1, [int(1, 1), bytes(2, dims.map((d) => bytes(1, typeof d === "string" ? bytes(2, d) : int(1, d))))]);
+  const valueInfo = (name) => [bytes(1, name), bytes(2, floatTensorType(["N", n]))];
+  const graph = [
+    bytes(1, [bytes(1, "user_history"), bytes(1, "weights"), bytes(2, "scores"), bytes(3, "score"), bytes(4, "MatMul")]),
+    bytes(2, "browser_test_next_item"),
+    bytes(5, [int(1, n), int(1, n), int(2, 1), bytes(8, "weights"), bytes(9, weights)]),
+    bytes(11, valueInfo("user_history")),
+    bytes(12, valueInfo("scores")),
+  ];
+  return Buffer.concat([
+    int(1, 8),
+    bytes(2, "marquee-browser-test"),
+    bytes(7, graph),
+    bytes(8, [bytes(1, ""), int(2, 17)]),
+    bytes(14, [bytes(1, "marquee.model_kind"), bytes(2, "uploaded")]),
+    bytes(14, [bytes(1, "marquee.items"), bytes(2, String(n))]),
+  ]);
+}

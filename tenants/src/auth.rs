@@ -242,6 +242,29 @@ impl Authenticator {
         }
     }
 
+    /// Signs a session out: revokes the refresh token's family (logout). Nothing is
+    /// committed here: on `Some`, the transaction acts as the member whose session it was,
+    /// for the caller's audit event; `None` means the token revoked nothing (unknown,
+    /// expired, already revoked), which is not an error: logging out twice is harmless.
+    pub async fn logout(&self, refresh_token: &str, request_id: RequestId) -> Result<Option<(TenantTx, PublicId)>> {
+        let tx = self.db.begin_system_write(&SystemCtx::new("logout")).await?;
+        let Some((_, member)) = sessions::revoke_family(&tx, refresh_token).await? else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        match members::find_by_row(&tx, member).await? {
+            Some(member) => {
+                let id = member.id;
+                Ok(Some((self.scope_to_member(tx, &member, request_id).await?, id)))
+            }
+            // The member was removed meanwhile: their tokens were revoked with them.
+            None => {
+                tx.commit().await?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Redeems an invitation and signs the new member in. Nothing is committed here.
     /// The token is looked up first and the password hashed only for a live invitation,
     /// so guessing tokens costs the server no argon2 work.

@@ -409,12 +409,22 @@ pub(crate) async fn authenticate(
     services: &Services,
     request_id: &RequestId,
 ) -> Result<Option<TenantCtx>, Refusal> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
-    let bearer = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or_else(|| Refusal(ErrorCode::Unauthenticated, "use Authorization: Bearer <token>".into()))?;
+    // A bearer credential wins; the console's cookies count only without one.
+    let from_cookie;
+    let bearer = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .ok_or_else(|| Refusal(ErrorCode::Unauthenticated, "use Authorization: Bearer <token>".into()))?,
+        None => match super::console_session::cookie_access_token(req)? {
+            Some(token) => {
+                from_cookie = token;
+                from_cookie.as_str()
+            }
+            None => return Ok(None),
+        },
+    };
     match services.auth.authenticate(bearer, request_id.clone()).await {
         Ok(ctx) => Ok(Some(ctx)),
         Err(domain::tenants::TenantsError::Unauthenticated) => {

@@ -95,6 +95,7 @@ fn http_level(code: ErrorCode) -> bool {
             | ErrorCode::MethodNotAllowed
             | ErrorCode::NotAcceptable
             | ErrorCode::Unauthenticated
+            | ErrorCode::CsrfRejected
             | ErrorCode::RateLimited
             | ErrorCode::QuotaExceeded
             | ErrorCode::Internal

@@ -28,6 +28,13 @@ pub(crate) fn key_created(key: &ApiKey) -> AuditEvent {
     }))
 }
 
+pub async fn count_api_keys(ctx: &TenantCtx, services: &Services) -> Result<u64> {
+    let tx = services.db.begin(ctx).await?;
+    let n = api_keys::count(&tx).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 pub async fn list_api_keys(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<ApiKey>> {
     let tx = services.db.begin(ctx).await?;
     let page = api_keys::list(&tx, page).await?;

@@ -11,6 +11,13 @@ use crate::audit::{AuditEvent, Target, action};
 use crate::error::Result;
 use crate::serving_cache::Change;
 
+pub async fn count_members(ctx: &TenantCtx, services: &Services) -> Result<u64> {
+    let tx = services.db.begin(ctx).await?;
+    let n = members::count(&tx).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 pub async fn list_members(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<Member>> {
     let tx = services.db.begin(ctx).await?;
     let page = members::list(&tx, page).await?;

@@ -6,10 +6,12 @@ mod members;
 mod provisioning;
 mod sessions;
 
-pub use api_keys::{create_api_key, list_api_keys, revoke_api_key};
-pub use members::{MemberRemoved, MemberRoleChanged, invite_member, list_members, remove_member, update_member_role};
+pub use api_keys::{count_api_keys, create_api_key, list_api_keys, revoke_api_key};
+pub use members::{
+    MemberRemoved, MemberRoleChanged, count_members, invite_member, list_members, remove_member, update_member_role,
+};
 pub use provisioning::{CreatedTenant, NewTenant, create_tenant, find_tenant_by_slug};
-pub use sessions::{accept_invite, login, refresh_session};
+pub use sessions::{accept_invite, login, logout, refresh_session};
 pub use tenants::api_key_secret::KeyEnvironment;
 pub use tenants::auth::Session;
 pub use tenants::page::{Page, PageRequest};

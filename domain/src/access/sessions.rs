@@ -100,6 +100,24 @@ pub async fn refresh_session(
     }
 }
 
+/// Signs a session out: revokes its refresh token (and any successor) at once, with an
+/// audit event in the same commit. A token that revokes nothing (already spent,
+/// revoked, expired or unknown) is no error: the session is over either way. Admitted
+/// by the throttle like a refresh, so it cannot be used to probe tokens quickly.
+pub async fn logout(
+    services: &Services,
+    request_id: &RequestId,
+    client: Option<IpAddr>,
+    refresh_token: &str,
+) -> Result<()> {
+    admitted(services.throttle.admit(client, None).await)?;
+    if let Some((tx, member)) = services.auth.logout(refresh_token, request_id.clone()).await? {
+        services.audit.record(&tx, AuditEvent::new(action::LOGOUT).target(Target::member(&member))).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 pub async fn accept_invite(
     services: &Services,
     request_id: &RequestId,

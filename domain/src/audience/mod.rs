@@ -10,7 +10,7 @@ pub mod personal_data;
 pub(crate) mod store;
 mod types;
 
-pub use personal_data::{PersonalDataRead, get_end_user, list_end_users};
+pub use personal_data::{PersonalDataRead, count_end_users, get_end_user, list_end_users};
 pub use types::{
     AgeBand, Consent, Country, EndUser, EndUserDraft, EndUserFilter, MAX_UPSERT_BATCH, NewEndUser, UserId,
 };

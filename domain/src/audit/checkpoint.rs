@@ -2,7 +2,8 @@
 //! who can rewrite the database can recompute every hash, but not these signatures.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use tenants::page::{Page, PageRequest};
 use tenants::{TenantCtx, TenantTx};
 
 use super::chain::{self, Interval};
@@ -83,4 +84,22 @@ pub(crate) async fn sign_now(config: &AuditConfig, ctx: &TenantCtx, tx: &TenantT
     .await?;
     let interval = record::interval_in_force(tx).await?;
     write(config, tx, seq, &hash, interval).await
+}
+
+/// The tenant's signed checkpoints, newest first, paged by sequence number.
+pub(crate) async fn page_of_checkpoints(tx: &TenantTx, page: PageRequest) -> Result<Page<Checkpoint>> {
+    let mut query = row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id().get()))
+        .order_by_desc(row::Column::Seq)
+        .limit(page.first + 1);
+    if let Some(after) = page.after {
+        query = query.filter(row::Column::Seq.lt(after));
+    }
+    let rows = query.all(tx.conn()).await?;
+    let rows = rows.into_iter().map(|m| (m.seq, Checkpoint::from(m))).collect();
+    Ok(Page::from_overfetch(rows, page))
+}
+
+pub(crate) async fn count_checkpoints(tx: &TenantTx) -> Result<u64> {
+    Ok(row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id().get())).count(tx.conn()).await?)
 }

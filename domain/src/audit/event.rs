@@ -19,6 +19,8 @@ pub mod action {
     pub const LOGIN_FAILURES_COALESCED: &str = "session.login_failures_coalesced";
     pub const SESSION_REFRESHED: &str = "session.refreshed";
     pub const REFRESH_REUSE_DETECTED: &str = "session.refresh_reuse_detected";
+    /// A member signed out: their refresh token's family was revoked.
+    pub const LOGOUT: &str = "session.logout";
     pub const AUDIT_CHECKPOINTED: &str = "audit.checkpointed";
     pub const CONTENT_UPSERTED: &str = "content.upserted";
     pub const CONTENT_DELETED: &str = "content.deleted";

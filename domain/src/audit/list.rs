@@ -1,7 +1,7 @@
 //! Reading the log: a tenant's events, oldest first, filtered and paged by sequence number.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use tenants::TenantTx;
 use tenants::page::{Page, PageRequest};
 
@@ -80,18 +80,9 @@ impl From<row::Model> for AuditRecord {
 }
 
 /// A page of the tenant's events, oldest first, inside the caller's transaction.
-pub(crate) async fn page_of_events(
-    tx: &TenantTx,
-    filter: &AuditFilter,
-    page: PageRequest,
-) -> Result<Page<AuditRecord>> {
-    let mut query = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id().get()))
-        .order_by_asc(row::Column::Seq)
-        .limit(page.first + 1);
-    if let Some(after) = page.after {
-        query = query.filter(row::Column::Seq.gt(after));
-    }
+/// The events a filter selects, in no order.
+fn filtered(tx: &TenantTx, filter: &AuditFilter) -> Select<row::Entity> {
+    let mut query = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id().get()));
     if let Some(action) = &filter.action {
         query = query.filter(row::Column::Action.eq(action.as_str()));
     }
@@ -103,6 +94,23 @@ pub(crate) async fn page_of_events(
     }
     if let Some(to) = filter.to {
         query = query.filter(row::Column::OccurredAt.lt(to));
+    }
+    query
+}
+
+/// How many events [`page_of_events`] pages through.
+pub(crate) async fn count_events(tx: &TenantTx, filter: &AuditFilter) -> Result<u64> {
+    Ok(filtered(tx, filter).count(tx.conn()).await?)
+}
+
+pub(crate) async fn page_of_events(
+    tx: &TenantTx,
+    filter: &AuditFilter,
+    page: PageRequest,
+) -> Result<Page<AuditRecord>> {
+    let mut query = filtered(tx, filter).order_by_asc(row::Column::Seq).limit(page.first + 1);
+    if let Some(after) = page.after {
+        query = query.filter(row::Column::Seq.gt(after));
     }
     let rows = query.all(tx.conn()).await?;
     let rows = rows.into_iter().map(|m| (m.seq, AuditRecord::from(m))).collect();

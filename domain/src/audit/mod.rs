@@ -34,11 +34,11 @@ use tenants::{RequestId, TenantCtx, TenantId, TenantTx};
 use crate::error::{DomainError, Result};
 
 pub use checkpoint::Checkpoint;
-pub(crate) use checkpoint::sign_now;
+pub(crate) use checkpoint::{count_checkpoints, page_of_checkpoints, sign_now};
 pub use coalesce::{FailedLoginCoalescer, FailureRecord};
 pub use event::{AuditEvent, Outcome, Target, action};
-pub(crate) use list::page_of_events;
 pub use list::{AuditFilter, AuditRecord, events_about};
+pub(crate) use list::{count_events, page_of_events};
 pub use read_queue::ReadAuditQueue;
 pub(crate) use verify::verify_in;
 pub use verify::{Problem, VerifyReport};

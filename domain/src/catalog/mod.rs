@@ -99,6 +99,16 @@ pub async fn get_content(ctx: &TenantCtx, services: &Services, id: &ContentId) -
     item.ok_or_else(|| DomainError::NotFound(format!("content {:?}", id.as_str())))
 }
 
+/// How many live items match `filter`.
+pub async fn count_contents(ctx: &TenantCtx, services: &Services, filter: ContentFilter) -> Result<u64> {
+    ctx.require(Scope::CatalogRead)?;
+    let filter = filter.validate()?;
+    let tx = services.db.begin(ctx).await?;
+    let n = store::count(&tx, &filter).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// A page of live items matching `filter`, in `sort` order.
 pub async fn list_contents(
     ctx: &TenantCtx,

@@ -123,6 +123,14 @@ pub async fn get_report(ctx: &TenantCtx, services: &Services, id: &PublicId) -> 
     Ok(report)
 }
 
+pub async fn count_reports(ctx: &TenantCtx, services: &Services) -> Result<u64> {
+    crate::models::require_reader(ctx)?;
+    let tx = services.db.begin(ctx).await?;
+    let n = store::count(&tx).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// The tenant's reports, newest first.
 pub async fn list_reports(ctx: &TenantCtx, services: &Services, page: PageRequest) -> Result<Page<FairnessReport>> {
     crate::models::require_reader(ctx)?;

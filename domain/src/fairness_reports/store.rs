@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use tenants::db::TenantTx;
 use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
@@ -110,6 +110,13 @@ pub(crate) async fn find(tx: &TenantTx, id: &PublicId) -> Result<FairnessReport>
         .ok_or_else(|| DomainError::NotFound("fairness report".into()))?;
     let model = model_of(&row);
     to_report(row, &model)
+}
+
+pub(crate) async fn count(tx: &TenantTx) -> Result<u64> {
+    Ok(report_row::Entity::find()
+        .filter(report_row::Column::TenantId.eq(tx.tenant_id().get()))
+        .count(tx.conn())
+        .await?)
 }
 
 pub(crate) async fn list(tx: &TenantTx, page: PageRequest) -> Result<Page<FairnessReport>> {

@@ -17,7 +17,7 @@ mod types;
 
 mod personal_data;
 
-pub use personal_data::list_user_interactions;
+pub use personal_data::{count_user_interactions, list_user_interactions};
 pub use snapshot::{SnapshotEvent, SnapshotItem, TrainingSnapshot, training_snapshot};
 pub use types::{
     EventId, EventType, IngestCounts, IngestOutcome, Interaction, InteractionDraft, MAX_FUTURE_SKEW_HOURS,

@@ -11,6 +11,19 @@ use crate::audience::personal_data::{PersonalDataRead, note_access};
 use crate::error::Result;
 use crate::vocab::UserId;
 
+/// How many interactions one end user has (needs `users:read`); none for an unknown or
+/// erased user.
+pub async fn count_user_interactions(ctx: &TenantCtx, services: &Services, user: &UserId) -> Result<u64> {
+    ctx.require(Scope::UsersRead)?;
+    let tx = services.db.begin(ctx).await?;
+    let n = match crate::audience::store::internal_id(&tx, user).await? {
+        Some(row) => store::count_for_user(&tx, row).await?,
+        None => 0,
+    };
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// One end user's interactions, newest first (needs `users:read`). An unknown or
 /// erased user has none.
 pub async fn list_user_interactions(

@@ -32,8 +32,8 @@ pub use recommend::{
 };
 pub(crate) use registry::require_reader;
 pub use registry::{
-    cancel_job, deploy_model, fail_interrupted_jobs, get_job, get_model, job_queue_depth, list_jobs, list_models,
-    rollback_model, train_model, upload_model,
+    cancel_job, count_jobs, count_models, deploy_model, fail_interrupted_jobs, get_job, get_model, job_queue_depth,
+    list_jobs, list_models, rollback_model, train_model, upload_model,
 };
 pub use retrain::retrain_after_erasures;
 pub(crate) use retrain::retrain_due;

@@ -64,6 +64,22 @@ pub(crate) fn require_reader(ctx: &TenantCtx) -> Result<()> {
     Ok(())
 }
 
+pub async fn count_models(ctx: &TenantCtx, models: &ModelServices) -> Result<u64> {
+    require_reader(ctx)?;
+    let tx = models.services.db.begin(ctx).await?;
+    let n = store::count_models(&tx).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+pub async fn count_jobs(ctx: &TenantCtx, models: &ModelServices) -> Result<u64> {
+    require_reader(ctx)?;
+    let tx = models.services.db.begin(ctx).await?;
+    let n = store::count_jobs(&tx).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 pub async fn list_models(ctx: &TenantCtx, models: &ModelServices, page: PageRequest) -> Result<Page<Model>> {
     require_reader(ctx)?;
     let tx = models.services.db.begin(ctx).await?;

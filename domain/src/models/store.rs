@@ -3,7 +3,9 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use tenants::db::{SystemTx, TenantTx};
 use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
@@ -310,6 +312,14 @@ pub(crate) async fn model_by_row(tx: &TenantTx, row: i64) -> Result<ModelRow> {
         .await?
         .ok_or_else(|| DomainError::NotFound("model".into()))?;
     to_model(row, active)
+}
+
+pub(crate) async fn count_models(tx: &TenantTx) -> Result<u64> {
+    Ok(model::Entity::find().filter(model::Column::TenantId.eq(tx.tenant_id().get())).count(tx.conn()).await?)
+}
+
+pub(crate) async fn count_jobs(tx: &TenantTx) -> Result<u64> {
+    Ok(job::Entity::find().filter(job::Column::TenantId.eq(tx.tenant_id().get())).count(tx.conn()).await?)
 }
 
 pub(crate) async fn list_models(tx: &TenantTx, page: PageRequest) -> Result<Page<Model>> {

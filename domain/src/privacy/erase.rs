@@ -20,7 +20,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::ids::PublicId;
 use tenants::page::{Page, PageRequest};
 use tenants::{Scope, TenantCtx, TenantTx};
@@ -258,6 +258,16 @@ async fn find_receipt(tx: &TenantTx, subject: &str) -> Result<Option<receipt::Mo
         .filter(receipt::Column::Subject.eq(subject))
         .one(tx.conn())
         .await?)
+}
+
+/// How many erasure receipts the tenant holds (needs `privacy:manage`).
+pub async fn count_erasure_receipts(ctx: &TenantCtx, services: &Services) -> Result<u64> {
+    ctx.require(Scope::PrivacyManage)?;
+    let query = receipt::Entity::find().filter(receipt::Column::TenantId.eq(ctx.tenant_id().get()));
+    let tx = services.db.begin(ctx).await?;
+    let n = query.count(tx.conn()).await?;
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// The tenant's erasure receipts, oldest first (needs `privacy:manage`).

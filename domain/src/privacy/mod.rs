@@ -13,6 +13,6 @@ mod retention;
 mod subject;
 
 pub use consent::{ConsentUpdate, set_consent};
-pub use erase::{ErasureReceipt, ErasureStatus, erase_user, list_erasure_receipts};
+pub use erase::{ErasureReceipt, ErasureStatus, count_erasure_receipts, erase_user, list_erasure_receipts};
 pub use export::export_user_data;
 pub use retention::{RetentionRun, apply_retention, apply_retention_for};

@@ -1,5 +1,5 @@
 import type { TypedDocumentString } from "../gql/graphql";
-import { getSession, setSession, storedRefresh, type Session } from "./session";
+import { csrfToken, getSession, setSession, type Session } from "./session";
 
 /** An error the API answered, with its code from the API's table of codes. */
 export class ApiError extends Error {
@@ -17,69 +17,74 @@ interface GqlResponse<T> {
   errors?: { message: string; extensions?: { code?: string; requestId?: string } }[];
 }
 
-async function post<T>(query: string, variables: unknown, token?: string): Promise<T> {
+/**
+ * POSTs JSON to the server with the session cookies (`same-origin`) and the CSRF
+ * header; answers the parsed body and the HTTP status.
+ */
+async function send<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {
     "Content-Type": "application/json",
     Accept: "application/graphql-response+json, application/json",
   };
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const csrf = csrfToken();
+  if (csrf) headers["X-CSRF-Token"] = csrf;
   let response: Response;
   try {
-    response = await fetch("/graphql", { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+    response = await fetch(path, { method: "POST", headers, credentials: "same-origin", body: JSON.stringify(body) });
   } catch {
     throw new ApiError("The server cannot be reached.", "NETWORK");
   }
-  let body: GqlResponse<T>;
   try {
-    body = await response.json();
+    return { status: response.status, body: await response.json() };
   } catch {
     throw new ApiError(`The server answered HTTP ${response.status}.`, "INTERNAL");
   }
+}
+
+function firstError(body: GqlResponse<unknown>): ApiError | undefined {
   const first = body.errors?.[0];
-  if (first) {
-    throw new ApiError(first.message, first.extensions?.code ?? "INTERNAL", first.extensions?.requestId);
-  }
+  return first && new ApiError(first.message, first.extensions?.code ?? "INTERNAL", first.extensions?.requestId);
+}
+
+async function post<T>(query: string, variables: unknown): Promise<T> {
+  const { body } = await send<GqlResponse<T>>("/graphql", { query, variables });
+  const error = firstError(body);
+  if (error) throw error;
   if (!body.data) throw new ApiError("The server answered without data.", "INTERNAL");
   return body.data;
 }
 
-const SESSION_FIELDS = "accessToken expiresIn refreshToken member { email role }";
-const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { ${SESSION_FIELDS} } }`;
-const REFRESH = `mutation Refresh($input: RefreshSessionInput!) { refreshSession(input: $input) { ${SESSION_FIELDS} } }`;
-
-interface SessionPayload {
-  accessToken: string;
+/** What `/auth/login` and `/auth/session/refresh` answer beside their cookies. */
+interface SessionAnswer {
   expiresIn: number;
-  refreshToken: string;
   member: { email: string; role: string };
 }
 
-function toSession(p: SessionPayload, tenant: string): Session {
-  return {
-    accessToken: p.accessToken,
-    refreshToken: p.refreshToken,
-    expiresAt: Date.now() + p.expiresIn * 1000,
-    tenant,
-    email: p.member.email,
-    role: p.member.role,
-  };
+function toSession(p: SessionAnswer): Session {
+  return { expiresAt: Date.now() + p.expiresIn * 1000, email: p.member.email, role: p.member.role };
+}
+
+async function sessionCall(path: string, body: unknown): Promise<SessionAnswer> {
+  const answer = await send<SessionAnswer & GqlResponse<unknown>>(path, body);
+  const error = firstError(answer.body);
+  if (error) throw error;
+  if (answer.status !== 200) throw new ApiError(`The server answered HTTP ${answer.status}.`, "INTERNAL");
+  return answer.body;
 }
 
 export async function login(tenant: string, email: string, password: string): Promise<void> {
-  const data = await post<{ login: SessionPayload }>(LOGIN, { input: { tenant, email, password } });
-  setSession(toSession(data.login, tenant), () => void refresh());
+  const answer = await sessionCall("/auth/login", { tenant, email, password });
+  setSession(toSession(answer), () => void refresh());
 }
 
 let refreshing: Promise<boolean> | null = null;
 
-/** Spends the refresh token for a new pair; false (and signed out) when it is refused. */
+/** Spends the refresh cookie for a new pair; false (and signed out) when it is refused. */
 export function refresh(): Promise<boolean> {
   if (refreshing) return refreshing;
-  const stored = getSession() ?? storedRefresh();
-  if (!stored) return Promise.resolve(false);
-  refreshing = post<{ refreshSession: SessionPayload }>(REFRESH, { input: { refreshToken: stored.refreshToken } })
-    .then((data) => {
-      setSession(toSession(data.refreshSession, stored.tenant), () => void refresh());
+  refreshing = sessionCall("/auth/session/refresh", {})
+    .then((answer) => {
+      setSession(toSession(answer), () => void refresh());
       return true;
     })
     .catch(() => {
@@ -92,18 +97,22 @@ export function refresh(): Promise<boolean> {
   return refreshing;
 }
 
-export function logout(): void {
-  setSession(null);
+/** Revokes the session on the server (its refresh token stops working) and forgets it. */
+export async function logout(): Promise<void> {
+  try {
+    await send("/auth/session/logout", {});
+  } finally {
+    setSession(null);
+  }
 }
 
-/** Runs a typed operation with the member's access token, renewing it once if expired. */
+/** Runs a typed operation with the session's cookies, renewing them once if expired. */
 export async function request<R, V>(doc: TypedDocumentString<R, V>, variables?: V): Promise<R> {
-  const token = getSession()?.accessToken;
   try {
-    return await post<R>(doc.toString(), variables ?? {}, token);
+    return await post<R>(doc.toString(), variables ?? {});
   } catch (e) {
-    if (e instanceof ApiError && e.code === "UNAUTHENTICATED" && (await refresh())) {
-      return post<R>(doc.toString(), variables ?? {}, getSession()?.accessToken);
+    if (e instanceof ApiError && e.code === "UNAUTHENTICATED" && getSession() && (await refresh())) {
+      return post<R>(doc.toString(), variables ?? {});
     }
     throw e;
   }

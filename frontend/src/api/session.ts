@@ -1,17 +1,14 @@
-// The signed-in member's tokens. The access token lives in memory only; the refresh
-// token in sessionStorage, so a reload of the tab keeps the session and closing the tab
-// ends it. A timer renews the pair a minute before the access token expires.
+// Who is signed in, as the page may know it. The tokens themselves live in HttpOnly
+// cookies the page cannot read (docs/console.md, "Sessions"); the page knows only the
+// member, when the access cookie expires, and reads the CSRF cookie for each request.
+// A timer renews the pair a minute before the access token expires.
 
 export interface Session {
-  accessToken: string;
-  refreshToken: string;
   expiresAt: number;
-  tenant: string;
   email: string;
   role: string;
 }
 
-const REFRESH_KEY = "marquee.refresh";
 let current: Session | null = null;
 let timer: number | undefined;
 const listeners = new Set<() => void>();
@@ -28,27 +25,23 @@ export function subscribe(listener: () => void): () => void {
 export function setSession(next: Session | null, renew?: () => void): void {
   current = next;
   window.clearTimeout(timer);
-  if (next) {
-    sessionStorage.setItem(
-      REFRESH_KEY,
-      JSON.stringify({ refreshToken: next.refreshToken, tenant: next.tenant, email: next.email, role: next.role }),
-    );
-    if (renew) {
-      const wait = Math.max(5_000, next.expiresAt - Date.now() - 60_000);
-      timer = window.setTimeout(renew, wait);
-    }
-  } else {
-    sessionStorage.removeItem(REFRESH_KEY);
+  if (next && renew) {
+    const wait = Math.max(5_000, next.expiresAt - Date.now() - 60_000);
+    timer = window.setTimeout(renew, wait);
   }
   listeners.forEach((l) => l());
 }
 
-export function storedRefresh(): { refreshToken: string; tenant: string; email: string; role: string } | null {
-  const raw = sessionStorage.getItem(REFRESH_KEY);
-  if (!raw) return null;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return null;
+/** The CSRF cookie's value, echoed in `X-CSRF-Token` (double submit); "" when none. */
+export function csrfToken(): string {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === "mq_csrf") return decodeURIComponent(value.join("="));
   }
+  return "";
+}
+
+/** Whether a session cookie may exist: the CSRF cookie lives as long as the refresh one. */
+export function mayHaveSession(): boolean {
+  return csrfToken() !== "";
 }

@@ -13,22 +13,36 @@ export function usePager() {
   return { after: stack[stack.length - 1], page: stack.length, next, previous, reset };
 }
 
+/** "N results", and "Page p of n" when the list's `totalCount` and page size are known. */
+export function pageLabel(page: number, total: number | undefined, pageSize: number | undefined): string {
+  if (total === undefined) return `Page ${page}`;
+  const results = `${total.toLocaleString("en-US")} ${total === 1 ? "result" : "results"}`;
+  if (!pageSize) return `Page ${page} · ${results}`;
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  return `Page ${page} of ${pages.toLocaleString("en-US")} · ${results}`;
+}
+
 export function Pager({
   pager,
   hasNext,
   endCursor,
+  total,
+  pageSize,
 }: {
   pager: ReturnType<typeof usePager>;
   hasNext: boolean;
   endCursor: string | null | undefined;
+  /** The list's `totalCount`, when the query asked for it. */
+  total?: number;
+  pageSize?: number;
 }) {
   return (
     <Group justify="space-between" mt="sm">
       <Button variant="default" disabled={pager.page <= 1} onClick={pager.previous}>
         Previous page
       </Button>
-      <Text size="sm" c="dimmed">
-        Page {pager.page}
+      <Text size="sm" c="dimmed" data-testid="page-label">
+        {pageLabel(pager.page, total, pageSize)}
       </Text>
       <Button variant="default" disabled={!hasNext} onClick={() => pager.next(endCursor)}>
         Next page

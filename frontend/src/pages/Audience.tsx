@@ -10,6 +10,7 @@ import type { AgeBand } from "../gql/graphql";
 const AudienceQuery = graphql(`
   query Audience($filter: EndUserFilterInput, $first: Int, $after: String) {
     endUsers(filter: $filter, first: $first, after: $after) {
+      totalCount
       pageInfo {
         hasNextPage
         endCursor
@@ -109,7 +110,7 @@ export function AudiencePage() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          <Pager pager={pager} hasNext={data?.endUsers.pageInfo.hasNextPage ?? false} endCursor={data?.endUsers.pageInfo.endCursor} />
+          <Pager pager={pager} hasNext={data?.endUsers.pageInfo.hasNextPage ?? false} endCursor={data?.endUsers.pageInfo.endCursor} total={data?.endUsers.totalCount} pageSize={20} />
         </Card>
       )}
     </Stack>

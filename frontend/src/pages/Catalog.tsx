@@ -26,6 +26,7 @@ const FacetsQuery = graphql(`
 const CatalogQuery = graphql(`
   query Catalog($filter: ContentFilterInput, $first: Int, $after: String) {
     contents(filter: $filter, first: $first, after: $after) {
+      totalCount
       pageInfo {
         hasNextPage
         endCursor
@@ -133,7 +134,7 @@ export function CatalogPage() {
             </Table>
           </Table.ScrollContainer>
           {data && data.contents.nodes.length === 0 && <Title order={3} size="h6">No item matches.</Title>}
-          <Pager pager={pager} hasNext={data?.contents.pageInfo.hasNextPage ?? false} endCursor={data?.contents.pageInfo.endCursor} />
+          <Pager pager={pager} hasNext={data?.contents.pageInfo.hasNextPage ?? false} endCursor={data?.contents.pageInfo.endCursor} total={data?.contents.totalCount} pageSize={PAGE} />
         </Card>
       )}
     </Stack>

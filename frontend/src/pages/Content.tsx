@@ -3,6 +3,8 @@ import { Link, useParams } from "react-router-dom";
 import { useQuery } from "../api/hooks";
 import { ErrorAlert, Loading } from "../components/Status";
 import { graphql } from "../gql";
+import { useCan } from "../api/viewer";
+import { ContentInsights } from "./ContentInsights";
 
 const ContentQuery = graphql(`
   query ContentPage($id: String!) {
@@ -40,6 +42,7 @@ const ContentQuery = graphql(`
 export function ContentPage() {
   const { id = "" } = useParams();
   const { data, error, loading } = useQuery(ContentQuery, { id });
+  const canReadInsights = useCan("reports:read");
   if (loading && !data) return <Loading />;
   if (!data) return <ErrorAlert error={error} />;
   const c = data.content;
@@ -106,6 +109,7 @@ export function ContentPage() {
           </Table>
         </Card>
       </SimpleGrid>
+      {canReadInsights && <ContentInsights id={c.id} />}
     </Stack>
   );
 }

@@ -8,6 +8,7 @@ import { graphql } from "../gql";
 const Receipts = graphql(`
   query ErasureReceipts($after: String) {
     erasureReceipts(first: 25, after: $after) {
+      totalCount
       pageInfo {
         hasNextPage
         endCursor
@@ -78,7 +79,7 @@ export function PrivacyPage() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          <Pager pager={pager} hasNext={data?.erasureReceipts.pageInfo.hasNextPage ?? false} endCursor={data?.erasureReceipts.pageInfo.endCursor} />
+          <Pager pager={pager} hasNext={data?.erasureReceipts.pageInfo.hasNextPage ?? false} endCursor={data?.erasureReceipts.pageInfo.endCursor} total={data?.erasureReceipts.totalCount} pageSize={25} />
         </Card>
       )}
     </Stack>

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::api_key_secret::{self, KeyEnvironment};
 use crate::db::{SystemTx, TenantTx};
@@ -107,6 +107,12 @@ pub async fn create(tx: &TenantTx, new: NewApiKey) -> Result<(ApiKey, String)> {
     .insert(tx.conn())
     .await?;
     Ok((to_domain(model)?, secret.plain))
+}
+
+/// How many keys (revoked ones too) [`list`] pages through.
+pub async fn count(tx: &TenantTx) -> Result<u64> {
+    tx.ctx().require(Scope::ApiKeysManage)?;
+    Ok(api_key::Entity::find().filter(api_key::Column::TenantId.eq(tx.tenant_id().get())).count(tx.conn()).await?)
 }
 
 pub async fn list(tx: &TenantTx, page: PageRequest) -> Result<Page<ApiKey>> {

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::ctx::TenantCtx;
 use crate::db::{SystemTx, TenantTx};
@@ -169,11 +169,22 @@ pub async fn redeem_invite(tx: &SystemTx, invite: PendingInvite, password: Hashe
     to_domain(&row)
 }
 
-pub async fn list(tx: &TenantTx, page: PageRequest) -> Result<Page<Member>> {
-    // Every member may see who else works in the tenant; managing them needs more.
+/// Every member may see who else works in the tenant; managing them needs more.
+fn may_list(tx: &TenantTx) -> Result<()> {
     if tx.ctx().member_role().is_none() && !tx.ctx().has(Scope::MembersManage) {
         return Err(TenantsError::MissingScope(Scope::MembersManage));
     }
+    Ok(())
+}
+
+/// How many members (of any status) [`list`] pages through.
+pub async fn count(tx: &TenantTx) -> Result<u64> {
+    may_list(tx)?;
+    Ok(member::Entity::find().filter(member::Column::TenantId.eq(tx.tenant_id().get())).count(tx.conn()).await?)
+}
+
+pub async fn list(tx: &TenantTx, page: PageRequest) -> Result<Page<Member>> {
+    may_list(tx)?;
     let mut query = member::Entity::find()
         .filter(member::Column::TenantId.eq(tx.tenant_id().get()))
         .order_by_asc(member::Column::Id)

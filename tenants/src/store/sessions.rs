@@ -105,3 +105,27 @@ pub async fn revoke_all_of_member(
         .await?;
     Ok(revoked.rows_affected)
 }
+
+/// Revokes the family of a live refresh token (on logout): the token and any successor
+/// it could still have stop working at once. Unknown, expired or already revoked tokens
+/// revoke nothing and answer `None`, so logging out twice is harmless.
+pub async fn revoke_family(tx: &SystemTx, token: &str) -> Result<Option<(TenantId, MemberId)>> {
+    let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash(token.trim())))
+        .one(tx.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.revoked_at.is_some() || row.expires_at <= Utc::now() {
+        return Ok(None);
+    }
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now()))
+        .filter(refresh_token::Column::TenantId.eq(row.tenant_id))
+        .filter(refresh_token::Column::FamilyId.eq(row.family_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(tx.conn())
+        .await?;
+    Ok(Some((TenantId::from_db(row.tenant_id), MemberId::from_db(row.member_id))))
+}

@@ -186,6 +186,18 @@ on_both_backends!(every_documented_code_is_produced_by_a_real_request, |server: 
     let unknown_hash = json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } } });
     p.check(server.post_raw(Some(key), "application/json", raw(unknown_hash)).await, "PERSISTED_QUERY_NOT_FOUND");
     p.check(server.gql(Some("mq_live_not-a-real-key"), "{ tenant { slug } }", json!({})).await, "UNAUTHENTICATED");
+    // The console's session cookies without the CSRF header that must echo them.
+    let login = json!({ "tenant": t.slug, "email": t.owner_email, "password": t.owner_password });
+    let signed_in = server.post("/auth/login", None, &[], "application/json", raw(login)).await;
+    let cookies: Vec<String> = signed_in
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect();
+    let query = raw(json!({ "query": "{ tenant { slug } }" }));
+    let answer = server.post("/graphql", None, &[("cookie", cookies.join("; "))], "application/json", query).await;
+    p.check((answer.status, answer.body), "CSRF_REJECTED");
     let reader = server.key_with(key, &["catalog:read"]).await;
     let create_key = "mutation { createApiKey(input: {name: \"k\", scopes: [\"catalog:read\"]}) { secret } }";
     p.check(server.gql(Some(&reader), create_key, json!({})).await, "FORBIDDEN");

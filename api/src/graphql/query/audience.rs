@@ -2,7 +2,7 @@ use async_graphql::{Context, Object};
 use domain::audience::UserId;
 use domain::tenants::page::PageRequest;
 
-use crate::graphql::connection::{Conn, from_page};
+use crate::graphql::connection::{Conn, TotalCount, from_page};
 use crate::graphql::context::{personal_reads, services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::audience::{EndUserFilterInput, EndUserGql};
@@ -33,7 +33,13 @@ impl AudienceQuery {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         let filter = filter.unwrap_or_default().parse()?;
         personal_reads(ctx, 1)?;
-        let users = domain::audience::list_end_users(tenant(ctx)?, services(ctx)?, filter, page).await?;
-        Ok(from_page(users, EndUserGql::from))
+        let (tenant, services) = (tenant(ctx)?, services(ctx)?);
+        let users = domain::audience::list_end_users(tenant, services, filter.clone(), page).await?;
+        let (tenant, services) = (tenant.clone(), services.clone());
+        let total = TotalCount::of(move || {
+            let (tenant, services, filter) = (tenant.clone(), services.clone(), filter.clone());
+            async move { domain::audience::count_end_users(&tenant, &services, filter).await }
+        });
+        Ok(from_page(users, EndUserGql::from, total))
     }
 }

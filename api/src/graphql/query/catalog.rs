@@ -2,7 +2,7 @@ use async_graphql::{Context, Object};
 use domain::catalog::{ContentId, ContentSort};
 use domain::tenants::page::PageRequest;
 
-use crate::graphql::connection::{Conn, from_page};
+use crate::graphql::connection::{Conn, TotalCount, from_page};
 use crate::graphql::context::{services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::catalog::{ContentFilterInput, ContentGql, ContentSortInput};
@@ -31,8 +31,14 @@ impl CatalogQuery {
     ) -> ApiResult<Conn<ContentGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         let sort: ContentSort = sort.map(Into::into).unwrap_or_default();
-        let filter = filter.unwrap_or_default().into();
-        let items = domain::catalog::list_contents(tenant(ctx)?, services(ctx)?, filter, sort, page).await?;
-        Ok(from_page(items, ContentGql::from))
+        let filter: domain::catalog::ContentFilter = filter.unwrap_or_default().into();
+        let (tenant, services) = (tenant(ctx)?, services(ctx)?);
+        let items = domain::catalog::list_contents(tenant, services, filter.clone(), sort, page).await?;
+        let (tenant, services) = (tenant.clone(), services.clone());
+        let total = TotalCount::of(move || {
+            let (tenant, services, filter) = (tenant.clone(), services.clone(), filter.clone());
+            async move { domain::catalog::count_contents(&tenant, &services, filter).await }
+        });
+        Ok(from_page(items, ContentGql::from, total))
     }
 }

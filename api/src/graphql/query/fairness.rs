@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object};
 use domain::tenants::ids::PublicId;
 use domain::tenants::page::PageRequest;
 
-use crate::graphql::connection::{Conn, from_page};
+use crate::graphql::connection::{Conn, TotalCount, from_page};
 use crate::graphql::context::{services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::fairness::FairnessReportGql;
@@ -21,8 +21,14 @@ impl FairnessQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<FairnessReportGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
-        let reports = domain::fairness_reports::list_reports(tenant(ctx)?, services(ctx)?, page).await?;
-        Ok(from_page(reports, FairnessReportGql::from))
+        let (tenant, services) = (tenant(ctx)?, services(ctx)?);
+        let reports = domain::fairness_reports::list_reports(tenant, services, page).await?;
+        let (tenant, services) = (tenant.clone(), services.clone());
+        let total = TotalCount::of(move || {
+            let (tenant, services) = (tenant.clone(), services.clone());
+            async move { domain::fairness_reports::count_reports(&tenant, &services).await }
+        });
+        Ok(from_page(reports, FairnessReportGql::from, total))
     }
 
     /// One report; `json` and `csv` export it.

@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object};
 use domain::tenants::ids::PublicId;
 use domain::tenants::page::PageRequest;
 
-use crate::graphql::connection::{Conn, from_page};
+use crate::graphql::connection::{Conn, TotalCount, from_page};
 use crate::graphql::context::{models, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::models::{JobGql, ModelGql};
@@ -16,8 +16,14 @@ impl ModelQuery {
     #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn models(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<ModelGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
-        let models = domain::models::list_models(tenant(ctx)?, models(ctx)?, page).await?;
-        Ok(from_page(models, ModelGql::from))
+        let (tenant, models) = (tenant(ctx)?, models(ctx)?);
+        let page = domain::models::list_models(tenant, models, page).await?;
+        let (tenant, models) = (tenant.clone(), models.clone());
+        let total = TotalCount::of(move || {
+            let (tenant, models) = (tenant.clone(), models.clone());
+            async move { domain::models::count_models(&tenant, &models).await }
+        });
+        Ok(from_page(page, ModelGql::from, total))
     }
 
     async fn model(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ModelGql> {
@@ -29,8 +35,14 @@ impl ModelQuery {
     #[graphql(complexity = "crate::graphql::complexity::page(first, child_complexity)")]
     async fn jobs(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<Conn<JobGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
-        let jobs = domain::models::list_jobs(tenant(ctx)?, models(ctx)?, page).await?;
-        Ok(from_page(jobs, JobGql::from))
+        let (tenant, models) = (tenant(ctx)?, models(ctx)?);
+        let jobs = domain::models::list_jobs(tenant, models, page).await?;
+        let (tenant, models) = (tenant.clone(), models.clone());
+        let total = TotalCount::of(move || {
+            let (tenant, models) = (tenant.clone(), models.clone());
+            async move { domain::models::count_jobs(&tenant, &models).await }
+        });
+        Ok(from_page(jobs, JobGql::from, total))
     }
 
     async fn job(&self, ctx: &Context<'_>, id: ID) -> ApiResult<JobGql> {

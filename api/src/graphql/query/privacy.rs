@@ -2,7 +2,7 @@ use async_graphql::{Context, Object};
 use domain::audience::UserId;
 use domain::tenants::page::PageRequest;
 
-use crate::graphql::connection::{Conn, from_page};
+use crate::graphql::connection::{Conn, TotalCount, from_page};
 use crate::graphql::context::{models, personal_reads, services, tenant};
 use crate::graphql::error::ApiResult;
 use crate::graphql::types::privacy::ErasureReceiptGql;
@@ -35,7 +35,13 @@ impl PrivacyQuery {
         after: Option<String>,
     ) -> ApiResult<Conn<ErasureReceiptGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
-        let receipts = domain::privacy::list_erasure_receipts(tenant(ctx)?, services(ctx)?, page).await?;
-        Ok(from_page(receipts, ErasureReceiptGql::from))
+        let (tenant, services) = (tenant(ctx)?, services(ctx)?);
+        let receipts = domain::privacy::list_erasure_receipts(tenant, services, page).await?;
+        let (tenant, services) = (tenant.clone(), services.clone());
+        let total = TotalCount::of(move || {
+            let (tenant, services) = (tenant.clone(), services.clone());
+            async move { domain::privacy::count_erasure_receipts(&tenant, &services).await }
+        });
+        Ok(from_page(receipts, ErasureReceiptGql::from, total))
     }
 }

@@ -5,7 +5,7 @@ use domain::tenants::page::PageRequest;
 
 use super::catalog::mirror_enum;
 use super::interactions::InteractionGql;
-use crate::graphql::connection::{Conn, from_page};
+use crate::graphql::connection::{Conn, TotalCount, from_page};
 use crate::graphql::context::{personal_reads, services, tenant};
 use crate::graphql::error::ApiResult;
 
@@ -71,9 +71,14 @@ impl EndUserGql {
     ) -> ApiResult<Conn<InteractionGql>> {
         let page = PageRequest::parse(first.map(i64::from), after.as_deref())?;
         personal_reads(ctx, 1)?;
-        let events =
-            domain::interactions::list_user_interactions(tenant(ctx)?, services(ctx)?, &self.user, page).await?;
-        Ok(from_page(events, InteractionGql::from))
+        let (tenant, services) = (tenant(ctx)?, services(ctx)?);
+        let events = domain::interactions::list_user_interactions(tenant, services, &self.user, page).await?;
+        let (tenant, services, user) = (tenant.clone(), services.clone(), self.user.clone());
+        let total = TotalCount::of(move || {
+            let (tenant, services, user) = (tenant.clone(), services.clone(), user.clone());
+            async move { domain::interactions::count_user_interactions(&tenant, &services, &user).await }
+        });
+        Ok(from_page(events, InteractionGql::from, total))
     }
 }
 

@@ -15,7 +15,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use tenants::TenantTx;
 use tenants::page::{Page, PageRequest};
 
@@ -298,7 +300,8 @@ pub(crate) async fn get(tx: &TenantTx, id: &UserId) -> Result<Option<EndUser>> {
         .transpose()
 }
 
-pub(crate) async fn list(tx: &TenantTx, filter: &EndUserFilter, page: PageRequest) -> Result<Page<EndUser>> {
+/// The people a filter selects (not erased), in no order.
+fn filtered(tx: &TenantTx, filter: &EndUserFilter) -> Select<end_user::Entity> {
     use end_user::Column as C;
     let mut query = end_user::Entity::find().filter(C::TenantId.eq(tx.tenant_id().get())).filter(C::ErasedAt.is_null());
     if let Some(a) = filter.age_band {
@@ -316,6 +319,17 @@ pub(crate) async fn list(tx: &TenantTx, filter: &EndUserFilter, page: PageReques
     if let Some(c) = filter.consent_personalization {
         query = query.filter(C::ConsentPersonalization.eq(c));
     }
+    query
+}
+
+/// How many people [`list`] pages through.
+pub(crate) async fn count(tx: &TenantTx, filter: &EndUserFilter) -> Result<u64> {
+    Ok(filtered(tx, filter).count(tx.conn()).await?)
+}
+
+pub(crate) async fn list(tx: &TenantTx, filter: &EndUserFilter, page: PageRequest) -> Result<Page<EndUser>> {
+    use end_user::Column as C;
+    let mut query = filtered(tx, filter);
     if let Some(after) = page.after {
         query = query.filter(C::Id.gt(after));
     }

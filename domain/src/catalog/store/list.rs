@@ -1,7 +1,7 @@
 //! Keyset-paginated, filtered lists of live content items.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::TenantTx;
 use tenants::page::{Page, PageRequest, SortCursor, SortValue};
 
@@ -72,6 +72,12 @@ fn filter_condition(tenant_id: i64, f: &ContentFilter) -> Condition {
         );
     }
     cond
+}
+
+/// How many live items match the filter (what [`list`] pages through).
+pub(crate) async fn count(tx: &TenantTx, filter: &ContentFilter) -> Result<u64> {
+    let cond = filter_condition(tx.tenant_id().get(), filter);
+    Ok(content_item::Entity::find().filter(cond).count(tx.conn()).await?)
 }
 
 /// One page of items, filtered and sorted, continuing after the cursor's row.

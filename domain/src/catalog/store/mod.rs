@@ -6,7 +6,7 @@ mod list;
 pub(crate) mod stats;
 mod write;
 
-pub(crate) use list::list;
+pub(crate) use list::{count, list};
 pub(crate) use write::{soft_delete, upsert};
 
 use std::collections::HashMap;

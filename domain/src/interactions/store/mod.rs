@@ -13,7 +13,9 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use tenants::TenantTx;
 use tenants::page::{Page, PageRequest, SortCursor, SortValue};
 
@@ -114,6 +116,13 @@ const USER_ORDER: &str = "occurred_desc";
 /// The columns [`list_for_user`] selects: id, event id, event type, value, occurred at,
 /// received at (ms), item row id.
 type UserEventRow = (i64, String, String, Option<f64>, i64, i64, i64);
+
+/// How many events one user has.
+pub(crate) async fn count_for_user(tx: &TenantTx, user_id: i64) -> Result<u64> {
+    use interaction::Column as C;
+    let query = interaction::Entity::find().filter(C::TenantId.eq(tx.tenant_id().get())).filter(C::UserId.eq(user_id));
+    Ok(query.count(tx.conn()).await?)
+}
 
 /// One user's events, newest first (by time of occurrence, then by arrival).
 pub(crate) async fn list_for_user(

@@ -28,6 +28,7 @@ const QUERY_FIELDS: &[(&str, Class)] = &[
     ("members", Other),
     // The log itself holds pseudonyms only.
     ("auditEvents", Other),
+    ("auditCheckpoints", Other),
     ("verifyAuditLog", Other),
     // Model metadata and training jobs: no end user's data.
     ("models", Other),

@@ -16,7 +16,7 @@ mod fixtures;
 pub mod process;
 pub mod services;
 
-pub use client::{assert_error, assert_refused, error_code};
+pub use client::{Answer, assert_error, assert_refused, error_code};
 pub use fixtures::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
