@@ -207,6 +207,9 @@ test("create an API key, see its secret once, revoke it; invite, re-role and rem
   await page.reload();
   await page.getByTestId("keys-table").getByRole("cell", { name, exact: true }).waitFor();
   assert.equal(await page.getByTestId("new-key-secret").count(), 0);
+  // The list says how many keys there are (totalCount), as many as its rows here.
+  const keyRows = await page.getByTestId("keys-table").locator("tbody tr").count();
+  assert.equal(await page.getByTestId("keys-count").textContent(), `${keyRows} ${keyRows === 1 ? "key" : "keys"}`);
   assert.equal(await page.getByText(secret).count(), 0);
   await page.getByRole("button", { name: `Revoke ${name}` }).click();
   await page.getByTestId("keys-table").locator("tr", { hasText: name }).getByText("revoked").waitFor();

@@ -22,6 +22,17 @@ export function pageLabel(page: number, total: number | undefined, pageSize: num
   return `Page ${page} of ${pages.toLocaleString("en-US")} · ${results}`;
 }
 
+/** "N of M shown" for a list read in one page (`first: n`), from its `totalCount`. */
+export function ShownCount({ shown, total, noun, testId }: { shown: number; total: number | undefined; noun: [string, string]; testId?: string }) {
+  if (total === undefined) return null;
+  const counted = `${total.toLocaleString("en-US")} ${total === 1 ? noun[0] : noun[1]}`;
+  return (
+    <Text size="sm" c="dimmed" mt="xs" data-testid={testId}>
+      {shown < total ? `${shown.toLocaleString("en-US")} of ${counted} shown` : counted}
+    </Text>
+  );
+}
+
 export function Pager({
   pager,
   hasNext,

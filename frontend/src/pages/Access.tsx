@@ -16,6 +16,7 @@ import {
 import { useState } from "react";
 import { useMutation, useQuery } from "../api/hooks";
 import { useCan } from "../api/viewer";
+import { ShownCount } from "../components/Pager";
 import { ErrorAlert, Loading } from "../components/Status";
 import { graphql } from "../gql";
 import type { Role } from "../gql/graphql";
@@ -23,6 +24,7 @@ import type { Role } from "../gql/graphql";
 const AccessQuery = graphql(`
   query Access($keys: Boolean!, $members: Boolean!) {
     apiKeys(first: 100) @include(if: $keys) {
+      totalCount
       nodes {
         id
         name
@@ -34,6 +36,7 @@ const AccessQuery = graphql(`
       }
     }
     members(first: 100) @include(if: $members) {
+      totalCount
       nodes {
         id
         email
@@ -219,6 +222,7 @@ export function AccessPage() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
+          <ShownCount shown={list.data?.apiKeys?.nodes.length ?? 0} total={list.data?.apiKeys?.totalCount} noun={["key", "keys"]} testId="keys-count" />
         </Card>
       )}
       {canMembers && (
@@ -271,6 +275,7 @@ export function AccessPage() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
+          <ShownCount shown={list.data?.members?.nodes.length ?? 0} total={list.data?.members?.totalCount} noun={["member", "members"]} testId="members-count" />
         </Card>
       )}
     </Stack>

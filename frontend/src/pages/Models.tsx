@@ -20,6 +20,7 @@ import { useState } from "react";
 import { CartesianGrid, Legend, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from "recharts";
 import { useInterval, useMutation, useQuery } from "../api/hooks";
 import { useCan } from "../api/viewer";
+import { ShownCount } from "../components/Pager";
 import { ErrorAlert, Loading } from "../components/Status";
 import { graphql } from "../gql";
 import type { Algorithm, ModelsQuery } from "../gql/graphql";
@@ -27,6 +28,7 @@ import type { Algorithm, ModelsQuery } from "../gql/graphql";
 const ModelsList = graphql(`
   query Models {
     models(first: 50) {
+      totalCount
       nodes {
         id
         version
@@ -395,6 +397,7 @@ export function ModelsPage() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
+          <ShownCount shown={models.length} total={list.data?.models.totalCount} noun={["model", "models"]} testId="models-count" />
           {models.length === 0 && <Alert>No model yet: train one.</Alert>}
         </Card>
       )}
