@@ -73,6 +73,9 @@ for BACKEND in $BACKENDS; do
   fi
   "$BIN" --data-dir "$DATA" tenant create bench --name "Bench" --json > "$DATA/tenant.json"
   KEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiKey"]["secret"])' "$DATA/tenant.json")"
+  # The benchmark measures the server, not the plan's rate limits and quotas (0: none).
+  "$BIN" --data-dir "$DATA" tenant limits bench --tenant-requests-per-sec 0 --key-requests-per-sec 0 \
+    --max-interactions 0 --max-catalog-items 0 > /dev/null
   "$BIN" --data-dir "$DATA" import movielens "$DATASET" --tenant bench > /dev/null
   CHOSEN="$("$BIN" --data-dir "$DATA" train --tenant bench --deploy 2>&1 | awk '/^model / { gsub(/\)/, "", $NF); print $NF }')"
   start_server

@@ -152,6 +152,11 @@ impl ContentServices {
         &self.services
     }
 
+    /// The tenant's semantic index when it is loaded, without loading it.
+    pub(crate) fn loaded_index(&self, ctx: &TenantCtx) -> Option<Arc<SemanticIndex>> {
+        self.index.get(&ctx.tenant_id().get())
+    }
+
     /// The tenant's semantic index (embeddings of the current model over live items).
     pub(crate) async fn semantic_index(&self, ctx: &TenantCtx) -> Result<Arc<SemanticIndex>> {
         let encoder = self.encoder()?.clone();

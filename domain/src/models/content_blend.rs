@@ -27,12 +27,11 @@ async fn index_of(ctx: &TenantCtx, models: &ModelServices) -> Result<Option<Arc<
 
 /// The blend's precomputation for `model` over the tenant's current index.
 async fn transfer_of(
-    ctx: &TenantCtx,
     models: &ModelServices,
     model: &Arc<LoadedModel>,
+    key: (i64, String),
     index: Arc<SemanticIndex>,
 ) -> Result<Arc<ModelTransfer>> {
-    let key = (ctx.tenant_id().get(), model.id.to_string());
     let previous = models.content.transfers.get(&key);
     if let Some(kept) = previous.as_ref().filter(|t| t.is_current(&index)) {
         return Ok(kept.clone());
@@ -65,8 +64,32 @@ pub(crate) async fn blended_top(
     if weight <= 0.0 {
         return Ok(None);
     }
-    let Some(index) = index_of(ctx, models).await? else { return Ok(None) };
-    let transfer = transfer_of(ctx, models, model, index).await?;
+    // Each embedded batch invalidates the index, and reloading it reads every vector: a
+    // request never waits for that. It blends with the index it finds, or the one the
+    // model's last blend used, while the index reloads in the background.
+    if models.content.model_key().is_none() {
+        return Ok(None);
+    }
+    let key = (ctx.tenant_id().get(), model.id.to_string());
+    let index = match models.content.loaded_index(ctx) {
+        Some(index) => index,
+        None => {
+            let (content, ctx) = (models.content.clone(), ctx.clone());
+            tokio::spawn(async move {
+                if let Err(e) = content.semantic_index(&ctx).await {
+                    tracing::debug!(error = %e, "the semantic index did not reload");
+                }
+            });
+            match models.content.transfers.get(&key) {
+                Some(last) => last.index.clone(),
+                None => return Ok(None),
+            }
+        }
+    };
+    if index.is_empty() {
+        return Ok(None);
+    }
+    let transfer = transfer_of(models, model, key, index).await?;
     if !transfer.new.iter().any(|&p| admits(transfer.index.items[p].id.as_str())) {
         return Ok(None);
     }

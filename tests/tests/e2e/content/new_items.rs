@@ -48,6 +48,13 @@ on_tiny_model_servers!(new_items_reach_the_people_whose_taste_they_match, |serve
     server.upsert_contents(key, new_items).await;
     embedded(server, key).await;
 
+    // Serving never waits for the semantic index to reload after a batch: the new items
+    // show within moments, not necessarily in the very next answer.
+    let started = std::time::Instant::now();
+    while !ranked(server, key, "a0").await.iter().any(|id| id == "new-action") {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the new items never reached a0");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     for (user, fan_of_action) in [("a0", true), ("a7", true), ("r0", false), ("r7", false)] {
         let list = ranked(server, key, user).await;
         let (mine, other) = if fan_of_action { ("new-action", "new-romance") } else { ("new-romance", "new-action") };
