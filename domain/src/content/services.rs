@@ -82,6 +82,9 @@ pub struct ContentServices {
     /// The blend's precomputation per (tenant, model); checked against the index it was
     /// built over on every use.
     pub(crate) transfers: moka::sync::Cache<(i64, String), Arc<ModelTransfer>>,
+    /// One build of a transfer at a time: concurrent requests after a new index would
+    /// otherwise each build the same one.
+    pub(crate) transfer_builds: Arc<tokio::sync::Mutex<()>>,
     pub(crate) config: Arc<ContentConfig>,
 }
 
@@ -123,6 +126,7 @@ impl ContentServices {
             // Weighed in KiB: 2 GiB of vectors in all.
             index: FreshCache::weighted(2 << 20, INDEX_TTL, |_, index| index.weight()),
             transfers: moka::sync::Cache::builder().max_capacity(256).time_to_idle(Duration::from_secs(3600)).build(),
+            transfer_builds: Arc::new(tokio::sync::Mutex::new(())),
             config: Arc::new(config),
         };
         content.services.serving_cache.subscribe(Arc::new(IndexListener(content.index.clone())));

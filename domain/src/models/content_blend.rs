@@ -32,6 +32,10 @@ async fn transfer_of(
     key: (i64, String),
     index: Arc<SemanticIndex>,
 ) -> Result<Arc<ModelTransfer>> {
+    if let Some(kept) = models.content.transfers.get(&key).filter(|t| t.is_current(&index)) {
+        return Ok(kept);
+    }
+    let _building = models.content.transfer_builds.lock().await;
     let previous = models.content.transfers.get(&key);
     if let Some(kept) = previous.as_ref().filter(|t| t.is_current(&index)) {
         return Ok(kept.clone());
