@@ -147,6 +147,9 @@ async fn two_replicas_behind_haproxy_share_requests_and_survive_a_graceful_stop(
         outcomes.len(),
         stopped - stopping
     );
+    for (_, _, outcome) in outcomes.iter().filter(|(_, ok, _)| !ok) {
+        eprintln!("failed through the proxy: {outcome:?}");
+    }
     assert!(exit.success(), "a graceful stop: {exit}");
     assert_eq!(failed, 0, "no request through the proxy fails while a replica stops");
     assert!(on_b > 0 && after_stop > 0, "the stream ran on both replicas, and on after the stop");

@@ -131,7 +131,7 @@ impl Haproxy {
         let mut config = format!(
             "global\n    maxconn 512\n\
              defaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\
-             \x20   retries 3\n    option redispatch 1\n    retry-on conn-failure empty-response\n    http-reuse never\n\
+             \x20   retries 3\n    option redispatch 1\n    retry-on conn-failure empty-response 503\n    http-reuse never\n\
              frontend api\n    bind 127.0.0.1:{port}\n    default_backend replicas\n\
              backend replicas\n    balance roundrobin\n    option httpchk GET /readyz\n    http-check expect status 200\n\
              \x20   http-response set-header x-replica %[srv_name]\n    default-server inter 200ms fall 2 rise 1\n"
