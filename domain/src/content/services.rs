@@ -85,6 +85,9 @@ pub struct ContentServices {
     /// One build of a transfer at a time: concurrent requests after a new index would
     /// otherwise each build the same one.
     pub(crate) transfer_builds: Arc<tokio::sync::Mutex<()>>,
+    /// Whether serving has a background reload of an index under way: one at a time, or
+    /// every request during a catalog's embedding would queue a reload of its own.
+    pub(crate) index_reloading: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) config: Arc<ContentConfig>,
 }
 
@@ -127,6 +130,7 @@ impl ContentServices {
             index: FreshCache::weighted(2 << 20, INDEX_TTL, |_, index| index.weight()),
             transfers: moka::sync::Cache::builder().max_capacity(256).time_to_idle(Duration::from_secs(3600)).build(),
             transfer_builds: Arc::new(tokio::sync::Mutex::new(())),
+            index_reloading: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             config: Arc::new(config),
         };
         content.services.serving_cache.subscribe(Arc::new(IndexListener(content.index.clone())));

@@ -78,12 +78,17 @@ pub(crate) async fn blended_top(
     let index = match models.content.loaded_index(ctx) {
         Some(index) => index,
         None => {
-            let (content, ctx) = (models.content.clone(), ctx.clone());
-            tokio::spawn(async move {
-                if let Err(e) = content.semantic_index(&ctx).await {
-                    tracing::debug!(error = %e, "the semantic index did not reload");
-                }
-            });
+            use std::sync::atomic::Ordering;
+            let reloading = models.content.index_reloading.clone();
+            if reloading.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                let (content, ctx) = (models.content.clone(), ctx.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = content.semantic_index(&ctx).await {
+                        tracing::debug!(error = %e, "the semantic index did not reload");
+                    }
+                    reloading.store(false, Ordering::Release);
+                });
+            }
             match models.content.transfers.get(&key) {
                 Some(last) => last.index.clone(),
                 None => return Ok(None),
