@@ -6,10 +6,13 @@
 # the server's resident memory before and after. Then each built-in family once at 16
 # connections, and, with SUSTAIN_SECONDS set, a sustained run at 32 connections that
 # samples memory at 2 minutes and at the end and measures the database's growth per
-# served request (database, write-ahead log and archive).
+# served request (database, write-ahead log and archive). With PEOPLE (default 100000)
+# a second tenant of that many people (bench/synth_people.py: MovieLens tastes, 10
+# ratings each) is measured too, and every recommendation figure is taken with the
+# answer cache (`models.answer_cache`) on and off.
 #
 # BACKENDS="sqlite postgres" SECONDS_RUN=10 CONNS="1 16 64" FAMILIES="als ease item_knn most_popular"
-# SUSTAIN_SECONDS=0 PROFILE=release SKIP_BUILD=0 bench/load.sh [DIR]
+# PEOPLE=100000 SUSTAIN_SECONDS=0 PROFILE=release SKIP_BUILD=0 bench/load.sh [DIR]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DATASET="${1:-$ROOT/../shared/datasets/ml-100k}"
@@ -18,6 +21,7 @@ SECONDS_RUN="${SECONDS_RUN:-10}"
 CONNS="${CONNS:-1 16 64}"
 FAMILIES="${FAMILIES:-als ease item_knn most_popular}"
 SUSTAIN_SECONDS="${SUSTAIN_SECONDS:-0}"
+PEOPLE="${PEOPLE:-100000}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/marquee-target}"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(bash "$ROOT/scripts/setup-onnxruntime.sh" | tail -n 1)}"
@@ -48,18 +52,43 @@ stored_bytes() {
   if [ "$1" = sqlite ]; then du -cb "$DATA"/marquee.db* "$DATA"/archive 2>/dev/null | tail -n 1 | cut -f1
   else psql "$PG_URL/postgres" -tAc "SELECT pg_database_size('$DB')"; fi
 }
-# wrk QUERY CONNS SECONDS -> "requests errors rps p50 p99"
+# wrk QUERY CONNS SECONDS -> "requests errors rps p50 p99", for the tenant of $KEY and
+# people 1..$USERS.
+USERS=943
 load() {
   local threads=2; [ "$2" -lt 2 ] && threads=1
-  QUERY="$1" KEY="$KEY" USERS=943 wrk -t "$threads" -c "$2" -d "${3}s" --timeout 5s -s "$LUA" "$URL" \
+  QUERY="$1" KEY="$KEY" USERS="$USERS" wrk -t "$threads" -c "$2" -d "${3}s" --timeout 5s -s "$LUA" "$URL" \
     | awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
                        print v["requests"], v["errors"], v["rps"], v["p50_ms"], v["p99_ms"] }'
 }
+# start_server [ANSWER_CACHE]: true (the default setting) or false.
 start_server() {
-  MARQUEE_LOG__FILTER=warn "$BIN" --data-dir "$DATA" serve --port "$PORT" > "$DATA/server.log" 2>&1 &
+  MARQUEE_MODELS__ANSWER_CACHE="${1:-true}" MARQUEE_LOG__FILTER=warn "$BIN" --data-dir "$DATA" serve --port "$PORT" \
+    >> "$DATA/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
   echo "the server did not start" >&2; cat "$DATA/server.log" >&2; exit 1
+}
+stop_server() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=; }
+row() { printf '%-6s %-16s %9s %9s %8s %8s %7s %9s\n' "$@"; }
+# compare CONNS LABEL: `{ __typename }` then recommendations, one row each, with the ratio.
+compare() {
+  local before te trps tp50 tp99 re rrps rp50 rp99
+  before="$(rss_mb)"
+  read -r _ te trps tp50 tp99 <<< "$(load typename "$1" "$SECONDS_RUN")"
+  read -r _ re rrps rp50 rp99 <<< "$(load recommend "$1" "$SECONDS_RUN")"
+  row "$1" typename "$trps" "$tp50" "$tp99" "$te" "" "$before"
+  row "$1" "$2" "$rrps" "$rp50" "$rp99" "$re" "$(python3 -c "print(f'{$rrps / max($trps, 1):.0%}')")" "$(rss_mb)"
+}
+# create_tenant SLUG DATASET -> the tenant's API key; imports, trains (AUTO) and deploys.
+create_tenant() {
+  "$BIN" --data-dir "$DATA" tenant create "$1" --name "$1" --json > "$DATA/$1.json"
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiKey"]["secret"])' "$DATA/$1.json"
+  # The benchmark measures the server, not the plan's rate limits and quotas (0: none).
+  "$BIN" --data-dir "$DATA" tenant limits "$1" --tenant-requests-per-sec 0 --key-requests-per-sec 0 \
+    --max-interactions 0 --max-catalog-items 0 > /dev/null
+  "$BIN" --data-dir "$DATA" import movielens "$2" --tenant "$1" > /dev/null
+  "$BIN" --data-dir "$DATA" train --tenant "$1" --deploy 2>&1 | awk '/^model / { gsub(/\)/, "", $NF); print $NF }' > "$DATA/$1.chosen"
 }
 
 for BACKEND in $BACKENDS; do
@@ -71,34 +100,28 @@ for BACKEND in $BACKENDS; do
   else
     unset DATABASE_URL
   fi
-  "$BIN" --data-dir "$DATA" tenant create bench --name "Bench" --json > "$DATA/tenant.json"
-  KEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiKey"]["secret"])' "$DATA/tenant.json")"
-  # The benchmark measures the server, not the plan's rate limits and quotas (0: none).
-  "$BIN" --data-dir "$DATA" tenant limits bench --tenant-requests-per-sec 0 --key-requests-per-sec 0 \
-    --max-interactions 0 --max-catalog-items 0 > /dev/null
-  "$BIN" --data-dir "$DATA" import movielens "$DATASET" --tenant bench > /dev/null
-  CHOSEN="$("$BIN" --data-dir "$DATA" train --tenant bench --deploy 2>&1 | awk '/^model / { gsub(/\)/, "", $NF); print $NF }')"
+  BENCH_KEY="$(create_tenant bench "$DATASET")"; KEY="$BENCH_KEY"
+  if [ "$PEOPLE" -gt 0 ]; then
+    python3 "$ROOT/bench/synth_people.py" "$DATASET" "$DATA/crowd-data" "$PEOPLE" 10
+    STARTED=$SECONDS
+    CROWD_KEY="$(create_tenant crowd "$DATA/crowd-data")"
+    echo "(the $PEOPLE-person tenant: imported, trained and deployed in $((SECONDS - STARTED)) s)"
+  fi
   start_server
   load recommend 16 2 > /dev/null   # warm: the model loads, histories are cached
-  echo "== $BACKEND, AUTO ($CHOSEN), ${SECONDS_RUN} s per figure, $(date -u +%FT%TZ)"
-  printf '%-6s %-10s %9s %9s %8s %8s %7s %9s\n' conns query rps p50_ms p99_ms errors ratio rss_mb
-  for C in $CONNS; do
-    BEFORE="$(rss_mb)"
-    read -r _ TE TRPS TP50 TP99 <<< "$(load typename "$C" "$SECONDS_RUN")"
-    read -r _ RE RRPS RP50 RP99 <<< "$(load recommend "$C" "$SECONDS_RUN")"
-    AFTER="$(rss_mb)"
-    RATIO="$(python3 -c "print(f'{$RRPS / max($TRPS, 1):.0%}')")"
-    printf '%-6s %-10s %9s %9s %8s %8s %7s %9s\n' "$C" typename "$TRPS" "$TP50" "$TP99" "$TE" "" "$BEFORE"
-    printf '%-6s %-10s %9s %9s %8s %8s %7s %9s\n' "$C" recommend "$RRPS" "$RP50" "$RP99" "$RE" "$RATIO" "$AFTER"
-  done
-  for FAMILY in $FAMILIES; do
-    "$BIN" --data-dir "$DATA" train --tenant bench --algorithm "$FAMILY" --deploy > /dev/null 2>&1
-    sleep 3  # a deployment by another process reaches the server within 2 s
-    load recommend 16 1 > /dev/null
-    read -r _ RE RRPS RP50 RP99 <<< "$(load recommend 16 "$SECONDS_RUN")"
-    printf '%-6s %-10s %9s %9s %8s %8s %7s %9s\n' 16 "$FAMILY" "$RRPS" "$RP50" "$RP99" "$RE" "" "$(rss_mb)"
-  done
+  echo "== $BACKEND, AUTO ($(cat "$DATA/bench.chosen")), ${SECONDS_RUN} s per figure, $(date -u +%FT%TZ)"
+  row conns query rps p50_ms p99_ms errors ratio rss_mb
+  for C in $CONNS; do compare "$C" recommend; done
+  if [ "$PEOPLE" -gt 0 ]; then
+    KEY="$CROWD_KEY"; USERS="$PEOPLE"
+    load recommend 16 2 > /dev/null
+    compare 16 "recommend-${PEOPLE}p"
+    KEY="$BENCH_KEY"; USERS=943
+  fi
   if [ "$SUSTAIN_SECONDS" -gt 0 ]; then
+    # A fresh process serving the MovieLens tenant only, as the issue measured it.
+    stop_server; start_server
+    load recommend 32 2 > /dev/null
     SIZE0="$(stored_bytes "$BACKEND")"; RSS0="$(rss_mb)"
     load recommend 32 "$SUSTAIN_SECONDS" > "$DATA/sustain.txt" &
     LOADER=$!
@@ -110,7 +133,25 @@ for BACKEND in $BACKENDS; do
     echo "  RSS MB: start $RSS0, at 2 min $RSS2, at end $RSS5 ($(python3 -c "print(f'{($RSS5 - $RSS2) / max($RSS2, 1):+.1%}')") from 2 min)"
     echo "  stored bytes: $SIZE0 -> $SIZE1, $(python3 -c "print(f'{($SIZE1 - $SIZE0) / max($N, 1):.1f}')") bytes per served request"
   fi
-  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+  echo "-- answer cache off (models.answer_cache = false)"
+  stop_server; start_server false
+  load recommend 16 2 > /dev/null
+  for C in $CONNS; do if [ "$C" -ge 16 ]; then compare "$C" "recommend-nocache"; fi; done
+  if [ "$PEOPLE" -gt 0 ]; then
+    KEY="$CROWD_KEY"; USERS="$PEOPLE"
+    compare 16 "${PEOPLE}p-nocache"
+    KEY="$BENCH_KEY"; USERS=943
+  fi
+  stop_server; start_server
+  echo "-- each family, 16 connections, answer cache on"
+  for FAMILY in $FAMILIES; do
+    "$BIN" --data-dir "$DATA" train --tenant bench --algorithm "$FAMILY" --deploy > /dev/null 2>&1
+    sleep 3  # a deployment by another process reaches the server within 2 s
+    load recommend 16 1 > /dev/null
+    read -r _ RE RRPS RP50 RP99 <<< "$(load recommend 16 "$SECONDS_RUN")"
+    row 16 "$FAMILY" "$RRPS" "$RP50" "$RP99" "$RE" "" "$(rss_mb)"
+  done
+  stop_server
   rm -rf "$DATA"; DATA=
   if [ -n "$DB" ]; then psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null; DB=; fi
 done

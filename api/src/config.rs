@@ -100,6 +100,9 @@ pub struct ContentSettings {
     pub batch_size: usize,
     /// ONNX Runtime threads of the background worker (the other cores keep serving).
     pub worker_threads: usize,
+    /// Run the background worker at the lowest CPU priority, so it embeds with what
+    /// serving leaves of the cores.
+    pub worker_lowest_priority: bool,
     /// ONNX Runtime threads that embed search queries.
     pub query_threads: usize,
     /// Seconds a claimed batch stays leased before another worker may take it over.
@@ -426,6 +429,7 @@ impl Default for Settings {
                 model_dir: String::new(),
                 batch_size: 32,
                 worker_threads: 1,
+                worker_lowest_priority: true,
                 query_threads: 1,
                 lease_secs: 300,
                 max_attempts: 3,

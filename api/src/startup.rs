@@ -230,6 +230,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
         run_worker: process == Process::Server,
         batch_size: settings.content.batch_size.max(1),
         worker_threads: settings.content.worker_threads.max(1),
+        worker_lowest_priority: settings.content.worker_lowest_priority,
         query_threads: settings.content.query_threads.max(1),
         lease: std::time::Duration::from_secs(settings.content.lease_secs.max(1)),
         max_attempts: settings.content.max_attempts.max(1),

@@ -130,6 +130,26 @@ where
         Ok(value)
     }
 
+    /// Replaces what is cached for `key` by what `derive` makes of it (a cached index
+    /// brought up to date without reading it whole), under the key's load turn; kept
+    /// only when no change was announced meanwhile, like a load. Nothing cached: nothing
+    /// to derive from, nothing done.
+    pub async fn replace<F, Fut>(&self, key: K, derive: F) -> Result<()>
+    where
+        F: FnOnce(V) -> Fut,
+        Fut: Future<Output = Result<V>>,
+    {
+        let _turn = self.loading[self.slot(&key)].lock().await;
+        let Some(current) = self.entries.get(&key) else { return Ok(()) };
+        let epoch = self.epoch(&key);
+        let before = epoch.load(Ordering::Acquire);
+        let value = derive(current).await?;
+        if epoch.load(Ordering::Acquire) == before {
+            self.entries.insert(key, value);
+        }
+        Ok(())
+    }
+
     /// After a committed change: the next reader loads afresh.
     pub fn invalidate(&self, key: &K) {
         self.epoch(key).fetch_add(1, Ordering::AcqRel);
@@ -173,6 +193,25 @@ mod tests {
         assert_eq!(cache.get_or_load(1, || async { Ok(9) }).await.unwrap(), 9);
         cache.invalidate_all();
         assert_eq!(cache.get_or_load(1, || async { Ok(10) }).await.unwrap(), 10);
+    }
+
+    #[tokio::test]
+    async fn a_replacement_that_raced_a_change_is_dropped() {
+        let owned: FreshCache<i64, u32> = FreshCache::new(10, Duration::from_secs(60));
+        let cache = &owned;
+        cache.replace(1, |v| async move { Ok(v + 1) }).await.unwrap();
+        assert_eq!(cache.get(&1), None, "nothing cached, nothing derived");
+        cache.get_or_load(1, || async { Ok(5) }).await.unwrap();
+        cache.replace(1, |v| async move { Ok(v + 1) }).await.unwrap();
+        assert_eq!(cache.get(&1), Some(6));
+        cache
+            .replace(1, |v| async move {
+                cache.invalidate(&1);
+                Ok(v + 1)
+            })
+            .await
+            .unwrap();
+        assert_eq!(cache.get(&1), None, "the change won over the replacement");
     }
 
     #[tokio::test]

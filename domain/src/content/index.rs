@@ -9,9 +9,11 @@
 //! PostgreSQL), rebuilt incrementally from the same change announcements.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
+use super::store::embeddings::StoredVector;
 use super::vector;
 use crate::catalog::SnapshotItem;
 
@@ -24,32 +26,69 @@ pub struct SemanticIndex {
     pub items: Vec<SnapshotItem>,
     matrix: Vec<f32>,
     by_id: HashMap<String, usize>,
+    /// The newest `embedded_at` among the vectors read: later batches are read from
+    /// (a little before) it.
+    pub(crate) written_through: Option<DateTime<Utc>>,
+    /// When the whole index was last read from the database (facets that changed
+    /// without a new vector are caught up by the next whole read).
+    pub(crate) read_whole_at: Instant,
+    /// Numbers the indexes a process loads, so what was derived from one (a kept answer)
+    /// can tell it has been replaced; 0 until the content services number it.
+    pub(crate) version: u64,
 }
 
 impl SemanticIndex {
     /// Joins the live items with their stored vectors; items without a vector (still
     /// queued) are left out.
-    pub(crate) fn build(
-        model_key: &str,
-        dims: usize,
-        items: Vec<(i64, SnapshotItem)>,
-        vectors: Vec<(i64, Vec<u8>)>,
-    ) -> Self {
-        let mut by_row: HashMap<i64, Vec<u8>> = vectors.into_iter().collect();
-        let mut index = Self {
+    pub(crate) fn build(model_key: &str, dims: usize, items: Vec<(i64, SnapshotItem)>, vectors: Vec<StoredVector>) -> Self {
+        let empty = Self {
             model_key: model_key.to_owned(),
             dims,
             rows: Vec::new(),
             items: Vec::new(),
             matrix: Vec::new(),
             by_id: HashMap::new(),
+            written_through: None,
+            read_whole_at: Instant::now(),
+            version: 0,
         };
+        empty.with_vectors(items, vectors)
+    }
+
+    /// This index with `vectors` of `items` (freshly read snapshots) added, or replacing
+    /// the same items' vectors and facets: a batch of the embedding worker applied
+    /// without reading the whole index again. Vectors of items not among `items` (deleted
+    /// meanwhile) are left out.
+    pub(crate) fn with_vectors(&self, items: Vec<(i64, SnapshotItem)>, vectors: Vec<StoredVector>) -> Self {
+        let mut index = Self {
+            model_key: self.model_key.clone(),
+            dims: self.dims,
+            rows: self.rows.clone(),
+            items: self.items.clone(),
+            matrix: self.matrix.clone(),
+            by_id: self.by_id.clone(),
+            written_through: self.written_through,
+            read_whole_at: self.read_whole_at,
+            version: 0,
+        };
+        let mut by_row: HashMap<i64, StoredVector> = vectors.into_iter().map(|v| (v.item_row, v)).collect();
         for (row, item) in items {
-            let Some(v) = by_row.remove(&row).and_then(|b| vector::from_bytes(&b, dims)) else { continue };
-            index.by_id.insert(item.id.as_str().to_owned(), index.rows.len());
-            index.rows.push(row);
-            index.items.push(item);
-            index.matrix.extend_from_slice(&v);
+            let Some(stored) = by_row.remove(&row) else { continue };
+            index.written_through = index.written_through.max(Some(stored.embedded_at));
+            let Some(v) = vector::from_bytes(&stored.bytes, index.dims) else { continue };
+            match index.by_id.get(item.id.as_str()) {
+                Some(&position) => {
+                    index.matrix[position * index.dims..(position + 1) * index.dims].copy_from_slice(&v);
+                    index.rows[position] = row;
+                    index.items[position] = item;
+                }
+                None => {
+                    index.by_id.insert(item.id.as_str().to_owned(), index.rows.len());
+                    index.rows.push(row);
+                    index.items.push(item);
+                    index.matrix.extend_from_slice(&v);
+                }
+            }
         }
         index
     }
@@ -71,8 +110,12 @@ impl SemanticIndex {
                 (n as i64, item)
             })
             .collect();
-        let bytes = vectors.iter().enumerate().map(|(n, v)| (n as i64, vector::to_bytes(v))).collect();
-        Self::build(model_key, dims, items, bytes)
+        let stored = vectors
+            .iter()
+            .enumerate()
+            .map(|(n, v)| StoredVector { item_row: n as i64, bytes: vector::to_bytes(v), embedded_at: Utc::now() })
+            .collect();
+        Self::build(model_key, dims, items, stored)
     }
 
     /// The text model the vectors come from.
@@ -136,8 +179,50 @@ pub(crate) fn available(item: &SnapshotItem, at: DateTime<Utc>) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn item(id: &str, genre: &str) -> SnapshotItem {
+        SnapshotItem {
+            id: crate::vocab::ContentId::from_db(id.to_owned()),
+            kind: crate::catalog::ContentKind::Movie,
+            genres: vec![genre.to_owned()],
+            provider: None,
+            available_from: None,
+            available_until: None,
+            maturity_rating: None,
+        }
+    }
+
+    fn stored(row: i64, v: [f32; 2], second: i64) -> StoredVector {
+        let embedded_at = DateTime::<Utc>::from_timestamp(1_700_000_000 + second, 0).unwrap();
+        StoredVector { item_row: row, bytes: vector::to_bytes(&v), embedded_at }
+    }
+
+    #[test]
+    fn a_batch_replaces_known_items_and_appends_new_ones_in_place() {
+        let index = SemanticIndex::build(
+            "m",
+            2,
+            vec![(1, item("a", "drama")), (2, item("b", "drama")), (3, item("queued", "drama"))],
+            vec![stored(1, [1.0, 0.0], 0), stored(2, [0.0, 1.0], 1)],
+        );
+        assert_eq!((index.len(), index.written_through.map(|t| t.timestamp())), (2, Some(1_700_000_001)));
+
+        let batch = index.with_vectors(
+            vec![(2, item("b", "comedy")), (3, item("queued", "drama")), (4, item("c", "drama"))],
+            vec![stored(2, [0.6, 0.8], 5), stored(3, [0.0, -1.0], 5), stored(4, [-1.0, 0.0], 6), stored(9, [1.0, 0.0], 7)],
+        );
+        assert_eq!(batch.len(), 4, "b replaced, queued and c appended, row 9 (deleted meanwhile) left out");
+        assert_eq!(batch.position("b"), Some(1));
+        assert_eq!(batch.vector(1), &[0.6, 0.8]);
+        assert_eq!(batch.items[1].genres, vec!["comedy".to_owned()]);
+        assert_eq!(batch.vector(batch.position("c").unwrap()), &[-1.0, 0.0]);
+        assert_eq!(batch.top_k(&[0.0, -1.0], 1, |_| true)[0].0, batch.position("queued").unwrap());
+        assert_eq!(batch.written_through.map(|t| t.timestamp()), Some(1_700_000_006));
+        assert_eq!((index.len(), index.vector(1)), (2, &[0.0, 1.0][..]), "the index served meanwhile is untouched");
+    }
 
     #[test]
     fn the_best_come_first_and_ties_keep_their_order() {

@@ -6,14 +6,18 @@
 //!   search and insights work, semantic features answer `MODEL_NOT_READY`.
 //! - Embeddings are computed off the request path: writes to the catalog put items on a
 //!   queue table in their own transaction (triggers, see migration m0012); a worker of
-//!   the server claims batches with a lease and embeds them on a blocking thread with a
-//!   bounded number of ONNX Runtime threads ([`worker`]).
-//! - Semantic search is exact: a per-tenant matrix kept in a [`crate::fresh_cache`]
-//!   that listens for [`crate::serving_cache::Change::Embeddings`] ([`index`]).
+//!   the server claims batches with a lease and embeds them on a thread of its own at
+//!   the lowest CPU priority, with a bounded number of ONNX Runtime threads ([`worker`],
+//!   [`background_thread`]).
+//! - Semantic search is exact: a per-tenant matrix kept in a [`crate::fresh_cache`];
+//!   an announced batch ([`crate::serving_cache::Change::Embeddings`]) is applied to it
+//!   in place in the background, and it is read whole again every 30 s ([`index`],
+//!   [`services`]).
 //! - Every read of personal data (insights) is audited through the read-audit queue.
 //!
 //! Scopes: search and tags need `catalog:read`; insights need `reports:read`.
 
+mod background_thread;
 mod blend;
 mod index;
 mod insights;

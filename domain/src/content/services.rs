@@ -2,14 +2,17 @@
 //! the background worker, so a query never waits behind a batch), the per-tenant
 //! semantic index and the settings.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use inference::runtime::OrtRuntime;
 use inference::text::{TextEncoder, TextEncoderFiles};
 use tenants::{Scope, TenantCtx};
 
+use super::background_thread::BackgroundThread;
 use super::index::SemanticIndex;
 use super::store;
 use super::transfer::ModelTransfer;
@@ -18,9 +21,17 @@ use crate::error::{DomainError, Result};
 use crate::fresh_cache::FreshCache;
 use crate::serving_cache::{Change, ChangeListener};
 
-/// How long embeddings written by another process may take to reach this process's
-/// semantic index (this process's own worker announces its writes at once).
-const INDEX_TTL: Duration = Duration::from_secs(30);
+/// How often an index in use is read whole again: the bound on how long a change no
+/// announcement carried (an item's facets changed without a new vector, a message
+/// another replica lost) stays out of it. Announced batches apply within moments.
+const INDEX_REREAD: Duration = Duration::from_secs(30);
+
+/// An index nobody used for this long is dropped (each reading keeps it).
+const INDEX_TTL: Duration = Duration::from_secs(600);
+
+/// Batches are read from this long before the newest vector an index holds: a batch
+/// stamped earlier (by another worker) may commit later.
+const WRITE_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 #[derive(Debug, Clone)]
 pub struct ContentConfig {
@@ -36,6 +47,9 @@ pub struct ContentConfig {
     pub batch_size: usize,
     /// ONNX Runtime threads of the worker's model (the rest of the cores serve).
     pub worker_threads: usize,
+    /// Run the worker's model at the lowest CPU priority, so serving keeps the cores it
+    /// needs (embedding then progresses on what serving leaves).
+    pub worker_lowest_priority: bool,
     /// ONNX Runtime threads of the query model.
     pub query_threads: usize,
     /// How long a claimed batch stays leased before another worker may take it over.
@@ -60,6 +74,7 @@ impl Default for ContentConfig {
             run_worker: false,
             batch_size: 32,
             worker_threads: 1,
+            worker_lowest_priority: true,
             query_threads: 1,
             lease: Duration::from_secs(300),
             max_attempts: 3,
@@ -79,15 +94,18 @@ pub struct ContentServices {
     /// Why the text model is unavailable, for `MODEL_NOT_READY` answers.
     pub(crate) encoder_error: Option<String>,
     pub(crate) index: FreshCache<i64, Arc<SemanticIndex>>,
+    /// Tenants whose loaded index misses batches the worker announced since.
+    index_behind: Arc<Mutex<HashSet<i64>>>,
+    /// Tenants whose index is being read in the background: one reading at a time each.
+    index_reading: Arc<Mutex<HashSet<i64>>>,
+    /// The last version given to an index ([`SemanticIndex::version`]).
+    index_versions: Arc<AtomicU64>,
     /// The blend's precomputation per (tenant, model); checked against the index it was
     /// built over on every use.
     pub(crate) transfers: moka::sync::Cache<(i64, String), Arc<ModelTransfer>>,
     /// One build of a transfer at a time: concurrent requests after a new index would
     /// otherwise each build the same one.
     pub(crate) transfer_builds: Arc<tokio::sync::Mutex<()>>,
-    /// Whether serving has a background reload of an index under way: one at a time, or
-    /// every request during a catalog's embedding would queue a reload of its own.
-    pub(crate) index_reloading: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) config: Arc<ContentConfig>,
 }
 
@@ -112,16 +130,7 @@ impl ContentServices {
                 (None, Some("the text model could not be loaded".to_owned()))
             }
         };
-        let worker_encoder = match (config.run_worker, &query_encoder) {
-            (true, Some(_)) => match load(config.worker_threads) {
-                Ok(Some(encoder)) => Some(Arc::new(encoder)),
-                _ => {
-                    tracing::warn!("the embedding worker could not load the text model");
-                    None
-                }
-            },
-            _ => None,
-        };
+        let run_worker = config.run_worker && query_encoder.is_some();
         let content = Self {
             services,
             query_encoder,
@@ -130,12 +139,20 @@ impl ContentServices {
             index: FreshCache::weighted(2 << 20, INDEX_TTL, |_, index| index.weight()),
             transfers: moka::sync::Cache::builder().max_capacity(256).time_to_idle(Duration::from_secs(3600)).build(),
             transfer_builds: Arc::new(tokio::sync::Mutex::new(())),
-            index_reloading: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            index_behind: Arc::default(),
+            index_reading: Arc::default(),
+            index_versions: Arc::default(),
             config: Arc::new(config),
         };
-        content.services.serving_cache.subscribe(Arc::new(IndexListener(content.index.clone())));
-        if let Some(encoder) = worker_encoder {
-            super::worker::start(content.clone(), encoder);
+        content.services.serving_cache.subscribe(Arc::new(IndexListener {
+            index: content.index.clone(),
+            behind: content.index_behind.clone(),
+        }));
+        if run_worker {
+            match BackgroundThread::start("embedding", content.config.worker_lowest_priority) {
+                Ok(thread) => super::worker::start(content.clone(), thread),
+                Err(e) => tracing::error!(error = %e, "the embedding worker's thread could not start"),
+            }
         }
         content
     }
@@ -160,42 +177,124 @@ impl ContentServices {
         &self.services
     }
 
-    /// The tenant's semantic index when it is loaded, without loading it.
-    pub(crate) fn loaded_index(&self, ctx: &TenantCtx) -> Option<Arc<SemanticIndex>> {
-        self.index.get(&ctx.tenant_id().get())
+    /// The tenant's semantic index as loaded, without waiting: serving's path. A missing
+    /// index, or one behind the worker's batches, is brought up to date in the
+    /// background meanwhile.
+    pub(crate) fn current_index(&self, ctx: &TenantCtx) -> Option<Arc<SemanticIndex>> {
+        let loaded = self.index.get(&ctx.tenant_id().get());
+        self.keep_up(ctx, loaded.as_ref());
+        loaded
     }
 
-    /// The tenant's semantic index (embeddings of the current model over live items).
+    /// The tenant's semantic index (embeddings of the current model over live items),
+    /// read when none is loaded.
     pub(crate) async fn semantic_index(&self, ctx: &TenantCtx) -> Result<Arc<SemanticIndex>> {
-        let encoder = self.encoder()?.clone();
+        self.encoder()?;
         let tenant = ctx.tenant_id().get();
-        self.index
-            .get_or_load(tenant, || async {
-                let tx = self.services.db.begin(ctx).await?;
-                let items = crate::catalog::store::live_items(&tx).await?;
-                let vectors = store::embeddings::load(&tx, encoder.model_key()).await?;
-                tx.commit().await?;
-                let build = move || SemanticIndex::build(encoder.model_key(), encoder.dims(), items, vectors);
-                let index = tokio::task::spawn_blocking(build)
-                    .await
-                    .map_err(|e| DomainError::internal_from("index thread", e))?;
-                Ok(Arc::new(index))
-            })
-            .await
+        if let Some(index) = self.index.get(&tenant) {
+            self.keep_up(ctx, Some(&index));
+            return Ok(index);
+        }
+        self.index.get_or_load(tenant, || self.read_whole(ctx)).await
+    }
+
+    /// Starts a background reading when the loaded index is missing, behind or due to be
+    /// read whole again; one per tenant at a time, so a catalog being embedded costs one
+    /// reading after another, not one per request.
+    fn keep_up(&self, ctx: &TenantCtx, loaded: Option<&Arc<SemanticIndex>>) {
+        let tenant = ctx.tenant_id().get();
+        let due = match loaded {
+            None => true,
+            Some(index) => index.read_whole_at.elapsed() >= INDEX_REREAD || locked(&self.index_behind).contains(&tenant),
+        };
+        if !due || self.query_encoder.is_none() || !locked(&self.index_reading).insert(tenant) {
+            return;
+        }
+        let (content, ctx) = (self.clone(), ctx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = content.catch_up(&ctx).await {
+                tracing::warn!(error = %e, tenant, "the semantic index could not be brought up to date");
+                locked(&content.index_behind).insert(tenant);
+            }
+            locked(&content.index_reading).remove(&tenant);
+        });
+    }
+
+    async fn catch_up(&self, ctx: &TenantCtx) -> Result<()> {
+        let tenant = ctx.tenant_id().get();
+        let model_key = self.encoder()?.model_key();
+        let Some(current) = self.index.get(&tenant) else {
+            self.index.get_or_load(tenant, || self.read_whole(ctx)).await?;
+            return Ok(());
+        };
+        // Taken before reading: a batch announced while this reads marks it behind again.
+        let behind = locked(&self.index_behind).remove(&tenant);
+        if current.read_whole_at.elapsed() >= INDEX_REREAD || current.model_key() != model_key {
+            self.index.replace(tenant, |_| self.read_whole(ctx)).await
+        } else if behind {
+            self.index.replace(tenant, |current| self.read_batches(ctx, current)).await
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn read_whole(&self, ctx: &TenantCtx) -> Result<Arc<SemanticIndex>> {
+        let encoder = self.encoder()?.clone();
+        let tx = self.services.db.begin(ctx).await?;
+        let items = crate::catalog::store::live_items(&tx).await?;
+        let vectors = store::embeddings::load(&tx, encoder.model_key(), None).await?;
+        tx.commit().await?;
+        let build = move || SemanticIndex::build(encoder.model_key(), encoder.dims(), items, vectors);
+        let index = tokio::task::spawn_blocking(build).await.map_err(|e| DomainError::internal_from("index thread", e))?;
+        Ok(self.numbered(index))
+    }
+
+    /// `current` with the vectors written since its newest one applied in place.
+    async fn read_batches(&self, ctx: &TenantCtx, current: Arc<SemanticIndex>) -> Result<Arc<SemanticIndex>> {
+        let since = current.written_through.map(|t| t - WRITE_SKEW);
+        let tx = self.services.db.begin(ctx).await?;
+        let vectors = store::embeddings::load(&tx, current.model_key(), since).await?;
+        let rows: Vec<i64> = vectors.iter().map(|v| v.item_row).collect();
+        let items = crate::catalog::store::live_items_in(&tx, &rows).await?;
+        tx.commit().await?;
+        if vectors.is_empty() {
+            return Ok(current);
+        }
+        let apply = move || current.with_vectors(items, vectors);
+        let index = tokio::task::spawn_blocking(apply).await.map_err(|e| DomainError::internal_from("index thread", e))?;
+        Ok(self.numbered(index))
+    }
+
+    fn numbered(&self, mut index: SemanticIndex) -> Arc<SemanticIndex> {
+        index.version = self.index_versions.fetch_add(1, Ordering::Relaxed) + 1;
+        Arc::new(index)
     }
 }
 
-struct IndexListener(FreshCache<i64, Arc<SemanticIndex>>);
+/// The sets above only ever take or drop a tenant: a panic elsewhere leaves them whole.
+fn locked(set: &Mutex<HashSet<i64>>) -> std::sync::MutexGuard<'_, HashSet<i64>> {
+    set.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+struct IndexListener {
+    index: FreshCache<i64, Arc<SemanticIndex>>,
+    behind: Arc<Mutex<HashSet<i64>>>,
+}
 
 impl ChangeListener for IndexListener {
     fn changed(&self, tenant_id: i64, change: &Change) {
-        if matches!(change, Change::Embeddings | Change::ItemsDeleted) {
-            self.0.invalidate(&tenant_id);
+        match change {
+            // A batch is applied to the loaded index in place, in the background.
+            Change::Embeddings => {
+                locked(&self.behind).insert(tenant_id);
+            }
+            Change::ItemsDeleted => self.index.invalidate(&tenant_id),
+            _ => {}
         }
     }
 
     fn forget_everything(&self) {
-        self.0.invalidate_all();
+        self.index.invalidate_all();
     }
 }
 

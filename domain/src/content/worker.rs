@@ -16,130 +16,158 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use inference::text::TextEncoder;
+use inference::text::{TextEncoder, TextEncoderFiles};
 use tenants::ids::TenantId;
 use tenants::{RequestId, SystemCtx, TenantCtx};
 
+use super::background_thread::BackgroundThread;
 use super::services::ContentServices;
 use super::store::{self, embeddings::NewEmbedding};
 use super::{text, vector};
-use crate::error::{DomainError, Result};
+use crate::error::Result;
 use crate::serving_cache::Change;
 
-pub(crate) fn start(content: ContentServices, encoder: Arc<TextEncoder>) {
+pub(crate) fn start(content: ContentServices, thread: BackgroundThread) {
     tokio::spawn(async move {
-        if let Err(e) = enqueue_missing(&content, &encoder).await {
+        let Some(dir) = content.config.model_dir.clone() else { return };
+        let threads = content.config.worker_threads;
+        // Loaded on the worker's own thread: ONNX Runtime's threads (more than one
+        // configured) are started by it and inherit its priority.
+        let encoder = match thread.run(move || TextEncoder::load(&TextEncoderFiles::in_dir(&dir), threads)).await {
+            Ok(Ok(encoder)) => Arc::new(encoder),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the embedding worker could not load the text model");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the embedding worker's thread failed");
+                return;
+            }
+        };
+        let worker = Worker { content, encoder, thread };
+        if let Err(e) = worker.enqueue_missing().await {
             tracing::error!(error = ?e, "could not queue the items the text model has not embedded");
         }
+        let poll = worker.content.config.poll_interval;
         loop {
-            match run_once(&content, &encoder).await {
-                Ok(0) => tokio::time::sleep(content.config.poll_interval).await,
+            match worker.run_once().await {
+                Ok(0) => tokio::time::sleep(poll).await,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::error!(error = ?e, "the embedding worker failed a round");
-                    tokio::time::sleep(content.config.poll_interval * 4).await;
+                    tokio::time::sleep(poll * 4).await;
                 }
             }
         }
     });
 }
 
-async fn enqueue_missing(content: &ContentServices, encoder: &TextEncoder) -> Result<()> {
-    let tx = content.services.db.begin_system_write(&SystemCtx::new("queue items for the text model")).await?;
-    let queued = store::queue::enqueue_missing(&tx, encoder.model_key(), Utc::now()).await?;
-    tx.commit().await?;
-    if queued > 0 {
-        tracing::info!(items = queued, model = encoder.model_key(), "queued items for embedding");
-    }
-    Ok(())
+struct Worker {
+    content: ContentServices,
+    encoder: Arc<TextEncoder>,
+    thread: BackgroundThread,
 }
 
-/// One round over the tenants with due work: one batch each. Returns the items embedded.
-pub(crate) async fn run_once(content: &ContentServices, encoder: &Arc<TextEncoder>) -> Result<usize> {
-    let config = &content.config;
-    let tenants = {
-        let tx = content.services.db.begin_system(&SystemCtx::new("find tenants with items to embed")).await?;
-        let tenants = store::queue::tenants_with_work(&tx, Utc::now(), config.max_attempts).await?;
+impl Worker {
+    async fn enqueue_missing(&self) -> Result<()> {
+        let tx =
+            self.content.services.db.begin_system_write(&SystemCtx::new("queue items for the text model")).await?;
+        let queued = store::queue::enqueue_missing(&tx, self.encoder.model_key(), Utc::now()).await?;
         tx.commit().await?;
-        tenants
-    };
-    let mut embedded = 0;
-    for tenant in tenants {
-        let ctx = TenantCtx::operator(TenantId::from_db(tenant), RequestId::new());
-        embedded += embed_batch(content, encoder, &ctx).await?;
-    }
-    Ok(embedded)
-}
-
-async fn embed_batch(content: &ContentServices, encoder: &Arc<TextEncoder>, ctx: &TenantCtx) -> Result<usize> {
-    let config = &content.config;
-    let owner = config.worker_id.as_str();
-    let db = &content.services.db;
-    let now = Utc::now();
-    let lease_until = now + chrono::Duration::from_std(config.lease).unwrap_or(chrono::Duration::minutes(5));
-    let tx = db.begin_write(ctx).await?;
-    let claimed = store::queue::claim(&tx, owner, now, lease_until, config.max_attempts, config.batch_size).await?;
-    tx.commit().await?;
-    if claimed.is_empty() {
-        return Ok(0);
+        if queued > 0 {
+            tracing::info!(items = queued, model = self.encoder.model_key(), "queued items for embedding");
+        }
+        Ok(())
     }
 
-    let tx = db.begin(ctx).await?;
-    let items = crate::catalog::store::find_by_internal_ids(&tx, &claimed).await?;
-    let stored = store::embeddings::sources(&tx, &claimed).await?;
-    tx.commit().await?;
-    let model_key = encoder.model_key().to_owned();
-    // Items whose text and model are unchanged keep their vector; deleted ones have none.
-    let work: Vec<(i64, String, String)> = items
-        .iter()
-        .map(|(&row, item)| {
-            let text = text::of_content(item);
-            let hash = vector::text_hash(&text);
-            (row, text, hash)
-        })
-        .filter(|(row, _, hash)| stored.get(row).is_none_or(|(key, h)| key != &model_key || h != hash))
-        .collect();
-
-    let embedded = if work.is_empty() {
-        Ok(Vec::new())
-    } else {
-        let encoder = encoder.clone();
-        let texts: Vec<String> = work.iter().map(|(_, t, _)| t.clone()).collect();
-        tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            encoder.embed(&refs)
-        })
-        .await
-        .map_err(|e| DomainError::internal_from("text model thread", e))?
-        .map_err(|e| e.to_string())
-    };
-
-    let tx = db.begin_write(ctx).await?;
-    let vectors = match embedded {
-        Ok(vectors) if vectors.len() == work.len() => vectors,
-        other => {
-            let reason = match other {
-                Err(e) => e,
-                Ok(_) => "the text model returned too few vectors".to_owned(),
-            };
-            tracing::warn!(tenant = ctx.tenant_id().get(), items = claimed.len(), %reason, "embedding batch failed");
-            store::queue::fail(&tx, owner, &claimed, &reason).await?;
+    /// One round over the tenants with due work: one batch each. Returns the items embedded.
+    async fn run_once(&self) -> Result<usize> {
+        let config = &self.content.config;
+        let tenants = {
+            let tx = self.content.services.db.begin_system(&SystemCtx::new("find tenants with items to embed")).await?;
+            let tenants = store::queue::tenants_with_work(&tx, Utc::now(), config.max_attempts).await?;
             tx.commit().await?;
+            tenants
+        };
+        let mut embedded = 0;
+        for tenant in tenants {
+            let ctx = TenantCtx::operator(TenantId::from_db(tenant), RequestId::new());
+            embedded += self.embed_batch(&ctx).await?;
+        }
+        Ok(embedded)
+    }
+
+    async fn embed_batch(&self, ctx: &TenantCtx) -> Result<usize> {
+        let (content, encoder) = (&self.content, &self.encoder);
+        let config = &content.config;
+        let owner = config.worker_id.as_str();
+        let db = &content.services.db;
+        let now = Utc::now();
+        let lease_until = now + chrono::Duration::from_std(config.lease).unwrap_or(chrono::Duration::minutes(5));
+        let tx = db.begin_write(ctx).await?;
+        let claimed = store::queue::claim(&tx, owner, now, lease_until, config.max_attempts, config.batch_size).await?;
+        tx.commit().await?;
+        if claimed.is_empty() {
             return Ok(0);
         }
-    };
-    // Only rows still held: an item changed or deleted meanwhile is not written over.
-    let held: std::collections::HashSet<i64> =
-        store::queue::complete(&tx, owner, &claimed).await?.into_iter().collect();
-    let rows: Vec<NewEmbedding> = work
-        .into_iter()
-        .zip(vectors)
-        .filter(|((row, _, _), _)| held.contains(row))
-        .map(|((item_row, _, source_hash), v)| NewEmbedding { item_row, vector: vector::to_bytes(&v), source_hash })
-        .collect();
-    let written = rows.len();
-    store::embeddings::write(&tx, &model_key, encoder.dims(), &rows, Utc::now()).await?;
-    tx.commit().await?;
-    content.services.serving_cache.announce(ctx, Change::Embeddings);
-    Ok(written.max(held.len()))
+
+        let tx = db.begin(ctx).await?;
+        let items = crate::catalog::store::find_by_internal_ids(&tx, &claimed).await?;
+        let stored = store::embeddings::sources(&tx, &claimed).await?;
+        tx.commit().await?;
+        let model_key = encoder.model_key().to_owned();
+        // Items whose text and model are unchanged keep their vector; deleted ones have none.
+        let work: Vec<(i64, String, String)> = items
+            .iter()
+            .map(|(&row, item)| {
+                let text = text::of_content(item);
+                let hash = vector::text_hash(&text);
+                (row, text, hash)
+            })
+            .filter(|(row, _, hash)| stored.get(row).is_none_or(|(key, h)| key != &model_key || h != hash))
+            .collect();
+
+        let embedded = if work.is_empty() {
+            Ok(Vec::new())
+        } else {
+            let encoder = encoder.clone();
+            let texts: Vec<String> = work.iter().map(|(_, t, _)| t.clone()).collect();
+            self.thread
+                .run(move || {
+                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                    encoder.embed(&refs)
+                })
+                .await?
+                .map_err(|e| e.to_string())
+        };
+
+        let tx = db.begin_write(ctx).await?;
+        let vectors = match embedded {
+            Ok(vectors) if vectors.len() == work.len() => vectors,
+            other => {
+                let reason = match other {
+                    Err(e) => e,
+                    Ok(_) => "the text model returned too few vectors".to_owned(),
+                };
+                tracing::warn!(tenant = ctx.tenant_id().get(), items = claimed.len(), %reason, "embedding batch failed");
+                store::queue::fail(&tx, owner, &claimed, &reason).await?;
+                tx.commit().await?;
+                return Ok(0);
+            }
+        };
+        // Only rows still held: an item changed or deleted meanwhile is not written over.
+        let held: std::collections::HashSet<i64> =
+            store::queue::complete(&tx, owner, &claimed).await?.into_iter().collect();
+        let rows: Vec<NewEmbedding> = work
+            .into_iter()
+            .zip(vectors)
+            .filter(|((row, _, _), _)| held.contains(row))
+            .map(|((item_row, _, source_hash), v)| NewEmbedding { item_row, vector: vector::to_bytes(&v), source_hash })
+            .collect();
+        let written = rows.len();
+        store::embeddings::write(&tx, &model_key, encoder.dims(), &rows, Utc::now()).await?;
+        tx.commit().await?;
+        content.services.serving_cache.announce(ctx, Change::Embeddings);
+        Ok(written.max(held.len()))
+    }
 }

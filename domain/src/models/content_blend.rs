@@ -25,37 +25,78 @@ async fn index_of(ctx: &TenantCtx, models: &ModelServices) -> Result<Option<Arc<
     }
 }
 
-/// The blend's precomputation for `model` over the tenant's current index.
+/// What the blend made of one request.
+pub(crate) struct Blended {
+    /// The list with new items blended in; `None` when the blend has nothing to add.
+    pub top: Option<Vec<(String, f32)>>,
+    /// Whether that was decided over the newest index and its precomputation: only then
+    /// may the model's own answer be kept (while either is still being built, the next
+    /// request may find new items to add).
+    pub settled: bool,
+}
+
+impl Blended {
+    fn nothing(settled: bool) -> Self {
+        Self { top: None, settled }
+    }
+}
+
+/// The version of the index the blend would use now, 0 when there is no blend: part of
+/// a kept answer's key, so a new batch of embeddings lets it go.
+pub(crate) fn index_version(ctx: &TenantCtx, models: &ModelServices) -> u64 {
+    if models.content.config().blend_weight <= 0.0 || models.content.model_key().is_none() {
+        return 0;
+    }
+    models.content.current_index(ctx).map_or(0, |index| index.version)
+}
+
+/// The blend's precomputation for `model` over the tenant's current index. Only the
+/// first is built while the request waits; after that a request blends with the one it
+/// finds while the next is built in the background (one build at a time), so a catalog
+/// being embedded batch after batch never holds answers up.
 async fn transfer_of(
     models: &ModelServices,
     model: &Arc<LoadedModel>,
     key: (i64, String),
     index: Arc<SemanticIndex>,
 ) -> Result<Arc<ModelTransfer>> {
-    if let Some(kept) = models.content.transfers.get(&key).filter(|t| t.is_current(&index)) {
+    let transfers = &models.content.transfers;
+    let kept = transfers.get(&key);
+    if let Some(kept) = kept.as_ref().filter(|t| t.is_current(&index)) {
+        return Ok(kept.clone());
+    }
+    // A stale one is served while its successor is built.
+    if let Some(kept) = kept {
+        if let Ok(building) = models.content.transfer_builds.clone().try_lock_owned() {
+            let (transfers, model, previous) = (transfers.clone(), model.clone(), kept.clone());
+            tokio::task::spawn_blocking(move || {
+                let _building = building;
+                let transfer = ModelTransfer::build(index, &model.item_index, Some(&*previous));
+                transfers.insert(key, Arc::new(transfer));
+            });
+        }
         return Ok(kept);
     }
     let _building = models.content.transfer_builds.lock().await;
-    let previous = models.content.transfers.get(&key);
-    if let Some(kept) = previous.as_ref().filter(|t| t.is_current(&index)) {
-        return Ok(kept.clone());
+    if let Some(kept) = transfers.get(&key) {
+        return Ok(kept);
     }
     let transfer = if index.len() * model.item_ids.len().min(1_000 + index.len()) > INLINE_PAIRS {
         let model = model.clone();
-        tokio::task::spawn_blocking(move || ModelTransfer::build(index, &model.item_index, previous.as_deref()))
+        tokio::task::spawn_blocking(move || ModelTransfer::build(index, &model.item_index, None))
             .await
             .map_err(|e| DomainError::internal_from("blend thread", e))?
     } else {
-        ModelTransfer::build(index, &model.item_index, previous.as_deref())
+        ModelTransfer::build(index, &model.item_index, None)
     };
     let transfer = Arc::new(transfer);
-    models.content.transfers.insert(key, transfer.clone());
+    transfers.insert(key, transfer.clone());
     Ok(transfer)
 }
 
 /// The `first` best admitted items when items the model does not know are admitted:
 /// the model's own scores for the items it knows, and the blend's for the others.
-/// `None` when the blend is off or has nothing new to add (the plain path serves then).
+/// No list when the blend is off or has nothing new to add (the plain path serves then).
 pub(crate) async fn blended_top(
     ctx: &TenantCtx,
     models: &ModelServices,
@@ -63,44 +104,28 @@ pub(crate) async fn blended_top(
     scores: &[f32],
     first: usize,
     admits: impl Fn(&str) -> bool,
-) -> Result<Option<Vec<(String, f32)>>> {
+) -> Result<Blended> {
     let weight = models.content.config().blend_weight;
-    if weight <= 0.0 {
-        return Ok(None);
-    }
-    // Each embedded batch invalidates the index, and reloading it reads every vector: a
-    // request never waits for that. It blends with the index it finds, or the one the
-    // model's last blend used, while the index reloads in the background.
-    if models.content.model_key().is_none() {
-        return Ok(None);
+    if weight <= 0.0 || models.content.model_key().is_none() {
+        return Ok(Blended::nothing(true));
     }
     let key = (ctx.tenant_id().get(), model.id.to_string());
-    let index = match models.content.loaded_index(ctx) {
-        Some(index) => index,
-        None => {
-            use std::sync::atomic::Ordering;
-            let reloading = models.content.index_reloading.clone();
-            if reloading.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                let (content, ctx) = (models.content.clone(), ctx.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = content.semantic_index(&ctx).await {
-                        tracing::debug!(error = %e, "the semantic index did not reload");
-                    }
-                    reloading.store(false, Ordering::Release);
-                });
-            }
-            match models.content.transfers.get(&key) {
-                Some(last) => last.index.clone(),
-                None => return Ok(None),
-            }
-        }
+    // Never waits for the index: the one loaded, or the one the model's last blend used
+    // while the index is read in the background.
+    let (index, newest) = match models.content.current_index(ctx) {
+        Some(index) => (index, true),
+        None => match models.content.transfers.get(&key) {
+            Some(last) => (last.index.clone(), false),
+            None => return Ok(Blended::nothing(false)),
+        },
     };
     if index.is_empty() {
-        return Ok(None);
+        return Ok(Blended::nothing(newest));
     }
-    let transfer = transfer_of(models, model, key, index).await?;
+    let transfer = transfer_of(models, model, key, index.clone()).await?;
+    let settled = newest && transfer.is_current(&index);
     if !transfer.new.iter().any(|&p| admits(transfer.index.items[p].id.as_str())) {
-        return Ok(None);
+        return Ok(Blended::nothing(settled));
     }
     let known_scores: Vec<f32> =
         transfer.known.iter().map(|&m| scores.get(m as usize).copied().unwrap_or(f32::NAN)).collect();
@@ -122,7 +147,7 @@ pub(crate) async fn blended_top(
         }
     }
     let top = crate::content::top_positions(&blended, first);
-    Ok(Some(top.into_iter().map(|(i, s)| (ids[i].to_owned(), s)).collect()))
+    Ok(Blended { top: Some(top.into_iter().map(|(i, s)| (ids[i].to_owned(), s)).collect()), settled })
 }
 
 /// Items like `item_id` by embedding, best first, among those `admits` lets through;

@@ -94,6 +94,9 @@ pub(crate) struct AnswerKey {
     pub model: tenants::ids::PublicId,
     pub weights: EventWeights,
     pub catalog: u64,
+    /// The semantic index the blend would use ([`crate::content::SemanticIndex`]'s
+    /// version, 0 without a blend): new items it holds may belong in the answer.
+    pub content: u64,
     pub first: usize,
     pub exclude_seen: bool,
 }

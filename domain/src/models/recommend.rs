@@ -203,6 +203,7 @@ pub(crate) async fn recommend(
             model: m.id,
             weights,
             catalog: facets.generation,
+            content: super::content_blend::index_version(ctx, models),
             first: request.first,
             exclude_seen: request.filter.exclude_seen,
         }),
@@ -233,12 +234,14 @@ pub(crate) async fn recommend(
         let started = std::time::Instant::now();
         let scores = score(model.clone(), input).await?;
         models.services.metrics.observe_inference(model.algorithm.as_str(), started.elapsed().as_secs_f64());
-        if request.filter.rerank.is_none()
-            && let Some(top) =
-                super::content_blend::blended_top(ctx, models, model, &scores, request.first, &admits).await?
-        {
-            let items = listed(&facets, top);
-            return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
+        let mut keep = answer_key;
+        if request.filter.rerank.is_none() {
+            let blend = super::content_blend::blended_top(ctx, models, model, &scores, request.first, &admits).await?;
+            if let Some(top) = blend.top {
+                let items = listed(&facets, top);
+                return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
+            }
+            keep = keep.filter(|_| blend.settled);
         }
         let admits_index = |i: u32| admits(&model.item_ids[i as usize]);
         let top = match &request.filter.rerank {
@@ -261,7 +264,7 @@ pub(crate) async fn recommend(
             }
         };
         let items = ranked_items(model, &facets, &top, &scores);
-        if let Some(key) = answer_key {
+        if let Some(key) = keep {
             let ranked = top.iter().map(|&i| (i, scores[i as usize])).collect();
             let valid_until = facets.next_change_after(at);
             person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until }));

@@ -278,14 +278,11 @@ impl ChangeListener for ServingCaches {
                 }
             }
             Change::KeysRevoked(_) => {}
-            // New embeddings change blended answers (new items reach matching people),
-            // and answers are kept with the person; the catalog view must hold the newly
-            // embedded items before the blend can list them (upserts alone wait for its
-            // lifetime). Embedding batches are rare once a catalog is embedded.
-            Change::Embeddings => {
-                self.people.invalidate_all();
-                self.catalog.invalidate(&tenant_id);
-            }
+            // The semantic index takes a batch in place, and blended answers follow it
+            // within the catalog view's lifetime, as upserted items do: a kept answer
+            // lapses with the view. Dropping every person's cache and the view on each
+            // batch made serving run cold for as long as a catalog was being embedded.
+            Change::Embeddings => {}
         }
     }
 

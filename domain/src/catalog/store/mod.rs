@@ -103,8 +103,22 @@ pub(crate) async fn external_ids(tx: &TenantTx, ids: &[i64]) -> Result<HashMap<i
 
 /// Every live item with its row id, in row order, as the training snapshot keeps it.
 pub(crate) async fn live_items(tx: &TenantTx) -> Result<Vec<(i64, SnapshotItem)>> {
+    snapshot_items(tx, live(tx)).await
+}
+
+/// The live items among the rows `ids`, in row order, as [`live_items`] gives them.
+pub(crate) async fn live_items_in(tx: &TenantTx, ids: &[i64]) -> Result<Vec<(i64, SnapshotItem)>> {
+    let mut items = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        items.extend(snapshot_items(tx, live(tx).filter(content_item::Column::Id.is_in(chunk.iter().copied()))).await?);
+    }
+    items.sort_unstable_by_key(|(row, _)| *row);
+    Ok(items)
+}
+
+async fn snapshot_items(tx: &TenantTx, select: Select<content_item::Entity>) -> Result<Vec<(i64, SnapshotItem)>> {
     type ItemRow = (i64, String, String, String, Option<String>, Option<i64>, Option<i64>, Option<String>);
-    let rows: Vec<ItemRow> = live(tx)
+    let rows: Vec<ItemRow> = select
         .select_only()
         .columns([
             content_item::Column::Id,

@@ -67,16 +67,34 @@ pub(crate) async fn write(
     Ok(())
 }
 
-/// Every (item row, vector bytes) of the tenant by `model_key`. Deleted items have
-/// none: their rows go in the transaction that deletes them.
-pub(crate) async fn load(tx: &TenantTx, model_key: &str) -> Result<Vec<(i64, Vec<u8>)>> {
-    let rows = query(
-        tx.conn(),
-        "SELECT item_id, vector FROM content_embeddings WHERE tenant_id = $1 AND model_key = $2",
-        vec![tx.tenant_id().get().into(), model_key.into()],
-    )
-    .await?;
-    rows.iter().map(|r| Ok((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<Vec<u8>>(1)?))).collect()
+/// A stored vector and when it was written.
+pub(crate) struct StoredVector {
+    pub item_row: i64,
+    pub bytes: Vec<u8>,
+    pub embedded_at: DateTime<Utc>,
+}
+
+/// The tenant's vectors by `model_key`: all of them, or those written at or after
+/// `since`. Deleted items have none: their rows go in the transaction that deletes them.
+pub(crate) async fn load(tx: &TenantTx, model_key: &str, since: Option<DateTime<Utc>>) -> Result<Vec<StoredVector>> {
+    let mut sql =
+        "SELECT item_id, vector, embedded_at FROM content_embeddings WHERE tenant_id = $1 AND model_key = $2".to_owned();
+    let mut values = vec![tx.tenant_id().get().into(), model_key.into()];
+    if let Some(since) = since {
+        sql.push_str(" AND embedded_at >= $3");
+        values.push(since.into());
+    }
+    query(tx.conn(), &sql, values)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(StoredVector {
+                item_row: r.try_get_by_index(0)?,
+                bytes: r.try_get_by_index(1)?,
+                embedded_at: r.try_get_by_index(2)?,
+            })
+        })
+        .collect()
 }
 
 /// Items of the tenant embedded by `model_key`.
