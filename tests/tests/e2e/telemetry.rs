@@ -180,7 +180,9 @@ async fn a_graphql_request_span_reaches_the_collector_with_the_request_and_tenan
     let names: Vec<&str> = spans.iter().map(|(_, span)| span.name.as_str()).collect();
     let (resource, span) = spans
         .iter()
-        .find(|(_, span)| span.name == "graphql" && text(attribute(&span.attributes, "request_id")) == Some(&request_id))
+        .find(|(_, span)| {
+            span.name == "graphql" && text(attribute(&span.attributes, "request_id")) == Some(&request_id)
+        })
         .unwrap_or_else(|| panic!("no graphql span of request {request_id} among {names:?}"));
     assert_eq!(attribute(&span.attributes, "tenant_id"), Some(&AnyValue::IntValue(tenant_id)), "{span:?}");
     assert_eq!(span.trace_id.len(), 16);
@@ -205,7 +207,8 @@ async fn without_an_endpoint_nothing_is_sent() {
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
     let request_id = format!("otel-{}", uuid::Uuid::new_v4().simple());
-    let mut process = serve_one_request(a, &t, &request_id, |s| assert!(s.telemetry.otlp_endpoint.is_empty()), &env).await;
+    let mut process =
+        serve_one_request(a, &t, &request_id, |s| assert!(s.telemetry.otlp_endpoint.is_empty()), &env).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     process.stop_gracefully().await;
     assert_eq!(collector.count(), 0);
