@@ -4,7 +4,8 @@
 //! arrives with the request's id and the tenant's; the batch is held far longer than
 //! the test (`OTEL_BSP_SCHEDULE_DELAY`), so only the flush at the graceful stop can have
 //! sent it. Without an endpoint nothing is sent, even with the standard `OTEL_*`
-//! variables pointing at the collector.
+//! variables pointing at the collector; an invalid one does not keep the server from
+//! serving.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -212,4 +213,16 @@ async fn without_an_endpoint_nothing_is_sent() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     process.stop_gracefully().await;
     assert_eq!(collector.count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_endpoint_leaves_traces_off_and_the_service_up() {
+    let a = dedicated_server(Backend::Sqlite, Box::new(|_| {})).expect("sqlite");
+    let _stop_a = stop_when_done(a);
+    let t = a.new_tenant().await;
+    let request_id = format!("otel-{}", uuid::Uuid::new_v4().simple());
+    let configure = |s: &mut Settings| s.telemetry.otlp_endpoint = "collector:4318".into();
+    // It answers (checked inside) and stops as usual.
+    let mut process = serve_one_request(a, &t, &request_id, configure, &[]).await;
+    process.stop_gracefully().await;
 }
