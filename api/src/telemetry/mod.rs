@@ -44,7 +44,8 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Telemetry {
         eprintln!("logging was already set up: {e}");
     }
     match traces {
-        Some(Ok(_)) => tracing::info!(endpoint = %telemetry.otlp_endpoint, "traces are exported over OTLP"),
+        // Not the endpoint itself: a URL may carry credentials.
+        Some(Ok(_)) => tracing::info!("traces are exported over OTLP"),
         Some(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "traces are off: telemetry settings are invalid"),
         None => {}
     }

@@ -44,10 +44,11 @@ pub(super) fn start(settings: &TelemetrySettings) -> anyhow::Result<(SdkTracerPr
 /// The collector's base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it, with the
 /// traces path added (a URL that already ends with it is kept).
 fn traces_url(endpoint: &str) -> anyhow::Result<String> {
-    let url = reqwest::Url::parse(endpoint).with_context(|| format!("telemetry.otlp_endpoint {endpoint:?}"))?;
+    // Messages leave the value out: a URL may carry credentials.
+    let url = reqwest::Url::parse(endpoint).context("telemetry.otlp_endpoint is not a URL")?;
     ensure!(
         matches!(url.scheme(), "http" | "https") && url.has_host(),
-        "telemetry.otlp_endpoint {endpoint:?} is not an http:// or https:// URL"
+        "telemetry.otlp_endpoint is not an http:// or https:// URL"
     );
     let base = endpoint.trim_end_matches('/');
     Ok(if base.ends_with("/v1/traces") { base.to_owned() } else { format!("{base}/v1/traces") })
