@@ -30,6 +30,7 @@ pub struct Settings {
     pub models: ModelSettings,
     pub content: ContentSettings,
     pub log: LogSettings,
+    pub telemetry: TelemetrySettings,
     pub metrics: MetricsSettings,
     /// Every tenant's plan unless the operator sets its own (`marquee tenant limits`).
     pub limits: LimitsSettings,
@@ -368,6 +369,19 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// OpenTelemetry traces (docs/operations.md#traces).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The OTLP/HTTP collector's base URL, e.g. `http://127.0.0.1:4318`; spans go to its
+    /// `/v1/traces`. Empty: no tracing beyond the logs, and nothing of OpenTelemetry runs.
+    pub otlp_endpoint: String,
+    /// `service.name` of every exported span.
+    pub service_name: String,
+    /// The share of requests traced, 0 to 1.
+    pub sample_ratio: f64,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -465,6 +479,11 @@ impl Default for Settings {
                 sandbox_workers: 2,
             },
             log: LogSettings { format: "pretty".into(), filter: "info,sqlx=warn,sea_orm=warn".into() },
+            telemetry: TelemetrySettings {
+                otlp_endpoint: String::new(),
+                service_name: "marquee".into(),
+                sample_ratio: 1.0,
+            },
             limits: {
                 let d = domain::tenants::quota::Limits::default();
                 LimitsSettings {

@@ -23,8 +23,14 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref(), &cli.overrides()).context("invalid settings")?;
-    api::telemetry::init(&settings.log);
+    let telemetry = api::telemetry::init(&settings.log, &settings.telemetry);
+    let outcome = execute(cli, settings).await;
+    // After a graceful stop too (SIGTERM, Ctrl-C): the last requests' spans are sent.
+    telemetry.shutdown().await;
+    outcome
+}
 
+async fn execute(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let mut settings = settings;

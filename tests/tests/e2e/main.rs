@@ -41,6 +41,7 @@ mod schema_contract;
 mod secrets_at_rest;
 mod sessions;
 mod settings;
+mod telemetry;
 mod throttling;
 mod total_count;
 mod uploaded_model_files;

@@ -14,16 +14,26 @@ fn server_process() {
     let settings: Settings = serde_json::from_str(&json).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
+        // As the binary does: its logs (to the standard output the test discards) and its
+        // traces when an endpoint is set, sent at the graceful stop.
+        let telemetry = api::telemetry::init(&settings.log, &settings.telemetry);
         let app = api::startup::Application::build(&settings).await.unwrap();
         app.run_until_stopped().await.unwrap();
+        telemetry.shutdown().await;
     });
 }
 
 /// Starts a server process with these settings.
 pub fn spawn_server(settings: &Settings) -> std::process::Child {
+    spawn_server_with_env(settings, &[])
+}
+
+/// Starts a server process with these settings and these environment variables too.
+pub fn spawn_server_with_env(settings: &Settings, env: &[(&str, &str)]) -> std::process::Child {
     std::process::Command::new(std::env::current_exe().unwrap())
         .args(["helpers::process::server_process", "--exact", "--ignored", "--nocapture", "--test-threads", "1"])
         .env(SETTINGS, serde_json::to_string(settings).unwrap())
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap()
