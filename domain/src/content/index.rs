@@ -32,8 +32,12 @@ pub struct SemanticIndex {
     /// When the whole index was last read from the database (facets that changed
     /// without a new vector are caught up by the next whole read).
     pub(crate) read_whole_at: Instant,
-    /// Numbers the indexes a process loads, so what was derived from one (a kept answer)
-    /// can tell it has been replaced; 0 until the content services number it.
+    /// When this index was made: batches are applied at most every few seconds.
+    pub(crate) made_at: Instant,
+    /// Numbers the contents of the indexes a process loads, so what was derived from one
+    /// (the blend's precomputation, a kept answer) can tell it changed; an index read
+    /// again with the same contents keeps its number. 0 until the content services
+    /// number it.
     pub(crate) version: u64,
 }
 
@@ -50,6 +54,7 @@ impl SemanticIndex {
             by_id: HashMap::new(),
             written_through: None,
             read_whole_at: Instant::now(),
+            made_at: Instant::now(),
             version: 0,
         };
         empty.with_vectors(items, vectors)
@@ -69,6 +74,7 @@ impl SemanticIndex {
             by_id: self.by_id.clone(),
             written_through: self.written_through,
             read_whole_at: self.read_whole_at,
+            made_at: Instant::now(),
             version: 0,
         };
         let mut by_row: HashMap<i64, StoredVector> = vectors.into_iter().map(|v| (v.item_row, v)).collect();
@@ -116,6 +122,15 @@ impl SemanticIndex {
             .map(|(n, v)| StoredVector { item_row: n as i64, bytes: vector::to_bytes(v), embedded_at: Utc::now() })
             .collect();
         Self::build(model_key, dims, items, stored)
+    }
+
+    /// Whether both hold the same items with the same facets and vectors, in the same
+    /// order.
+    pub(crate) fn same_contents(&self, other: &Self) -> bool {
+        self.model_key == other.model_key
+            && self.rows == other.rows
+            && self.items == other.items
+            && self.matrix == other.matrix
     }
 
     /// The text model the vectors come from.

@@ -29,6 +29,10 @@ const INDEX_REREAD: Duration = Duration::from_secs(30);
 /// An index nobody used for this long is dropped (each reading keeps it).
 const INDEX_TTL: Duration = Duration::from_secs(600);
 
+/// Announced batches are applied at most this often: each application copies the
+/// index and makes the blend's precomputation and the answers kept over it be redone.
+const BATCHES_EVERY: Duration = Duration::from_secs(5);
+
 /// Batches are read from this long before the newest vector an index holds: a batch
 /// stamped earlier (by another worker) may commit later.
 const WRITE_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
@@ -205,7 +209,10 @@ impl ContentServices {
         let tenant = ctx.tenant_id().get();
         let due = match loaded {
             None => true,
-            Some(index) => index.read_whole_at.elapsed() >= INDEX_REREAD || locked(&self.index_behind).contains(&tenant),
+            Some(index) => {
+                index.read_whole_at.elapsed() >= INDEX_REREAD
+                    || (index.made_at.elapsed() >= BATCHES_EVERY && locked(&self.index_behind).contains(&tenant))
+            }
         };
         if !due || self.query_encoder.is_none() || !locked(&self.index_reading).insert(tenant) {
             return;
@@ -230,7 +237,7 @@ impl ContentServices {
         // Taken before reading: a batch announced while this reads marks it behind again.
         let behind = locked(&self.index_behind).remove(&tenant);
         if current.read_whole_at.elapsed() >= INDEX_REREAD || current.model_key() != model_key {
-            self.index.replace(tenant, |_| self.read_whole(ctx)).await
+            self.index.replace(tenant, |current| async move { Ok(self.numbered(self.read(ctx).await?, Some(&current))) }).await
         } else if behind {
             self.index.replace(tenant, |current| self.read_batches(ctx, current)).await
         } else {
@@ -239,14 +246,17 @@ impl ContentServices {
     }
 
     async fn read_whole(&self, ctx: &TenantCtx) -> Result<Arc<SemanticIndex>> {
+        Ok(self.numbered(self.read(ctx).await?, None))
+    }
+
+    async fn read(&self, ctx: &TenantCtx) -> Result<SemanticIndex> {
         let encoder = self.encoder()?.clone();
         let tx = self.services.db.begin(ctx).await?;
         let items = crate::catalog::store::live_items(&tx).await?;
         let vectors = store::embeddings::load(&tx, encoder.model_key(), None).await?;
         tx.commit().await?;
         let build = move || SemanticIndex::build(encoder.model_key(), encoder.dims(), items, vectors);
-        let index = tokio::task::spawn_blocking(build).await.map_err(|e| DomainError::internal_from("index thread", e))?;
-        Ok(self.numbered(index))
+        tokio::task::spawn_blocking(build).await.map_err(|e| DomainError::internal_from("index thread", e))
     }
 
     /// `current` with the vectors written since its newest one applied in place.
@@ -260,13 +270,21 @@ impl ContentServices {
         if vectors.is_empty() {
             return Ok(current);
         }
-        let apply = move || current.with_vectors(items, vectors);
+        let apply = {
+            let current = current.clone();
+            move || current.with_vectors(items, vectors)
+        };
         let index = tokio::task::spawn_blocking(apply).await.map_err(|e| DomainError::internal_from("index thread", e))?;
-        Ok(self.numbered(index))
+        Ok(self.numbered(index, Some(&current)))
     }
 
-    fn numbered(&self, mut index: SemanticIndex) -> Arc<SemanticIndex> {
-        index.version = self.index_versions.fetch_add(1, Ordering::Relaxed) + 1;
+    /// Gives `index` a new version, or `previous`'s when nothing in it changed (the
+    /// periodic whole reading, a batch of vectors already applied).
+    fn numbered(&self, mut index: SemanticIndex, previous: Option<&SemanticIndex>) -> Arc<SemanticIndex> {
+        index.version = match previous {
+            Some(previous) if previous.version != 0 && index.same_contents(previous) => previous.version,
+            _ => self.index_versions.fetch_add(1, Ordering::Relaxed) + 1,
+        };
         Arc::new(index)
     }
 }

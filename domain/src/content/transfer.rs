@@ -66,6 +66,6 @@ impl ModelTransfer {
     }
 
     pub fn is_current(&self, index: &Arc<SemanticIndex>) -> bool {
-        Arc::ptr_eq(&self.index, index)
+        Arc::ptr_eq(&self.index, index) || (index.version != 0 && self.index.version == index.version)
     }
 }

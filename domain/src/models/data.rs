@@ -101,13 +101,13 @@ pub(crate) struct AnswerKey {
     pub exclude_seen: bool,
 }
 
-/// A model's ranking for one person: positions in the model's items, best first, with
+/// A person's ranking: item ids, best first (new items the blend added included), with
 /// their scores and the strategy, valid until an availability window in the catalog
 /// opens or closes.
 #[derive(Debug)]
 pub(crate) struct CachedAnswer {
     pub strategy: Strategy,
-    pub ranked: Vec<(u32, f32)>,
+    pub ranked: Vec<(Arc<str>, f32)>,
     pub valid_until: Option<DateTime<Utc>>,
 }
 

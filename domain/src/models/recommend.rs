@@ -209,11 +209,11 @@ pub(crate) async fn recommend(
         }),
         _ => None,
     };
-    if let (Some(model), Some(key)) = (&model, &answer_key) {
+    if let Some(key) = &answer_key {
         match person.answer(key, now) {
             Some(kept) => {
                 models.answer_counters.hit();
-                let items = items_of(model, &facets, kept.ranked.iter().copied());
+                let items = listed(&facets, kept.ranked.iter().map(|(id, score)| (id.to_string(), *score)).collect());
                 return Ok(Recommendations { strategy: kept.strategy, model_id, items, fallback_reason: None });
             }
             None => models.answer_counters.miss(),
@@ -234,14 +234,19 @@ pub(crate) async fn recommend(
         let started = std::time::Instant::now();
         let scores = score(model.clone(), input).await?;
         models.services.metrics.observe_inference(model.algorithm.as_str(), started.elapsed().as_secs_f64());
+        let valid_until = facets.next_change_after(at);
         let mut keep = answer_key;
         if request.filter.rerank.is_none() {
             let blend = super::content_blend::blended_top(ctx, models, model, &scores, request.first, &admits).await?;
+            keep = keep.filter(|_| blend.settled);
             if let Some(top) = blend.top {
+                if let Some(key) = keep {
+                    let ranked = top.iter().map(|(id, score)| (Arc::from(id.as_str()), *score)).collect();
+                    person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until }));
+                }
                 let items = listed(&facets, top);
                 return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
             }
-            keep = keep.filter(|_| blend.settled);
         }
         let admits_index = |i: u32| admits(&model.item_ids[i as usize]);
         let top = match &request.filter.rerank {
@@ -265,8 +270,7 @@ pub(crate) async fn recommend(
         };
         let items = ranked_items(model, &facets, &top, &scores);
         if let Some(key) = keep {
-            let ranked = top.iter().map(|&i| (i, scores[i as usize])).collect();
-            let valid_until = facets.next_change_after(at);
+            let ranked = top.iter().map(|&i| (Arc::from(model.item_ids[i as usize].as_str()), scores[i as usize])).collect();
             person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until }));
         }
         return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
