@@ -1,8 +1,10 @@
 //! The audit log: what is recorded, that it cannot be changed unnoticed, and that every
 //! mutation and personal-data read of the schema records its event.
 
+mod archival;
 mod coalescing;
 mod coverage;
+mod footprint;
 mod recording;
 mod tamper;
 
