@@ -69,7 +69,7 @@ pub(crate) async fn archives(tx: &TenantTx) -> Result<Vec<Archive>> {
 /// A segment's file, checked against what `audit_archives` recorded: its header and its
 /// events as rows in their logical form, or why it cannot be trusted.
 pub(super) enum Opened {
-    Sound(segment::Header, Vec<event::Model>),
+    Sound(Box<segment::Header>, Vec<event::Model>),
     Missing,
     Changed(String),
 }
@@ -83,7 +83,7 @@ pub(super) async fn open(config: &AuditConfig, archive: &Archive) -> Result<Open
         return Ok(Opened::Changed("its SHA-256 differs from the one recorded when it was archived".into()));
     }
     match segment::decode(&bytes) {
-        Ok((header, rows)) => Ok(Opened::Sound(header, rows)),
+        Ok((header, rows)) => Ok(Opened::Sound(Box::new(header), rows)),
         Err(why) => Ok(Opened::Changed(why)),
     }
 }
