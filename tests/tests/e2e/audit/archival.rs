@@ -227,3 +227,38 @@ async fn as_role(db: &DatabaseConnection, role: &str, tid: i64, sql: &str) -> Re
         }
     }
 }
+
+/// A server whose archival job runs every second and keeps the newest 4 events hot.
+async fn the_job_archives_what_is_sealed_and_keeps_the_newest(backend: crate::helpers::Backend) {
+    let configure: crate::helpers::Configure = Box::new(|s| {
+        s.audit.archive_every_secs = 1;
+        s.audit.archive_keep_hot_events = 4;
+    });
+    let Some(server) = crate::helpers::dedicated_server(backend, configure) else { return };
+    let t = tenant_with_events(server, 7).await;
+    let key = t.api_key.as_str();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let report = verified(server, key).await;
+        assert_eq!(report["ok"], true, "{report}");
+        let (through, head) = (report["archivedThrough"].as_i64().unwrap(), report["headSeq"].as_i64().unwrap());
+        assert!(head - through >= 4, "the newest 4 stay in the database: {report}");
+        // 10 events: the checkpoint at 5 is sealed and 5 or more behind the head.
+        if through >= 5 {
+            assert_eq!(all_events(server, key).await[0]["seq"], through + 1);
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "not archived in time: {report}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_archival_job_runs_sqlite() {
+    the_job_archives_what_is_sealed_and_keeps_the_newest(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_archival_job_runs_postgres() {
+    the_job_archives_what_is_sealed_and_keeps_the_newest(crate::helpers::Backend::Postgres).await;
+}
