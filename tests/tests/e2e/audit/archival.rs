@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{all_events, tamper, tenant_row_id, tenant_with_events, verify};
+use super::{all_events, blob_literal, tamper, tenant_row_id, tenant_with_events, verify};
 use crate::helpers::{TestServer, query_value};
 use crate::on_both_backends;
 
@@ -151,20 +151,11 @@ on_both_backends!(a_changed_or_missing_archive_is_reported, |server: &'static Te
     assert_eq!(report["ok"], true, "restored: {report}");
 
     // The first hot event no longer chains from the archive's last hash.
-    let zeros = blob(db.get_database_backend(), &[0; 32]);
+    let zeros = blob_literal(db.get_database_backend(), &"0".repeat(64));
     tamper(server, &[format!("UPDATE audit_events SET prev_hash_bin = {zeros} WHERE tenant_id = {tid} AND seq = 11")])
         .await;
     assert_broken(&verified(server, key).await, 11, "ARCHIVE_UNLINKED");
 });
-
-/// A literal of raw bytes in the backend's SQL.
-fn blob(backend: DbBackend, bytes: &[u8]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    match backend {
-        DbBackend::Postgres => format!("decode('{hex}', 'hex')"),
-        _ => format!("X'{hex}'"),
-    }
-}
 
 on_both_backends!(only_the_archiver_deletes_and_only_archived_events, |server: &'static TestServer| async move {
     let t = tenant_with_events(server, 7).await;

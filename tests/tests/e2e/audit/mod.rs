@@ -95,6 +95,14 @@ pub async fn tamper(server: &TestServer, statements: &[String]) {
     db.close().await.ok();
 }
 
+/// A literal of raw bytes, given in hex, in the backend's SQL (v2 events keep hashes so).
+pub fn blob_literal(backend: sea_orm::DbBackend, hex: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("decode('{hex}', 'hex')"),
+        _ => format!("X'{hex}'"),
+    }
+}
+
 /// Moves the tenant's audit head (the last sequence number) behind the database's back:
 /// below the last event, the next append collides with a stored one and fails.
 pub async fn set_audit_head(server: &TestServer, tenant_row: i64, last_seq: i64) {

@@ -393,10 +393,7 @@ impl Row {
     }
 
     fn blob(&self, hex: &str) -> String {
-        match self.backend {
-            sea_orm::DbBackend::Postgres => format!("decode('{hex}', 'hex')"),
-            _ => format!("X'{hex}'"),
-        }
+        super::blob_literal(self.backend, hex)
     }
 }
 
