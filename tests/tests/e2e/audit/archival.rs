@@ -253,3 +253,68 @@ async fn the_archival_job_runs_sqlite() {
 async fn the_archival_job_runs_postgres() {
     the_job_archives_what_is_sealed_and_keeps_the_newest(crate::helpers::Backend::Postgres).await;
 }
+
+on_both_backends!(
+    events_stored_before_the_compact_encoding_still_verify_export_and_archive,
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        let key = t.api_key.as_str();
+        server.upsert_users(key, json!([{ "id": "p1" }])).await;
+        server.create_key(key, &["catalog:read"]).await;
+        // Events 1..=5 as rows written before m0016 hold them: the same values, in hex text.
+        let db = server.raw_db().await;
+        let tid = tenant_row_id(&db, &t.slug).await;
+        let hex = |column: &str| match db.get_database_backend() {
+            DbBackend::Postgres => format!("encode({column}, 'hex')"),
+            _ => format!("lower(hex({column}))"),
+        };
+        tamper(
+            server,
+            &[format!(
+                "UPDATE audit_events SET encoding = 1, hash = {}, prev_hash = {},
+                    target = CASE WHEN target_bin IS NULL THEN target ELSE {} END,
+                    hash_bin = NULL, prev_hash_bin = NULL, target_bin = NULL
+                 WHERE tenant_id = {tid} AND seq <= 5",
+                hex("hash_bin"),
+                hex("prev_hash_bin"),
+                hex("target_bin")
+            )],
+        )
+        .await;
+        let v1: i64 = query_value(
+            &db,
+            "n",
+            format!("SELECT COUNT(*) AS n FROM audit_events WHERE tenant_id = {tid} AND encoding = 1 AND hash <> ''"),
+        )
+        .await;
+        assert_eq!(v1, 5);
+        // And compact ones after them.
+        server.ok(key, "{ endUser(id: \"p1\") { id } }", json!({})).await;
+        for _ in 0..4 {
+            server.create_key(key, &["catalog:read"]).await;
+        }
+        let report = verified(server, key).await;
+        assert_eq!(report["ok"], true, "{report}");
+        assert_eq!((report["checked"].as_i64(), report["headSeq"].as_i64()), (Some(10), Some(10)), "{report}");
+        let events = all_events(server, key).await;
+        assert_eq!(events[5]["prevHash"], events[4]["hash"], "a compact event links to an old one");
+
+        let actions = |doc: &Value| -> Vec<String> {
+            doc["auditEvents"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+        };
+        let doc = server.ok(key, EXPORT, json!({ "u": "p1" })).await["exportUserData"].clone();
+        assert_eq!(actions(&doc), ["end_user.upserted", "end_user.read", "end_user.exported"], "{doc}");
+
+        // Archived, old and new rows alike verify and export from the file.
+        let archives = archive(server, &t.slug, None).await;
+        assert_eq!(archives.iter().map(|a| (a.from_seq, a.to_seq)).collect::<Vec<_>>(), [(1, 10)]);
+        let report = verified(server, key).await;
+        assert_eq!((report["ok"].as_bool(), report["archivedThrough"].as_i64()), (Some(true), Some(10)), "{report}");
+        let doc = server.ok(key, EXPORT, json!({ "u": "p1" })).await["exportUserData"].clone();
+        assert_eq!(
+            actions(&doc),
+            ["end_user.upserted", "end_user.read", "end_user.exported", "end_user.exported"],
+            "{doc}"
+        );
+    }
+);
