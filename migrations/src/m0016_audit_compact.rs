@@ -8,7 +8,9 @@
 //!
 //! The index on `(tenant_id, target)` held every event; lookups by target are only for
 //! people (export), so old rows keep a partial index on their hex target and new rows a
-//! partial one on the raw pseudonym, which holds only events about a person.
+//! partial one on the first 8 bytes of the raw pseudonym (keyed HMAC output: 64 bits
+//! tell people apart; the lookup compares the whole value too), which holds only events
+//! about a person.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -39,14 +41,15 @@ impl MigrationTrait for Migration {
             .get_connection()
             .execute_unprepared(
                 "CREATE INDEX audit_events_target_v1 ON audit_events (tenant_id, target) WHERE encoding = 1;
-                 CREATE INDEX audit_events_target_bin ON audit_events (target_bin) WHERE target_bin IS NOT NULL;",
+                 CREATE INDEX audit_events_target_prefix ON audit_events (substr(target_bin, 1, 8))
+                     WHERE target_bin IS NOT NULL;",
             )
             .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for index in ["audit_events_target_bin", "audit_events_target_v1"] {
+        for index in ["audit_events_target_prefix", "audit_events_target_v1"] {
             manager.drop_index(Index::drop().name(index).table("audit_events").to_owned()).await?;
         }
         manager.create_index(m0003_audit::target_index()).await?;

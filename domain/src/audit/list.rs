@@ -1,7 +1,10 @@
 //! Reading the log: a tenant's events, oldest first, filtered and paged by sequence number.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use tenants::TenantTx;
 use tenants::page::{Page, PageRequest};
 
@@ -135,7 +138,16 @@ pub(crate) async fn hot_events_about(tx: &TenantTx, kind: &str, target: &str) ->
         by(row::Entity::find().filter(row::Column::Encoding.eq(encoding::V1)).filter(row::Column::Target.eq(target)))
             .await?;
     if let Some(bytes) = chain::from_hex(target) {
-        rows.extend(by(row::Entity::find().filter(row::Column::TargetBin.eq(bytes.to_vec()))).await?);
+        // The index holds the pseudonym's first 8 bytes (migration m0016); the planner
+        // uses it only for this very expression.
+        let prefix = match tx.conn().get_database_backend() {
+            DbBackend::Postgres => "substr(target_bin, 1, 8) = $1",
+            _ => "substr(target_bin, 1, 8) = ?",
+        };
+        let query = row::Entity::find()
+            .filter(Expr::cust_with_values(prefix, [bytes[..8].to_vec()]))
+            .filter(row::Column::TargetBin.eq(bytes.to_vec()));
+        rows.extend(by(query).await?);
     }
     // v1 rows all precede v2 rows, so the concatenation is in chain order.
     Ok(rows.into_iter().map(AuditRecord::from).collect())
