@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use domain::Services;
-use domain::audit::{Checkpoint, VerifyReport};
+use domain::audit::{Archive, Checkpoint, VerifyReport};
 use domain::tenants::ids::TenantSlug;
 use domain::tenants::{RequestId, TenantCtx};
 
@@ -26,6 +26,12 @@ pub async fn checkpoint(services: &Services, slug: &str) -> anyhow::Result<Check
     Ok(domain::audit_log::checkpoint(&ctx, services).await?)
 }
 
+/// Archives the tenant's sealed segments through `through` (docs/audit.md, "Archival").
+pub async fn archive(services: &Services, slug: &str, through: Option<i64>) -> anyhow::Result<Vec<Archive>> {
+    let ctx = operator_ctx(services, slug).await?;
+    Ok(domain::audit_log::archive(&ctx, services, through).await?)
+}
+
 pub fn report_json(report: &VerifyReport) -> serde_json::Value {
     serde_json::json!({
         "ok": report.ok,
@@ -37,6 +43,7 @@ pub fn report_json(report: &VerifyReport) -> serde_json::Value {
         "headSeq": report.head_seq,
         "latestCheckpointSeq": report.latest_checkpoint_seq,
         "missingCheckpoints": report.missing_checkpoints,
+        "archivedThrough": report.archived_through,
     })
 }
 
@@ -47,7 +54,14 @@ pub fn report_text(slug: &str, report: &VerifyReport) -> String {
         report.latest_checkpoint_seq.map_or("-".to_owned(), |s| s.to_string())
     );
     match (report.ok, report.first_broken_seq, report.problem) {
-        (true, _, _) => format!("audit log of {slug}: OK, {} events verified; {checkpoints}", report.checked),
+        (true, _, _) => format!(
+            "audit log of {slug}: OK, {} events verified{}; {checkpoints}",
+            report.checked,
+            match report.archived_through {
+                0 => String::new(),
+                n => format!(" (events up to {n} from archives)"),
+            }
+        ),
         (false, seq, problem) => format!(
             "audit log of {slug}: BROKEN at event {} ({}): {}\n{} events verified before it; {checkpoints}",
             seq.map_or("?".to_owned(), |s| s.to_string()),

@@ -150,6 +150,15 @@ pub enum AuditCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// Archive the tenant's sealed segments (up to signed checkpoints) to
+    /// `audit.archive_dir` and remove their events from the database.
+    Archive {
+        #[arg(long)]
+        tenant: String,
+        /// Archive no event after this one (default: up to the latest signed checkpoint).
+        #[arg(long)]
+        through: Option<i64>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

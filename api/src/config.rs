@@ -323,6 +323,15 @@ pub struct AuditSettings {
     /// Repeated reads of one person by one principal within this many seconds are one
     /// event with their count and time range (at most 60; 0 records every read singly).
     pub read_coalesce_window_secs: u64,
+    /// Where archived segments of the log are written (empty: `<data_dir>/audit-archive`).
+    /// Every replica that verifies or exports must read the same directory.
+    pub archive_dir: String,
+    /// How often the server archives sealed segments of every tenant's log (0: never,
+    /// the default; `marquee audit archive` still works).
+    pub archive_every_secs: u64,
+    /// Events the periodic archival leaves in the database, counted back from each
+    /// tenant's head.
+    pub archive_keep_hot_events: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -425,6 +434,9 @@ impl Default for Settings {
                 failed_login_threshold: 5,
                 failed_login_window_secs: 3600,
                 read_coalesce_window_secs: 60,
+                archive_dir: String::new(),
+                archive_every_secs: 0,
+                archive_keep_hot_events: 100_000,
             },
             privacy: PrivacySettings { retention_interval_secs: 3600, retrain_check_interval_secs: 600 },
             graphql: GraphqlSettings {

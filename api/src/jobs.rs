@@ -37,6 +37,26 @@ pub fn spawn_erasure_retraining(app: App, interval_secs: u64) {
     });
 }
 
+/// Every `interval_secs` (0: never, the default), archives every tenant's sealed audit
+/// segments that lie more than `keep_hot` events behind its head.
+pub fn spawn_audit_archival(app: App, interval_secs: u64, keep_hot: u64) {
+    spawn_periodic(app, interval_secs, move |app| async move {
+        match domain::audit_log::archive_all(&app.services, keep_hot).await {
+            Ok(archives) => {
+                for (tenant, a) in &archives {
+                    tracing::info!(
+                        tenant_id = tenant.get(),
+                        from = a.from_seq,
+                        to = a.to_seq,
+                        "audit segment archived"
+                    );
+                }
+            }
+            Err(e) => tracing::error!(error = ?e, "audit archival failed"),
+        }
+    });
+}
+
 /// Runs `run` at once and then every `interval_secs`, never two at a time: a run that
 /// takes longer than the interval delays the next tick instead of piling up.
 fn spawn_periodic<F, Fut>(app: App, interval_secs: u64, run: F)

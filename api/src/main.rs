@@ -155,6 +155,17 @@ async fn execute(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("checkpoint  tenant {tenant}  event {}  hash {}", cp.seq, cp.hash);
             println!("signed at {}  key {}  signature {}", cp.signed_at.to_rfc3339(), cp.key_id, cp.signature);
         }
+        Command::Audit { command: AuditCommand::Archive { tenant, through } } => {
+            let app = connect(&settings, settings.database.migrate_on_start).await?;
+            let archives = api::audit_cmd::archive(&app.services, &tenant, through).await?;
+            for a in &archives {
+                println!(
+                    "archived  tenant {tenant}  events {}..={}  {}  sha256 {}",
+                    a.from_seq, a.to_seq, a.location, a.sha256
+                );
+            }
+            println!("{} segment(s) archived", archives.len());
+        }
         Command::Import { command: ImportCommand::Movielens { dir, tenant } } => {
             let app = connect(&settings, settings.database.migrate_on_start).await?;
             api::import_cmd::movielens(&app.services, &dir, &tenant).await?;

@@ -89,6 +89,11 @@ impl Application {
         }
         crate::jobs::spawn_retention(app.clone(), settings.privacy.retention_interval_secs);
         crate::jobs::spawn_erasure_retraining(app.clone(), settings.privacy.retrain_check_interval_secs);
+        crate::jobs::spawn_audit_archival(
+            app.clone(),
+            settings.audit.archive_every_secs,
+            settings.audit.archive_keep_hot_events,
+        );
         Ok(Self { port, server, app })
     }
 
@@ -185,6 +190,10 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
             failed_login_threshold: settings.audit.failed_login_threshold,
             failed_login_window: std::time::Duration::from_secs(settings.audit.failed_login_window_secs),
             read_coalesce_window: std::time::Duration::from_secs(settings.audit.read_coalesce_window_secs),
+            archive_dir: match settings.audit.archive_dir.as_str() {
+                "" => settings.data_dir.join("audit-archive"),
+                dir => dir.into(),
+            },
         },
         throttle: settings.auth.rate_limit.to_config(),
         limits: settings.limits.to_limits(),

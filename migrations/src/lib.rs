@@ -24,9 +24,14 @@ mod m0012_content_embeddings;
 mod m0013_job_leases;
 mod m0014_job_runs;
 mod m0015_model_artifacts;
+mod m0016_audit_compact;
+mod m0017_audit_archives;
 
 /// The PostgreSQL role the service switches to; row-level security applies to it.
 pub const APP_ROLE: &str = rls::APP_ROLE;
+
+/// The PostgreSQL role that alone may remove archived audit events (docs/audit.md).
+pub const ARCHIVER_ROLE: &str = m0017_audit_archives::ARCHIVER_ROLE;
 
 pub struct Migrator;
 
@@ -49,6 +54,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_job_leases::Migration),
             Box::new(m0014_job_runs::Migration),
             Box::new(m0015_model_artifacts::Migration),
+            Box::new(m0016_audit_compact::Migration),
+            Box::new(m0017_audit_archives::Migration),
         ]
     }
 }

@@ -60,16 +60,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // Export and erasure look events up by their (pseudonymous) target.
-        manager
-            .create_index(
-                Index::create()
-                    .name("audit_events_tenant_target")
-                    .table("audit_events")
-                    .col("tenant_id")
-                    .col("target")
-                    .to_owned(),
-            )
-            .await?;
+        manager.create_index(target_index()).await?;
         rls::protect_tenant_table(manager, "audit_events").await?;
 
         manager
@@ -135,20 +126,12 @@ async fn make_append_only(manager: &SchemaManager<'_>, table: &str) -> Result<()
     let sql = match manager.get_database_backend() {
         DbBackend::Postgres => format!(
             "REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {APP_ROLE};
-             CREATE OR REPLACE FUNCTION marquee_audit_append_only() RETURNS trigger
-             LANGUAGE plpgsql AS $$
-             BEGIN
-                 IF current_setting('marquee.audit_maintenance', true) = 'on' THEN
-                     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-                     RETURN NEW;
-                 END IF;
-                 RAISE EXCEPTION 'the audit log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
-                     USING ERRCODE = 'insufficient_privilege';
-             END $$;
+             {}
              CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
                  FOR EACH ROW EXECUTE FUNCTION marquee_audit_append_only();
              CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
-                 FOR EACH STATEMENT EXECUTE FUNCTION marquee_audit_append_only();"
+                 FOR EACH STATEMENT EXECUTE FUNCTION marquee_audit_append_only();",
+            append_only_function("")
         ),
         _ => format!(
             "CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
@@ -159,4 +142,28 @@ async fn make_append_only(manager: &SchemaManager<'_>, table: &str) -> Result<()
     };
     manager.get_connection().execute_unprepared(&sql).await?;
     Ok(())
+}
+
+/// The index on every event's target (replaced by partial ones in m0016).
+pub(crate) fn target_index() -> IndexCreateStatement {
+    Index::create().name("audit_events_tenant_target").table("audit_events").col("tenant_id").col("target").to_owned()
+}
+
+/// The PostgreSQL trigger function behind every append-only audit table: it refuses
+/// UPDATE, DELETE and TRUNCATE unless the session set the owner's maintenance switch, or
+/// `exception` (PL/pgSQL that may `RETURN OLD`; m0017 lets archived events go) allows it.
+pub(crate) fn append_only_function(exception: &str) -> String {
+    format!(
+        "CREATE OR REPLACE FUNCTION marquee_audit_append_only() RETURNS trigger
+         LANGUAGE plpgsql AS $$
+         BEGIN
+             IF current_setting('marquee.audit_maintenance', true) = 'on' THEN
+                 IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+                 RETURN NEW;
+             END IF;
+             {exception}
+             RAISE EXCEPTION 'the audit log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+                 USING ERRCODE = 'insufficient_privilege';
+         END $$;"
+    )
 }

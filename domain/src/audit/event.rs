@@ -22,6 +22,8 @@ pub mod action {
     /// A member signed out: their refresh token's family was revoked.
     pub const LOGOUT: &str = "session.logout";
     pub const AUDIT_CHECKPOINTED: &str = "audit.checkpointed";
+    /// A sealed segment of the log was archived and left the database.
+    pub const AUDIT_ARCHIVED: &str = "audit.archived";
     pub const CONTENT_UPSERTED: &str = "content.upserted";
     pub const CONTENT_DELETED: &str = "content.deleted";
     pub const END_USER_UPSERTED: &str = "end_user.upserted";

@@ -1,11 +1,15 @@
 //! Reading the log: a tenant's events, oldest first, filtered and paged by sequence number.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use tenants::TenantTx;
 use tenants::page::{Page, PageRequest};
 
 use super::entity::event as row;
+use super::{chain, encoding};
 use crate::error::{DomainError, Result};
 
 /// A validated filter; every part is optional and they combine with AND.
@@ -61,6 +65,7 @@ pub struct AuditRecord {
 
 impl From<row::Model> for AuditRecord {
     fn from(m: row::Model) -> Self {
+        let m = encoding::decoded(m);
         let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
         Self {
             seq: m.seq,
@@ -119,13 +124,31 @@ pub(crate) async fn page_of_events(
 
 /// Every event about one target (an end user's pseudonym, say), oldest first, inside
 /// the caller's transaction. For data export: the caller checks the rights.
-pub async fn events_about(tx: &TenantTx, kind: &str, target: &str) -> Result<Vec<AuditRecord>> {
-    let rows = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id().get()))
-        .filter(row::Column::TargetKind.eq(kind))
-        .filter(row::Column::Target.eq(target))
-        .order_by_asc(row::Column::Seq)
-        .all(tx.conn())
-        .await?;
+/// Hot events only: [`super::Auditor::events_about`] adds the archived ones.
+pub(crate) async fn hot_events_about(tx: &TenantTx, kind: &str, target: &str) -> Result<Vec<AuditRecord>> {
+    // Two lookups, each matching a partial index: v1 rows by hex text, v2 rows by bytes.
+    let by = |query: Select<row::Entity>| {
+        query
+            .filter(row::Column::TenantId.eq(tx.tenant_id().get()))
+            .filter(row::Column::TargetKind.eq(kind))
+            .order_by_asc(row::Column::Seq)
+            .all(tx.conn())
+    };
+    let mut rows =
+        by(row::Entity::find().filter(row::Column::Encoding.eq(encoding::V1)).filter(row::Column::Target.eq(target)))
+            .await?;
+    if let Some(bytes) = chain::from_hex(target) {
+        // The index holds the pseudonym's first 8 bytes (migration m0016); the planner
+        // uses it only for this very expression.
+        let prefix = match tx.conn().get_database_backend() {
+            DbBackend::Postgres => "substr(target_bin, 1, 8) = $1",
+            _ => "substr(target_bin, 1, 8) = ?",
+        };
+        let query = row::Entity::find()
+            .filter(Expr::cust_with_values(prefix, [bytes[..8].to_vec()]))
+            .filter(row::Column::TargetBin.eq(bytes.to_vec()));
+        rows.extend(by(query).await?);
+    }
+    // v1 rows all precede v2 rows, so the concatenation is in chain order.
     Ok(rows.into_iter().map(AuditRecord::from).collect())
 }

@@ -17,6 +17,7 @@ fn auditor() -> Auditor {
         failed_login_threshold: 5,
         failed_login_window: std::time::Duration::from_secs(60),
         read_coalesce_window: std::time::Duration::ZERO,
+        archive_dir: std::env::temp_dir(),
     })
     .expect("auditor")
 }

@@ -13,10 +13,12 @@
 //! writer has committed. Appends serialise per tenant on the head row, so record as late
 //! in the transaction as possible.
 
+mod archive;
 pub mod chain;
 mod checkpoint;
 mod coalesce;
 mod due;
+mod encoding;
 mod entity;
 mod event;
 mod list;
@@ -25,6 +27,7 @@ mod list_tests;
 mod read_coalesce;
 mod read_queue;
 mod record;
+mod segment;
 mod verify;
 
 use std::sync::Arc;
@@ -33,13 +36,16 @@ use tenants::{RequestId, TenantCtx, TenantId, TenantTx};
 
 use crate::error::{DomainError, Result};
 
+pub use archive::{ARCHIVER_ROLE, Archive};
+pub(crate) use archive::{archive_next, archives};
 pub use checkpoint::Checkpoint;
 pub(crate) use checkpoint::{count_checkpoints, page_of_checkpoints, sign_now};
 pub use coalesce::{FailedLoginCoalescer, FailureRecord};
 pub use event::{AuditEvent, Outcome, Target, action};
-pub use list::{AuditFilter, AuditRecord, events_about};
+pub use list::{AuditFilter, AuditRecord};
 pub(crate) use list::{count_events, page_of_events};
 pub use read_queue::ReadAuditQueue;
+pub(crate) use record::head_seq;
 pub(crate) use verify::verify_in;
 pub use verify::{Problem, VerifyReport};
 
@@ -61,6 +67,9 @@ pub struct AuditConfig {
     /// Reads of one person by one principal within this window are one event plus a
     /// count (at most a minute; zero: every read is its own event).
     pub read_coalesce_window: std::time::Duration,
+    /// Where archived segments are written (`audit.archive_dir`); verification and
+    /// exports read them from there.
+    pub archive_dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for AuditConfig {
@@ -73,6 +82,7 @@ impl std::fmt::Debug for AuditConfig {
             .field("failed_login_threshold", &self.failed_login_threshold)
             .field("failed_login_window", &self.failed_login_window)
             .field("read_coalesce_window", &self.read_coalesce_window)
+            .field("archive_dir", &self.archive_dir)
             .finish()
     }
 }
@@ -148,6 +158,15 @@ impl Auditor {
         let principal = event.principal.clone().unwrap_or_else(|| "anonymous".to_owned());
         record::append(&self.config, tx, &principal, request_id, event).await?;
         Ok(())
+    }
+
+    /// Every event about one target (an end user's pseudonym, say), archived and in
+    /// the database, oldest first, inside the caller's transaction. For data export:
+    /// the caller checks the rights.
+    pub async fn events_about(&self, tx: &TenantTx, kind: &str, target: &str) -> Result<Vec<AuditRecord>> {
+        let mut events = archive::archived_events_about(&self.config, tx, kind, target).await?;
+        events.extend(list::hot_events_about(tx, kind, target).await?);
+        Ok(events)
     }
 
     /// The pseudonym an end user's events carry, to find events about them (export).

@@ -15,7 +15,7 @@ use tenants::{RequestId, TenantTx};
 
 use super::chain::{self, ChainFields, GENESIS, Interval};
 use super::entity::{event as event_row, head};
-use super::{AuditConfig, AuditEvent, Target, checkpoint};
+use super::{AuditConfig, AuditEvent, Target, checkpoint, encoding};
 use crate::error::{DomainError, Result};
 
 /// What the `target` column holds: the id, or its keyed pseudonym for people.
@@ -88,9 +88,9 @@ pub(super) async fn append_all(
     let mut appended = Vec::with_capacity(entries.len());
     for Entry { principal, request_id, event } in entries {
         seq += 1;
-        let (target_kind, target) = match &event.target {
-            Some(t) => (t.kind, stored_target(config, tenant_id, t)?),
-            None => ("", String::new()),
+        let (target_kind, target, pseudonymized) = match &event.target {
+            Some(t) => (t.kind, stored_target(config, tenant_id, t)?, t.pseudonymize),
+            None => ("", String::new(), false),
         };
         let details = chain::canonical_json(&event.details);
         let fields = ChainFields {
@@ -106,6 +106,7 @@ pub(super) async fn append_all(
             details: &details,
         };
         let hash = chain::chain_hash(&prev, &fields);
+        let (target, target_bin) = encoding::stored_target(target, pseudonymized);
         rows.push(event_row::ActiveModel {
             tenant_id: Set(tenant_id),
             seq: Set(seq),
@@ -117,8 +118,12 @@ pub(super) async fn append_all(
             request_id: Set(request_id.as_str().to_owned()),
             outcome: Set(event.outcome.as_str().to_owned()),
             details: Set(details),
-            prev_hash: Set(chain::to_hex(&prev)),
-            hash: Set(chain::to_hex(&hash)),
+            prev_hash: Set(String::new()),
+            hash: Set(String::new()),
+            encoding: Set(encoding::V2),
+            hash_bin: Set(Some(hash.to_vec())),
+            prev_hash_bin: Set(Some(prev.to_vec())),
+            target_bin: Set(target_bin),
             ..Default::default()
         });
         appended.push((seq, chain::to_hex(&hash)));
@@ -164,6 +169,11 @@ fn interval_for(config: &AuditConfig, head: &head::Model) -> Interval {
     }
 }
 
+/// The tenant's last sequence number (0 before its first event).
+pub(crate) async fn head_seq(tx: &TenantTx) -> Result<i64> {
+    Ok(head::Entity::find_by_id(tx.tenant_id().get()).one(tx.conn()).await?.map_or(0, |h| h.last_seq))
+}
+
 /// The interval in force (for a checkpoint on request, after an append).
 pub(super) async fn interval_in_force(tx: &TenantTx) -> Result<Interval> {
     let head = head::Entity::find_by_id(tx.tenant_id().get())
@@ -176,5 +186,5 @@ pub(super) async fn interval_in_force(tx: &TenantTx) -> Result<Interval> {
     }
 }
 
-/// 12 columns per row: 500 rows stay under SQLite's 32766 bound parameters.
+/// 16 columns per row: 500 rows stay under SQLite's 32766 bound parameters.
 const INSERT_CHUNK: usize = 500;

@@ -4,17 +4,19 @@
 //! log may be large and others may append meanwhile. The first problem found (the
 //! lowest sequence number) is reported. Besides the chain, the checkpoints themselves
 //! are checked for completeness ([`due`]): a deleted checkpoint that was due is
-//! tampering even when the events after it were rewritten consistently.
+//! tampering even when the events after it were rewritten consistently. Archived
+//! segments ([`archive`]) are walked first, from their files, with the same checks.
 
 use std::collections::VecDeque;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tenants::TenantTx;
 
 use super::AuditConfig;
+use super::archive::{self, Archive, Opened};
 use super::chain::{self, ChainFields, GENESIS, Interval};
-use super::due;
 use super::entity::{checkpoint, event, head};
+use super::{due, encoding};
 use crate::error::Result;
 
 const PAGE: u64 = 500;
@@ -44,6 +46,13 @@ pub enum Problem {
     /// were due): deleted, so the events after the last one left may have been
     /// rewritten. `missing_checkpoints` names them.
     CheckpointMissing,
+    /// An archived segment's file is gone.
+    ArchiveMissing,
+    /// An archived segment's file is not the one archived (its SHA-256, header or
+    /// content differs from what `audit_archives` recorded).
+    ArchiveChanged,
+    /// The first event after an archive does not chain from the archive's last hash.
+    ArchiveUnlinked,
 }
 
 impl Problem {
@@ -56,6 +65,9 @@ impl Problem {
             Problem::CheckpointInvalid => "CHECKPOINT_INVALID",
             Problem::HeadMismatch => "HEAD_MISMATCH",
             Problem::CheckpointMissing => "CHECKPOINT_MISSING",
+            Problem::ArchiveMissing => "ARCHIVE_MISSING",
+            Problem::ArchiveChanged => "ARCHIVE_CHANGED",
+            Problem::ArchiveUnlinked => "ARCHIVE_UNLINKED",
         }
     }
 }
@@ -76,6 +88,14 @@ pub struct VerifyReport {
     /// Checkpoints that were due and are gone, lowest first (the first 20; `detail`
     /// says how many in all).
     pub missing_checkpoints: Vec<i64>,
+    /// Events up to this one are in archives (0: none), the rest in the database.
+    pub archived_through: i64,
+}
+
+/// Where the walk stands: the hash of the last sound event and the next position.
+struct Position {
+    prev: [u8; 32],
+    expected: i64,
 }
 
 /// Verifies the tenant's chain and checkpoints inside the caller's snapshot.
@@ -96,6 +116,7 @@ struct Verifier<'a> {
     checkpoints: VecDeque<checkpoint::Model>,
     checkpoints_after: i64,
     checkpoints_done: bool,
+    archived_through: i64,
 }
 
 impl<'a> Verifier<'a> {
@@ -112,6 +133,7 @@ impl<'a> Verifier<'a> {
             checkpoints: VecDeque::new(),
             checkpoints_after: i64::MIN,
             checkpoints_done: false,
+            archived_through: 0,
         }
     }
 
@@ -126,6 +148,7 @@ impl<'a> Verifier<'a> {
             head_seq: self.head_seq,
             latest_checkpoint_seq: self.latest_checkpoint_seq,
             missing_checkpoints: Vec::new(),
+            archived_through: self.archived_through,
         }
     }
 
@@ -160,9 +183,15 @@ impl<'a> Verifier<'a> {
             .await?
             .map(|c| c.seq);
 
-        let mut prev = GENESIS;
-        let mut expected = 1i64;
-        let mut after = 0i64;
+        let mut at = Position { prev: GENESIS, expected: 1 };
+        let archives = archive::archives(self.tx).await?;
+        self.archived_through = archives.last().map_or(0, |a| a.to_seq);
+        for archive in &archives {
+            if let Some(report) = self.walk_archive(archive, &mut at).await? {
+                return Ok(report);
+            }
+        }
+        let mut after = self.archived_through;
         loop {
             let rows = event::Entity::find()
                 .filter(event::Column::TenantId.eq(self.tenant_id))
@@ -171,28 +200,104 @@ impl<'a> Verifier<'a> {
                 .limit(PAGE)
                 .all(self.tx.conn())
                 .await?;
+            let rows: Vec<event::Model> = rows.into_iter().map(encoding::decoded).collect();
             let Some(last) = rows.last() else { break };
             after = last.seq;
             for row in &rows {
-                if row.seq != expected {
-                    let detail = format!("event {expected} is missing (the next one stored is {})", row.seq);
-                    return Ok(self.broken(expected, Problem::Missing, detail));
+                let first_after_archive = self.archived_through > 0 && row.seq == self.archived_through + 1;
+                if first_after_archive && row.prev_hash != chain::to_hex(&at.prev) {
+                    let detail = format!(
+                        "event {} does not chain from the last hash of the archive that ends at event {}",
+                        row.seq, self.archived_through
+                    );
+                    return Ok(self.broken(row.seq, Problem::ArchiveUnlinked, detail));
                 }
-                let computed = chain::to_hex(&chain::chain_hash(&prev, &fields(row)));
-                if row.prev_hash != chain::to_hex(&prev) || computed != row.hash {
-                    let (seq, problem, detail) = self.classify(row).await?;
-                    return Ok(self.broken(seq, problem, detail));
-                }
-                if let Some(report) = self.check_checkpoints_up_to(row.seq, &row.hash).await? {
+                if let Some(report) = self.check_row(row, &mut at).await? {
                     return Ok(report);
                 }
-                prev = chain::from_hex(&row.hash).unwrap_or(GENESIS);
-                self.checked += 1;
-                expected += 1;
             }
         }
-        let last = expected - 1;
-        self.finish(last, &chain::to_hex(&prev), &head_hash).await
+        let last = at.expected - 1;
+        self.finish(last, &chain::to_hex(&at.prev), &head_hash).await
+    }
+
+    /// Checks one event, hot or archived, as the next of the chain at `at`.
+    async fn check_row(&mut self, row: &event::Model, at: &mut Position) -> Result<Option<VerifyReport>> {
+        let expected = at.expected;
+        if row.seq != expected {
+            let detail = format!("event {expected} is missing (the next one stored is {})", row.seq);
+            return Ok(Some(self.broken(expected, Problem::Missing, detail)));
+        }
+        let computed = chain::to_hex(&chain::chain_hash(&at.prev, &fields(row)));
+        if row.prev_hash != chain::to_hex(&at.prev) || computed != row.hash {
+            let (seq, problem, detail) = self.classify(row).await?;
+            return Ok(Some(self.broken(seq, problem, detail)));
+        }
+        if let Some(report) = self.check_checkpoints_up_to(row.seq, &row.hash).await? {
+            return Ok(Some(report));
+        }
+        at.prev = chain::from_hex(&row.hash).unwrap_or(GENESIS);
+        self.checked += 1;
+        at.expected += 1;
+        Ok(None)
+    }
+
+    /// Recomputes the chain through an archived segment: its file must be the one
+    /// archived, sealed by a checkpoint signed with this server's key, and continue the
+    /// chain where it stands.
+    async fn walk_archive(&mut self, archive: &Archive, at: &mut Position) -> Result<Option<VerifyReport>> {
+        let (from, to) = (archive.from_seq, archive.to_seq);
+        if from != at.expected {
+            let detail =
+                format!("event {} is neither archived nor stored (the next archive begins at {from})", at.expected);
+            return Ok(Some(self.broken(at.expected, Problem::Missing, detail)));
+        }
+        let changed =
+            |why: String| format!("the archive of events {from}..={to} ({}) was changed: {why}", archive.location);
+        let (header, rows) = match archive::open(self.config, archive).await? {
+            Opened::Sound(header, rows) => (header, rows),
+            Opened::Missing => {
+                let detail = format!("the archive of events {from}..={to} ({}) is gone", archive.location);
+                return Ok(Some(self.broken(from, Problem::ArchiveMissing, detail)));
+            }
+            Opened::Changed(why) => return Ok(Some(self.broken(from, Problem::ArchiveChanged, changed(why)))),
+        };
+        let recorded = (self.tenant_id, from, to, archive.prev_hash.as_str(), archive.last_hash.as_str());
+        let in_file =
+            (header.tenant_id, header.from_seq, header.to_seq, header.prev_hash.as_str(), header.last_hash.as_str());
+        if recorded != in_file {
+            return Ok(Some(self.broken(
+                from,
+                Problem::ArchiveChanged,
+                changed("its header is not the one recorded".into()),
+            )));
+        }
+        let Some(seal) = header.checkpoint.to_model(self.tenant_id) else {
+            return Ok(Some(self.broken(to, Problem::ArchiveChanged, changed("its checkpoint does not parse".into()))));
+        };
+        if !self.signature_ok(&seal) {
+            let detail = format!(
+                "the checkpoint sealing the archive of events {from}..={to} is not signed by this server's key"
+            );
+            return Ok(Some(self.broken(seal.seq, Problem::CheckpointInvalid, detail)));
+        }
+        if seal.seq != to || seal.hash != archive.last_hash {
+            return Ok(Some(self.broken(
+                to,
+                Problem::ArchiveChanged,
+                changed("its checkpoint does not seal its end".into()),
+            )));
+        }
+        for row in &rows {
+            if let Some(report) = self.check_row(row, at).await? {
+                return Ok(Some(report));
+            }
+        }
+        if at.expected - 1 != to {
+            let detail = changed(format!("it holds events up to {}", at.expected - 1));
+            return Ok(Some(self.broken(at.expected, Problem::ArchiveChanged, detail)));
+        }
+        Ok(None)
     }
 
     /// Checks the checkpoints at or before `seq`, which has hash `hash`.
@@ -285,6 +390,7 @@ impl<'a> Verifier<'a> {
             head_seq: self.head_seq,
             latest_checkpoint_seq: self.latest_checkpoint_seq,
             missing_checkpoints: Vec::new(),
+            archived_through: self.archived_through,
         })
     }
 
@@ -315,10 +421,15 @@ impl<'a> Verifier<'a> {
         };
         // An event from further on, whose predecessor is gone: events were deleted and
         // the rest renumbered to hide the gap.
+        // In either encoding.
+        let mut stored_as = Condition::any().add(event::Column::Hash.eq(row.prev_hash.as_str()));
+        if let Some(bytes) = stored_prev {
+            stored_as = stored_as.add(event::Column::HashBin.eq(bytes.to_vec()));
+        }
         let predecessor_exists = row.prev_hash == chain::to_hex(&GENESIS)
             || event::Entity::find()
                 .filter(event::Column::TenantId.eq(self.tenant_id))
-                .filter(event::Column::Hash.eq(row.prev_hash.as_str()))
+                .filter(stored_as)
                 .one(self.tx.conn())
                 .await?
                 .is_some();

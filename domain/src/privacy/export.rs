@@ -71,7 +71,9 @@ pub async fn export_user_data(ctx: &TenantCtx, models: &ModelServices, user: &Us
         .details(json!({ "interactions": interactions.len(), "models": trained_on.len() }));
     services.audit.record(&tx, event).await?;
     let pseudonym = services.audit.end_user_pseudonym(ctx.tenant_id(), user.as_str())?;
-    let audit_events: Vec<Value> = crate::audit::events_about(&tx, "end_user", &pseudonym)
+    let audit_events: Vec<Value> = services
+        .audit
+        .events_about(&tx, "end_user", &pseudonym)
         .await?
         .into_iter()
         .map(|e| {

@@ -62,6 +62,12 @@ pub enum AuditProblemGql {
     /// A signed checkpoint that was due is gone: deleted, so the events after the last
     /// one left may have been rewritten (`missingCheckpoints` names them).
     CheckpointMissing,
+    /// An archived segment's file is gone.
+    ArchiveMissing,
+    /// An archived segment's file is not the one archived.
+    ArchiveChanged,
+    /// The first event after an archive does not chain from the archive's last hash.
+    ArchiveUnlinked,
 }
 
 impl From<Problem> for AuditProblemGql {
@@ -74,6 +80,9 @@ impl From<Problem> for AuditProblemGql {
             Problem::CheckpointInvalid => Self::CheckpointInvalid,
             Problem::HeadMismatch => Self::HeadMismatch,
             Problem::CheckpointMissing => Self::CheckpointMissing,
+            Problem::ArchiveMissing => Self::ArchiveMissing,
+            Problem::ArchiveChanged => Self::ArchiveChanged,
+            Problem::ArchiveUnlinked => Self::ArchiveUnlinked,
         }
     }
 }
@@ -95,6 +104,9 @@ pub struct AuditVerificationGql {
     pub latest_checkpoint_seq: Option<i64>,
     /// Signed checkpoints that were due and are gone, lowest first (the first 20).
     pub missing_checkpoints: Vec<i64>,
+    /// Events up to this one were archived (0: none) and verified from their archive
+    /// files; `auditEvents` lists only the events after it.
+    pub archived_through: i64,
 }
 
 impl From<VerifyReport> for AuditVerificationGql {
@@ -109,6 +121,7 @@ impl From<VerifyReport> for AuditVerificationGql {
             head_seq: r.head_seq,
             latest_checkpoint_seq: r.latest_checkpoint_seq,
             missing_checkpoints: r.missing_checkpoints,
+            archived_through: r.archived_through,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The audit log: what is recorded, that it cannot be changed unnoticed, and that every
 //! mutation and personal-data read of the schema records its event.
 
+mod archival;
 mod coalescing;
 mod coverage;
+mod footprint;
 mod recording;
 mod tamper;
 
@@ -91,6 +93,14 @@ pub async fn tamper(server: &TestServer, statements: &[String]) {
     }
     txn.commit().await.unwrap();
     db.close().await.ok();
+}
+
+/// A literal of raw bytes, given in hex, in the backend's SQL (v2 events keep hashes so).
+pub fn blob_literal(backend: sea_orm::DbBackend, hex: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("decode('{hex}', 'hex')"),
+        _ => format!("X'{hex}'"),
+    }
 }
 
 /// Moves the tenant's audit head (the last sequence number) behind the database's back:

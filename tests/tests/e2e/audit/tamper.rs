@@ -108,7 +108,10 @@ on_both_backends!(a_truncated_tail_is_named, |server: &'static TestServer| async
     assert_broken(&verify(server, &t.api_key).await, 9, "MISSING");
 
     // Moving the head back as well does not help: checkpoint 10 is signed.
-    tamper(server, &[format!("UPDATE audit_heads SET last_seq = 8, last_hash = (SELECT hash FROM audit_events WHERE tenant_id = {tid} AND seq = 8) WHERE tenant_id = {tid}")]).await;
+    let db = server.raw_db().await;
+    let hash8 = read_chain(&db, tid).await[7].hash.clone();
+    tamper(server, &[format!("UPDATE audit_heads SET last_seq = 8, last_hash = '{hash8}' WHERE tenant_id = {tid}")])
+        .await;
     let report = verify(server, &t.api_key).await;
     assert_broken(&report, 9, "MISSING");
     assert!(report["detail"].as_str().unwrap().contains("signed checkpoint"), "{report}");
@@ -345,6 +348,8 @@ struct Row {
     details: String,
     prev_hash: String,
     hash: String,
+    encoding: i16,
+    backend: sea_orm::DbBackend,
 }
 
 impl Row {
@@ -371,15 +376,24 @@ impl Row {
         ))
     }
 
+    /// The statement that stores the row as it is now, in its own encoding (v2 rows keep
+    /// their hashes as raw bytes).
     fn update_sql(&self, tid: i64) -> String {
+        let hashes = if self.encoding == 2 {
+            format!("prev_hash_bin = {}, hash_bin = {}", self.blob(&self.prev_hash), self.blob(&self.hash))
+        } else {
+            format!("prev_hash = '{}', hash = '{}'", self.prev_hash, self.hash)
+        };
         format!(
-            "UPDATE audit_events SET outcome = '{}', details = '{}', prev_hash = '{}', hash = '{}' WHERE tenant_id = {tid} AND seq = {}",
+            "UPDATE audit_events SET outcome = '{}', details = '{}', {hashes} WHERE tenant_id = {tid} AND seq = {}",
             self.outcome,
             self.details.replace('\'', "''"),
-            self.prev_hash,
-            self.hash,
             self.seq
         )
+    }
+
+    fn blob(&self, hex: &str) -> String {
+        super::blob_literal(self.backend, hex)
     }
 }
 
@@ -403,8 +417,18 @@ async fn read_chain(db: &sea_orm::DatabaseConnection, tid: i64) -> Vec<Row> {
             request_id: r.try_get("", "request_id").unwrap(),
             outcome: r.try_get("", "outcome").unwrap(),
             details: r.try_get("", "details").unwrap(),
-            prev_hash: r.try_get("", "prev_hash").unwrap(),
-            hash: r.try_get("", "hash").unwrap(),
+            prev_hash: hex_of(&r, "prev_hash"),
+            hash: hex_of(&r, "hash"),
+            encoding: r.try_get("", "encoding").unwrap(),
+            backend: db.get_database_backend(),
         })
         .collect()
+}
+
+/// A stored hash as hex, from whichever encoding the row uses.
+fn hex_of(row: &sea_orm::QueryResult, column: &str) -> String {
+    match row.try_get::<Option<Vec<u8>>>("", &format!("{column}_bin")).unwrap() {
+        Some(bytes) => to_hex(&bytes),
+        None => row.try_get("", column).unwrap(),
+    }
 }
