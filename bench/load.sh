@@ -47,10 +47,14 @@ cleanup() {
 trap cleanup EXIT
 
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
-# Bytes the tenant's data takes: SQLite file, WAL and anything archived; PostgreSQL database.
+# Bytes stored: the SQLite file and its write-ahead log, or the PostgreSQL database; and
+# the audit archive (audit.archive_dir's default, under the data directory).
 stored_bytes() {
-  if [ "$1" = sqlite ]; then du -cb "$DATA"/marquee.db* "$DATA"/archive 2>/dev/null | tail -n 1 | cut -f1
-  else psql "$PG_URL/postgres" -tAc "SELECT pg_database_size('$DB')"; fi
+  local archive=0 database
+  [ -d "$DATA/audit-archive" ] && archive="$(du -sb "$DATA/audit-archive" | cut -f1)"
+  if [ "$1" = sqlite ]; then database="$(cat "$DATA"/marquee.db* | wc -c)"
+  else database="$(psql "$PG_URL/postgres" -tAc "SELECT pg_database_size('$DB')")"; fi
+  echo $((database + archive))
 }
 # wrk QUERY CONNS SECONDS -> "requests errors rps p50 p99", for the tenant of $KEY and
 # people 1..$USERS.
@@ -80,7 +84,8 @@ compare() {
   row "$1" typename "$trps" "$tp50" "$tp99" "$te" "" "$before"
   row "$1" "$2" "$rrps" "$rp50" "$rp99" "$re" "$(python3 -c "print(f'{$rrps / max($trps, 1):.0%}')")" "$(rss_mb)"
 }
-# create_tenant SLUG DATASET -> the tenant's API key; imports, trains (AUTO) and deploys.
+# create_tenant SLUG DATASET [TUNING_SECS] -> the tenant's API key; imports, trains (AUTO,
+# its tuning bounded to TUNING_SECS, 300 by default) and deploys.
 create_tenant() {
   "$BIN" --data-dir "$DATA" tenant create "$1" --name "$1" --json > "$DATA/$1.json"
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiKey"]["secret"])' "$DATA/$1.json"
@@ -88,7 +93,7 @@ create_tenant() {
   "$BIN" --data-dir "$DATA" tenant limits "$1" --tenant-requests-per-sec 0 --key-requests-per-sec 0 \
     --max-interactions 0 --max-catalog-items 0 > /dev/null
   "$BIN" --data-dir "$DATA" import movielens "$2" --tenant "$1" > /dev/null
-  "$BIN" --data-dir "$DATA" train --tenant "$1" --deploy 2>&1 | awk '/^model / { gsub(/\)/, "", $NF); print $NF }' > "$DATA/$1.chosen"
+  MARQUEE_MODELS__TUNING_BUDGET_SECS="${3:-300}" "$BIN" --data-dir "$DATA" train --tenant "$1" --deploy 2>&1 | awk '/^model / { gsub(/\)/, "", $NF); print $NF }' > "$DATA/$1.chosen"
 }
 
 for BACKEND in $BACKENDS; do
@@ -104,7 +109,7 @@ for BACKEND in $BACKENDS; do
   if [ "$PEOPLE" -gt 0 ]; then
     python3 "$ROOT/bench/synth_people.py" "$DATASET" "$DATA/crowd-data" "$PEOPLE" 10
     STARTED=$SECONDS
-    CROWD_KEY="$(create_tenant crowd "$DATA/crowd-data")"
+    CROWD_KEY="$(create_tenant crowd "$DATA/crowd-data" 60)"
     echo "(the $PEOPLE-person tenant: imported, trained and deployed in $((SECONDS - STARTED)) s)"
   fi
   start_server

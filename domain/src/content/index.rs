@@ -39,6 +39,9 @@ pub struct SemanticIndex {
     /// again with the same contents keeps its number. 0 until the content services
     /// number it.
     pub(crate) version: u64,
+    /// The version of the index this one replaced (0: none), whose kept answers stay
+    /// usable for a moment while people move over to this one.
+    pub(crate) replaced_version: u64,
 }
 
 impl SemanticIndex {
@@ -56,6 +59,7 @@ impl SemanticIndex {
             read_whole_at: Instant::now(),
             made_at: Instant::now(),
             version: 0,
+            replaced_version: 0,
         };
         empty.with_vectors(items, vectors)
     }
@@ -76,6 +80,7 @@ impl SemanticIndex {
             read_whole_at: self.read_whole_at,
             made_at: Instant::now(),
             version: 0,
+            replaced_version: 0,
         };
         let mut by_row: HashMap<i64, StoredVector> = vectors.into_iter().map(|v| (v.item_row, v)).collect();
         for (row, item) in items {

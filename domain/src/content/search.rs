@@ -310,7 +310,7 @@ fn ranked_by_query(
 
 /// The query's embedding, computed on a blocking thread.
 pub(crate) async fn embed_query(content: &ContentServices, text: &str) -> Result<Vec<f32>> {
-    let encoder = content.encoder()?.clone();
+    let encoder = content.encoder()?.query_encoder().await?;
     let text = text.to_owned();
     let mut vectors = tokio::task::spawn_blocking(move || encoder.embed(&[text.as_str()]))
         .await

@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use inference::runtime::OrtRuntime;
-use inference::text::{TextEncoder, TextEncoderFiles};
+use inference::text::TextEncoderFiles;
 use tenants::{Scope, TenantCtx};
 
 use super::background_thread::BackgroundThread;
 use super::index::SemanticIndex;
+use super::text_model::TextModel;
 use super::store;
 use super::transfer::ModelTransfer;
 use crate::Services;
@@ -31,7 +32,7 @@ const INDEX_TTL: Duration = Duration::from_secs(600);
 
 /// Announced batches are applied at most this often: each application copies the
 /// index and makes the blend's precomputation and the answers kept over it be redone.
-const BATCHES_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const BATCHES_EVERY: Duration = Duration::from_secs(10);
 
 /// Batches are read from this long before the newest vector an index holds: a batch
 /// stamped earlier (by another worker) may commit later.
@@ -94,7 +95,8 @@ impl Default for ContentConfig {
 #[derive(Clone)]
 pub struct ContentServices {
     pub(crate) services: Services,
-    pub(crate) query_encoder: Option<Arc<TextEncoder>>,
+    /// The text model (its version, and the copy that embeds queries, loaded when used).
+    pub(crate) text_model: Option<Arc<TextModel>>,
     /// Why the text model is unavailable, for `MODEL_NOT_READY` answers.
     pub(crate) encoder_error: Option<String>,
     pub(crate) index: FreshCache<i64, Arc<SemanticIndex>>,
@@ -117,27 +119,38 @@ impl ContentServices {
     /// Loads the text model when configured and starts the embedding worker when asked
     /// (on the current runtime, like the read-audit writer).
     pub fn new(services: Services, config: ContentConfig) -> Self {
-        let load = |threads: usize| -> std::result::Result<Option<TextEncoder>, String> {
+        let open = || -> std::result::Result<Option<TextModel>, String> {
             let Some(dir) = &config.model_dir else { return Ok(None) };
             let files = TextEncoderFiles::in_dir(dir);
             if !files.exist() {
                 return Ok(None);
             }
             OrtRuntime::init(&config.onnxruntime_path).map_err(|e| e.to_string())?;
-            TextEncoder::load(&files, threads).map(Some).map_err(|e| e.to_string())
+            TextModel::open(files, config.query_threads).map(Some).map_err(|e| e.to_string())
         };
-        let (query_encoder, encoder_error) = match load(config.query_threads) {
-            Ok(Some(encoder)) => (Some(Arc::new(encoder)), None),
+        let (text_model, encoder_error) = match open() {
+            Ok(Some(model)) => (Some(Arc::new(model)), None),
             Ok(None) => (None, Some("no text model is installed (content.model_dir)".to_owned())),
             Err(e) => {
                 tracing::warn!(error = %e, "the text model could not be loaded: semantic features are off");
                 (None, Some("the text model could not be loaded".to_owned()))
             }
         };
-        let run_worker = config.run_worker && query_encoder.is_some();
+        let run_worker = config.run_worker && text_model.is_some();
+        if let (Some(model), Ok(runtime)) = (&text_model, tokio::runtime::Handle::try_current()) {
+            let model = Arc::downgrade(model);
+            runtime.spawn(async move {
+                let mut every = tokio::time::interval(TextModel::idle_after() / 5);
+                while let Some(model) = model.upgrade() {
+                    model.drop_if_idle();
+                    drop(model);
+                    every.tick().await;
+                }
+            });
+        }
         let content = Self {
             services,
-            query_encoder,
+            text_model,
             encoder_error,
             // Weighed in KiB: 2 GiB of vectors in all.
             index: FreshCache::weighted(2 << 20, INDEX_TTL, |_, index| index.weight()),
@@ -161,16 +174,16 @@ impl ContentServices {
         content
     }
 
-    /// The query model, or `MODEL_NOT_READY` saying why there is none.
-    pub(crate) fn encoder(&self) -> Result<&Arc<TextEncoder>> {
-        self.query_encoder.as_ref().ok_or_else(|| {
+    /// The text model, or `MODEL_NOT_READY` saying why there is none.
+    pub(crate) fn encoder(&self) -> Result<&Arc<TextModel>> {
+        self.text_model.as_ref().ok_or_else(|| {
             DomainError::ModelNotReady(self.encoder_error.clone().unwrap_or_else(|| "no text model".to_owned()))
         })
     }
 
     /// The version of the text model embeddings are computed with, when there is one.
     pub fn model_key(&self) -> Option<&str> {
-        self.query_encoder.as_deref().map(TextEncoder::model_key)
+        self.text_model.as_deref().map(TextModel::model_key)
     }
 
     pub fn config(&self) -> &ContentConfig {
@@ -214,7 +227,7 @@ impl ContentServices {
                     || (index.made_at.elapsed() >= BATCHES_EVERY && locked(&self.index_behind).contains(&tenant))
             }
         };
-        if !due || self.query_encoder.is_none() || !locked(&self.index_reading).insert(tenant) {
+        if !due || self.text_model.is_none() || !locked(&self.index_reading).insert(tenant) {
             return;
         }
         let (content, ctx) = (self.clone(), ctx.clone());
@@ -281,10 +294,17 @@ impl ContentServices {
     /// Gives `index` a new version, or `previous`'s when nothing in it changed (the
     /// periodic whole reading, a batch of vectors already applied).
     fn numbered(&self, mut index: SemanticIndex, previous: Option<&SemanticIndex>) -> Arc<SemanticIndex> {
-        index.version = match previous {
-            Some(previous) if previous.version != 0 && index.same_contents(previous) => previous.version,
-            _ => self.index_versions.fetch_add(1, Ordering::Relaxed) + 1,
-        };
+        match previous {
+            Some(previous) if previous.version != 0 && index.same_contents(previous) => {
+                index.version = previous.version;
+                index.replaced_version = previous.replaced_version;
+                index.made_at = previous.made_at;
+            }
+            _ => {
+                index.version = self.index_versions.fetch_add(1, Ordering::Relaxed) + 1;
+                index.replaced_version = previous.map_or(0, |p| p.version);
+            }
+        }
         Arc::new(index)
     }
 }

@@ -16,43 +16,40 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use inference::text::{TextEncoder, TextEncoderFiles};
+use inference::text::TextEncoder;
 use tenants::ids::TenantId;
 use tenants::{RequestId, SystemCtx, TenantCtx};
 
 use super::background_thread::BackgroundThread;
 use super::services::ContentServices;
+use super::text_model::TextModel;
 use super::store::{self, embeddings::NewEmbedding};
 use super::{text, vector};
-use crate::error::Result;
+use crate::error::{DomainError, Result};
 use crate::serving_cache::Change;
+
+/// The worker's copy of the model is dropped after this long without work: a catalog
+/// that is embedded needs none (a copy holds about 120 MB).
+const IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub(crate) fn start(content: ContentServices, thread: BackgroundThread) {
     tokio::spawn(async move {
-        let Some(dir) = content.config.model_dir.clone() else { return };
-        let threads = content.config.worker_threads;
-        // Loaded on the worker's own thread: ONNX Runtime's threads (more than one
-        // configured) are started by it and inherit its priority.
-        let encoder = match thread.run(move || TextEncoder::load(&TextEncoderFiles::in_dir(&dir), threads)).await {
-            Ok(Ok(encoder)) => Arc::new(encoder),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "the embedding worker could not load the text model");
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "the embedding worker's thread failed");
-                return;
-            }
-        };
-        let worker = Worker { content, encoder, thread };
+        let Some(model) = content.text_model.clone() else { return };
+        let worker = Worker { content, model, thread, encoder: tokio::sync::Mutex::new(None) };
         if let Err(e) = worker.enqueue_missing().await {
             tracing::error!(error = ?e, "could not queue the items the text model has not embedded");
         }
         let poll = worker.content.config.poll_interval;
+        let mut idle_since = std::time::Instant::now();
         loop {
             match worker.run_once().await {
-                Ok(0) => tokio::time::sleep(poll).await,
-                Ok(_) => {}
+                Ok(0) => {
+                    if idle_since.elapsed() >= IDLE {
+                        *worker.encoder.lock().await = None;
+                    }
+                    tokio::time::sleep(poll).await;
+                }
+                Ok(_) => idle_since = std::time::Instant::now(),
                 Err(e) => {
                     tracing::error!(error = ?e, "the embedding worker failed a round");
                     tokio::time::sleep(poll * 4).await;
@@ -64,18 +61,36 @@ pub(crate) fn start(content: ContentServices, thread: BackgroundThread) {
 
 struct Worker {
     content: ContentServices,
-    encoder: Arc<TextEncoder>,
+    model: Arc<TextModel>,
     thread: BackgroundThread,
+    /// The worker's own copy, loaded when there is work.
+    encoder: tokio::sync::Mutex<Option<Arc<TextEncoder>>>,
 }
 
 impl Worker {
+    /// The worker's copy of the model, loaded on its thread when there is none: ONNX
+    /// Runtime's threads (more than one configured) are started by it and inherit its
+    /// priority.
+    async fn encoder(&self) -> Result<Arc<TextEncoder>> {
+        let mut slot = self.encoder.lock().await;
+        if let Some(encoder) = slot.as_ref() {
+            return Ok(encoder.clone());
+        }
+        let (model, threads) = (self.model.clone(), self.content.config.worker_threads);
+        let encoder = Arc::new(
+            self.thread.run(move || model.load(threads)).await?.map_err(|e| DomainError::internal_from("text model", e))?,
+        );
+        *slot = Some(encoder.clone());
+        Ok(encoder)
+    }
+
     async fn enqueue_missing(&self) -> Result<()> {
         let tx =
             self.content.services.db.begin_system_write(&SystemCtx::new("queue items for the text model")).await?;
-        let queued = store::queue::enqueue_missing(&tx, self.encoder.model_key(), Utc::now()).await?;
+        let queued = store::queue::enqueue_missing(&tx, self.model.model_key(), Utc::now()).await?;
         tx.commit().await?;
         if queued > 0 {
-            tracing::info!(items = queued, model = self.encoder.model_key(), "queued items for embedding");
+            tracing::info!(items = queued, model = self.model.model_key(), "queued items for embedding");
         }
         Ok(())
     }
@@ -98,7 +113,7 @@ impl Worker {
     }
 
     async fn embed_batch(&self, ctx: &TenantCtx) -> Result<usize> {
-        let (content, encoder) = (&self.content, &self.encoder);
+        let content = &self.content;
         let config = &content.config;
         let owner = config.worker_id.as_str();
         let db = &content.services.db;
@@ -115,7 +130,7 @@ impl Worker {
         let items = crate::catalog::store::find_by_internal_ids(&tx, &claimed).await?;
         let stored = store::embeddings::sources(&tx, &claimed).await?;
         tx.commit().await?;
-        let model_key = encoder.model_key().to_owned();
+        let model_key = self.model.model_key().to_owned();
         // Items whose text and model are unchanged keep their vector; deleted ones have none.
         let work: Vec<(i64, String, String)> = items
             .iter()
@@ -130,15 +145,18 @@ impl Worker {
         let embedded = if work.is_empty() {
             Ok(Vec::new())
         } else {
-            let encoder = encoder.clone();
             let texts: Vec<String> = work.iter().map(|(_, t, _)| t.clone()).collect();
-            self.thread
-                .run(move || {
-                    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                    encoder.embed(&refs)
-                })
-                .await?
-                .map_err(|e| e.to_string())
+            match self.encoder().await {
+                Ok(encoder) => self
+                    .thread
+                    .run(move || {
+                        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                        encoder.embed(&refs)
+                    })
+                    .await?
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
         };
 
         let tx = db.begin_write(ctx).await?;
@@ -165,7 +183,7 @@ impl Worker {
             .map(|((item_row, _, source_hash), v)| NewEmbedding { item_row, vector: vector::to_bytes(&v), source_hash })
             .collect();
         let written = rows.len();
-        store::embeddings::write(&tx, &model_key, encoder.dims(), &rows, Utc::now()).await?;
+        store::embeddings::write(&tx, &model_key, self.model.dims(), &rows, Utc::now()).await?;
         tx.commit().await?;
         content.services.serving_cache.announce(ctx, Change::Embeddings);
         Ok(written.max(held.len()))

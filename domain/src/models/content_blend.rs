@@ -41,13 +41,45 @@ impl Blended {
     }
 }
 
-/// The version of the index the blend would use now, 0 when there is no blend: part of
-/// a kept answer's key, so a new batch of embeddings lets it go.
-pub(crate) fn index_version(ctx: &TenantCtx, models: &ModelServices) -> u64 {
-    if models.content.config().blend_weight <= 0.0 || models.content.model_key().is_none() {
-        return 0;
+/// Which semantic index the blend would use now: a kept answer names the one it was
+/// made over.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BlendInput {
+    /// The index's version; 0 without a blend (no text model, weight 0, no index yet).
+    pub version: u64,
+    replaced_version: u64,
+    age: std::time::Duration,
+}
+
+impl BlendInput {
+    /// Whether an answer made over index `version` may still be served to `person`.
+    /// Answers made over the index this one replaced stay usable for the person's share
+    /// of the interval between batches, so people move to a new index spread over it
+    /// rather than all being answered afresh by the first requests after a batch (each
+    /// blend over thousands of new items costs milliseconds).
+    pub fn serves(&self, version: u64, person: &str) -> bool {
+        version == self.version
+            || (version != 0
+                && version == self.replaced_version
+                && self.age.as_secs_f64() < crate::content::BATCHES_EVERY.as_secs_f64() * share_of(person))
     }
-    models.content.current_index(ctx).map_or(0, |index| index.version)
+}
+
+/// A stable number in [0, 1) for a person (FNV-1a of their id).
+fn share_of(person: &str) -> f64 {
+    let hash = person.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    (hash % 10_000) as f64 / 10_000.0
+}
+
+pub(crate) fn blend_input(ctx: &TenantCtx, models: &ModelServices) -> BlendInput {
+    if models.content.config().blend_weight <= 0.0 || models.content.model_key().is_none() {
+        return BlendInput::default();
+    }
+    models.content.current_index(ctx).map_or_else(BlendInput::default, |index| BlendInput {
+        version: index.version,
+        replaced_version: index.replaced_version,
+        age: index.made_at.elapsed(),
+    })
 }
 
 /// The blend's precomputation for `model` over the tenant's current index. Only the

@@ -94,9 +94,6 @@ pub(crate) struct AnswerKey {
     pub model: tenants::ids::PublicId,
     pub weights: EventWeights,
     pub catalog: u64,
-    /// The semantic index the blend would use ([`crate::content::SemanticIndex`]'s
-    /// version, 0 without a blend): new items it holds may belong in the answer.
-    pub content: u64,
     pub first: usize,
     pub exclude_seen: bool,
 }
@@ -108,6 +105,8 @@ pub(crate) struct AnswerKey {
 pub(crate) struct CachedAnswer {
     pub strategy: Strategy,
     pub ranked: Vec<(Arc<str>, f32)>,
+    /// The semantic index it was blended over (`content_blend::BlendInput::version`).
+    pub content: u64,
     pub valid_until: Option<DateTime<Utc>>,
 }
 
@@ -216,8 +215,11 @@ pub struct ItemFacets {
 /// changes within the cache's time to live.
 pub struct CatalogView {
     pub items: FxHashMap<String, (ItemFacets, Arc<Content>)>,
-    /// Which load this is: a kept answer names the view it was filtered against.
+    /// Which contents these are: a kept answer names the view it was filtered against.
+    /// A view read again with the same contents keeps its generation.
     pub(crate) generation: u64,
+    /// When it was read: older than `CATALOG_TTL`, it is read again in the background.
+    loaded_at: std::time::Instant,
     /// Every availability start and end in the catalog, in order: an answer filtered
     /// at one time holds until the next of them.
     boundaries: Vec<DateTime<Utc>>,
@@ -240,11 +242,37 @@ impl CatalogView {
     }
 }
 
+/// The tenant's catalog view. Only the first reading (and the one after a deletion) is
+/// waited for: a view past its time to live is served while one background reading per
+/// tenant replaces it, so requests never queue behind a large catalog's reading.
 pub async fn catalog_facets(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<CatalogView>> {
-    models.catalog.get_or_load(ctx.tenant_id().get(), || load_catalog(ctx, models)).await
+    let tenant = ctx.tenant_id().get();
+    let Some(view) = models.catalog.get(&tenant) else {
+        return models.catalog.get_or_load(tenant, || load_catalog(ctx, models, None)).await;
+    };
+    if view.loaded_at.elapsed() >= super::runtime::CATALOG_TTL && refreshing(models).insert(tenant) {
+        let (models, ctx) = (models.clone(), ctx.clone());
+        tokio::spawn(async move {
+            let fresh = models.catalog.replace(tenant, |current| load_catalog(&ctx, &models, Some(current))).await;
+            if let Err(e) = fresh {
+                tracing::warn!(error = %e, tenant, "the catalog view could not be read again");
+            }
+            refreshing(&models).remove(&tenant);
+        });
+    }
+    Ok(view)
 }
 
-async fn load_catalog(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<CatalogView>> {
+fn refreshing(models: &ModelServices) -> std::sync::MutexGuard<'_, std::collections::HashSet<i64>> {
+    // Tenants are only ever added or removed whole: a panic elsewhere leaves it usable.
+    models.catalog_refreshing.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn load_catalog(
+    ctx: &TenantCtx,
+    models: &ModelServices,
+    previous: Option<Arc<CatalogView>>,
+) -> Result<Arc<CatalogView>> {
     let tx = models.services.db.begin(ctx).await?;
     let contents = crate::catalog::store::live_contents(&tx).await?;
     tx.commit().await?;
@@ -265,8 +293,15 @@ async fn load_catalog(ctx: &TenantCtx, models: &ModelServices) -> Result<Arc<Cat
         };
         items.insert(content.id.as_str().to_owned(), (facets, Arc::new(content)));
     }
-    let generation = models.catalog_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(Arc::new(CatalogView { items, generation, boundaries }))
+    let unchanged = previous.as_ref().filter(|p| {
+        p.items.len() == items.len()
+            && items.iter().all(|(id, (_, content))| p.items.get(id).is_some_and(|(_, old)| **old == **content))
+    });
+    let generation = match unchanged {
+        Some(previous) => previous.generation,
+        None => models.catalog_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+    };
+    Ok(Arc::new(CatalogView { items, generation, boundaries, loaded_at: std::time::Instant::now() }))
 }
 
 /// Items by interaction count, most popular first, for non-personalized answers.
@@ -307,7 +342,12 @@ mod tests {
     #[test]
     fn a_kept_answer_holds_until_the_next_availability_change() {
         let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
-        let view = CatalogView { items: FxHashMap::default(), generation: 0, boundaries: vec![at(10), at(20)] };
+        let view = CatalogView {
+            items: FxHashMap::default(),
+            generation: 0,
+            boundaries: vec![at(10), at(20)],
+            loaded_at: std::time::Instant::now(),
+        };
         assert_eq!(view.next_change_after(at(5)), Some(at(10)));
         assert_eq!(view.next_change_after(at(10)), Some(at(20)), "a change at that very moment is behind it");
         assert_eq!(view.next_change_after(at(25)), None);

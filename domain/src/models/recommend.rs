@@ -203,14 +203,14 @@ pub(crate) async fn recommend(
             model: m.id,
             weights,
             catalog: facets.generation,
-            content: super::content_blend::index_version(ctx, models),
             first: request.first,
             exclude_seen: request.filter.exclude_seen,
         }),
         _ => None,
     };
+    let blend_input = super::content_blend::blend_input(ctx, models);
     if let Some(key) = &answer_key {
-        match person.answer(key, now) {
+        match person.answer(key, now).filter(|kept| blend_input.serves(kept.content, request.user_id.as_str())) {
             Some(kept) => {
                 models.answer_counters.hit();
                 let items = listed(&facets, kept.ranked.iter().map(|(id, score)| (id.to_string(), *score)).collect());
@@ -242,7 +242,8 @@ pub(crate) async fn recommend(
             if let Some(top) = blend.top {
                 if let Some(key) = keep {
                     let ranked = top.iter().map(|(id, score)| (Arc::from(id.as_str()), *score)).collect();
-                    person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until }));
+                    let content = blend_input.version;
+                    person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until, content }));
                 }
                 let items = listed(&facets, top);
                 return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
@@ -271,7 +272,8 @@ pub(crate) async fn recommend(
         let items = ranked_items(model, &facets, &top, &scores);
         if let Some(key) = keep {
             let ranked = top.iter().map(|&i| (Arc::from(model.item_ids[i as usize].as_str()), scores[i as usize])).collect();
-            person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until }));
+            let content = blend_input.version;
+            person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until, content }));
         }
         return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
     }

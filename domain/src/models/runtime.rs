@@ -18,8 +18,11 @@ use crate::serving_cache::{Change, ChangeListener};
 use crate::settings::TenantSettings;
 
 /// How long a catalog change may take to reach serving (deletions through this process
-/// apply at once).
-const CATALOG_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// apply at once): a view older than this is read again in the background.
+pub(crate) const CATALOG_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A tenant's catalog view nobody asked for in this long is dropped.
+const CATALOG_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// How long a deployment made by another process may take to reach this one's serving.
 const ACTIVE_MODEL_TTL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -130,6 +133,8 @@ pub struct ModelServices {
     pub(crate) popular: moka::sync::Cache<i64, Arc<Vec<(String, f32)>>>,
     /// Numbers the catalog views as they load (`CatalogView::generation`).
     pub(crate) catalog_generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Tenants whose catalog view is being read again in the background.
+    pub(crate) catalog_refreshing: Arc<Mutex<std::collections::HashSet<i64>>>,
     /// Hits and misses of the kept answers.
     pub(crate) answer_counters: crate::metrics::CacheCounters,
     /// Per tenant, the settings serving needs on every request (event weights).
@@ -183,13 +188,14 @@ impl ModelServices {
                 |_, person: &Arc<CachedPerson>| person.weight(),
             )
             .counted(metrics.cache("people")),
-            catalog: FreshCache::new(1_000, CATALOG_TTL).counted(metrics.cache("catalog")),
+            catalog: FreshCache::new(1_000, CATALOG_IDLE).counted(metrics.cache("catalog")),
             popular: moka::sync::Cache::builder()
                 .max_capacity(1_000)
                 .time_to_live(std::time::Duration::from_secs(10))
                 .build(),
             settings: FreshCache::new(10_000, SETTINGS_TTL).counted(metrics.cache("settings")),
             catalog_generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            catalog_refreshing: Arc::default(),
             answer_counters: metrics.cache("answers"),
             training_slot: Arc::new(tokio::sync::Semaphore::new(1)),
             cancel_flags: Arc::new(Mutex::new(HashMap::new())),
