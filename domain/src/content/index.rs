@@ -47,7 +47,12 @@ pub struct SemanticIndex {
 impl SemanticIndex {
     /// Joins the live items with their stored vectors; items without a vector (still
     /// queued) are left out.
-    pub(crate) fn build(model_key: &str, dims: usize, items: Vec<(i64, SnapshotItem)>, vectors: Vec<StoredVector>) -> Self {
+    pub(crate) fn build(
+        model_key: &str,
+        dims: usize,
+        items: Vec<(i64, SnapshotItem)>,
+        vectors: Vec<StoredVector>,
+    ) -> Self {
         let empty = Self {
             model_key: model_key.to_owned(),
             dims,
@@ -232,7 +237,12 @@ mod tests {
 
         let batch = index.with_vectors(
             vec![(2, item("b", "comedy")), (3, item("queued", "drama")), (4, item("c", "drama"))],
-            vec![stored(2, [0.6, 0.8], 5), stored(3, [0.0, -1.0], 5), stored(4, [-1.0, 0.0], 6), stored(9, [1.0, 0.0], 7)],
+            vec![
+                stored(2, [0.6, 0.8], 5),
+                stored(3, [0.0, -1.0], 5),
+                stored(4, [-1.0, 0.0], 6),
+                stored(9, [1.0, 0.0], 7),
+            ],
         );
         assert_eq!(batch.len(), 4, "b replaced, queued and c appended, row 9 (deleted meanwhile) left out");
         assert_eq!(batch.position("b"), Some(1));

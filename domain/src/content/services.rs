@@ -14,8 +14,8 @@ use tenants::{Scope, TenantCtx};
 
 use super::background_thread::BackgroundThread;
 use super::index::SemanticIndex;
-use super::text_model::TextModel;
 use super::store;
+use super::text_model::TextModel;
 use super::transfer::ModelTransfer;
 use crate::Services;
 use crate::error::{DomainError, Result};
@@ -161,10 +161,10 @@ impl ContentServices {
             index_versions: Arc::default(),
             config: Arc::new(config),
         };
-        content.services.serving_cache.subscribe(Arc::new(IndexListener {
-            index: content.index.clone(),
-            behind: content.index_behind.clone(),
-        }));
+        content
+            .services
+            .serving_cache
+            .subscribe(Arc::new(IndexListener { index: content.index.clone(), behind: content.index_behind.clone() }));
         if run_worker {
             match BackgroundThread::start("embedding", content.config.worker_lowest_priority) {
                 Ok(thread) => super::worker::start(content.clone(), thread),
@@ -250,7 +250,9 @@ impl ContentServices {
         // Taken before reading: a batch announced while this reads marks it behind again.
         let behind = locked(&self.index_behind).remove(&tenant);
         if current.read_whole_at.elapsed() >= INDEX_REREAD || current.model_key() != model_key {
-            self.index.replace(tenant, |current| async move { Ok(self.numbered(self.read(ctx).await?, Some(&current))) }).await
+            self.index
+                .replace(tenant, |current| async move { Ok(self.numbered(self.read(ctx).await?, Some(&current))) })
+                .await
         } else if behind {
             self.index.replace(tenant, |current| self.read_batches(ctx, current)).await
         } else {
@@ -287,7 +289,8 @@ impl ContentServices {
             let current = current.clone();
             move || current.with_vectors(items, vectors)
         };
-        let index = tokio::task::spawn_blocking(apply).await.map_err(|e| DomainError::internal_from("index thread", e))?;
+        let index =
+            tokio::task::spawn_blocking(apply).await.map_err(|e| DomainError::internal_from("index thread", e))?;
         Ok(self.numbered(index, Some(&current)))
     }
 

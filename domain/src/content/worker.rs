@@ -22,8 +22,8 @@ use tenants::{RequestId, SystemCtx, TenantCtx};
 
 use super::background_thread::BackgroundThread;
 use super::services::ContentServices;
-use super::text_model::TextModel;
 use super::store::{self, embeddings::NewEmbedding};
+use super::text_model::TextModel;
 use super::{text, vector};
 use crate::error::{DomainError, Result};
 use crate::serving_cache::Change;
@@ -78,15 +78,17 @@ impl Worker {
         }
         let (model, threads) = (self.model.clone(), self.content.config.worker_threads);
         let encoder = Arc::new(
-            self.thread.run(move || model.load(threads)).await?.map_err(|e| DomainError::internal_from("text model", e))?,
+            self.thread
+                .run(move || model.load(threads))
+                .await?
+                .map_err(|e| DomainError::internal_from("text model", e))?,
         );
         *slot = Some(encoder.clone());
         Ok(encoder)
     }
 
     async fn enqueue_missing(&self) -> Result<()> {
-        let tx =
-            self.content.services.db.begin_system_write(&SystemCtx::new("queue items for the text model")).await?;
+        let tx = self.content.services.db.begin_system_write(&SystemCtx::new("queue items for the text model")).await?;
         let queued = store::queue::enqueue_missing(&tx, self.model.model_key(), Utc::now()).await?;
         tx.commit().await?;
         if queued > 0 {

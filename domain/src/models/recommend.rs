@@ -271,7 +271,8 @@ pub(crate) async fn recommend(
         };
         let items = ranked_items(model, &facets, &top, &scores);
         if let Some(key) = keep {
-            let ranked = top.iter().map(|&i| (Arc::from(model.item_ids[i as usize].as_str()), scores[i as usize])).collect();
+            let ranked =
+                top.iter().map(|&i| (Arc::from(model.item_ids[i as usize].as_str()), scores[i as usize])).collect();
             let content = blend_input.version;
             person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until, content }));
         }

@@ -77,8 +77,8 @@ pub(crate) struct StoredVector {
 /// The tenant's vectors by `model_key`: all of them, or those written at or after
 /// `since`. Deleted items have none: their rows go in the transaction that deletes them.
 pub(crate) async fn load(tx: &TenantTx, model_key: &str, since: Option<DateTime<Utc>>) -> Result<Vec<StoredVector>> {
-    let mut sql =
-        "SELECT item_id, vector, embedded_at FROM content_embeddings WHERE tenant_id = $1 AND model_key = $2".to_owned();
+    let mut sql = "SELECT item_id, vector, embedded_at FROM content_embeddings WHERE tenant_id = $1 AND model_key = $2"
+        .to_owned();
     let mut values = vec![tx.tenant_id().get().into(), model_key.into()];
     if let Some(since) = since {
         sql.push_str(" AND embedded_at >= $3");
