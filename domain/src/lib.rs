@@ -15,6 +15,7 @@ pub mod error;
 mod test_db;
 pub mod vocab;
 mod sql;
+mod durable_file;
 mod validate;
 pub mod batch;
 pub mod metrics;

@@ -17,8 +17,8 @@ use tenants::{TenantCtx, TenantTx};
 use super::chain::{self, GENESIS};
 use super::entity::{archive as row, checkpoint, event, head};
 use super::{AuditConfig, AuditEvent, AuditRecord, action, encoding, record, segment, verify};
+use crate::durable_file::sha256_hex;
 use crate::error::{DomainError, Result};
-use crate::models::artifacts::{LocalDiskStore, ModelStore, sha256_hex};
 
 /// The PostgreSQL role that alone may delete archived events (created by m0017).
 pub const ARCHIVER_ROLE: &str = "marquee_archiver";
@@ -135,7 +135,7 @@ pub(crate) async fn archive_next(
     let bytes = segment::encode(&header, &rows)?;
     let sha256 = sha256_hex(&bytes);
     let key = format!("{tenant_id}/{:012}-{:012}", header.from_seq, header.to_seq);
-    LocalDiskStore::new(&config.archive_dir).put(ctx, &key, vec![(segment::FILE_NAME, bytes)]).await?;
+    segment::write(&config.archive_dir, &key, bytes).await?;
     let location = format!("{key}/{}", segment::FILE_NAME);
 
     let details = serde_json::json!({

@@ -178,6 +178,17 @@ pub async fn read(dir: &Path, location: &str) -> Result<Option<Vec<u8>>> {
     .map_err(|e| DomainError::internal_from("audit archive thread", e))?
 }
 
+/// Writes a segment's file as `<dir>/<key>/<FILE_NAME>`, whole or not at all.
+pub async fn write(dir: &Path, key: &str, bytes: Vec<u8>) -> Result<()> {
+    let path = dir.join(key).join(FILE_NAME);
+    tokio::task::spawn_blocking(move || {
+        crate::durable_file::write_new(&path, &bytes)
+            .map_err(|e| DomainError::internal_from(format!("audit archive {}", path.display()), e))
+    })
+    .await
+    .map_err(|e| DomainError::internal_from("audit archive thread", e))?
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

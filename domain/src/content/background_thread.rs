@@ -1,8 +1,9 @@
 //! A thread for work that must yield to serving: the embedding worker's model runs
-//! here, at the lowest CPU priority the process may set without privileges (nice 19 on
-//! Linux). On an idle machine it gets a whole core; when requests keep every core busy
-//! the scheduler gives them the cores and this thread what is left, so a catalog being
-//! embedded does not slow the answers (bench/README.md has the figures).
+//! here, at the lowest CPU priority the process may set without privileges (on Linux
+//! `SCHED_IDLE`, see [`lower_own_priority`]). On an idle machine it gets a whole core;
+//! when requests keep every core busy the scheduler gives them the cores and this
+//! thread what is left, so a catalog being embedded slows the answers as little as the
+//! scheduler allows (bench/README.md has the figures).
 //!
 //! Jobs run one after another; a job that panics is reported to its caller as an
 //! internal error and the thread goes on with the next.
@@ -46,8 +47,23 @@ impl BackgroundThread {
     }
 }
 
+/// Linux: `SCHED_IDLE`. A thread of that policy runs only on a core no
+/// other thread wants, and a waking request thread takes the core from it at once; at
+/// nice 19 alone the scheduler may let it finish its time slice first (a few
+/// milliseconds, which showed in serving's p99). Elsewhere: the lowest priority.
 fn lower_own_priority() {
     use thread_priority::{ThreadPriority, set_current_thread_priority};
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy, thread_native_id,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        match set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle) {
+            Ok(()) => return,
+            Err(e) => tracing::debug!(error = ?e, "SCHED_IDLE refused; lowering the nice value only"),
+        }
+    }
     if let Err(e) = set_current_thread_priority(ThreadPriority::Min) {
         tracing::warn!(error = ?e, "the background thread keeps the process's CPU priority");
     }
@@ -70,9 +86,10 @@ mod tests {
     #[tokio::test]
     async fn the_thread_runs_at_the_lowest_priority() {
         let thread = BackgroundThread::start("test-background", true).unwrap();
-        let nice = thread.run(|| std::fs::read_to_string("/proc/thread-self/stat").unwrap()).await.unwrap();
-        // Field 19 of stat is the nice value; the command name (field 2) has no spaces here.
-        let fields: Vec<&str> = nice.split_whitespace().collect();
-        assert_eq!(fields[18], "19", "stat: {nice}");
+        let stat = thread.run(|| std::fs::read_to_string("/proc/thread-self/stat").unwrap()).await.unwrap();
+        // Field 41 of stat is the policy (5: SCHED_IDLE, where the nice value has no
+        // effect); the command name (field 2) has no spaces here.
+        let fields: Vec<&str> = stat.split_whitespace().collect();
+        assert_eq!(fields[40], "5", "stat: {stat}");
     }
 }

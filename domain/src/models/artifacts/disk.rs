@@ -30,8 +30,8 @@ impl LocalDiskStore {
         }
         // The checksum first: a crash between the two leaves a stale checksum, which
         // refuses the file, rather than an unchecked new file.
-        write_replacing(&checksum_path(&path), name, sha256_hex(bytes).as_bytes())?;
-        write_replacing(&path, name, bytes)?;
+        write_replacing(&checksum_path(&path), sha256_hex(bytes).as_bytes())?;
+        write_replacing(&path, bytes)?;
         if let Some(dir) = path.parent() {
             std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, e))?;
         }
@@ -93,25 +93,8 @@ fn checksum_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.sha256"))
 }
 
-/// Write then rename, so a reader never sees half a file. The temporary name is unique:
-/// two writers of one file (two processes scrubbing the same model) must never write
-/// into each other's temporary file. The data reaches the disk before the rename, so a
-/// scrub reported done survives a crash.
-fn write_replacing(path: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_file_name(format!(".{name}.{}.partial", uuid::Uuid::new_v4().simple()));
-    let written = write_synced(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        std::fs::remove_file(&tmp).ok();
-        return Err(io_error(path, e));
-    }
-    Ok(())
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
+    crate::durable_file::write_replacing(path, bytes).map_err(|e| io_error(path, e))
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> DomainError {

@@ -14,7 +14,6 @@ mod s3;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tenants::{Db, TenantCtx};
 
 use crate::error::{DomainError, Result};
@@ -54,9 +53,7 @@ pub fn open(choice: &StoreChoice, db: &Db) -> Result<Arc<dyn ModelStore>> {
 }
 
 /// The hex SHA-256 every store keeps beside a file.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub(crate) use crate::durable_file::sha256_hex;
 
 /// Refuses a file whose bytes do not match the checksum stored with it.
 pub(crate) fn verified(key: &str, name: &str, bytes: Vec<u8>, expected: &str) -> Result<Vec<u8>> {
