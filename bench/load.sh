@@ -11,7 +11,7 @@
 # ratings each) is measured too, and every recommendation figure is taken with the
 # answer cache (`models.answer_cache`) on and off.
 #
-# BACKENDS="sqlite postgres" SECONDS_RUN=10 CONNS="1 16 64" FAMILIES="als ease item_knn most_popular"
+# BACKENDS="sqlite postgres" SECONDS_RUN=10 CONNS="1 16 64" FAMILIES="als ease item-knn most-popular" (empty: none)
 # PEOPLE=100000 SUSTAIN_SECONDS=0 PROFILE=release SKIP_BUILD=0 bench/load.sh [DIR]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,7 +19,7 @@ DATASET="${1:-$ROOT/../shared/datasets/ml-100k}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 SECONDS_RUN="${SECONDS_RUN:-10}"
 CONNS="${CONNS:-1 16 64}"
-FAMILIES="${FAMILIES:-als ease item_knn most_popular}"
+FAMILIES="${FAMILIES-als ease item-knn most-popular}"
 SUSTAIN_SECONDS="${SUSTAIN_SECONDS:-0}"
 PEOPLE="${PEOPLE:-100000}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
@@ -150,7 +150,9 @@ for BACKEND in $BACKENDS; do
   stop_server; start_server
   echo "-- each family, 16 connections, answer cache on"
   for FAMILY in $FAMILIES; do
-    "$BIN" --data-dir "$DATA" train --tenant bench --algorithm "$FAMILY" --deploy > /dev/null 2>&1
+    if ! "$BIN" --data-dir "$DATA" train --tenant bench --algorithm "$FAMILY" --deploy > "$DATA/train-$FAMILY.log" 2>&1; then
+      echo "$FAMILY: training failed: $(tail -n 1 "$DATA/train-$FAMILY.log")"; continue
+    fi
     sleep 3  # a deployment by another process reaches the server within 2 s
     load recommend 16 1 > /dev/null
     read -r _ RE RRPS RP50 RP99 <<< "$(load recommend 16 "$SECONDS_RUN")"
