@@ -171,9 +171,18 @@ pub(crate) async fn blended_top(
             blended.push(scores[i]);
         }
     }
+    // Only a new item scoring above the `first`-best admitted known item can enter the
+    // list (ties go to known items, which come first), so only those few pay for the
+    // admission check, a string lookup or two: over thousands of new items it was most
+    // of a blend's cost, paid by every person once per embedded batch.
+    let known_top = crate::content::top_positions(&blended, first);
+    let bar = match known_top.last() {
+        Some(&(_, kth)) if known_top.len() >= first => kth,
+        _ => f32::NEG_INFINITY,
+    };
     for (&p, score) in transfer.new.iter().zip(new_scores) {
         let id = transfer.index.items[p].id.as_str();
-        if let Some(score) = score.filter(|_| admits(id)) {
+        if let Some(score) = score.filter(|s| *s > bar && admits(id)) {
             ids.push(id);
             blended.push(score);
         }
