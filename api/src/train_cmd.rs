@@ -49,6 +49,10 @@ pub struct TrainArgs {
     /// Deploy the model when training succeeds (refused if worse than the active one).
     #[arg(long)]
     pub deploy: bool,
+    /// With --deploy: deploy even when the model is significantly worse than the active
+    /// one (as `deployModel(allowWorse: true)` does; the benchmark serves each family).
+    #[arg(long, requires = "deploy")]
+    pub allow_worse: bool,
 }
 
 pub async fn train(app: &App, args: &TrainArgs) -> anyhow::Result<()> {
@@ -123,7 +127,7 @@ pub async fn train(app: &App, args: &TrainArgs) -> anyhow::Result<()> {
         print_selection(&selection);
     }
     if args.deploy {
-        domain::models::deploy_model(&ctx, &app.models, &model.id, false).await?;
+        domain::models::deploy_model(&ctx, &app.models, &model.id, args.allow_worse).await?;
         println!("deployed   {}", model.id);
     }
     Ok(())
