@@ -38,7 +38,7 @@ pub struct Db {
 }
 
 /// SQLite page cache of the whole pool, in KiB.
-const SQLITE_CACHE_KIB: u64 = 64 * 1024;
+const SQLITE_CACHE_KIB: u64 = 32 * 1024;
 /// The least one connection gets, whatever the pool's size.
 const SQLITE_MIN_CACHE_KIB: u64 = 2 * 1024;
 
@@ -90,7 +90,9 @@ impl Db {
         // commit, which is what lets many small audited transactions through); page
         // caches of [`SQLITE_CACHE_KIB`] in all, shared out over the pool (each
         // connection keeps its own, and under sustained load every one fills up: 64 MiB
-        // each on 16 connections let the process grow past a gigabyte); statement journals in memory, not in temporary files (every
+        // each on 16 connections let the process grow past a gigabyte; serving reads
+        // from its own caches, so what SQLite caches is mostly the audit log's newest
+        // pages, and the operating system caches the file anyway); statement journals in memory, not in temporary files (every
         // multi-row insert keeps one); the WAL folded back into the database every 10,000
         // pages rather than 1,000, so pages rewritten by many commits (the audit chain's
         // head, the newest leaves) are copied once per checkpoint, not once per few

@@ -102,9 +102,24 @@ impl OrtRuntime {
     /// A session on `model` with `intra_threads` threads inside each operator. External
     /// tensor data resolves inside an empty folder, whatever the model says.
     pub(crate) fn session(&self, model: &[u8], intra_threads: usize) -> Result<Session> {
+        self.session_sharing(model, intra_threads, None)
+    }
+
+    /// [`Self::session`] whose operators' pre-packed weights (a matrix product's
+    /// constant operand, rearranged once for the kernel) live in `shared`: sessions of
+    /// one model given the same container hold one copy between them instead of one each.
+    pub(crate) fn session_sharing(
+        &self,
+        model: &[u8],
+        intra_threads: usize,
+        shared: Option<&ort::session::builder::PrepackedWeights>,
+    ) -> Result<Session> {
         let load_err = |e: String| InferenceError::ModelLoad { reason: e };
-        Session::builder(&self.env)
-            .map_err(|e| load_err(e.to_string()))?
+        let mut builder = Session::builder(&self.env).map_err(|e| load_err(e.to_string()))?;
+        if let Some(shared) = shared {
+            builder = builder.with_prepacked_weights(shared).map_err(|e| load_err(e.to_string()))?;
+        }
+        builder
             .with_config_entry(EXTERNAL_DATA_FOLDER_KEY, self.no_files.to_string_lossy())
             .map_err(|e| load_err(e.to_string()))?
             .with_intra_threads(intra_threads)

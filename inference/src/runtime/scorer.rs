@@ -34,8 +34,9 @@ impl OnnxScorer {
     pub fn new(runtime: &OrtRuntime, model: &[u8], sessions: usize) -> Result<Self> {
         let sessions = sessions.max(1);
         let mut pool = Vec::with_capacity(sessions);
+        let shared = ort::session::builder::PrepackedWeights::new();
         for _ in 0..sessions {
-            pool.push(runtime.session(model, 1)?);
+            pool.push(runtime.session_sharing(model, 1, Some(&shared))?);
         }
         let first = &pool[0];
         let names: Vec<&str> = first.inputs().iter().map(|i| i.name()).collect();
