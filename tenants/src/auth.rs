@@ -84,6 +84,15 @@ struct CachedKey {
     reverifying: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// A request's claim to verify a stale key again, given up when dropped.
+struct ReverifyClaim(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for ReverifyClaim {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
 /// How many times its time to live a stale key is kept to be verified ahead.
 const KEY_KEPT_STALE: u32 = 4;
 
@@ -136,18 +145,22 @@ impl Authenticator {
         let key = match self.keys.get(&hash) {
             Some(cached) if cached.verified_at.elapsed() < self.key_fresh_for => cached.key,
             Some(cached) if cached.reverifying.swap(true, std::sync::atomic::Ordering::AcqRel) => cached.key,
-            Some(cached) => match self.verify_key(&hash).await {
-                Ok(key) => key,
-                Err(TenantsError::Unauthenticated) => {
-                    self.keys.invalidate(&hash);
-                    return Err(TenantsError::Unauthenticated);
+            Some(cached) => {
+                // Released however this ends, a dropped request included: a claim left
+                // behind would stop the key from being verified again until it expires.
+                let _claim = ReverifyClaim(cached.reverifying.clone());
+                match self.verify_key(&hash).await {
+                    Ok(key) => key,
+                    Err(TenantsError::Unauthenticated) => {
+                        self.keys.invalidate(&hash);
+                        return Err(TenantsError::Unauthenticated);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "could not verify a cached key again; it stays trusted meanwhile");
+                        cached.key
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(error = ?e, "could not verify a cached key again; it stays trusted meanwhile");
-                    cached.reverifying.store(false, std::sync::atomic::Ordering::Release);
-                    cached.key
-                }
-            },
+            }
             None => self.verify_key(&hash).await?,
         };
         // Expiry is checked on every use, not only when the cache was filled.
