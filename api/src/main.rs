@@ -6,11 +6,6 @@ use clap::Parser;
 use domain::access::{self, NewTenant};
 use domain::tenants::ids::{Email, TenantSlug};
 
-/// Measured under sustained load (bench/load.sh): with glibc's allocator resident memory
-/// kept growing with freed-but-fragmented arenas; see docs/operations.md.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     // A model worker reads no settings, starts no runtime and inherits nothing it needs.
