@@ -208,6 +208,10 @@ pub struct ServerSettings {
     /// What this server runs: `api` answers requests and queues jobs, `worker` also
     /// claims and runs the queued jobs, `all` (the default) does both.
     pub role: Role,
+    /// Every this many seconds the C heap's free pages are handed back to the system
+    /// (`inference::native_memory`; 0: never). Without it, memory ONNX Runtime and SQLite
+    /// freed stays resident.
+    pub heap_trim_secs: u64,
 }
 
 /// `marquee serve --role`: serving and training scale separately.
@@ -402,6 +406,7 @@ impl Default for Settings {
                 trusted_proxies: Vec::new(),
                 role: Role::All,
                 console_dir: String::new(),
+                heap_trim_secs: 30,
             },
             database: DatabaseSettings {
                 url: SecretString::default(),
@@ -466,7 +471,9 @@ impl Default for Settings {
                 training_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
                 tuning_budget_secs: 300,
                 ease_memory_mib: 4096,
-                sessions_per_model: 4,
+                // One per core: scoring is CPU-bound, and each session of an
+                // item-to-item model (EASE, item-kNN) holds its own copy of the weights.
+                sessions_per_model: std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
                 max_upload_bytes: 64 * 1024 * 1024,
                 person_cache_events: 2_000_000,
                 person_cache_ttl_secs: 30,

@@ -39,6 +39,10 @@ impl Application {
         let trusted_proxies = TrustedProxies::parse(&settings.server.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
         let app = connect_server(settings).await?;
+        if settings.server.heap_trim_secs > 0 {
+            inference::native_memory::trim_periodically(std::time::Duration::from_secs(settings.server.heap_trim_secs))
+                .context("cannot start the heap-trimming thread")?;
+        }
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("cannot bind {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();

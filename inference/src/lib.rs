@@ -13,6 +13,8 @@
 //! - [`eval`]: the evaluation protocol shared by every model; [`tune`]: hyper-parameter
 //!   search on an inner validation split;
 //! - [`onnx`]: ONNX graphs for trained models and their published signatures;
+//! - [`native_memory`]: the C heap's free pages handed back (the workspace's one
+//!   reviewed `unsafe` module);
 //! - [`runtime`]: ONNX Runtime sessions for serving;
 //! - [`text`]: sentence embeddings (a BERT encoder built as an ONNX graph, run by ONNX Runtime);
 //! - [`sandbox`]: worker processes with resource limits for tenant-uploaded models;
@@ -36,6 +38,8 @@ pub mod popular;
 pub mod tune;
 pub mod movielens;
 pub mod onnx;
+#[allow(unsafe_code)]
+pub mod native_memory;
 pub mod runtime;
 pub mod text;
 pub mod sandbox;

@@ -27,13 +27,18 @@ impl TextModel {
     /// Loads the model once to learn its version (fails when it is unusable).
     pub(crate) fn open(files: TextEncoderFiles, query_threads: usize) -> inference::Result<Self> {
         let probe = TextEncoder::load(&files, 1)?;
-        Ok(Self {
+        let model = Self {
             model_key: probe.model_key().to_owned(),
             dims: probe.dims(),
             files,
             query_threads,
             query: Mutex::new(None),
-        })
+        };
+        drop(probe);
+        // The probe's buffers (about 90 MB) would otherwise stay resident until the next
+        // periodic trim, or for good in a process that runs none (a CLI command).
+        inference::native_memory::release_free_memory();
+        Ok(model)
     }
 
     pub(crate) fn model_key(&self) -> &str {

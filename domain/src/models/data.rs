@@ -137,6 +137,11 @@ impl CachedPerson {
         answers.push((key, answer));
     }
 
+    /// The same consent and the same events (a refresh that found nothing new).
+    fn same_as(&self, other: &Self) -> bool {
+        self.personalization == other.personalization && self.events == other.events
+    }
+
     /// The cache's weight: one per event, so its capacity bounds the events it holds.
     pub(crate) fn weight(&self) -> u32 {
         u32::try_from(self.events.len()).unwrap_or(u32::MAX).saturating_add(1)
@@ -162,7 +167,21 @@ pub(crate) async fn cached_person(
     user: &UserId,
 ) -> Result<(Arc<CachedPerson>, EventWeights)> {
     let key = (ctx.tenant_id().get(), user.as_str().to_owned());
-    let person = models.people.get_or_load(key, || load_person(ctx, models, user)).await?;
+    let person = models
+        .people
+        .get_or_load(key.clone(), || async {
+            let read = load_person(ctx, models, user).await?;
+            // A refresh past the entry's time to live that finds the same person keeps
+            // the entry, with the answers and the indexed history it holds: dropping
+            // them made every person of a busy tenant be scored afresh every lifetime.
+            // A change announced for the person removes the entry first, so an entry
+            // still here was not changed by any write this process heard of.
+            Ok(match models.people.get(&key) {
+                Some(kept) if kept.same_as(&read) => kept,
+                _ => read,
+            })
+        })
+        .await?;
     let weights = cached_settings(ctx, models).await?.event_weights;
     Ok((person, weights))
 }

@@ -108,6 +108,14 @@ impl OrtRuntime {
     /// [`Self::session`] whose operators' pre-packed weights (a matrix product's
     /// constant operand, rearranged once for the kernel) live in `shared`: sessions of
     /// one model given the same container hold one copy between them instead of one each.
+    ///
+    /// Such sessions (a scorer's pool) also allocate their intermediate tensors from the
+    /// C heap rather than an arena of their own: a session's arena grows to the largest
+    /// request it ever served and keeps it (a history of hundreds of items gathers
+    /// megabytes of rows), so a pool of them held tens of megabytes each under load
+    /// (74 MB for an EASE model's four sessions, by heap profile), while freed heap
+    /// memory is shared by all and handed back (`native_memory`). The memory pattern is
+    /// off too: inputs vary in length from one request to the next.
     pub(crate) fn session_sharing(
         &self,
         model: &[u8],
@@ -117,7 +125,13 @@ impl OrtRuntime {
         let load_err = |e: String| InferenceError::ModelLoad { reason: e };
         let mut builder = Session::builder(&self.env).map_err(|e| load_err(e.to_string()))?;
         if let Some(shared) = shared {
-            builder = builder.with_prepacked_weights(shared).map_err(|e| load_err(e.to_string()))?;
+            builder = builder
+                .with_prepacked_weights(shared)
+                .map_err(|e| load_err(e.to_string()))?
+                .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])
+                .map_err(|e| load_err(e.to_string()))?
+                .with_memory_pattern(false)
+                .map_err(|e| load_err(e.to_string()))?;
         }
         builder
             .with_config_entry(EXTERNAL_DATA_FOLDER_KEY, self.no_files.to_string_lossy())

@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{METRICS_TOKEN, TestServer, two_clusters};
-use crate::on_both_backends;
+use crate::helpers::{Configure, METRICS_TOKEN, TestServer, two_clusters};
+use crate::{on_both_backends, on_dedicated_servers};
 
 fn ranked(list: &Value) -> Vec<(String, String)> {
     list["items"]
@@ -109,5 +109,37 @@ on_both_backends!(
         let popular = server.train(key, json!({ "algorithm": "MOST_POPULAR" })).await;
         server.deploy(key, &popular.model, true).await;
         assert_eq!(server.recommend(key, "a0", Value::Null).await["modelId"], popular.model.as_str());
+    }
+);
+
+fn people_refreshed_every_second() -> Configure {
+    Box::new(|settings| settings.models.person_cache_ttl_secs = 1)
+}
+
+on_dedicated_servers!(
+    a_refresh_that_finds_the_same_person_keeps_their_answers_and_a_write_still_shows,
+    people_refreshed_every_second(),
+    |server: &'static TestServer| async move {
+        let t = server.new_tenant().await;
+        let key = t.api_key.as_str();
+        server.seed(key, &two_clusters()).await;
+        let knn = server.train(key, json!({ "algorithm": "ITEM_KNN", "parameters": { "neighbours": 10 } })).await;
+        server.deploy(key, &knn.model, true).await;
+        let first = server.recommend(key, "a0", Value::Null).await;
+
+        // Past the person's time to live their entry is read again and found unchanged:
+        // the kept answer still serves.
+        tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+        let hits = answer_hits(server).await;
+        assert_eq!(server.recommend(key, "a0", Value::Null).await, first);
+        assert!(answer_hits(server).await > hits, "the answer kept before the refresh served after it");
+
+        // A change to the person still shows at once, refreshed entry or not.
+        let events: Vec<Value> = (20..36)
+            .map(|i| json!({ "eventId": format!("a0-romance-{i}"), "userId": "a0", "contentId": format!("c{i}"), "type": "PLAY" }))
+            .collect();
+        server.record(key, json!(events)).await;
+        let romance = server.recommend(key, "a0", Value::Null).await;
+        assert_ne!(ids(&romance), ids(&first), "{romance}");
     }
 );
