@@ -2,8 +2,8 @@
 //! pages back to the system.
 //!
 //! **The workspace's one reviewed `unsafe` module** (`scripts/lint.sh` refuses an
-//! exemption from the `unsafe_code` lint anywhere else). It holds a single call, `malloc_trim`, which
-//! takes no pointer and touches no memory the caller owns.
+//! exemption from the `unsafe_code` lint anywhere else). It holds a single call,
+//! `malloc_trim`, which takes no pointer and touches no memory the caller owns.
 //!
 //! Why: glibc keeps freed memory in its per-thread arenas. Measured on a server that
 //! had loaded and dropped the text model (about 90 MB of ONNX Runtime buffers at
