@@ -70,7 +70,12 @@ impl Services {
     pub fn with_db(db: Db, config: &ServicesConfig, shared: Option<Arc<dyn RateLimiter>>) -> Result<Self> {
         let auth = Authenticator::new(db.clone(), &config.auth)?;
         let audit = Auditor::new(config.audit.clone())?;
-        let read_audit = ReadAuditQueue::start(db.clone(), audit.clone(), config.audit.read_coalesce_window);
+        // Its own connections: it writes the last reads after the HTTP workers have stopped.
+        let read_audit = ReadAuditQueue::start(
+            db.own_pool(2, "marquee-read-audit"),
+            audit.clone(),
+            config.audit.read_coalesce_window,
+        );
         let throttle = match shared {
             Some(shared) => Throttle::new(shared, config.throttle),
             None => Throttle::in_process(config.throttle),

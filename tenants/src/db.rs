@@ -159,6 +159,30 @@ impl Db {
         Ok(Some(listener))
     }
 
+    /// The same database through a pool of its own, for a task that runs for as long as
+    /// the process: on PostgreSQL a connection belongs to the runtime that opened it, so
+    /// the shared pool's connections opened by the HTTP workers fail once those workers
+    /// stop, and at a graceful stop the read audit's last batch (every read still being
+    /// coalesced) was lost with "the runtime is being shut down". This pool's
+    /// connections are opened by whoever uses them, on that task's runtime, and closed
+    /// after a minute idle. SQLite's connections run on threads of their own: the same
+    /// pool.
+    pub fn own_pool(&self, max_connections: u32, application_name: &str) -> Self {
+        let Some(options) = &self.pg_options else { return self.clone() };
+        let pool = sea_orm::sqlx::postgres::PgPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(60))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(options.clone().application_name(application_name));
+        Self {
+            conn: sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
+            kind: self.kind,
+            sqlite_writer: self.sqlite_writer.clone(),
+            pg_options: self.pg_options.clone(),
+        }
+    }
+
     /// On PostgreSQL, the pool's own handle, for what sea-orm does not offer
     /// (`pg_notify`). `None` on SQLite.
     pub fn pg_pool(&self) -> Option<&sea_orm::sqlx::PgPool> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
-use tenants::TenantCtx;
+use tenants::{Db, TenantCtx};
 
 use super::runtime::ModelServices;
 use super::serving::{HistoryEvent, IndexedHistory, LoadedModel, Strategy};
@@ -167,16 +167,19 @@ pub(crate) async fn cached_person(
     user: &UserId,
 ) -> Result<(Arc<CachedPerson>, EventWeights)> {
     let key = (ctx.tenant_id().get(), user.as_str().to_owned());
+    let (people, db, owned_ctx, owned_user) =
+        (models.people.clone(), models.services.db.clone(), ctx.clone(), user.clone());
+    let kept_key = key.clone();
     let person = models
         .people
-        .get_or_load(key.clone(), || async {
-            let read = load_person(ctx, models, user).await?;
+        .get_refreshing_behind(key, move || async move {
+            let read = load_person(&owned_ctx, &db, &owned_user).await?;
             // A refresh past the entry's time to live that finds the same person keeps
             // the entry, with the answers and the indexed history it holds: dropping
             // them made every person of a busy tenant be scored afresh every lifetime.
             // A change announced for the person removes the entry first, so an entry
             // still here was not changed by any write this process heard of.
-            Ok(match models.people.get(&key) {
+            Ok(match people.get(&kept_key) {
                 Some(kept) if kept.same_as(&read) => kept,
                 _ => read,
             })
@@ -202,14 +205,14 @@ pub(crate) fn state_of(person: Arc<CachedPerson>, weights: EventWeights) -> User
     UserState { personalization: true, history, source: Some((person, weights)) }
 }
 
-async fn load_person(ctx: &TenantCtx, models: &ModelServices, user: &UserId) -> Result<Arc<CachedPerson>> {
-    let tx = models.services.db.begin(ctx).await?;
+async fn load_person(ctx: &TenantCtx, db: &Db, user: &UserId) -> Result<Arc<CachedPerson>> {
+    let tx = db.begin(ctx).await?;
     let person = match crate::audience::store::serving_consent(&tx, user).await? {
         // Unknown yet: personalizable, with no history (their first events invalidate this).
         None => CachedPerson::new(true, Vec::new()),
         Some(p) if p.erased || !p.personalization => CachedPerson::new(false, Vec::new()),
         Some(p) => {
-            let backend = models.services.db.kind();
+            let backend = db.kind();
             let events = crate::interactions::store::recent_for_user(&tx, backend, p.row, HISTORY_LIMIT).await?;
             CachedPerson::new(true, events)
         }
