@@ -5,8 +5,19 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Configure, METRICS_TOKEN, TestServer, two_clusters};
+use crate::helpers::{Configure, METRICS_TOKEN, TestServer, TestTenant, two_clusters};
 use crate::{on_both_backends, on_dedicated_servers};
+
+/// A tenant of two clusters with item-kNN deployed, and a0's first answer.
+async fn knn_deployed_and_a0_answered(server: &'static TestServer) -> (TestTenant, Value) {
+    let t = server.new_tenant().await;
+    let key = t.api_key.as_str();
+    server.seed(key, &two_clusters()).await;
+    let knn = server.train(key, json!({ "algorithm": "ITEM_KNN", "parameters": { "neighbours": 10 } })).await;
+    server.deploy(key, &knn.model, true).await;
+    let first = server.recommend(key, "a0", Value::Null).await;
+    (t, first)
+}
 
 fn ranked(list: &Value) -> Vec<(String, String)> {
     list["items"]
@@ -38,13 +49,8 @@ async fn answer_hits(server: &TestServer) -> f64 {
 on_both_backends!(
     kept_answers_are_the_scored_ones_and_every_write_that_changes_them_shows,
     |server: &'static TestServer| async move {
-        let t = server.new_tenant().await;
+        let (t, first) = knn_deployed_and_a0_answered(server).await;
         let key = t.api_key.as_str();
-        server.seed(key, &two_clusters()).await;
-        let knn = server.train(key, json!({ "algorithm": "ITEM_KNN", "parameters": { "neighbours": 10 } })).await;
-        server.deploy(key, &knn.model, true).await;
-
-        let first = server.recommend(key, "a0", Value::Null).await;
         let hits = answer_hits(server).await;
         let again = server.recommend(key, "a0", Value::Null).await;
         assert_eq!(again, first);
@@ -120,12 +126,8 @@ on_dedicated_servers!(
     a_refresh_that_finds_the_same_person_keeps_their_answers_and_a_write_still_shows,
     people_refreshed_every_second(),
     |server: &'static TestServer| async move {
-        let t = server.new_tenant().await;
+        let (t, first) = knn_deployed_and_a0_answered(server).await;
         let key = t.api_key.as_str();
-        server.seed(key, &two_clusters()).await;
-        let knn = server.train(key, json!({ "algorithm": "ITEM_KNN", "parameters": { "neighbours": 10 } })).await;
-        server.deploy(key, &knn.model, true).await;
-        let first = server.recommend(key, "a0", Value::Null).await;
 
         // Past the person's time to live their entry is read again (behind the request
         // that finds it stale) and found unchanged: the kept answer still serves, after
