@@ -19,6 +19,15 @@ async fn knn_deployed_and_a0_answered(server: &'static TestServer) -> (TestTenan
     (t, first)
 }
 
+/// a0 plays sixteen Romance titles (c20..c35); their next answer.
+async fn a0_turns_to_romance(server: &'static TestServer, key: &str) -> Value {
+    let events: Vec<Value> = (20..36)
+        .map(|i| json!({ "eventId": format!("a0-romance-{i}"), "userId": "a0", "contentId": format!("c{i}"), "type": "PLAY" }))
+        .collect();
+    server.record(key, json!(events)).await;
+    server.recommend(key, "a0", Value::Null).await
+}
+
 fn ranked(list: &Value) -> Vec<(String, String)> {
     list["items"]
         .as_array()
@@ -60,11 +69,7 @@ on_both_backends!(
         assert_eq!(ranked(&scored), ranked(&first));
 
         // The person's events: a0 turns to Romance.
-        let events: Vec<Value> = (20..36)
-        .map(|i| json!({ "eventId": format!("a0-romance-{i}"), "userId": "a0", "contentId": format!("c{i}"), "type": "PLAY" }))
-        .collect();
-        server.record(key, json!(events)).await;
-        let romance = server.recommend(key, "a0", Value::Null).await;
+        let romance = a0_turns_to_romance(server, key).await;
         assert_ne!(ids(&romance), ids(&first), "{romance}");
         assert!(ids(&romance).iter().any(|id| id.trim_start_matches('c').parse::<u32>().unwrap() >= 20), "{romance}");
 
@@ -140,11 +145,7 @@ on_dedicated_servers!(
         assert!(answer_hits(server).await >= hits + 2.0, "the answer kept before the refresh served after it");
 
         // A change to the person still shows at once, refreshed entry or not.
-        let events: Vec<Value> = (20..36)
-            .map(|i| json!({ "eventId": format!("a0-romance-{i}"), "userId": "a0", "contentId": format!("c{i}"), "type": "PLAY" }))
-            .collect();
-        server.record(key, json!(events)).await;
-        let romance = server.recommend(key, "a0", Value::Null).await;
+        let romance = a0_turns_to_romance(server, key).await;
         assert_ne!(ids(&romance), ids(&first), "{romance}");
     }
 );
