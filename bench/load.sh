@@ -144,12 +144,26 @@ for BACKEND in $BACKENDS; do
     SIZE0="$(stored_bytes "$BACKEND")"; RSS0="$(rss_mb)"
     load recommend 32 "$SUSTAIN_SECONDS" > "$DATA/sustain.txt" &
     LOADER=$!
-    sleep 120; RSS2="$(rss_mb)"
+    # Sampled every second, and each figure is the largest of the 30 s before it: the
+    # server hands freed heap pages back every 30 s, so one sample could fall just before
+    # a trim and the other just after.
+    SAMPLED_FROM=$SECONDS
+    while kill -0 "$LOADER" 2>/dev/null; do echo "$((SECONDS - SAMPLED_FROM)) $(rss_mb)"; sleep 1; done > "$DATA/rss.log"
     wait "$LOADER"
-    RSS5="$(rss_mb)"; sleep 2; SIZE1="$(stored_bytes "$BACKEND")"
+    sleep 2; SIZE1="$(stored_bytes "$BACKEND")"
+    read -r RSS2 RSS5 RSSMAX < <(python3 - "$DATA/rss.log" "$SUSTAIN_SECONDS" <<'PY'
+import sys
+samples = [tuple(map(int, line.split())) for line in open(sys.argv[1]) if len(line.split()) == 2]
+end = int(sys.argv[2])
+def peak(until):
+    window = [mb for t, mb in samples if until - 30 < t <= until] or [0]
+    return max(window)
+print(peak(min(120, end)), peak(end), max(mb for _, mb in samples) if samples else 0)
+PY
+)
     read -r N E RPS P50 P99 < "$DATA/sustain.txt"
     echo "sustained, 32 connections, ${SUSTAIN_SECONDS} s: $N requests, $E errors, $RPS req/s, p50 $P50 ms, p99 $P99 ms"
-    echo "  RSS MB: start $RSS0, at 2 min $RSS2, at end $RSS5 ($(python3 -c "print(f'{($RSS5 - $RSS2) / max($RSS2, 1):+.1%}')") from 2 min)"
+    echo "  RSS MB (largest over the 30 s before): start $RSS0, at 2 min $RSS2, at end $RSS5 ($(python3 -c "print(f'{($RSS5 - $RSS2) / max($RSS2, 1):+.1%}')") from 2 min), largest of the run $RSSMAX"
     echo "  stored bytes: $SIZE0 -> $SIZE1, $(python3 -c "print(f'{($SIZE1 - $SIZE0) / max($N, 1):.1f}')") bytes per served request"
   fi
   echo "-- answer cache off (models.answer_cache = false)"

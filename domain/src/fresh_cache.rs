@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
+use crate::jitter::Jitter;
 use crate::metrics::CacheCounters;
 
 /// Enough slots that writes to other keys rarely stop a load from being kept.
@@ -78,7 +79,7 @@ pub(crate) struct FreshCache<K, V> {
     /// Hits and misses of `get_or_load` (unregistered unless [`FreshCache::counted`]).
     counters: CacheCounters,
     /// Draws of the freshness spread.
-    draws: Arc<AtomicU64>,
+    jitter: Jitter,
 }
 
 impl<K, V> Clone for FreshCache<K, V> {
@@ -90,7 +91,7 @@ impl<K, V> Clone for FreshCache<K, V> {
             loading: self.loading.clone(),
             hasher: self.hasher.clone(),
             counters: self.counters.clone(),
-            draws: self.draws.clone(),
+            jitter: self.jitter.clone(),
         }
     }
 }
@@ -136,7 +137,7 @@ where
             loading: (0..EPOCH_SLOTS).map(|_| tokio::sync::Mutex::new(())).collect(),
             hasher: RandomState::new(),
             counters: CacheCounters::default(),
-            draws: Arc::default(),
+            jitter: Jitter::default(),
         }
     }
 
@@ -166,10 +167,7 @@ where
     /// Until when a value read at `read_at` is fresh: its time to live, shortened by a
     /// random share of at most [`FRESHNESS_SPREAD`].
     fn fresh_until(&self, read_at: Instant) -> Option<Instant> {
-        let fresh_for = self.fresh_for?;
-        let draw = self.hasher.hash_one(self.draws.fetch_add(1, Ordering::Relaxed));
-        let share = 1.0 - FRESHNESS_SPREAD * (draw >> 11) as f64 / (1_u64 << 53) as f64;
-        Some(read_at + fresh_for.mul_f64(share))
+        Some(read_at + self.jitter.shorten(self.fresh_for?, FRESHNESS_SPREAD))
     }
 
     pub async fn get_or_load<F, Fut>(&self, key: K, load: F) -> Result<V>

@@ -19,6 +19,7 @@ mod durable_file;
 mod validate;
 pub mod batch;
 pub mod metrics;
+mod jitter;
 mod fresh_cache;
 pub mod serving_cache;
 pub mod change_relay;

@@ -8,28 +8,35 @@
 //! there were and the time range they span (`details.coalesced`). Every read stays
 //! accounted for: the first read's event plus its summary's `reads`.
 //!
-//! A window closes when it has been open `window` long (checked at least every
-//! [`SWEEP_EVERY`]), when anyone looks at the log (a flush closes them all, so what a
-//! reader sees counts every read before it), or when too many are open at once (the
-//! oldest first). A crash loses the counts of the open windows, as it loses the events
-//! of the writer's last few milliseconds.
+//! A window closes after a random share between 75% and 100% of `window` (checked at
+//! least every [`SWEEP_EVERY`]), when anyone looks at the log (a flush closes them all,
+//! so what a reader sees counts every read before it), or when too many are open at once
+//! (the first due to close first). The random share is there because the windows of
+//! every person read in the first seconds of traffic would otherwise close in the same
+//! second, every window, and their summaries and the next first reads (two events per
+//! person) would reach the writer at once. A crash loses the counts of the open windows,
+//! as it loses the events of the writer's last few milliseconds.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tenants::TenantCtx;
 
 use super::AuditEvent;
+use crate::jitter::Jitter;
 
 /// The longest window a configuration may ask for.
 pub const MAX_WINDOW: Duration = Duration::from_secs(60);
 /// How often open windows are checked for closing when no read arrives.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
-/// Windows open at once; past it the oldest close early (their summary is written).
+/// Windows open at once; past it the first due close early (their summary is written).
 const MAX_OPEN: usize = 100_000;
+/// The largest share of `window` by which one window is shortened.
+const CLOSE_SPREAD: f64 = 0.25;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Key {
     tenant: i64,
     principal: String,
@@ -39,7 +46,7 @@ struct Key {
 }
 
 struct Window {
-    opened: Instant,
+    closes: Instant,
     /// Reads after the first: what the summary counts.
     reads: u64,
     from: DateTime<Utc>,
@@ -51,14 +58,15 @@ struct Window {
 pub(super) struct ReadCoalescer {
     window: Duration,
     open: HashMap<Key, Window>,
-    /// Keys in the order their windows opened (a key may appear again after reopening;
-    /// stale entries are skipped by their open time).
-    order: VecDeque<(Instant, Key)>,
+    /// Keys by when their windows close, first due on top (a key may appear again after
+    /// reopening; stale entries are skipped by their closing time).
+    due: BinaryHeap<Reverse<(Instant, Key)>>,
+    jitter: Jitter,
 }
 
 impl ReadCoalescer {
     pub(super) fn new(window: Duration) -> Self {
-        Self { window: window.min(MAX_WINDOW), open: HashMap::new(), order: VecDeque::new() }
+        Self { window: window.min(MAX_WINDOW), open: HashMap::new(), due: BinaryHeap::new(), jitter: Jitter::default() }
     }
 
     pub(super) fn has_open(&self) -> bool {
@@ -80,7 +88,7 @@ impl ReadCoalescer {
         };
         let mut out = Vec::new();
         if let Some(window) = self.open.get_mut(&key) {
-            if now.saturating_duration_since(window.opened) < self.window {
+            if now < window.closes {
                 let at = Utc::now();
                 if window.reads == 0 {
                     window.from = at;
@@ -95,40 +103,41 @@ impl ReadCoalescer {
             }
         }
         let at = Utc::now();
-        self.open.insert(key.clone(), Window { opened: now, reads: 0, from: at, to: at, last: None });
-        self.order.push_back((now, key));
+        let closes = now + self.jitter.shorten(self.window, CLOSE_SPREAD);
+        self.open.insert(key.clone(), Window { closes, reads: 0, from: at, to: at, last: None });
+        self.due.push(Reverse((closes, key)));
         out.push((ctx, event));
         while self.open.len() > MAX_OPEN {
-            out.extend(self.close_oldest());
+            out.extend(self.close_first_due());
         }
         out
     }
 
-    /// The summaries of windows open for the whole window by `now`.
+    /// The summaries of windows due to close by `now`.
     pub(super) fn expired(&mut self, now: Instant) -> Vec<(TenantCtx, AuditEvent)> {
         let mut out = Vec::new();
-        while let Some((opened, _)) = self.order.front() {
-            if now.saturating_duration_since(*opened) < self.window {
+        while let Some(Reverse((closes, _))) = self.due.peek() {
+            if now < *closes {
                 break;
             }
-            out.extend(self.close_oldest());
+            out.extend(self.close_first_due());
         }
         out
     }
 
     /// Closes every window: someone is about to read the log.
     pub(super) fn close_all(&mut self) -> Vec<(TenantCtx, AuditEvent)> {
-        self.order.clear();
+        self.due.clear();
         let mut windows: Vec<Window> = self.open.drain().map(|(_, w)| w).collect();
-        windows.sort_by_key(|w| w.opened);
+        windows.sort_by_key(|w| w.closes);
         windows.into_iter().filter_map(summary).collect()
     }
 
-    fn close_oldest(&mut self) -> Option<(TenantCtx, AuditEvent)> {
-        let (opened, key) = self.order.pop_front()?;
+    fn close_first_due(&mut self) -> Option<(TenantCtx, AuditEvent)> {
+        let Reverse((closes, key)) = self.due.pop()?;
         match self.open.get(&key) {
-            Some(window) if window.opened == opened => self.open.remove(&key).and_then(summary),
-            // The key closed and reopened since: its newer entry is further back.
+            Some(window) if window.closes == closes => self.open.remove(&key).and_then(summary),
+            // The key closed and reopened since: its newer entry is further down.
             _ => None,
         }
     }
@@ -181,8 +190,7 @@ mod tests {
         let (ctx, event) = read(2, "alice");
         written.extend(c.note(ctx, event, t0));
         assert_eq!(written.len(), 3, "the first read of each person is written at once");
-        assert!(c.expired(t0 + Duration::from_secs(9)).is_empty());
-        // Windows close in the order they opened, each after the whole window.
+        assert!(c.expired(t0 + Duration::from_secs(7)).is_empty(), "no window closes before 75% of it");
         written.extend(c.expired(t0 + Duration::from_secs(11)));
         assert_eq!(written.len(), 5, "one summary per person read more than once");
         assert_eq!(reads_of(&written), 101);
@@ -192,6 +200,27 @@ mod tests {
         // A read after the window opens a new one.
         let (ctx, event) = read(1, "alice");
         assert_eq!(c.note(ctx, event, t0 + Duration::from_secs(12)).len(), 1);
+    }
+
+    #[test]
+    fn windows_opened_together_close_spread_over_the_last_quarter() {
+        let mut c = ReadCoalescer::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        let mut opened = 0;
+        for person in 0..200 {
+            for _ in 0..2 {
+                let (ctx, event) = read(1, &format!("p{person}"));
+                opened += c.note(ctx, event, t0).len();
+            }
+        }
+        assert_eq!(opened, 200);
+        let closed_by = |c: &mut ReadCoalescer, secs: u64| c.expired(t0 + Duration::from_secs(secs)).len();
+        assert_eq!(closed_by(&mut c, 44), 0);
+        let early = closed_by(&mut c, 50);
+        let middle = closed_by(&mut c, 55);
+        let late = closed_by(&mut c, 60);
+        assert_eq!(early + middle + late, 200, "every window is closed by the whole window");
+        assert!([early, middle, late].iter().all(|n| (20..=120).contains(n)), "{early} {middle} {late}");
     }
 
     #[test]

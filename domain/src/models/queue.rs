@@ -287,7 +287,11 @@ pub fn spawn_worker(models: ModelServices) {
 /// another worker claims it at once instead of after the lease. Returns how many.
 pub async fn release_held(models: &ModelServices) -> Result<u64> {
     let me = worker(models);
-    let tx = models.services.db.begin_system_write(&SystemCtx::new("release held jobs")).await?;
+    // By now the HTTP workers' runtimes are gone, and on PostgreSQL the shared pool's
+    // connections they opened fail ("the runtime is being shut down"): a pool of one
+    // connection opened here.
+    let db = models.services.db.own_pool(1, "marquee-stop");
+    let tx = db.begin_system_write(&SystemCtx::new("release held jobs")).await?;
     let held: Vec<i64> = job::Entity::find()
         .select_only()
         .column(job::Column::Id)
