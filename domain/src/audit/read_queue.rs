@@ -135,31 +135,26 @@ async fn run(db: Db, auditor: Auditor, mut receiver: mpsc::Receiver<Message>, co
                 events.extend(coalescer.close_all());
             }
         }
-        let mut by_tenant: BTreeMap<i64, Vec<(TenantCtx, AuditEvent)>> = BTreeMap::new();
-        for (ctx, event) in events {
-            by_tenant.entry(ctx.tenant_id().get()).or_default().push((ctx, event));
-        }
-        for (_, batch) in by_tenant {
-            let count = batch.len();
-            if let Err(e) = write(&db, &auditor, batch).await {
-                tracing::error!(error = ?e, events = count, "could not write read audit events");
-            }
-        }
+        write_by_tenant(&db, &auditor, events).await;
         for done in flushes {
             let _ = done.send(());
         }
     }
     // Every sender is gone: what is still counted is written before the task ends.
     let rest = coalescer.lock().close_all();
-    if !rest.is_empty() {
-        let mut by_tenant: BTreeMap<i64, Vec<(TenantCtx, AuditEvent)>> = BTreeMap::new();
-        for (ctx, event) in rest {
-            by_tenant.entry(ctx.tenant_id().get()).or_default().push((ctx, event));
-        }
-        for (_, batch) in by_tenant {
-            if let Err(e) = write(&db, &auditor, batch).await {
-                tracing::error!(error = ?e, "could not write coalesced read audit events");
-            }
+    write_by_tenant(&db, &auditor, rest).await;
+}
+
+/// Writes `events` in one transaction per tenant (each tenant's chain is its own).
+async fn write_by_tenant(db: &Db, auditor: &Auditor, events: Vec<(TenantCtx, AuditEvent)>) {
+    let mut by_tenant: BTreeMap<i64, Vec<(TenantCtx, AuditEvent)>> = BTreeMap::new();
+    for (ctx, event) in events {
+        by_tenant.entry(ctx.tenant_id().get()).or_default().push((ctx, event));
+    }
+    for (_, batch) in by_tenant {
+        let count = batch.len();
+        if let Err(e) = write(db, auditor, batch).await {
+            tracing::error!(error = ?e, events = count, "could not write read audit events");
         }
     }
 }

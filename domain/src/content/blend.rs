@@ -111,7 +111,16 @@ impl ContentTransfer {
     /// says whether known item `p` could be recommended: the scale is theirs. `None`
     /// for a new item without stand-ins, or when there is nothing to calibrate against.
     pub fn new_item_scores(&self, scores: &[f32], candidate: impl Fn(usize) -> bool, weight: f32) -> Vec<Option<f32>> {
-        let none = || vec![None; self.new_items.len()];
+        match self.calibrate(scores, candidate, weight) {
+            Some(scale) => (0..self.new_items.len()).map(|i| self.new_item_score(&scale, scores, i)).collect(),
+            None => vec![None; self.new_items.len()],
+        }
+    }
+
+    /// A person's scale for new items (what [`Self::new_item_scores`] puts every new
+    /// item on): the same for every new item, so a few added ones can be scored on it
+    /// alone. `None` when there is nothing to calibrate against.
+    pub fn calibrate(&self, scores: &[f32], candidate: impl Fn(usize) -> bool, weight: f32) -> Option<PersonScale> {
         let mut targets: Vec<f32> =
             scores.iter().enumerate().filter(|(p, s)| s.is_finite() && candidate(*p)).map(|(_, s)| *s).collect();
         let pairs: Vec<(f32, f32)> = self
@@ -122,7 +131,7 @@ impl ContentTransfer {
             .filter(|(_, s)| s.is_finite())
             .collect();
         if targets.len() < 2 || pairs.len() < 2 {
-            return none();
+            return None;
         }
         targets.sort_by(f32::total_cmp);
         let mut estimates: Vec<f32> = pairs.iter().map(|p| p.0).collect();
@@ -135,18 +144,31 @@ impl ContentTransfer {
             (a + dx * (f64::from(*y) - my), b + dx * dx)
         });
         let slope = if sxx > 1e-12 { sxy / sxx } else { 0.0 };
-        let weight = f64::from(weight);
-        self.new_items
-            .iter()
-            .map(|s| {
-                let e = estimate(s, scores)?;
-                let below = estimates.partition_point(|x| *x < e);
-                let calibrated = f64::from(quantile(&targets, below as f64 / estimates.len() as f64));
-                let expected = my + slope * (f64::from(e) - mx);
-                Some((weight * calibrated + (1.0 - weight) * expected) as f32)
-            })
-            .collect()
+        Some(PersonScale { targets, estimates, mean_estimate: mx, mean_score: my, slope, weight: f64::from(weight) })
     }
+
+    /// New item `i`'s score on `scale` (made from the same `scores`); `None` without
+    /// stand-ins.
+    pub fn new_item_score(&self, scale: &PersonScale, scores: &[f32], i: usize) -> Option<f32> {
+        let e = estimate(self.new_items.get(i)?, scores)?;
+        let below = scale.estimates.partition_point(|x| *x < e);
+        let calibrated = f64::from(quantile(&scale.targets, below as f64 / scale.estimates.len() as f64));
+        let expected = scale.mean_score + scale.slope * (f64::from(e) - scale.mean_estimate);
+        Some((scale.weight * calibrated + (1.0 - scale.weight) * expected) as f32)
+    }
+}
+
+/// One person's calibration of estimates ([`ContentTransfer::calibrate`]).
+pub struct PersonScale {
+    /// The model's scores of the person's candidates, ascending.
+    targets: Vec<f32>,
+    /// The calibration sample's estimates, ascending.
+    estimates: Vec<f32>,
+    /// The regression of the model's score on the estimate.
+    mean_estimate: f64,
+    mean_score: f64,
+    slope: f64,
+    weight: f64,
 }
 
 #[cfg(test)]
@@ -192,6 +214,20 @@ mod tests {
         let grown = first.with_new_items(&refs, &[&c, &a, &b], &[None, Some(0), Some(1)]);
         let fresh = ContentTransfer::build(&refs, &[&c, &a, &b]);
         assert_eq!(grown.new_item_scores(&scores, |p| p >= 5, 2.5), fresh.new_item_scores(&scores, |p| p >= 5, 2.5));
+    }
+
+    #[test]
+    fn one_scale_scores_each_item_as_the_whole_list_does() {
+        let (known, scores) = world();
+        let refs: Vec<&[f32]> = known.iter().map(Vec::as_slice).collect();
+        let (a, b, c) = (unit(0.01), unit(1.5), unit(0.7));
+        let transfer = ContentTransfer::build(&refs, &[&a, &b, &c]);
+        let whole = transfer.new_item_scores(&scores, |p| p >= 5, 2.5);
+        let scale = transfer.calibrate(&scores, |p| p >= 5, 2.5);
+        let one_by_one: Vec<Option<f32>> =
+            (0..3).map(|i| scale.as_ref().and_then(|s| transfer.new_item_score(s, &scores, i))).collect();
+        assert_eq!(one_by_one, whole);
+        assert!(whole.iter().all(Option::is_some));
     }
 
     #[test]

@@ -33,7 +33,7 @@ mod transfer;
 mod vector;
 mod worker;
 
-pub use blend::{ContentTransfer, DEFAULT_BLEND_WEIGHT};
+pub use blend::{ContentTransfer, DEFAULT_BLEND_WEIGHT, PersonScale};
 pub use index::SemanticIndex;
 pub(crate) use index::top_of;
 pub use transfer::ModelTransfer;

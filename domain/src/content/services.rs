@@ -112,6 +112,11 @@ pub struct ContentServices {
     /// One build of a transfer at a time: concurrent requests after a new index would
     /// otherwise each build the same one.
     pub(crate) transfer_builds: Arc<tokio::sync::Mutex<()>>,
+    /// Where work that keeps the index and the blend's precomputation up to date behind
+    /// serving runs: at the worker's priority, since it exists only because the worker
+    /// embedded something, and at normal priority it took the cores from requests for
+    /// tens of milliseconds per batch. `None` without a text model.
+    upkeep: Option<Arc<BackgroundThread>>,
     pub(crate) config: Arc<ContentConfig>,
 }
 
@@ -136,7 +141,8 @@ impl ContentServices {
                 (None, Some("the text model could not be loaded".to_owned()))
             }
         };
-        let run_worker = config.run_worker && text_model.is_some();
+        let has_text_model = text_model.is_some();
+        let run_worker = config.run_worker && has_text_model;
         if let (Some(model), Ok(runtime)) = (&text_model, tokio::runtime::Handle::try_current()) {
             let model = Arc::downgrade(model);
             runtime.spawn(async move {
@@ -159,6 +165,16 @@ impl ContentServices {
             index_behind: Arc::default(),
             index_reading: Arc::default(),
             index_versions: Arc::default(),
+            upkeep: has_text_model
+                .then(|| {
+                    BackgroundThread::start("content-upkeep", config.worker_lowest_priority)
+                        .map_err(
+                            |e| tracing::warn!(error = %e, "no upkeep thread: index upkeep runs at normal priority"),
+                        )
+                        .ok()
+                        .map(Arc::new)
+                })
+                .flatten(),
             config: Arc::new(config),
         };
         content
@@ -172,6 +188,18 @@ impl ContentServices {
             }
         }
         content
+    }
+
+    /// Runs `work` behind serving (on the upkeep thread, else on the blocking pool) and
+    /// waits for it. Only for work no request waits on.
+    pub(crate) async fn behind_serving<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        match &self.upkeep {
+            Some(thread) => thread.run(work).await,
+            None => tokio::task::spawn_blocking(work).await.map_err(|e| DomainError::internal_from("upkeep thread", e)),
+        }
     }
 
     /// The text model, or `MODEL_NOT_READY` saying why there is none.
@@ -289,8 +317,7 @@ impl ContentServices {
             let current = current.clone();
             move || current.with_vectors(items, vectors)
         };
-        let index =
-            tokio::task::spawn_blocking(apply).await.map_err(|e| DomainError::internal_from("index thread", e))?;
+        let index = self.behind_serving(apply).await?;
         Ok(self.numbered(index, Some(&current)))
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tenants::TenantCtx;
 
+use super::data::CachedAnswer;
 use super::runtime::ModelServices;
 use super::serving::LoadedModel;
 use crate::content::{ModelTransfer, SemanticIndex};
@@ -33,11 +34,13 @@ pub(crate) struct Blended {
     /// may the model's own answer be kept (while either is still being built, the next
     /// request may find new items to add).
     pub settled: bool,
+    /// The version of the index it was made over (0: none), which a kept answer names.
+    pub version: u64,
 }
 
 impl Blended {
-    fn nothing(settled: bool) -> Self {
-        Self { top: None, settled }
+    fn nothing(settled: bool, version: u64) -> Self {
+        Self { top: None, settled, version }
     }
 }
 
@@ -100,11 +103,17 @@ async fn transfer_of(
     // A stale one is served while its successor is built.
     if let Some(kept) = kept {
         if let Ok(building) = models.content.transfer_builds.clone().try_lock_owned() {
-            let (transfers, model, previous) = (transfers.clone(), model.clone(), kept.clone());
-            tokio::task::spawn_blocking(move || {
-                let _building = building;
-                let transfer = ModelTransfer::build(index, &model.item_index, Some(&*previous));
-                transfers.insert(key, Arc::new(transfer));
+            let (content, transfers, model, previous) =
+                (models.content.clone(), transfers.clone(), model.clone(), kept.clone());
+            tokio::spawn(async move {
+                let build = content.behind_serving(move || {
+                    let _building = building;
+                    let transfer = ModelTransfer::build(index, &model.item_index, Some(&*previous));
+                    transfers.insert(key, Arc::new(transfer));
+                });
+                if let Err(e) = build.await {
+                    tracing::warn!(error = %e, "the blend's precomputation could not be rebuilt");
+                }
             });
         }
         return Ok(kept);
@@ -129,6 +138,10 @@ async fn transfer_of(
 /// The `first` best admitted items when items the model does not know are admitted:
 /// the model's own scores for the items it knows, and the blend's for the others.
 /// No list when the blend is off or has nothing new to add (the plain path serves then).
+/// `kept`: the person's last answer to the same request, blended over an earlier index;
+/// when the current one only adds new items to that one, the answer is brought up to
+/// date by scoring the added items alone (a batch adds a few hundred, the catalog may
+/// hold thousands of new items, and every person's answer moves once per batch).
 pub(crate) async fn blended_top(
     ctx: &TenantCtx,
     models: &ModelServices,
@@ -136,10 +149,11 @@ pub(crate) async fn blended_top(
     scores: &[f32],
     first: usize,
     admits: impl Fn(&str) -> bool,
+    kept: Option<&CachedAnswer>,
 ) -> Result<Blended> {
     let weight = models.content.config().blend_weight;
     if weight <= 0.0 || models.content.model_key().is_none() {
-        return Ok(Blended::nothing(true));
+        return Ok(Blended::nothing(true, 0));
     }
     let key = (ctx.tenant_id().get(), model.id.to_string());
     // Never waits for the index: the one loaded, or the one the model's last blend used
@@ -148,47 +162,23 @@ pub(crate) async fn blended_top(
         Some(index) => (index, true),
         None => match models.content.transfers.get(&key) {
             Some(last) => (last.index.clone(), false),
-            None => return Ok(Blended::nothing(false)),
+            None => return Ok(Blended::nothing(false, 0)),
         },
     };
     if index.is_empty() {
-        return Ok(Blended::nothing(newest));
+        return Ok(Blended::nothing(newest, index.version));
     }
     let transfer = transfer_of(models, model, key, index.clone()).await?;
     let settled = newest && transfer.is_current(&index);
     if !transfer.new.iter().any(|&p| admits(transfer.index.items[p].id.as_str())) {
-        return Ok(Blended::nothing(settled));
+        return Ok(Blended::nothing(settled, transfer.index.version));
     }
-    let known_scores: Vec<f32> =
-        transfer.known.iter().map(|&m| scores.get(m as usize).copied().unwrap_or(f32::NAN)).collect();
-    let candidate = |p: usize| admits(&model.item_ids[transfer.known[p] as usize]);
-    let new_scores = transfer.transfer.new_item_scores(&known_scores, candidate, weight);
-    let mut ids: Vec<&str> = Vec::with_capacity(model.item_ids.len() + transfer.new.len());
-    let mut blended = Vec::with_capacity(ids.capacity());
-    for (i, id) in model.item_ids.iter().enumerate() {
-        if admits(id) {
-            ids.push(id);
-            blended.push(scores[i]);
-        }
-    }
-    // Only a new item scoring above the `first`-best admitted known item can enter the
-    // list (ties go to known items, which come first), so only those few pay for the
-    // admission check, a string lookup or two: over thousands of new items it was most
-    // of a blend's cost, paid by every person once per embedded batch.
-    let known_top = crate::content::top_positions(&blended, first);
-    let bar = match known_top.last() {
-        Some(&(_, kth)) if known_top.len() >= first => kth,
-        _ => f32::NEG_INFINITY,
-    };
-    for (&p, score) in transfer.new.iter().zip(new_scores) {
-        let id = transfer.index.items[p].id.as_str();
-        if let Some(score) = score.filter(|s| *s > bar && admits(id)) {
-            ids.push(id);
-            blended.push(score);
-        }
-    }
-    let top = crate::content::top_positions(&blended, first);
-    Ok(Blended { top: Some(top.into_iter().map(|(i, s)| (ids[i].to_owned(), s)).collect()), settled })
+    // Whether each item the model knows is admitted, asked once: the scale of new items
+    // and the list both need it, and each asking is a lookup or two.
+    let admitted: Vec<bool> = model.item_ids.iter().map(|id| admits(id)).collect();
+    let kept = kept.filter(|_| settled).map(|k| (k.ranked.as_slice(), k.content));
+    let top = transfer.top_with_new_items(&model.item_ids, scores, &admitted, weight, first, &admits, kept);
+    Ok(Blended { top: Some(top), settled, version: transfer.index.version })
 }
 
 /// Items like `item_id` by embedding, best first, among those `admits` lets through;

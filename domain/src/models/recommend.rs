@@ -209,14 +209,20 @@ pub(crate) async fn recommend(
         _ => None,
     };
     let blend_input = super::content_blend::blend_input(ctx, models);
+    // An answer kept over an earlier semantic index is not served, but the blend may
+    // bring it up to date.
+    let mut earlier = None;
     if let Some(key) = &answer_key {
-        match person.answer(key, now).filter(|kept| blend_input.serves(kept.content, request.user_id.as_str())) {
-            Some(kept) => {
+        match person.answer(key, now) {
+            Some(kept) if blend_input.serves(kept.content, request.user_id.as_str()) => {
                 models.answer_counters.hit();
                 let items = listed(&facets, kept.ranked.iter().map(|(id, score)| (id.to_string(), *score)).collect());
                 return Ok(Recommendations { strategy: kept.strategy, model_id, items, fallback_reason: None });
             }
-            None => models.answer_counters.miss(),
+            kept => {
+                earlier = kept;
+                models.answer_counters.miss();
+            }
         }
     }
     let user = data::state_of(person.clone(), weights);
@@ -236,13 +242,16 @@ pub(crate) async fn recommend(
         models.services.metrics.observe_inference(model.algorithm.as_str(), started.elapsed().as_secs_f64());
         let valid_until = facets.next_change_after(at);
         let mut keep = answer_key;
+        let mut content = blend_input.version;
         if request.filter.rerank.is_none() {
-            let blend = super::content_blend::blended_top(ctx, models, model, &scores, request.first, &admits).await?;
+            let earlier = earlier.as_deref().filter(|kept| kept.strategy == strategy);
+            let blend =
+                super::content_blend::blended_top(ctx, models, model, &scores, request.first, &admits, earlier).await?;
             keep = keep.filter(|_| blend.settled);
+            content = blend.version;
             if let Some(top) = blend.top {
                 if let Some(key) = keep {
                     let ranked = top.iter().map(|(id, score)| (Arc::from(id.as_str()), *score)).collect();
-                    let content = blend_input.version;
                     person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until, content }));
                 }
                 let items = listed(&facets, top);
@@ -273,7 +282,6 @@ pub(crate) async fn recommend(
         if let Some(key) = keep {
             let ranked =
                 top.iter().map(|&i| (Arc::from(model.item_ids[i as usize].as_str()), scores[i as usize])).collect();
-            let content = blend_input.version;
             person.remember(key, Arc::new(CachedAnswer { strategy, ranked, valid_until, content }));
         }
         return Ok(Recommendations { strategy, model_id, items, fallback_reason: None });
