@@ -278,9 +278,7 @@ impl ContentServices {
         // Taken before reading: a batch announced while this reads marks it behind again.
         let behind = locked(&self.index_behind).remove(&tenant);
         if current.read_whole_at.elapsed() >= INDEX_REREAD || current.model_key() != model_key {
-            self.index
-                .replace(tenant, |current| async move { Ok(self.numbered(self.read(ctx).await?, Some(&current))) })
-                .await
+            self.index.replace(tenant, |current| self.read(ctx, Some(current))).await
         } else if behind {
             self.index.replace(tenant, |current| self.read_batches(ctx, current)).await
         } else {
@@ -289,17 +287,26 @@ impl ContentServices {
     }
 
     async fn read_whole(&self, ctx: &TenantCtx) -> Result<Arc<SemanticIndex>> {
-        Ok(self.numbered(self.read(ctx).await?, None))
+        self.read(ctx, None).await
     }
 
-    async fn read(&self, ctx: &TenantCtx) -> Result<SemanticIndex> {
+    /// The index read whole. With the index it replaces (which serves meanwhile), it is
+    /// built and compared on the upkeep thread; without, on the blocking pool (a request
+    /// waits).
+    async fn read(&self, ctx: &TenantCtx, previous: Option<Arc<SemanticIndex>>) -> Result<Arc<SemanticIndex>> {
         let encoder = self.encoder()?.clone();
         let tx = self.services.db.begin(ctx).await?;
         let items = crate::catalog::store::live_items(&tx).await?;
         let vectors = store::embeddings::load(&tx, encoder.model_key(), None).await?;
         tx.commit().await?;
         let build = move || SemanticIndex::build(encoder.model_key(), encoder.dims(), items, vectors);
-        tokio::task::spawn_blocking(build).await.map_err(|e| DomainError::internal_from("index thread", e))
+        let Some(previous) = previous else {
+            let index =
+                tokio::task::spawn_blocking(build).await.map_err(|e| DomainError::internal_from("index thread", e))?;
+            return Ok(self.numbered(index, None));
+        };
+        let (index, unchanged) = self.behind_serving(compared(build, previous.clone())).await?;
+        Ok(self.numbered(index, Some((&previous, unchanged))))
     }
 
     /// `current` with the vectors written since its newest one applied in place.
@@ -314,28 +321,42 @@ impl ContentServices {
             return Ok(current);
         }
         let apply = {
-            let current = current.clone();
-            move || current.with_vectors(items, vectors)
+            let base = current.clone();
+            compared(move || base.with_vectors(items, vectors), current.clone())
         };
-        let index = self.behind_serving(apply).await?;
-        Ok(self.numbered(index, Some(&current)))
+        let (index, unchanged) = self.behind_serving(apply).await?;
+        Ok(self.numbered(index, Some((&current, unchanged))))
     }
 
     /// Gives `index` a new version, or `previous`'s when nothing in it changed (the
-    /// periodic whole reading, a batch of vectors already applied).
-    fn numbered(&self, mut index: SemanticIndex, previous: Option<&SemanticIndex>) -> Arc<SemanticIndex> {
+    /// periodic whole reading, a batch of vectors already applied): `previous` comes
+    /// with whether the contents are the same ([`compared`]).
+    fn numbered(&self, mut index: SemanticIndex, previous: Option<(&SemanticIndex, bool)>) -> Arc<SemanticIndex> {
         match previous {
-            Some(previous) if previous.version != 0 && index.same_contents(previous) => {
+            Some((previous, true)) if previous.version != 0 => {
                 index.version = previous.version;
                 index.replaced_version = previous.replaced_version;
                 index.made_at = previous.made_at;
             }
             _ => {
                 index.version = self.index_versions.fetch_add(1, Ordering::Relaxed) + 1;
-                index.replaced_version = previous.map_or(0, |p| p.version);
+                index.replaced_version = previous.map_or(0, |(p, _)| p.version);
             }
         }
         Arc::new(index)
+    }
+}
+
+/// `make`, then whether what it made holds the same contents as `previous`: both are
+/// work over every vector (megabytes), done together off the request threads.
+fn compared(
+    make: impl FnOnce() -> SemanticIndex + Send + 'static,
+    previous: Arc<SemanticIndex>,
+) -> impl FnOnce() -> (SemanticIndex, bool) + Send + 'static {
+    move || {
+        let index = make();
+        let unchanged = index.same_contents(&previous);
+        (index, unchanged)
     }
 }
 
