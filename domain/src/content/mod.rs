@@ -36,7 +36,7 @@ mod worker;
 pub use blend::{ContentTransfer, DEFAULT_BLEND_WEIGHT, PersonScale};
 pub use index::SemanticIndex;
 pub(crate) use index::top_of;
-pub use transfer::ModelTransfer;
+pub use transfer::{KeptList, ModelTransfer};
 
 pub use insights::{
     AudienceGroup, AudienceInsights, AudienceLift, AudienceSegment, ContentInsights, DailyEngagement, GroupCount,

@@ -12,6 +12,15 @@ use rustc_hash::FxHashMap;
 use super::blend::ContentTransfer;
 use super::index::SemanticIndex;
 
+/// A list made by [`ModelTransfer::top_with_new_items`] over an earlier index.
+#[derive(Clone, Copy)]
+pub struct KeptList<'a> {
+    /// Item ids with their scores, best first.
+    pub ranked: &'a [(Arc<str>, f32)],
+    /// The version of the index it was made over.
+    pub index_version: u64,
+}
+
 pub struct ModelTransfer {
     /// The index it was built over: a rebuilt index makes it stale.
     pub(crate) index: Arc<SemanticIndex>,
@@ -111,7 +120,7 @@ impl ModelTransfer {
         weight: f32,
         first: usize,
         admits: impl Fn(&str) -> bool,
-        kept: Option<(&[(Arc<str>, f32)], u64)>,
+        kept: Option<KeptList<'_>>,
     ) -> Vec<(String, f32)> {
         let known_scores: Vec<f32> =
             self.known.iter().map(|&m| scores.get(m as usize).copied().unwrap_or(f32::NAN)).collect();
@@ -120,7 +129,7 @@ impl ModelTransfer {
         let new_score = |i: usize| scale.as_ref().and_then(|s| self.transfer.new_item_score(s, &known_scores, i));
         let mut ids: Vec<&str> = Vec::new();
         let mut listed = Vec::new();
-        let weighed = kept.and_then(|(list, version)| Some((list, self.added_since(version)?)));
+        let weighed = kept.and_then(|k| Some((k.ranked, self.added_since(k.index_version)?)));
         let from = match weighed {
             Some((list, from)) => {
                 for (id, score) in list {
@@ -242,7 +251,15 @@ mod tests {
             let kept = t1.top_with_new_items(&ids, &scores, &admitted, weight, length, |_| true, None);
             let kept: Vec<(Arc<str>, f32)> = kept.into_iter().map(|(id, s)| (Arc::from(id), s)).collect();
             let fresh = t2.top_with_new_items(&ids, &scores, &admitted, weight, length, |_| true, None);
-            let brought = t2.top_with_new_items(&ids, &scores, &admitted, weight, length, |_| true, Some((&kept, 1)));
+            let brought = t2.top_with_new_items(
+                &ids,
+                &scores,
+                &admitted,
+                weight,
+                length,
+                |_| true,
+                Some(KeptList { ranked: &kept, index_version: 1 }),
+            );
             assert_eq!(brought, fresh, "first {length}, weight {weight}");
             assert_eq!(fresh.len(), length.min(6));
         }

@@ -10,7 +10,7 @@ use tenants::TenantCtx;
 use super::data::CachedAnswer;
 use super::runtime::ModelServices;
 use super::serving::LoadedModel;
-use crate::content::{ModelTransfer, SemanticIndex};
+use crate::content::{KeptList, ModelTransfer, SemanticIndex};
 use crate::error::{DomainError, Result};
 
 /// Above this many known × new-and-calibration items the precomputation runs off the
@@ -176,7 +176,7 @@ pub(crate) async fn blended_top(
     // Whether each item the model knows is admitted, asked once: the scale of new items
     // and the list both need it, and each asking is a lookup or two.
     let admitted: Vec<bool> = model.item_ids.iter().map(|id| admits(id)).collect();
-    let kept = kept.filter(|_| settled).map(|k| (k.ranked.as_slice(), k.content));
+    let kept = kept.filter(|_| settled).map(|k| KeptList { ranked: &k.ranked, index_version: k.content });
     let top = transfer.top_with_new_items(&model.item_ids, scores, &admitted, weight, first, &admits, kept);
     Ok(Blended { top: Some(top), settled, version: transfer.index.version })
 }
