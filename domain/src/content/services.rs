@@ -113,9 +113,11 @@ pub struct ContentServices {
     /// otherwise each build the same one.
     pub(crate) transfer_builds: Arc<tokio::sync::Mutex<()>>,
     /// Where work that keeps the index and the blend's precomputation up to date behind
-    /// serving runs: at the worker's priority, since it exists only because the worker
-    /// embedded something, and at normal priority it took the cores from requests for
-    /// tens of milliseconds per batch. `None` without a text model.
+    /// serving runs, one job at a time, off the request threads. At normal priority:
+    /// requests stay uncacheable until it is done (an answer is kept only over the
+    /// newest index and precomputation), so at the worker's `SCHED_IDLE` saturated
+    /// serving starved it and served every request the costly way (measured: throughput
+    /// while embedding fell to a third). `None` without a text model.
     upkeep: Option<Arc<BackgroundThread>>,
     pub(crate) config: Arc<ContentConfig>,
 }
@@ -167,7 +169,7 @@ impl ContentServices {
             index_versions: Arc::default(),
             upkeep: has_text_model
                 .then(|| {
-                    BackgroundThread::start("content-upkeep", config.worker_lowest_priority)
+                    BackgroundThread::start("content-upkeep", false)
                         .map_err(
                             |e| tracing::warn!(error = %e, "no upkeep thread: index upkeep runs at normal priority"),
                         )
