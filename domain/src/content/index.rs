@@ -112,20 +112,7 @@ impl SemanticIndex {
     /// An index over the given unit vectors, named `i0`, `i1`, ..., with no catalog behind
     /// them: for benchmarks and tools.
     pub fn from_vectors(model_key: &str, dims: usize, vectors: Vec<Vec<f32>>) -> Self {
-        let items = (0..vectors.len())
-            .map(|n| {
-                let item = SnapshotItem {
-                    id: crate::vocab::ContentId::from_db(format!("i{n}")),
-                    kind: crate::catalog::ContentKind::Movie,
-                    genres: Vec::new(),
-                    provider: None,
-                    available_from: None,
-                    available_until: None,
-                    maturity_rating: None,
-                };
-                (n as i64, item)
-            })
-            .collect();
+        let items = (0..vectors.len()).map(|n| (n as i64, bare_item(format!("i{n}")))).collect();
         let stored = vectors
             .iter()
             .enumerate()
@@ -182,6 +169,20 @@ impl SemanticIndex {
     pub fn top_k(&self, query: &[f32], k: usize, admits: impl Fn(usize) -> bool) -> Vec<(usize, f32)> {
         let scores = self.scores(query);
         top_of(&scores, k, admits)
+    }
+}
+
+/// An item with an id and nothing else (a movie, no genres, always available): for
+/// indexes with no catalog behind them.
+pub(crate) fn bare_item(id: String) -> SnapshotItem {
+    SnapshotItem {
+        id: crate::vocab::ContentId::from_db(id),
+        kind: crate::catalog::ContentKind::Movie,
+        genres: Vec::new(),
+        provider: None,
+        available_from: None,
+        available_until: None,
+        maturity_rating: None,
     }
 }
 

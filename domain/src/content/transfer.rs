@@ -178,24 +178,13 @@ impl ModelTransfer {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::content::index::bare_item;
     use crate::content::store::embeddings::StoredVector;
     use crate::content::vector;
 
-    fn item(id: &str) -> crate::catalog::SnapshotItem {
-        crate::catalog::SnapshotItem {
-            id: crate::vocab::ContentId::from_db(id.to_owned()),
-            kind: crate::catalog::ContentKind::Movie,
-            genres: Vec::new(),
-            provider: None,
-            available_from: None,
-            available_until: None,
-            maturity_rating: None,
-        }
-    }
-
     /// `index` with the given items' vectors set (appended when new), numbered `version`.
     fn with(index: &SemanticIndex, version: u64, rows: &[(i64, &str, [f32; 2])]) -> Arc<SemanticIndex> {
-        let items = rows.iter().map(|&(row, id, _)| (row, item(id))).collect();
+        let items = rows.iter().map(|&(row, id, _)| (row, bare_item(id.to_owned()))).collect();
         let stored = rows
             .iter()
             .map(|&(row, _, v)| StoredVector {
