@@ -171,7 +171,7 @@ impl ContentServices {
                 .then(|| {
                     BackgroundThread::start("content-upkeep", false)
                         .map_err(
-                            |e| tracing::warn!(error = %e, "no upkeep thread: index upkeep runs at normal priority"),
+                            |e| tracing::warn!(error = %e, "no upkeep thread: index upkeep runs on the blocking pool"),
                         )
                         .ok()
                         .map(Arc::new)
