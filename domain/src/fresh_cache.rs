@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::background::Background;
 use crate::error::Result;
 use crate::jitter::Jitter;
 use crate::metrics::CacheCounters;
@@ -221,7 +222,7 @@ where
     /// and the requests that waited for it were the 99th percentile of
     /// `recommendations`. A failed refresh is retried by the next request; a missing
     /// entry is loaded as by `get_or_load`.
-    pub async fn get_refreshing_behind<F, Fut>(&self, key: K, load: F) -> Result<V>
+    pub async fn get_refreshing_behind<F, Fut>(&self, key: K, background: &Background, load: F) -> Result<V>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<V>> + Send + 'static,
@@ -233,7 +234,7 @@ where
         if stale.refreshing.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok() {
             let cache = self.clone();
             let claim = stale.refreshing.clone();
-            tokio::spawn(async move {
+            background.spawn(async move {
                 let _turn = cache.loading[cache.slot(&key)].lock().await;
                 if let Err(e) = cache.load_and_keep(key, load).await {
                     tracing::warn!(error = ?e, "a cache refresh failed; serving what was cached");
@@ -324,12 +325,13 @@ mod tests {
     #[tokio::test]
     async fn a_stale_entry_refreshed_behind_serves_every_request_and_one_reload_lands() {
         let cache: FreshCache<i64, u32> = FreshCache::new(10, Duration::from_millis(20));
-        cache.get_refreshing_behind(1, || async { Ok(1) }).await.unwrap();
+        let background = Background::current();
+        cache.get_refreshing_behind(1, &background, || async { Ok(1) }).await.unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
         let loads = Arc::new(AtomicU64::new(0));
         let (release, released) = tokio::sync::oneshot::channel::<()>();
         let counted = loads.clone();
-        let first = cache.get_refreshing_behind(1, move || async move {
+        let first = cache.get_refreshing_behind(1, &background, move || async move {
             counted.fetch_add(1, Ordering::SeqCst);
             released.await.ok();
             Ok(2)
@@ -337,7 +339,7 @@ mod tests {
         assert_eq!(first.await.unwrap(), 1, "the request that starts the refresh does not wait for it");
         for _ in 0..5 {
             let counted = loads.clone();
-            let meanwhile = cache.get_refreshing_behind(1, move || async move {
+            let meanwhile = cache.get_refreshing_behind(1, &background, move || async move {
                 counted.fetch_add(1, Ordering::SeqCst);
                 Ok(99)
             });
@@ -355,9 +357,9 @@ mod tests {
 
         // A failed refresh is tried again by the next request.
         tokio::time::sleep(Duration::from_millis(30)).await;
-        cache.get_refreshing_behind(1, || async { Err(crate::error::DomainError::internal("down")) }).await.unwrap();
+        cache.get_refreshing_behind(1, &Background::current(), || async { Err(crate::error::DomainError::internal("down")) }).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert_eq!(cache.get_refreshing_behind(1, || async { Ok(3) }).await.unwrap(), 2);
+        assert_eq!(cache.get_refreshing_behind(1, &Background::current(), || async { Ok(3) }).await.unwrap(), 2);
         for _ in 0..100 {
             if cache.get(&1) == Some(3) {
                 break;

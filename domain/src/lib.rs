@@ -20,6 +20,7 @@ mod validate;
 pub mod batch;
 pub mod metrics;
 mod jitter;
+pub mod background;
 mod fresh_cache;
 pub mod serving_cache;
 pub mod change_relay;

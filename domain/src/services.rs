@@ -6,6 +6,7 @@ use tenants::quota::Limits;
 use tenants::throttle::{RateLimiter, Throttle, ThrottleConfig};
 
 use crate::audit::{AuditConfig, Auditor, ReadAuditQueue};
+use crate::background::Background;
 use crate::error::Result;
 use crate::fresh_cache::FreshCache;
 use crate::metrics::Metrics;
@@ -51,6 +52,8 @@ pub struct Services {
     pub default_limits: Limits,
     /// Per tenant, its limits, read on every request.
     pub(crate) limits: FreshCache<i64, Limits>,
+    /// Where caches refresh and indexes are read again behind the requests.
+    pub background: Background,
 }
 
 impl Services {
@@ -94,6 +97,7 @@ impl Services {
             metrics: Metrics::new(),
             default_limits: config.limits,
             limits,
+            background: Background::current(),
         })
     }
 

@@ -261,7 +261,7 @@ impl ContentServices {
             return;
         }
         let (content, ctx) = (self.clone(), ctx.clone());
-        tokio::spawn(async move {
+        self.services.background.spawn(async move {
             if let Err(e) = content.catch_up(&ctx).await {
                 tracing::warn!(error = %e, tenant, "the semantic index could not be brought up to date");
                 locked(&content.index_behind).insert(tenant);

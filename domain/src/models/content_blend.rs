@@ -30,17 +30,18 @@ async fn index_of(ctx: &TenantCtx, models: &ModelServices) -> Result<Option<Arc<
 pub(crate) struct Blended {
     /// The list with new items blended in; `None` when the blend has nothing to add.
     pub top: Option<Vec<(String, f32)>>,
-    /// Whether that was decided over the newest index and its precomputation: only then
-    /// may the model's own answer be kept (while either is still being built, the next
-    /// request may find new items to add).
-    pub settled: bool,
     /// The version of the index it was made over (0: none), which a kept answer names.
+    /// While the newest index's precomputation is being built, that is the index the
+    /// precomputation in use was built over: such an answer is kept too, so serving
+    /// stays cheap while the upkeep runs behind it (the answer lapses as answers over a
+    /// replaced index do, [`BlendInput::serves`], and is then brought up to date by
+    /// scoring only the items added since).
     pub version: u64,
 }
 
 impl Blended {
-    fn nothing(settled: bool, version: u64) -> Self {
-        Self { top: None, settled, version }
+    fn nothing(version: u64) -> Self {
+        Self { top: None, version }
     }
 }
 
@@ -105,7 +106,7 @@ async fn transfer_of(
         if let Ok(building) = models.content.transfer_builds.clone().try_lock_owned() {
             let (content, transfers, model, previous) =
                 (models.content.clone(), transfers.clone(), model.clone(), kept.clone());
-            tokio::spawn(async move {
+            models.services.background.spawn(async move {
                 let build = content.behind_serving(move || {
                     let _building = building;
                     let transfer = ModelTransfer::build(index, &model.item_index, Some(&*previous));
@@ -153,32 +154,31 @@ pub(crate) async fn blended_top(
 ) -> Result<Blended> {
     let weight = models.content.config().blend_weight;
     if weight <= 0.0 || models.content.model_key().is_none() {
-        return Ok(Blended::nothing(true, 0));
+        return Ok(Blended::nothing(0));
     }
     let key = (ctx.tenant_id().get(), model.id.to_string());
     // Never waits for the index: the one loaded, or the one the model's last blend used
     // while the index is read in the background.
-    let (index, newest) = match models.content.current_index(ctx) {
-        Some(index) => (index, true),
+    let index = match models.content.current_index(ctx) {
+        Some(index) => index,
         None => match models.content.transfers.get(&key) {
-            Some(last) => (last.index.clone(), false),
-            None => return Ok(Blended::nothing(false, 0)),
+            Some(last) => last.index.clone(),
+            None => return Ok(Blended::nothing(0)),
         },
     };
     if index.is_empty() {
-        return Ok(Blended::nothing(newest, index.version));
+        return Ok(Blended::nothing(index.version));
     }
-    let transfer = transfer_of(models, model, key, index.clone()).await?;
-    let settled = newest && transfer.is_current(&index);
+    let transfer = transfer_of(models, model, key, index).await?;
     if !transfer.new.iter().any(|&p| admits(transfer.index.items[p].id.as_str())) {
-        return Ok(Blended::nothing(settled, transfer.index.version));
+        return Ok(Blended::nothing(transfer.index.version));
     }
     // Whether each item the model knows is admitted, asked once: the scale of new items
     // and the list both need it, and each asking is a lookup or two.
     let admitted: Vec<bool> = model.item_ids.iter().map(|id| admits(id)).collect();
-    let kept = kept.filter(|_| settled).map(|k| KeptList { ranked: &k.ranked, index_version: k.content });
+    let kept = kept.map(|k| KeptList { ranked: &k.ranked, index_version: k.content });
     let top = transfer.top_with_new_items(&model.item_ids, scores, &admitted, weight, first, &admits, kept);
-    Ok(Blended { top: Some(top), settled, version: transfer.index.version })
+    Ok(Blended { top: Some(top), version: transfer.index.version })
 }
 
 /// Items like `item_id` by embedding, best first, among those `admits` lets through;

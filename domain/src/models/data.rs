@@ -172,7 +172,7 @@ pub(crate) async fn cached_person(
     let kept_key = key.clone();
     let person = models
         .people
-        .get_refreshing_behind(key, move || async move {
+        .get_refreshing_behind(key, &models.services.background, move || async move {
             let read = load_person(&owned_ctx, &db, &owned_user).await?;
             // A refresh past the entry's time to live that finds the same person keeps
             // the entry, with the answers and the indexed history it holds: dropping
@@ -273,8 +273,8 @@ pub async fn catalog_facets(ctx: &TenantCtx, models: &ModelServices) -> Result<A
         return models.catalog.get_or_load(tenant, || load_catalog(ctx, models, None)).await;
     };
     if view.loaded_at.elapsed() >= super::runtime::CATALOG_TTL && refreshing(models).insert(tenant) {
-        let (models, ctx) = (models.clone(), ctx.clone());
-        tokio::spawn(async move {
+        let (background, models, ctx) = (models.services.background.clone(), models.clone(), ctx.clone());
+        background.spawn(async move {
             let fresh = models.catalog.replace(tenant, |current| load_catalog(&ctx, &models, Some(current))).await;
             if let Err(e) = fresh {
                 tracing::warn!(error = %e, tenant, "the catalog view could not be read again");

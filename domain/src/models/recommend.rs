@@ -241,13 +241,12 @@ pub(crate) async fn recommend(
         let scores = score(model.clone(), input).await?;
         models.services.metrics.observe_inference(model.algorithm.as_str(), started.elapsed().as_secs_f64());
         let valid_until = facets.next_change_after(at);
-        let mut keep = answer_key;
+        let keep = answer_key;
         let mut content = blend_input.version;
         if request.filter.rerank.is_none() {
             let earlier = earlier.as_deref().filter(|kept| kept.strategy == strategy);
             let blend =
                 super::content_blend::blended_top(ctx, models, model, &scores, request.first, &admits, earlier).await?;
-            keep = keep.filter(|_| blend.settled);
             content = blend.version;
             if let Some(top) = blend.top {
                 if let Some(key) = keep {
