@@ -150,3 +150,43 @@ async fn another_tenants_items_are_invisible() {
     assert!(page.items.is_empty());
     assert!(store::get(&tx, &ContentId::parse("m1").expect("id")).await.expect("get").is_none());
 }
+
+#[tokio::test]
+async fn the_mark_moves_with_every_change_of_the_catalog_and_only_then() {
+    let t = catalog().await;
+    let mark = || async {
+        let tx = t.db.begin(&t.ctx).await.expect("read");
+        let mark = store::mark(&tx).await.expect("mark");
+        tx.commit().await.expect("commit");
+        mark
+    };
+    let upsert = |rows: Vec<NewContent>| async {
+        let rows: Vec<(usize, NewContent)> = rows.into_iter().enumerate().collect();
+        let tx = t.write().await;
+        store::upsert(&tx, &rows).await.expect("upsert");
+        tx.commit().await.expect("commit");
+    };
+    let first = mark().await;
+    assert_eq!(mark().await, first, "nothing changed");
+    // Stamps are compared, so let the clock move past the last one.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    upsert(vec![item("m1", "Heat (director's cut)", ContentKind::Movie)]).await;
+    let updated = mark().await;
+    assert_ne!(updated, first, "an item changed");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    upsert(vec![item("m9", "New", ContentKind::Movie)]).await;
+    let added = mark().await;
+    assert_ne!(added, updated, "an item was added");
+    let tx = t.write().await;
+    store::soft_delete(&tx, &[ContentId::parse("m9").expect("id")]).await.expect("delete");
+    tx.commit().await.expect("commit");
+    assert_ne!(mark().await, added, "an item was deleted");
+
+    let other = TestDb::add_tenant(&t.db, "other-tenant").await;
+    let before = mark().await;
+    let rows = vec![(0, item("x1", "Theirs", ContentKind::Movie))];
+    let tx = t.db.begin_write(&other).await.expect("write");
+    store::upsert(&tx, &rows).await.expect("upsert");
+    tx.commit().await.expect("commit");
+    assert_eq!(mark().await, before, "another tenant's change is not this catalog's");
+}

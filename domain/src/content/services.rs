@@ -279,13 +279,17 @@ impl ContentServices {
         };
         // Taken before reading: a batch announced while this reads marks it behind again.
         let behind = locked(&self.index_behind).remove(&tenant);
-        if current.read_whole_at.elapsed() >= INDEX_REREAD || current.model_key() != model_key {
-            self.index.replace(tenant, |current| self.read(ctx, Some(current))).await
+        let started = std::time::Instant::now();
+        let whole = current.read_whole_at.elapsed() >= INDEX_REREAD || current.model_key() != model_key;
+        if whole {
+            self.index.replace(tenant, |current| self.read(ctx, Some(current))).await?;
         } else if behind {
-            self.index.replace(tenant, |current| self.read_batches(ctx, current)).await
+            self.index.replace(tenant, |current| self.read_batches(ctx, current)).await?;
         } else {
-            Ok(())
+            return Ok(());
         }
+        tracing::debug!(tenant, whole, ms = started.elapsed().as_secs_f64() * 1e3, "semantic index brought up to date");
+        Ok(())
     }
 
     async fn read_whole(&self, ctx: &TenantCtx) -> Result<Arc<SemanticIndex>> {

@@ -109,7 +109,13 @@ async fn transfer_of(
             models.services.background.spawn(async move {
                 let build = content.behind_serving(move || {
                     let _building = building;
+                    let started = std::time::Instant::now();
                     let transfer = ModelTransfer::build(index, &model.item_index, Some(&*previous));
+                    tracing::debug!(
+                        new_items = transfer.new.len(),
+                        ms = started.elapsed().as_secs_f64() * 1e3,
+                        "blend precomputation rebuilt"
+                    );
                     transfers.insert(key, Arc::new(transfer));
                 });
                 if let Err(e) = build.await {

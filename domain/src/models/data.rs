@@ -236,7 +236,8 @@ pub struct ItemFacets {
 /// item. Cached per tenant: deletions apply at once (`Change::ItemsDeleted`), other
 /// changes within the cache's time to live.
 pub struct CatalogView {
-    pub items: FxHashMap<String, (ItemFacets, Arc<Content>)>,
+    /// Shared with the views that find the catalog unchanged.
+    pub items: Arc<FxHashMap<String, (ItemFacets, Arc<Content>)>>,
     /// Which contents these are: a kept answer names the view it was filtered against.
     /// A view read again with the same contents keeps its generation.
     pub(crate) generation: u64,
@@ -244,7 +245,12 @@ pub struct CatalogView {
     loaded_at: std::time::Instant,
     /// Every availability start and end in the catalog, in order: an answer filtered
     /// at one time holds until the next of them.
-    boundaries: Vec<DateTime<Utc>>,
+    boundaries: Arc<Vec<DateTime<Utc>>>,
+    /// The catalog's mark when its items were read: a reading that finds the same mark
+    /// keeps them.
+    mark: crate::catalog::store::CatalogMark,
+    /// When its items were read whole.
+    read_whole_at: std::time::Instant,
 }
 
 impl CatalogView {
@@ -295,9 +301,25 @@ async fn load_catalog(
     models: &ModelServices,
     previous: Option<Arc<CatalogView>>,
 ) -> Result<Arc<CatalogView>> {
+    let started = std::time::Instant::now();
     let tx = models.services.db.begin(ctx).await?;
+    let mark = crate::catalog::store::mark(&tx).await?;
+    if let Some(previous) =
+        previous.as_ref().filter(|p| p.mark == mark && p.read_whole_at.elapsed() < super::runtime::CATALOG_READ_WHOLE)
+    {
+        tx.commit().await?;
+        return Ok(Arc::new(CatalogView {
+            items: previous.items.clone(),
+            generation: previous.generation,
+            boundaries: previous.boundaries.clone(),
+            mark,
+            read_whole_at: previous.read_whole_at,
+            loaded_at: std::time::Instant::now(),
+        }));
+    }
     let contents = crate::catalog::store::live_contents(&tx).await?;
     tx.commit().await?;
+    let read_in = started.elapsed();
     let mut items = FxHashMap::with_capacity_and_hasher(contents.len(), Default::default());
     let mut boundaries: Vec<DateTime<Utc>> =
         contents.iter().flat_map(|c| [c.available_from, c.available_until]).flatten().collect();
@@ -323,7 +345,22 @@ async fn load_catalog(
         Some(previous) => previous.generation,
         None => models.catalog_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
     };
-    Ok(Arc::new(CatalogView { items, generation, boundaries, loaded_at: std::time::Instant::now() }))
+    tracing::debug!(
+        items = items.len(),
+        read_ms = read_in.as_secs_f64() * 1e3,
+        total_ms = started.elapsed().as_secs_f64() * 1e3,
+        unchanged = unchanged.is_some(),
+        "catalog view read"
+    );
+    let now = std::time::Instant::now();
+    Ok(Arc::new(CatalogView {
+        items: Arc::new(items),
+        generation,
+        boundaries: Arc::new(boundaries),
+        mark,
+        read_whole_at: now,
+        loaded_at: now,
+    }))
 }
 
 /// Items by interaction count, most popular first, for non-personalized answers.
@@ -365,9 +402,11 @@ mod tests {
     fn a_kept_answer_holds_until_the_next_availability_change() {
         let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
         let view = CatalogView {
-            items: FxHashMap::default(),
+            items: Arc::default(),
             generation: 0,
-            boundaries: vec![at(10), at(20)],
+            boundaries: Arc::new(vec![at(10), at(20)]),
+            mark: Default::default(),
+            read_whole_at: std::time::Instant::now(),
             loaded_at: std::time::Instant::now(),
         };
         assert_eq!(view.next_change_after(at(5)), Some(at(10)));

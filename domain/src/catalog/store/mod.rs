@@ -155,6 +155,31 @@ pub(crate) async fn live_contents(tx: &TenantTx) -> Result<Vec<Content>> {
     live(tx).all(tx.conn()).await?.into_iter().map(to_domain).collect()
 }
 
+/// What changes whenever the tenant's catalog does: how many items are live, the latest
+/// change of any item (an upsert stamps every row it writes, a deletion the row it
+/// deletes) and the newest row. A reader that kept a copy of the catalog asks this
+/// first and reads everything again only when it differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CatalogMark {
+    live: i64,
+    last_change: Option<chrono::DateTime<chrono::Utc>>,
+    last_row: Option<i64>,
+}
+
+pub(crate) async fn mark(tx: &TenantTx) -> Result<CatalogMark> {
+    use sea_orm::sea_query::Expr;
+    let row: Option<(i64, Option<chrono::DateTime<chrono::Utc>>, Option<i64>)> = content_item::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("COUNT(CASE WHEN \"deleted_at\" IS NULL THEN 1 END)"), "live")
+        .column_as(content_item::Column::UpdatedAt.max(), "last_change")
+        .column_as(content_item::Column::Id.max(), "last_row")
+        .filter(content_item::Column::TenantId.eq(tx.tenant_id().get()))
+        .into_tuple()
+        .one(tx.conn())
+        .await?;
+    Ok(row.map(|(live, last_change, last_row)| CatalogMark { live, last_change, last_row }).unwrap_or_default())
+}
+
 /// Row ids and external ids of every live item, in the order first stored.
 pub(crate) async fn live_ids(tx: &TenantTx) -> Result<Vec<(i64, ContentId)>> {
     let rows: Vec<(i64, String)> = live(tx)
