@@ -1,9 +1,8 @@
 //! A thread for work off the request threads: the embedding worker's model runs on one,
-//! at the lowest CPU priority the process may set without privileges (on Linux
-//! `SCHED_IDLE`, see [`lower_own_priority`]), and the upkeep its batches cause (applying
-//! them to the index, rebuilding the blend's precomputation) on another, at normal
-//! priority since serving waits on it to keep answers. On an idle machine the worker
-//! gets a whole core;
+//! and the upkeep its batches cause (applying them to the index, rebuilding the blend's
+//! precomputation) on another, both at the lowest CPU priority the process may set
+//! without privileges (on Linux `SCHED_IDLE`, see [`lower_own_priority`]). On an idle
+//! machine the worker gets a whole core;
 //! when requests keep every core busy the scheduler gives them the cores and this
 //! thread what is left, so a catalog being embedded slows the answers as little as the
 //! scheduler allows (bench/README.md has the figures).

@@ -113,11 +113,12 @@ pub struct ContentServices {
     /// otherwise each build the same one.
     pub(crate) transfer_builds: Arc<tokio::sync::Mutex<()>>,
     /// Where work that keeps the index and the blend's precomputation up to date behind
-    /// serving runs, one job at a time, off the request threads. At normal priority:
-    /// requests stay uncacheable until it is done (an answer is kept only over the
-    /// newest index and precomputation), so at the worker's `SCHED_IDLE` saturated
-    /// serving starved it and served every request the costly way (measured: throughput
-    /// while embedding fell to a third). `None` without a text model.
+    /// serving runs, one job at a time, off the request threads, at the worker's
+    /// `SCHED_IDLE`: on a core serving leaves. Serving does not wait for it: answers
+    /// over the precomputation in use are kept and served until its successor lands
+    /// (`models::content_blend::BlendInput`). (When they were not, saturated serving
+    /// starved this thread and answered every request the costly way: throughput while
+    /// embedding fell to a third.) `None` without a text model.
     upkeep: Option<Arc<BackgroundThread>>,
     pub(crate) config: Arc<ContentConfig>,
 }
@@ -169,7 +170,7 @@ impl ContentServices {
             index_versions: Arc::default(),
             upkeep: has_text_model
                 .then(|| {
-                    BackgroundThread::start("content-upkeep", false)
+                    BackgroundThread::start("content-upkeep", true)
                         .map_err(
                             |e| tracing::warn!(error = %e, "no upkeep thread: index upkeep runs on the blocking pool"),
                         )

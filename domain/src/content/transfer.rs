@@ -36,6 +36,11 @@ pub struct ModelTransfer {
     /// same calibration, so an answer blended over one of them is brought up to date by
     /// scoring the added items alone. Newest last, at most [`GROWTH_REMEMBERED`].
     grown_from: Vec<(u64, usize)>,
+    /// The version of the index the transfer this one was built from had (0: none):
+    /// answers made over it stay usable for a moment while people move over.
+    pub(crate) replaced_version: u64,
+    /// When it was built: people move over to it spread over the interval after.
+    pub(crate) made_at: std::time::Instant,
 }
 
 /// How many earlier indexes a transfer remembers growing from: batches are applied at
@@ -89,7 +94,8 @@ impl ModelTransfer {
         };
         let known_rows = known.iter().map(|&(_, p)| p).collect();
         let known = known.into_iter().map(|(m, _)| m).collect();
-        Self { index, known, known_rows, new, transfer, grown_from }
+        let replaced_version = previous.map_or(0, |p| p.index.version);
+        Self { index, known, known_rows, new, transfer, grown_from, replaced_version, made_at: std::time::Instant::now() }
     }
 
     /// How many of `new` an answer blended over index `version` already weighed, when

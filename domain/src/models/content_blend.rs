@@ -46,7 +46,11 @@ impl Blended {
 }
 
 /// Which semantic index the blend would use now: a kept answer names the one it was
-/// made over.
+/// made over. That is the index of the model's precomputation in use, which may be
+/// behind the newest index while its successor is built behind serving: answers made
+/// over it are what a blend would answer now, so they are served rather than computed
+/// again on every request until the upkeep catches up (which, at the lowest priority,
+/// waits for a core serving leaves).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct BlendInput {
     /// The index's version; 0 without a blend (no text model, weight 0, no index yet).
@@ -57,8 +61,8 @@ pub(crate) struct BlendInput {
 
 impl BlendInput {
     /// Whether an answer made over index `version` may still be served to `person`.
-    /// Answers made over the index this one replaced stay usable for the person's share
-    /// of the interval between batches, so people move to a new index spread over it
+    /// Answers made over the index the precomputation in use replaced stay usable for the
+    /// person's share of the interval after it was built, so people move over spread over it
     /// rather than all being answered afresh by the first requests after a batch (each
     /// blend over thousands of new items costs milliseconds).
     pub fn serves(&self, version: u64, person: &str) -> bool {
@@ -75,15 +79,62 @@ fn share_of(person: &str) -> f64 {
     (hash % 10_000) as f64 / 10_000.0
 }
 
-pub(crate) fn blend_input(ctx: &TenantCtx, models: &ModelServices) -> BlendInput {
+/// What a blend for `model` would be made over now; starts the rebuild of the model's
+/// precomputation when it is behind the index (an answer served from the cache makes no
+/// blend that would start it).
+pub(crate) fn blend_input(ctx: &TenantCtx, models: &ModelServices, model: Option<&Arc<LoadedModel>>) -> BlendInput {
     if models.content.config().blend_weight <= 0.0 || models.content.model_key().is_none() {
         return BlendInput::default();
     }
-    models.content.current_index(ctx).map_or_else(BlendInput::default, |index| BlendInput {
-        version: index.version,
-        replaced_version: index.replaced_version,
-        age: index.made_at.elapsed(),
-    })
+    let index = models.content.current_index(ctx);
+    let key = model.map(|m| (ctx.tenant_id().get(), m.id.to_string()));
+    let transfer = key.as_ref().and_then(|key| models.content.transfers.get(key));
+    match (model, key, transfer) {
+        (Some(model), Some(key), Some(transfer)) if index.as_ref().is_none_or(|i| !i.is_empty()) => {
+            if let Some(index) = index.filter(|i| !transfer.is_current(i)) {
+                rebuild_behind(models, model, key, transfer.clone(), index);
+            }
+            BlendInput {
+                version: transfer.index.version,
+                replaced_version: transfer.replaced_version,
+                age: transfer.made_at.elapsed(),
+            }
+        }
+        _ => index.map_or_else(BlendInput::default, |index| BlendInput {
+            version: index.version,
+            replaced_version: index.replaced_version,
+            age: index.made_at.elapsed(),
+        }),
+    }
+}
+
+/// Builds `model`'s precomputation over `index` from `kept` behind serving, unless a
+/// build is under way already.
+fn rebuild_behind(
+    models: &ModelServices,
+    model: &Arc<LoadedModel>,
+    key: (i64, String),
+    kept: Arc<ModelTransfer>,
+    index: Arc<SemanticIndex>,
+) {
+    let Ok(building) = models.content.transfer_builds.clone().try_lock_owned() else { return };
+    let (content, transfers, model) = (models.content.clone(), models.content.transfers.clone(), model.clone());
+    models.services.background.spawn(async move {
+        let build = content.behind_serving(move || {
+            let _building = building;
+            let started = std::time::Instant::now();
+            let transfer = ModelTransfer::build(index, &model.item_index, Some(&*kept));
+            tracing::debug!(
+                new_items = transfer.new.len(),
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "blend precomputation rebuilt"
+            );
+            transfers.insert(key, Arc::new(transfer));
+        });
+        if let Err(e) = build.await {
+            tracing::warn!(error = %e, "the blend's precomputation could not be rebuilt");
+        }
+    });
 }
 
 /// The blend's precomputation for `model` over the tenant's current index. Only the
@@ -103,26 +154,7 @@ async fn transfer_of(
     }
     // A stale one is served while its successor is built.
     if let Some(kept) = kept {
-        if let Ok(building) = models.content.transfer_builds.clone().try_lock_owned() {
-            let (content, transfers, model, previous) =
-                (models.content.clone(), transfers.clone(), model.clone(), kept.clone());
-            models.services.background.spawn(async move {
-                let build = content.behind_serving(move || {
-                    let _building = building;
-                    let started = std::time::Instant::now();
-                    let transfer = ModelTransfer::build(index, &model.item_index, Some(&*previous));
-                    tracing::debug!(
-                        new_items = transfer.new.len(),
-                        ms = started.elapsed().as_secs_f64() * 1e3,
-                        "blend precomputation rebuilt"
-                    );
-                    transfers.insert(key, Arc::new(transfer));
-                });
-                if let Err(e) = build.await {
-                    tracing::warn!(error = %e, "the blend's precomputation could not be rebuilt");
-                }
-            });
-        }
+        rebuild_behind(models, model, key, kept.clone(), index);
         return Ok(kept);
     }
     let _building = models.content.transfer_builds.lock().await;

@@ -208,7 +208,7 @@ pub(crate) async fn recommend(
         }),
         _ => None,
     };
-    let blend_input = super::content_blend::blend_input(ctx, models);
+    let blend_input = super::content_blend::blend_input(ctx, models, model.as_ref());
     // An answer kept over an earlier semantic index is not served, but the blend may
     // bring it up to date.
     let mut earlier = None;
