@@ -52,7 +52,8 @@ mod tests {
 
     #[test]
     fn a_task_from_a_single_threaded_runtime_runs_on_the_main_one() {
-        let main = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("main-rt").build().unwrap();
+        let main =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("main-rt").build().unwrap();
         let background = main.block_on(async { Background::current() });
         let worker = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let ran_on = worker.block_on(async {

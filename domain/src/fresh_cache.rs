@@ -357,7 +357,12 @@ mod tests {
 
         // A failed refresh is tried again by the next request.
         tokio::time::sleep(Duration::from_millis(30)).await;
-        cache.get_refreshing_behind(1, &Background::current(), || async { Err(crate::error::DomainError::internal("down")) }).await.unwrap();
+        cache
+            .get_refreshing_behind(1, &Background::current(), || async {
+                Err(crate::error::DomainError::internal("down"))
+            })
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(cache.get_refreshing_behind(1, &Background::current(), || async { Ok(3) }).await.unwrap(), 2);
         for _ in 0..100 {

@@ -95,7 +95,16 @@ impl ModelTransfer {
         let known_rows = known.iter().map(|&(_, p)| p).collect();
         let known = known.into_iter().map(|(m, _)| m).collect();
         let replaced_version = previous.map_or(0, |p| p.index.version);
-        Self { index, known, known_rows, new, transfer, grown_from, replaced_version, made_at: std::time::Instant::now() }
+        Self {
+            index,
+            known,
+            known_rows,
+            new,
+            transfer,
+            grown_from,
+            replaced_version,
+            made_at: std::time::Instant::now(),
+        }
     }
 
     /// How many of `new` an answer blended over index `version` already weighed, when
