@@ -101,8 +101,8 @@ pub struct ContentSettings {
     pub batch_size: usize,
     /// ONNX Runtime threads of the background worker (the other cores keep serving).
     pub worker_threads: usize,
-    /// Run the background worker at the lowest CPU priority, so it embeds with what
-    /// serving leaves of the cores.
+    /// Run the background worker, and the upkeep of the index its batches cause, at the
+    /// lowest CPU priority, so both use what serving leaves of the cores.
     pub worker_lowest_priority: bool,
     /// ONNX Runtime threads that embed search queries.
     pub query_threads: usize,

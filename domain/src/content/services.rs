@@ -52,8 +52,8 @@ pub struct ContentConfig {
     pub batch_size: usize,
     /// ONNX Runtime threads of the worker's model (the rest of the cores serve).
     pub worker_threads: usize,
-    /// Run the worker's model at the lowest CPU priority, so serving keeps the cores it
-    /// needs (embedding then progresses on what serving leaves).
+    /// Run the worker's model and the index's upkeep at the lowest CPU priority, so
+    /// serving keeps the cores it needs (both then progress on what serving leaves).
     pub worker_lowest_priority: bool,
     /// ONNX Runtime threads of the query model.
     pub query_threads: usize,
@@ -170,7 +170,7 @@ impl ContentServices {
             index_versions: Arc::default(),
             upkeep: has_text_model
                 .then(|| {
-                    BackgroundThread::start("content-upkeep", true)
+                    BackgroundThread::start("content-upkeep", config.worker_lowest_priority)
                         .map_err(
                             |e| tracing::warn!(error = %e, "no upkeep thread: index upkeep runs on the blocking pool"),
                         )
