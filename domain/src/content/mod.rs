@@ -45,7 +45,7 @@ pub use insights::{
 pub use search::{
     KeywordMatch, MAX_SEARCH_RESULTS, SearchFilter, SearchHit, SearchMode, SearchRequest, SemanticMatch, search_content,
 };
-pub(crate) use services::BATCHES_EVERY;
+pub(crate) use services::{BATCHES_EVERY, TransferKey};
 pub use services::{ContentConfig, ContentServices, EmbeddingStatus, embedding_status};
 pub use tags::{LabelKind, MAX_SUGGESTIONS, TagSuggestion, suggest_tags};
 pub use text::embedding_text;

@@ -91,6 +91,10 @@ impl Default for ContentConfig {
     }
 }
 
+/// Which blend precomputation: (tenant row, model). Copied, never allocated: it is
+/// looked up on every request that may be blended.
+pub(crate) type TransferKey = (i64, tenants::ids::PublicId);
+
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct ContentServices {
@@ -108,7 +112,7 @@ pub struct ContentServices {
     index_versions: Arc<AtomicU64>,
     /// The blend's precomputation per (tenant, model); checked against the index it was
     /// built over on every use.
-    pub(crate) transfers: moka::sync::Cache<(i64, String), Arc<ModelTransfer>>,
+    pub(crate) transfers: moka::sync::Cache<TransferKey, Arc<ModelTransfer>>,
     /// One build of a transfer at a time: concurrent requests after a new index would
     /// otherwise each build the same one.
     pub(crate) transfer_builds: Arc<tokio::sync::Mutex<()>>,

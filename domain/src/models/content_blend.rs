@@ -10,7 +10,7 @@ use tenants::TenantCtx;
 use super::data::CachedAnswer;
 use super::runtime::ModelServices;
 use super::serving::LoadedModel;
-use crate::content::{KeptList, ModelTransfer, SemanticIndex};
+use crate::content::{KeptList, ModelTransfer, SemanticIndex, TransferKey};
 use crate::error::{DomainError, Result};
 
 /// Above this many known × new-and-calibration items the precomputation runs off the
@@ -87,7 +87,7 @@ pub(crate) fn blend_input(ctx: &TenantCtx, models: &ModelServices, model: Option
         return BlendInput::default();
     }
     let index = models.content.current_index(ctx);
-    let key = model.map(|m| (ctx.tenant_id().get(), m.id.to_string()));
+    let key = model.map(|m| (ctx.tenant_id().get(), m.id));
     let transfer = key.as_ref().and_then(|key| models.content.transfers.get(key));
     match (model, key, transfer) {
         (Some(model), Some(key), Some(transfer)) if index.as_ref().is_none_or(|i| !i.is_empty()) => {
@@ -113,7 +113,7 @@ pub(crate) fn blend_input(ctx: &TenantCtx, models: &ModelServices, model: Option
 fn rebuild_behind(
     models: &ModelServices,
     model: &Arc<LoadedModel>,
-    key: (i64, String),
+    key: TransferKey,
     kept: Arc<ModelTransfer>,
     index: Arc<SemanticIndex>,
 ) {
@@ -144,7 +144,7 @@ fn rebuild_behind(
 async fn transfer_of(
     models: &ModelServices,
     model: &Arc<LoadedModel>,
-    key: (i64, String),
+    key: TransferKey,
     index: Arc<SemanticIndex>,
 ) -> Result<Arc<ModelTransfer>> {
     let transfers = &models.content.transfers;
@@ -194,7 +194,7 @@ pub(crate) async fn blended_top(
     if weight <= 0.0 || models.content.model_key().is_none() {
         return Ok(Blended::nothing(0));
     }
-    let key = (ctx.tenant_id().get(), model.id.to_string());
+    let key = (ctx.tenant_id().get(), model.id);
     // Never waits for the index: the one loaded, or the one the model's last blend used
     // while the index is read in the background.
     let index = match models.content.current_index(ctx) {
