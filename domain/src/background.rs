@@ -26,8 +26,7 @@ pub struct Background {
 impl Background {
     /// The runtime current now, when it is multi-threaded.
     pub fn current() -> Self {
-        let runtime = Handle::try_current().ok().filter(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
-        Self { runtime }
+        Self { runtime: multi_threaded() }
     }
 
     /// Spawns `task` on the main runtime, or on the current one when that is the main
@@ -37,12 +36,16 @@ impl Background {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let here = Handle::try_current().ok().filter(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
-        match (&self.runtime, here) {
+        match (&self.runtime, multi_threaded()) {
             (Some(main), None) => main.spawn(task),
             _ => tokio::spawn(task),
         }
     }
+}
+
+/// The current runtime, when it is a multi-threaded one.
+fn multi_threaded() -> Option<Handle> {
+    Handle::try_current().ok().filter(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
 }
 
 #[cfg(test)]
