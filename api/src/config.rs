@@ -138,6 +138,9 @@ pub struct ModelSettings {
     /// Keep each person's last answers with their cached history: a repeated request
     /// is answered without scoring again until something it depends on changes.
     pub answer_cache: bool,
+    /// Seconds a catalog change (other than a deletion through this process) may take
+    /// to reach recommendations' filters and hydration.
+    pub catalog_ttl_secs: u64,
     /// For tests only; leave 0. Milliseconds a training job waits between fitting and
     /// storing its model.
     pub test_pause_before_store_ms: u64,
@@ -478,6 +481,7 @@ impl Default for Settings {
                 person_cache_events: 2_000_000,
                 person_cache_ttl_secs: 30,
                 answer_cache: true,
+                catalog_ttl_secs: 10,
                 test_pause_before_store_ms: 0,
                 sandbox_program: String::new(),
                 store: None,

@@ -219,6 +219,7 @@ pub async fn connect_as(settings: &Settings, migrate: bool, process: Process) ->
         person_cache_events: settings.models.person_cache_events,
         person_cache_ttl: std::time::Duration::from_secs(settings.models.person_cache_ttl_secs),
         answer_cache: settings.models.answer_cache,
+        catalog_ttl: std::time::Duration::from_secs(settings.models.catalog_ttl_secs),
         pause_before_store: std::time::Duration::from_millis(settings.models.test_pause_before_store_ms),
         sandbox: SandboxSettings {
             program: settings.sandbox_program()?,

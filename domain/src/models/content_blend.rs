@@ -51,12 +51,14 @@ impl Blended {
 /// over it are what a blend would answer now, so they are served rather than computed
 /// again on every request until the upkeep catches up (which, at the lowest priority,
 /// waits for a core serving leaves).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct BlendInput {
     /// The index's version; 0 without a blend (no text model, weight 0, no index yet).
     pub version: u64,
     replaced_version: u64,
     age: std::time::Duration,
+    /// The model's precomputation in use (`None` before the first is built).
+    pub transfer: Option<Arc<ModelTransfer>>,
 }
 
 impl BlendInput {
@@ -98,12 +100,14 @@ pub(crate) fn blend_input(ctx: &TenantCtx, models: &ModelServices, model: Option
                 version: transfer.index.version,
                 replaced_version: transfer.replaced_version,
                 age: transfer.made_at.elapsed(),
+                transfer: Some(transfer),
             }
         }
         _ => index.map_or_else(BlendInput::default, |index| BlendInput {
             version: index.version,
             replaced_version: index.replaced_version,
             age: index.made_at.elapsed(),
+            transfer: None,
         }),
     }
 }

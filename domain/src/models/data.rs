@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use tenants::{Db, TenantCtx};
 
+use super::catalog_growth::CatalogGrowth;
 use super::runtime::ModelServices;
 use super::serving::{HistoryEvent, IndexedHistory, LoadedModel, Strategy};
 use super::training::TrainingData;
@@ -98,6 +99,16 @@ pub(crate) struct AnswerKey {
     pub exclude_seen: bool,
 }
 
+impl AnswerKey {
+    /// The same request to the same model under the same weights, over any catalog view.
+    fn same_request(&self, other: &Self) -> bool {
+        self.model == other.model
+            && self.weights == other.weights
+            && self.first == other.first
+            && self.exclude_seen == other.exclude_seen
+    }
+}
+
 /// A person's ranking: item ids, best first (new items the blend added included), with
 /// their scores and the strategy, valid until an availability window in the catalog
 /// opens or closes.
@@ -121,16 +132,21 @@ impl CachedPerson {
         Self { personalization, events, indexed: std::sync::Mutex::new(None), answers: Default::default() }
     }
 
-    /// The answer kept for `key`, while still valid at `now`.
-    pub(crate) fn answer(&self, key: &AnswerKey, now: DateTime<Utc>) -> Option<Arc<CachedAnswer>> {
+    /// The answer kept for `key`'s request, while still valid at `now`, with the catalog
+    /// generation it was filtered against (which may be older than `key`'s: the caller
+    /// decides whether it still holds, [`CatalogView::keeps`]).
+    pub(crate) fn answer(&self, key: &AnswerKey, now: DateTime<Utc>) -> Option<(Arc<CachedAnswer>, u64)> {
         // The list only ever holds whole entries: a panic elsewhere leaves it usable.
         let answers = self.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        answers.iter().find(|(k, a)| k == key && a.valid_until.is_none_or(|until| now < until)).map(|(_, a)| a.clone())
+        answers
+            .iter()
+            .find(|(k, a)| k.same_request(key) && a.valid_until.is_none_or(|until| now < until))
+            .map(|(k, a)| (a.clone(), k.catalog))
     }
 
     pub(crate) fn remember(&self, key: AnswerKey, answer: Arc<CachedAnswer>) {
         let mut answers = self.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        answers.retain(|(k, _)| k != &key);
+        answers.retain(|(k, _)| !k.same_request(&key));
         if answers.len() >= MAX_ANSWERS_PER_PERSON {
             answers.remove(0);
         }
@@ -241,7 +257,8 @@ pub struct CatalogView {
     /// Which contents these are: a kept answer names the view it was filtered against.
     /// A view read again with the same contents keeps its generation.
     pub(crate) generation: u64,
-    /// When it was read: older than `CATALOG_TTL`, it is read again in the background.
+    /// When it was read: older than `ModelsConfig::catalog_ttl`, it is checked again in
+    /// the background.
     loaded_at: std::time::Instant,
     /// Every availability start and end in the catalog, in order: an answer filtered
     /// at one time holds until the next of them.
@@ -251,12 +268,26 @@ pub struct CatalogView {
     mark: crate::catalog::store::CatalogMark,
     /// When its items were read whole.
     read_whole_at: std::time::Instant,
+    /// The earlier views it only adds to: answers kept over them may still hold.
+    growth: Arc<CatalogGrowth>,
 }
 
 impl CatalogView {
     /// The first moment after `at` when an item's availability changes.
     pub(crate) fn next_change_after(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.boundaries.get(self.boundaries.partition_point(|b| *b <= at)).copied()
+    }
+
+    /// Whether an answer kept over the view of `generation` still holds over this one
+    /// ([`CatalogGrowth::keeps`]).
+    pub(crate) fn keeps(
+        &self,
+        generation: u64,
+        model: &LoadedModel,
+        transfer: Option<&crate::content::ModelTransfer>,
+        kept_content: u64,
+    ) -> bool {
+        generation == self.generation || self.growth.keeps(generation, model, transfer, kept_content)
     }
 
     pub fn get(&self, id: &str) -> Option<&ItemFacets> {
@@ -278,7 +309,7 @@ pub async fn catalog_facets(ctx: &TenantCtx, models: &ModelServices) -> Result<A
     let Some(view) = models.catalog.get(&tenant) else {
         return models.catalog.get_or_load(tenant, || load_catalog(ctx, models, None)).await;
     };
-    if view.loaded_at.elapsed() >= super::runtime::CATALOG_TTL && refreshing(models).insert(tenant) {
+    if view.loaded_at.elapsed() >= models.config.catalog_ttl && refreshing(models).insert(tenant) {
         let (background, models, ctx) = (models.services.background.clone(), models.clone(), ctx.clone());
         background.spawn(async move {
             let fresh = models.catalog.replace(tenant, |current| load_catalog(&ctx, &models, Some(current))).await;
@@ -315,6 +346,7 @@ async fn load_catalog(
             mark,
             read_whole_at: previous.read_whole_at,
             loaded_at: std::time::Instant::now(),
+            growth: previous.growth.clone(),
         }));
     }
     let contents = crate::catalog::store::live_contents(&tx).await?;
@@ -341,9 +373,14 @@ async fn load_catalog(
         p.items.len() == items.len()
             && items.iter().all(|(id, (_, content))| p.items.get(id).is_some_and(|(_, old)| **old == **content))
     });
-    let generation = match unchanged {
-        Some(previous) => previous.generation,
-        None => models.catalog_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+    let (generation, growth) = match (unchanged, &previous) {
+        (Some(previous), _) => (previous.generation, previous.growth.clone()),
+        (None, previous) => (
+            models.catalog_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            Arc::new(previous.as_ref().map_or_else(CatalogGrowth::default, |p| {
+                CatalogGrowth::after(&p.items, p.generation, &p.growth, &items)
+            })),
+        ),
     };
     tracing::debug!(
         items = items.len(),
@@ -360,6 +397,7 @@ async fn load_catalog(
         mark,
         read_whole_at: now,
         loaded_at: now,
+        growth,
     }))
 }
 
@@ -408,6 +446,7 @@ mod tests {
             mark: Default::default(),
             read_whole_at: std::time::Instant::now(),
             loaded_at: std::time::Instant::now(),
+            growth: Arc::default(),
         };
         assert_eq!(view.next_change_after(at(5)), Some(at(10)));
         assert_eq!(view.next_change_after(at(10)), Some(at(20)), "a change at that very moment is behind it");

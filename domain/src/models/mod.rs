@@ -3,6 +3,7 @@
 //! switch, rollback) -> serve through ONNX Runtime.
 
 pub mod artifacts;
+mod catalog_growth;
 pub mod comparison;
 mod content_blend;
 pub(crate) mod data;

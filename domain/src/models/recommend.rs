@@ -212,15 +212,32 @@ pub(crate) async fn recommend(
     // An answer kept over an earlier semantic index is not served, but the blend may
     // bring it up to date.
     let mut earlier = None;
-    if let Some(key) = &answer_key {
-        match person.answer(key, now) {
-            Some(kept) if blend_input.serves(kept.content, request.user_id.as_str()) => {
+    if let (Some(key), Some(model)) = (&answer_key, &model) {
+        let kept = person
+            .answer(key, now)
+            .filter(|(answer, catalog)| still_holds(&facets, *catalog, model, &blend_input, answer.content));
+        match kept {
+            Some((kept, catalog)) if blend_input.serves(kept.content, request.user_id.as_str()) => {
                 models.answer_counters.hit();
+                if catalog != key.catalog {
+                    // Kept under this view from now on, until its own next availability change.
+                    let valid_until = match (kept.valid_until, facets.next_change_after(now)) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    let carried = CachedAnswer {
+                        strategy: kept.strategy,
+                        ranked: kept.ranked.clone(),
+                        valid_until,
+                        content: kept.content,
+                    };
+                    person.remember(key.clone(), Arc::new(carried));
+                }
                 let items = listed(&facets, kept.ranked.iter().map(|(id, score)| (id.to_string(), *score)).collect());
                 return Ok(Recommendations { strategy: kept.strategy, model_id, items, fallback_reason: None });
             }
             kept => {
-                earlier = kept;
+                earlier = kept.map(|(answer, _)| answer);
                 models.answer_counters.miss();
             }
         }
@@ -306,6 +323,25 @@ pub(crate) async fn recommend(
         })
         .collect();
     Ok(Recommendations { strategy: Strategy::PopularFallback, model_id: None, items, fallback_reason })
+}
+
+/// Whether an answer kept over the catalog view of `generation` still holds over
+/// `facets` ([`CatalogView::keeps`]).
+fn still_holds(
+    facets: &CatalogView,
+    generation: u64,
+    model: &LoadedModel,
+    blend: &super::content_blend::BlendInput,
+    content: u64,
+) -> bool {
+    if generation == facets.generation {
+        return true;
+    }
+    // Blended without the model's precomputation: which new items it weighed is unknown.
+    if blend.version != 0 && blend.transfer.is_none() {
+        return false;
+    }
+    facets.keeps(generation, model, blend.transfer.as_deref(), content)
 }
 
 /// Below this many multiply-adds a model scores on the request's own thread: handing

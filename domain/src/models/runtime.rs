@@ -17,11 +17,6 @@ use crate::fresh_cache::FreshCache;
 use crate::serving_cache::{Change, ChangeListener};
 use crate::settings::TenantSettings;
 
-/// How long a catalog change may take to reach serving (deletions through this process
-/// apply at once): a view older than this is checked in the background, and read again
-/// when the catalog's mark moved (`catalog::store::mark`: a query of one row, where
-/// reading 11,700 items whole took 130 to 430 ms of a database connection and a core).
-pub(crate) const CATALOG_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 /// A catalog view whose mark has not changed is still read whole this often: the bound
 /// on a change the mark misses (a row stamped by a replica whose clock is behind).
 pub(crate) const CATALOG_READ_WHOLE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -59,6 +54,11 @@ pub struct ModelsConfig {
     pub person_cache_ttl: std::time::Duration,
     /// Keep each person's last answers with their cached history (`data::CachedAnswer`).
     pub answer_cache: bool,
+    /// How long a catalog change may take to reach serving (deletions through this
+    /// process apply at once): a view older than this is checked in the background, and
+    /// read again when the catalog's mark moved (`catalog::store::mark`: a query of one
+    /// row, where reading 11,700 items whole took 130 to 430 ms of a connection and a core).
+    pub catalog_ttl: std::time::Duration,
     /// For tests only (zero in production): how long a training job waits between
     /// fitting and storing its model, so a test can erase someone in that window.
     pub pause_before_store: std::time::Duration,

@@ -149,3 +149,88 @@ on_dedicated_servers!(
         assert_ne!(ids(&romance), ids(&first), "{romance}");
     }
 );
+
+fn catalog_checked_every_second() -> Configure {
+    Box::new(|settings| settings.models.catalog_ttl_secs = 1)
+}
+
+/// Asks for a0's answer until `shows` says it reflects a catalog change (the view is read
+/// again behind the requests); that answer, and whether it was served from a kept one.
+async fn a0_once_the_view_has_it(server: &TestServer, key: &str, shows: impl Fn(&Value) -> bool) -> (Value, bool) {
+    for _ in 0..100 {
+        let hits = answer_hits(server).await;
+        let answer = server.recommend(key, "a0", Value::Null).await;
+        if shows(&answer) {
+            return (answer.clone(), answer_hits(server).await > hits);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the catalog change never reached a0's answer");
+}
+
+/// Item `i` of `two_clusters` as upserted, with `changes` applied.
+fn cluster_item(i: usize, changes: Value) -> Value {
+    let mut item = crate::helpers::two_clusters().contents[i].clone();
+    item.as_object_mut().unwrap().extend(changes.as_object().unwrap().clone());
+    item
+}
+
+on_dedicated_servers!(
+    a_kept_answer_outlives_a_catalog_change_only_when_it_cannot_change_it,
+    catalog_checked_every_second(),
+    |server: &'static TestServer| async move {
+        let (t, first) = knn_deployed_and_a0_answered(server).await;
+        let key = t.api_key.as_str();
+        let number = |id: &str| id.trim_start_matches('c').parse::<usize>().unwrap();
+        let listed = ids(&first);
+        let provider_of = |answer: &Value, id: &str| {
+            answer["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["contentId"] == id)
+                .map(|i| i["content"]["provider"].clone())
+        };
+
+        // New items the model does not know, and a new provider for the first listed item:
+        // every item listed before is still admitted, nothing added can enter. The answer is
+        // still the kept one, hydrated from the new view.
+        let top = listed[0].clone();
+        let mut batch: Vec<Value> = (0..5)
+            .map(|n| json!({ "id": format!("n{n}"), "kind": "MOVIE", "title": format!("Newcomer {n}"), "genres": ["Action"] }))
+            .collect();
+        batch.push(cluster_item(number(&top), json!({ "provider": "Studio Z" })));
+        let r = server.upsert_contents(key, json!(batch)).await;
+        assert_eq!(r["errors"], json!([]), "{r}");
+        let (renamed, kept) =
+            a0_once_the_view_has_it(server, key, |a| provider_of(a, &top) == Some(json!("Studio Z"))).await;
+        assert_eq!(ranked(&renamed), ranked(&first));
+        assert!(kept, "an answer no added item could enter was kept across the catalog change");
+
+        // An item the model knows comes back after its deletion: it re-enters at once the
+        // view has it, so the answer kept without it is not served.
+        let second = listed[1].clone();
+        server
+            .ok(
+                key,
+                "mutation($i: [String!]!) { deleteContents(ids: $i) { deleted } }",
+                json!({ "i": [second.clone()] }),
+            )
+            .await;
+        let without = server.recommend(key, "a0", Value::Null).await;
+        assert!(!ids(&without).contains(&second), "{without}");
+        let r = server.upsert_contents(key, json!([cluster_item(number(&second), json!({}))])).await;
+        assert_eq!(r["errors"], json!([]), "{r}");
+        let (back, kept) = a0_once_the_view_has_it(server, key, |a| ids(a).contains(&second)).await;
+        assert_eq!(ids(&back), listed, "{back}");
+        assert!(!kept, "scored afresh");
+
+        // An availability window closes on a listed item: it leaves the answer.
+        let closed =
+            cluster_item(number(&top), json!({ "provider": "Studio Z", "availableUntil": "2020-01-01T00:00:00Z" }));
+        let r = server.upsert_contents(key, json!([closed])).await;
+        assert_eq!(r["errors"], json!([]), "{r}");
+        let (after, _) = a0_once_the_view_has_it(server, key, |a| !ids(a).contains(&top)).await;
+        assert_eq!(ids(&after)[..listed.len() - 1], listed[1..], "{after}");
+    }
+);
