@@ -17,7 +17,6 @@ use rustc_hash::FxHashMap;
 
 use super::data::ItemFacets;
 use super::serving::LoadedModel;
-use crate::catalog::Content;
 use crate::content::ModelTransfer;
 
 /// How many earlier views a view remembers growing from: one per 10 s reading, so an
@@ -49,13 +48,14 @@ struct Reach {
     first_new: Option<usize>,
 }
 
-type Items = FxHashMap<String, (ItemFacets, Arc<Content>)>;
+/// A view's items, with whatever else it keeps of each (`Arc<Content>` in serving).
+type Items<C> = FxHashMap<String, (ItemFacets, C)>;
 
 impl CatalogGrowth {
     /// The growth of a view holding `items`, read after `previous` (generation
     /// `previous_generation`): empty unless every earlier item is still there with the
     /// same availability window.
-    pub(crate) fn after(previous: &Items, previous_generation: u64, growth: &Self, items: &Items) -> Self {
+    pub(crate) fn after<C>(previous: &Items<C>, previous_generation: u64, growth: &Self, items: &Items<C>) -> Self {
         let admits_the_same = previous.iter().all(|(id, (old, _))| {
             items.get(id).is_some_and(|(new, _)| {
                 new.deleted == old.deleted
@@ -151,7 +151,7 @@ impl CatalogGrowth {
 mod tests {
     use super::*;
 
-    fn items(ids: &[(&str, Option<i64>)]) -> Items {
+    fn items(ids: &[(&str, Option<i64>)]) -> Items<()> {
         ids.iter()
             .map(|&(id, from)| {
                 let facets = ItemFacets {
@@ -163,31 +163,9 @@ mod tests {
                     available_until: None,
                     deleted: false,
                 };
-                (id.to_owned(), (facets, Arc::new(content(id))))
+                (id.to_owned(), (facets, ()))
             })
             .collect()
-    }
-
-    fn content(id: &str) -> Content {
-        Content {
-            id: crate::vocab::ContentId::from_db(id.to_owned()),
-            kind: crate::catalog::ContentKind::Movie,
-            title: id.to_owned(),
-            description: None,
-            genres: vec![],
-            tags: vec![],
-            provider: None,
-            creators: vec![],
-            release_date: None,
-            duration_secs: None,
-            language: None,
-            maturity_rating: None,
-            available_from: None,
-            available_until: None,
-            attributes: Default::default(),
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
-        }
     }
 
     #[test]
@@ -214,7 +192,7 @@ mod tests {
         let mut view = items(&[("a", None)]);
         // Generations 1..=3 each add one item: b, then c, then d.
         for (generation, id) in [(1, "b"), (2, "c"), (3, "d")] {
-            let mut next = view.iter().map(|(id, _)| (id.as_str(), None)).collect::<Vec<_>>();
+            let mut next = view.keys().map(|id| (id.as_str(), None)).collect::<Vec<_>>();
             next.push((id, None));
             let next = items(&next);
             growth = CatalogGrowth::after(&view, generation, &growth, &next);
